@@ -1,0 +1,73 @@
+"""The Typer applications that command modules attach to.
+
+Each module in :mod:`evalkit.cli` (other than those starting with ``_``) is imported by
+:func:`evalkit.cli.main` and registers its commands with the decorators below, e.g.::
+
+    from evalkit.cli._app import app
+
+    @app.command()
+    def landscape(...): ...
+
+Command modules import heavy libraries (torch, open_clip, mujoco) inside the command function,
+so that ``evalkit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from evalkit.errors import EvalkitError
+
+
+class _EvalkitGroup(TyperGroup):
+    """Root command group: user errors print one sentence and exit 2; Ctrl-C exits 130."""
+
+    def invoke(self, ctx: click.Context):  # noqa: D401 - click API
+        try:
+            return super().invoke(ctx)
+        except EvalkitError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            raise click.exceptions.Exit(2) from None
+        except KeyboardInterrupt:
+            click.secho(
+                "Interrupted. Nothing half-written was kept; run the command again to resume.",
+                fg="yellow",
+                err=True,
+            )
+            raise click.exceptions.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=_EvalkitGroup,
+    name="evalkit",
+    help=(
+        "Is a vision-language model a good zero-shot reward model for your RL task?\n\n"
+        "Collect rendered state datasets, embed them once with any open_clip model, measure the "
+        "EPIC distance of CLIP rewards to goal labels, plot reward landscapes and scaling, and "
+        "train policies with the reward to confirm (Rocamonde et al., VLM-RM)."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+bench_app = typer.Typer(
+    help="Benchmarks: measure speed and memory of evalkit's hot paths on this machine.",
+    no_args_is_help=True,
+)
+app.add_typer(bench_app, name="bench")
+
+label_app = typer.Typer(
+    help="Human goal labels: label frames in a browser, rate episodes, import/export, stats.",
+    no_args_is_help=True,
+)
+app.add_typer(label_app, name="label")
+
+collect_app = typer.Typer(
+    help="Build rendered, rule-labelled state datasets (one subcommand per environment family).",
+    no_args_is_help=True,
+)
+app.add_typer(collect_app, name="collect")

@@ -14,9 +14,13 @@ so that ``evalkit --help`` stays fast.
 
 from __future__ import annotations
 
-import click
+from typing import TYPE_CHECKING, Any
+
 import typer
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from evalkit.errors import EvalkitError
 
@@ -24,19 +28,19 @@ from evalkit.errors import EvalkitError
 class _EvalkitGroup(TyperGroup):
     """Root command group: user errors print one sentence and exit 2; Ctrl-C exits 130."""
 
-    def invoke(self, ctx: click.Context):  # noqa: D401 - click API
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except EvalkitError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
-            raise click.exceptions.Exit(2) from None
+            typer.secho(f"error: {exc}", fg="red", err=True)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            click.secho(
+            typer.secho(
                 "Interrupted. Nothing half-written was kept; run the command again to resume.",
                 fg="yellow",
                 err=True,
             )
-            raise click.exceptions.Exit(130) from None
+            raise typer.Exit(130) from None
 
 
 app = typer.Typer(
@@ -71,3 +75,13 @@ collect_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(collect_app, name="collect")
+
+
+def console(stderr: bool = False) -> "Console":
+    """A rich console; when output is not a terminal (pipes, files, tests) lines are not folded."""
+    import sys
+
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 200)

@@ -1,0 +1,80 @@
+"""``evalkit tasks``, ``evalkit datasets`` and ``evalkit delete``: what is registered and on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from evalkit.cli._app import app, console
+
+RootOption = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets).")
+
+
+@app.command("tasks")
+def tasks_command(
+    tasks_file: Optional[Path] = typer.Option(
+        None, "--tasks-file", help="Also load user tasks from this TOML file (see evalkit.tasks)."
+    ),
+) -> None:
+    """List every task: family, environment, goal and baseline prompts, labels, success criterion."""
+    from evalkit.tasks import all_tasks, load_tasks_file
+
+    if tasks_file is not None:
+        load_tasks_file(tasks_file)
+    table = Table(title="evalkit tasks (paper Tables 2 and 3)", show_lines=True)
+    for col in ("task", "family", "environment", "goal prompt", "baseline prompt", "goal labels", "human success criterion"):
+        table.add_column(col, overflow="fold")
+    for t in all_tasks():
+        table.add_row(t.name, t.family, t.env.env_id, t.goal_prompt, t.baseline_prompt, t.label_source, t.criterion)
+    console().print(table)
+
+
+def _human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+@app.command("datasets")
+def datasets_command(root: Optional[Path] = RootOption) -> None:
+    """List the datasets on disk: name, family, frames, episodes, label sets and size."""
+    from evalkit.data.store import list_datasets, resolve_root
+
+    infos = list_datasets(root)
+    out = console()
+    if not infos:
+        out.print(f"No datasets under {resolve_root(root)}. Make one with 'evalkit collect cartpole'.")
+        return
+    table = Table(title=f"datasets under {resolve_root(root)}")
+    for col in ("name", "family", "generator", "frames", "episodes", "frame size", "label sets", "size"):
+        table.add_column(col, justify="right" if col in {"frames", "episodes", "size"} else "left")
+    for i in infos:
+        if i.problem:
+            table.add_row(i.name, "[red]corrupt[/]", "", "", "", "", f"[red]{i.problem}[/]", "")
+            continue
+        h, w, _ = i.frame_shape
+        table.add_row(i.name, i.family, i.generator, str(i.frames), str(i.episodes), f"{w}×{h}",
+                      ", ".join(i.label_sets) or "-", _human_size(i.size_bytes))
+    out.print(table)
+
+
+@app.command("delete")
+def delete_command(
+    name: str = typer.Argument(..., help="Dataset name."),
+    root: Optional[Path] = RootOption,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a dataset and everything cached with it (embeddings, results, labels)."""
+    from evalkit.data.store import delete_dataset, open_dataset
+
+    ds = open_dataset(name, root)
+    if not yes:
+        typer.confirm(f"Delete {ds.path} ({len(ds)} frames, labels: {', '.join(ds.label_sets()) or 'none'})?", abort=True)
+    delete_dataset(name, root)
+    console().print(f"Deleted {ds.path}.")

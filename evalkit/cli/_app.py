@@ -14,7 +14,7 @@ so that ``evalkit --help`` stays fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -85,3 +85,28 @@ def console(stderr: bool = False) -> "Console":
 
     stream = sys.stderr if stderr else sys.stdout
     return Console(stderr=stderr, width=None if stream.isatty() else 200)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from evalkit import __version__
+
+        typer.echo(f"evalkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print evalkit's version and exit."
+    ),
+    tasks_file: "Optional[str]" = typer.Option(
+        None, "--tasks-file", envvar="EVALKIT_TASKS_FILE",
+        help="Load extra tasks from this TOML file (see 'evalkit tasks'); also $EVALKIT_TASKS_FILE.",
+    ),
+) -> None:
+    """Is a vision-language model a good zero-shot reward model for your RL task?"""
+    if tasks_file:
+        from evalkit.tasks import load_tasks_file
+
+        load_tasks_file(tasks_file)

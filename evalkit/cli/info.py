@@ -14,16 +14,12 @@ RootOption = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT
 
 
 @app.command("tasks")
-def tasks_command(
-    tasks_file: Optional[Path] = typer.Option(
-        None, "--tasks-file", help="Also load user tasks from this TOML file (see evalkit.tasks)."
-    ),
-) -> None:
-    """List every task: family, environment, goal and baseline prompts, labels, success criterion."""
-    from evalkit.tasks import all_tasks, load_tasks_file
+def tasks_command() -> None:
+    """List every task: family, environment, goal and baseline prompts, labels, success criterion.
 
-    if tasks_file is not None:
-        load_tasks_file(tasks_file)
+    Add your own tasks with a TOML file: ``evalkit --tasks-file my_tasks.toml tasks``.
+    """
+    from evalkit.tasks import all_tasks
     table = Table(title="evalkit tasks (paper Tables 2 and 3)", show_lines=True)
     for col in ("task", "family", "environment", "goal prompt", "baseline prompt", "goal labels", "human success criterion"):
         table.add_column(col, overflow="fold")

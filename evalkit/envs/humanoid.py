@@ -37,7 +37,7 @@ that :mod:`evalkit.envs.humanoid_rules` reads.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import gymnasium as gym
 import numpy as np
@@ -180,16 +180,45 @@ class HumanoidEnv(gym.Env):
 
     # -- state access (StateSettable) --------------------------------------------------------
 
-    def get_state(self) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of ``(qpos, qvel)``."""
-        return self.data.qpos.copy(), self.data.qvel.copy()
+    @property
+    def state_columns(self) -> tuple[str, ...]:
+        """``qpos_0 … qpos_23, qvel_0 … qvel_22``: the full simulator state, as state-table columns."""
+        return tuple(f"qpos_{i}" for i in range(self.model.nq)) + tuple(f"qvel_{i}" for i in range(self.model.nv))
 
-    def set_state(self, qpos: np.ndarray, qvel: np.ndarray | None = None) -> None:
-        """Put the simulator in ``qpos`` (and ``qvel``, zero if omitted) and run ``mj_forward``."""
-        qpos = np.asarray(qpos, dtype=float)
-        qvel = np.zeros(self.model.nv) if qvel is None else np.asarray(qvel, dtype=float)
-        if qpos.shape != (self.model.nq,) or qvel.shape != (self.model.nv,):
-            raise ValueError(f"qpos must have shape ({self.model.nq},) and qvel ({self.model.nv},)")
+    def get_state(self) -> dict[str, float]:
+        """The full state as ``{qpos_i: …, qvel_j: …}`` (see :class:`evalkit.envs.base.StateSettable`)."""
+        vector = np.concatenate([self.data.qpos, self.data.qvel])
+        return {name: float(v) for name, v in zip(self.state_columns, vector)}
+
+    def set_state(self, state: Any, qvel: np.ndarray | None = None) -> None:
+        """Put the simulator in a state and run ``mj_forward``.
+
+        :param state: ``qpos`` (with ``qvel`` given, or zero velocities), the full vector
+            ``qpos ‖ qvel``, or a mapping from :attr:`state_columns` names to values (names left
+            out keep their current value).
+        :param qvel: joint velocities when ``state`` is ``qpos``.
+        """
+        nq, nv = self.model.nq, self.model.nv
+        if isinstance(state, Mapping):
+            unknown = set(state) - set(self.state_columns)
+            if unknown:
+                raise ValueError(f"Unknown state column(s) {', '.join(sorted(map(str, unknown)))} for the humanoid.")
+            current = self.get_state()
+            current.update({k: float(v) for k, v in state.items()})
+            vector = np.array([current[c] for c in self.state_columns])
+            qpos, qvel = vector[:nq], vector[nq:]
+        else:
+            vector = np.asarray(state, dtype=float).reshape(-1)
+            if qvel is not None:
+                qpos, qvel = vector, np.asarray(qvel, dtype=float).reshape(-1)
+            elif vector.size == nq + nv:
+                qpos, qvel = vector[:nq], vector[nq:]
+            else:
+                qpos, qvel = vector, np.zeros(nv)
+        if qpos.shape != (nq,) or qvel.shape != (nv,):
+            raise ValueError(f"The humanoid's state is qpos ({nq} values) and qvel ({nv} values); got {qpos.size} and {qvel.size}.")
+        if not (np.all(np.isfinite(qpos)) and np.all(np.isfinite(qvel))):
+            raise ValueError("State values must be finite.")
         self._inner.set_state(qpos, qvel)
 
     def state_row(self) -> dict[str, float]:

@@ -350,6 +350,24 @@ def _gl_diagnosis(exc: BaseException) -> str:
     return f"{exc} (MUJOCO_GL={backend}); check that EGL works, e.g. install libegl1 libegl-mesa0."
 
 
+def preload_triton() -> None:
+    """Load triton's native library (if installed) before the first OpenGL context.
+
+    Mesa's software renderer (llvmpipe) loads its own LLVM; if triton's LLVM-based library is
+    loaded *after* it — which torch does lazily, e.g. when an optimiser or SB3 policy is built
+    — the process crashes with a segmentation fault. Loading triton first avoids the clash,
+    so rendering and training can share a process (about 0.5 s, once per process).
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("triton") is None:
+        return
+    try:
+        importlib.import_module("triton._C.libtriton")
+    except Exception:  # noqa: BLE001 - an unusable triton is torch's business, not ours
+        pass
+
+
 class SceneRenderer:
     """Offscreen renderer for one model with one render profile and one camera.
 
@@ -375,6 +393,7 @@ class SceneRenderer:
         problem = missing_gl_library()
         if problem:
             raise EvalkitError(f"Cannot render the humanoid headless with EGL: {problem}.")
+        preload_triton()
         try:
             self._renderer = mujoco.Renderer(model, height, width)
         except Exception as exc:  # the GL stack reports failures with assorted exception types

@@ -13,7 +13,7 @@ from gymnasium.envs.classic_control.continuous_mountain_car import Continuous_Mo
 
 import evalkit.envs  # noqa: F401  (registers the ids)
 from evalkit.envs.base import StateSettable
-from evalkit.envs.classic import CartPoleEnv, MountainCarEnv, fit_frame, wrap_angle
+from evalkit.envs.classic import CartPoleEnv, MountainCarEnv, crop_frame, fit_frame, wrap_angle
 from evalkit.envs.mountaincar_render import TexturedMountainCarRenderer, get_renderer, track_height
 from evalkit.tasks import CARTPOLE_UPRIGHT_MAX_ANGLE, MOUNTAINCAR_GOAL_POSITION
 from helpers_envs import changed_columns, distinct_colours, pump_energy
@@ -177,13 +177,26 @@ def test_plain_frames_are_gymnasiums_at_native_size_and_fitted_otherwise():
         env.state = np.array([0.3, 0.0, 0.4, 0.0])
     native = ours.render()
     np.testing.assert_array_equal(native, theirs.render())
-    small = CartPoleEnv(render_mode="rgb_array", width=64, height=48)
-    small.set_state([0.3, 0.0, 0.4, 0.0])
-    frame = small.render()
-    assert frame.shape == (48, 64, 3) and frame.dtype == np.uint8
-    np.testing.assert_array_equal(frame, fit_frame(native, 64, 48))
+    for framing, fn in (("fit", fit_frame), ("crop", crop_frame)):
+        small = CartPoleEnv(render_mode="rgb_array", width=64, height=48, framing=framing)
+        small.set_state([0.3, 0.0, 0.4, 0.0])
+        frame = small.render()
+        assert frame.shape == (48, 64, 3) and frame.dtype == np.uint8
+        np.testing.assert_array_equal(frame, fn(native, 64, 48))
     square = fit_frame(native, 90, 90)  # 600x400 into 90x90: 90x60 centred, white bands
     assert (square[:15] == 255).all() and (square[-15:] == 255).all() and not (square[15:75] == 255).all()
+    # Crop: 600x400 -> 135x90, the central 90 columns kept (those of gymnasium's pixels 100..500).
+    cropped = crop_frame(native, 90, 90)
+    from PIL import Image
+
+    expected = np.asarray(Image.fromarray(native).resize((135, 90), Image.Resampling.BOX))[:, 22:112]
+    np.testing.assert_array_equal(cropped, expected)
+
+
+def test_cartpole_frames_are_cropped_by_default_and_framing_is_checked():
+    assert CartPoleEnv(render_mode="rgb_array").framing == "crop"
+    with pytest.raises(ValueError, match="framing must be one of"):
+        CartPoleEnv(render_mode="rgb_array", framing="zoom")
 
 
 @pytest.mark.parametrize("make", [

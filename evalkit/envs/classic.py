@@ -31,7 +31,10 @@ the parent's ``step``); only what the paper changes differs. Registered as
 
 **Rendering** (``render_mode="rgb_array"`` only): frames are ``width`` x ``height`` (224 x 224
 by default). Plain frames are gymnasium's own pygame drawing (600 x 400, headless through
-``SDL_VIDEODRIVER=dummy``) scaled to fit and centred on white, aspect ratio kept.
+``SDL_VIDEODRIVER=dummy``) brought to ``width`` x ``height`` by ``framing``: ``"crop"`` scales the
+short side and centre-crops the long one (what CLIP's preprocessing does to the paper's frames;
+CartPole's default: the cart and pole fill the frame), ``"fit"`` scales the whole frame to fit and
+centres it on white (MountainCar's default: a crop would cut off the flag at x = 0.45).
 ``MountainCarEnv(textured=True)`` draws with :mod:`evalkit.envs.mountaincar_render` instead.
 Rendering depends only on the state (and ``texture_seed``), so it is deterministic.
 
@@ -60,7 +63,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame draws off-screen; no
 DEFAULT_RENDER_SIZE = 224
 """Default frame width and height: CLIP's input size."""
 
-PLAIN_RENDERER_VERSION = 1
+PLAIN_RENDERER_VERSION = 2
 """Bumped whenever plain frames change (e.g. the fitting), so old datasets are not mistaken for new."""
 
 
@@ -79,7 +82,26 @@ def fit_frame(frame: np.ndarray, width: int, height: int, fill: tuple[int, int, 
     return np.asarray(canvas)
 
 
-def _check_render_args(render_mode: str | None, width: int, height: int) -> None:
+def crop_frame(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale ``frame`` so it covers ``width`` x ``height`` and centre-crop the excess."""
+    h, w = frame.shape[:2]
+    if (w, h) == (width, height):
+        return frame
+    scale = max(width / w, height / h)
+    new_w, new_h = max(width, round(w * scale)), max(height, round(h * scale))
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BICUBIC
+    big = Image.fromarray(frame).resize((new_w, new_h), resample)
+    left, top = (new_w - width) // 2, (new_h - height) // 2
+    return np.asarray(big.crop((left, top, left + width, top + height)))
+
+
+FRAMINGS = {"fit": fit_frame, "crop": crop_frame}
+"""How a plain gymnasium frame (600 x 400) is brought to the requested size."""
+
+
+def _check_render_args(render_mode: str | None, width: int, height: int, framing: str = "fit") -> None:
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing must be one of {sorted(FRAMINGS)}, not {framing!r}.")
     if render_mode not in (None, "rgb_array"):
         raise ValueError(f"render_mode must be None or 'rgb_array', not {render_mode!r}.")
     if int(width) <= 0 or int(height) <= 0:
@@ -104,16 +126,17 @@ class CartPoleEnv(StateSettable, _GymCartPole):
     :param render_mode: ``None`` or ``"rgb_array"``.
     :param width: frame width in pixels.
     :param height: frame height in pixels.
+    :param framing: ``"crop"`` (default) or ``"fit"``, see the module docstring.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
     state_columns = ("cart_position", "cart_velocity", "angle", "angular_velocity")
 
     def __init__(self, render_mode: str | None = None, width: int = DEFAULT_RENDER_SIZE,
-                 height: int = DEFAULT_RENDER_SIZE) -> None:
-        _check_render_args(render_mode, width, height)
+                 height: int = DEFAULT_RENDER_SIZE, framing: str = "crop") -> None:
+        _check_render_args(render_mode, width, height, framing)
         super().__init__(render_mode=render_mode)
-        self.width, self.height = int(width), int(height)
+        self.width, self.height, self.framing = int(width), int(height), framing
         high = np.array([np.inf, np.inf, math.pi, np.inf], dtype=np.float32)
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
 
@@ -141,12 +164,12 @@ class CartPoleEnv(StateSettable, _GymCartPole):
         """The current frame, ``uint8 (height, width, 3)`` (``None`` before the first reset)."""
         if not _can_render(self):
             return None
-        return fit_frame(super().render(), self.width, self.height)
+        return FRAMINGS[self.framing](super().render(), self.width, self.height)
 
     def render_settings(self) -> dict[str, Any]:
         """What decides how frames look (stored in dataset manifests)."""
         return {"width": self.width, "height": self.height, "textured": False,
-                "renderer": f"gymnasium-pygame-fit/{PLAIN_RENDERER_VERSION}"}
+                "renderer": f"gymnasium-pygame-{self.framing}/{PLAIN_RENDERER_VERSION}"}
 
     def _get_state_vector(self) -> np.ndarray | None:
         return None if self.state is None else np.asarray(self.state, dtype=np.float64)

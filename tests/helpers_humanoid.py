@@ -14,7 +14,7 @@ SMALL = 64
 
 def keyframe_states(names: list[str] | None = None) -> pd.DataFrame:
     """The state table (``body_state`` columns + ``pose``) of keyframes placed on the floor, unvaried."""
-    import mujoco
+    from evalkit.envs.humanoid_scene import mujoco  # sets MUJOCO_GL=egl before MuJoCo loads
 
     from evalkit.data.poses import KEYFRAMES, keyframe_qpos, settle
     from evalkit.envs.humanoid import body_state

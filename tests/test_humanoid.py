@@ -40,7 +40,7 @@ def test_rendering_is_deterministic():
 
 
 def test_fixed_camera_stays_tracking_camera_follows():
-    import mujoco
+    from evalkit.envs.humanoid_scene import mujoco  # sets MUJOCO_GL=egl before MuJoCo loads
 
     env = make_env()
     env.reset(seed=0)
@@ -60,7 +60,7 @@ def test_fixed_camera_stays_tracking_camera_follows():
 
 def test_fixed_camera_is_the_published_setting():
     """The XML camera equals MuJoCo's free camera with distance 3.5, lookat (0,0,1), el −10°, az 180°."""
-    import mujoco
+    from evalkit.envs.humanoid_scene import mujoco  # sets MUJOCO_GL=egl before MuJoCo loads
 
     env = make_env()
     env.reset(seed=0)
@@ -229,7 +229,7 @@ def test_poses_rest_on_the_floor_and_supports_touch_it():
     from evalkit.data.poses import KEYFRAMES, PoseSpec, sample_poses
 
     table = sample_poses(PoseSpec(per_task=3), seed=1)
-    import mujoco
+    from evalkit.envs.humanoid_scene import mujoco  # sets MUJOCO_GL=egl before MuJoCo loads
 
     from evalkit.envs.humanoid import body_state
     from evalkit.envs.humanoid_scene import load_model

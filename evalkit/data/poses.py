@@ -218,7 +218,7 @@ def place_on_floor(model: Any, data: Any, qpos: np.ndarray, forward: bool = True
     ``data`` is left in the placed configuration (after ``mj_forward``, or only
     ``mj_kinematics`` when ``forward`` is false).
     """
-    import mujoco
+    from evalkit.envs.humanoid_scene import mujoco  # sets MUJOCO_GL=egl before MuJoCo loads
 
     from evalkit.envs.humanoid import robot_bottom
 
@@ -247,10 +247,10 @@ def settle(model: Any, data: Any, qpos: np.ndarray, supports: Sequence[str]) -> 
     Minimises the supports' heights above the floor over a small extra roll and pitch of the
     root (each within :data:`SETTLE_MAX_TILT`), the lowest point always at ``z = 0``.
     """
-    import mujoco
     from scipy.optimize import least_squares
 
     from evalkit.envs.humanoid import KEY_POINTS
+    from evalkit.envs.humanoid_scene import mujoco
 
     if len(supports) < 2:
         return place_on_floor(model, data, qpos)
@@ -262,15 +262,16 @@ def settle(model: Any, data: Any, qpos: np.ndarray, supports: Sequence[str]) -> 
         mujoco.mju_mulQuat(q[3:7], extra, base)
         return q
 
+    geom_points = [KEY_POINTS[p] for p in supports if KEY_POINTS[p][0] == "geom"]
+    body_points = [KEY_POINTS[p] for p in supports if KEY_POINTS[p][0] != "geom"]
+    geoms = [model.geom(name).id for _, name, _ in geom_points]
+    bodies = [model.body(name).id for _, name, _ in body_points]
+    radii = np.array([r for _, _, r in geom_points + body_points])
+
     def heights(angles: np.ndarray) -> np.ndarray:
-        q = place_on_floor(model, data, tilted(angles), forward=False)
-        del q
-        out = []
-        for point in supports:
-            kind, name, radius = KEY_POINTS[point]
-            pos = data.geom(name).xpos if kind == "geom" else data.body(name).xpos
-            out.append(pos[2] - radius)
-        return np.array(out)
+        place_on_floor(model, data, tilted(angles), forward=False)
+        z = np.concatenate([data.geom_xpos[geoms, 2], data.xpos[bodies, 2]])
+        return z - radii
 
     limit = math.radians(SETTLE_MAX_TILT)
     fit = least_squares(heights, np.zeros(2), bounds=([-limit, -limit], [limit, limit]), diff_step=1e-3)
@@ -289,9 +290,7 @@ def sample_poses(spec: PoseSpec, seed: int, model: Any | None = None) -> pd.Data
 
     Deterministic for ``(spec, seed)``. Rows come grouped by pose, in :meth:`PoseSpec.plan` order.
     """
-    import mujoco
-
-    from evalkit.envs.humanoid_scene import load_model
+    from evalkit.envs.humanoid_scene import load_model, mujoco
 
     model = model if model is not None else load_model(textured=False)
     data = mujoco.MjData(model)

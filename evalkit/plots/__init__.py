@@ -1,0 +1,39 @@
+"""The paper's figures, drawn from results *tables* (pandas DataFrames), never from models.
+
+Because every function takes a tidy table, a figure re-draws instantly from cached results and
+is tested without torch. Where the tables come from (rewards from the embedding cache, EPIC
+distances saved by ``evalkit epic``) is :mod:`evalkit.plots.data`.
+
+=====================================  ==============================================  =========
+function                               table columns                                   paper
+=====================================  ==============================================  =========
+:func:`plot_landscape`                 ``state_value, alpha, reward``                  Fig. 2
+:func:`plot_scaling_by_model`          ``model, alpha, distance, low, high``           Fig. 4a
+:func:`plot_scaling_by_size`           ``model, params, alpha, distance, low, high``   Fig. 4b
+:func:`plot_histogram`                 arrays ``rewards``, ``labels``                  Fig. 7
+:func:`plot_histograms`                ``model, reward, label``                        Fig. 7
+=====================================  ==============================================  =========
+
+Each returns a :class:`matplotlib.figure.Figure`; :func:`save_figure` writes PNG and SVG.
+Every function takes ``random_weights=True`` to put a loud warning in the title.
+"""
+
+from evalkit.plots.histogram import plot_histogram, plot_histograms
+from evalkit.plots.landscape import landscape_caption, plot_landscape, rescale_per_alpha
+from evalkit.plots.scaling import LogLinearFit, fit_log_linear, plot_scaling_by_model, plot_scaling_by_size
+from evalkit.plots.style import close, paper_style, save_figure
+
+__all__ = [
+    "LogLinearFit",
+    "close",
+    "fit_log_linear",
+    "landscape_caption",
+    "paper_style",
+    "plot_histogram",
+    "plot_histograms",
+    "plot_landscape",
+    "plot_scaling_by_model",
+    "plot_scaling_by_size",
+    "rescale_per_alpha",
+    "save_figure",
+]

@@ -413,34 +413,21 @@ def collect_poses(
     :param size: frame width and height in pixels.
     :param workers: rendering processes.
     """
-    from evalkit.data.store import DatasetWriter, check_root, existing_matching, resolve_root
-    from evalkit.envs.humanoid_scene import get_profile
-    from evalkit.tasks import get_family
-
-    if size <= 0:
-        raise EvalkitError(f"--size must be positive, not {size}.")
     if workers <= 0:
         raise EvalkitError(f"--workers must be positive, not {workers}.")
-    get_profile(profile)
     spec = PoseSpec(per_task=per_task, tasks=tuple(tasks))
-    family = get_family("humanoid")
-    render = {"width": size, "height": size, "textured": textured, "fixed_camera": fixed_camera,
-              "profile": profile, "version": "v4"}
     params = {**spec.to_params(), "seed": seed}
-    root_path = check_root(resolve_root(root))
-    identity = {"family": family.name, "env_id": family.env_id, "generator": "poses", "params": params, "render": render}
-    existing = existing_matching(root_path, name, identity, overwrite)
+    out = HumanoidOutput("poses", params, name, size, textured, fixed_camera, profile, root, overwrite, progress)
+    existing = out.existing()
     if existing is not None:
         return existing
     table = sample_poses(spec, seed)
     qpos = qpos_columns(table)
     chunk = max(1, min(64, math.ceil(len(qpos) / max(1, workers * 4))))
     jobs = [RenderJob(qpos[i : i + chunk], size, size, textured, fixed_camera, profile) for i in range(0, len(qpos), chunk)]
-    with DatasetWriter(root_path, name, family=family.name, env_id=family.env_id, generator="poses",
-                       params=params, render=render, n_frames=len(qpos), frame_shape=(size, size, 3),
-                       overwrite=overwrite) as writer:
+
+    def batches() -> Iterable[tuple[np.ndarray, pd.DataFrame]]:
         done = 0
-        bar = _progress(len(qpos), "rendering poses", progress)
         for frames, rows in map_jobs(render_configurations, jobs, workers):
             meta = table.iloc[done : done + len(frames)]
             states = pd.DataFrame(rows)
@@ -448,12 +435,71 @@ def collect_poses(
             states.insert(1, "step", 0)
             states.insert(2, "pose", meta["pose"].to_numpy())
             states.insert(3, "beyond_range", meta["beyond_range"].to_numpy())
-            writer.add(frames, states)
             done += len(frames)
-            bar.update(len(frames))
-        bar.close()
-    assert writer.dataset is not None
-    return writer.dataset
+            yield frames, states
+
+    return out.write(len(qpos), batches(), "rendering poses")
+
+
+@dataclass
+class HumanoidOutput:
+    """Where and how a humanoid dataset is written (shared by pose and rollout collection).
+
+    :param generator: ``poses`` or ``rollouts`` (stored in the manifest).
+    :param params: the generator's parameters (with the render settings, the dataset's identity).
+    """
+
+    generator: str
+    params: dict[str, Any]
+    name: str
+    size: int
+    textured: bool
+    fixed_camera: bool
+    profile: str
+    root: str | None
+    overwrite: bool
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        from evalkit.data.store import check_root, resolve_root
+        from evalkit.envs.humanoid_scene import get_profile
+
+        if self.size <= 0:
+            raise EvalkitError(f"--size must be positive, not {self.size}.")
+        get_profile(self.profile)
+        self.root_path = check_root(resolve_root(self.root))
+
+    @property
+    def render(self) -> dict[str, Any]:
+        return {"width": self.size, "height": self.size, "textured": self.textured,
+                "fixed_camera": self.fixed_camera, "profile": self.profile, "version": "v4"}
+
+    def existing(self) -> Any:
+        """The dataset if it was already built with these parameters (``None``: build it)."""
+        from evalkit.data.store import existing_matching
+        from evalkit.tasks import get_family
+
+        family = get_family("humanoid")
+        identity = {"family": family.name, "env_id": family.env_id, "generator": self.generator,
+                    "params": self.params, "render": self.render}
+        return existing_matching(self.root_path, self.name, identity, self.overwrite)
+
+    def write(self, n_frames: int, batches: Iterable[tuple[np.ndarray, pd.DataFrame]], desc: str) -> Any:
+        """Write ``batches`` of (frames, state rows) atomically; rule labels come with publishing."""
+        from evalkit.data.store import DatasetWriter
+        from evalkit.tasks import get_family
+
+        family = get_family("humanoid")
+        with DatasetWriter(self.root_path, self.name, family=family.name, env_id=family.env_id,
+                           generator=self.generator, params=self.params, render=self.render, n_frames=n_frames,
+                           frame_shape=(self.size, self.size, 3), overwrite=self.overwrite) as writer:
+            bar = _progress(n_frames, desc, self.progress)
+            for frames, states in batches:
+                writer.add(frames, states)
+                bar.update(len(frames))
+            bar.close()
+        assert writer.dataset is not None
+        return writer.dataset
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:

@@ -173,40 +173,23 @@ def collect_rollouts(
     :param workers: worker processes (each renders whole episodes).
     :param deterministic: use the policy's deterministic action.
     """
-    from evalkit.data.poses import _progress
-    from evalkit.data.store import DatasetWriter, check_root, existing_matching, resolve_root
-    from evalkit.envs.humanoid_scene import get_profile
-    from evalkit.tasks import get_family
+    from evalkit.data.poses import HumanoidOutput
 
-    for label, value in (("--episodes", episodes), ("--steps", steps), ("--size", size), ("--workers", workers)):
+    for label, value in (("--episodes", episodes), ("--steps", steps), ("--workers", workers)):
         if value <= 0:
             raise EvalkitError(f"{label} must be positive, not {value}.")
-    get_profile(profile)
     policy_path = Path(policy)
     load_policy(policy_path)
-    digest = _file_digest(policy_path)
-    family = get_family("humanoid")
-    render = {"width": size, "height": size, "textured": textured, "fixed_camera": fixed_camera,
-              "profile": profile, "version": "v4"}
-    params = {"policy": str(policy_path), "policy_sha": digest, "episodes": episodes, "steps": steps,
-              "seed": seed, "deterministic": deterministic}
-    root_path = check_root(resolve_root(root))
-    identity = {"family": family.name, "env_id": family.env_id, "generator": "rollouts", "params": params, "render": render}
-    existing = existing_matching(root_path, name, identity, overwrite)
+    params = {"policy": str(policy_path), "policy_sha": _file_digest(policy_path), "episodes": episodes,
+              "steps": steps, "seed": seed, "deterministic": deterministic}
+    out = HumanoidOutput("rollouts", params, name, size, textured, fixed_camera, profile, root, overwrite, progress)
+    existing = out.existing()
     if existing is not None:
         return existing
     jobs = [RolloutJob(str(policy_path.resolve()), e, seed + e, steps, size, size, textured, fixed_camera, profile,
                        deterministic) for e in range(episodes)]
-    with DatasetWriter(root_path, name, family=family.name, env_id=family.env_id, generator="rollouts",
-                       params=params, render=render, n_frames=episodes * steps, frame_shape=(size, size, 3),
-                       overwrite=overwrite) as writer:
-        bar = _progress(episodes * steps, "rolling out", progress)
-        for frames, rows in map_jobs(run_episode, jobs, workers):
-            writer.add(frames, pd.DataFrame(rows))
-            bar.update(len(frames))
-        bar.close()
-    assert writer.dataset is not None
-    return writer.dataset
+    batches = ((frames, pd.DataFrame(rows)) for frames, rows in map_jobs(run_episode, jobs, workers))
+    return out.write(episodes * steps, batches, "rolling out")
 
 
 def _file_digest(path: Path) -> str:

@@ -1,0 +1,153 @@
+"""``evalkit train``, ``evalkit evaluate`` and ``evalkit bench train``: RL with the CLIP reward."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from evalkit.cli._app import app, bench_app, console
+
+
+def _report(message: str) -> None:
+    typer.secho(message, err=True, fg="red" if message.startswith("WARNING") else None)
+
+
+@app.command("train")
+def train_command(
+    task: Optional[str] = typer.Option(None, "--task", help="Task to learn (see 'evalkit tasks')."),
+    model: Optional[str] = typer.Option(None, "--model", help="open_clip model of the CLIP reward, e.g. ViT-B-32."),
+    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Weights: a tag, a checkpoint file, or 'none' (random; smoke tests)."),
+    alpha: Optional[float] = typer.Option(None, "--alpha", help="Goal-baseline regularisation α in [0, 1] (0: plain CLIP reward)."),
+    reward: Optional[str] = typer.Option(None, "--reward", help="clip (default) or ground-truth."),
+    algo: Optional[str] = typer.Option(None, "--algo", help="dqn, sac or ppo (default: the paper's, DQN for cartpole, SAC otherwise)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Total environment steps (default: the paper's)."),
+    envs: Optional[int] = typer.Option(None, "--envs", help="Parallel environments; their frames are embedded together (default 1)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed (default 0)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/<task>-<reward>-<algo>-s<seed> under $EVALKIT_RUNS)."),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="TOML or YAML file of settings (flags win over it)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its newest checkpoint and replay buffer."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:1..."),
+    render_size: Optional[int] = typer.Option(None, "--render-size", help="Side of the frames rendered for CLIP (default 224)."),
+    reward_batch_size: Optional[int] = typer.Option(None, "--reward-batch-size", help="Most frames per CLIP forward pass (default 3200, backs off if memory runs out)."),
+    labelling: Optional[str] = typer.Option(None, "--labelling", help="auto, step (every step, all envs at once) or rollout (Algorithm 1, off-policy)."),
+    vec_env: Optional[str] = typer.Option(None, "--vec-env", help="dummy (one process, default) or subproc (a process per environment)."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: when standard error is a terminal)."),
+) -> None:
+    """Train an agent with the CLIP reward (the paper's Algorithm 1) or the ground truth.
+
+    Defaults are the paper's hyperparameters per environment (Appendix C). Checkpoints are
+    saved at the paper's intervals; Ctrl-C saves one and stops; --resume goes on from it.
+    """
+    from evalkit.config import runs_root
+    from evalkit.errors import EvalkitError
+    from evalkit.train.config import TrainConfig
+    from evalkit.train.runner import train
+
+    flags = {
+        "task": task, "model": model, "pretrained": pretrained, "alpha": alpha, "reward": reward, "algo": algo,
+        "steps": steps, "n_envs": envs, "seed": seed, "device": device, "render_size": render_size,
+        "reward_batch_size": reward_batch_size, "reward_labelling": labelling, "vec_env": vec_env,
+    }
+    if envs is not None and envs < 1:
+        raise EvalkitError(f"--envs must be at least 1, not {envs}.")
+    if resume:
+        if out is None:
+            raise EvalkitError("--resume needs the run folder: --out runs/NAME.")
+        config = TrainConfig.from_sources({**flags, "task": task or ""}, config_file)
+    else:
+        config = TrainConfig.from_sources(flags, config_file)
+        if out is None:
+            out = runs_root() / config.resolved().default_run_name()
+    show_bar = sys.stderr.isatty() if progress is None else progress
+    result = train(config, out, resume=resume, progress=show_bar, report=_report)
+
+    c = result.config
+    con = console()
+    con.print(f"run:      {result.run_dir}")
+    con.print(f"task:     {c.task} ({c.env_id}, {c.algo.upper()}, {c.n_envs} env{'s' if c.n_envs > 1 else ''})")
+    con.print(f"reward:   {c.describe_reward()}")
+    con.print(f"steps:    {result.steps} of {c.steps} ({result.steps_per_second:.0f} steps/s)")
+    con.print(f"training reward (recent episodes): {_fmt(result.train_reward)}; ground-truth return: {_fmt(result.gt_return)}")
+    if result.reward_batch_size is not None and result.reward_batch_size < c.reward_batch_size:
+        con.print(f"CLIP batch size backed off to {result.reward_batch_size} frames (memory).")
+    for ckpt in result.checkpoints:
+        con.print(f"saved {ckpt.path} (step {ckpt.step}, {ckpt.reason})")
+    if result.reward_is_random:
+        con.print("[bold red]WARNING: RANDOM WEIGHTS — the reward was random noise; this run says nothing about CLIP.[/]")
+    if result.interrupted:
+        typer.secho(f"Interrupted at step {result.steps}; resume with: evalkit train --out {result.run_dir} --resume",
+                    fg="yellow", err=True)
+        raise typer.Exit(130)
+    con.print(f"next:     evalkit evaluate {result.run_dir}")
+
+
+def _fmt(x: Optional[float]) -> str:
+    return "n/a" if x is None else f"{x:.4g}"
+
+
+@app.command("evaluate")
+def evaluate_command(
+    run: Path = typer.Argument(..., help="Run folder made by 'evalkit train'."),
+    checkpoint: str = typer.Option("best", "--checkpoint", help="best (highest training reward, as the paper), last, or a .zip file."),
+    episodes: int = typer.Option(10, "--episodes", help="Episodes to roll out."),
+    video: bool = typer.Option(False, "--video", help="Write one video per episode (MP4 with imageio-ffmpeg, else GIF)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the first episode (default: the run's seed + 10000)."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Name of the rollout dataset (default <run>-<checkpoint>)."),
+    no_dataset: bool = typer.Option(False, "--no-dataset", help="Do not store the rollouts as a dataset."),
+    root: Optional[Path] = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda..."),
+) -> None:
+    """Roll out a trained policy: ground-truth return, success rate, videos, and a rollout dataset."""
+    from evalkit.train.evaluate import evaluate
+
+    r = evaluate(run, checkpoint, episodes, video=video, seed=seed, dataset="" if no_dataset else dataset,
+                 datasets_root=root, device=device)
+    con = console()
+    if r.reward_is_random:
+        con.print("[bold red]WARNING: this run trained on a RANDOM-WEIGHT CLIP reward; its policy says nothing about CLIP.[/]")
+    step = f"step {r.checkpoint_step}" if r.checkpoint_step is not None else "outside the index"
+    con.print(f"checkpoint:   {r.checkpoint} ({r.selection}, {step})")
+    con.print(f"episodes:     {r.episodes} (deterministic policy, seeds from {r.seed})")
+    con.print(f"ground-truth return: {r.gt_return_mean:.4g} ± {r.gt_return_std:.3g} (mean ± std)")
+    con.print(f"success rate: {r.success_rate:.0%} — {r.criterion} (goal rule of task {r.task})")
+    con.print(f"steps in goal: {sum(r.goal_fraction) / len(r.goal_fraction):.0%} on average")
+    if r.clip_return_mean is not None:
+        con.print(f"CLIP return:  {r.clip_return_mean:.4g} per episode")
+    if r.dataset:
+        con.print(f"dataset:      {r.dataset} (rate it with 'evalkit label rate {r.dataset} --task {r.task}')")
+    for v in r.videos:
+        con.print(f"video:        {v}")
+
+
+@bench_app.command("train")
+def bench_train_command(
+    task: str = typer.Option("cartpole", "--task", help="Task whose environment and paper settings to use."),
+    envs: int = typer.Option(16, "--envs", help="Parallel environments (the batch of step labelling)."),
+    steps: int = typer.Option(3200, "--steps", help="Environment steps of each CLIP-rewarded run."),
+    gt_steps: int = typer.Option(20000, "--gt-steps", help="Environment steps of each ground-truth run."),
+    model: str = typer.Option("evalkit-tiny-vit", "--model", help="CLIP model (a tiny random one by default)."),
+    pretrained: str = typer.Option("none", "--pretrained", help="Its weights ('none': random)."),
+    render_size: int = typer.Option(224, "--render-size", help="Frame side in pixels."),
+    device: str = typer.Option("cpu", "--device", help="Device of the learner and the CLIP model."),
+    repeats: int = typer.Option(1, "--repeats", help="Runs of each setting; the best time counts."),
+) -> None:
+    """Steps/s of training: batched vs per-frame CLIP rewards, evalkit vs plain SB3 on the ground truth."""
+    from evalkit.train.bench import bench_train
+
+    result = bench_train(task=task, n_envs=envs, clip_steps=steps, gt_steps=gt_steps, model=model,
+                         pretrained=pretrained, render_size=render_size, device=device, repeats=repeats)
+    from rich.table import Table
+
+    table = Table(title=f"evalkit bench train — {result.description}")
+    for col in ("setting", "steps", "seconds", "env steps/s", "CLIP calls"):
+        table.add_column(col, justify="left" if col == "setting" else "right")
+    for row in result.rows:
+        table.add_row(row.name, str(row.steps), f"{row.seconds:.2f}", f"{row.steps_per_second:.0f}",
+                      "" if row.reward_calls is None else str(row.reward_calls))
+    con = console()
+    con.print(table)
+    for line in result.verdicts():
+        con.print(line)

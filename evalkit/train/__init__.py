@@ -1,0 +1,12 @@
+"""Training and evaluation with stable-baselines3: the CLIP reward as an RL reward (Algorithm 1).
+
+- :mod:`evalkit.train.hyperparams` — the paper's hyperparameters, in one table.
+- :mod:`evalkit.train.config` — :class:`TrainConfig`: defaults, TOML/YAML files, flags.
+- :mod:`evalkit.train.clip_reward` — batched CLIP rewards as a VecEnv wrapper and a
+  replay-buffer relabelling callback.
+- :mod:`evalkit.train.runner` — :func:`train`: environments, model, checkpoints, resume, Ctrl-C.
+- :mod:`evalkit.train.evaluate` — :func:`evaluate`: returns, success rates, videos, rollout datasets.
+- :mod:`evalkit.train.bench` — ``evalkit bench train``.
+
+Heavy imports (torch, stable-baselines3) happen when these modules are imported, not here.
+"""

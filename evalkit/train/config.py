@@ -1,0 +1,311 @@
+"""What a training run is: :class:`TrainConfig`, read from defaults, a config file and flags.
+
+Precedence, lowest first: the paper's settings (:mod:`evalkit.train.hyperparams`), a TOML or
+YAML file (``--config``), command-line flags. A file holds :class:`TrainConfig`'s field names
+at the top level and stable-baselines3 constructor arguments under ``algo_kwargs``::
+
+    # cartpole-fast.toml
+    task = "cartpole"
+    model = "ViT-B-32"
+    alpha = 0.5
+    steps = 200_000
+    n_envs = 8
+
+    [algo_kwargs]
+    learning_starts = 10_000
+    exploration_fraction = 0.2
+
+The resolved config (every default filled in), the library versions and the seed are written
+next to the checkpoints as ``config.json``; ``--resume`` reads it back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from evalkit.errors import EvalkitError
+from evalkit.tasks import get_task
+from evalkit.train.hyperparams import algo_kwargs as paper_algo_kwargs
+from evalkit.train.hyperparams import family_settings, get_algorithm
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CONFIG_FILE = "config.json"
+REWARDS = ("clip", "ground-truth")
+LABELLING = ("auto", "step", "rollout")
+VEC_ENVS = ("dummy", "subproc")
+
+RESUMABLE = frozenset({"steps", "device", "vec_env", "reward_batch_size", "checkpoint_every", "save_replay_buffer"})
+"""Fields that ``--resume`` may change; any other difference from the saved run is refused."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run. ``None`` means "the paper's default".
+
+    :param task: task name from :mod:`evalkit.tasks` (``cartpole``, ``kneeling``...).
+    :param reward: ``clip`` (the VLM reward) or ``ground-truth`` (the environment's reward).
+    :param model: open_clip model name for the CLIP reward (``ViT-B-32``).
+    :param pretrained: weights tag or checkpoint path; ``none`` for random weights.
+    :param alpha: goal-baseline regularisation strength α (Definition 1); 0 is plain CLIP.
+    :param algo: ``dqn``, ``sac`` or ``ppo``; default the paper's for the task's family.
+    :param steps: total environment steps (all environments together).
+    :param n_envs: parallel environments; their frames are embedded together.
+    :param seed: seed of the environments, the networks and the action sampling.
+    :param device: torch device for the learner and the CLIP model (``auto``, ``cpu``, ``cuda:0``).
+    :param render_size: side of the square frames rendered for CLIP, in pixels.
+    :param reward_batch_size: most frames in one CLIP forward pass (backs off if memory runs out).
+    :param reward_labelling: ``step`` (rewards for all environments each step, any algorithm),
+        ``rollout`` (Algorithm 1: frames buffered and labelled in large batches right before the
+        gradient updates; off-policy algorithms), or ``auto`` (``rollout`` when off-policy).
+    :param checkpoint_every: environment steps between checkpoints.
+    :param save_replay_buffer: keep the replay buffer with the newest checkpoint (for ``--resume``).
+    :param vec_env: ``dummy`` (one process) or ``subproc`` (one process per environment).
+    :param env_id: gymnasium id; default the task family's.
+    :param env_kwargs: keyword arguments for ``gym.make``; default the family's.
+    :param algo_kwargs: stable-baselines3 constructor arguments on top of the paper's.
+    """
+
+    task: str
+    reward: str = "clip"
+    model: str | None = None
+    pretrained: str | None = None
+    alpha: float = 0.0
+    algo: str | None = None
+    steps: int | None = None
+    n_envs: int = 1
+    seed: int = 0
+    device: str = "auto"
+    render_size: int = 224
+    reward_batch_size: int | None = None
+    reward_labelling: str = "auto"
+    checkpoint_every: int | None = None
+    save_replay_buffer: bool = True
+    vec_env: str = "dummy"
+    env_id: str | None = None
+    env_kwargs: Mapping[str, Any] | None = None
+    algo_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    # -- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_sources(cls, flags: Mapping[str, Any] | None = None, config_file: str | Path | None = None) -> "TrainConfig":
+        """A config from a file and flags (flags win); ``None`` flag values count as not given."""
+        values = load_config_file(config_file) if config_file is not None else {}
+        values.update({k: v for k, v in (flags or {}).items() if v is not None})
+        if "task" not in values:
+            raise EvalkitError("Say which task to train: --task cartpole (see 'evalkit tasks').")
+        return cls.from_dict(values)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], source: str = "the config") -> "TrainConfig":
+        known = set(cls.field_names())
+        unknown = set(values) - known
+        if unknown:
+            raise EvalkitError(
+                f"Unknown setting(s) {', '.join(sorted(unknown))} in {source}; valid settings: "
+                f"{', '.join(sorted(known))} (algorithm arguments go under algo_kwargs)."
+            )
+        return cls(**dict(values))
+
+    def resolved(self) -> "TrainConfig":
+        """This config with every default filled in from the paper's table, validated."""
+        task = get_task(self.task)
+        settings = family_settings(task.family)
+        algo = get_algorithm(self.algo or settings.default_algo, task.family)
+        if self.reward not in REWARDS:
+            raise EvalkitError(f"--reward must be one of {', '.join(REWARDS)}, not {self.reward!r}.")
+        if self.reward == "clip" and not self.model:
+            raise EvalkitError(
+                "The CLIP reward needs a model: pass --model (e.g. --model ViT-B-32), or train with "
+                "--reward ground-truth."
+            )
+        _check_choice("reward_labelling", self.reward_labelling, LABELLING)
+        _check_choice("vec_env", self.vec_env, VEC_ENVS)
+        if self.reward_labelling == "rollout" and not algo.off_policy:
+            raise EvalkitError(
+                f"reward_labelling = 'rollout' relabels a replay buffer, which {algo.class_name} does "
+                "not have; use 'step' (rewards for all environments in one batch each step)."
+            )
+        merged = paper_algo_kwargs(task.family, algo.name)
+        merged.update(_tuples(dict(self.algo_kwargs)))
+        out = dataclasses.replace(
+            self,
+            algo=algo.name,
+            steps=int(self.steps if self.steps is not None else settings.steps),
+            reward_batch_size=int(self.reward_batch_size or settings.reward_batch_size),
+            checkpoint_every=int(self.checkpoint_every or settings.checkpoint_every),
+            env_id=self.env_id or task.env.env_id,
+            env_kwargs=dict(settings.env_kwargs if self.env_kwargs is None else self.env_kwargs),
+            algo_kwargs=merged,
+            alpha=float(self.alpha),
+        )
+        for name in ("n_envs", "steps", "render_size", "reward_batch_size", "checkpoint_every"):
+            value = getattr(out, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                flag = "--envs" if name == "n_envs" else f"--{name.replace('_', '-')}"
+                raise EvalkitError(f"{flag} must be a positive whole number, not {value!r}.")
+        if not 0.0 <= out.alpha <= 1.0:
+            raise EvalkitError(f"--alpha must lie in [0, 1] (Definition 1 of the paper), not {out.alpha}.")
+        return out
+
+    @property
+    def labelling(self) -> str:
+        """The reward labelling actually used (``auto`` decided)."""
+        if self.reward_labelling != "auto":
+            return self.reward_labelling
+        return "rollout" if get_algorithm(self.algo or "", get_task(self.task).family).off_policy else "step"
+
+    @property
+    def reward_is_random(self) -> bool:
+        """Whether the reward comes from a CLIP model with random weights (a smoke test only)."""
+        return self.reward == "clip" and self.pretrained is not None and self.pretrained.lower() == "none"
+
+    def describe_reward(self) -> str:
+        if self.reward == "ground-truth":
+            return "ground-truth reward of the environment"
+        weights = self.pretrained or "default weights"
+        text = f"CLIP reward of {self.model} ({weights}), α = {self.alpha:g}"
+        if self.reward_is_random:
+            text += " — RANDOM WEIGHTS: the reward is random noise, this run only tests the machinery"
+        return text
+
+    def default_run_name(self) -> str:
+        tag = "gt" if self.reward == "ground-truth" else f"clip-{self.model}-a{self.alpha:g}"
+        return f"{self.task}-{tag}-{self.algo or 'default'}-s{self.seed}".replace("/", "_")
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    # -- resuming ---------------------------------------------------------------------------
+
+    def resume_with(self, overrides: Mapping[str, Any], run: Path) -> "TrainConfig":
+        """The saved config of ``run`` (``self``) with the settings a resume may change.
+
+        :raises EvalkitError: if ``overrides`` change anything else (another task, model, α...).
+        """
+        clashes = []
+        for name, value in overrides.items():
+            saved = getattr(self, name, None)
+            if name in RESUMABLE or value is None:
+                continue
+            if name in ("algo_kwargs", "env_kwargs") and isinstance(value, Mapping):
+                saved = dict(saved or {})
+                clashes += [
+                    f"{name}.{k} = {v!r} (the run has {saved.get(k)!r})"
+                    for k, v in _tuples(dict(value)).items() if _normal(v) != _normal(saved.get(k))
+                ]
+            elif _normal(value) != _normal(saved):
+                clashes.append(f"{name} = {value!r} (the run has {saved!r})")
+        if clashes:
+            raise EvalkitError(
+                f"{run} was trained with another configuration; you asked for {'; '.join(clashes)}. "
+                "Resume without those settings, or start a new run with another --out."
+            )
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if k in RESUMABLE and v is not None}).resolved()
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise EvalkitError(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
+
+
+def _tuples(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``train_freq = [4, "step"]`` from a file becomes the tuple stable-baselines3 expects."""
+    if isinstance(kwargs.get("train_freq"), list):
+        kwargs["train_freq"] = tuple(kwargs["train_freq"])
+    return kwargs
+
+
+def _normal(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """The settings in a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file, keys with ``_``."""
+    p = Path(path)
+    if not p.is_file():
+        raise EvalkitError(f"Config file {p} does not exist.")
+    text = p.read_text()
+    if p.suffix.lower() == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise EvalkitError(f"Config file {p} is not valid TOML: {exc}.") from None
+    elif p.suffix.lower() in {".yaml", ".yml"}:
+        try:
+            import yaml
+        except ImportError:  # pragma: no cover - PyYAML comes with huggingface_hub
+            raise EvalkitError("Reading YAML needs PyYAML (pip install pyyaml), or write the config in TOML.") from None
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise EvalkitError(f"Config file {p} is not valid YAML: {exc}.") from None
+    else:
+        raise EvalkitError(f"Config file {p} must end in .toml, .yaml or .yml.")
+    if not isinstance(data, dict):
+        raise EvalkitError(f"Config file {p} must hold a table of settings at the top level.")
+    data = {str(k).replace("-", "_"): v for k, v in data.items()}
+    if "envs" in data:
+        data["n_envs"] = data.pop("envs")
+    TrainConfig.from_dict({"task": "", **data}, source=str(p))  # unknown keys fail here, naming the file
+    return data
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a run depends on (written next to its checkpoints)."""
+    import importlib.metadata as md
+
+    versions = {"python": platform.python_version()}
+    for dist in ("evalkit", "stable_baselines3", "torch", "gymnasium", "numpy", "open_clip_torch", "mujoco"):
+        try:
+            versions[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            pass
+    return versions
+
+
+def write_run_config(run_dir: Path, config: TrainConfig, **extra: Any) -> Path:
+    """Write ``config.json``: the resolved config, the versions, the seed and ``extra`` facts."""
+    from evalkit.data.store import atomic_write_text
+
+    doc = {
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "reward": config.describe_reward(),
+        "reward_is_random": config.reward_is_random,
+        "versions": library_versions(),
+        "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": sys.argv,
+        **extra,
+    }
+    target = run_dir / CONFIG_FILE
+    atomic_write_text(json.dumps(doc, indent=2, default=str) + "\n", target)
+    return target
+
+
+def read_run_config(run_dir: Path) -> TrainConfig:
+    """The resolved config saved in a run folder."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise EvalkitError(f"{run_dir} is not a training run (it has no {CONFIG_FILE}); pass a folder made by 'evalkit train'.")
+    try:
+        values = dict(json.loads(path.read_text())["config"])
+        values["algo_kwargs"] = _tuples(dict(values["algo_kwargs"]))
+        return TrainConfig.from_dict(values, source=str(path))
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise EvalkitError(f"{path} is corrupt ({exc}); the run cannot be resumed or evaluated.") from None

@@ -1,0 +1,514 @@
+"""Train a stable-baselines3 agent with the CLIP reward (or the ground truth): :func:`train`.
+
+One run is one folder::
+
+    runs/<name>/
+      config.json         the resolved TrainConfig, library versions, seed, command line
+      checkpoints.json    every checkpoint: step, training reward (CLIP or ground truth), GT return
+      checkpoints/step_000064000.zip ...   policies at the paper's intervals, at the end, on Ctrl-C
+      resume/             the newest model with its replay buffer, for --resume
+      tb/                 TensorBoard logs (rollout/ep_rew_mean is the ground-truth return;
+                          clip/ep_reward_mean and clip/step_reward_mean the CLIP reward)
+
+Read top to bottom: :func:`make_training_env` builds the vector environment (rendering and the
+batched reward wrapper only for the CLIP reward), :func:`build_model` the algorithm with the
+paper's hyperparameters, :func:`training_callbacks` the relabelling, checkpoint, stop and
+progress callbacks, and :func:`train` runs them. Every write is atomic (temporary file, rename),
+so an interrupted or killed run leaves loadable checkpoints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+
+from evalkit.data.store import atomic_write_text
+from evalkit.errors import EvalkitError
+from evalkit.train.clip_reward import (
+    BatchRewardFn,
+    ClipRewardVecEnv,
+    RelabelReplayBuffer,
+    RenderFrame,
+    load_clip_reward,
+)
+from evalkit.train.config import CONFIG_FILE, TrainConfig, read_run_config, write_run_config
+from evalkit.train.hyperparams import ALGORITHMS
+
+INDEX_FILE = "checkpoints.json"
+CHECKPOINT_DIR = "checkpoints"
+RESUME_DIR = "resume"
+TB_DIR = "tb"
+MODEL_FILE = "model.zip"
+BUFFER_FILE = "replay_buffer.pkl"
+STATE_FILE = "state.json"
+
+Report = Callable[[str], None]
+"""Where the runner's messages go (the CLI prints them to standard error)."""
+
+
+# -- environments and model ---------------------------------------------------------------------
+
+
+def _wrap_env(env: Any, render: bool, ignore_sigint: bool) -> Any:
+    if ignore_sigint:  # worker processes: Ctrl-C is the main process's business
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return RenderFrame(env) if render else env
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` becomes ``cuda`` when a GPU is visible, else ``cpu``."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def make_training_env(config: TrainConfig, reward_fn: BatchRewardFn | None = None, seed: int | None = None) -> tuple[VecEnv, ClipRewardVecEnv | None]:
+    """The vector environment a run trains in, and its CLIP reward wrapper (``None`` for ground truth).
+
+    :param config: a resolved config.
+    :param reward_fn: the reward of a batch of frames (required for the CLIP reward).
+    :param seed: seed of the first environment (default ``config.seed``).
+    """
+    import evalkit.envs  # noqa: F401 - registers the evalkit/... ids
+    from stable_baselines3.common.env_util import make_vec_env
+
+    clip = config.reward == "clip"
+    env_kwargs = dict(config.env_kwargs or {})
+    if clip:
+        env_kwargs.update(render_mode="rgb_array", width=config.render_size, height=config.render_size)
+    subproc = config.vec_env == "subproc"
+    try:
+        venv = make_vec_env(
+            config.env_id,
+            n_envs=config.n_envs,
+            seed=config.seed if seed is None else seed,
+            env_kwargs=env_kwargs,
+            wrapper_class=functools.partial(_wrap_env, render=clip, ignore_sigint=subproc) if (clip or subproc) else None,
+            vec_env_cls=SubprocVecEnv if subproc else DummyVecEnv,
+        )
+    except TypeError as exc:
+        raise EvalkitError(f"Cannot make {config.env_id} with {env_kwargs}: {exc}; check env_kwargs in the config.") from None
+    if not clip:
+        return venv, None
+    if reward_fn is None:
+        raise ValueError("the CLIP reward needs a reward function")
+    wrapper = ClipRewardVecEnv(venv, reward_fn, batch_size=config.reward_batch_size, defer=config.labelling == "rollout")
+    return wrapper, wrapper
+
+
+def build_model(config: TrainConfig, env: VecEnv, run_dir: Path | None) -> BaseAlgorithm:
+    """A fresh stable-baselines3 model with the config's (the paper's) hyperparameters."""
+    cls = ALGORITHMS[config.algo].sb3_class()
+    try:
+        return cls(
+            "MlpPolicy",
+            env,
+            seed=config.seed,
+            device=resolve_device(config.device),
+            tensorboard_log=str(run_dir / TB_DIR) if run_dir is not None else None,
+            verbose=0,
+            **dict(config.algo_kwargs),
+        )
+    except TypeError as exc:
+        raise EvalkitError(f"{cls.__name__} does not accept these algo_kwargs ({exc}); fix the config.") from None
+
+
+# -- checkpoints ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """One saved policy of a run.
+
+    :param step: environment steps trained when it was saved.
+    :param path: the ``.zip`` file, relative to the run folder.
+    :param train_reward: mean return of the recent training episodes under the reward the agent
+        trains on (CLIP, or the ground truth for ground-truth runs); ``None`` before any ended.
+    :param gt_return: mean ground-truth return of the same recent episodes.
+    :param reason: ``interval``, ``end`` or ``interrupt``.
+    """
+
+    step: int
+    path: str
+    train_reward: float | None
+    gt_return: float | None
+    reason: str = "interval"
+    time: str = ""
+
+
+def read_checkpoints(run_dir: Path) -> list[CheckpointInfo]:
+    """The checkpoint index of a run, oldest first (empty if none was saved yet)."""
+    path = Path(run_dir) / INDEX_FILE
+    if not path.is_file():
+        return []
+    try:
+        return [CheckpointInfo(**row) for row in json.loads(path.read_text())]
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise EvalkitError(f"{path} is corrupt ({exc}); delete it to pick checkpoints by file name.") from None
+
+
+def _atomic_save(save: Callable[[Path], None], target: Path, suffix: str) -> None:
+    """Call ``save(tmp)`` then rename ``tmp`` to ``target`` (SB3 insists on the suffix)."""
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp{suffix}")
+    try:
+        save(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class RunStore:
+    """Checkpoints, the checkpoint index and the resume state of one run folder."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+
+    def save_checkpoint(self, model: BaseAlgorithm, info: CheckpointInfo) -> CheckpointInfo:
+        target = self.run_dir / info.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_save(model.save, target, ".zip")
+        index = [c for c in read_checkpoints(self.run_dir) if c.path != info.path] + [info]
+        atomic_write_text(json.dumps([asdict(c) for c in index], indent=2) + "\n", self.run_dir / INDEX_FILE)
+        return info
+
+    def save_resume_state(self, model: BaseAlgorithm, with_buffer: bool) -> None:
+        """Write model (+ replay buffer) into ``resume.new/``, then swap it in for ``resume/``."""
+        new, cur, old = (self.run_dir / f"{RESUME_DIR}{s}" for s in (".new", "", ".old"))
+        shutil.rmtree(new, ignore_errors=True)
+        new.mkdir(parents=True)
+        _atomic_save(model.save, new / MODEL_FILE, ".zip")
+        has_buffer = with_buffer and getattr(model, "replay_buffer", None) is not None
+        if has_buffer:
+            _atomic_save(model.save_replay_buffer, new / BUFFER_FILE, ".pkl")
+        atomic_write_text(json.dumps({"step": int(model.num_timesteps), "replay_buffer": has_buffer}) + "\n", new / STATE_FILE)
+        shutil.rmtree(old, ignore_errors=True)
+        if cur.exists():
+            os.rename(cur, old)
+        os.rename(new, cur)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def resume_dir(self) -> Path | None:
+        """The newest complete resume state (a swap interrupted half-way is recovered)."""
+        for suffix in ("", ".new", ".old"):
+            d = self.run_dir / f"{RESUME_DIR}{suffix}"
+            if (d / STATE_FILE).is_file():
+                return d
+        return None
+
+
+def load_model(path: Path, algo: str, env: VecEnv | None = None, device: str = "auto", **kwargs: Any) -> BaseAlgorithm:
+    """Load a checkpoint, with one clear sentence if the file is corrupt or of another run."""
+    cls = ALGORITHMS[algo].sb3_class()
+    if not Path(path).is_file():
+        raise EvalkitError(f"Checkpoint {path} does not exist.")
+    try:
+        return cls.load(path, env=env, device=resolve_device(device), print_system_info=False, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - zip, pickle, torch and shape errors all mean "unusable"
+        raise EvalkitError(
+            f"Checkpoint {path} cannot be loaded as a {cls.__name__} policy for this run "
+            f"({type(exc).__name__}: {exc}); it is corrupt or from another run. Delete it to fall "
+            "back to an earlier checkpoint, or start a new run."
+        ) from None
+
+
+# -- callbacks -----------------------------------------------------------------------------------
+
+
+class StopOnEvent(BaseCallback):
+    """Stop ``learn()`` cleanly (at the next step) once ``event`` is set, e.g. by Ctrl-C."""
+
+    def __init__(self, event: threading.Event) -> None:
+        super().__init__()
+        self.event = event
+
+    def _on_step(self) -> bool:
+        return not self.event.is_set()
+
+
+def recent_gt_return(model: BaseAlgorithm) -> float | None:
+    """Mean ground-truth return of the recent episodes (from the Monitor wrappers)."""
+    episodes = getattr(model, "ep_info_buffer", None)
+    return float(np.mean([e["r"] for e in episodes])) if episodes else None
+
+
+class RunProgress(BaseCallback):
+    """Checkpoints at fixed step intervals, CLIP reward statistics in TensorBoard, a progress bar.
+
+    Everything happens at the end of a rollout, when the replay buffer is fully labelled.
+
+    :param store: the run folder.
+    :param config: the run's resolved config.
+    :param clip_env: the CLIP reward wrapper (``None`` for ground truth).
+    :param progress: show a progress bar (steps/s, mean rewards) on standard error.
+    :param report: where one-line messages go when there is no progress bar.
+    """
+
+    def __init__(self, store: RunStore, config: TrainConfig, clip_env: ClipRewardVecEnv | None,
+                 progress: bool, report: Report) -> None:
+        super().__init__()
+        self.store, self.config, self.clip_env = store, config, clip_env
+        self.progress, self.report = progress, report
+        self.checkpoints: list[CheckpointInfo] = []
+        self._bar: Any = None
+        self._shown = 0
+        self._next_note = 0.0
+
+    def _on_training_start(self) -> None:
+        every = self.config.checkpoint_every
+        self._next_checkpoint = (self.num_timesteps // every + 1) * every
+        self._shown = self.num_timesteps
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self.config.steps, initial=self.num_timesteps, unit="step", unit_scale=True,
+                             dynamic_ncols=True, smoothing=0.05, mininterval=0.5, file=sys.stderr)
+
+    def train_reward(self) -> float | None:
+        if self.clip_env is None:
+            return recent_gt_return(self.model)
+        return self.clip_env.stats.episode_mean
+
+    def _on_step(self) -> bool:
+        if self._bar is not None and self.num_timesteps - self._shown >= 256:
+            self._bar.update(self.num_timesteps - self._shown)
+            self._shown = self.num_timesteps
+        return True
+
+    def _on_rollout_end(self) -> None:
+        gt = recent_gt_return(self.model)
+        if self.clip_env is not None:
+            step_mean = self.clip_env.stats.pop_step_mean()
+            if step_mean is not None:
+                self.logger.record("clip/step_reward_mean", step_mean)
+            if self.clip_env.stats.episode_mean is not None:
+                self.logger.record("clip/ep_reward_mean", self.clip_env.stats.episode_mean)
+            self.logger.record("clip/batch_size", self.clip_env.scorer.batch_size)
+        self._show(gt)
+        if self.num_timesteps >= self._next_checkpoint:
+            self.save("interval")
+            every = self.config.checkpoint_every
+            self._next_checkpoint = (self.num_timesteps // every + 1) * every
+
+    def _show(self, gt: float | None) -> None:
+        parts = {}
+        if self.clip_env is not None and self.clip_env.stats.episode_mean is not None:
+            parts["clip/ep"] = f"{self.clip_env.stats.episode_mean:.4g}"
+        if gt is not None:
+            parts["gt/ep"] = f"{gt:.4g}"
+        if self._bar is not None:
+            self._bar.update(self.num_timesteps - self._shown)
+            self._shown = self.num_timesteps
+            self._bar.set_postfix(parts, refresh=False)
+        elif time.monotonic() >= self._next_note:
+            self._next_note = time.monotonic() + 30.0
+            self.report(f"step {self.num_timesteps}/{self.config.steps} " + " ".join(f"{k} {v}" for k, v in parts.items()))
+
+    def save(self, reason: str) -> CheckpointInfo:
+        """Save a checkpoint (and the resume state) now."""
+        step = int(self.model.num_timesteps)
+        info = CheckpointInfo(
+            step=step, path=f"{CHECKPOINT_DIR}/step_{step:09d}.zip", train_reward=self.train_reward(),
+            gt_return=recent_gt_return(self.model), reason=reason,
+            time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+        self.store.save_checkpoint(self.model, info)
+        self.store.save_resume_state(self.model, with_buffer=self.config.save_replay_buffer)
+        self.checkpoints.append(info)
+        if self._bar is None:
+            self.report(f"checkpoint {info.path} (training reward {_fmt(info.train_reward)}, ground-truth return {_fmt(info.gt_return)})")
+        return info
+
+    def _on_training_end(self) -> None:
+        if self._bar is not None:
+            self._bar.update(self.num_timesteps - self._shown)
+            self._bar.close()
+            self._bar = None
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.4g}"
+
+
+@contextlib.contextmanager
+def stop_on_sigint(event: threading.Event, report: Report) -> Iterator[None]:
+    """While inside, the first Ctrl-C sets ``event`` (training stops and saves); a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        event.set()
+        report("Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to abort).")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` did.
+
+    :param run_dir: the run folder.
+    :param config: the resolved config.
+    :param start_step: environment steps already trained before this call (``> 0`` on resume).
+    :param steps: environment steps trained in total after this call.
+    :param learn_seconds: wall time of ``learn()`` alone (no set-up, no final save).
+    :param interrupted: whether Ctrl-C (or ``stop``) ended it early.
+    :param checkpoints: checkpoints saved by this call.
+    :param train_reward: recent mean episode return under the training reward.
+    :param gt_return: recent mean episode ground-truth return.
+    :param reward_is_random: the CLIP model had random weights.
+    :param reward_batch_size: CLIP batch size at the end (smaller than asked if memory ran out).
+    :param reward_calls: calls of the CLIP reward function (forward passes).
+    :param model: the trained model (its environment closed).
+    """
+
+    run_dir: Path
+    config: TrainConfig
+    start_step: int
+    steps: int
+    learn_seconds: float
+    interrupted: bool
+    checkpoints: list[CheckpointInfo] = field(default_factory=list)
+    train_reward: float | None = None
+    gt_return: float | None = None
+    reward_is_random: bool = False
+    reward_batch_size: int | None = None
+    reward_calls: int | None = None
+    model: BaseAlgorithm | None = field(default=None, repr=False)
+
+    @property
+    def steps_per_second(self) -> float:
+        return (self.steps - self.start_step) / self.learn_seconds if self.learn_seconds > 0 else float("nan")
+
+
+def prepare_run(config: TrainConfig, run_dir: Path, resume: bool) -> tuple[TrainConfig, Path | None]:
+    """The config to train with and the resume state to load, after checking the run folder.
+
+    :param config: the asked config: on resume, the settings given explicitly (compared with
+        the saved ones); otherwise the whole config.
+    :raises EvalkitError: a fresh run into a folder that exists, or a resume of a missing or
+        differently configured run.
+    """
+    run_dir = Path(run_dir)
+    if not resume:
+        if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+            raise EvalkitError(
+                f"{run_dir} already exists; pass --resume to continue that run, or choose another --out "
+                "(evalkit never overwrites a run)."
+            )
+        return config.resolved(), None
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise EvalkitError(f"There is no run to resume at {run_dir}; start it without --resume.")
+    saved = read_run_config(run_dir)
+    asked = {k: v for k, v in config.to_dict().items() if v != getattr(TrainConfig(task=""), k) or k == "task"}
+    if not config.task:
+        asked.pop("task")
+    return saved.resume_with(asked, run_dir), RunStore(run_dir).resume_dir()
+
+
+def train(
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    reward_fn: BatchRewardFn | None = None,
+    progress: bool = False,
+    report: Report = lambda message: None,
+    stop: threading.Event | None = None,
+) -> TrainResult:
+    """Train an agent as ``config`` says, into ``run_dir``; Ctrl-C stops it with a checkpoint.
+
+    :param config: the run's config (on ``resume``, only the settings to check or change).
+    :param run_dir: the run folder (must not exist unless ``resume``).
+    :param resume: continue the run in ``run_dir`` from its newest checkpoint and replay buffer.
+    :param reward_fn: the reward of a batch of frames; default the config's CLIP model.
+    :param progress: show a progress bar on standard error.
+    :param report: receives one-line messages (warnings, checkpoints, the random-weights notice).
+    :param stop: set it (from another thread) to stop training as Ctrl-C does.
+    """
+    run_dir = Path(run_dir)
+    config, resume_from = prepare_run(config, run_dir, resume)
+    state = json.loads((resume_from / STATE_FILE).read_text()) if resume_from else {"step": 0}
+    start_step = int(state["step"])
+    if resume and resume_from is None:
+        report(f"{run_dir} has no checkpoint yet; starting it from step 0.")
+    if config.reward == "clip" and reward_fn is None:
+        reward_fn = load_clip_reward(config)
+    random_weights = config.reward_is_random or bool(getattr(reward_fn, "random_weights", False))
+    if random_weights:
+        report("WARNING: the CLIP model has random weights: the reward is random noise and the agent "
+               "cannot learn the task; this run only tests the machinery.")
+
+    env, clip_env = make_training_env(config, reward_fn, seed=config.seed + start_step)
+    try:
+        if resume_from is not None:
+            model = load_model(resume_from / MODEL_FILE, config.algo, env=env, device=config.device,
+                               tensorboard_log=str(run_dir / TB_DIR))
+            if (resume_from / BUFFER_FILE).is_file():
+                try:
+                    model.load_replay_buffer(resume_from / BUFFER_FILE)
+                except Exception as exc:  # noqa: BLE001
+                    raise EvalkitError(f"The replay buffer {resume_from / BUFFER_FILE} is corrupt ({exc}); delete it to resume with an empty buffer.") from None
+            elif ALGORITHMS[config.algo].off_policy:
+                report("The checkpoint has no replay buffer; resuming with an empty one.")
+        else:
+            model = build_model(config, env, run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_run_config(run_dir, config, reward_is_random=random_weights)
+
+        store = RunStore(run_dir)
+        progress_cb = RunProgress(store, config, clip_env, progress, report)
+        callbacks: list[BaseCallback] = []
+        if clip_env is not None and clip_env.defer:
+            callbacks.append(RelabelReplayBuffer(clip_env))
+        stop = stop or threading.Event()
+        callbacks += [progress_cb, StopOnEvent(stop)]
+
+        remaining = max(0, config.steps - start_step)
+        t0 = time.perf_counter()
+        with stop_on_sigint(stop, report):
+            model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=resume_from is None,
+                        tb_log_name="train", log_interval=4)
+            learn_seconds = time.perf_counter() - t0
+            interrupted = stop.is_set()
+            if callbacks and isinstance(callbacks[0], RelabelReplayBuffer):
+                callbacks[0].flush()  # a stop between two rollouts leaves stored steps to label
+            saved = progress_cb.checkpoints[-1].step if progress_cb.checkpoints else start_step
+            if model.num_timesteps > saved or (interrupted and not progress_cb.checkpoints):
+                progress_cb.save("interrupt" if interrupted else "end")
+    finally:
+        env.close()
+    return TrainResult(
+        run_dir=run_dir, config=config, start_step=start_step, steps=int(model.num_timesteps),
+        learn_seconds=learn_seconds, interrupted=interrupted, checkpoints=progress_cb.checkpoints,
+        train_reward=progress_cb.train_reward(), gt_return=recent_gt_return(model),
+        reward_is_random=random_weights, reward_batch_size=clip_env.scorer.batch_size if clip_env else None,
+        reward_calls=clip_env.scorer.calls if clip_env else None, model=model,
+    )

@@ -1,0 +1,94 @@
+"""Batched rewards inside stable-baselines3: frames, batching, back-off, and reward parity.
+
+Parity: the rewards the learner trains on (what is in the replay or rollout buffer) equal the
+rewards computed offline from the same states, rendered again by a fresh environment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from stable_baselines3.common.env_util import make_vec_env
+
+from evalkit.errors import EvalkitError
+from evalkit.train.clip_reward import BatchScorer, ClipRewardVecEnv, RenderFrame
+from evalkit.train.runner import train
+from helpers_train import RENDER, Recorder, one_torch_thread, render_states, shape_reward, tiny_config
+
+
+def _venv(n_envs: int, episode_steps: int):
+    import evalkit.envs  # noqa: F401
+
+    return make_vec_env("evalkit/MountainCar-v0", n_envs=n_envs, seed=3, wrapper_class=RenderFrame,
+                        env_kwargs={"render_mode": "rgb_array", "width": RENDER, "height": RENDER, "textured": True,
+                                    "max_episode_steps": episode_steps})
+
+
+def test_step_labelling_scores_the_reached_state_even_at_episode_ends():
+    recorder = Recorder()
+    venv = ClipRewardVecEnv(_venv(3, episode_steps=4), recorder, batch_size=64)
+    venv.reset()
+    ended = 0
+    for step in range(6):
+        actions = np.full((3, 1), 1.0 if step % 2 else -1.0, dtype=np.float32)
+        obs, rewards, dones, infos = venv.step(actions)
+        assert len(recorder.batches) == step + 1 and len(recorder.batches[-1]) == 3  # all envs, one batch
+        reached = np.stack([info["terminal_observation"] if done else o for o, done, info in zip(obs, dones, infos)])
+        expected = shape_reward(render_states("evalkit/MountainCar-v0", reached, textured=True))
+        np.testing.assert_array_equal(rewards, expected.astype(np.float32))
+        if dones.any():  # the reward is the last state's, not the next episode's first
+            ended += int(dones.sum())
+            restarted = shape_reward(render_states("evalkit/MountainCar-v0", obs, textured=True))
+            assert not np.allclose(restarted, rewards)
+        assert all("frame" not in info and "gt_reward" in info for info in infos)
+    assert ended == 3 and len(venv.stats.episodes) == 3
+    venv.close()
+
+
+def test_scorer_chunks_and_backs_off_when_memory_runs_out():
+    sizes = []
+
+    def picky(frames):
+        sizes.append(len(frames))
+        if len(frames) > 8:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return shape_reward(frames)
+
+    frames = np.random.default_rng(0).integers(0, 255, (50, 8, 8, 3), dtype=np.uint8)
+    scorer = BatchScorer(picky, batch_size=32)
+    with pytest.warns(RuntimeWarning, match="frames at a time from now on"):
+        out = scorer(frames)
+    np.testing.assert_allclose(out, shape_reward(frames), rtol=1e-6)
+    assert scorer.batch_size == 8 and sizes[:3] == [32, 16, 8] and max(sizes[3:]) <= 8
+    with pytest.raises(EvalkitError, match="Even one frame does not fit"):
+        BatchScorer(lambda f: (_ for _ in ()).throw(MemoryError()), batch_size=1)(frames)
+    with pytest.raises(ZeroDivisionError):  # other errors are not mistaken for memory
+        BatchScorer(lambda f: 1 / 0, batch_size=4)(frames)
+
+
+@pytest.mark.parametrize("task,algo", [("cartpole", "dqn"), ("mountaincar", "sac")])
+def test_replay_buffer_rewards_equal_offline_rewards(tmp_path, task, algo):
+    recorder = Recorder()
+    config = tiny_config(task, algo=algo, steps=80, reward_labelling="rollout", reward_batch_size=48)
+    with one_torch_thread():
+        result = train(config, tmp_path / "run", reward_fn=recorder)
+    sizes = [len(b) for b in recorder.batches]
+    # Algorithm 1: a rollout (train_freq × n_envs frames) is scored in batches of at most 48
+    assert config.n_envs < max(sizes) <= 48 and sum(sizes) == result.steps
+    buffer = result.model.replay_buffer
+    stored = buffer.rewards[: buffer.pos]
+    assert buffer.pos * config.n_envs == result.steps and not np.isnan(stored).any()
+    reached = buffer.next_observations[: buffer.pos].reshape(-1, buffer.obs_shape[0])
+    offline = shape_reward(render_states(result.config.env_id, reached, **result.config.env_kwargs))
+    np.testing.assert_array_equal(stored.reshape(-1), offline.astype(np.float32))
+
+
+def test_ppo_rollout_buffer_holds_the_step_rewards(tmp_path):
+    recorder = Recorder()
+    config = tiny_config("mountaincar", algo="ppo", steps=64, algo_kwargs={"n_steps": 16, "batch_size": 16, "n_epochs": 1})
+    with one_torch_thread():
+        result = train(config, tmp_path / "run", reward_fn=recorder)
+    assert result.steps == 64 and all(len(b) == 2 for b in recorder.batches)  # batch = n_envs, every step
+    # the last rollout: 16 steps × 2 envs, no episode ended (episodes last 200 steps), so no bootstrapping
+    last = np.stack([shape_reward(b) for b in recorder.batches[-16:]]).astype(np.float32)
+    np.testing.assert_array_equal(result.model.rollout_buffer.rewards, last)

@@ -26,8 +26,6 @@ def tiny_config(task: str = "cartpole", **overrides: Any) -> TrainConfig:
         render_size=RENDER, checkpoint_every=120, reward_batch_size=64,
         algo_kwargs=dict(SMALL_DQN if algo == "dqn" else SMALL_SAC),
     )
-    if task == "mountaincar":
-        values["env_kwargs"] = {"textured": False}
     values.update(overrides)
     return TrainConfig(**values)
 

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from stable_baselines3.common.env_util import make_vec_env
 
-from evalkit.errors import EvalkitError
-from evalkit.train.clip_reward import BatchScorer, ClipRewardVecEnv, RenderFrame
+from evalkit.train.clip_reward import BatchScorer, ClipRewardVecEnv, RenderFrame, load_clip_reward
 from evalkit.train.runner import train
 from helpers_train import RENDER, Recorder, one_torch_thread, render_states, shape_reward, tiny_config
 
@@ -45,42 +44,61 @@ def test_step_labelling_scores_the_reached_state_even_at_episode_ends():
     venv.close()
 
 
-def test_scorer_chunks_and_backs_off_when_memory_runs_out():
+def test_scorer_chunks_frames():
     sizes = []
-
-    def picky(frames):
-        sizes.append(len(frames))
-        if len(frames) > 8:
-            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return shape_reward(frames)
-
     frames = np.random.default_rng(0).integers(0, 255, (50, 8, 8, 3), dtype=np.uint8)
-    scorer = BatchScorer(picky, batch_size=32)
-    with pytest.warns(RuntimeWarning, match="frames at a time from now on"):
-        out = scorer(frames)
-    np.testing.assert_allclose(out, shape_reward(frames), rtol=1e-6)
-    assert scorer.batch_size == 8 and sizes[:3] == [32, 16, 8] and max(sizes[3:]) <= 8
-    with pytest.raises(EvalkitError, match="Even one frame does not fit"):
-        BatchScorer(lambda f: (_ for _ in ()).throw(MemoryError()), batch_size=1)(frames)
-    with pytest.raises(ZeroDivisionError):  # other errors are not mistaken for memory
-        BatchScorer(lambda f: 1 / 0, batch_size=4)(frames)
+    scorer = BatchScorer(lambda f: sizes.append(len(f)) or shape_reward(f), batch_size=16)
+    np.testing.assert_allclose(scorer(frames), shape_reward(frames), rtol=1e-6)
+    assert sizes == [16, 16, 16, 2] and scorer.calls == 4
+    with pytest.raises(ValueError, match="returned 1 rewards for 16 frames"):
+        BatchScorer(lambda f: [0.0], batch_size=16)(frames)
 
 
 @pytest.mark.parametrize("task,algo", [("cartpole", "dqn"), ("mountaincar", "sac")])
-def test_replay_buffer_rewards_equal_offline_rewards(tmp_path, task, algo):
-    recorder = Recorder()
-    config = tiny_config(task, algo=algo, steps=80, reward_labelling="rollout", reward_batch_size=48)
+def test_replay_buffer_rewards_equal_offline_clip_rewards(tmp_path, task, algo):
+    """Train with the tiny random CLIP model; the replay buffer's rewards are what evalkit.rewards
+    gives offline for frames rendered again from the stored states."""
+    from evalkit.rewards import clip_rewards
+    from evalkit.tasks import get_task
+    from evalkit.vlm.engine import ImageEmbedder
+
+    config = tiny_config(task, algo=algo, steps=80, alpha=0.5, reward_labelling="rollout", reward_batch_size=48)
+    recorder = Recorder(load_clip_reward(config.resolved()))
     with one_torch_thread():
         result = train(config, tmp_path / "run", reward_fn=recorder)
     sizes = [len(b) for b in recorder.batches]
-    # Algorithm 1: a rollout (train_freq × n_envs frames) is scored in batches of at most 48
+    # Algorithm 1: each rollout (train_freq × n_envs frames) is scored in batches of at most 48
     assert config.n_envs < max(sizes) <= 48 and sum(sizes) == result.steps
     buffer = result.model.replay_buffer
     stored = buffer.rewards[: buffer.pos]
     assert buffer.pos * config.n_envs == result.steps and not np.isnan(stored).any()
+
     reached = buffer.next_observations[: buffer.pos].reshape(-1, buffer.obs_shape[0])
-    offline = shape_reward(render_states(result.config.env_id, reached, **result.config.env_kwargs))
-    np.testing.assert_array_equal(stored.reshape(-1), offline.astype(np.float32))
+    frames = render_states(result.config.env_id, reached, **result.config.env_kwargs)
+    embedder = ImageEmbedder("evalkit-tiny-vit", pretrained="none")  # a fresh load: the same seeded weights
+    goal, baseline = embedder.embed_texts([get_task(task).goal_prompt, get_task(task).baseline_prompt])
+    offline = clip_rewards(embedder.embed_frames(frames), goal, baseline, [0.5])[:, 0]
+    np.testing.assert_allclose(stored.reshape(-1), offline, atol=1e-5)
+    assert np.ptp(offline) > 0 and result.reward_is_random
+
+
+def test_a_clip_batch_that_does_not_fit_backs_off(tmp_path, monkeypatch):
+    from evalkit.vlm.engine import ImageEmbedder
+
+    encode = ImageEmbedder.encode_pixels
+
+    def picky(self, pixels):
+        if len(pixels) > 8:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return encode(self, pixels)
+
+    monkeypatch.setattr(ImageEmbedder, "encode_pixels", picky)
+    messages: list[str] = []
+    with one_torch_thread():
+        result = train(tiny_config("mountaincar", steps=80, reward_batch_size=32), tmp_path / "run", report=messages.append)
+    assert result.reward_batch_size == 8 and any("continuing with 8" in m for m in messages)
+    buffer = result.model.replay_buffer
+    assert not np.isnan(buffer.rewards[: buffer.pos]).any()
 
 
 def test_ppo_rollout_buffer_holds_the_step_rewards(tmp_path):

@@ -32,6 +32,7 @@ def train_command(
     device: Optional[str] = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:1..."),
     render_size: Optional[int] = typer.Option(None, "--render-size", help="Side of the frames rendered for CLIP (default 224)."),
     reward_batch_size: Optional[int] = typer.Option(None, "--reward-batch-size", help="Most frames per CLIP forward pass (default 3200, backs off if memory runs out)."),
+    precision: Optional[str] = typer.Option(None, "--precision", help="CLIP inference precision: fp32 (default), bf16 or fp16."),
     labelling: Optional[str] = typer.Option(None, "--labelling", help="auto, step (every step, all envs at once) or rollout (Algorithm 1, off-policy)."),
     vec_env: Optional[str] = typer.Option(None, "--vec-env", help="dummy (one process, default) or subproc (a process per environment)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: when standard error is a terminal)."),
@@ -49,7 +50,7 @@ def train_command(
     flags = {
         "task": task, "model": model, "pretrained": pretrained, "alpha": alpha, "reward": reward, "algo": algo,
         "steps": steps, "n_envs": envs, "seed": seed, "device": device, "render_size": render_size,
-        "reward_batch_size": reward_batch_size, "reward_labelling": labelling, "vec_env": vec_env,
+        "reward_batch_size": reward_batch_size, "precision": precision, "reward_labelling": labelling, "vec_env": vec_env,
     }
     if envs is not None and envs < 1:
         raise EvalkitError(f"--envs must be at least 1, not {envs}.")

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evalkit.train.clip_reward import BatchRewardFn, load_clip_reward
-from evalkit.train.config import TrainConfig
+from evalkit.train.config import TrainConfig, resolve_device
 from evalkit.train.hyperparams import ALGORITHMS
-from evalkit.train.runner import resolve_device, train
+from evalkit.train.runner import train
 
 
 @dataclass(frozen=True)

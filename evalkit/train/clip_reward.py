@@ -34,8 +34,6 @@ Example::
 
 from __future__ import annotations
 
-import sys
-import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -48,6 +46,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from evalkit.errors import EvalkitError
 
 if TYPE_CHECKING:
+    from evalkit.rewards import RewardModel
     from evalkit.train.config import TrainConfig
 
 BatchRewardFn = Callable[[np.ndarray], np.ndarray]
@@ -73,20 +72,11 @@ class RenderFrame(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
-def _is_out_of_memory(exc: BaseException) -> bool:
-    torch = sys.modules.get("torch")
-    if isinstance(exc, MemoryError) or (torch is not None and isinstance(exc, getattr(torch, "OutOfMemoryError", ()))):
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
-
-
 class BatchScorer:
     """Score frames with a :data:`BatchRewardFn` in chunks of at most ``batch_size`` frames.
 
-    When a chunk does not fit in memory the batch size halves (for good) and the chunk is
-    retried; a warning says so.
-
-    :param reward_fn: the reward of a batch of frames.
+    :param reward_fn: the reward of a batch of frames. The CLIP one backs off by itself when a
+        batch does not fit in memory (:class:`evalkit.vlm.engine.ImageEmbedder`).
     :param batch_size: the largest number of frames passed to ``reward_fn`` at once.
     """
 
@@ -99,39 +89,14 @@ class BatchScorer:
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         out = np.empty(len(frames), dtype=np.float32)
-        start = 0
-        while start < len(frames):
+        for start in range(0, len(frames), self.batch_size):
             chunk = frames[start : start + self.batch_size]
-            try:
-                rewards = np.asarray(self.reward_fn(chunk), dtype=np.float32).reshape(-1)
-            except Exception as exc:  # noqa: BLE001 - only out-of-memory errors are handled
-                if not _is_out_of_memory(exc):
-                    raise
-                self._back_off(exc)
-                continue
+            rewards = np.asarray(self.reward_fn(chunk), dtype=np.float32).reshape(-1)
             if len(rewards) != len(chunk):
                 raise ValueError(f"the reward function returned {len(rewards)} rewards for {len(chunk)} frames")
             out[start : start + len(chunk)] = rewards
-            start += len(chunk)
             self.calls += 1
         return out
-
-    def _back_off(self, exc: BaseException) -> None:
-        if self.batch_size == 1:
-            raise EvalkitError(
-                "Even one frame does not fit in memory for the CLIP reward; use a smaller model, "
-                "a smaller --render-size or another --device."
-            ) from exc
-        self.batch_size = max(1, self.batch_size // 2)
-        torch = sys.modules.get("torch")
-        if torch is not None and torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        warnings.warn(
-            f"A CLIP reward batch did not fit in memory; embedding {self.batch_size} frames at a time "
-            "from now on (set reward_batch_size to start there).",
-            RuntimeWarning,
-            stacklevel=3,
-        )
 
 
 @dataclass
@@ -294,51 +259,19 @@ class RelabelReplayBuffer(BaseCallback):
         return stored
 
 
-# -- the CLIP reward function -------------------------------------------------------------------
+def load_clip_reward(config: "TrainConfig", on_message: Callable[[str], None] | None = None) -> "RewardModel":
+    """The CLIP reward of ``config``'s task, model, weights and α on ``config.device``.
 
+    A :class:`evalkit.rewards.RewardModel`: prompts embedded once, frames embedded in batches of
+    ``config.reward_batch_size`` (halved, with a message, when a batch does not fit in memory).
 
-@dataclass
-class ClipRewardFn:
-    """The CLIP reward of frames for one task (paper eq. 2, or Definition 1 with ``alpha``).
-
-    :param embed: frames ``uint8 (n, H, W, 3)`` to L2-normalised image embeddings ``(n, d)``.
-    :param goal: normalised embedding of the goal prompt.
-    :param baseline: normalised embedding of the baseline prompt.
-    :param alpha: goal-baseline regularisation strength.
-    :param random_weights: whether the model's weights are random (the reward is noise).
-    :param description: the model, in words.
+    :param on_message: where the embedder's warnings go.
     """
-
-    embed: Callable[[np.ndarray], np.ndarray]
-    goal: np.ndarray
-    baseline: np.ndarray
-    alpha: float = 0.0
-    random_weights: bool = False
-    description: str = ""
-
-    def rewards_of_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
-        """The reward of already embedded frames (the offline path: :mod:`evalkit.rewards`)."""
-        from evalkit.rewards import clip_rewards
-
-        return np.asarray(clip_rewards(embeddings, self.goal, self.baseline, [self.alpha]))[:, 0]
-
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
-        return self.rewards_of_embeddings(self.embed(frames))
-
-
-def load_clip_reward(config: "TrainConfig") -> ClipRewardFn:
-    """The CLIP reward of ``config``'s task, model, weights and α, on ``config.device``."""
+    from evalkit.rewards import RewardModel
     from evalkit.tasks import get_task
-    from evalkit.vlm import load_reward_model
+    from evalkit.train.config import resolve_device
 
     task = get_task(config.task)
-    model = load_reward_model(config.model, config.pretrained, device=config.device)
-    goal, baseline = model.embed_texts([task.goal_prompt, task.baseline_prompt])
-    return ClipRewardFn(
-        embed=model.embed_images,
-        goal=np.asarray(goal, dtype=np.float32),
-        baseline=np.asarray(baseline, dtype=np.float32),
-        alpha=config.alpha,
-        random_weights=bool(getattr(model, "random_weights", config.reward_is_random)),
-        description=str(getattr(model, "description", config.model)),
-    )
+    return RewardModel(config.model, goal=task.goal_prompt, baseline=task.baseline_prompt, alpha=config.alpha,
+                       pretrained=config.pretrained, device=resolve_device(config.device), precision=config.precision,
+                       batch_size=config.reward_batch_size, on_message=on_message)

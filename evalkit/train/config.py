@@ -43,9 +43,11 @@ else:  # pragma: no cover
 CONFIG_FILE = "config.json"
 REWARDS = ("clip", "ground-truth")
 LABELLING = ("auto", "step", "rollout")
+PRECISIONS = ("fp32", "bf16", "fp16")
 VEC_ENVS = ("dummy", "subproc")
 
-RESUMABLE = frozenset({"steps", "device", "vec_env", "reward_batch_size", "checkpoint_every", "save_replay_buffer"})
+RESUMABLE = frozenset({"steps", "device", "vec_env", "reward_batch_size", "precision", "checkpoint_every",
+                       "save_replay_buffer"})
 """Fields that ``--resume`` may change; any other difference from the saved run is refused."""
 
 
@@ -65,6 +67,7 @@ class TrainConfig:
     :param device: torch device for the learner and the CLIP model (``auto``, ``cpu``, ``cuda:0``).
     :param render_size: side of the square frames rendered for CLIP, in pixels.
     :param reward_batch_size: most frames in one CLIP forward pass (backs off if memory runs out).
+    :param precision: CLIP inference precision, ``fp32``, ``bf16`` or ``fp16`` (autocast).
     :param reward_labelling: ``step`` (rewards for all environments each step, any algorithm),
         ``rollout`` (Algorithm 1: frames buffered and labelled in large batches right before the
         gradient updates; off-policy algorithms), or ``auto`` (``rollout`` when off-policy).
@@ -88,6 +91,7 @@ class TrainConfig:
     device: str = "auto"
     render_size: int = 224
     reward_batch_size: int | None = None
+    precision: str = "fp32"
     reward_labelling: str = "auto"
     checkpoint_every: int | None = None
     save_replay_buffer: bool = True
@@ -136,6 +140,7 @@ class TrainConfig:
             )
         _check_choice("reward_labelling", self.reward_labelling, LABELLING)
         _check_choice("vec_env", self.vec_env, VEC_ENVS)
+        _check_choice("precision", self.precision, PRECISIONS)
         if self.reward_labelling == "rollout" and not algo.off_policy:
             raise EvalkitError(
                 f"reward_labelling = 'rollout' relabels a replay buffer, which {algo.class_name} does "
@@ -233,6 +238,15 @@ def _tuples(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def _normal(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` becomes ``cuda`` when a GPU is visible, else ``cpu``."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

@@ -30,8 +30,8 @@ from evalkit.data.store import DatasetWriter, atomic_write_text, resolve_root
 from evalkit.errors import EvalkitError
 from evalkit.tasks import get_task
 from evalkit.train.clip_reward import BatchScorer, load_clip_reward
-from evalkit.train.config import TrainConfig, read_run_config
-from evalkit.train.runner import CheckpointInfo, load_model, read_checkpoints, resolve_device
+from evalkit.train.config import TrainConfig, read_run_config, resolve_device
+from evalkit.train.runner import CheckpointInfo, load_model, read_checkpoints
 
 EVAL_DIR = "eval"
 REPORT_FILE = "report.json"

@@ -47,7 +47,7 @@ from evalkit.train.clip_reward import (
     RenderFrame,
     load_clip_reward,
 )
-from evalkit.train.config import CONFIG_FILE, TrainConfig, read_run_config, write_run_config
+from evalkit.train.config import CONFIG_FILE, TrainConfig, read_run_config, resolve_device, write_run_config
 from evalkit.train.hyperparams import ALGORITHMS
 
 INDEX_FILE = "checkpoints.json"
@@ -69,15 +69,6 @@ def _wrap_env(env: Any, render: bool, ignore_sigint: bool) -> Any:
     if ignore_sigint:  # worker processes: Ctrl-C is the main process's business
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     return RenderFrame(env) if render else env
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` becomes ``cuda`` when a GPU is visible, else ``cpu``."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def make_training_env(config: TrainConfig, reward_fn: BatchRewardFn | None = None, seed: int | None = None) -> tuple[VecEnv, ClipRewardVecEnv | None]:
@@ -243,6 +234,12 @@ class StopOnEvent(BaseCallback):
         return not self.event.is_set()
 
 
+def reward_batch_size(clip_env: ClipRewardVecEnv) -> int:
+    """Frames per CLIP forward pass now: the embedder's (it may have backed off) or the wrapper's."""
+    embedder = getattr(clip_env.scorer.reward_fn, "embedder", None)
+    return int(getattr(embedder, "batch_size", clip_env.scorer.batch_size))
+
+
 def recent_gt_return(model: BaseAlgorithm) -> float | None:
     """Mean ground-truth return of the recent episodes (from the Monitor wrappers)."""
     episodes = getattr(model, "ep_info_buffer", None)
@@ -300,7 +297,7 @@ class RunProgress(BaseCallback):
                 self.logger.record("clip/step_reward_mean", step_mean)
             if self.clip_env.stats.episode_mean is not None:
                 self.logger.record("clip/ep_reward_mean", self.clip_env.stats.episode_mean)
-            self.logger.record("clip/batch_size", self.clip_env.scorer.batch_size)
+            self.logger.record("clip/batch_size", reward_batch_size(self.clip_env))
         self._show(gt)
         if self.num_timesteps >= self._next_checkpoint:
             self.save("interval")
@@ -460,7 +457,7 @@ def train(
     if resume and resume_from is None:
         report(f"{run_dir} has no checkpoint yet; starting it from step 0.")
     if config.reward == "clip" and reward_fn is None:
-        reward_fn = load_clip_reward(config)
+        reward_fn = load_clip_reward(config, on_message=report)
     random_weights = config.reward_is_random or bool(getattr(reward_fn, "random_weights", False))
     if random_weights:
         report("WARNING: the CLIP model has random weights: the reward is random noise and the agent "
@@ -509,6 +506,6 @@ def train(
         run_dir=run_dir, config=config, start_step=start_step, steps=int(model.num_timesteps),
         learn_seconds=learn_seconds, interrupted=interrupted, checkpoints=progress_cb.checkpoints,
         train_reward=progress_cb.train_reward(), gt_return=recent_gt_return(model),
-        reward_is_random=random_weights, reward_batch_size=clip_env.scorer.batch_size if clip_env else None,
+        reward_is_random=random_weights, reward_batch_size=reward_batch_size(clip_env) if clip_env else None,
         reward_calls=clip_env.scorer.calls if clip_env else None, model=model,
     )

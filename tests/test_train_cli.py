@@ -1,0 +1,110 @@
+"""``evalkit train`` / ``evalkit evaluate`` from the command line: bad input, Ctrl-C, evaluation."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from evalkit.train.runner import load_model, read_checkpoints
+from helpers_train import one_torch_thread
+
+SMALL = """render_size = 64
+checkpoint_every = 80
+[algo_kwargs]
+learning_starts = 60
+train_freq = 20
+gradient_steps = 2
+buffer_size = 4000
+batch_size = 16
+policy_kwargs = { net_arch = [16, 16] }
+"""
+
+
+@pytest.fixture
+def small_toml(tmp_path):
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    return path
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--task", "cartpole", "--envs", "0"], "--envs must be at least 1, not 0"),
+    (["--task", "cartpole", "--algo", "sac", "--model", "ViT-B-32"], "use --algo dqn"),
+    (["--task", "kneeling", "--reward", "ground-truth", "--algo", "dqn"], "use --algo sac"),
+    (["--task", "cartpole"], "needs a model: pass --model"),
+    (["--task", "cartwheel", "--reward", "ground-truth"], "Unknown task 'cartwheel'"),
+    (["--resume"], "--resume needs the run folder"),
+])
+def test_bad_input_is_one_sentence_and_exit_2(cli, tmp_path, args, message):
+    result = cli("train", *args, "--out", str(tmp_path / "run")) if "--resume" not in args else cli("train", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_then_evaluate_writes_report_videos_and_a_dataset(cli, tmp_path, datasets_root, small_toml):
+    run = tmp_path / "runs" / "car"
+    with one_torch_thread():
+        result = cli("train", "--task", "mountaincar", "--model", "evalkit-tiny-vit", "--pretrained", "none",
+                     "--alpha", "0.5", "--steps", "160", "--envs", "2", "--config", str(small_toml), "--out", str(run),
+                     "--no-progress")
+        assert result.exit_code == 0, result.output
+        assert "CLIP reward of evalkit-tiny-vit (none), α = 0.5 — RANDOM WEIGHTS" in result.output
+        assert "WARNING: RANDOM WEIGHTS" in result.output and f"evalkit evaluate {run}" in result.output
+        again = cli("train", "--task", "mountaincar", "--reward", "ground-truth", "--out", str(run))
+        assert again.exit_code == 2 and "already exists; pass --resume" in again.output
+        other = cli("train", "--task", "cartpole", "--out", str(run), "--resume")
+        assert other.exit_code == 2 and "task = 'cartpole' (the run has 'mountaincar')" in other.output
+
+        result = cli("evaluate", str(run), "--episodes", "2", "--video")
+    assert result.exit_code == 0, result.output
+    best = max(read_checkpoints(run), key=lambda c: (c.train_reward, c.step))
+    assert f"step {best.step}" in result.output and "success rate:" in result.output
+    assert "RANDOM-WEIGHT CLIP reward" in result.output and "CLIP return:" in result.output
+    report = json.loads((run / "eval" / f"step_{best.step:09d}" / "report.json").read_text())
+    assert report["episodes"] == 2 and report["selection"] == "best" and len(report["videos"]) == 2
+    assert report["gt_return_mean"] == pytest.approx(sum(report["gt_returns"]) / 2)
+    assert len(report["clip_returns"]) == 2 and report["reward_is_random"] is True
+
+    from evalkit.data.store import open_dataset
+
+    ds = open_dataset(report["dataset"])
+    assert len(ds) == 400 and ds.manifest.generator == "rollouts" and ds.frames.shape[1:] == (64, 64, 3)
+    assert {"episode", "step", "position", "velocity", "gt_reward", "clip_reward"} <= set(ds.states.columns)
+    goal = ds.labels("mountaincar")  # rule labels, as evalkit epic reads them
+    success = [bool(goal[ds.episodes == e].any()) for e in (0, 1)]
+    assert success == report["success"]
+
+
+def test_ctrl_c_saves_a_loadable_checkpoint(tmp_path, small_toml):
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from evalkit.cli import main; main()", "train", "--task", "mountaincar",
+         "--reward", "ground-truth", "--steps", "100000000", "--config", str(small_toml), "--out", str(run),
+         "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "config.json").exists():  # written just before learning starts
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Interrupted at step" in err and "--resume" in err
+    last = read_checkpoints(run)[-1]
+    assert last.reason == "interrupt" and last.step > 0
+    assert load_model(run / last.path, "sac").num_timesteps == last.step

@@ -1,6 +1,6 @@
 """A real browser labels frames with the keyboard: headless Debian Chromium driven by Playwright.
 
-The browser must be installed (``bash scripts/install-browser.sh``; ``setup.sh`` runs it): if it
+The browser must be installed (``bash scripts/install-system-deps.sh``; ``setup.sh`` runs it): if it
 is missing, these tests FAIL — they are never skipped.
 """
 
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def browser():
     if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(f"{CHROMIUM} is missing: install it with 'bash scripts/install-browser.sh' (Debian chromium).")
+        pytest.fail(f"{CHROMIUM} is missing: install it with 'bash scripts/install-system-deps.sh' (Debian chromium).")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -68,7 +68,7 @@ def shown_frame(page) -> int:
 
 
 def test_chromium_is_installed():
-    assert Path(CHROMIUM).is_file(), "run 'bash scripts/install-browser.sh'"
+    assert Path(CHROMIUM).is_file(), "run 'bash scripts/install-system-deps.sh'"
 
 
 def test_label_with_keyboard_undo_reload(page, datasets_root, tmp_path):

@@ -1,0 +1,386 @@
+"""EPIC of a reward against a dataset's goal labels: what ``evalkit epic`` runs.
+
+A :class:`RewardSource` holds one or more rewards for every frame of a dataset and says where
+they came from: CLIP rewards for a list of α (:func:`clip_rewards`, from the reward engine
+:mod:`evalkit.rewards`), a Python function of the state table and frames
+(:func:`function_rewards`), or a column of numbers from a file (:func:`column_rewards`).
+:func:`evaluate_rewards` measures each against a label set with :func:`evalkit.epic.epic_goal`
+(episodes of the dataset as the bootstrap unit) and saves the rows to the dataset's results
+table. Example::
+
+    from evalkit.data.store import open_dataset
+    from evalkit.epic.dataset import evaluate_rewards, function_rewards
+
+    ds = open_dataset("cartpole-sweep")
+    source = function_rewards(ds, "my_rewards:upright")   # def upright(states, frames): ...
+    run = evaluate_rewards(ds, "cartpole", source)
+    print(run.results[0])
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import math
+import os
+import sys
+import traceback
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evalkit import __version__
+from evalkit.data.store import RULE_LABELS, Dataset
+from evalkit.epic.goal import epic_goal
+from evalkit.epic.results import GoalEpicResult, result_row, upsert_epic_results
+from evalkit.errors import DatasetError, DegenerateError, EvalkitError
+
+DEFAULT_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""α values evaluated when none are given (goal-baseline regularisation strength, paper Def. 1)."""
+
+
+@dataclass(frozen=True)
+class RewardSource:
+    """Rewards for every frame of one dataset and their provenance.
+
+    :ivar kind: ``"clip"``, ``"function"`` or ``"column"``.
+    :ivar source: short identity saved with results (``"clip"``, ``"function:mod:fn"``,
+        ``"column:file.csv:col"``).
+    :ivar values: ``(n_frames, k)`` rewards, one column per α (or a single column).
+    :ivar alphas: α of each column (``None`` for rewards that are not CLIP rewards).
+    :ivar model: model name (CLIP only).
+    :ivar pretrained: weights tag or path (CLIP only; ``"none"`` for random weights).
+    :ivar model_identity: the reward engine's full identity of the model and weights.
+    :ivar random_weights: the model has random weights: its numbers mean nothing.
+    """
+
+    kind: str
+    source: str
+    values: np.ndarray = field(repr=False)
+    alphas: tuple[float | None, ...]
+    model: str = ""
+    pretrained: str = ""
+    model_identity: str = ""
+    random_weights: bool = False
+
+    def column_names(self) -> list[str]:
+        """A name per column: ``alpha=0.5`` for CLIP rewards, else the function or file."""
+        return [self.source.split(":", 1)[-1] if a is None else f"alpha={a:g}" for a in self.alphas]
+
+    def describe(self) -> str:
+        """One line for people: which reward (model and weights, or function, or file)."""
+        if self.kind == "clip":
+            weights = "RANDOM weights" if self.random_weights else f"weights {self.pretrained or 'default'}"
+            ident = f" [{self.model_identity}]" if self.model_identity else ""
+            return f"CLIP reward of {self.model} ({weights}){ident}"
+        if self.kind == "function":
+            return f"reward function {self.source.split(':', 1)[1]}"
+        return f"reward column {self.source.split(':', 1)[1]}"
+
+
+def _check_values(values: Any, n: int, what: str) -> np.ndarray:
+    v = np.asarray(values.to_numpy() if isinstance(values, (pd.Series, pd.DataFrame)) else values)
+    if v.ndim == 2 and v.shape[1] == 1:
+        v = v[:, 0]
+    if v.ndim != 1:
+        raise DegenerateError(f"{what} gave an array of shape {v.shape}; it must give one number per frame ({n}).")
+    if len(v) != n:
+        raise DegenerateError(f"{what} gave {len(v)} rewards but the dataset has {n} frames; give one reward per frame, in frame order.")
+    if v.dtype == object or not (np.issubdtype(v.dtype, np.number) or v.dtype == bool):
+        raise DegenerateError(f"{what} gave {v.dtype} values; rewards must be numbers.")
+    return v.astype(float)
+
+
+# -- reward sources ----------------------------------------------------------------------------
+
+
+def _import_function(spec: str) -> Callable[..., Any]:
+    module_name, sep, attr = spec.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise EvalkitError(f"--reward takes MODULE:FUNCTION (or path/to/file.py:FUNCTION), not {spec!r}.")
+    if module_name.endswith(".py") or os.sep in module_name:
+        path = Path(module_name)
+        if not path.is_file():
+            raise EvalkitError(f"The reward file {path} does not exist.")
+        mod_spec = importlib.util.spec_from_file_location(f"_evalkit_reward_{path.stem}", path)
+        assert mod_spec is not None and mod_spec.loader is not None
+        module = importlib.util.module_from_spec(mod_spec)
+        mod_spec.loader.exec_module(module)
+    else:
+        cwd = os.getcwd()
+        added = cwd not in sys.path
+        if added:
+            sys.path.insert(0, cwd)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                raise EvalkitError(
+                    f"Cannot import the reward module {module_name!r} (no module named {exc.name!r}); "
+                    "run from the folder that holds it, put it on PYTHONPATH, or pass path/to/file.py:FUNCTION."
+                ) from None
+            raise
+        finally:
+            if added:
+                sys.path.remove(cwd)
+    fn = getattr(module, attr, None)
+    if fn is None:
+        raise EvalkitError(f"The reward module {module_name!r} has no function {attr!r}.")
+    if not callable(fn):
+        raise EvalkitError(f"{spec} is not a function.")
+    return fn
+
+
+def _positional_arity(fn: Callable[..., Any]) -> int:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 2
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return 2
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
+def function_rewards(dataset: Dataset, spec: str | Callable[..., Any]) -> RewardSource:
+    """Rewards from a Python function of the dataset's state table (and frames).
+
+    :param spec: ``"module:function"``, ``"path/to/file.py:function"`` or a callable. The
+        function is called as ``f(states, frames)`` (or ``f(states)`` if it takes one argument):
+        ``states`` is the dataset's state table (a DataFrame, one row per frame: ``frame_id``,
+        ``episode``, ``step`` and physical state columns such as ``angle``), ``frames`` the
+        memory-mapped ``uint8 (n, H, W, 3)`` images. It returns one number per frame.
+    """
+    if callable(spec):
+        fn, name = spec, f"{getattr(spec, '__module__', '?')}:{getattr(spec, '__qualname__', repr(spec))}"
+    else:
+        fn, name = _import_function(spec), spec
+    args = (dataset.states, dataset.frames) if _positional_arity(fn) >= 2 else (dataset.states,)
+    try:
+        values = fn(*args)
+    except Exception as exc:  # the user's code: say where it failed, in one sentence
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        raise EvalkitError(
+            f"The reward function {name} raised {type(exc).__name__}: {exc} "
+            f"(at {where.filename}:{where.lineno})."
+        ) from exc
+    v = _check_values(values, len(dataset), f"The reward function {name}")
+    return RewardSource(kind="function", source=f"function:{name}", values=v[:, None], alphas=(None,))
+
+
+def _read_column(path: Path, column: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Values and (if the file has them) frame ids of a column in a .npy, .csv or .parquet file."""
+    if path.suffix == ".npy":
+        if column:
+            raise EvalkitError(f"{path} is a .npy file: pass it without a :COLUMN.")
+        try:
+            return np.load(path, allow_pickle=False), None
+        except ValueError as exc:
+            raise EvalkitError(f"Cannot read {path} as a numpy array ({exc}).") from None
+    if path.suffix == ".csv":
+        table = pd.read_csv(path)
+    elif path.suffix == ".parquet":
+        table = pd.read_parquet(path)
+    else:
+        raise EvalkitError(f"--reward-column reads .npy, .csv or .parquet files, not {path.name}.")
+    if column is None:
+        candidates = [c for c in table.columns if c != "frame_id"]
+        if len(candidates) != 1:
+            raise EvalkitError(f"{path} has columns {', '.join(map(str, table.columns))}; say which with {path}:COLUMN.")
+        column = candidates[0]
+    if column not in table.columns:
+        raise EvalkitError(f"{path} has no column {column!r} (it has: {', '.join(map(str, table.columns))}).")
+    ids = table["frame_id"].to_numpy() if "frame_id" in table.columns else None
+    return table[column].to_numpy(), ids
+
+
+def column_rewards(dataset: Dataset, spec: str) -> RewardSource:
+    """Rewards from a column of numbers: ``FILE.npy``, ``FILE.csv:COLUMN`` or ``FILE.parquet:COLUMN``.
+
+    The column holds one reward per frame in frame order; if the table has a ``frame_id``
+    column, rows are matched to frames by it instead (and must cover every frame once).
+    """
+    path_text, sep, column = spec.rpartition(":")
+    if not sep or not path_text or Path(spec).is_file():
+        path_text, column = spec, ""
+    path = Path(path_text)
+    if not path.is_file():
+        raise EvalkitError(f"The reward column file {path} does not exist.")
+    values, ids = _read_column(path, column or None)
+    n = len(dataset)
+    what = f"The reward column {spec}"
+    if ids is not None:
+        ids = np.asarray(ids)
+        if len(ids) != n or not np.array_equal(np.sort(ids), np.arange(n)):
+            raise DegenerateError(
+                f"{what} has frame ids that do not match the dataset's {n} frames "
+                f"({len(ids)} rows); give exactly one row per frame id 0..{n - 1}."
+            )
+        values = np.asarray(values)[np.argsort(ids, kind="stable")]
+    v = _check_values(values, n, what)
+    return RewardSource(kind="column", source=f"column:{spec}", values=v[:, None], alphas=(None,))
+
+
+def clip_rewards(
+    dataset: Dataset,
+    task: str,
+    model: str,
+    pretrained: str | None = None,
+    alphas: Sequence[float] = DEFAULT_ALPHAS,
+    *,
+    devices: str | None = None,
+    batch_size: int | None = None,
+    progress: bool = True,
+) -> RewardSource:
+    """CLIP rewards of every frame for the task's prompts and each α, from the reward engine.
+
+    Embeds the dataset with the model first if its embeddings are not cached (see
+    :func:`evalkit.rewards.task_rewards`).
+
+    :param model: open_clip architecture (or ``"ARCH:TAG"``, or a model config file).
+    :param pretrained: weights tag, checkpoint path, ``"none"`` for random weights, or ``None``
+        for evalkit's default weights of the architecture.
+    :param devices: devices to embed on (default: the engine's choice, every GPU or the CPU).
+    """
+    from evalkit.rewards import task_rewards
+    from evalkit.vlm import ModelSpec
+
+    spec = ModelSpec.coerce(model, pretrained)
+    kwargs: dict[str, Any] = {"progress": progress}
+    if devices is not None:
+        kwargs["devices"] = devices
+    if batch_size is not None:
+        kwargs["batch_size"] = batch_size
+    table = task_rewards(dataset, spec, task, [float(a) for a in alphas], **kwargs)
+    values = np.asarray(table.values, dtype=float)
+    values = values[:, None] if values.ndim == 1 else values
+    table_alphas = tuple(float(a) for a in table.alphas)
+    if values.shape != (len(dataset), len(table_alphas)):
+        raise DegenerateError(
+            f"The reward engine gave rewards of shape {values.shape} for {len(dataset)} frames and "
+            f"{len(table_alphas)} alphas."
+        )
+    return RewardSource(
+        kind="clip", source="clip", values=values, alphas=table_alphas, model=spec.model,
+        pretrained=pretrained_name(spec.model, spec.pretrained), model_identity=str(table.model),
+        random_weights=bool(table.random_weights),
+    )
+
+
+def pretrained_name(model: str, pretrained: str | None) -> str:
+    """The weights name saved with results (the ``pretrained`` key of the results table).
+
+    The tag, checkpoint path or ``"none"`` as asked; when ``None``, evalkit's default tag of
+    the architecture (so that asking for the default and naming it give the same rows).
+    """
+    if pretrained is not None:
+        text = str(pretrained).strip()
+        return "none" if text.lower() == "none" else text
+    from evalkit.vlm import ModelSpec, default_tag
+
+    spec = ModelSpec.coerce(model)
+    if spec.pretrained is not None:
+        return pretrained_name(spec.model, spec.pretrained)
+    return default_tag(spec.model.replace("/", "-")) or ""
+
+
+def _pretrained_name(spec: Any, asked: str | None = None) -> str:
+    """:func:`pretrained_name` of a model spec (kept for callers that pass one)."""
+    return pretrained_name(spec.model, spec.pretrained if spec.pretrained is not None else asked)
+
+
+# -- evaluation --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatasetEpic:
+    """EPIC results of one reward source on one dataset, task and label set.
+
+    :ivar results: one :class:`GoalEpicResult` per reward column (per α).
+    :ivar saved_to: the results table written, or ``None`` if not saved.
+    """
+
+    dataset: str
+    dataset_hash: str
+    task: str
+    label_set: str
+    source: RewardSource
+    results: list[GoalEpicResult]
+    saved_to: Path | None = None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Tidy rows, as saved in the results table."""
+        s = self.source
+        return [
+            result_row(
+                r, task=self.task, label_set=self.label_set, reward_source=s.source, model=s.model,
+                pretrained=s.pretrained, alpha=math.nan if a is None else float(a),
+                model_identity=s.model_identity, random_weights=s.random_weights,
+                dataset=self.dataset, dataset_hash=self.dataset_hash, evalkit_version=__version__,
+            )
+            for r, a in zip(self.results, s.alphas)
+        ]
+
+    def table(self) -> pd.DataFrame:
+        """:meth:`rows` as a DataFrame."""
+        return pd.DataFrame(self.rows())
+
+
+def evaluate_rewards(
+    dataset: Dataset,
+    task: str,
+    source: RewardSource,
+    *,
+    label_set: str = RULE_LABELS,
+    weights: np.ndarray | None = None,
+    n_bootstrap: int = 2000,
+    ci_method: str = "bca",
+    confidence: float = 0.95,
+    seed: int = 0,
+    save: bool = True,
+) -> DatasetEpic:
+    """EPIC distance of each reward of ``source`` to the dataset's goal labels for ``task``.
+
+    :param label_set: ``"rule"`` (computed from states), ``"human"`` (majority vote of the human
+        labellers), ``"human-NAME"`` or a labeller's name, or another stored set. Only the frames
+        the set labels are evaluated (human labels rarely cover a whole dataset).
+    :param weights: optional frame weights (the state distribution μ); default equal.
+    :param save: upsert the rows into ``<dataset>/results/epic.parquet``.
+    :raises DegenerateError: with the dataset, task and label set named, when EPIC is undefined.
+    """
+    from evalkit.tasks import get_task
+
+    t = get_task(task)
+    if t.family != dataset.family:
+        raise DatasetError(
+            f"Dataset {dataset.name!r} holds {dataset.family} states but task {task!r} runs on "
+            f"{t.family}; pass a {t.family} dataset with --dataset (default: {t.env.default_dataset})."
+        )
+    values = np.asarray(source.values, dtype=float)
+    if values.shape[0] != len(dataset):
+        raise DegenerateError(
+            f"There are {values.shape[0]} rewards but dataset {dataset.name!r} has {len(dataset)} frames."
+        )
+    from evalkit.labels.sets import labelled_subset
+
+    # Human label sets usually cover part of the dataset: evaluate on the labelled frames.
+    frame_ids, labels = labelled_subset(dataset, task, label_set)
+    values = values[frame_ids]
+    weights = None if weights is None else np.asarray(weights)[frame_ids]
+    try:
+        results = epic_goal(
+            values, labels, weights, dataset.episodes[frame_ids], n_bootstrap=n_bootstrap, ci_method=ci_method,
+            confidence=confidence, seed=seed, names=source.column_names(),
+        )
+    except DegenerateError as exc:
+        raise DegenerateError(f"Task {task!r}, labels {label_set!r}, dataset {dataset.name!r}: {exc}") from None
+    run = DatasetEpic(
+        dataset=dataset.name, dataset_hash=dataset.content_hash, task=task, label_set=label_set,
+        source=source, results=list(results),
+    )
+    if save:
+        run = replace(run, saved_to=upsert_epic_results(dataset.path, run.rows()))
+    return run

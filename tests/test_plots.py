@@ -26,7 +26,7 @@ from evalkit.plots import (
 from evalkit.plots.histogram import MEAN_GID
 from evalkit.plots.landscape import RESCALED_LABEL, bin_landscape
 from evalkit.plots.scaling import FIT_GID, UNINFORMATIVE
-from evalkit.plots.style import RANDOM_WEIGHTS_NOTE
+from evalkit.plots.style import RANDOM_WEIGHTS_NOTE, WARNING_COLOR
 
 
 def _legend_texts(fig):
@@ -68,6 +68,7 @@ def test_landscape_raw_rewards_subset_of_alphas_and_random_weights_title():
     raw = table[table["alpha"] == 1.0].sort_values("state_value")["reward"].to_numpy()
     np.testing.assert_allclose(ax.lines[1].get_ydata(), raw)
     assert RANDOM_WEIGHTS_NOTE in ax.get_title(loc="left")
+    assert ax._left_title.get_color() == WARNING_COLOR
     close(fig)
 
 
@@ -209,3 +210,22 @@ def test_save_figure_formats_and_determinism(tmp_path):
     assert svg_a.read_bytes() == svg_b.read_bytes()  # no dates, fixed ids
     assert not list(tmp_path.glob(".*.tmp"))
     close(fig)
+
+
+def test_figures_need_no_torch(tmp_path):
+    """Figures re-draw from tables alone: importing and drawing never loads torch or open_clip."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "import helpers_plots as h\n"
+        "from evalkit.plots import plot_landscape, plot_scaling_by_size, save_figure\n"
+        "import evalkit.report, evalkit.plots.data\n"
+        f"save_figure(plot_landscape(h.landscape_table(n=11), 'x', 0.0), {str(tmp_path / 'a.png')!r})\n"
+        f"save_figure(plot_scaling_by_size(h.scaling_table()), {str(tmp_path / 'b.png')!r})\n"
+        "assert 'torch' not in sys.modules and 'open_clip' not in sys.modules, 'heavy import'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "a.png").is_file() and (tmp_path / "b.png").is_file()

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from evalkit.plots.style import (
     COLUMN_WIDTH,
@@ -68,6 +69,7 @@ def plot_histogram(
     if hi == lo:
         lo, hi = lo - 0.5, hi + 0.5
     edges = np.linspace(lo, hi, bins + 1)
+    decimals = max(2, int(math.ceil(-math.log10(hi - lo))) + 2)  # enough to tell the two means apart
     with paper_style():
         fig, ax = new_figure(ax)
         means = []
@@ -78,7 +80,7 @@ def plot_histogram(
             ax.hist(
                 values, bins=edges, density=density, histtype="stepfilled", alpha=0.35,
                 color=color, edgecolor=color, linewidth=1.0,
-                label=f"{name}: n = {len(values)}, mean {values.mean():.4g}",
+                label=f"{name}: n = {len(values)}, mean {values.mean():.{decimals}f}",
             )
             means.append((values.mean(), color, name))
         data_top = ax.get_ylim()[1]
@@ -87,6 +89,8 @@ def plot_histogram(
         for mean, color, name in means:
             ax.axvline(mean, ymax=data_top / top, color=color, linestyle=":", linewidth=1.6, gid=MEAN_GID,
                        label=f"_mean {name}")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.xaxis.get_major_formatter().set_useOffset(False)  # no "1e-5+0.128" offset text under the axis
         ax.set_xlabel(reward_label)
         ax.set_ylabel("density" if density else "frames")
         ax.grid(axis="x", visible=False)

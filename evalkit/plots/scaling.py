@@ -164,10 +164,11 @@ def plot_scaling_by_model(
     return fig
 
 
-def _format_params(value: float, _pos: int | None = None) -> str:
+def format_params(value: float, _pos: int | None = None) -> str:
+    """A parameter count for people: ``102M``, ``2.54B`` (three significant digits)."""
     for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if value >= scale:
-            return f"{value / scale:g}{suffix}"
+            return f"{value / scale:.3g}{suffix}"
     return f"{value:g}"
 
 
@@ -204,10 +205,14 @@ def plot_scaling_by_size(
         ax.set_xscale("log")
         all_params = data["params"].to_numpy(dtype=float)
         lo, hi = np.log10(all_params.min()), np.log10(all_params.max())
-        pad = max(0.15, 0.08 * (hi - lo))
-        grid = np.logspace(lo - pad / 2, hi + pad / 2, 50)
-        width = min(0.04, 0.012 * len(groups)) if len(groups) > 1 else 0.0
+        grid = np.logspace(lo, hi, 50)  # fits are drawn over the measured range only
+        # Points of different α are nudged sideways (in log space) by at most a fifth of the
+        # smallest gap between model sizes, so that their error bars do not overlap.
+        sizes = np.unique(np.log10(all_params))
+        gap = np.diff(sizes).min() if len(sizes) > 1 else 1.0
+        width = min(0.04, 0.012 * len(groups), 0.2 * gap) if len(groups) > 1 else 0.0
         dodge = 10 ** np.linspace(-width, width, len(groups)) if len(groups) > 1 else np.ones(1)
+        pad = max(0.05, 0.1 * (hi - lo)) + width
         for i, (alpha, group) in enumerate(groups):
             group = group.sort_values("params")
             style = series_style(i)
@@ -232,9 +237,12 @@ def plot_scaling_by_size(
                     xytext=(0, 4), ha="center", va="bottom", fontsize=6.5, color="#333333",
                 )
         _reference_line(ax)
+        if annotate:
+            bottom, top = ax.get_ylim()
+            ax.set_ylim(bottom, top + 0.08 * (top - bottom))  # room for the model names
         ax.set_xlim(10 ** (lo - pad), 10 ** (hi + pad))
         ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(FuncFormatter(_format_params))
+        ax.xaxis.set_major_formatter(FuncFormatter(format_params))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("parameters (log scale)")
         ax.set_ylabel(DISTANCE_LABEL)

@@ -152,9 +152,9 @@ def set_title(ax: Axes, title: str | None, random_weights: bool, subtitle: str |
     width_in = (ax.get_position().width + 0.1) * ax.figure.get_figwidth()
     chars = max(30, int(width_in * 72 / (0.52 * matplotlib.rcParams["axes.titlesize"])))
     wrapped = [part for line in lines for part in textwrap.wrap(line, chars, break_on_hyphens=False) or [""]]
-    ax.set_title("\n".join(wrapped), loc="left")
+    text = ax.set_title("\n".join(wrapped), loc="left")
     if random_weights:
-        ax.title.set_color(WARNING_COLOR)
+        text.set_color(WARNING_COLOR)
 
 
 def legend_below(ax: Axes, ncols: int = 3, title: str | None = None) -> None:

@@ -1,0 +1,247 @@
+"""``evalkit landscape``, ``evalkit scaling`` and ``evalkit histogram``: the paper's figures.
+
+Each command gets its table through :mod:`evalkit.plots.data` (rewards from the embedding cache,
+EPIC distances from the saved results, computing what is missing the way ``evalkit epic``
+does), draws it with :mod:`evalkit.plots` and writes PNG and SVG files. ``--out FILE`` picks the
+file: a ``.png``/``.svg``/``.pdf`` suffix writes that format, no suffix writes PNG and SVG.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from evalkit.cli._app import app, console
+from evalkit.errors import DatasetError, EvalkitError
+
+DEFAULT_ALPHAS = "0,0.25,0.5,0.75,1"
+"""Equal to :data:`evalkit.epic.dataset.DEFAULT_ALPHAS` (a test checks it); spelt out so that
+`evalkit --help` does not import numpy."""
+
+_PRETRAINED_HELP = "Weights: an open_clip tag, a checkpoint path, or 'none' for random weights (default: the model's default tag)."
+_ROOT = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets).")
+_DEVICES = typer.Option(None, "--devices", help="Devices for embedding what is not cached, e.g. cuda:0,cuda:1 or cpu.")
+_BATCH = typer.Option(None, "--batch-size", min=1, help="Embedding batch size.")
+_LABELS = typer.Option("rule", "--labels", help="Label set: rule, human, or another stored set.")
+
+
+def _alphas(text: str) -> list[float]:
+    from evalkit.cli.epic import _parse_alphas
+
+    return _parse_alphas(text)
+
+
+def _slug(*parts: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-._" else "-" for c in "_".join(p for p in parts if p))
+    return keep.strip("-_.") or "figure"
+
+
+def _target(out: Optional[Path], default_stem: str) -> Path:
+    from evalkit.config import reports_root
+
+    if out is None:
+        return reports_root() / "figures" / default_stem
+    if out.is_dir():
+        return out / default_stem
+    return out
+
+
+def _save(fig, target: Path) -> list[Path]:
+    from evalkit.plots import close, save_figure
+
+    try:
+        return save_figure(fig, target)
+    except OSError as exc:
+        raise EvalkitError(f"Cannot write {target} ({exc.strerror or exc}); choose another --out.") from None
+    finally:
+        close(fig)
+
+
+def _print_written(paths: list[Path], random_weights: bool, model: str) -> None:
+    out = console()
+    if random_weights:
+        out.print(f"[bold red]WARNING: RANDOM WEIGHTS ({model}): this figure shows an untrained model and says "
+                  "nothing about CLIP; it is marked so in its title.[/]")
+    for p in paths:
+        out.print(str(p), highlight=False, soft_wrap=True)
+
+
+def _pairs(models: str, pretrained: Optional[str]) -> list[tuple[str, Optional[str]]]:
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    if not names:
+        raise typer.BadParameter("give at least one model, e.g. ViT-B-32.", param_hint="--models")
+    if pretrained is None:
+        return [(m, None) for m in names]
+    tags = [p.strip() for p in pretrained.split(",")]
+    if len(tags) == 1:
+        tags = tags * len(names)
+    if len(tags) != len(names):
+        raise typer.BadParameter(
+            f"give one weights tag for every model ({len(names)}) or one for all, not {len(tags)}.",
+            param_hint="--pretrained")
+    return [(m, t or None) for m, t in zip(names, tags)]
+
+
+def _task_dataset(task: str, dataset: Optional[str], root: Optional[Path]):
+    from evalkit.cli.epic import _open_dataset
+
+    return _open_dataset(task, dataset, root)
+
+
+@app.command("landscape")
+def landscape_command(
+    family: str = typer.Argument(..., help="cartpole or mountaincar."),
+    model: str = typer.Option("ViT-B-32", "--model", "-m", help="open_clip model (or evalkit-tiny-vit / evalkit-tiny-rn)."),
+    pretrained: Optional[str] = typer.Option(None, "--pretrained", help=_PRETRAINED_HELP),
+    alpha: str = typer.Option(DEFAULT_ALPHAS, "--alpha", help="Comma-separated α, one line each."),
+    textured: Optional[bool] = typer.Option(None, "--textured/--plain", help="MountainCar: the textured scene (default) or gymnasium's line drawing."),
+    task: Optional[str] = typer.Option(None, "--task", "-t", help="Task whose prompts give the reward (default: the family's task)."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Sweep dataset to use, collected if missing (default: the family's sweep)."),
+    n: Optional[int] = typer.Option(None, "--n", min=2, help="States in the sweep when it has to be collected [default: 1000]."),
+    size: Optional[int] = typer.Option(None, "--size", min=1, help="Frame size when the sweep has to be collected [default: 224]."),
+    raw: bool = typer.Option(False, "--raw", help="Draw raw rewards instead of rescaling each α to [0, 1]."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG) [default: <reports>/figures/landscape_...]."),
+    root: Optional[Path] = _ROOT,
+    devices: Optional[str] = _DEVICES,
+    batch_size: Optional[int] = _BATCH,
+) -> None:
+    """Reward landscape (paper Fig. 2): CLIP reward against pole angle / car position, one line per α.
+
+    Collects the sweep and embeds it with the model if they are missing (with progress), then
+    draws every α's reward min–max rescaled to [0, 1] (shapes compare, not magnitudes) with the
+    goal as a dashed vertical line and the goal states (rule labels) shaded.
+    """
+    from evalkit.data.store import dataset_path, open_dataset
+    from evalkit.data.sweeps import SWEEPS, collect_sweep, default_name
+    from evalkit.plots import landscape_caption, plot_landscape
+    from evalkit.plots.data import landscape_data
+    from evalkit.tasks import get_family, get_task, tasks_for_family
+
+    get_family(family)
+    if family not in SWEEPS:
+        raise EvalkitError(f"Reward landscapes exist for {', '.join(SWEEPS)}; {family!r} has no single state axis.")
+    if textured is not None and family != "mountaincar":
+        raise EvalkitError("--textured/--plain only applies to mountaincar.")
+    alphas = _alphas(alpha)
+    task_name = task or next(t.name for t in tasks_for_family(family))
+    if get_task(task_name).family != family:
+        raise EvalkitError(f"Task {task_name!r} runs on {get_task(task_name).family}, not {family}.")
+    name = dataset or default_name(family, textured)
+    if dataset_path(name, root).exists() and n is None and size is None:
+        ds = open_dataset(name, root)
+        if ds.family != family:
+            raise EvalkitError(f"Dataset {ds.name!r} holds {ds.family} states, not {family}.")
+    else:
+        kwargs = {"textured": textured} if family == "mountaincar" else {}
+        try:
+            result = collect_sweep(family, n or 1000, size or 224, name=name, root=root, progress=True, **kwargs)
+        except DatasetError as exc:
+            if "different parameters" not in str(exc):
+                raise
+            raise EvalkitError(
+                f"Dataset {name!r} exists with other parameters than --n/--size ask for; drop them to use it, "
+                "or pass --dataset NEW-NAME to collect another sweep."
+            ) from None
+        ds = result.dataset
+        if result.created:
+            console(stderr=True).print(f"collected {ds.name}: {len(ds)} frames -> {ds.path}", highlight=False)
+    data = landscape_data(ds, task_name, model, pretrained, alphas, devices=devices, batch_size=batch_size)
+    fig = plot_landscape(data.table, data.state_label, data.goal_value, goal_region=data.goal_region,
+                         title=data.title, random_weights=data.random_weights, rescale=not raw)
+    paths = _save(fig, _target(out, _slug("landscape", ds.name, model, data.pretrained)))
+    _print_written(paths, data.random_weights, model)
+    console().print(landscape_caption(data.state_label, data.goal_value, rescale=not raw), highlight=False, soft_wrap=True)
+
+
+@app.command("scaling")
+def scaling_command(
+    task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. kneeling."),
+    models: str = typer.Option("RN50,ViT-L-14,ViT-H-14,ViT-bigG-14", "--models", help="Comma-separated open_clip models."),
+    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Comma-separated weights, one per model or one for all (default: each model's default tag)."),
+    alpha: str = typer.Option(DEFAULT_ALPHAS, "--alpha", help="Comma-separated α, one line each."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."),
+    labels: str = _LABELS,
+    bootstrap: int = typer.Option(2000, "--bootstrap", min=0, help="Bootstrap resamples for EPIC results that have to be computed."),
+    compute: bool = typer.Option(True, "--compute/--saved-only", help="Compute EPIC results that are not saved yet (embedding the dataset if needed), or fail."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file stem: writes STEM_by_model and STEM_by_size (.png/.svg/.pdf suffix picks one format)."),
+    root: Optional[Path] = _ROOT,
+    devices: Optional[str] = _DEVICES,
+    batch_size: Optional[int] = _BATCH,
+) -> None:
+    """Scaling (paper Fig. 4a, 4b): EPIC distance per model and α, and against parameter count.
+
+    Reads the EPIC results 'evalkit epic' saved next to the dataset and computes those that are
+    missing. Fig. 4a: one line per α over the models, bootstrap intervals as error bars.
+    Fig. 4b: distance against parameters on a log axis with a least-squares fit
+    distance = a + b·log10(params) per α; the slope b (per tenfold parameters) is in the legend.
+    """
+    from rich.table import Table
+
+    from evalkit.plots import fit_log_linear, plot_scaling_by_model, plot_scaling_by_size
+    from evalkit.plots.data import scaling_data
+
+    pairs = _pairs(models, pretrained)
+    alphas = _alphas(alpha)
+    ds = _task_dataset(task, dataset, root)
+    err = console(stderr=True)
+    data = scaling_data(ds, task, pairs, alphas, label_set=labels, compute_missing=compute, n_bootstrap=bootstrap,
+                        devices=devices, batch_size=batch_size, progress=lambda m: err.print(m, highlight=False))
+    table = data.table
+    target = _target(out, _slug("scaling", task, ds.name))
+    suffix = target.suffix if target.suffix.lower() in {".png", ".svg", ".pdf"} else ""
+    stem = target.with_suffix("") if suffix else target
+    title = f"{task}, {labels} labels, {ds.name}"
+    paths = _save(plot_scaling_by_model(table, title=title, random_weights=data.random_weights),
+                  stem.with_name(f"{stem.name}_by_model{suffix}"))
+    sized = table.dropna(subset=["params"])
+    if sized["params"].nunique() >= 1 and len(sized) == len(table):
+        paths += _save(plot_scaling_by_size(table, title=title, random_weights=data.random_weights),
+                       stem.with_name(f"{stem.name}_by_size{suffix}"))
+    else:
+        err.print("No parameter counts for some models; Fig. 4b (EPIC against size) was not drawn.", highlight=False)
+    _print_written(paths, data.random_weights, ", ".join(m for m, _ in pairs))
+    if table["params"].notna().all() and table["params"].nunique() >= 2:
+        fits = Table(title="log-linear fit: distance = a + b·log10(params)")
+        for c in ("α", "slope b (per 10× params)", "intercept a", "R²", "models"):
+            fits.add_column(c, justify="right")
+        for a, rows in table.groupby("alpha"):
+            f = fit_log_linear(rows["params"], rows["distance"])
+            fits.add_row(f"{a:g}", f"{f.slope:+.4f}", f"{f.intercept:.4f}", f"{f.r2:.3f}", str(f.n))
+        console().print(fits)
+
+
+@app.command("histogram")
+def histogram_command(
+    task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. kneeling."),
+    model: str = typer.Option(..., "--model", "-m", help="open_clip model; a comma-separated list draws one panel per model."),
+    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Weights, one per model or one for all (default: each model's default tag)."),
+    alpha: float = typer.Option(0.0, "--alpha", min=0.0, max=1.0, help="Goal-baseline regularisation strength α of the reward."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."),
+    labels: str = _LABELS,
+    bins: int = typer.Option(30, "--bins", min=1, help="Histogram bins."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG)."),
+    root: Optional[Path] = _ROOT,
+    devices: Optional[str] = _DEVICES,
+    batch_size: Optional[int] = _BATCH,
+) -> None:
+    """Reward histograms (paper Fig. 7): CLIP rewards of goal vs non-goal frames, means marked.
+
+    Each panel is annotated with the model's EPIC distance at this α (from the saved results,
+    computed and saved if missing).
+    """
+    from evalkit.plots import plot_histograms
+    from evalkit.plots.data import distance_text, histogram_data, model_label, scaling_data
+
+    pairs = _pairs(model, pretrained)
+    ds = _task_dataset(task, dataset, root)
+    data = histogram_data(ds, task, pairs, alpha=alpha, label_set=labels, devices=devices, batch_size=batch_size)
+    epic = scaling_data(ds, task, pairs, [alpha], label_set=labels, devices=devices, batch_size=batch_size).table
+    notes = {model_label(r.base_model, r.pretrained): f"EPIC distance {distance_text(r.distance, r.low, r.high)}"
+             for r in epic.itertuples()}
+    fig = plot_histograms(data.table, models=data.models, annotations=notes, bins=bins,
+                          title=f"{task}: reward at α = {alpha:g}, {labels} labels, {ds.name}",
+                          random_weights=data.random_weights)
+    paths = _save(fig, _target(out, _slug("histogram", task, ds.name, *(m for m, _ in pairs), f"alpha{alpha:g}")))
+    _print_written(paths, data.random_weights, ", ".join(m for m, _ in pairs))

@@ -1,0 +1,54 @@
+"""``evalkit report``: one HTML page with every table and figure, from saved results."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from evalkit.cli._app import app, console
+
+
+@app.command("report")
+def report_command(
+    task: Optional[List[str]] = typer.Option(None, "--task", "-t", help="Only these tasks (repeat, or comma-separate) [default: every task with saved results]."),
+    labels: Optional[List[str]] = typer.Option(None, "--labels", help="Only these label sets (repeat, or comma-separate) [default: all]."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder [default: <reports>/report-TASKS]."),
+    title: Optional[str] = typer.Option(None, "--title", help="Page title."),
+    histogram_alpha: float = typer.Option(0.0, "--histogram-alpha", min=0.0, max=1.0, help="α of the rewards in the histograms."),
+    sheet_frames: int = typer.Option(12, "--sheet-frames", min=1, help="Frames in each dataset's contact sheet."),
+    root: Optional[Path] = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets)."),
+) -> None:
+    """Build an HTML report: datasets (contact sheets), EPIC table per model × task × α with
+    intervals, reward landscapes, scaling and histogram figures, the weights used (a loud banner
+    when any were random), the evalkit version and the commands to reproduce it.
+
+    The folder holds index.html and the figures as PNG and SVG, linked relatively: zip it and
+    open it anywhere, no server needed. Reads what 'evalkit epic' saved; rewards for the figures
+    come from the embedding cache.
+    """
+    from evalkit.config import reports_root
+    from evalkit.report import build_report
+
+    tasks = [t.strip() for item in task or [] for t in item.split(",") if t.strip()] or None
+    label_sets = [s.strip() for item in labels or [] for s in item.split(",") if s.strip()] or None
+    target = out if out is not None else reports_root() / ("report-" + "-".join(tasks) if tasks else "report")
+    args = ["evalkit", "report"]
+    for t in tasks or []:
+        args += ["--task", t]
+    for s in label_sets or []:
+        args += ["--labels", s]
+    if title:
+        args += ["--title", title]
+    if histogram_alpha:
+        args += ["--histogram-alpha", f"{histogram_alpha:g}"]
+    if root is not None:
+        args += ["--root", str(root)]
+    args += ["--out", str(target)]
+    err = console(stderr=True)
+    page = build_report(target, root=root, tasks=tasks, label_sets=label_sets, title=title,
+                        histogram_alpha=histogram_alpha, sheet_frames=sheet_frames, command=shlex.join(args),
+                        progress=lambda msg: err.print(f"report: {msg}", highlight=False))
+    console().print(str(page), highlight=False, soft_wrap=True)

@@ -1,0 +1,281 @@
+"""The tables behind the figures, computed through evalkit's library — never a second implementation.
+
+* Rewards come from the reward engine through :func:`evalkit.epic.dataset.clip_rewards` (the
+  same call ``evalkit epic`` makes: the dataset's cached embeddings, the task's prompts, Definition
+  1 of the paper for every α), so a landscape and an EPIC row of the same model agree exactly.
+* EPIC distances are read from the dataset's saved results table
+  (:func:`evalkit.epic.load_epic_results`); rows that are missing are computed with
+  :func:`evalkit.epic.dataset.evaluate_rewards` and saved, exactly as ``evalkit epic`` would.
+* Parameter counts come from :mod:`evalkit.vlm`.
+
+Every function returns a small dataclass whose ``table`` is what the matching ``plot_*`` function
+of :mod:`evalkit.plots` takes, plus what the figure needs to say (labels, the goal, whether the
+weights were random).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evalkit.errors import EvalkitError
+
+STATE_LABELS = {"angle": "pole angle (rad)", "position": "car position x"}
+"""x-axis label of a landscape for a family's state axis (see :attr:`evalkit.tasks.Family.state_axis`)."""
+
+CLIP_SOURCE = "clip"
+"""``reward_source`` of CLIP rewards in the saved EPIC results."""
+
+
+def model_label(model: str, pretrained: str) -> str:
+    """``ViT-B-32 (openai)``: how a model and its weights are named in titles."""
+    return f"{model} ({pretrained})" if pretrained else model
+
+
+@dataclass(frozen=True)
+class LandscapeData:
+    """Rewards of a state sweep for a landscape (:func:`evalkit.plots.plot_landscape`).
+
+    :ivar table: ``state_value, alpha, reward``, one row per frame and α.
+    :ivar state_label: x-axis label.
+    :ivar goal_value: the family's goal on the state axis (vertical line).
+    :ivar goal_region: ``(low, high)`` of the state values of goal frames (rule labels), if they
+        form one interval.
+    """
+
+    table: pd.DataFrame
+    dataset: str
+    task: str
+    model: str
+    pretrained: str
+    random_weights: bool
+    state_label: str
+    goal_value: float | None
+    goal_region: tuple[float, float] | None
+
+    @property
+    def title(self) -> str:
+        """``ViT-B-32 (openai), cartpole-sweep`` (the task first when it is not the family's own)."""
+        text = f"{model_label(self.model, self.pretrained)}, {self.dataset}"
+        return text if self.dataset.startswith(self.task) else f"{self.task}: {text}"
+
+
+@dataclass(frozen=True)
+class HistogramData:
+    """Rewards and goal labels of a dataset for reward histograms (:func:`evalkit.plots.plot_histograms`).
+
+    :ivar table: ``model, reward, label`` (``model`` is the display name of model and weights).
+    :ivar random_weights: whether any model had random weights.
+    """
+
+    table: pd.DataFrame
+    dataset: str
+    task: str
+    label_set: str
+    alpha: float
+    random_weights: bool
+    models: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScalingData:
+    """EPIC distances per model and α for the scaling figures.
+
+    :ivar table: ``model, base_model, pretrained, params, alpha, distance, low, high,
+        random_weights`` (see :func:`scaling_table_from_results`; ``params`` is NaN when unknown).
+    :ivar computed: models whose results were not saved yet and were computed now.
+    """
+
+    table: pd.DataFrame
+    dataset: str
+    task: str
+    label_set: str
+    random_weights: bool
+    computed: list[str] = field(default_factory=list)
+
+
+def _reward_source(dataset: Any, task: str, model: str, pretrained: str | None, alphas: Sequence[float],
+                   devices: str | None = None, batch_size: int | None = None) -> Any:
+    from evalkit.epic.dataset import clip_rewards
+
+    return clip_rewards(dataset, task, model, pretrained, list(alphas), devices=devices, batch_size=batch_size)
+
+
+def goal_interval(values: np.ndarray, labels: np.ndarray) -> tuple[float, float] | None:
+    """``(min, max)`` of the goal frames' state values if no non-goal frame lies between them."""
+    values = np.asarray(values, dtype=float)
+    labels = np.asarray(labels, dtype=bool)
+    if not labels.any():
+        return None
+    lo, hi = values[labels].min(), values[labels].max()
+    inside = (values >= lo) & (values <= hi)
+    return (float(lo), float(hi)) if labels[inside].all() else None
+
+
+def landscape_data(dataset: Any, task: str, model: str, pretrained: str | None, alphas: Sequence[float], *,
+                   devices: str | None = None, batch_size: int | None = None) -> LandscapeData:
+    """CLIP rewards of every frame of a sweep dataset, against the family's state axis.
+
+    Embeds the dataset first if the model's embeddings are not cached.
+
+    :raises EvalkitError: the dataset's family has no state axis (the humanoid).
+    """
+    from evalkit.tasks import get_family, get_task
+
+    t = get_task(task)
+    fam = get_family(dataset.family)
+    if t.family != dataset.family:
+        raise EvalkitError(f"Task {task!r} runs on {t.family}, but dataset {dataset.name!r} holds {dataset.family} states.")
+    if fam.state_axis is None or fam.state_axis not in dataset.states.columns:
+        raise EvalkitError(
+            f"Dataset {dataset.name!r} ({dataset.family}) has no single state axis to plot a reward landscape "
+            "against; landscapes exist for cartpole and mountaincar sweeps."
+        )
+    source = _reward_source(dataset, task, model, pretrained, alphas, devices, batch_size)
+    x = dataset.states[fam.state_axis].to_numpy(dtype=float)
+    values = np.asarray(source.values, dtype=float)
+    table = pd.DataFrame({
+        "state_value": np.tile(x, values.shape[1]),
+        "alpha": np.repeat(np.asarray(source.alphas, dtype=float), len(x)),
+        "reward": values.T.ravel(),
+    })
+    region = goal_interval(x, dataset.labels(task)) if t.rule is not None else None
+    return LandscapeData(
+        table=table, dataset=dataset.name, task=task, model=model, pretrained=source.pretrained,
+        random_weights=source.random_weights, state_label=STATE_LABELS.get(fam.state_axis, fam.state_axis),
+        goal_value=fam.goal_value, goal_region=region,
+    )
+
+
+def histogram_data(dataset: Any, task: str, models: Sequence[tuple[str, str | None]], *, alpha: float = 0.0,
+                   label_set: str = "rule", devices: str | None = None, batch_size: int | None = None) -> HistogramData:
+    """CLIP rewards at one α and goal labels, for each ``(model, pretrained)``.
+
+    Only the frames the label set labels are used (human labels rarely cover a whole dataset),
+    the same frames ``evalkit epic`` evaluates.
+    """
+    from evalkit.labels.sets import labelled_subset
+
+    frame_ids, labels = labelled_subset(dataset, task, label_set)
+    parts, names, random = [], [], False
+    for model, pretrained in models:
+        source = _reward_source(dataset, task, model, pretrained, [alpha], devices, batch_size)
+        name = model_label(model, source.pretrained)
+        names.append(name)
+        random |= source.random_weights
+        rewards = np.asarray(source.values, dtype=float)[frame_ids, 0]
+        parts.append(pd.DataFrame({"model": name, "reward": rewards, "label": np.asarray(labels, dtype=bool)}))
+    return HistogramData(table=pd.concat(parts, ignore_index=True), dataset=dataset.name, task=task,
+                         label_set=label_set, alpha=float(alpha), random_weights=random, models=names)
+
+
+def parameter_count(model: str, pretrained: str | None = None) -> int | None:
+    """Parameters of the whole CLIP model (image and text towers) from its open_clip config
+    (:func:`evalkit.vlm.models.count_parameters`); ``None`` if the config is not a standard one.
+
+    The count depends on the architecture only, so ``pretrained`` is not needed (nor read).
+    """
+    from evalkit.vlm.models import RANDOM, count_parameters, resolve
+
+    try:
+        config = resolve(model, RANDOM).config
+    except EvalkitError:
+        return None
+    n = count_parameters(config)
+    return int(n) if n else None
+
+
+def saved_clip_results(dataset: Any, task: str, label_set: str = "rule") -> pd.DataFrame:
+    """The saved EPIC rows of CLIP rewards for ``task`` on ``dataset`` that match its content."""
+    from evalkit.epic import load_epic_results
+
+    table = load_epic_results(dataset.path)
+    keep = (
+        (table["task"] == task) & (table["label_set"] == label_set) & (table["reward_source"] == CLIP_SOURCE)
+        & (table["dataset_hash"].astype(str) == dataset.content_hash)
+    )
+    return table[keep]
+
+
+def _select(rows: pd.DataFrame, resolved: Any, alphas: Sequence[float]) -> pd.DataFrame:
+    """Rows of one model and its weights (by the reward engine's identity of the weights, or by
+    name and weights tag), at the wanted α."""
+    names = {str(resolved.spec.pretrained or ""), str(resolved.tag or ""), str(resolved.weights_path or "")}
+    if resolved.random_weights:
+        names.add("none")
+    names.discard("")
+    same = (rows["model_identity"].astype(str) == resolved.label) | (
+        (rows["model"] == resolved.display_name) & rows["pretrained"].astype(str).isin(names))
+    rows = rows[same]
+    wanted = np.asarray(alphas, dtype=float)
+    hit = np.isclose(rows["alpha"].to_numpy(dtype=float)[:, None], wanted[None, :]).any(axis=1)
+    return rows[hit].drop_duplicates(subset="alpha", keep="last")
+
+
+def scaling_data(dataset: Any, task: str, models: Sequence[tuple[str, str | None]], alphas: Sequence[float], *,
+                 label_set: str = "rule", compute_missing: bool = True, n_bootstrap: int = 2000,
+                 devices: str | None = None, batch_size: int | None = None,
+                 progress: Callable[[str], None] | None = None) -> ScalingData:
+    """EPIC distance with its interval for every ``(model, pretrained)`` and α.
+
+    Saved results are used when they exist for this dataset's content; missing ones are computed
+    with :func:`evalkit.epic.dataset.evaluate_rewards` (and saved) when ``compute_missing``,
+    otherwise they are an error that says which ``evalkit epic`` command to run.
+    """
+    from evalkit.epic.dataset import evaluate_rewards
+    from evalkit.vlm.models import resolve
+
+    say = progress or (lambda _msg: None)
+    saved = saved_clip_results(dataset, task, label_set)
+    parts, computed, params = [], [], {}
+    for model, pretrained in models:
+        resolved = resolve(model, pretrained)
+        name = resolved.tag or ("none" if resolved.random_weights else str(pretrained or ""))
+        rows = _select(saved, resolved, alphas)
+        if len(rows) < len(alphas):
+            if not compute_missing:
+                raise EvalkitError(
+                    f"No saved EPIC results of {model} ({name}) for task {task!r} on {dataset.name!r} for every α; "
+                    f"run 'evalkit epic --task {task} --model {model} --pretrained {name} --dataset {dataset.name} "
+                    f"--labels {label_set} --alpha {','.join(f'{a:g}' for a in alphas)}'."
+                )
+            say(f"EPIC of {model} ({name}) on {dataset.name} is not saved yet: computing it")
+            source = _reward_source(dataset, task, model, pretrained, alphas, devices, batch_size)
+            run = evaluate_rewards(dataset, task, source, label_set=label_set, n_bootstrap=n_bootstrap)
+            rows = _select(run.table(), resolved, alphas)
+            computed.append(model)
+        for key in set(zip(rows["model"], rows["pretrained"])):
+            params[key] = parameter_count(model)
+        parts.append(rows)
+    table = scaling_table_from_results(pd.concat(parts, ignore_index=True), params)
+    return ScalingData(table=table, dataset=dataset.name, task=task, label_set=label_set,
+                       random_weights=bool(table["random_weights"].any()), computed=computed)
+
+
+def scaling_table_from_results(rows: pd.DataFrame, params: dict[tuple[str, str], int | None]) -> pd.DataFrame:
+    """Rows of the saved EPIC results (:data:`evalkit.epic.results.COLUMNS`) as the scaling figures' table.
+
+    ``model`` is the display name: the model name, or ``model (pretrained)`` when one model
+    appears with several weights; ``base_model`` is always the model name.
+    """
+    pretrained_per_model = rows.groupby("model")["pretrained"].nunique()
+    names = [model_label(m, p) if pretrained_per_model[m] > 1 else m for m, p in zip(rows["model"], rows["pretrained"])]
+    sizes = [params.get((m, p)) for m, p in zip(rows["model"], rows["pretrained"])]
+    return pd.DataFrame({
+        "model": names, "base_model": rows["model"].to_numpy(), "pretrained": rows["pretrained"].to_numpy(),
+        "params": [float(s) if s else math.nan for s in sizes], "alpha": rows["alpha"].to_numpy(dtype=float),
+        "distance": rows["distance"].to_numpy(dtype=float), "low": rows["ci_low"].to_numpy(dtype=float),
+        "high": rows["ci_high"].to_numpy(dtype=float),
+        "random_weights": rows["random_weights"].fillna(False).to_numpy(dtype=bool),
+    })
+
+
+def distance_text(distance: float, low: float, high: float) -> str:
+    """``0.512 [0.498, 0.527]`` (the interval left out when there is none)."""
+    if math.isfinite(low) and math.isfinite(high):
+        return f"{distance:.3f} [{low:.3f}, {high:.3f}]"
+    return f"{distance:.3f}"

@@ -48,7 +48,7 @@ def test_bad_input_is_one_sentence_and_exit_2(cli, tmp_path, args, message):
     assert not (tmp_path / "run").exists()
 
 
-def test_train_then_evaluate_writes_report_videos_and_a_dataset(cli, tmp_path, datasets_root, small_toml):
+def test_train_then_evaluate_writes_report_videos_and_a_dataset(cli, tmp_path, small_toml):
     run = tmp_path / "runs" / "car"
     with one_torch_thread():
         result = cli("train", "--task", "mountaincar", "--model", "evalkit-tiny-vit", "--pretrained", "none",
@@ -72,9 +72,10 @@ def test_train_then_evaluate_writes_report_videos_and_a_dataset(cli, tmp_path, d
     assert report["gt_return_mean"] == pytest.approx(sum(report["gt_returns"]) / 2)
     assert len(report["clip_returns"]) == 2 and report["reward_is_random"] is True
 
-    from evalkit.data.store import open_dataset
+    from evalkit.labels.rating import open_rollouts
 
-    ds = open_dataset(report["dataset"])
+    assert report["dataset"].startswith(str(run / "rollouts"))
+    ds = open_rollouts(str(run))  # what 'evalkit label rate RUN' opens
     assert len(ds) == 400 and ds.manifest.generator == "rollouts" and ds.frames.shape[1:] == (64, 64, 3)
     assert {"episode", "step", "position", "velocity", "gt_reward", "clip_reward"} <= set(ds.states.columns)
     goal = ds.labels("mountaincar")  # rule labels, as evalkit epic reads them

@@ -35,6 +35,7 @@ def train_command(
     precision: Optional[str] = typer.Option(None, "--precision", help="CLIP inference precision: fp32 (default), bf16 or fp16."),
     labelling: Optional[str] = typer.Option(None, "--labelling", help="auto, step (every step, all envs at once) or rollout (Algorithm 1, off-policy)."),
     vec_env: Optional[str] = typer.Option(None, "--vec-env", help="dummy (one process, default) or subproc (a process per environment)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads (default: torch's; 1 is often fastest for small networks)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: when standard error is a terminal)."),
 ) -> None:
     """Train an agent with the CLIP reward (the paper's Algorithm 1) or the ground truth.
@@ -51,6 +52,7 @@ def train_command(
         "task": task, "model": model, "pretrained": pretrained, "alpha": alpha, "reward": reward, "algo": algo,
         "steps": steps, "n_envs": envs, "seed": seed, "device": device, "render_size": render_size,
         "reward_batch_size": reward_batch_size, "precision": precision, "reward_labelling": labelling, "vec_env": vec_env,
+        "torch_threads": threads,
     }
     if envs is not None and envs < 1:
         raise EvalkitError(f"--envs must be at least 1, not {envs}.")
@@ -74,8 +76,9 @@ def train_command(
     con.print(f"training reward (recent episodes): {_fmt(result.train_reward)}; ground-truth return: {_fmt(result.gt_return)}")
     if result.reward_batch_size is not None and result.reward_batch_size < c.reward_batch_size:
         con.print(f"CLIP batch size backed off to {result.reward_batch_size} frames (memory).")
-    for ckpt in result.checkpoints:
-        con.print(f"saved {ckpt.path} (step {ckpt.step}, {ckpt.reason})")
+    if result.checkpoints:
+        newest = result.checkpoints[-1]
+        con.print(f"checkpoints: {len(result.checkpoints)} saved, newest {newest.path} (step {newest.step}, {newest.reason})")
     if result.reward_is_random:
         con.print("[bold red]WARNING: RANDOM WEIGHTS — the reward was random noise; this run says nothing about CLIP.[/]")
     if result.interrupted:
@@ -96,9 +99,9 @@ def evaluate_command(
     episodes: int = typer.Option(10, "--episodes", help="Episodes to roll out."),
     video: bool = typer.Option(False, "--video", help="Write one video per episode (MP4 with imageio-ffmpeg, else GIF)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the first episode (default: the run's seed + 10000)."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Name of the rollout dataset (default <run>-<checkpoint>)."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Store the rollouts under the datasets root with this name (default: inside the run, <run>/rollouts/)."),
     no_dataset: bool = typer.Option(False, "--no-dataset", help="Do not store the rollouts as a dataset."),
-    root: Optional[Path] = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets)."),
+    root: Optional[Path] = typer.Option(None, "--root", help="Datasets root for --dataset (default: $EVALKIT_DATASETS or ./datasets)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda..."),
 ) -> None:
     """Roll out a trained policy: ground-truth return, success rate, videos, and a rollout dataset."""
@@ -112,42 +115,49 @@ def evaluate_command(
     step = f"step {r.checkpoint_step}" if r.checkpoint_step is not None else "outside the index"
     con.print(f"checkpoint:   {r.checkpoint} ({r.selection}, {step})")
     con.print(f"episodes:     {r.episodes} (deterministic policy, seeds from {r.seed})")
-    con.print(f"ground-truth return: {r.gt_return_mean:.4g} ± {r.gt_return_std:.3g} (mean ± std)")
+    returns = "environment return (not the task's ground truth)" if r.family == "humanoid" else "ground-truth return"
+    con.print(f"{returns}: {r.gt_return_mean:.4g} ± {r.gt_return_std:.3g} (mean ± std)")
     con.print(f"success rate: {r.success_rate:.0%} — {r.criterion} (goal rule of task {r.task})")
     con.print(f"steps in goal: {sum(r.goal_fraction) / len(r.goal_fraction):.0%} on average")
     if r.clip_return_mean is not None:
         con.print(f"CLIP return:  {r.clip_return_mean:.4g} per episode")
     if r.dataset:
-        con.print(f"dataset:      {r.dataset} (rate it with 'evalkit label rate {r.dataset} --task {r.task}')")
+        con.print(f"dataset:      {r.dataset}")
+        con.print(f"              rate it: evalkit label rate {r.dataset} --task {r.task}")
+        con.print(f"              EPIC:    evalkit epic --task {r.task} --dataset {r.dataset}")
     for v in r.videos:
         con.print(f"video:        {v}")
 
 
 @bench_app.command("train")
 def bench_train_command(
-    task: str = typer.Option("cartpole", "--task", help="Task whose environment and paper settings to use."),
+    task: str = typer.Option("mountaincar", "--task", help="Task whose environment and paper settings to use."),
     envs: int = typer.Option(16, "--envs", help="Parallel environments (the batch of step labelling)."),
-    steps: int = typer.Option(3200, "--steps", help="Environment steps of each CLIP-rewarded run."),
+    steps: int = typer.Option(1600, "--steps", help="Environment steps of each CLIP-rewarded run."),
     gt_steps: int = typer.Option(20000, "--gt-steps", help="Environment steps of each ground-truth run."),
     model: str = typer.Option("evalkit-tiny-vit", "--model", help="CLIP model (a tiny random one by default)."),
     pretrained: str = typer.Option("none", "--pretrained", help="Its weights ('none': random)."),
     render_size: int = typer.Option(224, "--render-size", help="Frame side in pixels."),
     device: str = typer.Option("cpu", "--device", help="Device of the learner and the CLIP model."),
     repeats: int = typer.Option(1, "--repeats", help="Runs of each setting; the best time counts."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads (default: torch's choice)."),
 ) -> None:
     """Steps/s of training: batched vs per-frame CLIP rewards, evalkit vs plain SB3 on the ground truth."""
     from evalkit.train.bench import bench_train
 
     result = bench_train(task=task, n_envs=envs, clip_steps=steps, gt_steps=gt_steps, model=model,
-                         pretrained=pretrained, render_size=render_size, device=device, repeats=repeats)
+                         pretrained=pretrained, render_size=render_size, device=device, repeats=repeats,
+                         threads=threads)
     from rich.table import Table
 
     table = Table(title=f"evalkit bench train — {result.description}")
-    for col in ("setting", "steps", "seconds", "env steps/s", "CLIP calls"):
+    for col in ("setting", "steps", "seconds", "env steps/s", "CLIP calls", "s in CLIP", "CLIP frames/s"):
         table.add_column(col, justify="left" if col == "setting" else "right")
     for row in result.rows:
+        clip = row.reward_calls is not None
         table.add_row(row.name, str(row.steps), f"{row.seconds:.2f}", f"{row.steps_per_second:.0f}",
-                      "" if row.reward_calls is None else str(row.reward_calls))
+                      str(row.reward_calls) if clip else "", f"{row.reward_seconds:.2f}" if clip else "",
+                      f"{row.reward_frames_per_second:.0f}" if clip else "")
     con = console()
     con.print(table)
     for line in result.verdicts():

@@ -7,8 +7,9 @@ Three small pieces compose with any stable-baselines3 algorithm:
   environment auto-resets, so the last step of an episode is scored on its own frame and not on
   the first frame of the next episode.
 - :class:`ClipRewardVecEnv` (a ``VecEnvWrapper``) collects those frames from all environments
-  and scores them with a :data:`BatchRewardFn` in batches of at most ``batch_size`` frames
-  (backing off if memory runs out). The environment's own reward moves to ``info["gt_reward"]``.
+  and scores them with a :data:`BatchRewardFn` in batches of at most ``batch_size`` frames (the
+  CLIP reward, :class:`evalkit.rewards.RewardModel`, halves its batch by itself if memory runs
+  out). The environment's own reward moves to ``info["gt_reward"]``.
   It has two ways to hand rewards to the learner:
 
   * ``defer=False`` ("step" labelling): every ``step`` scores the frames of all environments in
@@ -23,7 +24,7 @@ Three small pieces compose with any stable-baselines3 algorithm:
     32 environments each CLIP forward pass sees the paper's 3 200 frames. Off-policy only: PPO
     folds rewards into advantages before ``on_rollout_end``.
 
-Example::
+Example (``reward_fn`` any :data:`BatchRewardFn`, e.g. :func:`load_clip_reward`)::
 
     venv = make_vec_env("evalkit/CartPole-v0", n_envs=8, wrapper_class=RenderFrame,
                         env_kwargs={"render_mode": "rgb_array", "width": 224, "height": 224})
@@ -34,6 +35,7 @@ Example::
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -78,6 +80,9 @@ class BatchScorer:
     :param reward_fn: the reward of a batch of frames. The CLIP one backs off by itself when a
         batch does not fit in memory (:class:`evalkit.vlm.engine.ImageEmbedder`).
     :param batch_size: the largest number of frames passed to ``reward_fn`` at once.
+
+    ``calls``, ``frames`` and ``seconds`` count the calls of ``reward_fn``, the frames scored and
+    the time spent in it.
     """
 
     def __init__(self, reward_fn: BatchRewardFn, batch_size: int) -> None:
@@ -86,12 +91,17 @@ class BatchScorer:
         self.reward_fn = reward_fn
         self.batch_size = int(batch_size)
         self.calls = 0
+        self.frames = 0
+        self.seconds = 0.0
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         out = np.empty(len(frames), dtype=np.float32)
         for start in range(0, len(frames), self.batch_size):
             chunk = frames[start : start + self.batch_size]
+            t0 = time.perf_counter()
             rewards = np.asarray(self.reward_fn(chunk), dtype=np.float32).reshape(-1)
+            self.seconds += time.perf_counter() - t0
+            self.frames += len(chunk)
             if len(rewards) != len(chunk):
                 raise ValueError(f"the reward function returned {len(rewards)} rewards for {len(chunk)} frames")
             out[start : start + len(chunk)] = rewards

@@ -46,8 +46,8 @@ LABELLING = ("auto", "step", "rollout")
 PRECISIONS = ("fp32", "bf16", "fp16")
 VEC_ENVS = ("dummy", "subproc")
 
-RESUMABLE = frozenset({"steps", "device", "vec_env", "reward_batch_size", "precision", "checkpoint_every",
-                       "save_replay_buffer"})
+RESUMABLE = frozenset({"steps", "device", "vec_env", "torch_threads", "reward_batch_size", "precision",
+                       "checkpoint_every", "save_replay_buffer"})
 """Fields that ``--resume`` may change; any other difference from the saved run is refused."""
 
 
@@ -74,6 +74,8 @@ class TrainConfig:
     :param checkpoint_every: environment steps between checkpoints.
     :param save_replay_buffer: keep the replay buffer with the newest checkpoint (for ``--resume``).
     :param vec_env: ``dummy`` (one process) or ``subproc`` (one process per environment).
+    :param torch_threads: CPU threads of torch (``None``: torch's default); small networks on a
+        busy machine often train fastest on 1.
     :param env_id: gymnasium id; default the task family's.
     :param env_kwargs: keyword arguments for ``gym.make``; default the family's.
     :param algo_kwargs: stable-baselines3 constructor arguments on top of the paper's.
@@ -96,6 +98,7 @@ class TrainConfig:
     checkpoint_every: int | None = None
     save_replay_buffer: bool = True
     vec_env: str = "dummy"
+    torch_threads: int | None = None
     env_id: str | None = None
     env_kwargs: Mapping[str, Any] | None = None
     algo_kwargs: Mapping[str, Any] = field(default_factory=dict)
@@ -164,6 +167,8 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 flag = "--envs" if name == "n_envs" else f"--{name.replace('_', '-')}"
                 raise EvalkitError(f"{flag} must be a positive whole number, not {value!r}.")
+        if out.torch_threads is not None and (isinstance(out.torch_threads, bool) or not isinstance(out.torch_threads, int) or out.torch_threads < 1):
+            raise EvalkitError(f"--threads must be a positive whole number, not {out.torch_threads!r}.")
         if not 0.0 <= out.alpha <= 1.0:
             raise EvalkitError(f"--alpha must lie in [0, 1] (Definition 1 of the paper), not {out.alpha}.")
         return out

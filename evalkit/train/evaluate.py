@@ -11,7 +11,8 @@ deterministically for ``episodes`` episodes in a fresh environment (its own seed
 - the CLIP return per episode when the run trained on the CLIP reward.
 
 The frames and states become a dataset (:class:`evalkit.data.store.DatasetWriter`, generator
-``rollouts``) that ``evalkit epic`` and ``evalkit label rate`` read; ``video=True`` also writes
+``rollouts``; inside the run unless named) that ``evalkit label rate RUN`` and
+``evalkit epic --dataset PATH`` read; ``video=True`` also writes
 one video per episode (MP4 if imageio's ffmpeg plugin is installed, else GIF).
 """
 
@@ -34,6 +35,7 @@ from evalkit.train.config import TrainConfig, read_run_config, resolve_device
 from evalkit.train.runner import CheckpointInfo, load_model, read_checkpoints
 
 EVAL_DIR = "eval"
+ROLLOUTS_DIR = "rollouts"
 REPORT_FILE = "report.json"
 
 
@@ -67,7 +69,7 @@ class EvalResult:
     :param goal_fraction: fraction of each episode's steps in the goal state (rule label).
     :param clip_returns: CLIP return of each episode (``None`` for ground-truth runs).
     :param criterion: the success criterion, in words.
-    :param dataset: name of the rollout dataset written (``None`` if none).
+    :param dataset: folder of the rollout dataset written (``None`` if none).
     :param videos: the video files written.
     :param reward_is_random: the run's CLIP model had random weights (its reward is noise).
     """
@@ -86,6 +88,10 @@ class EvalResult:
     videos: list[str] = field(default_factory=list)
     reward_is_random: bool = False
     seed: int = 0
+
+    @property
+    def family(self) -> str:
+        return get_task(self.task).family
 
     @property
     def episodes(self) -> int:
@@ -232,7 +238,10 @@ def evaluate(
     :param video: also write one video per episode under ``<run>/eval/<checkpoint>/``.
     :param seed: seed of the first episode (default: the run's seed + 10 000, unseen in training).
     :param dataset: name of the rollout dataset (default ``<run>-<checkpoint>``); ``""`` for none.
-    :param datasets_root: where datasets live (default ``$EVALKIT_DATASETS`` or ``./datasets``).
+    :param datasets_root: where to write it. By default (neither ``dataset`` nor this given) it
+        goes inside the run, ``<run>/rollouts/<run>-<checkpoint>/``, where ``evalkit label rate RUN``
+        finds it; with ``dataset`` it goes under the datasets root (``$EVALKIT_DATASETS`` or
+        ``./datasets``) so that ``evalkit datasets`` lists it.
     :param device: torch device for the policy and the CLIP model.
     :param clip_reward: score the frames with the run's CLIP reward too (CLIP runs only).
     """
@@ -270,14 +279,15 @@ def evaluate(
         result.videos = [str(p) for p in write_videos(rollouts, out)]
     if dataset != "":
         name = dataset or f"{run_dir.name}-{path.stem}"
+        root = run_dir / ROLLOUTS_DIR if dataset is None and datasets_root is None else resolve_root(datasets_root)
         with DatasetWriter(
-            resolve_root(datasets_root), name, family=task.family, env_id=config.env_id, generator="rollouts",
+            root, name, family=task.family, env_id=config.env_id, generator="rollouts",
             params={"run": str(run_dir), "task": task.name, "checkpoint": path.name, "episodes": episodes,
                     "seed": seed, "deterministic": True},
             render=rollouts.render, n_frames=len(rollouts.frames), frame_shape=rollouts.frames.shape[1:],
             overwrite=True,
         ) as writer:
             writer.add(rollouts.frames, states)
-        result.dataset = name
+        result.dataset = str(root / name)
     atomic_write_text(json.dumps(result.to_dict(), indent=2) + "\n", out / REPORT_FILE)
     return result

@@ -272,6 +272,7 @@ class RunProgress(BaseCallback):
         every = self.config.checkpoint_every
         self._next_checkpoint = (self.num_timesteps // every + 1) * every
         self._shown = self.num_timesteps
+        self._noted = (self.num_timesteps, time.monotonic())
         if self.progress:
             from tqdm.auto import tqdm
 
@@ -315,8 +316,11 @@ class RunProgress(BaseCallback):
             self._shown = self.num_timesteps
             self._bar.set_postfix(parts, refresh=False)
         elif time.monotonic() >= self._next_note:
-            self._next_note = time.monotonic() + 30.0
-            self.report(f"step {self.num_timesteps}/{self.config.steps} " + " ".join(f"{k} {v}" for k, v in parts.items()))
+            now = time.monotonic()
+            rate = (self.num_timesteps - self._noted[0]) / max(now - self._noted[1], 1e-9)
+            self._next_note, self._noted = now + 30.0, (self.num_timesteps, now)
+            self.report(f"step {self.num_timesteps}/{self.config.steps} ({rate:.0f} steps/s) "
+                        + " ".join(f"{k} {v}" for k, v in parts.items()))
 
     def save(self, reason: str) -> CheckpointInfo:
         """Save a checkpoint (and the resume state) now."""
@@ -382,7 +386,8 @@ class TrainResult:
     :param gt_return: recent mean episode ground-truth return.
     :param reward_is_random: the CLIP model had random weights.
     :param reward_batch_size: CLIP batch size at the end (smaller than asked if memory ran out).
-    :param reward_calls: calls of the CLIP reward function (forward passes).
+    :param reward_calls: calls of the CLIP reward function.
+    :param reward_seconds: time spent in the CLIP reward function (embedding and rewards).
     :param model: the trained model (its environment closed).
     """
 
@@ -398,6 +403,7 @@ class TrainResult:
     reward_is_random: bool = False
     reward_batch_size: int | None = None
     reward_calls: int | None = None
+    reward_seconds: float | None = None
     model: BaseAlgorithm | None = field(default=None, repr=False)
 
     @property
@@ -456,6 +462,10 @@ def train(
     start_step = int(state["step"])
     if resume and resume_from is None:
         report(f"{run_dir} has no checkpoint yet; starting it from step 0.")
+    if config.torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(config.torch_threads)
     if config.reward == "clip" and reward_fn is None:
         reward_fn = load_clip_reward(config, on_message=report)
     random_weights = config.reward_is_random or bool(getattr(reward_fn, "random_weights", False))
@@ -507,5 +517,6 @@ def train(
         learn_seconds=learn_seconds, interrupted=interrupted, checkpoints=progress_cb.checkpoints,
         train_reward=progress_cb.train_reward(), gt_return=recent_gt_return(model),
         reward_is_random=random_weights, reward_batch_size=reward_batch_size(clip_env) if clip_env else None,
-        reward_calls=clip_env.scorer.calls if clip_env else None, model=model,
+        reward_calls=clip_env.scorer.calls if clip_env else None,
+        reward_seconds=clip_env.scorer.seconds if clip_env else None, model=model,
     )

@@ -65,6 +65,14 @@ Report = Callable[[str], None]
 # -- environments and model ---------------------------------------------------------------------
 
 
+def _make_env(env_id: str, **kwargs: Any) -> Any:
+    import gymnasium as gym
+
+    import evalkit.envs  # noqa: F401 - registers the evalkit/... ids (also in worker processes)
+
+    return gym.make(env_id, **kwargs)
+
+
 def _wrap_env(env: Any, render: bool, ignore_sigint: bool) -> Any:
     if ignore_sigint:  # worker processes: Ctrl-C is the main process's business
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -78,7 +86,6 @@ def make_training_env(config: TrainConfig, reward_fn: BatchRewardFn | None = Non
     :param reward_fn: the reward of a batch of frames (required for the CLIP reward).
     :param seed: seed of the first environment (default ``config.seed``).
     """
-    import evalkit.envs  # noqa: F401 - registers the evalkit/... ids
     from stable_baselines3.common.env_util import make_vec_env
 
     clip = config.reward == "clip"
@@ -88,7 +95,7 @@ def make_training_env(config: TrainConfig, reward_fn: BatchRewardFn | None = Non
     subproc = config.vec_env == "subproc"
     try:
         venv = make_vec_env(
-            config.env_id,
+            functools.partial(_make_env, config.env_id),
             n_envs=config.n_envs,
             seed=config.seed if seed is None else seed,
             env_kwargs=env_kwargs,

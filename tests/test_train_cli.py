@@ -40,6 +40,8 @@ def small_toml(tmp_path):
     (["--task", "cartpole"], "needs a model: pass --model"),
     (["--task", "cartwheel", "--reward", "ground-truth"], "Unknown task 'cartwheel'"),
     (["--resume"], "--resume needs the run folder"),
+    (["--task", "cartpole", "--model", "evalkit-tiny-vit", "--pretrained", "none", "--render-size", "16"],
+     "--render-size 16 is smaller than the 32×32 input of evalkit-tiny-vit"),
 ])
 def test_bad_input_is_one_sentence_and_exit_2(cli, tmp_path, args, message):
     result = cli("train", *args, "--out", str(tmp_path / "run")) if "--resume" not in args else cli("train", *args)

@@ -154,22 +154,20 @@ class TrainConfig:
         out = dataclasses.replace(
             self,
             algo=algo.name,
-            steps=int(self.steps if self.steps is not None else settings.steps),
-            reward_batch_size=int(self.reward_batch_size or settings.reward_batch_size),
-            checkpoint_every=int(self.checkpoint_every or settings.checkpoint_every),
+            steps=_default(self.steps, settings.steps),
+            reward_batch_size=_default(self.reward_batch_size, settings.reward_batch_size),
+            checkpoint_every=_default(self.checkpoint_every, settings.checkpoint_every),
             env_id=self.env_id or task.env.env_id,
             env_kwargs=dict(settings.env_kwargs if self.env_kwargs is None else self.env_kwargs),
             algo_kwargs=merged,
-            alpha=float(self.alpha),
         )
-        for name in ("n_envs", "steps", "render_size", "reward_batch_size", "checkpoint_every"):
+        for name, flag in _POSITIVE.items():
             value = getattr(out, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                flag = "--envs" if name == "n_envs" else f"--{name.replace('_', '-')}"
+            if (value is not None or name != "torch_threads") and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
                 raise EvalkitError(f"{flag} must be a positive whole number, not {value!r}.")
-        if out.torch_threads is not None and (isinstance(out.torch_threads, bool) or not isinstance(out.torch_threads, int) or out.torch_threads < 1):
-            raise EvalkitError(f"--threads must be a positive whole number, not {out.torch_threads!r}.")
-        if not 0.0 <= out.alpha <= 1.0:
+        if isinstance(out.alpha, bool) or not isinstance(out.alpha, (int, float)) or not 0.0 <= out.alpha <= 1.0:
             raise EvalkitError(f"--alpha must lie in [0, 1] (Definition 1 of the paper), not {out.alpha}.")
         return out
 
@@ -227,6 +225,16 @@ class TrainConfig:
                 "Resume without those settings, or start a new run with another --out."
             )
         return dataclasses.replace(self, **{k: v for k, v in overrides.items() if k in RESUMABLE and v is not None}).resolved()
+
+
+_POSITIVE = {"n_envs": "--envs", "steps": "--steps", "render_size": "--render-size",
+             "reward_batch_size": "--reward-batch-size", "checkpoint_every": "checkpoint_every",
+             "torch_threads": "--threads"}
+"""Settings that must be positive whole numbers, with the flag (or file key) that sets them."""
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

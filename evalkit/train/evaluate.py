@@ -32,7 +32,7 @@ from evalkit.errors import EvalkitError
 from evalkit.tasks import get_task
 from evalkit.train.clip_reward import BatchScorer, load_clip_reward
 from evalkit.train.config import TrainConfig, read_run_config, resolve_device
-from evalkit.train.runner import CheckpointInfo, load_model, read_checkpoints
+from evalkit.train.runner import CheckpointInfo, load_model, make_env, read_checkpoints
 
 EVAL_DIR = "eval"
 ROLLOUTS_DIR = "rollouts"
@@ -164,11 +164,7 @@ class Rollouts:
 
 def roll_out(model: Any, config: TrainConfig, episodes: int, seed: int) -> Rollouts:
     """Run ``episodes`` deterministic episodes; record the frame and state after every step."""
-    import gymnasium as gym
-
-    import evalkit.envs  # noqa: F401 - registers the ids
-
-    env = gym.make(config.env_id, render_mode="rgb_array", width=config.render_size, height=config.render_size,
+    env = make_env(config.env_id, render_mode="rgb_array", width=config.render_size, height=config.render_size,
                    **dict(config.env_kwargs or {}))
     frames, rows = [], []
     try:

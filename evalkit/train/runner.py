@@ -65,7 +65,8 @@ Report = Callable[[str], None]
 # -- environments and model ---------------------------------------------------------------------
 
 
-def _make_env(env_id: str, **kwargs: Any) -> Any:
+def make_env(env_id: str, **kwargs: Any) -> Any:
+    """``gym.make(env_id, **kwargs)`` after registering evalkit's ids (works in worker processes)."""
     import gymnasium as gym
 
     import evalkit.envs  # noqa: F401 - registers the evalkit/... ids (also in worker processes)
@@ -95,7 +96,7 @@ def make_training_env(config: TrainConfig, reward_fn: BatchRewardFn | None = Non
     subproc = config.vec_env == "subproc"
     try:
         venv = make_vec_env(
-            functools.partial(_make_env, config.env_id),
+            functools.partial(make_env, config.env_id),
             n_envs=config.n_envs,
             seed=config.seed if seed is None else seed,
             env_kwargs=env_kwargs,
@@ -443,6 +444,17 @@ def prepare_run(config: TrainConfig, run_dir: Path, resume: bool) -> tuple[Train
     return saved.resume_with(asked, run_dir), RunStore(run_dir).resume_dir()
 
 
+def _check_render_size(config: TrainConfig, reward_fn: BatchRewardFn) -> None:
+    """Refuse frames smaller than the CLIP model's input before anything is written."""
+    embedder = getattr(reward_fn, "embedder", None)
+    size = getattr(getattr(embedder, "loaded", None), "preprocess", {}).get("size")
+    if size and config.render_size < max(size):
+        raise EvalkitError(
+            f"--render-size {config.render_size} is smaller than the {size[0]}×{size[1]} input of {config.model}; "
+            f"pass --render-size {max(size)} or more (the paper renders 224)."
+        )
+
+
 def train(
     config: TrainConfig,
     run_dir: str | Path,
@@ -475,6 +487,8 @@ def train(
         torch.set_num_threads(config.torch_threads)
     if config.reward == "clip" and reward_fn is None:
         reward_fn = load_clip_reward(config, on_message=report)
+    if reward_fn is not None:
+        _check_render_size(config, reward_fn)
     random_weights = config.reward_is_random or bool(getattr(reward_fn, "random_weights", False))
     if random_weights:
         report("WARNING: the CLIP model has random weights: the reward is random noise and the agent "

@@ -1,0 +1,188 @@
+"""``evalkit embed``, ``evalkit models`` and ``evalkit bench embed``: the VLM reward engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from evalkit.cli._app import app, bench_app, console
+from evalkit.errors import EvalkitError
+
+RootOption = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets).")
+ModelOption = typer.Option(..., "--model", "-m", help="open_clip architecture (see 'evalkit models'), or a model config JSON.")
+PretrainedOption = typer.Option(
+    None, "--pretrained", "-p",
+    help="Pretrained tag, path to a checkpoint (.safetensors / state dict), or 'none' for random weights "
+         "(default: evalkit's tag for the model).",
+)
+DevicesOption = typer.Option(
+    "auto", "--devices", "-d",
+    help="auto (every GPU, else the CPU), cpu, cuda:0, or a comma-separated list: one worker per entry "
+         "(cpu,cpu = two CPU workers sharing the cores).",
+)
+BatchOption = typer.Option(None, "--batch-size", "-b", help="Frames per forward pass (default 32 on CPU, 256 on GPU; halved if it does not fit).")
+PrecisionOption = typer.Option("fp32", "--precision", help="fp32, or bf16 / fp16 autocast (outputs stay float32).")
+
+
+def _random_banner(label: str, random_weights: bool) -> None:
+    if random_weights:
+        from evalkit.vlm.engine import RANDOM_WEIGHTS_WARNING
+
+        console(stderr=True).print(f"[bold red]{RANDOM_WEIGHTS_WARNING.format(label=label)}[/]")
+
+
+def _is_main_rank() -> bool:
+    import os
+
+    return os.environ.get("RANK", "0") in ("", "0")
+
+
+@app.command("embed")
+def embed_command(
+    dataset: str = typer.Argument(..., help="Dataset name (under --root) or path."),
+    model: str = ModelOption,
+    pretrained: Optional[str] = PretrainedOption,
+    devices: str = DevicesOption,
+    batch_size: Optional[int] = BatchOption,
+    precision: str = PrecisionOption,
+    root: Optional[Path] = RootOption,
+    allow_upscale: bool = typer.Option(False, "--allow-upscale", help="Embed frames smaller than the model's input (upsampled)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Compute the normalised image embedding of every frame once and cache it with the dataset.
+
+    A second call is instant; an interrupted call resumes from the last finished shard. Under
+    torchrun (torchrun --nproc-per-node N --no-python evalkit embed ...) every rank embeds a
+    share and rank 0 merges.
+    """
+    from evalkit.data.store import open_dataset
+    from evalkit.vlm.engine import embed_dataset
+    from evalkit.vlm.models import ModelSpec, resolve
+
+    ds = open_dataset(dataset, root)
+    resolved = resolve(ModelSpec.coerce(model, pretrained))
+    main = _is_main_rank()
+    if main:
+        _random_banner(resolved.label, resolved.random_weights)
+    result = embed_dataset(ds, resolved, devices=devices, batch_size=batch_size, precision=precision,
+                           progress=progress and main, allow_upscale=allow_upscale)
+    if not main:
+        return
+    out = console()
+    what = f"{result.n} frames of {ds.name} with {result.model} ({result.precision})"
+    if result.computed == 0:
+        out.print(f"Cached: {what}, {result.dim}-dim; nothing to compute ({result.seconds:.2f} s).")
+    else:
+        speed = f", {result.images_per_second:.1f} images/s" if result.images_per_second else ""
+        done = what if result.computed == result.n else (
+            f"{result.computed} of the {what} ({result.n - result.computed} were cached)")
+        out.print(f"Embedded {done} on {', '.join(result.devices)}: {result.dim}-dim, "
+                  f"{result.seconds:.1f} s in all{speed}, batch size {result.batch_size}.")
+    out.print(f"cache: {result.path}")
+    _random_banner(result.model, result.random_weights)
+
+
+@app.command("models")
+def models_command(
+    all_models: bool = typer.Option(False, "--all", help="Also list architectures without pretrained weights."),
+    cached: bool = typer.Option(False, "--cached", help="Only models with weights on this machine."),
+) -> None:
+    """List open_clip models: evalkit's default weights, parameters, pretrained tags, what is cached here."""
+    from rich.table import Table
+
+    from evalkit.vlm.models import known_models
+
+    rows = known_models(include_untagged=all_models)
+    if cached:
+        rows = [r for r in rows if r.cached_tags]
+    table = Table(title="open_clip models (✓ = weights on this machine; default = evalkit's tag)", show_lines=False)
+    table.add_column("model")
+    table.add_column("parameters", justify="right")
+    table.add_column("default tag")
+    table.add_column("pretrained tags", overflow="fold")
+    for r in rows:
+        params = f"{r.parameters / 1e6:,.1f} M" if r.parameters else "?"
+        tags = ", ".join(f"[green]{t} ✓[/]" if t in r.cached_tags else t for t in r.tags) or "(random weights only: --pretrained none)"
+        default = r.default_tag or "-"
+        if r.default_tag in r.cached_tags:
+            default = f"[green]{default} ✓[/]"
+        table.add_row(r.model, params, default, tags)
+    out = console()
+    out.print(table)
+    out.print(f"{len(rows)} models, {sum(len(r.cached_tags) for r in rows)} with weights cached here. "
+              "Use one with: evalkit embed DATASET --model NAME [--pretrained TAG|PATH|none].")
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise EvalkitError(f"--frame-size must look like 600x400 (width x height), not {text!r}.") from None
+    if w <= 0 or h <= 0:
+        raise EvalkitError(f"--frame-size must be positive, not {text!r}.")
+    return h, w
+
+
+@bench_app.command("embed")
+def bench_embed_command(
+    model: str = typer.Option("ViT-B-32", "--model", "-m", help="open_clip architecture."),
+    pretrained: Optional[str] = PretrainedOption,
+    devices: str = DevicesOption,
+    n: int = typer.Option(128, "--n", help="Frames to embed."),
+    batch_size: Optional[int] = BatchOption,
+    precision: str = PrecisionOption,
+    frame_size: str = typer.Option("600x400", "--frame-size", help="Synthetic frame size, width x height (gymnasium's CartPole renders 600x400)."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Use the first --n frames of this dataset instead."),
+    root: Optional[Path] = RootOption,
+    sweep_n: int = typer.Option(100_000, "--sweep-n", help="Embeddings in the timed reward sweep."),
+) -> None:
+    """Naive reference (PIL + encode_image, fp32) vs evalkit's engine on the same frames, and a reward sweep."""
+    import numpy as np
+
+    from evalkit.vlm.bench import run_embed_benchmark
+    from evalkit.vlm.models import ModelSpec
+
+    if n < 1:
+        raise EvalkitError("--n must be at least 1.")
+    frames = None
+    if dataset is not None:
+        from evalkit.data.store import open_dataset
+
+        frames = np.asarray(open_dataset(dataset, root).frames[:n])
+    err = console(stderr=True)
+    spec = ModelSpec.coerce(model, pretrained)
+    r = run_embed_benchmark(spec, devices=devices, n=n, batch_size=batch_size, precision=precision,
+                            frame_hw=_parse_size(frame_size), frames=frames, sweep_n=sweep_n,
+                            progress=lambda s: err.print(f"[dim]{s}[/]"))
+    out = console()
+    m = r.machine
+
+    def gib(b: int | None) -> str:
+        return f"{b / 2**30:.2f} GiB" if b else "n/a"
+
+    if r.random_weights:
+        out.print(f"[bold red]RANDOM WEIGHTS: {r.model} (--pretrained none); speed is real, embeddings are not.[/]")
+    where = ", ".join(r.devices)
+    load = " / ".join(f"{v:.1f}" for v in m.get("load_average", ()))
+    out.print(f"evalkit bench embed: {r.model} on {where}, {r.precision}, {r.frames} frames of "
+              f"{r.frame_hw[1]}x{r.frame_hw[0]}, batch size {r.batch_size}")
+    out.print(f"machine: {m.get('cpu')}, {m.get('cores')} cores, torch {m.get('torch')} with {m.get('torch_threads')} threads, "
+              f"GPU: {m.get('gpu') or 'none'}; load average {load}")
+
+    def line(name: str, side, ips: float) -> str:
+        split = (f"preprocess {1e3 * side.seconds_preprocess / r.frames:6.2f} ms/img, model {1e3 * side.seconds_model / r.frames:6.2f} ms/img"
+                 if side.seconds_preprocess else f"{1e3 * side.seconds_model / r.frames:6.2f} ms/img (workers)")
+        return f"  {name:<44}{ips:8.2f} images/s   ({split})   peak memory {gib(side.peak_bytes)}"
+
+    out.print(line("naive reference (PIL, encode_image, fp32):", r.naive, r.naive_images_per_s))
+    out.print(line(f"evalkit engine ({r.precision}):", r.engine, r.engine_images_per_s))
+    out.print(f"  speed-up: {r.speedup:.2f}x   ({'interleaved batch by batch' if r.interleaved else 'engine run after the reference'})")
+    out.print(f"  max |Δ| between the embeddings: {r.max_abs_diff:.2e}")
+    if r.gflop_per_image:
+        tflops = r.engine_images_per_s * r.gflop_per_image / 1e3
+        out.print(f"  image tower: {r.gflop_per_image:.1f} GFLOP/image (2 x multiply-adds) -> engine at {tflops:.3f} TFLOP/s")
+    p, nn, k = r.sweep_shape
+    out.print(f"reward sweep: {k} alphas x {p} prompt pairs x {nn} embeddings (dim {r.sweep_dim}): {r.sweep_seconds:.3f} s "
+              f"(best of 3; max error vs Definition 1 written naively: {r.sweep_max_error:.1e})")

@@ -1,0 +1,80 @@
+"""Batched tensor preprocessing gives exactly what open_clip's PIL transform gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from helpers_vlm import random_frames
+from open_clip.transform import PreprocessCfg, image_transform
+from PIL import Image
+
+from evalkit.errors import DatasetError
+from evalkit.vlm.preprocess import BatchPreprocessor, pil_coefficients, plan_resize
+
+
+def _cfg(**kw):
+    cfg = dict(PreprocessCfg().__dict__)
+    cfg.update(kw)
+    return cfg
+
+
+def _open_clip(cfg, frames):
+    t = image_transform(cfg["size"], is_train=False, mean=cfg["mean"], std=cfg["std"], resize_mode=cfg["resize_mode"],
+                        interpolation=cfg["interpolation"], fill_color=cfg["fill_color"])
+    return torch.stack([t(Image.fromarray(f)) for f in frames])
+
+
+@pytest.mark.parametrize(
+    "hw, kw",
+    [
+        ((400, 600), dict(size=224)),                      # CartPole's render: downscale + crop width
+        ((120, 90), dict(size=32)),                        # portrait: crop height
+        ((32, 32), dict(size=32)),                         # already the right size
+        ((37, 53), dict(size=32)),                         # odd sizes, odd crop offsets
+        ((50, 70), dict(size=32, resize_mode="longest")),  # pad top/bottom
+        ((70, 50), dict(size=32, resize_mode="longest", fill_color=128)),
+        ((50, 70), dict(size=32, resize_mode="squash")),
+        ((50, 70), dict(size=32, interpolation="bilinear")),
+        ((80, 90), dict(size=(32, 48))),                   # non-square model input
+        ((700, 1000), dict(size=32)),                      # strong downscale: wide filter
+        ((20, 30), dict(size=32)),                         # upscale (allowed explicitly)
+    ],
+)
+def test_bit_identical_to_open_clip_pil_transform(hw, kw):
+    cfg = _cfg(**kw)
+    frames = random_frames(3, hw, seed=sum(hw))
+    frames[0] = np.random.default_rng(1).integers(0, 256, size=frames[0].shape, dtype=np.uint8)  # pure noise: overshoot clipping
+    ours = BatchPreprocessor(cfg, hw, allow_upscale=True)(frames)
+    ref = _open_clip(cfg, frames)
+    assert ours.shape == ref.shape and ours.dtype == torch.float32
+    assert torch.equal(ours, ref)
+
+
+def test_accepts_numpy_memmap_and_tensor_batches(tmp_path):
+    frames = random_frames(4, (40, 48))
+    np.save(tmp_path / "f.npy", frames)
+    mapped = np.load(tmp_path / "f.npy", mmap_mode="r")
+    pre = BatchPreprocessor(_cfg(size=32), (40, 48))
+    assert torch.equal(pre(mapped[1:3]), pre(torch.from_numpy(frames[1:3])))
+
+
+def test_coefficients_are_normalised_fixed_point():
+    starts, w = pil_coefficients(600, 336)
+    assert np.all(np.abs(w.sum(axis=1) - (1 << 22)) <= w.shape[1])  # each row sums to one (22-bit)
+    assert starts.min() == 0 and starts.max() < 600
+
+
+def test_frames_smaller_than_the_model_input_are_refused_with_advice():
+    with pytest.raises(DatasetError, match=r"--size.*--allow-upscale"):
+        BatchPreprocessor(_cfg(size=32), (24, 40))
+    assert plan_resize((24, 40), _cfg(size=32)).upscales
+    assert not plan_resize((32, 40), _cfg(size=32)).upscales
+
+
+def test_rejects_wrong_frames():
+    pre = BatchPreprocessor(_cfg(size=32), (40, 48))
+    with pytest.raises(ValueError, match="uint8"):
+        pre(np.zeros((2, 40, 48, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="preprocessor is for"):
+        pre(np.zeros((2, 41, 48, 3), dtype=np.uint8))

@@ -34,6 +34,7 @@ import pandas as pd
 from evalkit import __version__
 from evalkit.config import datasets_root
 from evalkit.errors import DatasetError
+from evalkit.fileio import atomic_path, atomic_write_text, fsync_file
 
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
@@ -287,35 +288,9 @@ def _states_digest(states: pd.DataFrame) -> bytes:
 
 
 def atomic_write_parquet(table: pd.DataFrame, target: Path) -> None:
-    """Write a parquet file next to ``target`` and rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    """Write a parquet file atomically."""
+    with atomic_path(target) as tmp:
         table.to_parquet(tmp, index=False)
-        _fsync_file(Path(tmp))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(text: str, target: Path) -> None:
-    """Write a text file next to ``target`` and rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
 
 
 def check_root(root: Path) -> Path:
@@ -447,7 +422,7 @@ class DatasetWriter:
         atomic_write_text(manifest.to_json(), self._tmp / MANIFEST_FILE)
         for p in self._tmp.rglob("*"):
             if p.is_file():
-                _fsync_file(p)
+                fsync_file(p)
         final = self.final_path
         trash = None
         if final.exists():

@@ -18,13 +18,14 @@ from __future__ import annotations
 import contextlib
 import os
 import textwrap
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from evalkit.fileio import atomic_path
 
 OKABE_ITO: dict[str, str] = {
     "blue": "#0072B2",
@@ -204,25 +205,14 @@ def save_figure(
     with paper_style():
         for fmt in formats:
             out = stem.with_name(f"{stem.name}.{fmt}")
-            fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-            os.close(fd)
-            os.chmod(tmp, 0o666 & ~_umask())
-            try:
-                metadata = {"Software": "evalkit"} if fmt == "png" else {"Date": None} if fmt == "svg" else {
-                    "CreationDate": None}
+            metadata = {"Software": "evalkit"} if fmt == "png" else {"Date": None} if fmt == "svg" else {
+                "CreationDate": None}
+            with atomic_path(out) as tmp:
                 fig.savefig(tmp, format=fmt, metadata=metadata)
-                os.replace(tmp, out)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
             written.append(out)
     return written
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def check_columns(table, required: Sequence[str], what: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any, Optional
 import typer
 
 from evalkit.cli._app import app, bench_app, console
+from evalkit.cli._common import parse_alphas, task_dataset
 from evalkit.errors import EvalkitError
 
 FORMATS = ("table", "csv", "json")
@@ -17,37 +18,6 @@ _RANDOM_WARNING = (
     "WARNING: RANDOM WEIGHTS ({model}, pretrained={pretrained}): these distances measure an untrained "
     "model and say nothing about CLIP. Use real weights (--pretrained TAG or a checkpoint) for results."
 )
-
-
-def _parse_alphas(text: str) -> list[float]:
-    try:
-        alphas = [float(a) for a in text.split(",") if a.strip()]
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a comma-separated list of numbers, e.g. 0,0.25,0.5,0.75,1.", param_hint="--alpha") from None
-    if not alphas:
-        raise typer.BadParameter("give at least one α.", param_hint="--alpha")
-    bad = [a for a in alphas if not (0.0 <= a <= 1.0)]
-    if bad:
-        raise typer.BadParameter(f"α must lie in [0, 1] (paper Definition 1); got {bad[0]:g}.", param_hint="--alpha")
-    if len(set(alphas)) != len(alphas):
-        raise typer.BadParameter("an α is repeated.", param_hint="--alpha")
-    return alphas
-
-
-def _open_dataset(task_name: str, dataset: Optional[str], root: Optional[Path]):
-    from evalkit.data.store import dataset_path, open_dataset, resolve_root
-    from evalkit.tasks import get_task
-
-    task = get_task(task_name)
-    if dataset is None:
-        name = task.env.default_dataset
-        if not dataset_path(name, root).exists():
-            raise EvalkitError(
-                f"Task {task.name!r} is evaluated on the dataset {name!r} by default, and there is none under "
-                f"{resolve_root(root)}; make it with 'evalkit collect {task.family}' (or pass --dataset)."
-            )
-        dataset = name
-    return open_dataset(dataset, root)
 
 
 def _json_safe(value: Any) -> Any:
@@ -144,9 +114,9 @@ def epic_command(
         for option, value in (("--alpha", alpha), ("--pretrained", pretrained), ("--devices", devices), ("--batch-size", batch_size)):
             if value is not None:
                 raise EvalkitError(f"{option} only applies to CLIP rewards (--model); drop it with {given[0]}.")
-    alphas = _parse_alphas(alpha) if alpha is not None else list(DEFAULT_ALPHAS)
+    alphas = parse_alphas(alpha) if alpha is not None else list(DEFAULT_ALPHAS)
 
-    ds = _open_dataset(task, dataset, root)
+    ds = task_dataset(task, dataset, root)
     if model is not None:
         source = clip_rewards(ds, task, model, pretrained, alphas, devices=devices, batch_size=batch_size)
     elif reward is not None:

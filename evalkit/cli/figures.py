@@ -14,6 +14,7 @@ from typing import Optional
 import typer
 
 from evalkit.cli._app import app, console
+from evalkit.cli._common import parse_alphas, task_dataset
 from evalkit.errors import DatasetError, EvalkitError
 
 DEFAULT_ALPHAS = "0,0.25,0.5,0.75,1"
@@ -25,12 +26,6 @@ _ROOT = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATA
 _DEVICES = typer.Option(None, "--devices", help="Devices for embedding what is not cached, e.g. cuda:0,cuda:1 or cpu.")
 _BATCH = typer.Option(None, "--batch-size", min=1, help="Embedding batch size.")
 _LABELS = typer.Option("rule", "--labels", help="Label set: rule, human, or another stored set.")
-
-
-def _alphas(text: str) -> list[float]:
-    from evalkit.cli.epic import _parse_alphas
-
-    return _parse_alphas(text)
 
 
 def _slug(*parts: str) -> str:
@@ -84,12 +79,6 @@ def _pairs(models: str, pretrained: Optional[str]) -> list[tuple[str, Optional[s
     return [(m, t or None) for m, t in zip(names, tags)]
 
 
-def _task_dataset(task: str, dataset: Optional[str], root: Optional[Path]):
-    from evalkit.cli.epic import _open_dataset
-
-    return _open_dataset(task, dataset, root)
-
-
 @app.command("landscape")
 def landscape_command(
     family: str = typer.Argument(..., help="cartpole or mountaincar."),
@@ -124,7 +113,7 @@ def landscape_command(
         raise EvalkitError(f"Reward landscapes exist for {', '.join(SWEEPS)}; {family!r} has no single state axis.")
     if textured is not None and family != "mountaincar":
         raise EvalkitError("--textured/--plain only applies to mountaincar.")
-    alphas = _alphas(alpha)
+    alphas = parse_alphas(alpha)
     task_name = task or next(t.name for t in tasks_for_family(family))
     if get_task(task_name).family != family:
         raise EvalkitError(f"Task {task_name!r} runs on {get_task(task_name).family}, not {family}.")
@@ -183,8 +172,8 @@ def scaling_command(
     from evalkit.plots.data import scaling_data
 
     pairs = _pairs(models, pretrained)
-    alphas = _alphas(alpha)
-    ds = _task_dataset(task, dataset, root)
+    alphas = parse_alphas(alpha)
+    ds = task_dataset(task, dataset, root)
     err = console(stderr=True)
     data = scaling_data(ds, task, pairs, alphas, label_set=labels, compute_missing=compute, n_bootstrap=bootstrap,
                         devices=devices, batch_size=batch_size, progress=lambda m: err.print(m, highlight=False))
@@ -235,7 +224,7 @@ def histogram_command(
     from evalkit.plots.data import distance_text, histogram_data, model_label, scaling_data
 
     pairs = _pairs(model, pretrained)
-    ds = _task_dataset(task, dataset, root)
+    ds = task_dataset(task, dataset, root)
     data = histogram_data(ds, task, pairs, alpha=alpha, label_set=labels, devices=devices, batch_size=batch_size)
     epic = scaling_data(ds, task, pairs, [alpha], label_set=labels, devices=devices, batch_size=batch_size).table
     notes = {model_label(r.base_model, r.pretrained): f"EPIC distance {distance_text(r.distance, r.low, r.high)}"

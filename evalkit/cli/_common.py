@@ -1,0 +1,47 @@
+"""Options and helpers shared by several command modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+
+from evalkit.errors import EvalkitError
+
+if TYPE_CHECKING:
+    from evalkit.data.store import Dataset
+
+
+def parse_alphas(text: str) -> list[float]:
+    """``--alpha 0,0.25,0.5`` as a list of distinct α in [0, 1]."""
+    try:
+        alphas = [float(a) for a in text.split(",") if a.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of numbers, e.g. 0,0.25,0.5,0.75,1.", param_hint="--alpha") from None
+    if not alphas:
+        raise typer.BadParameter("give at least one α.", param_hint="--alpha")
+    bad = [a for a in alphas if not (0.0 <= a <= 1.0)]
+    if bad:
+        raise typer.BadParameter(f"α must lie in [0, 1] (paper Definition 1); got {bad[0]:g}.", param_hint="--alpha")
+    if len(set(alphas)) != len(alphas):
+        raise typer.BadParameter("an α is repeated.", param_hint="--alpha")
+    return alphas
+
+
+def task_dataset(task_name: str, dataset: Optional[str], root: Optional[Path]) -> "Dataset":
+    """The dataset a task is evaluated on: ``dataset`` if given, else the task's default one
+    (with a clear error saying how to make it when it is not there)."""
+    from evalkit.data.store import dataset_path, open_dataset, resolve_root
+    from evalkit.tasks import get_task
+
+    task = get_task(task_name)
+    if dataset is None:
+        name = task.env.default_dataset
+        if not dataset_path(name, root).exists():
+            raise EvalkitError(
+                f"Task {task.name!r} is evaluated on the dataset {name!r} by default, and there is none under "
+                f"{resolve_root(root)}; make it with 'evalkit collect {task.family}' (or pass --dataset)."
+            )
+        dataset = name
+    return open_dataset(dataset, root)

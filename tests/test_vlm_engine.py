@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,23 @@ def test_stale_or_foreign_cache_is_never_reused(datasets_root):
     assert embed_dataset(ds, TINY_VIT, devices="cpu", progress=False, on_message=said.append).computed == 12
 
 
+def test_one_writer_at_a_time_and_leftovers_cleaned(datasets_root):
+    ds = make_dataset(datasets_root, n=8)
+    cache = EmbeddingCache(ds, resolve(TINY_VIT), "fp32")
+    cache.dir.mkdir(parents=True)
+    leftover = cache.dir / ".shard-00000.npy.4242.tmp"  # from a writer that was killed
+    leftover.write_bytes(b"partial")
+    said, results = [], []
+    with cache.locked():
+        worker = threading.Thread(target=lambda: results.append(
+            embed_dataset(ds, TINY_VIT, devices="cpu", progress=False, on_message=said.append)))
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive() and any("waiting" in m for m in said)
+    worker.join(60)
+    assert results[0].computed == 8 and not leftover.exists()
+
+
 def test_two_cpu_workers_shard_and_merge_exactly(datasets_root):
     ds = make_dataset(datasets_root, n=36)
     single = embed_dataset(make_dataset(datasets_root, "single", n=36), TINY_VIT, devices="cpu", shard_frames=5,
@@ -159,14 +177,14 @@ def test_batch_that_does_not_fit_is_halved_and_said(datasets_root):
     ds = make_dataset(datasets_root, n=20)
     said = []
     embedder = ImageEmbedder(TINY_VIT, batch_size=16, on_message=said.append)
-    original = embedder.loaded.model.encode_image
+    original = embedder.encode_pixels
 
-    def limited(x, *a, **k):
+    def limited(x):
         if len(x) > 5:
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return original(x, *a, **k)
+        return original(x)
 
-    embedder.loaded.model.encode_image = limited
+    embedder.encode_pixels = limited
     emb = embed_dataset(ds, TINY_VIT, embedder=embedder, shard_frames=20, progress=False)
     assert emb.batch_size == 4 and said == [
         "Batch size 16 does not fit in memory on cpu; continuing with 8.",

@@ -10,6 +10,7 @@ import open_clip
 import pytest
 import torch
 from helpers_vlm import TINY_RN, TINY_VIT, random_frames
+from PIL import Image
 from safetensors.torch import save_file
 
 from evalkit.errors import ModelError
@@ -155,6 +156,11 @@ def test_vit_b_32_random_checkpoint_round_trip(tmp_path):
     loaded = load_model(ModelSpec("ViT-B-32", str(path)))
     assert not loaded.random_weights
     frames = random_frames(4, (240, 320))
-    np.testing.assert_array_equal(ImageEmbedder(loaded).embed_frames(frames), ImageEmbedder(source).embed_frames(frames))
+    ours = ImageEmbedder(source).embed_frames(frames)
+    np.testing.assert_array_equal(ImageEmbedder(loaded).embed_frames(frames), ours)
+    with torch.no_grad():  # open_clip's own way: PIL preprocess, encode_image (all tokens in the last block)
+        x = torch.stack([source.pil_transform(Image.fromarray(f)) for f in frames])
+        reference = torch.nn.functional.normalize(source.model.encode_image(x), dim=-1).numpy()
+    np.testing.assert_allclose(ours, reference, atol=1e-5)
     with pytest.raises(ModelError, match="does not match the architecture ViT-B-16"):
         load_model(ModelSpec("ViT-B-16", str(path)))

@@ -15,11 +15,13 @@ not match what is asked for (edited, copied from elsewhere, made by another eval
 reused: it is wiped and recomputed, with a warning.
 
 Every file is written next to its target and renamed into place, so a killed run leaves only
-whole shards; the next run computes the missing shards only.
+whole shards; the next run computes the missing shards only. One process writes a cache at a
+time (a lock file beside the folder); a second one waits, then finds the work done.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -29,13 +31,18 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from evalkit.data.store import Dataset, atomic_write_text
 from evalkit.errors import EvalkitError
 from evalkit.vlm.models import ResolvedSpec
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no locking
+    fcntl = None  # type: ignore[assignment]
 
 CACHE_FORMAT = 1
 META_FILE = "meta.json"
@@ -126,6 +133,29 @@ class EmbeddingCache:
         }
         atomic_write_text(json.dumps(meta, indent=2, sort_keys=True), self.meta_path)
         return meta
+
+    @contextlib.contextmanager
+    def locked(self, say: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Hold the cache's lock (one writer at a time); waits, saying so, while another has it.
+
+        Under the lock, temporary files left by a killed writer are removed.
+        """
+        root = self.dataset.subdir("embeddings")
+        fd = os.open(root / f".{self.dir.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    if say is not None:
+                        say(f"Another evalkit process is writing {self.dir.name}; waiting for it to finish...")
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+            if self.dir.is_dir():
+                for tmp in self.dir.glob(".*.tmp"):
+                    tmp.unlink(missing_ok=True)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     # -- shards ---------------------------------------------------------------------------------
 

@@ -27,7 +27,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,8 +34,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from evalkit.data.store import Dataset, atomic_write_text
+from evalkit.data.store import Dataset
 from evalkit.errors import EvalkitError
+from evalkit.fileio import atomic_path, atomic_write_text
 from evalkit.vlm.models import ResolvedSpec
 
 try:
@@ -192,20 +192,12 @@ class EmbeddingCache:
         """Join the shards into ``embeddings.npy`` (atomically), mark the cache complete, drop shards."""
         n, dim = int(meta["n_frames"]), int(meta["dim"])
         ranges = self.shard_ranges(n, int(meta["shard_frames"]))
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{MERGED_FILE}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_path(self.dir / MERGED_FILE) as tmp:
             out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim))
             for i, (a, b) in enumerate(ranges):
                 out[a:b] = np.load(self.shard_path(i))
             out.flush()
             del out
-            with open(tmp, "rb") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, self.dir / MERGED_FILE)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         meta = {**meta, "complete": True}
         atomic_write_text(json.dumps(meta, indent=2, sort_keys=True), self.meta_path)
         for i in range(len(ranges)):
@@ -250,16 +242,8 @@ class EmbeddingCache:
 
 
 def _atomic_save(target: Path, data: np.ndarray | dict[str, np.ndarray]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if isinstance(data, dict):
-                np.savez(f, **data)
-            else:
-                np.save(f, data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp, open(tmp, "wb") as f:
+        if isinstance(data, dict):
+            np.savez(f, **data)
+        else:
+            np.save(f, data)

@@ -308,7 +308,7 @@ def library_versions() -> dict[str, str]:
 
 def write_run_config(run_dir: Path, config: TrainConfig, **extra: Any) -> Path:
     """Write ``config.json``: the resolved config, the versions, the seed and ``extra`` facts."""
-    from evalkit.data.store import atomic_write_text
+    from evalkit.fileio import atomic_write_text
 
     doc = {
         "config": config.to_dict(),

@@ -27,8 +27,9 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from evalkit.data.store import DatasetWriter, atomic_write_text, resolve_root
+from evalkit.data.store import DatasetWriter, resolve_root
 from evalkit.errors import EvalkitError
+from evalkit.fileio import atomic_write_text
 from evalkit.tasks import get_task
 from evalkit.train.clip_reward import BatchScorer, load_clip_reward
 from evalkit.train.config import TrainConfig, read_run_config, resolve_device

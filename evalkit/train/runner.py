@@ -38,8 +38,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
-from evalkit.data.store import atomic_write_text
 from evalkit.errors import EvalkitError
+from evalkit.fileio import atomic_path, atomic_write_text
 from evalkit.train.clip_reward import (
     BatchRewardFn,
     ClipRewardVecEnv,
@@ -164,16 +164,6 @@ def read_checkpoints(run_dir: Path) -> list[CheckpointInfo]:
         raise EvalkitError(f"{path} is corrupt ({exc}); delete it to pick checkpoints by file name.") from None
 
 
-def _atomic_save(save: Callable[[Path], None], target: Path, suffix: str) -> None:
-    """Call ``save(tmp)`` then rename ``tmp`` to ``target`` (SB3 insists on the suffix)."""
-    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp{suffix}")
-    try:
-        save(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 class RunStore:
     """Checkpoints, the checkpoint index and the resume state of one run folder."""
 
@@ -183,7 +173,8 @@ class RunStore:
     def save_checkpoint(self, model: BaseAlgorithm, info: CheckpointInfo) -> CheckpointInfo:
         target = self.run_dir / info.path
         target.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_save(model.save, target, ".zip")
+        with atomic_path(target, suffix=".zip") as tmp:  # SB3 insists on the suffix
+            model.save(tmp)
         index = [c for c in read_checkpoints(self.run_dir) if c.path != info.path] + [info]
         atomic_write_text(json.dumps([asdict(c) for c in index], indent=2) + "\n", self.run_dir / INDEX_FILE)
         return info
@@ -193,10 +184,12 @@ class RunStore:
         new, cur, old = (self.run_dir / f"{RESUME_DIR}{s}" for s in (".new", "", ".old"))
         shutil.rmtree(new, ignore_errors=True)
         new.mkdir(parents=True)
-        _atomic_save(model.save, new / MODEL_FILE, ".zip")
+        with atomic_path(new / MODEL_FILE, suffix=".zip") as tmp:
+            model.save(tmp)
         has_buffer = with_buffer and getattr(model, "replay_buffer", None) is not None
         if has_buffer:
-            _atomic_save(model.save_replay_buffer, new / BUFFER_FILE, ".pkl")
+            with atomic_path(new / BUFFER_FILE, suffix=".pkl") as tmp:
+                model.save_replay_buffer(tmp)
         atomic_write_text(json.dumps({"step": int(model.num_timesteps), "replay_buffer": has_buffer}) + "\n", new / STATE_FILE)
         shutil.rmtree(old, ignore_errors=True)
         if cur.exists():

@@ -12,6 +12,9 @@ from evalkit.errors import EvalkitError
 if TYPE_CHECKING:
     from evalkit.data.store import Dataset
 
+ROOT_OPTION = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets).")
+"""``--root``: where datasets live; every command that reads or writes datasets takes it."""
+
 
 def parse_alphas(text: str) -> list[float]:
     """``--alpha 0,0.25,0.5`` as a list of distinct α in [0, 1]."""

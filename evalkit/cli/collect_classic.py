@@ -11,6 +11,7 @@ from typing import Optional
 import typer
 
 from evalkit.cli._app import collect_app, console
+from evalkit.cli._common import ROOT_OPTION
 
 # Defaults equal evalkit.data.sweeps.DEFAULT_N / DEFAULT_SIZE (a test checks it); written out
 # here so that 'evalkit --help' does not import numpy and pandas.
@@ -19,7 +20,6 @@ _SIZE = typer.Option(224, "--size", help="Frame width and height in pixels.")
 _SEED = typer.Option(0, "--seed", help="Seed of random spacing and of the procedural textures.")
 _SPACING = typer.Option("grid", "--spacing", help="'grid': evenly spaced, both ends included; 'random': uniform draws.")
 _NAME = typer.Option(None, "--name", help="Dataset name (default: the family's default dataset).")
-_ROOT = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets).")
 _OVERWRITE = typer.Option(False, "--overwrite", help="Replace a dataset of that name made with other parameters.")
 
 
@@ -42,7 +42,7 @@ def _collect(family: str, n: int, size: int, seed: int, spacing: str, name: Opti
 
 @collect_app.command("cartpole")
 def collect_cartpole(n: int = _N, size: int = _SIZE, seed: int = _SEED, spacing: str = _SPACING,
-                     name: Optional[str] = _NAME, root: Optional[Path] = _ROOT, overwrite: bool = _OVERWRITE) -> None:
+                     name: Optional[str] = _NAME, root: Optional[Path] = ROOT_OPTION, overwrite: bool = _OVERWRITE) -> None:
     """CartPole sweep: pole angle uniform in [-π/2, π/2], cart centred at rest ('cartpole-sweep')."""
     _collect("cartpole", n, size, seed, spacing, name, root, overwrite)
 
@@ -51,7 +51,7 @@ def collect_cartpole(n: int = _N, size: int = _SIZE, seed: int = _SEED, spacing:
 def collect_mountaincar(
     n: int = _N, size: int = _SIZE, seed: int = _SEED, spacing: str = _SPACING,
     textured: bool = typer.Option(True, "--textured/--plain", help="Textured scene, or gymnasium's line drawing."),
-    name: Optional[str] = _NAME, root: Optional[Path] = _ROOT, overwrite: bool = _OVERWRITE,
+    name: Optional[str] = _NAME, root: Optional[Path] = ROOT_OPTION, overwrite: bool = _OVERWRITE,
 ) -> None:
     """MountainCar sweep: car position uniform in [-1.2, 0.6] at rest ('mountaincar-sweep-textured'/'-plain')."""
     _collect("mountaincar", n, size, seed, spacing, name, root, overwrite, textured=textured)

@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from evalkit.cli._app import bench_app, collect_app, console
+from evalkit.cli._common import ROOT_OPTION
 from evalkit.errors import EvalkitError
 
 
@@ -30,7 +31,7 @@ def collect_humanoid(
     textured: bool = typer.Option(True, "--textured/--plain", help="Realistic textures, or gymnasium's original look."),
     fixed_camera: bool = typer.Option(True, "--fixed-camera/--tracking-camera", help="The paper's fixed camera, or gymnasium's tracking camera."),
     name: Optional[str] = typer.Option(None, "--name", help="Dataset name (default: humanoid-poses / humanoid-rollouts)."),
-    root: Optional[Path] = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets)."),
+    root: Optional[Path] = ROOT_OPTION,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset of that name made with other parameters."),
 ) -> None:
     """Humanoid dataset: --poses (keyframe poses for the eight tasks) or --policy CHECKPOINT.zip (rollouts)."""

@@ -8,9 +8,9 @@ from typing import Optional
 import typer
 
 from evalkit.cli._app import app, bench_app, console
+from evalkit.cli._common import ROOT_OPTION
 from evalkit.errors import EvalkitError
 
-RootOption = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets).")
 ModelOption = typer.Option(..., "--model", "-m", help="open_clip architecture (see 'evalkit models'), or a model config JSON.")
 PretrainedOption = typer.Option(
     None, "--pretrained", "-p",
@@ -47,7 +47,7 @@ def embed_command(
     devices: str = DevicesOption,
     batch_size: Optional[int] = BatchOption,
     precision: str = PrecisionOption,
-    root: Optional[Path] = RootOption,
+    root: Optional[Path] = ROOT_OPTION,
     allow_upscale: bool = typer.Option(False, "--allow-upscale", help="Embed frames smaller than the model's input (upsampled)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -135,7 +135,7 @@ def bench_embed_command(
     precision: str = PrecisionOption,
     frame_size: str = typer.Option("600x400", "--frame-size", help="Synthetic frame size, width x height (gymnasium's CartPole renders 600x400)."),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Use the first --n frames of this dataset instead."),
-    root: Optional[Path] = RootOption,
+    root: Optional[Path] = ROOT_OPTION,
     sweep_n: int = typer.Option(100_000, "--sweep-n", help="Embeddings in the timed reward sweep."),
 ) -> None:
     """Naive reference (PIL + encode_image, fp32) vs evalkit's engine on the same frames, and a reward sweep."""

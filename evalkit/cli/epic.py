@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 
 from evalkit.cli._app import app, bench_app, console
-from evalkit.cli._common import parse_alphas, task_dataset
+from evalkit.cli._common import ROOT_OPTION, parse_alphas, task_dataset
 from evalkit.errors import EvalkitError
 
 FORMATS = ("table", "csv", "json")
@@ -84,7 +84,7 @@ def epic_command(
     confidence: float = typer.Option(0.95, "--confidence", help="Interval coverage, in (0, 1)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
     fmt: str = typer.Option("table", "--format", "-f", help="Output: table, csv or json."),
-    root: Optional[Path] = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets)."),
+    root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = typer.Option(None, "--devices", help="Devices for embedding, e.g. cuda:0,cuda:1 or cpu (CLIP only)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Embedding batch size (CLIP only)."),
     save: bool = typer.Option(True, "--save/--no-save", help="Save the results next to the dataset (results/epic.parquet)."),

@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from evalkit.cli._app import app, console
-from evalkit.cli._common import parse_alphas, task_dataset
+from evalkit.cli._common import ROOT_OPTION, parse_alphas, task_dataset
 from evalkit.errors import DatasetError, EvalkitError
 
 DEFAULT_ALPHAS = "0,0.25,0.5,0.75,1"
@@ -22,7 +22,6 @@ DEFAULT_ALPHAS = "0,0.25,0.5,0.75,1"
 `evalkit --help` does not import numpy."""
 
 _PRETRAINED_HELP = "Weights: an open_clip tag, a checkpoint path, or 'none' for random weights (default: the model's default tag)."
-_ROOT = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets).")
 _DEVICES = typer.Option(None, "--devices", help="Devices for embedding what is not cached, e.g. cuda:0,cuda:1 or cpu.")
 _BATCH = typer.Option(None, "--batch-size", min=1, help="Embedding batch size.")
 _LABELS = typer.Option("rule", "--labels", help="Label set: rule, human, or another stored set.")
@@ -92,7 +91,7 @@ def landscape_command(
     size: Optional[int] = typer.Option(None, "--size", min=1, help="Frame size when the sweep has to be collected [default: 224]."),
     raw: bool = typer.Option(False, "--raw", help="Draw raw rewards instead of rescaling each α to [0, 1]."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG) [default: <reports>/figures/landscape_...]."),
-    root: Optional[Path] = _ROOT,
+    root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = _DEVICES,
     batch_size: Optional[int] = _BATCH,
 ) -> None:
@@ -155,7 +154,7 @@ def scaling_command(
     bootstrap: int = typer.Option(2000, "--bootstrap", min=0, help="Bootstrap resamples for EPIC results that have to be computed."),
     compute: bool = typer.Option(True, "--compute/--saved-only", help="Compute EPIC results that are not saved yet (embedding the dataset if needed), or fail."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file stem: writes STEM_by_model and STEM_by_size (.png/.svg/.pdf suffix picks one format)."),
-    root: Optional[Path] = _ROOT,
+    root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = _DEVICES,
     batch_size: Optional[int] = _BATCH,
 ) -> None:
@@ -211,7 +210,7 @@ def histogram_command(
     labels: str = _LABELS,
     bins: int = typer.Option(30, "--bins", min=1, help="Histogram bins."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG)."),
-    root: Optional[Path] = _ROOT,
+    root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = _DEVICES,
     batch_size: Optional[int] = _BATCH,
 ) -> None:

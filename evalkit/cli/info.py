@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from evalkit.cli._app import app, console
+from evalkit.cli._common import ROOT_OPTION
 
-RootOption = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets).")
 
 
 @app.command("tasks")
@@ -38,7 +38,7 @@ def _human_size(n: int) -> str:
 
 
 @app.command("datasets")
-def datasets_command(root: Optional[Path] = RootOption) -> None:
+def datasets_command(root: Optional[Path] = ROOT_OPTION) -> None:
     """List the datasets on disk: name, family, frames, episodes, label sets and size."""
     from evalkit.data.store import list_datasets, resolve_root
 
@@ -63,7 +63,7 @@ def datasets_command(root: Optional[Path] = RootOption) -> None:
 @app.command("delete")
 def delete_command(
     name: str = typer.Argument(..., help="Dataset name."),
-    root: Optional[Path] = RootOption,
+    root: Optional[Path] = ROOT_OPTION,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete a dataset and everything cached with it (embeddings, results, labels)."""

@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from evalkit.cli._app import bench_app, console as make_console, label_app
+from evalkit.cli._common import ROOT_OPTION
 
-RootOption = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets).")
 TaskOption = typer.Option(..., "--task", "-t", help="Task to label (see 'evalkit tasks').")
 LabellerOption = typer.Option(None, "--labeller", "-l", help="Your name, kept with every label (default: login name).")
 PortOption = typer.Option(8765, "--port", "-p", help="Port to listen on (0: any free port).")
@@ -84,7 +84,7 @@ def serve_command(
     host: str = HostOption,
     order: str = OrderOption,
     seed: int = SeedOption,
-    root: Optional[Path] = RootOption,
+    root: Optional[Path] = ROOT_OPTION,
 ) -> None:
     """Label goal states in a browser: one frame at a time (G/N/S, arrows, U) or a grid."""
     from evalkit.data.store import open_dataset
@@ -101,7 +101,7 @@ def rate_command(
     host: str = HostOption,
     order: str = OrderOption,
     seed: int = SeedOption,
-    root: Optional[Path] = RootOption,
+    root: Optional[Path] = ROOT_OPTION,
     report: bool = typer.Option(False, "--report", help="Only print the success rates so far; do not serve."),
 ) -> None:
     """The paper's success-rate protocol: rate whole episodes 0/25/50/75/100 % in a browser."""
@@ -137,7 +137,7 @@ def import_command(
     file: Path = typer.Argument(..., help="CSV with columns frame_id, task, label, labeller, time."),
     task: Optional[str] = typer.Option(None, "--task", "-t", help="Task of rows without a task column."),
     labeller: Optional[str] = typer.Option(None, "--labeller", "-l", help="Labeller of rows without one."),
-    root: Optional[Path] = RootOption,
+    root: Optional[Path] = ROOT_OPTION,
 ) -> None:
     """Import labels from CSV into the dataset's label journal (all rows or none)."""
     from evalkit.data.store import open_dataset
@@ -168,7 +168,7 @@ def export_command(
     dataset: str = typer.Argument(..., help="Dataset name (or path)."),
     task: Optional[str] = typer.Option(None, "--task", "-t", help="Only this task."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV file to write (default: standard output)."),
-    root: Optional[Path] = RootOption,
+    root: Optional[Path] = ROOT_OPTION,
 ) -> None:
     """Export the live human labels as CSV: frame_id, task, label, labeller, time."""
     from evalkit.data.store import open_dataset
@@ -186,7 +186,7 @@ def export_command(
 def stats_command(
     dataset: str = typer.Argument(..., help="Dataset name (or path)."),
     task: Optional[str] = typer.Option(None, "--task", "-t", help="Only this task."),
-    root: Optional[Path] = RootOption,
+    root: Optional[Path] = ROOT_OPTION,
 ) -> None:
     """Per task and labeller: counts, goal counts, agreement (Cohen's κ) with each other and rules."""
     from evalkit.data.store import open_dataset

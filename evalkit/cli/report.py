@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from evalkit.cli._app import app, console
+from evalkit.cli._common import ROOT_OPTION
 
 
 @app.command("report")
@@ -19,7 +20,7 @@ def report_command(
     title: Optional[str] = typer.Option(None, "--title", help="Page title."),
     histogram_alpha: float = typer.Option(0.0, "--histogram-alpha", min=0.0, max=1.0, help="α of the rewards in the histograms."),
     sheet_frames: int = typer.Option(12, "--sheet-frames", min=1, help="Frames in each dataset's contact sheet."),
-    root: Optional[Path] = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets)."),
+    root: Optional[Path] = ROOT_OPTION,
 ) -> None:
     """Build an HTML report: datasets (contact sheets), EPIC table per model × task × α with
     intervals, reward landscapes, scaling and histogram figures, the weights used (a loud banner

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from evalkit.cli._app import app, console
+from evalkit.cli._common import ROOT_OPTION
 
 
 @app.command("show")
@@ -17,7 +18,7 @@ def show_command(
     out: Optional[Path] = typer.Option(None, "--out", help="PNG file to write (default: <reports>/<dataset>-sheet.png)."),
     task: Optional[str] = typer.Option(None, "--task", help="Task whose goal label is shown (default: the family's first)."),
     labels: str = typer.Option("rule", "--labels", help="Label set to show (rule, human, ...)."),
-    root: Optional[Path] = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets)."),
+    root: Optional[Path] = ROOT_OPTION,
 ) -> None:
     """Write a contact sheet of a dataset's frames (frame id, state, goal label) and print its path."""
     from evalkit.config import reports_root

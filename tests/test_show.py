@@ -102,7 +102,7 @@ def test_cli_show_writes_a_png_and_prints_its_path(cli, datasets_root, tmp_path,
     # default output: the reports folder
     monkeypatch.setenv("EVALKIT_REPORTS", str(tmp_path / "reports"))
     result = cli("show", "cartpole-sweep")
-    assert result.exit_code == 0 and (tmp_path / "reports" / "cartpole-sweep-sheet.png").is_file()
+    assert result.exit_code == 0 and (tmp_path / "reports" / "cartpole-sweep-rule-sheet.png").is_file()
 
 
 @pytest.mark.parametrize("args, message", [
@@ -121,3 +121,13 @@ def test_cli_show_out_is_a_folder(cli, datasets_root, tmp_path):
     result = cli("show", "cartpole-sweep", "--out", str(tmp_path))
     assert result.exit_code == 2 and "is a folder" in result.stderr
     assert math.isfinite(len(open_dataset("cartpole-sweep")))
+
+
+def test_show_refuses_other_families_missing_label_sets_and_other_formats(cli, datasets_root, tmp_path):
+    assert cli("collect", "cartpole", "--n", "6", "--size", "32").exit_code == 0
+    wrong = cli("show", "cartpole-sweep", "--task", "kneeling")
+    assert wrong.exit_code == 2 and "runs on humanoid" in wrong.output
+    missing = cli("show", "cartpole-sweep", "--labels", "human")
+    assert missing.exit_code == 2 and "no label set 'human'" in missing.output
+    jpg = cli("show", "cartpole-sweep", "--out", str(tmp_path / "x.jpg"))
+    assert jpg.exit_code == 2 and "ending in .png" in jpg.output and not (tmp_path / "x.jpg").exists()

@@ -26,7 +26,7 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix or ".tmp")
     os.close(fd)
     tmp = Path(name)
-    os.chmod(tmp, 0o666 & ~_umask())
+    os.chmod(tmp, 0o666 & ~umask())
     try:
         yield tmp
         fsync_file(tmp)
@@ -47,7 +47,8 @@ def fsync_file(path: str | os.PathLike[str]) -> None:
         os.fsync(f.fileno())
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's file-creation mask (read without changing it)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

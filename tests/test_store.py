@@ -215,3 +215,13 @@ def test_stale_temporary_of_a_dead_writer_is_removed(datasets_root):
     stale.mkdir()
     _build(datasets_root, "toy")
     assert not stale.exists()
+
+
+def test_dataset_folders_get_the_usual_permissions(datasets_root):
+    import os
+    import stat
+
+    ds = _build(datasets_root, "perm")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(os.stat(ds.path).st_mode) == 0o777 & ~mask

@@ -36,7 +36,7 @@ class _EvalkitGroup(TyperGroup):
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.secho(
-                "Interrupted. Nothing half-written was kept; run the command again to resume.",
+                "Interrupted. Nothing half-written was kept; run the command again (finished cached work, such as embedding shards or checkpoints, is reused).",
                 fg="yellow",
                 err=True,
             )

@@ -34,7 +34,7 @@ import pandas as pd
 from evalkit import __version__
 from evalkit.config import datasets_root
 from evalkit.errors import DatasetError
-from evalkit.fileio import atomic_path, atomic_write_text, fsync_file
+from evalkit.fileio import atomic_path, atomic_write_text, fsync_file, umask
 
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
@@ -361,6 +361,7 @@ class DatasetWriter:
     def __enter__(self) -> "DatasetWriter":
         _remove_stale_temporaries(self.root, self.name)
         self._tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f"{_TMP_PREFIX}{self.name}-{os.getpid()}-"))
+        os.chmod(self._tmp, 0o777 & ~umask())  # mkdtemp makes 0700; a dataset gets the usual permissions
         self._frames = np.lib.format.open_memmap(
             self._tmp / FRAMES_FILE, mode="w+", dtype=np.uint8, shape=(self.n_frames, *self.frame_shape)
         )

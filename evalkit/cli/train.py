@@ -117,14 +117,14 @@ def evaluate_command(
     con.print(f"episodes:     {r.episodes} (deterministic policy, seeds from {r.seed})")
     returns = "environment return (not the task's ground truth)" if r.family == "humanoid" else "ground-truth return"
     con.print(f"{returns}: {r.gt_return_mean:.4g} ± {r.gt_return_std:.3g} (mean ± std)")
-    con.print(f"success rate: {r.success_rate:.0%} — {r.criterion} (goal rule of task {r.task})")
+    con.print(f"success rate: {r.success_rate:.0%} (an episode succeeds when {r.criterion}; goal rule of task {r.task})")
     con.print(f"steps in goal: {sum(r.goal_fraction) / len(r.goal_fraction):.0%} on average")
     if r.clip_return_mean is not None:
         con.print(f"CLIP return:  {r.clip_return_mean:.4g} per episode")
     if r.dataset:
         con.print(f"dataset:      {r.dataset}")
         con.print(f"              rate it: evalkit label rate {r.dataset} --task {r.task}")
-        con.print(f"              EPIC:    evalkit epic --task {r.task} --dataset {r.dataset}")
+        con.print(f"              EPIC:    evalkit epic --task {r.task} --dataset {r.dataset} --model MODEL  (or --reward module:function)")
     for v in r.videos:
         con.print(f"video:        {v}")
 

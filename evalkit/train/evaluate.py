@@ -51,7 +51,7 @@ class SuccessCriterion:
 SUCCESS: dict[str, SuccessCriterion] = {
     "cartpole": SuccessCriterion("the pole stays upright in every step", lambda goal: bool(goal.all())),
     "mountaincar": SuccessCriterion("the car reaches the flag (the goal is absorbing)", lambda goal: bool(goal.any())),
-    "humanoid": SuccessCriterion("in the goal state in at least 50 % of the steps (paper Table 2)",
+    "humanoid": SuccessCriterion("the agent is in the goal state in at least 50 % of the steps (paper Table 2)",
                                  lambda goal: bool(goal.mean() >= 0.5)),
 }
 """Success criterion per environment family."""

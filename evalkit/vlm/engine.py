@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from evalkit.data.store import Dataset, open_dataset
 from evalkit.errors import EvalkitError, ModelError
 from evalkit.vlm.cache import EmbeddingCache, default_shard_frames
-from evalkit.vlm.models import LoadedModel, ModelSpec, ResolvedSpec, load_model, resolve
+from evalkit.vlm.models import LoadedModel, ModelSpec, ResolvedSpec, ensure_weights, load_model, resolve
 from evalkit.vlm.preprocess import BatchPreprocessor, plan_resize
 
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -478,6 +478,7 @@ def embed_dataset(
 def _embed_locked(ds, resolved, cache, devices, batch_size, precision, progress, allow_upscale, shard_frames,
                   embedder, say, result) -> Embeddings:
     device_list = [embedder.device] if embedder is not None else parse_devices(devices)
+    ensure_weights(resolved)  # fail on missing weights before writing a cache or showing progress
     meta = cache.prepare(resolved.embed_dim, shard_frames or default_shard_frames(len(ds), len(device_list)), warn=say)
     missing = cache.missing_shards(meta)
     ranges = cache.shard_ranges(len(ds), int(meta["shard_frames"]))

@@ -449,6 +449,13 @@ class LoadedModel:
         return self.resolved.label
 
 
+def ensure_weights(resolved: ResolvedSpec) -> None:
+    """Make sure a tag's weights are on this machine (downloading them if the hub is reachable),
+    so that a missing-weights error comes before any work starts or any cache is written."""
+    if resolved.tag and not resolved.random_weights:
+        _weights_file_for_tag(resolved)
+
+
 def _weights_file_for_tag(resolved: ResolvedSpec) -> str:
     """The local file holding a tag's weights: from the cache, or downloaded (fails fast offline)."""
     cached = cached_weights(resolved.arch, resolved.tag or "")

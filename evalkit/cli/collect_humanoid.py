@@ -21,7 +21,7 @@ from evalkit.errors import EvalkitError
 def collect_humanoid(
     poses: bool = typer.Option(False, "--poses", help="Kinematic poses around hand-made keyframes (no policy needed)."),
     policy: Optional[Path] = typer.Option(None, "--policy", help="stable-baselines3 checkpoint (.zip) to roll out."),
-    per_task: int = typer.Option(40, "--per-task", help="--poses: samples around each task keyframe."),
+    per_task: int = typer.Option(40, "--per-task", help="--poses: samples around each of the 8 task keyframes; neutral, distractor and transition poses are added in proportion (--per-task 40 gives 600 frames)."),
     episodes: int = typer.Option(10, "--episodes", help="--policy: number of episodes."),
     steps: int = typer.Option(100, "--steps", help="--policy: steps per episode."),
     size: int = typer.Option(224, "--size", help="Frame width and height in pixels."),

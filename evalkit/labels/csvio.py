@@ -122,7 +122,7 @@ def import_csv(dataset: Dataset, path: str | os.PathLike[str], task: str | None 
             continue
         label = _LABEL_ALIASES.get(row["label"].lower())
         if label is None:
-            problems.append(f"{where}: label {row['label']!r} is not goal, not_goal or skip")
+            problems.append(f"{where}: label {row['label']!r} is not goal, not_goal or skip (also accepted: 1/0, true/false, yes/no)")
             continue
         row_task = row.get("task") or task
         if task is not None and row_task != task:

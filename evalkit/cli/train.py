@@ -72,7 +72,13 @@ def train_command(
     con.print(f"run:      {result.run_dir}")
     con.print(f"task:     {c.task} ({c.env_id}, {c.algo.upper()}, {c.n_envs} env{'s' if c.n_envs > 1 else ''})")
     con.print(f"reward:   {c.describe_reward()}")
-    con.print(f"steps:    {result.steps} of {c.steps} ({result.steps_per_second:.0f} steps/s)")
+    overshoot = ""
+    if result.steps > c.steps:
+        freq = c.algo_kwargs.get("train_freq", 1)
+        freq = freq[0] if isinstance(freq, (tuple, list)) else freq
+        overshoot = (f"; SB3 finishes the rollout it is in (train_freq={freq} "
+                     f"steps × {c.n_envs} env{'s' if c.n_envs > 1 else ''}), hence more than asked")
+    con.print(f"steps:    {result.steps} of {c.steps} ({result.steps_per_second:.0f} steps/s{overshoot})")
     con.print(f"training reward (recent episodes): {_fmt(result.train_reward)}; ground-truth return: {_fmt(result.gt_return)}")
     if result.reward_batch_size is not None and result.reward_batch_size < c.reward_batch_size:
         con.print(f"CLIP batch size backed off to {result.reward_batch_size} frames (memory).")

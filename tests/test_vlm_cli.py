@@ -42,10 +42,10 @@ def test_models_lists_defaults_and_sizes(cli):
 
 def test_bench_embed_runs_with_random_weights(cli):
     r = cli("bench", "embed", "--model", "evalkit-tiny-vit", "--pretrained", "none", "--n", "6", "--batch-size", "4",
-            "--frame-size", "64x48", "--sweep-n", "2000", "--devices", "cpu")
+            "--frame-size", "40x32", "--sweep-n", "2000", "--devices", "cpu")
     assert r.exit_code == 0, r.output
     for text in ("RANDOM WEIGHTS", "naive reference", "evalkit engine", "speed-up",
                  "reward sweep: 101 alphas x 10 prompt pairs x 2000 embeddings (dim 32)"):
         assert text in r.output
     diff = float(r.output.split("max |Δ| between the embeddings: ")[1].split()[0])
-    assert diff <= 1e-5
+    assert diff <= 1e-5  # frames with the model's height are only cropped: same pixels, same embeddings

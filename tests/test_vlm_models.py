@@ -161,6 +161,7 @@ def test_vit_b_32_random_checkpoint_round_trip(tmp_path):
     with torch.no_grad():  # open_clip's own way: PIL preprocess, encode_image (all tokens in the last block)
         x = torch.stack([source.pil_transform(Image.fromarray(f)) for f in frames])
         reference = torch.nn.functional.normalize(source.model.encode_image(x), dim=-1).numpy()
-    np.testing.assert_allclose(ours, reference, atol=1e-5)
+    # The frames are resized (one grey level off on < 1 % of values): the bound, 1e-4.
+    np.testing.assert_allclose(ours, reference, atol=1e-4)
     with pytest.raises(ModelError, match="does not match the architecture ViT-B-16"):
         load_model(ModelSpec("ViT-B-16", str(path)))

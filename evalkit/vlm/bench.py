@@ -3,8 +3,8 @@
 The **naive reference** is what one would write first, run in a fresh process of its own with
 default settings: for each batch, open_clip's PIL preprocess frame by frame, ``torch.stack``,
 ``model.encode_image`` under ``torch.no_grad`` in fp32. The **engine** is
-:class:`~evalkit.vlm.engine.ImageEmbedder` in this process: frames from a memory map, batched
-tensor preprocessing, ``inference_mode``, the chosen precision, glibc told to keep freed memory
+:class:`~evalkit.vlm.engine.ImageEmbedder` in this process: frames from a memory map,
+``uint8`` batch preprocessing (torch's antialiased resize, one grey level from Pillow at most), ``inference_mode``, the chosen precision, glibc told to keep freed memory
 (:func:`~evalkit.vlm.engine.keep_freed_memory`), class-token-only last ViT block, channels-last
 convolutional towers.
 

@@ -10,7 +10,7 @@ Layout, under the dataset's ``embeddings/`` folder, one folder per key::
 
 The key is a hash of: the dataset's content hash and frame shape, the model's identity
 (architecture config hash, weights: tag / checkpoint SHA-256 / random seed, QuickGELU,
-preprocessing), and the precision. ``meta.json`` holds the full key; a folder whose meta does
+preprocessing config), the preprocessing implementation's version, and the precision. ``meta.json`` holds the full key; a folder whose meta does
 not match what is asked for (edited, copied from elsewhere, made by another evalkit) is never
 reused: it is wiped and recomputed, with a warning.
 
@@ -38,6 +38,7 @@ from evalkit.data.store import Dataset
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_path, atomic_write_text
 from evalkit.vlm.models import ResolvedSpec
+from evalkit.vlm.preprocess import PREPROCESS_VERSION
 
 try:
     import fcntl
@@ -80,6 +81,7 @@ class EmbeddingCache:
             "format": CACHE_FORMAT,
             "dataset": {"content_hash": m.content_hash, "n_frames": m.n_frames, "frame_shape": list(m.frame_shape)},
             "model": self.resolved.identity,
+            "preprocess_version": PREPROCESS_VERSION,
             "precision": self.precision,
         }))
         self.key = hashlib.sha256(_canonical(self.key_fields).encode()).hexdigest()[:16]

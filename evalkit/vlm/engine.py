@@ -1,9 +1,9 @@
 """The embedding engine: every frame of a dataset through the image tower once, on every device.
 
 :func:`embed_dataset` reads frames in big batches straight from the dataset's memory-mapped
-``frames.npy``, preprocesses each batch as tensors on the model's device
-(:class:`~evalkit.vlm.preprocess.BatchPreprocessor`, bit-identical to open_clip's PIL
-transform), runs the image tower under ``torch.inference_mode`` in the chosen precision
+``frames.npy``, preprocesses each batch as tensors
+(:class:`~evalkit.vlm.preprocess.BatchPreprocessor`: open_clip's PIL transform within one grey
+level, resized in ``uint8`` on the host and normalised on the model's device), runs the image tower under ``torch.inference_mode`` in the chosen precision
 (``fp32``, or ``bf16`` / ``fp16`` autocast) and stores float32, L2-normalised embeddings in the
 dataset's cache (:mod:`evalkit.vlm.cache`), one shard at a time.
 
@@ -281,12 +281,19 @@ class ImageEmbedder:
             emb = self._image_forward(pixels)
         return F.normalize(emb.float(), dim=-1)
 
-    def _load(self, frames: np.ndarray | torch.Tensor, a: int, b: int) -> torch.Tensor:
+    def _load(self, frames: np.ndarray | torch.Tensor, a: int, b: int, pre: BatchPreprocessor) -> torch.Tensor:
+        """``frames[a:b]`` read into memory; on a GPU also resized (host work that overlaps the
+        GPU's, on the prefetch thread) and pinned. On the CPU the resize waits for the model's
+        turn: run beside it, it would only take cores from the matrix products."""
         batch = frames[a:b]
         x = batch if isinstance(batch, torch.Tensor) else torch.from_numpy(np.array(batch, copy=True))
         if self.device.type == "cuda":
-            x = x.pin_memory()
+            x = pre.resize_uint8(x).pin_memory()
         return x
+
+    def _pixels(self, loaded: torch.Tensor, pre: BatchPreprocessor) -> torch.Tensor:
+        """Model input from what :meth:`_load` returned."""
+        return pre.normalize(loaded) if self.device.type == "cuda" else pre(loaded)
 
     def iter_batches(
         self, frames: np.ndarray | torch.Tensor, start: int = 0, stop: int | None = None
@@ -308,11 +315,11 @@ class ImageEmbedder:
             if pending is not None and pending[:2] == (a, b):
                 x = pending[2].result()
             else:
-                x = self._load(frames, a, b)
+                x = self._load(frames, a, b, pre)
             nb = min(stop, b + self.batch_size)
-            pending = (b, nb, self._prefetch.submit(self._load, frames, b, nb)) if b < stop else None
+            pending = (b, nb, self._prefetch.submit(self._load, frames, b, nb, pre)) if b < stop else None
             try:
-                emb = self.encode_pixels(pre(x))
+                emb = self.encode_pixels(self._pixels(x, pre))
             except Exception as exc:
                 if not _is_oom(exc):
                     raise

@@ -170,7 +170,7 @@ def test_partial_state_on_a_fresh_env_starts_from_zero():
 
 
 def test_plain_frames_are_gymnasiums_at_native_size_and_fitted_otherwise():
-    ours = CartPoleEnv(render_mode="rgb_array", width=600, height=400)
+    ours = CartPoleEnv(render_mode="rgb_array", width=600, height=400, renderer="pygame")
     theirs = GymCartPole(render_mode="rgb_array")
     for env in (ours, theirs):
         env.reset(seed=0)
@@ -178,7 +178,7 @@ def test_plain_frames_are_gymnasiums_at_native_size_and_fitted_otherwise():
     native = ours.render()
     np.testing.assert_array_equal(native, theirs.render())
     for framing, fn in (("fit", fit_frame), ("crop", crop_frame)):
-        small = CartPoleEnv(render_mode="rgb_array", width=64, height=48, framing=framing)
+        small = CartPoleEnv(render_mode="rgb_array", width=64, height=48, framing=framing, renderer="pygame")
         small.set_state([0.3, 0.0, 0.4, 0.0])
         frame = small.render()
         assert frame.shape == (48, 64, 3) and frame.dtype == np.uint8
@@ -191,6 +191,44 @@ def test_plain_frames_are_gymnasiums_at_native_size_and_fitted_otherwise():
 
     expected = np.asarray(Image.fromarray(native).resize((135, 90), Image.Resampling.BOX))[:, 22:112]
     np.testing.assert_array_equal(cropped, expected)
+
+
+def _pole_mask(frame: np.ndarray) -> np.ndarray:
+    """Pixels that are mostly the pole's brown (202, 152, 101)."""
+    return np.abs(frame.astype(int) - (202, 152, 101)).sum(-1) < 60
+
+
+@pytest.mark.parametrize("framing, size", [("crop", (224, 224)), ("fit", (224, 224)), ("crop", (600, 400)), ("crop", (96, 64))])
+def test_numpy_cartpole_draws_gymnasiums_picture(framing, size):
+    w, h = size
+    fast = CartPoleEnv(render_mode="rgb_array", width=w, height=h, framing=framing)
+    slow = CartPoleEnv(render_mode="rgb_array", width=w, height=h, framing=framing, renderer="pygame")
+    assert fast.renderer == "numpy" and fast.render_settings()["renderer"] != slow.render_settings()["renderer"]
+    for state in ([0.0, 0, 0.0, 0], [0.5, 0, 0.3, 0], [-1.2, 0, -1.0, 0], [1.4, 0, 2.5, 0], [0.1, 0, 3.1, 0], [-2.3, 0, 0.7, 0]):
+        fast.set_state(state)
+        slow.set_state(state)
+        a, b = fast.render(), slow.render()
+        assert a.shape == b.shape == (h, w, 3) and a.dtype == np.uint8
+        assert np.abs(a.astype(int) - b.astype(int)).mean() < 0.6  # grey levels, over the whole frame
+        dark_a, dark_b = a.sum(-1) < 200, b.sum(-1) < 200  # the cart (and the track where it is thick)
+        assert (dark_a & dark_b).sum() >= 0.9 * max(dark_a.sum(), dark_b.sum())
+        pole_a, pole_b = _pole_mask(a), _pole_mask(b)
+        if pole_b.sum() > 50:  # big enough to have a solid core
+            assert (pole_a & pole_b).sum() >= 0.75 * (pole_a | pole_b).sum()
+            centre = lambda m: np.argwhere(m).mean(axis=0)  # noqa: E731
+            assert np.abs(centre(pole_a) - centre(pole_b)).max() < 2.0  # pixels
+
+
+def test_numpy_cartpole_is_deterministic_and_refuses_unknown_renderers():
+    env = CartPoleEnv(render_mode="rgb_array", width=64, height=64)
+    env.set_state([0.2, 0.0, -0.4, 0.0])
+    np.testing.assert_array_equal(env.render(), env.render())
+    env.set_state([0.2, 5.0, -0.4, -3.0])  # velocities are not drawn
+    first = env.render()
+    env.set_state([0.2, 0.0, -0.4 + 2 * np.pi, 0.0])  # a pole that swung round looks the same
+    np.testing.assert_array_equal(env.render(), first)
+    with pytest.raises(ValueError, match="renderer must be one of"):
+        CartPoleEnv(render_mode="rgb_array", renderer="opengl")
 
 
 def test_cartpole_frames_are_cropped_by_default_and_framing_is_checked():

@@ -321,6 +321,7 @@ def test_textured_renderer_is_seeded_and_cached():
     assert not np.array_equal(a, c)
     assert get_renderer(64, 64, 0) is get_renderer(64, 64, 0)
     frame = get_renderer(64, 64, 0).render(0.1)
+    assert frame.flags.c_contiguous  # (height, width, 3) in memory order: what batching code expects
     frame[:] = 0  # frames are copies: the cached scene is not touched
     np.testing.assert_array_equal(get_renderer(64, 64, 0).render(0.1), a)
 

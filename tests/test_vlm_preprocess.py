@@ -96,6 +96,15 @@ def test_frames_smaller_than_the_model_input_are_refused_with_advice():
     assert not plan_resize((32, 40), _cfg(size=32)).upscales
 
 
+def test_any_memory_layout_gives_the_same_pixels():
+    frames = random_frames(3, (40, 48))
+    transposed = np.ascontiguousarray(frames.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)  # same values, other strides
+    assert not transposed.flags.c_contiguous
+    pre = BatchPreprocessor(_cfg(size=32), (40, 48))
+    assert torch.equal(pre(transposed), pre(frames))
+    assert torch.equal(pre(torch.from_numpy(transposed)), pre(frames))
+
+
 def test_rejects_wrong_frames():
     pre = BatchPreprocessor(_cfg(size=32), (40, 48))
     with pytest.raises(ValueError, match="uint8"):

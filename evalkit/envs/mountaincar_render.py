@@ -118,7 +118,7 @@ class TexturedMountainCarRenderer:
         # The sprite's centre is the point between the wheels' contact points.
         col, row = self.to_pixel(position, 0.5 * (h0 + h1))
         sprite = self._sprite(angle)
-        frame = np.array(self.background)
+        frame = np.array(self.background, order="C")  # the background's layout may be transposed
         _blit_premultiplied(frame, sprite, float(col), float(row))
         return frame
 

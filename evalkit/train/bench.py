@@ -11,7 +11,7 @@ starting at once so that gradient updates are part of the measurement), timed ov
 4. ground-truth reward through ``evalkit.train.train`` (Monitor, callbacks, TensorBoard);
 5. ground-truth reward with plain stable-baselines3 (``make_vec_env`` + ``learn``).
 
-A short untimed run first warms up torch, the renderer and the model. Targets: (1) or (2) at
+Short untimed runs first warm up torch, the renderer and the model (one per labelling mode). Targets: (1) or (2) at
 least 3× the steps/s of (3); (4) within 20 % of (5). The table also shows the time spent inside
 the reward function, which batching speeds up more than the whole loop: rendering, stepping
 and learning cost the same in every run.
@@ -161,9 +161,12 @@ def bench_train(
         f"{task}, {base.algo.upper()}, {n_envs} envs, {render_size}×{render_size} frames, "
         f"{model} ({pretrained}) on {resolve_device(device)}, {torch.get_num_threads()} torch threads"
     )
-    # warm-up (untimed): first-call costs of torch, the renderer and the model stay out of the figures
+    # Warm-up (untimed): first-call costs of torch, the renderer and the model stay out of the
+    # figures, among them the first touch of the memory a full reward batch needs (kept by glibc
+    # afterwards, see evalkit.vlm.engine.keep_freed_memory) — a cost paid once per training run.
     _time_train(dataclasses.replace(clip, steps=min(clip_steps, 4 * n_envs), reward_labelling="step"), reward_fn, "warm-up", 1)
     if ALGORITHMS[base.algo].off_policy:
+        _time_train(dataclasses.replace(clip, reward_labelling="rollout"), reward_fn, "warm-up", 1)
         result.rows.append(_time_train(dataclasses.replace(clip, reward_labelling="rollout"), reward_fn,
                                        f"CLIP, rollout labelling (batches ≤ {base.reward_batch_size})", repeats))
     result.rows.append(_time_train(dataclasses.replace(clip, reward_labelling="step"), reward_fn,

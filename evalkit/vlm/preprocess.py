@@ -125,9 +125,9 @@ class BatchPreprocessor:
 
     def resize_uint8(self, frames: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Resized and cropped (or padded) frames, ``uint8 (n, 3, h, w)`` on the CPU, before ToTensor."""
-        if isinstance(frames, np.ndarray) and not frames.flags.writeable:  # e.g. a read-only memory map
-            frames = np.array(frames)
-        x = torch.as_tensor(frames)
+        if isinstance(frames, np.ndarray) and not (frames.flags.writeable and frames.flags.c_contiguous):
+            frames = np.array(frames, order="C")  # a read-only memory map, or a transposed layout
+        x = torch.as_tensor(frames).contiguous()  # the resize kernel is fast on (n, H, W, 3) in this order
         if x.ndim != 4 or x.shape[-1] != 3 or x.dtype != torch.uint8:
             raise ValueError(f"frames must be uint8 (n, H, W, 3), got {x.dtype} {tuple(x.shape)}")
         if tuple(x.shape[1:3]) != self.plan.in_hw:

@@ -12,6 +12,7 @@ import typer
 
 from evalkit.cli._app import collect_app, console
 from evalkit.cli._common import ROOT_OPTION
+from evalkit.text import plural
 
 # Defaults equal evalkit.data.sweeps.DEFAULT_N / DEFAULT_SIZE (a test checks it); written out
 # here so that 'evalkit --help' does not import numpy and pandas.
@@ -33,10 +34,10 @@ def _collect(family: str, n: int, size: int, seed: int, spacing: str, name: Opti
     h, w, _ = ds.manifest.frame_shape
     goals = ", ".join(f"{task} {count}" for task, count in result.goal_counts.items()) or "none"
     if result.created:
-        console().print(f"{ds.name}: {len(ds)} frames {w}x{h}, goal frames: {goals} -> {ds.path} "
+        console().print(f"{ds.name}: {plural(len(ds), 'frame')} {w}x{h}, goal frames: {goals} -> {ds.path} "
                         f"({result.frames_per_second:.0f} frames/s)", highlight=False, soft_wrap=True)
     else:
-        console().print(f"{ds.name}: already collected with these parameters ({len(ds)} frames {w}x{h}, "
+        console().print(f"{ds.name}: already collected with these parameters ({plural(len(ds), 'frame')} {w}x{h}, "
                         f"goal frames: {goals}) at {ds.path}; nothing to do.", highlight=False, soft_wrap=True)
 
 

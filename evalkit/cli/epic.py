@@ -12,6 +12,7 @@ import typer
 from evalkit.cli._app import app, bench_app, console
 from evalkit.cli._common import ROOT_OPTION, parse_alphas, task_dataset
 from evalkit.errors import EvalkitError
+from evalkit.text import plural
 
 FORMATS = ("table", "csv", "json")
 _RANDOM_WARNING = (
@@ -43,7 +44,7 @@ def _print_table(run, ci_method: str, n_bootstrap: int, confidence: float, seed:
     out.print(escape(
         f"labels:   {run.label_set} labels of task {run.task} on dataset {run.dataset} "
         f"({first.n_goal} goal / {first.n_nongoal} non-goal frames; {first.n_goal_episodes} of "
-        f"{first.n_episodes} episodes hold goal frames)"
+        f"{plural(first.n_episodes, 'episode')} hold goal frames)"
     ))
     if n_bootstrap > 0:
         method = "BCa" if ci_method == "bca" else "percentile"

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from evalkit.cli._app import bench_app, console as make_console, label_app
 from evalkit.cli._common import ROOT_OPTION
+from evalkit.text import plural
 
 TaskOption = typer.Option(..., "--task", "-t", help="Task to label (see 'evalkit tasks').")
 LabellerOption = typer.Option(None, "--labeller", "-l", help="Your name, kept with every label (default: login name).")
@@ -38,9 +39,9 @@ def _run_server(dataset_arg, task, labeller, port, host, order, seed, root, page
     server = LabelServer(app, host, port)
     console = make_console()
     if page == "rate":
-        what, size, saved = "Rate episodes", f"{len(app.episodes)} episodes", ("Ratings", app.ratings.path)
+        what, size, saved = "Rate episodes", plural(len(app.episodes), "episode"), ("Ratings", app.ratings.path)
     else:
-        what, size, saved = "Label frames", f"{len(ds)} frames", ("Labels", app.labels.path)
+        what, size, saved = "Label frames", plural(len(ds), "frame"), ("Labels", app.labels.path)
     console.print(f"[bold]{what}[/] of [bold]{ds.name}[/] ({size}) for task [bold]{task}[/] "
                   f"as [bold]{app.labeller}[/]. Open in a browser:\n")
     print(f"    {server.url(page)}\n", flush=True)

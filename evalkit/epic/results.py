@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.epic.stats import fmt
+from evalkit.text import plural
 
 RESULTS_DIR = "results"
 EPIC_RESULTS_FILE = "epic.parquet"
@@ -98,7 +99,7 @@ class GoalEpicResult:
         name = f"{self.name}: " if self.name else ""
         return (
             f"{name}EPIC distance {fmt(self.distance)} ({_interval_text(self.interval, self.confidence)}), "
-            f"ρ = {fmt(self.rho)}; {self.n_goal} goal / {self.n_nongoal} non-goal frames in {self.n_episodes} episodes"
+            f"ρ = {fmt(self.rho)}; {self.n_goal} goal / {self.n_nongoal} non-goal frames in {plural(self.n_episodes, 'episode')}"
         )
 
 

@@ -261,6 +261,14 @@ def test_scaling_and_histogram_cli(tiny_results, tmp_path):
     assert (tmp_path / "h.png").is_file() and (tmp_path / "h.svg").is_file()
     # Saved results were used, not recomputed.
     assert "computing" not in r.output
+    # Several α, like `evalkit epic`: one figure each, into the --out folder.
+    r = _run("histogram", "--task", "cartpole", "--model", TINY[0], "--pretrained", "none", "--alpha", "0,1",
+             "--out", str(tmp_path / "hs"), *root)
+    assert r.exit_code == 0, r.output
+    names = sorted(p.name for p in (tmp_path / "hs").glob("*.png"))
+    assert len(names) == 2 and names[0].endswith("alpha0.png") and names[1].endswith("alpha1.png"), names
+    r = _run("histogram", "--task", "cartpole", "--model", TINY[0], "--alpha", "0,1", "--out", str(tmp_path / "x.png"), *root)
+    assert r.exit_code == 2 and "give a folder" in r.output
 
 
 @pytest.mark.parametrize(

@@ -205,7 +205,7 @@ def histogram_command(
     task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. kneeling."),
     model: str = typer.Option(..., "--model", "-m", help="open_clip model; a comma-separated list draws one panel per model."),
     pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Weights, one per model or one for all (default: each model's default tag)."),
-    alpha: float = typer.Option(0.0, "--alpha", min=0.0, max=1.0, help="Goal-baseline regularisation strength α of the reward."),
+    alpha: str = typer.Option("0", "--alpha", help="Goal-baseline regularisation strength α of the reward; a comma-separated list draws one figure per α."),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."),
     labels: str = _LABELS,
     bins: int = typer.Option(30, "--bins", min=1, help="Histogram bins."),
@@ -222,14 +222,20 @@ def histogram_command(
     from evalkit.plots import plot_histograms
     from evalkit.plots.data import distance_text, histogram_data, model_label, scaling_data
 
+    alphas = parse_alphas(alpha)
+    if out is not None and len(alphas) > 1:  # one figure per α: --out is a folder
+        if out.suffix:
+            raise typer.BadParameter("with several α, give a folder: one figure per α goes into it.", param_hint="--out")
+        out.mkdir(parents=True, exist_ok=True)
     pairs = _pairs(model, pretrained)
     ds = task_dataset(task, dataset, root)
-    data = histogram_data(ds, task, pairs, alpha=alpha, label_set=labels, devices=devices, batch_size=batch_size)
-    epic = scaling_data(ds, task, pairs, [alpha], label_set=labels, devices=devices, batch_size=batch_size).table
-    notes = {model_label(r.base_model, r.pretrained): f"EPIC distance {distance_text(r.distance, r.low, r.high)}"
-             for r in epic.itertuples()}
-    fig = plot_histograms(data.table, models=data.models, annotations=notes, bins=bins,
-                          title=f"{task}: reward at α = {alpha:g}, {labels} labels, {ds.name}",
-                          random_weights=data.random_weights)
-    paths = _save(fig, _target(out, _slug("histogram", task, ds.name, *(m for m, _ in pairs), f"alpha{alpha:g}")))
-    _print_written(paths, data.random_weights, ", ".join(m for m, _ in pairs))
+    epic = scaling_data(ds, task, pairs, alphas, label_set=labels, devices=devices, batch_size=batch_size).table
+    for a in alphas:
+        data = histogram_data(ds, task, pairs, alpha=a, label_set=labels, devices=devices, batch_size=batch_size)
+        notes = {model_label(r.base_model, r.pretrained): f"EPIC distance {distance_text(r.distance, r.low, r.high)}"
+                 for r in epic[epic["alpha"].sub(a).abs() < 1e-12].itertuples()}
+        fig = plot_histograms(data.table, models=data.models, annotations=notes, bins=bins,
+                              title=f"{task}: reward at α = {a:g}, {labels} labels, {ds.name}",
+                              random_weights=data.random_weights)
+        name = _slug("histogram", task, ds.name, *(m for m, _ in pairs), f"alpha{a:g}")
+        _print_written(_save(fig, _target(out, name)), data.random_weights, ", ".join(m for m, _ in pairs))

@@ -23,12 +23,14 @@ Random weights are drawn from a fixed seed, so that two loads give the same mode
 
 from __future__ import annotations
 
+import atexit
 import difflib
 import hashlib
 import json
 import logging
 import os
 import re
+import shutil
 import socket
 import tempfile
 import warnings
@@ -224,14 +226,20 @@ def _load_config_file(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 _CUSTOM_DIR: Path | None = None
 
 
+def _config_dir() -> Path:
+    """This process's folder of model configs written for open_clip (removed when it exits)."""
+    global _CUSTOM_DIR
+    if _CUSTOM_DIR is None:
+        _CUSTOM_DIR = Path(tempfile.mkdtemp(prefix="evalkit-model-configs-"))
+        atexit.register(shutil.rmtree, _CUSTOM_DIR, ignore_errors=True)
+    return _CUSTOM_DIR
+
+
 def _register_custom_config(path: Path, config: dict[str, Any], sha: str) -> str:
     """Register a user config with open_clip under a name unique to its content."""
-    global _CUSTOM_DIR
     arch = f"{path.stem}-{sha[:10]}"
     if arch not in open_clip.list_models():
-        if _CUSTOM_DIR is None:
-            _CUSTOM_DIR = Path(tempfile.mkdtemp(prefix="evalkit-model-configs-"))
-        target = _CUSTOM_DIR / f"{arch}.json"
+        target = _config_dir() / f"{arch}.json"
         target.write_text(json.dumps(config))
         open_clip.add_model_config(target)
     return arch
@@ -567,10 +575,7 @@ def load_model(
 
 
 def _write_temp_config(resolved: ResolvedSpec) -> Path:
-    global _CUSTOM_DIR
-    if _CUSTOM_DIR is None:
-        _CUSTOM_DIR = Path(tempfile.mkdtemp(prefix="evalkit-model-configs-"))
-    target = _CUSTOM_DIR / f"{resolved.arch}.json"
+    target = _config_dir() / f"{resolved.arch}.json"
     target.write_text(json.dumps(resolved.config))
     return target
 

@@ -105,6 +105,7 @@ def _time_train(config: TrainConfig, reward_fn: BatchRewardFn | None, name: str,
 
 def _time_plain_sb3(config: TrainConfig, repeats: int) -> BenchRow:
     from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.logger import Logger
 
     import evalkit.envs  # noqa: F401 - registers the ids
 
@@ -113,6 +114,7 @@ def _time_plain_sb3(config: TrainConfig, repeats: int) -> BenchRow:
         env = make_vec_env(config.env_id, n_envs=config.n_envs, seed=config.seed, env_kwargs=dict(config.env_kwargs or {}))
         model = ALGORITHMS[config.algo].sb3_class()("MlpPolicy", env, seed=config.seed,
                                                     device=resolve_device(config.device), **dict(config.algo_kwargs))
+        model.set_logger(Logger(None, []))  # SB3's default logger would leave an empty /tmp/SB3-<date> folder
         t0 = time.perf_counter()
         model.learn(config.steps)
         row = BenchRow("ground truth, plain SB3", int(model.num_timesteps), time.perf_counter() - t0)

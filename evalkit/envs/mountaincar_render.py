@@ -85,8 +85,8 @@ class TexturedMountainCarRenderer:
         self.scale = min(self.width / span, self.height / VIEW_HEIGHT)
         """Pixels per world unit."""
         self.x_center = 0.5 * (VIEW_X[0] + VIEW_X[1])
-        self.background = self._draw_background()
-        """The static scene, ``uint8 (height, width, 3)``."""
+        self.background = np.ascontiguousarray(self._draw_background())
+        """The static scene, ``uint8 (height, width, 3)``, C-contiguous (a frame is one memcpy of it)."""
         self.background.setflags(write=False)
         # The car is drawn at SUPERSAMPLE x, rotated at ROTATE_SUPERSAMPLE x (cheaper, and
         # still smooth once box-filtered down to 1 x).
@@ -118,7 +118,7 @@ class TexturedMountainCarRenderer:
         # The sprite's centre is the point between the wheels' contact points.
         col, row = self.to_pixel(position, 0.5 * (h0 + h1))
         sprite = self._sprite(angle)
-        frame = np.array(self.background, order="C")  # the background's layout may be transposed
+        frame = self.background.copy()
         _blit_premultiplied(frame, sprite, float(col), float(row))
         return frame
 

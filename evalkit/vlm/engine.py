@@ -286,7 +286,12 @@ class ImageEmbedder:
         GPU's, on the prefetch thread) and pinned. On the CPU the resize waits for the model's
         turn: run beside it, it would only take cores from the matrix products."""
         batch = frames[a:b]
-        x = batch if isinstance(batch, torch.Tensor) else torch.from_numpy(np.array(batch, copy=True))
+        if isinstance(batch, torch.Tensor):
+            x = batch
+        elif isinstance(batch, np.memmap) or not (batch.flags.writeable and batch.flags.c_contiguous):
+            x = torch.from_numpy(np.array(batch, copy=True))  # read from disk (or made contiguous) once
+        else:
+            x = torch.from_numpy(batch)  # frames in memory: used where they are, only read
         if self.device.type == "cuda":
             x = pre.resize_uint8(x).pin_memory()
         return x

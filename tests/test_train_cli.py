@@ -111,3 +111,18 @@ def test_ctrl_c_saves_a_loadable_checkpoint(tmp_path, small_toml):
     last = read_checkpoints(run)[-1]
     assert last.reason == "interrupt" and last.step > 0
     assert load_model(run / last.path, "sac").num_timesteps == last.step
+
+
+def test_bench_train_times_every_labelling_against_per_frame_rewards():
+    from evalkit.train.bench import bench_train
+
+    with one_torch_thread():
+        result = bench_train(n_envs=2, clip_steps=48, gt_steps=96, render_size=64)
+    names = [r.name.split(" (")[0] for r in result.rows]
+    assert names == ["CLIP, batch labelling", "CLIP, rollout labelling", "CLIP, step labelling", "CLIP, per-frame reward",
+                     "ground truth, evalkit train", "ground truth, plain SB3"]
+    per_frame, batch = result.row("CLIP, per-frame"), result.row("CLIP, batch")
+    assert per_frame.steps == batch.steps == 48 and per_frame.reward_calls == 48  # one call per frame
+    assert batch.reward_calls < result.row("CLIP, step").reward_calls == 24  # fewer, larger batches than one per step
+    assert result.default_labelling == "batch" and result.batched_speedup > 0
+    assert len(result.verdicts()) == 3 and "batch labelling, the default" in result.verdicts()[0]

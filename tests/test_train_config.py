@@ -24,7 +24,7 @@ def test_defaults_are_the_papers_appendix_c():
     assert (kneel.algo, kneel.steps, kneel.checkpoint_every, kneel.reward_batch_size) == ("sac", 10_000_000, 128_000, 3200)
     assert kneel.algo_kwargs == {"learning_starts": 50_000, "train_freq": 100, "gradient_steps": 100,
                                  "learning_rate": 6e-4, "tau": 0.005, "gamma": 0.95}
-    assert kneel.env_id == "evalkit/Humanoid-v0" and kneel.labelling == "rollout"
+    assert kneel.env_id == "evalkit/Humanoid-v0" and kneel.labelling == "batch"
     assert TrainConfig(task="cartpole", model="m", algo="ppo").resolved().labelling == "step"
 
 
@@ -35,8 +35,22 @@ def test_wrong_algorithm_for_the_action_space_suggests_the_right_one():
         TrainConfig(task="kneeling", model="m", algo="dqn").resolved()
     with pytest.raises(EvalkitError, match="Unknown algorithm 'a2c'"):
         TrainConfig(task="cartpole", model="m", algo="a2c").resolved()
-    with pytest.raises(EvalkitError, match="relabels a replay buffer"):
-        TrainConfig(task="cartpole", model="m", algo="ppo", reward_labelling="rollout").resolved()
+    for labelling in ("rollout", "batch"):
+        with pytest.raises(EvalkitError, match=f"'{labelling}' writes rewards into a replay buffer, which PPO"):
+            TrainConfig(task="cartpole", model="m", algo="ppo", reward_labelling=labelling).resolved()
+
+
+@pytest.mark.parametrize("algo_kwargs,message", [
+    ({"optimize_memory_usage": True}, "does not support optimize_memory_usage"),
+    ({"n_steps": 3}, "n-step returns"),
+    ({"replay_buffer_class": "x"}, "brings its own replay buffer class"),
+    ({"buffer_size": 100}, "cannot hold the 401 steps"),
+])
+def test_deferred_labelling_refuses_buffers_it_cannot_fill(algo_kwargs, message):
+    config = TrainConfig(task="mountaincar", model="m", n_envs=8, algo_kwargs=algo_kwargs)
+    with pytest.raises(EvalkitError, match=message):
+        config.resolved()
+    TrainConfig(task="mountaincar", model="m", n_envs=8, algo_kwargs=algo_kwargs, reward_labelling="step").resolved()
 
 
 @pytest.mark.parametrize("field,value,message", [

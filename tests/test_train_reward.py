@@ -54,20 +54,21 @@ def test_scorer_chunks_frames():
         BatchScorer(lambda f: [0.0], batch_size=16)(frames)
 
 
-@pytest.mark.parametrize("task,algo", [("cartpole", "dqn"), ("mountaincar", "sac")])
-def test_replay_buffer_rewards_equal_offline_clip_rewards(tmp_path, task, algo):
+@pytest.mark.parametrize("task,algo,labelling", [("cartpole", "dqn", "rollout"), ("mountaincar", "sac", "rollout"),
+                                                 ("cartpole", "dqn", "batch"), ("mountaincar", "sac", "batch")])
+def test_replay_buffer_rewards_equal_offline_clip_rewards(tmp_path, task, algo, labelling):
     """Train with the tiny random CLIP model; the replay buffer's rewards are what evalkit.rewards
     gives offline for frames rendered again from the stored states."""
     from evalkit.rewards import clip_rewards
     from evalkit.tasks import get_task
     from evalkit.vlm.engine import ImageEmbedder
 
-    config = tiny_config(task, algo=algo, steps=80, alpha=0.5, reward_labelling="rollout", reward_batch_size=48)
+    config = tiny_config(task, algo=algo, steps=80, alpha=0.5, reward_labelling=labelling, reward_batch_size=48)
     recorder = Recorder(load_clip_reward(config.resolved()))
     with one_torch_thread():
         result = train(config, tmp_path / "run", reward_fn=recorder)
     sizes = [len(b) for b in recorder.batches]
-    # Algorithm 1: each rollout (train_freq × n_envs frames) is scored in batches of at most 48
+    # each rollout (train_freq × n_envs frames), or each batch, is scored in batches of at most 48
     assert config.n_envs < max(sizes) <= 48 and sum(sizes) == result.steps
     buffer = result.model.replay_buffer
     stored = buffer.rewards[: buffer.pos]
@@ -110,3 +111,95 @@ def test_ppo_rollout_buffer_holds_the_step_rewards(tmp_path):
     # the last rollout: 16 steps × 2 envs, no episode ended (episodes last 200 steps), so no bootstrapping
     last = np.stack([shape_reward(b) for b in recorder.batches[-16:]]).astype(np.float32)
     np.testing.assert_array_equal(result.model.rollout_buffer.rewards, last)
+
+
+def _labelled_buffer(size: int):
+    from gymnasium import spaces
+
+    from evalkit.train.clip_reward import LabelledReplayBuffer
+
+    return LabelledReplayBuffer(size, spaces.Box(-1e9, 1e9, (1,)), spaces.Box(-1, 1, (1,)), device="cpu", n_envs=1,
+                                handle_timeout_termination=False)
+
+
+@pytest.mark.parametrize("added,labelled", [(7, 3), (10, 8), (13, 2), (25, 7), (23, 0)])
+def test_labelled_replay_buffer_samples_only_labelled_rows(added, labelled):
+    """Transitions 0..added-1 go into a ring of 10 rows; labels go to the oldest waiting ones, as
+    training writes them. Which transitions can be drawn is worked out from the write history."""
+    buffer = _labelled_buffer(10)
+    held: list[int] = []  # transitions the ring holds, oldest first
+    n_labelled = 0  # transitions 0..n_labelled-1 have rewards
+    for i in range(added):
+        buffer.add(np.array([[i]]), np.array([[i]]), np.zeros((1, 1)), np.array([np.nan]), np.array([False]), [{}])
+        held = (held + [i])[-10:]
+        if buffer.unlabelled >= 8:  # a ring of 10 waits for 8 rewards at most
+            buffer.label(np.full((1, 1), float(n_labelled)))
+            n_labelled += 1
+    k = min(labelled, buffer.unlabelled)
+    buffer.label(np.arange(n_labelled, n_labelled + k, dtype=np.float32).reshape(-1, 1))
+    n_labelled += k
+    ready = [i for i in held if i < n_labelled]
+    assert buffer.labelled_size() == len(ready)
+    if not ready:
+        with pytest.raises(RuntimeError, match="no labelled transitions"):
+            buffer.sample(4)
+        return
+    batch = buffer.sample(2000)
+    drawn = batch.observations.numpy().reshape(-1).astype(int)
+    assert set(drawn) == set(ready)  # every labelled transition can be drawn, no other one
+    np.testing.assert_array_equal(batch.rewards.numpy().reshape(-1), drawn)  # each with its own reward
+
+
+def test_labelled_replay_buffer_asks_for_labels_when_most_rows_wait():
+    buffer = _labelled_buffer(100)
+    asked = []
+
+    def label_all():
+        asked.append(buffer.unlabelled)
+        buffer.label(np.zeros((buffer.unlabelled, 1)))
+
+    buffer.request_labels = label_all
+    for i in range(6):
+        buffer.add(np.array([[i]]), np.array([[i]]), np.zeros((1, 1)), np.array([np.nan]), np.array([False]), [{}])
+    buffer.label(np.zeros((3, 1)))  # 3 labelled, 3 waiting: no request
+    buffer.sample(8)
+    assert asked == []
+    buffer.add(np.array([[6]]), np.array([[6]]), np.zeros((1, 1)), np.array([np.nan]), np.array([False]), [{}])
+    buffer.sample(8)  # 4 waiting > 3 labelled
+    assert asked == [4] and buffer.unlabelled == 0
+    import pickle
+
+    assert pickle.loads(pickle.dumps(buffer)).request_labels is None  # the live callback is not saved
+
+
+def test_batch_labelling_scores_large_batches_with_an_update_every_step(tmp_path, monkeypatch):
+    """Algorithm 1 with SAC's default of one update per step: CLIP sees batches of the full size
+    (after a doubling start), never one step's frames, and no update samples a placeholder."""
+    from evalkit.train.clip_reward import LabelledReplayBuffer
+
+    sampled = []
+    sample = LabelledReplayBuffer.sample
+
+    def checked(self, batch_size, env=None):
+        batch = sample(self, batch_size, env)
+        sampled.append(batch.rewards.numpy())
+        return batch
+
+    monkeypatch.setattr(LabelledReplayBuffer, "sample", checked)
+    recorder = Recorder()
+    config = tiny_config("mountaincar", steps=400, reward_batch_size=64,
+                         algo_kwargs={"learning_starts": 20, "train_freq": 1, "gradient_steps": 1, "buffer_size": 4000,
+                                      "batch_size": 16, "policy_kwargs": {"net_arch": [16, 16]}})
+    assert config.resolved().labelling == "batch"  # the default for off-policy algorithms
+    with one_torch_thread():
+        result = train(config, tmp_path / "run", reward_fn=recorder)
+    sizes = [len(b) for b in recorder.batches]
+    assert sum(sizes) == result.steps == 400
+    # Learning starts after 20 steps: the first update (after vector step 11) labels the 22 frames
+    # stored; then the waiting steps are labelled whenever they outnumber the labelled ones (12 > 11
+    # steps: 24 frames; 24 > 23: 48), until full batches of 64 frames take over. Checkpoints (every
+    # 120 steps here) and the end label whatever waits, so that a saved buffer holds every reward.
+    assert sizes == [22, 24, 48, 120 - 94, 64, 240 - 184, 64, 360 - 304, 400 - 360]
+    assert len(sampled) == 190 and all(np.isfinite(r).all() for r in sampled)
+    buffer = result.model.replay_buffer
+    assert buffer.unlabelled == 0 and not np.isnan(buffer.rewards[: buffer.pos]).any()

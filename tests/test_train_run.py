@@ -32,7 +32,8 @@ def test_ground_truth_run_writes_config_checkpoints_and_logs(tmp_path, task):
     load_model(run / "checkpoints" / "step_000000240.zip", result.config.algo)
 
 
-def test_stop_mid_rollout_then_resume_keeps_steps_and_replay_buffer(tmp_path):
+@pytest.mark.parametrize("labelling", ["rollout", "batch"])
+def test_stop_mid_rollout_then_resume_keeps_steps_and_replay_buffer(tmp_path, labelling):
     stop = threading.Event()
 
     def stop_after_three(frames):
@@ -41,7 +42,7 @@ def test_stop_mid_rollout_then_resume_keeps_steps_and_replay_buffer(tmp_path):
         return shape_reward(frames)
 
     recorder = Recorder(stop_after_three)
-    config = tiny_config("mountaincar", steps=200, reward_labelling="rollout", reward_batch_size=8)
+    config = tiny_config("mountaincar", steps=200, reward_labelling=labelling, reward_batch_size=8)
     run = tmp_path / "run"
     with one_torch_thread():
         first = train(config, run, reward_fn=recorder, stop=stop)

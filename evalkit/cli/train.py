@@ -33,7 +33,7 @@ def train_command(
     render_size: Optional[int] = typer.Option(None, "--render-size", help="Side of the frames rendered for CLIP (default 224)."),
     reward_batch_size: Optional[int] = typer.Option(None, "--reward-batch-size", help="Most frames per CLIP forward pass (default 3200, backs off if memory runs out)."),
     precision: Optional[str] = typer.Option(None, "--precision", help="CLIP inference precision: fp32 (default), bf16 or fp16."),
-    labelling: Optional[str] = typer.Option(None, "--labelling", help="auto, step (every step, all envs at once) or rollout (Algorithm 1, off-policy)."),
+    labelling: Optional[str] = typer.Option(None, "--labelling", help="How CLIP rewards reach the learner: batch (Algorithm 1: scored once --reward-batch-size frames wait; off-policy), rollout (each rollout before its updates; off-policy), step (every step, all envs at once; any algorithm), or auto (batch when off-policy, else step)."),
     vec_env: Optional[str] = typer.Option(None, "--vec-env", help="dummy (one process, default) or subproc (a process per environment)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads (default: torch's; 1 is often fastest for small networks)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: when standard error is a terminal)."),
@@ -138,8 +138,8 @@ def evaluate_command(
 @bench_app.command("train")
 def bench_train_command(
     task: str = typer.Option("mountaincar", "--task", help="Task whose environment and paper settings to use."),
-    envs: int = typer.Option(16, "--envs", help="Parallel environments (the batch of step labelling)."),
-    steps: int = typer.Option(1600, "--steps", help="Environment steps of each CLIP-rewarded run."),
+    envs: int = typer.Option(32, "--envs", help="Parallel environments (the batch of step labelling; 32 × 100-step rollouts make the paper's 3 200-frame CLIP batch)."),
+    steps: int = typer.Option(3200, "--steps", help="Environment steps of each CLIP-rewarded run (default: one full CLIP batch)."),
     gt_steps: int = typer.Option(20000, "--gt-steps", help="Environment steps of each ground-truth run."),
     model: str = typer.Option("evalkit-tiny-vit", "--model", help="CLIP model (a tiny random one by default)."),
     pretrained: str = typer.Option("none", "--pretrained", help="Its weights ('none': random)."),

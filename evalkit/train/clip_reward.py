@@ -10,27 +10,35 @@ Three small pieces compose with any stable-baselines3 algorithm:
   and scores them with a :data:`BatchRewardFn` in batches of at most ``batch_size`` frames (the
   CLIP reward, :class:`evalkit.rewards.RewardModel`, halves its batch by itself if memory runs
   out). The environment's own reward moves to ``info["gt_reward"]``.
-  It has two ways to hand rewards to the learner:
+- :class:`LabelledReplayBuffer` (a ``replay_buffer_class`` for off-policy algorithms) and the
+  :class:`RelabelReplayBuffer` callback, for deferred labelling: ``step`` returns NaN
+  placeholders, frames are buffered, and the callback writes the rewards into the replay buffer.
 
-  * ``defer=False`` ("step" labelling): every ``step`` scores the frames of all environments in
-    one batch and returns the rewards. The learner sees CLIP rewards exactly where it would see
-    the environment's, so DQN, SAC, PPO (any algorithm) work unchanged; the batch is ``n_envs``.
-  * ``defer=True`` ("rollout" labelling, Algorithm 1 proper): ``step`` returns NaN placeholders
-    and buffers the frames; as soon as ``batch_size`` frames are buffered they are scored. The
-    :class:`RelabelReplayBuffer` callback writes the rewards of the whole rollout into the
-    replay buffer at ``on_rollout_end`` — which off-policy algorithms call after storing the
-    rollout's last transition and before their gradient steps — so no update ever samples an
-    unlabelled transition, and with the paper's humanoid settings (100 steps per rollout) and
-    32 environments each CLIP forward pass sees the paper's 3 200 frames. Off-policy only: PPO
-    folds rewards into advantages before ``on_rollout_end``.
+Three ways to hand rewards to the learner (``reward_labelling`` of a run):
+
+* ``step``: every ``step`` scores the frames of all environments in one batch and returns the
+  rewards. The learner sees CLIP rewards exactly where it would see the environment's, so DQN,
+  SAC, PPO (any algorithm) work unchanged; the batch is ``n_envs`` frames.
+* ``batch`` (the paper's Algorithm 1, the default for off-policy algorithms): frames wait in the
+  unlabelled part of the replay buffer until ``batch_size`` of them are pending, then they are
+  scored in one batch; every gradient step samples the labelled part only. So CLIP always sees
+  large batches (the paper's 3 200 frames), whatever ``train_freq`` and ``n_envs`` are — SAC's
+  default of one update per step included. One refinement of the paper's pseudocode: when the
+  pending transitions outnumber the labelled ones (early in training), they are scored before the
+  next update, so updates always draw from at least half of what was collected.
+* ``rollout``: every rollout's frames are scored before the updates that follow it, in batches of
+  at most ``batch_size``; no update waits for a reward, but with one update per step the batch is
+  only ``n_envs`` frames.
+
+PPO takes ``step`` only: it folds rewards into advantages before a rollout ends.
 
 Example (``reward_fn`` any :data:`BatchRewardFn`, e.g. :func:`load_clip_reward`)::
 
     venv = make_vec_env("evalkit/CartPole-v0", n_envs=8, wrapper_class=RenderFrame,
                         env_kwargs={"render_mode": "rgb_array", "width": 224, "height": 224})
     venv = ClipRewardVecEnv(venv, reward_fn, batch_size=3200, defer=True)
-    model = DQN("MlpPolicy", venv, train_freq=200, gradient_steps=200)
-    model.learn(100_000, callback=RelabelReplayBuffer(venv))
+    model = DQN("MlpPolicy", venv, replay_buffer_class=LabelledReplayBuffer)
+    model.learn(100_000, callback=RelabelReplayBuffer(venv, wait_for_batch=True))
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import gymnasium as gym
 import numpy as np
+from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
@@ -52,7 +61,8 @@ if TYPE_CHECKING:
     from evalkit.train.config import TrainConfig
 
 BatchRewardFn = Callable[[np.ndarray], np.ndarray]
-"""``fn(frames) -> rewards``: ``uint8 (n, H, W, 3)`` frames to ``(n,)`` rewards, one per frame."""
+"""``fn(frames) -> rewards``: ``uint8 (n, H, W, 3)`` frames to ``(n,)`` rewards, one per frame.
+The frames may be a view of a buffer that is reused afterwards: copy them to keep them."""
 
 FRAME_KEY = "frame"
 GT_REWARD_KEY = "gt_reward"
@@ -151,11 +161,46 @@ class RewardStats:
         return mean
 
 
-def _pop_frames(infos: Sequence[dict[str, Any]]) -> np.ndarray:
+def _pop_frames(infos: Sequence[dict[str, Any]]) -> list[np.ndarray]:
     try:
-        return np.stack([info.pop(FRAME_KEY) for info in infos])
+        return [info.pop(FRAME_KEY) for info in infos]
     except KeyError:
         raise RuntimeError("ClipRewardVecEnv needs every environment wrapped in RenderFrame") from None
+
+
+class FrameBuffer:
+    """Frames of whole vector steps, written once into one array that is scored in place.
+
+    :param n_envs: frames per vector step.
+    :param max_frames: frames it must hold (rounded up to whole steps); the array is allocated
+        at the first step, when the frame size is known.
+    """
+
+    def __init__(self, n_envs: int, max_frames: int) -> None:
+        self.n_envs = n_envs
+        self.capacity = -(-max_frames // n_envs)  # vector steps
+        self.steps = 0
+        self._array: np.ndarray | None = None
+
+    def append(self, frames: Sequence[np.ndarray]) -> None:
+        if self.steps >= self.capacity:
+            raise RuntimeError("the frame buffer is full; score it first")
+        first = np.asarray(frames[0])
+        if self._array is None or self._array.shape[1:] != first.shape:
+            if self.steps:
+                raise RuntimeError("the frame size changed while frames were buffered")
+            self._array = np.empty((self.capacity * self.n_envs, *first.shape), dtype=first.dtype)
+        k = self.steps * self.n_envs
+        for j, frame in enumerate(frames):
+            self._array[k + j] = frame
+        self.steps += 1
+
+    def frames(self) -> np.ndarray:
+        """The buffered frames, step by step (a view, valid until :meth:`clear`)."""
+        return self._array[: self.steps * self.n_envs] if self._array is not None else np.zeros((0,), np.uint8)
+
+    def clear(self) -> None:
+        self.steps = 0
 
 
 class ClipRewardVecEnv(VecEnvWrapper):
@@ -173,7 +218,7 @@ class ClipRewardVecEnv(VecEnvWrapper):
         self.scorer = BatchScorer(reward_fn, batch_size)
         self.defer = defer
         self.stats = RewardStats(self.num_envs)
-        self._frames: list[np.ndarray] = []  # buffered, not yet scored: one (n_envs, H, W, 3) per step
+        self._frames = FrameBuffer(self.num_envs, batch_size)  # buffered steps, not yet scored (defer=True)
         self._scored: list[np.ndarray] = []  # scored, not yet handed over: one (n_envs,) per step
         self._dones: list[np.ndarray] = []  # done flags of every step not yet handed over
 
@@ -186,12 +231,12 @@ class ClipRewardVecEnv(VecEnvWrapper):
         for info, gt in zip(infos, gt_rewards):
             info[GT_REWARD_KEY] = float(gt)
         if not self.defer:
-            rewards = self.scorer(frames)
+            rewards = self.scorer(np.stack(frames))
             self.stats.add(rewards, dones)
             return obs, rewards, dones, infos
         self._frames.append(frames)
         self._dones.append(np.array(dones, dtype=bool))
-        if len(self._frames) * self.num_envs >= self.scorer.batch_size:
+        if self._frames.steps * self.num_envs >= self.scorer.batch_size:
             self._score_buffered()
         return obs, np.full(self.num_envs, np.nan, dtype=np.float32), dones, infos
 
@@ -200,45 +245,133 @@ class ClipRewardVecEnv(VecEnvWrapper):
         """Vector steps whose rewards have not been handed over by :meth:`take_rewards`."""
         return len(self._dones)
 
+    @property
+    def n_scored(self) -> int:
+        """Pending vector steps that are scored already (the oldest ones)."""
+        return len(self._scored)
+
     def _score_buffered(self) -> None:
-        if self._frames:
-            rewards = self.scorer(np.concatenate(self._frames))
-            self._scored.extend(rewards.reshape(len(self._frames), self.num_envs))
+        if self._frames.steps:
+            rewards = self.scorer(self._frames.frames())
+            self._scored.extend(rewards.reshape(self._frames.steps, self.num_envs))
             self._frames.clear()
 
-    def take_rewards(self, n_steps: int | None = None) -> np.ndarray:
-        """Score every buffered step and hand over the rewards of the first ``n_steps``.
+    def take_rewards(self, n_steps: int | None = None, score: bool = True) -> np.ndarray:
+        """Hand over the rewards of the oldest ``n_steps`` pending vector steps.
 
-        Steps after those are dropped (a learner stopped by a callback never stores its last
-        step). :returns: ``float32 (n_steps, n_envs)``, oldest step first.
+        :param n_steps: how many (default: all pending steps, or with ``score=False`` all scored ones).
+        :param score: score every buffered frame first; otherwise only steps already scored
+            (when ``batch_size`` frames had gathered) can be handed over.
+        :returns: ``float32 (n_steps, n_envs)``, oldest step first. Later steps stay pending.
         """
-        self._score_buffered()
-        n = self.n_pending if n_steps is None else int(n_steps)
-        if n > self.n_pending:
-            raise ValueError(f"asked for {n} steps but only {self.n_pending} are pending")
+        if score:
+            self._score_buffered()
+        n = (self.n_pending if score else self.n_scored) if n_steps is None else int(n_steps)
+        if n > self.n_scored:
+            raise ValueError(f"asked for {n} steps but only {self.n_scored} of {self.n_pending} pending ones are scored")
         rewards = np.asarray(self._scored[:n], dtype=np.float32).reshape(n, self.num_envs)
         for step_rewards, dones in zip(rewards, self._dones[:n]):
             self.stats.add(step_rewards, dones)
+        del self._scored[:n], self._dones[:n]
+        return rewards
+
+    def discard_pending(self) -> None:
+        """Forget every pending step (frames of transitions that will never be stored)."""
+        self._frames.clear()
         self._scored.clear()
         self._dones.clear()
-        return rewards
+
+
+class LabelledReplayBuffer(ReplayBuffer):
+    """A replay buffer whose newest rows may still wait for their rewards (Algorithm 1's two buffers).
+
+    The last :attr:`unlabelled` rows written (vector steps, one per ``add``) form the paper's
+    unlabelled buffer: their rewards are placeholders until :meth:`label` writes them, oldest
+    first. :meth:`sample` draws from the labelled rows only. Before it draws, if the unlabelled rows
+    outnumber the labelled ones, it calls :attr:`request_labels` (set by
+    :class:`RelabelReplayBuffer`), which labels every stored row.
+
+    Pass it as ``replay_buffer_class`` to any off-policy stable-baselines3 algorithm. Not
+    supported: ``optimize_memory_usage`` (evalkit refuses the combination).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.optimize_memory_usage:
+            raise EvalkitError("Batched CLIP reward labelling does not support optimize_memory_usage; drop it from algo_kwargs.")
+        self.unlabelled = 0
+        self.request_labels: Callable[[], Any] | None = None
+
+    @classmethod
+    def adopt(cls, buffer: ReplayBuffer) -> "LabelledReplayBuffer":
+        """A labelled buffer sharing the arrays of a plain, fully labelled one (e.g. loaded from an older run)."""
+        if isinstance(buffer, cls):
+            return buffer
+        if type(buffer) is not ReplayBuffer or buffer.optimize_memory_usage:
+            raise EvalkitError(f"Batched CLIP reward labelling cannot use a {type(buffer).__name__}; use --labelling step.")
+        new = cls.__new__(cls)
+        new.__dict__.update(buffer.__dict__)
+        new.unlabelled, new.request_labels = 0, None
+        return new
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["request_labels"] = None  # a callback into the live training run: not saved
+        return state
+
+    def labelled_size(self) -> int:
+        """Rows whose rewards are written."""
+        return self.size() - self.unlabelled
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        if self.unlabelled >= self.buffer_size - 1:
+            raise RuntimeError(f"a replay buffer of {self.buffer_size} rows cannot wait for {self.unlabelled + 1} rewards")
+        super().add(*args, **kwargs)
+        self.unlabelled += 1
+
+    def label(self, rewards: np.ndarray) -> None:
+        """Write ``(k, n_envs)`` rewards into the oldest ``k`` unlabelled rows."""
+        rewards = np.asarray(rewards, dtype=np.float32).reshape(-1, self.n_envs)
+        k = len(rewards)
+        if k > self.unlabelled:
+            raise ValueError(f"{k} steps of rewards for {self.unlabelled} unlabelled rows")
+        rows = (self.pos - self.unlabelled + np.arange(k)) % self.buffer_size
+        self.rewards[rows] = rewards
+        self.unlabelled -= k
+
+    def sample(self, batch_size: int, env: Any = None) -> Any:
+        if self.request_labels is not None and self.unlabelled > self.labelled_size():
+            self.request_labels()
+        n = self.labelled_size()
+        if n <= 0:
+            raise RuntimeError("no labelled transitions to sample from")
+        first = self.pos if self.full else 0  # the oldest row
+        rows = (first + np.random.randint(0, n, size=batch_size)) % self.buffer_size
+        return self._get_samples(rows, env=env)
 
 
 class RelabelReplayBuffer(BaseCallback):
-    """Write the CLIP rewards of each rollout into the replay buffer before the gradient steps.
+    """Write the CLIP rewards of deferred labelling into the replay buffer before gradient steps use them.
 
-    The ``rollout`` labelling of :class:`ClipRewardVecEnv` (``defer=True``). Works with every
-    off-policy algorithm of stable-baselines3 (DQN, SAC, TD3...) and its replay buffers.
+    Works with every off-policy algorithm of stable-baselines3 (DQN, SAC, TD3...) whose replay
+    buffer is a :class:`LabelledReplayBuffer` (a plain ``ReplayBuffer`` is adopted at the start).
 
     :param clip_env: the deferring reward wrapper the model steps through.
+    :param wait_for_batch: ``batch`` labelling (Algorithm 1): at the end of each rollout, write
+        only the rewards already scored, leaving the rest unlabelled until a batch is full;
+        otherwise (``rollout`` labelling) score and write everything.
     """
 
-    def __init__(self, clip_env: ClipRewardVecEnv) -> None:
+    def __init__(self, clip_env: ClipRewardVecEnv, wait_for_batch: bool = False) -> None:
         super().__init__()
         if not clip_env.defer:
             raise ValueError("RelabelReplayBuffer needs a ClipRewardVecEnv made with defer=True")
         self.clip_env = clip_env
-        self._next_row = 0
+        self.wait_for_batch = wait_for_batch
+
+    @property
+    def buffer(self) -> LabelledReplayBuffer:
+        return self.model.replay_buffer
 
     def _on_training_start(self) -> None:
         buffer = getattr(self.model, "replay_buffer", None)
@@ -246,26 +379,34 @@ class RelabelReplayBuffer(BaseCallback):
             raise EvalkitError(
                 f"{type(self.model).__name__} has no replay buffer to relabel; use step labelling."
             )
-        self.clip_env.take_rewards()  # anything left from an earlier learn() was never stored
-        self._next_row = buffer.pos
+        buffer = self.model.replay_buffer = LabelledReplayBuffer.adopt(buffer)
+        if buffer.unlabelled:
+            raise EvalkitError(
+                f"The replay buffer holds {buffer.unlabelled} transitions without rewards (their frames are gone); "
+                "resume without the replay buffer or start a new run."
+            )
+        buffer.request_labels = self.flush
+        self.clip_env.discard_pending()  # anything left from an earlier learn() was never stored
+
+    def _on_training_end(self) -> None:
+        self.buffer.request_labels = None
 
     def _on_step(self) -> bool:
         return True
 
     def _on_rollout_end(self) -> None:
-        self.flush()
+        if self.wait_for_batch:
+            self.buffer.label(self.clip_env.take_rewards(score=False))
+        else:
+            self.flush()
 
     def flush(self) -> int:
         """Label every stored transition that still holds a placeholder; returns how many steps."""
-        buffer = self.model.replay_buffer
-        stored = (buffer.pos - self._next_row) % buffer.buffer_size
-        pending = self.clip_env.n_pending
-        if not stored <= pending <= stored + 1:
+        buffer = self.buffer
+        stored, pending = buffer.unlabelled, self.clip_env.n_pending
+        if not stored <= pending <= stored + 1:  # +1: a step taken but not stored (learn() stopped in on_step)
             raise RuntimeError(f"replay buffer and reward wrapper out of step ({stored} stored, {pending} pending)")
-        rewards = self.clip_env.take_rewards(stored)
-        rows = (self._next_row + np.arange(stored)) % buffer.buffer_size
-        buffer.rewards[rows] = rewards
-        self._next_row = buffer.pos
+        buffer.label(self.clip_env.take_rewards(stored))
         return stored
 
 

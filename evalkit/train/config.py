@@ -42,7 +42,7 @@ else:  # pragma: no cover
 
 CONFIG_FILE = "config.json"
 REWARDS = ("clip", "ground-truth")
-LABELLING = ("auto", "step", "rollout")
+LABELLING = ("auto", "batch", "rollout", "step")
 PRECISIONS = ("fp32", "bf16", "fp16")
 VEC_ENVS = ("dummy", "subproc")
 
@@ -68,9 +68,12 @@ class TrainConfig:
     :param render_size: side of the square frames rendered for CLIP, in pixels.
     :param reward_batch_size: most frames in one CLIP forward pass (backs off if memory runs out).
     :param precision: CLIP inference precision, ``fp32``, ``bf16`` or ``fp16`` (autocast).
-    :param reward_labelling: ``step`` (rewards for all environments each step, any algorithm),
-        ``rollout`` (Algorithm 1: frames buffered and labelled in large batches right before the
-        gradient updates; off-policy algorithms), or ``auto`` (``rollout`` when off-policy).
+    :param reward_labelling: how CLIP rewards reach the learner (see
+        :mod:`evalkit.train.clip_reward`): ``batch`` (the paper's Algorithm 1: frames wait until
+        ``reward_batch_size`` of them are pending and are scored together; updates sample the
+        labelled part of the replay buffer; off-policy algorithms), ``rollout`` (each rollout's
+        frames scored before its updates; off-policy), ``step`` (all environments' frames every
+        step; any algorithm), or ``auto`` (``batch`` when off-policy, else ``step``).
     :param checkpoint_every: environment steps between checkpoints.
     :param save_replay_buffer: keep the replay buffer with the newest checkpoint (for ``--resume``).
     :param vec_env: ``dummy`` (one process) or ``subproc`` (one process per environment).
@@ -144,10 +147,10 @@ class TrainConfig:
         _check_choice("reward_labelling", self.reward_labelling, LABELLING)
         _check_choice("vec_env", self.vec_env, VEC_ENVS)
         _check_choice("precision", self.precision, PRECISIONS)
-        if self.reward_labelling == "rollout" and not algo.off_policy:
+        if self.reward_labelling in ("batch", "rollout") and not algo.off_policy:
             raise EvalkitError(
-                f"reward_labelling = 'rollout' relabels a replay buffer, which {algo.class_name} does "
-                "not have; use 'step' (rewards for all environments in one batch each step)."
+                f"reward_labelling = '{self.reward_labelling}' writes rewards into a replay buffer, which "
+                f"{algo.class_name} does not have; use 'step' (rewards for all environments in one batch each step)."
             )
         merged = paper_algo_kwargs(task.family, algo.name)
         merged.update(_tuples(dict(self.algo_kwargs)))
@@ -167,6 +170,8 @@ class TrainConfig:
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
                 raise EvalkitError(f"{flag} must be a positive whole number, not {value!r}.")
+        if out.reward == "clip" and out.labelling in ("batch", "rollout"):
+            _check_deferred_labelling(out)
         if isinstance(out.alpha, bool) or not isinstance(out.alpha, (int, float)) or not 0.0 <= out.alpha <= 1.0:
             raise EvalkitError(f"--alpha must lie in [0, 1] (Definition 1 of the paper), not {out.alpha}.")
         return out
@@ -176,7 +181,7 @@ class TrainConfig:
         """The reward labelling actually used (``auto`` decided)."""
         if self.reward_labelling != "auto":
             return self.reward_labelling
-        return "rollout" if get_algorithm(self.algo or "", get_task(self.task).family).off_policy else "step"
+        return "batch" if get_algorithm(self.algo or "", get_task(self.task).family).off_policy else "step"
 
     @property
     def reward_is_random(self) -> bool:
@@ -231,6 +236,25 @@ _POSITIVE = {"n_envs": "--envs", "steps": "--steps", "render_size": "--render-si
              "reward_batch_size": "--reward-batch-size", "checkpoint_every": "checkpoint_every",
              "torch_threads": "--threads"}
 """Settings that must be positive whole numbers, with the flag (or file key) that sets them."""
+
+
+def _check_deferred_labelling(config: TrainConfig) -> None:
+    """Refuse replay-buffer settings that rewards written after the step cannot work with."""
+    kwargs = dict(config.algo_kwargs)
+    fix = "drop it from algo_kwargs, or use reward_labelling = 'step' (--labelling step)"
+    if kwargs.get("replay_buffer_class") is not None:
+        raise EvalkitError(f"reward_labelling = '{config.labelling}' brings its own replay buffer class; {fix}.")
+    if kwargs.get("optimize_memory_usage"):
+        raise EvalkitError(f"reward_labelling = '{config.labelling}' does not support optimize_memory_usage; {fix}.")
+    if int(kwargs.get("n_steps", 1) or 1) > 1:
+        raise EvalkitError(f"n-step returns (n_steps = {kwargs['n_steps']}) need every reward at once; {fix}.")
+    rows = -(-int(config.reward_batch_size or 1) // config.n_envs) + 1
+    buffer_size = int(kwargs.get("buffer_size", 1_000_000))
+    if config.labelling == "batch" and buffer_size < 2 * rows:
+        raise EvalkitError(
+            f"A replay buffer of {buffer_size} steps cannot hold the {rows} steps that wait for a CLIP batch of "
+            f"{config.reward_batch_size} frames; raise algo_kwargs.buffer_size or lower --reward-batch-size."
+        )
 
 
 def _default(value: Any, default: Any) -> Any:

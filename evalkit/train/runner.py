@@ -43,6 +43,7 @@ from evalkit.fileio import atomic_path, atomic_write_text
 from evalkit.train.clip_reward import (
     BatchRewardFn,
     ClipRewardVecEnv,
+    LabelledReplayBuffer,
     RelabelReplayBuffer,
     RenderFrame,
     load_clip_reward,
@@ -50,6 +51,8 @@ from evalkit.train.clip_reward import (
 from evalkit.train.config import CONFIG_FILE, TrainConfig, read_run_config, resolve_device, write_run_config
 from evalkit.train.hyperparams import ALGORITHMS
 
+DEFERRED = ("batch", "rollout")
+"""Reward labellings that write CLIP rewards into the replay buffer after the step."""
 INDEX_FILE = "checkpoints.json"
 CHECKPOINT_DIR = "checkpoints"
 RESUME_DIR = "resume"
@@ -109,13 +112,16 @@ def make_training_env(config: TrainConfig, reward_fn: BatchRewardFn | None = Non
         return venv, None
     if reward_fn is None:
         raise ValueError("the CLIP reward needs a reward function")
-    wrapper = ClipRewardVecEnv(venv, reward_fn, batch_size=config.reward_batch_size, defer=config.labelling == "rollout")
+    wrapper = ClipRewardVecEnv(venv, reward_fn, batch_size=config.reward_batch_size, defer=config.labelling in DEFERRED)
     return wrapper, wrapper
 
 
 def build_model(config: TrainConfig, env: VecEnv, run_dir: Path | None) -> BaseAlgorithm:
     """A fresh stable-baselines3 model with the config's (the paper's) hyperparameters."""
     cls = ALGORITHMS[config.algo].sb3_class()
+    extra: dict[str, Any] = {}
+    if config.reward == "clip" and config.labelling in DEFERRED:
+        extra["replay_buffer_class"] = LabelledReplayBuffer
     try:
         return cls(
             "MlpPolicy",
@@ -124,6 +130,7 @@ def build_model(config: TrainConfig, env: VecEnv, run_dir: Path | None) -> BaseA
             device=resolve_device(config.device),
             tensorboard_log=str(run_dir / TB_DIR) if run_dir is not None else None,
             verbose=0,
+            **extra,
             **dict(config.algo_kwargs),
         )
     except TypeError as exc:
@@ -250,7 +257,7 @@ def recent_gt_return(model: BaseAlgorithm) -> float | None:
 class RunProgress(BaseCallback):
     """Checkpoints at fixed step intervals, CLIP reward statistics in TensorBoard, a progress bar.
 
-    Everything happens at the end of a rollout, when the replay buffer is fully labelled.
+    Everything happens at the end of a rollout; :attr:`before_save` labels what is pending first.
 
     :param store: the run folder.
     :param config: the run's resolved config.
@@ -265,6 +272,8 @@ class RunProgress(BaseCallback):
         self.store, self.config, self.clip_env = store, config, clip_env
         self.progress, self.report = progress, report
         self.checkpoints: list[CheckpointInfo] = []
+        self.before_save: Callable[[], Any] | None = None
+        """Called first by :meth:`save` (labels the transitions still waiting for rewards)."""
         self._bar: Any = None
         self._shown = 0
         self._next_note = 0.0
@@ -325,6 +334,8 @@ class RunProgress(BaseCallback):
 
     def save(self, reason: str) -> CheckpointInfo:
         """Save a checkpoint (and the resume state) now."""
+        if self.before_save is not None:
+            self.before_save()
         step = int(self.model.num_timesteps)
         info = CheckpointInfo(
             step=step, path=f"{CHECKPOINT_DIR}/step_{step:09d}.zip", train_reward=self.train_reward(),
@@ -508,7 +519,9 @@ def train(
         progress_cb = RunProgress(store, config, clip_env, progress, report)
         callbacks: list[BaseCallback] = []
         if clip_env is not None and clip_env.defer:
-            callbacks.append(RelabelReplayBuffer(clip_env))
+            relabel = RelabelReplayBuffer(clip_env, wait_for_batch=config.labelling == "batch")
+            callbacks.append(relabel)
+            progress_cb.before_save = relabel.flush  # a saved replay buffer holds every reward
         stop = stop or threading.Event()
         callbacks += [progress_cb, StopOnEvent(stop)]
 

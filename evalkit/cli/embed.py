@@ -133,6 +133,7 @@ def bench_embed_command(
     n: int = typer.Option(128, "--n", help="Frames to embed."),
     batch_size: Optional[int] = BatchOption,
     precision: str = PrecisionOption,
+    reference_precision: str = typer.Option("fp32", "--reference-precision", help="The naive reference's precision: fp32 (the CPU target), or fp16 / bf16 autocast (the GPU target compares --precision bf16 with an fp16-autocast reference)."),
     frame_size: str = typer.Option("600x400", "--frame-size", help="Synthetic frame size, width x height (gymnasium's CartPole renders 600x400)."),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Use the first --n frames of this dataset instead."),
     root: Optional[Path] = ROOT_OPTION,
@@ -153,8 +154,11 @@ def bench_embed_command(
         frames = np.asarray(open_dataset(dataset, root).frames[:n])
     err = console(stderr=True)
     spec = ModelSpec.coerce(model, pretrained)
+    for name, value in (("--precision", precision), ("--reference-precision", reference_precision)):
+        if value not in ("fp32", "bf16", "fp16"):
+            raise EvalkitError(f"{name} must be fp32, bf16 or fp16, not {value!r}.")
     r = run_embed_benchmark(spec, devices=devices, n=n, batch_size=batch_size, precision=precision,
-                            frame_hw=_parse_size(frame_size), frames=frames, sweep_n=sweep_n,
+                            reference_precision=reference_precision, frame_hw=_parse_size(frame_size), frames=frames, sweep_n=sweep_n,
                             progress=lambda s: err.print(f"[dim]{s}[/]"))
     out = console()
     m = r.machine
@@ -176,13 +180,28 @@ def bench_embed_command(
                  if side.seconds_preprocess else f"{1e3 * side.seconds_model / r.frames:6.2f} ms/img (workers)")
         return f"  {name:<44}{ips:8.2f} images/s   ({split})   peak memory {gib(side.peak_bytes)}"
 
-    out.print(line("naive reference (PIL, encode_image, fp32):", r.naive, r.naive_images_per_s))
+    ref = "fp32" if r.reference_precision == "fp32" else f"{r.reference_precision} autocast"
+    out.print(line(f"naive reference (PIL, encode_image, {ref}):", r.naive, r.naive_images_per_s))
     out.print(line(f"evalkit engine ({r.precision}):", r.engine, r.engine_images_per_s))
     out.print(f"  speed-up: {r.speedup:.2f}x   ({'interleaved batch by batch' if r.interleaved else 'engine run after the reference'})")
     out.print(f"  max |Δ| between the embeddings: {r.max_abs_diff:.2e}")
     if r.gflop_per_image:
         tflops = r.engine_images_per_s * r.gflop_per_image / 1e3
-        out.print(f"  image tower: {r.gflop_per_image:.1f} GFLOP/image (2 x multiply-adds) -> engine at {tflops:.3f} TFLOP/s")
+        out.print(f"  image tower: {r.gflop_per_image:.1f} GFLOP/image (2 x multiply-adds; the engine does "
+                  f"{r.engine_gflop_per_image:.1f}) -> engine at {tflops:.3f} TFLOP/s of the tower's FLOPs")
+    if r.peak_tflops and r.engine_tflops:
+        out.print(f"  {m.get('gpu')}: data-sheet dense bf16 peak {r.peak_tflops:.0f} TFLOP/s; the engine's "
+                  f"{r.engine_gflop_per_image:.1f} GFLOP/image run at {r.engine_tflops:.1f} TFLOP/s = "
+                  f"{r.engine_tflops / r.peak_tflops:.1%} of it")
+    if r.matmul_floor_seconds:
+        floor_ms = 1e3 * r.matmul_floor_seconds
+        naive_floor_ms = floor_ms * r.gflop_per_image / r.engine_gflop_per_image
+        out.print(f"  dense matrix products at the tower's shapes ({r.precision}, best between batches): "
+                  f"{r.matmul_tflops:.3f} TFLOP/s, a floor of {floor_ms:.2f} ms/img for the engine's FLOPs; "
+                  f"the reference's model part runs at {naive_floor_ms / (1e3 * r.naive.seconds_model / r.frames):.0%} of that rate")
+        if r.speedup_ceiling:
+            out.print(f"  ceiling: no engine doing the engine's FLOPs can beat the reference by more than "
+                      f"{r.speedup_ceiling:.2f}x here (that floor plus the engine's preprocessing, every other op free)")
     p, nn, k = r.sweep_shape
     out.print(f"reward sweep: {k} alphas x {p} prompt pairs x {nn} embeddings (dim {r.sweep_dim}): {r.sweep_seconds:.3f} s "
               f"(best of 3; max error vs Definition 1 written naively: {r.sweep_max_error:.1e})")

@@ -14,6 +14,14 @@ the machine hits both alike. Each side times its preprocessing and its model sep
 reports its own peak memory. With several devices the engine (worker processes) runs after the
 reference.
 
+Between batches it times the dense matrix products of one transformer block at the tower's
+shapes (:class:`MatmulProbe`; the best pass counts): the rate the device's matrix units deliver
+here, hence a floor on the engine's time per image and a ceiling on any engine's speed-up over
+the reference. On a GPU it also reports the engine's share of the data-sheet dense bf16 peak
+(:data:`DENSE_BF16_PEAK_TFLOPS`), counting the FLOPs the engine does (:func:`image_gflop`, which
+equals torch's own FLOP counter). The reference can run in fp16/bf16 autocast
+(``reference_precision``) for the GPU comparison.
+
 It also times a reward sweep (:func:`evalkit.rewards.reward_sweep`): 101 α × 10 prompt pairs
 over 100 000 random unit embeddings of the model's dimension.
 """
@@ -57,6 +65,7 @@ class EmbedBenchmark:
     random_weights: bool
     devices: tuple[str, ...]
     precision: str
+    reference_precision: str
     frames: int
     frame_hw: tuple[int, int]
     batch_size: int
@@ -70,6 +79,10 @@ class EmbedBenchmark:
     gflop_per_image: float | None
     interleaved: bool
     machine: dict[str, Any] = field(default_factory=dict)
+    matmul_tflops: float | None = None
+    """Measured rate of this device's dense matrix products at the image tower's shapes."""
+    engine_gflop_per_image: float | None = None
+    """FLOPs the engine does per image (it skips most of the last block, see ``image_gflop``)."""
 
     @property
     def naive_images_per_s(self) -> float:
@@ -83,22 +96,118 @@ class EmbedBenchmark:
     def speedup(self) -> float:
         return self.engine_images_per_s / self.naive_images_per_s
 
+    @property
+    def engine_tflops(self) -> float | None:
+        """The engine's rate in TFLOP/s, counting the FLOPs it does."""
+        if not self.engine_gflop_per_image:
+            return None
+        return self.engine_images_per_s * self.engine_gflop_per_image / 1e3
 
-def image_gflop(config: Mapping[str, Any]) -> float | None:
-    """Forward FLOPs (2 × multiply-adds) of a plain ViT image tower per image, in GFLOP."""
+    @property
+    def peak_tflops(self) -> float | None:
+        """The GPU's data-sheet dense bf16 peak (``None`` on the CPU or an unknown GPU)."""
+        return dense_bf16_peak(self.machine.get("gpu"))
+
+    @property
+    def matmul_floor_seconds(self) -> float | None:
+        """Seconds per image the engine's FLOPs take at :attr:`matmul_tflops` (a lower bound)."""
+        if not self.engine_gflop_per_image or not self.matmul_tflops:
+            return None
+        return self.engine_gflop_per_image / (self.matmul_tflops * 1e3)
+
+    @property
+    def speedup_ceiling(self) -> float | None:
+        """The most any engine could gain over the reference here: the reference's time per image
+        over the matrix-product floor plus the engine's own preprocessing (every other op free)."""
+        floor = self.matmul_floor_seconds
+        if floor is None or not self.interleaved:
+            return None
+        return (self.naive.seconds / self.frames) / (floor + self.engine.seconds_preprocess / self.frames)
+
+
+def image_gflop(config: Mapping[str, Any], class_token_only_last_block: bool = False) -> float | None:
+    """Forward FLOPs (2 × multiply-adds) of a plain ViT image tower per image, in GFLOP.
+
+    :param class_token_only_last_block: count the last block as the engine runs it
+        (:func:`~evalkit.vlm.engine.cls_only_image_forward`): keys and values of every token, the
+        rest for the class token alone.
+    """
+    shape = _vit_shape(config)
+    if shape is None:
+        return None
+    tokens, width, hidden, layers, embed_dim = shape
+    grid = tokens - 1
+    patch_inputs = 3 * int(config["vision_cfg"].get("patch_size", 16)) ** 2
+    block = tokens * (4 * width * width + 2 * width * hidden) + 2 * tokens * tokens * width
+    last = (tokens * 2 * width * width + 2 * width * width + 2 * width * hidden + 2 * tokens * width
+            if class_token_only_last_block else block)
+    macs = grid * patch_inputs * width + (layers - 1) * block + last + width * embed_dim
+    return 2 * macs / 1e9
+
+
+def _vit_shape(config: Mapping[str, Any]) -> tuple[int, int, int, int, int] | None:
+    """(tokens, width, hidden, layers, embed_dim) of a plain ViT image tower, else ``None``."""
     v = config.get("vision_cfg", {})
     if isinstance(v.get("layers"), (list, tuple)) or "timm_model_name" in v:
         return None
     size = v.get("image_size", 224)
     h, w = (size, size) if isinstance(size, int) else size
-    p, width, layers = int(v.get("patch_size", 16)), int(v.get("width", 768)), int(v.get("layers", 12))
+    p, width = int(v.get("patch_size", 16)), int(v.get("width", 768))
     hidden = int(width * float(v.get("mlp_ratio", 4.0)))
-    grid = (h // p) * (w // p)
-    tokens = grid + 1
-    macs = grid * 3 * p * p * width
-    macs += layers * (tokens * (4 * width * width + 2 * width * hidden) + 2 * tokens * tokens * width)
-    macs += width * int(config.get("embed_dim", 512))
-    return 2 * macs / 1e9
+    return (h // p) * (w // p) + 1, width, hidden, int(v.get("layers", 12)), int(config.get("embed_dim", 512))
+
+
+class MatmulProbe:
+    """The dense products of one block of a plain ViT image tower (QKV, attention output, MLP in
+    and out) at ``batch_size`` images, in ``dtype``: :meth:`measure` times one pass of them.
+
+    The best of several passes is what the device's matrix units deliver at the tower's shapes.
+    """
+
+    def __init__(self, config: Mapping[str, Any], batch_size: int, device: torch.device, dtype: torch.dtype) -> None:
+        shape = _vit_shape(config)
+        if shape is None:
+            raise ValueError("not a plain ViT image tower")
+        tokens, width, hidden, _, _ = shape
+        rows = batch_size * tokens
+        self.device = device
+        gen = torch.Generator(device="cpu").manual_seed(0)
+        x = torch.randn(rows, width, generator=gen).to(device, dtype)
+        x_hidden = torch.randn(rows, hidden, generator=gen).to(device, dtype)
+        self.products = [(x, torch.randn(n_out, width, generator=gen).to(device, dtype)) for n_out in (3 * width, width, hidden)]
+        self.products.append((x_hidden, torch.randn(width, hidden, generator=gen).to(device, dtype)))
+        self.flop = sum(2 * rows * wt.shape[0] * wt.shape[1] for _, wt in self.products)
+        self.best = 0.0
+        self.measure()  # warm-up, not kept
+        self.best = 0.0
+
+    def measure(self) -> float:
+        """TFLOP/s of one pass; :attr:`best` keeps the highest so far."""
+        with torch.inference_mode():
+            _sync(self.device)
+            t0 = time.perf_counter()
+            for inp, wt in self.products:
+                F.linear(inp, wt)
+            _sync(self.device)
+        rate = self.flop / (time.perf_counter() - t0) / 1e12
+        self.best = max(self.best, rate)
+        return rate
+
+
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+DENSE_BF16_PEAK_TFLOPS: dict[str, float] = {
+    "H200": 989.0, "H100 PCIe": 756.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "L4": 121.0,
+}
+"""Dense (no sparsity) bf16 tensor-core peaks from NVIDIA's data sheets, by a part of the device
+name (the first that matches wins, so the more specific names come first)."""
+
+
+def dense_bf16_peak(device_name: str | None) -> float | None:
+    """The data-sheet dense bf16 peak of a GPU, in TFLOP/s, if it is in :data:`DENSE_BF16_PEAK_TFLOPS`."""
+    if not device_name:
+        return None
+    return next((tf for key, tf in DENSE_BF16_PEAK_TFLOPS.items() if key in device_name), None)
 
 
 def _sync(device: torch.device) -> None:
@@ -128,8 +237,14 @@ def _peak(device: torch.device) -> int | None:
     return None
 
 
-def _naive_reference(resolved: ResolvedSpec, device: str, frames_path: str, threads: int, conn: Any) -> None:
-    """Child process: the naive loop, one batch per request ``(a, b)`` on ``conn``; ``None`` ends."""
+def _naive_reference(resolved: ResolvedSpec, device: str, frames_path: str, threads: int, conn: Any,
+                     precision: str = "fp32") -> None:
+    """Child process: the naive loop, one batch per request ``(a, b)`` on ``conn``; ``None`` ends.
+
+    ``precision`` other than fp32 wraps ``encode_image`` in ``torch.autocast`` (the usual way to
+    run a model in half precision without touching it)."""
+    import contextlib
+
     from PIL import Image
 
     torch.set_num_threads(threads)
@@ -149,7 +264,9 @@ def _naive_reference(resolved: ResolvedSpec, device: str, frames_path: str, thre
         x = torch.stack([pil(Image.fromarray(np.asarray(f))) for f in frames[a:b]]).to(dev)
         _sync(dev)
         t1 = time.perf_counter()
-        with torch.no_grad():
+        cast = (contextlib.nullcontext() if precision == "fp32"
+                else torch.autocast(device_type=dev.type, dtype=_DTYPES[precision]))
+        with torch.no_grad(), cast:
             emb = F.normalize(model.encode_image(x).float(), dim=-1)
         _sync(dev)
         t2 = time.perf_counter()
@@ -225,6 +342,7 @@ def run_embed_benchmark(
     n: int = 128,
     batch_size: int | None = None,
     precision: str = "fp32",
+    reference_precision: str = "fp32",
     frame_hw: Sequence[int] = (400, 600),
     frames: np.ndarray | None = None,
     sweep_n: int = 100_000,
@@ -232,6 +350,9 @@ def run_embed_benchmark(
 ) -> EmbedBenchmark:
     """Measure the naive reference and the engine on the same frames (see the module docs).
 
+    :param precision: the engine's precision.
+    :param reference_precision: the naive reference's: ``fp32`` (the CPU target) or an autocast
+        one (the GPU target compares bf16 with a reference in fp16 autocast).
     :param frames: frames to use (e.g. a dataset's); default: ``n`` synthetic ``frame_hw`` frames.
     :param progress: called with a line of text as the run goes.
     """
@@ -253,7 +374,7 @@ def run_embed_benchmark(
         ctx = mp.get_context("spawn")
         here, there = ctx.Pipe()
         child = ctx.Process(target=_naive_reference, daemon=True,
-                            args=(resolved, str(device), str(frames_path), torch.get_num_threads(), there))
+                            args=(resolved, str(device), str(frames_path), torch.get_num_threads(), there, reference_precision))
         child.start()
         try:
             embedder = ImageEmbedder(resolved, device, precision, batch_size) if interleaved else None
@@ -290,6 +411,9 @@ def run_embed_benchmark(
             if embedder is not None:
                 run_engine(0, min(n, 2))
             naive.seconds_preprocess = naive.seconds_model = engine.seconds_preprocess = engine.seconds_model = 0.0
+            # The matrix units' rate at the tower's shapes, measured between batches (best of them).
+            probe = (MatmulProbe(resolved.config, bs, device, _DTYPES[precision])
+                     if interleaved and _vit_shape(resolved.config) else None)
             naive_out, engine_out = [], []
             for k, a in enumerate(range(0, n, bs)):
                 b = min(n, a + bs)
@@ -300,6 +424,8 @@ def run_embed_benchmark(
                     engine_out.append(run_engine(a, b))
                     if not first_naive:
                         naive_out.append(run_naive(a, b))
+                if probe is not None:
+                    probe.measure()
                 say(f"batch {k + 1}/{-(-n // bs)}: naive {b / naive.seconds:.2f} img/s"
                     + (f", engine {b / engine.seconds:.2f} img/s" if interleaved else ""))
             here.send(None)
@@ -321,10 +447,12 @@ def run_embed_benchmark(
     sweep_s, sweep_shape, sweep_err = time_reward_sweep(dim, n=sweep_n)
     return EmbedBenchmark(
         model=resolved.label, random_weights=resolved.random_weights, devices=tuple(str(d) for d in device_list),
-        precision=precision, frames=n, frame_hw=(int(frames.shape[1]), int(frames.shape[2])), batch_size=bs,
+        precision=precision, reference_precision=reference_precision,
+        frames=n, frame_hw=(int(frames.shape[1]), int(frames.shape[2])), batch_size=bs,
         naive=naive, engine=engine, max_abs_diff=diff, sweep_seconds=sweep_s, sweep_shape=sweep_shape, sweep_dim=dim,
         sweep_max_error=sweep_err, gflop_per_image=image_gflop(resolved.config), interleaved=interleaved,
-        machine=_machine(device),
+        machine=_machine(device), matmul_tflops=probe.best if probe is not None else None,
+        engine_gflop_per_image=image_gflop(resolved.config, class_token_only_last_block=True),
     )
 
 

@@ -69,3 +69,10 @@ def test_reference_in_autocast_and_the_ceiling(tmp_path):
     assert r.speedup_ceiling == pytest.approx(
         (r.naive.seconds / r.frames) / (r.matmul_floor_seconds + r.engine.seconds_preprocess / r.frames))
     assert r.peak_tflops is None  # no GPU here
+
+
+def test_pipelined_engine_gives_the_interleaved_embeddings():
+    """The GPU's way of timing (the engine's whole pipeline after the reference), run on the CPU."""
+    r = run_embed_benchmark(TINY_VIT, devices="cpu", n=10, batch_size=4, frame_hw=(32, 40), sweep_n=1000, pipelined=True)
+    assert r.mode == "pipelined" and r.engine.seconds_preprocess == 0 and r.engine.seconds_model > 0
+    assert r.max_abs_diff < 1e-5 and r.speedup_ceiling is None  # frames of the model's height: only cropped

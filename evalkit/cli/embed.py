@@ -177,13 +177,15 @@ def bench_embed_command(
 
     def line(name: str, side, ips: float) -> str:
         split = (f"preprocess {1e3 * side.seconds_preprocess / r.frames:6.2f} ms/img, model {1e3 * side.seconds_model / r.frames:6.2f} ms/img"
-                 if side.seconds_preprocess else f"{1e3 * side.seconds_model / r.frames:6.2f} ms/img (workers)")
+                 if side.seconds_preprocess else f"{1e3 * side.seconds_model / r.frames:6.2f} ms/img, {r.mode}")
         return f"  {name:<44}{ips:8.2f} images/s   ({split})   peak memory {gib(side.peak_bytes)}"
 
     ref = "fp32" if r.reference_precision == "fp32" else f"{r.reference_precision} autocast"
     out.print(line(f"naive reference (PIL, encode_image, {ref}):", r.naive, r.naive_images_per_s))
     out.print(line(f"evalkit engine ({r.precision}):", r.engine, r.engine_images_per_s))
-    out.print(f"  speed-up: {r.speedup:.2f}x   ({'interleaved batch by batch' if r.interleaved else 'engine run after the reference'})")
+    how = {"interleaved": "interleaved batch by batch", "pipelined": "the engine's whole pipeline, after the reference",
+           "workers": "engine workers, after the reference"}[r.mode]
+    out.print(f"  speed-up: {r.speedup:.2f}x   ({how})")
     out.print(f"  max |Δ| between the embeddings: {r.max_abs_diff:.2e}")
     if r.gflop_per_image:
         tflops = r.engine_images_per_s * r.gflop_per_image / 1e3

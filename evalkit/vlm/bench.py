@@ -77,7 +77,10 @@ class EmbedBenchmark:
     sweep_dim: int
     sweep_max_error: float
     gflop_per_image: float | None
-    interleaved: bool
+    mode: str
+    """``interleaved`` (CPU: engine and reference take turns batch by batch, preprocessing and
+    model timed apart), ``pipelined`` (one GPU: the engine's real pipeline, host resizing on a
+    thread beside the GPU, after the reference) or ``workers`` (several devices)."""
     machine: dict[str, Any] = field(default_factory=dict)
     matmul_tflops: float | None = None
     """Measured rate of this device's dense matrix products at the image tower's shapes."""
@@ -120,7 +123,7 @@ class EmbedBenchmark:
         """The most any engine could gain over the reference here: the reference's time per image
         over the matrix-product floor plus the engine's own preprocessing (every other op free)."""
         floor = self.matmul_floor_seconds
-        if floor is None or not self.interleaved:
+        if floor is None or self.mode != "interleaved":
             return None
         return (self.naive.seconds / self.frames) / (floor + self.engine.seconds_preprocess / self.frames)
 
@@ -347,6 +350,7 @@ def run_embed_benchmark(
     frames: np.ndarray | None = None,
     sweep_n: int = 100_000,
     progress: Callable[[str], None] | None = None,
+    pipelined: bool | None = None,
 ) -> EmbedBenchmark:
     """Measure the naive reference and the engine on the same frames (see the module docs).
 
@@ -355,6 +359,8 @@ def run_embed_benchmark(
         one (the GPU target compares bf16 with a reference in fp16 autocast).
     :param frames: frames to use (e.g. a dataset's); default: ``n`` synthetic ``frame_hw`` frames.
     :param progress: called with a line of text as the run goes.
+    :param pipelined: on one device, time the engine's whole pipeline after the reference instead
+        of interleaving batch by batch (default: on a GPU).
     """
     import torch.multiprocessing as mp
 
@@ -364,7 +370,11 @@ def run_embed_benchmark(
     device = device_list[0]
     frames = synthetic_frames(n, frame_hw) if frames is None else np.asarray(frames[:n])
     n = len(frames)
-    interleaved = len(device_list) == 1
+    one_device = len(device_list) == 1
+    if pipelined is None:
+        pipelined = device.type == "cuda"
+    mode = "workers" if not one_device else "pipelined" if pipelined else "interleaved"
+    interleaved = mode == "interleaved"
     naive, engine = Side(), Side()
     with tempfile.TemporaryDirectory(prefix="evalkit-bench-") as tmp:
         frames_path = Path(tmp) / "frames.npy"
@@ -377,7 +387,7 @@ def run_embed_benchmark(
                             args=(resolved, str(device), str(frames_path), torch.get_num_threads(), there, reference_precision))
         child.start()
         try:
-            embedder = ImageEmbedder(resolved, device, precision, batch_size) if interleaved else None
+            embedder = ImageEmbedder(resolved, device, precision, batch_size) if one_device else None
             bs = embedder.batch_size if embedder is not None else (batch_size or 32)
             if not here.poll(600) or here.recv() != "ready":
                 raise RuntimeError("the naive reference process did not start")
@@ -409,11 +419,11 @@ def run_embed_benchmark(
             say("warming up...")
             run_naive(0, min(n, 2))
             if embedder is not None:
-                run_engine(0, min(n, 2))
+                run_engine(0, min(n, 2 if device.type == "cpu" else bs))  # a GPU: a full batch, for its kernels' choices
             naive.seconds_preprocess = naive.seconds_model = engine.seconds_preprocess = engine.seconds_model = 0.0
             # The matrix units' rate at the tower's shapes, measured between batches (best of them).
             probe = (MatmulProbe(resolved.config, bs, device, _DTYPES[precision])
-                     if interleaved and _vit_shape(resolved.config) else None)
+                     if one_device and _vit_shape(resolved.config) else None)
             naive_out, engine_out = [], []
             for k, a in enumerate(range(0, n, bs)):
                 b = min(n, a + bs)
@@ -424,17 +434,28 @@ def run_embed_benchmark(
                     engine_out.append(run_engine(a, b))
                     if not first_naive:
                         naive_out.append(run_naive(a, b))
-                if probe is not None:
+                if probe is not None and interleaved:
                     probe.measure()
                 say(f"batch {k + 1}/{-(-n // bs)}: naive {b / naive.seconds:.2f} img/s"
                     + (f", engine {b / engine.seconds:.2f} img/s" if interleaved else ""))
             here.send(None)
+            if mode == "pipelined":
+                say(f"engine on {device}: the whole pipeline (host resizing on a thread beside the GPU)...")
+                _reset_peak(device)
+                _sync(device)
+                t0 = time.perf_counter()
+                engine_out = [emb.cpu().numpy() for _, _, emb in embedder.iter_batches(mapped)]
+                _sync(device)
+                engine.seconds_model = time.perf_counter() - t0
+                engine.peak_bytes = _peak(device)
+                for _ in range(5 if probe is not None else 0):
+                    probe.measure()
         finally:
             child.join(timeout=30)
             if child.is_alive():
                 child.terminate()
         naive_all = np.concatenate(naive_out)
-        if embedder is not None:
+        if one_device:
             engine_all = np.concatenate(engine_out)
             dim = embedder.embed_dim
         else:
@@ -450,7 +471,7 @@ def run_embed_benchmark(
         precision=precision, reference_precision=reference_precision,
         frames=n, frame_hw=(int(frames.shape[1]), int(frames.shape[2])), batch_size=bs,
         naive=naive, engine=engine, max_abs_diff=diff, sweep_seconds=sweep_s, sweep_shape=sweep_shape, sweep_dim=dim,
-        sweep_max_error=sweep_err, gflop_per_image=image_gflop(resolved.config), interleaved=interleaved,
+        sweep_max_error=sweep_err, gflop_per_image=image_gflop(resolved.config), mode=mode,
         machine=_machine(device), matmul_tflops=probe.best if probe is not None else None,
         engine_gflop_per_image=image_gflop(resolved.config, class_token_only_last_block=True),
     )

@@ -75,7 +75,7 @@ def epic_command(
     task: str = typer.Option(..., "--task", "-t", help="Task name (see 'evalkit tasks')."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="open_clip model for CLIP rewards, e.g. ViT-B-32 (or evalkit-tiny-vit)."),
     pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Weights: an open_clip tag, a checkpoint path, or 'none' for random weights."),
-    reward: Optional[str] = typer.Option(None, "--reward", help="Evaluate a Python reward instead: MODULE:FUNCTION or path/to/file.py:FUNCTION, called as f(states, frames) -> one number per frame."),
+    reward: Optional[str] = typer.Option(None, "--reward", help="Evaluate a Python reward instead: MODULE:FUNCTION, or FILE.py:FUNCTION with a path, called as f(states, frames) -> one number per frame."),
     reward_column: Optional[str] = typer.Option(None, "--reward-column", help="Evaluate a column of numbers instead: FILE.npy, FILE.csv:COLUMN or FILE.parquet:COLUMN (a frame_id column, if present, aligns rows)."),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."),
     labels: str = typer.Option("rule", "--labels", help="Label set: rule, human, or another stored set."),
@@ -88,7 +88,7 @@ def epic_command(
     root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = typer.Option(None, "--devices", help="Devices for embedding, e.g. cuda:0,cuda:1 or cpu (CLIP only)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Embedding batch size (CLIP only)."),
-    save: bool = typer.Option(True, "--save/--no-save", help="Save the results next to the dataset (results/epic.parquet)."),
+    save: bool = typer.Option(True, "--save/--no-save", help="Save the results next to the dataset (in its results folder)."),
 ) -> None:
     """EPIC distance of a reward to goal labels (paper Lemma 1), with a bootstrap CI, per α.
 

@@ -146,7 +146,7 @@ def landscape_command(
 @app.command("scaling")
 def scaling_command(
     task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. kneeling."),
-    models: str = typer.Option("RN50,ViT-L-14,ViT-H-14,ViT-bigG-14", "--models", help="Comma-separated open_clip models."),
+    models: str = typer.Option("RN50,ViT-L-14,ViT-H-14,ViT-bigG-14", "--models", show_default=False, help="Comma-separated open_clip models (default: the paper's RN50, ViT-L-14, ViT-H-14, ViT-bigG-14)."),
     pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Comma-separated weights, one per model or one for all (default: each model's default tag)."),
     alpha: str = typer.Option(DEFAULT_ALPHAS, "--alpha", help="Comma-separated α, one line each."),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."),

@@ -26,7 +26,7 @@ def train_command(
     steps: Optional[int] = typer.Option(None, "--steps", help="Total environment steps (default: the paper's)."),
     envs: Optional[int] = typer.Option(None, "--envs", help="Parallel environments; their frames are embedded together (default 1)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed (default 0)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/<task>-<reward>-<algo>-s<seed> under $EVALKIT_RUNS)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default: a folder under runs/, or $EVALKIT_RUNS, named after the task, reward, algorithm and seed)."),
     config_file: Optional[Path] = typer.Option(None, "--config", help="TOML or YAML file of settings (flags win over it)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its newest checkpoint and replay buffer."),
     device: Optional[str] = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:1..."),

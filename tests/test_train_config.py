@@ -44,7 +44,8 @@ def test_wrong_algorithm_for_the_action_space_suggests_the_right_one():
     ({"optimize_memory_usage": True}, "does not support optimize_memory_usage"),
     ({"n_steps": 3}, "n-step returns"),
     ({"replay_buffer_class": "x"}, "brings its own replay buffer class"),
-    ({"buffer_size": 100}, "cannot hold the 401 steps"),
+    ({"buffer_size": 800}, r"A replay buffer of 100 steps \(8 environments each\) cannot hold the 401 steps"),
+    ({"buffer_size": 800, "train_freq": [2, "episode"]}, "cannot hold the 800 steps"),
 ])
 def test_deferred_labelling_refuses_buffers_it_cannot_fill(algo_kwargs, message):
     config = TrainConfig(task="mountaincar", model="m", n_envs=8, algo_kwargs=algo_kwargs)

@@ -118,8 +118,15 @@ def _labelled_buffer(size: int):
 
     from evalkit.train.clip_reward import LabelledReplayBuffer
 
-    return LabelledReplayBuffer(size, spaces.Box(-1e9, 1e9, (1,)), spaces.Box(-1, 1, (1,)), device="cpu", n_envs=1,
-                                handle_timeout_termination=False)
+    buffer = LabelledReplayBuffer(size, spaces.Box(-1e9, 1e9, (1,)), spaces.Box(-1, 1, (1,)), device="cpu", n_envs=1,
+                                  handle_timeout_termination=False)
+    buffer.request_labels = lambda: None  # attached, as during training
+    return buffer
+
+
+def _add(buffer, i: int) -> None:
+    buffer.add(np.array([[i]]), np.array([[i]]), np.zeros((1, 1)), np.array([np.nan if buffer.request_labels else i]),
+               np.array([False]), [{}])
 
 
 @pytest.mark.parametrize("added,labelled", [(7, 3), (10, 8), (13, 2), (25, 7), (23, 0)])
@@ -130,7 +137,7 @@ def test_labelled_replay_buffer_samples_only_labelled_rows(added, labelled):
     held: list[int] = []  # transitions the ring holds, oldest first
     n_labelled = 0  # transitions 0..n_labelled-1 have rewards
     for i in range(added):
-        buffer.add(np.array([[i]]), np.array([[i]]), np.zeros((1, 1)), np.array([np.nan]), np.array([False]), [{}])
+        _add(buffer, i)
         held = (held + [i])[-10:]
         if buffer.unlabelled >= 8:  # a ring of 10 waits for 8 rewards at most
             buffer.label(np.full((1, 1), float(n_labelled)))
@@ -160,16 +167,19 @@ def test_labelled_replay_buffer_asks_for_labels_when_most_rows_wait():
 
     buffer.request_labels = label_all
     for i in range(6):
-        buffer.add(np.array([[i]]), np.array([[i]]), np.zeros((1, 1)), np.array([np.nan]), np.array([False]), [{}])
+        _add(buffer, i)
     buffer.label(np.zeros((3, 1)))  # 3 labelled, 3 waiting: no request
     buffer.sample(8)
     assert asked == []
-    buffer.add(np.array([[6]]), np.array([[6]]), np.zeros((1, 1)), np.array([np.nan]), np.array([False]), [{}])
+    _add(buffer, 6)
     buffer.sample(8)  # 4 waiting > 3 labelled
     assert asked == [4] and buffer.unlabelled == 0
     import pickle
 
-    assert pickle.loads(pickle.dumps(buffer)).request_labels is None  # the live callback is not saved
+    saved = pickle.loads(pickle.dumps(buffer))
+    assert saved.request_labels is None  # the live callback is not saved...
+    _add(saved, 7)  # ... and without it the buffer is a plain one (e.g. a checkpoint fine-tuned with plain SB3)
+    assert saved.unlabelled == 0 and set(saved.sample(500).observations.numpy().reshape(-1).astype(int)) == set(range(8))
 
 
 def test_batch_labelling_scores_large_batches_with_an_update_every_step(tmp_path, monkeypatch):
@@ -203,3 +213,40 @@ def test_batch_labelling_scores_large_batches_with_an_update_every_step(tmp_path
     assert len(sampled) == 190 and all(np.isfinite(r).all() for r in sampled)
     buffer = result.model.replay_buffer
     assert buffer.unlabelled == 0 and not np.isnan(buffer.rewards[: buffer.pos]).any()
+
+
+def test_batches_hold_whole_steps_without_a_remainder_call():
+    """3 environments, batches of at most 16 frames: 5 steps (15 frames) per CLIP call, never a
+    16-frame call followed by a 2-frame one."""
+    recorder = Recorder()
+    venv = ClipRewardVecEnv(_venv(3, episode_steps=50), recorder, batch_size=16, defer=True)
+    venv.reset()
+    for _ in range(12):
+        venv.step(np.zeros((3, 1), dtype=np.float32))
+    assert [len(b) for b in recorder.batches] == [15, 15] and venv.n_pending == 12 and venv.n_scored == 10
+    assert venv.take_rewards().shape == (12, 3) and [len(b) for b in recorder.batches] == [15, 15, 6]
+    venv.close()
+
+
+def test_plain_sb3_learn_with_the_callback_leaves_every_reward_written():
+    """The module's own example: DQN's learn() with the callback, twice; nothing waits afterwards."""
+    from stable_baselines3 import DQN
+
+    from evalkit.train.clip_reward import LabelledReplayBuffer, RelabelReplayBuffer
+
+    import evalkit.envs  # noqa: F401
+
+    venv = make_vec_env("evalkit/CartPole-v0", n_envs=2, seed=1, wrapper_class=RenderFrame,
+                        env_kwargs={"render_mode": "rgb_array", "width": RENDER, "height": RENDER})
+    clip_env = ClipRewardVecEnv(venv, shape_reward, batch_size=64, defer=True)
+    model = DQN("MlpPolicy", clip_env, seed=0, batch_size=8, buffer_size=1000, learning_starts=10, train_freq=4,
+                gradient_steps=1, policy_kwargs={"net_arch": [8]})
+    callback = RelabelReplayBuffer(clip_env, wait_for_batch=True)
+    with one_torch_thread():
+        model.learn(200, callback=callback)
+        buffer = model.replay_buffer
+        assert isinstance(buffer, LabelledReplayBuffer) and buffer.unlabelled == 0 and buffer.request_labels is None
+        assert not np.isnan(buffer.rewards[: buffer.pos]).any()
+        model.learn(200, callback=callback, reset_num_timesteps=False)
+    assert model.replay_buffer.pos == 200 and not np.isnan(model.replay_buffer.rewards[:200]).any()
+    venv.close()

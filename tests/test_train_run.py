@@ -64,6 +64,26 @@ def test_stop_mid_rollout_then_resume_keeps_steps_and_replay_buffer(tmp_path, la
     assert len(list((run / "tb").iterdir())) == 1  # the TensorBoard run goes on in the same folder
 
 
+def test_a_checkpoint_of_a_clip_run_fine_tunes_with_plain_sb3(tmp_path):
+    """Checkpoints name SB3's own replay buffer class: loaded without evalkit's callback (here
+    to go on with the ground truth), the model trains as any SB3 model does."""
+    import dataclasses
+
+    from stable_baselines3.common.buffers import ReplayBuffer
+
+    from evalkit.train.runner import make_training_env
+
+    with one_torch_thread():
+        result = train(tiny_config("mountaincar", steps=80, checkpoint_every=1000), tmp_path / "run", reward_fn=Recorder())
+        env, _ = make_training_env(dataclasses.replace(result.config, reward="ground-truth"))
+        model = load_model(tmp_path / "run" / "checkpoints" / "step_000000080.zip", "sac", env=env)
+        assert type(model.replay_buffer) is ReplayBuffer
+        model.learn(100)
+    stored = model.replay_buffer.rewards[: model.replay_buffer.pos]
+    assert len(stored) >= 50 and not np.isnan(stored).any()  # 100 steps, 2 environments: whole rollouts of 20
+    env.close()
+
+
 def test_corrupt_checkpoint_and_bad_resumes_are_refused(tmp_path):
     run = tmp_path / "run"
     with one_torch_thread():

@@ -10,8 +10,8 @@ Three small pieces compose with any stable-baselines3 algorithm:
   and scores them with a :data:`BatchRewardFn` in batches of at most ``batch_size`` frames (the
   CLIP reward, :class:`evalkit.rewards.RewardModel`, halves its batch by itself if memory runs
   out). The environment's own reward moves to ``info["gt_reward"]``.
-- :class:`LabelledReplayBuffer` (a ``replay_buffer_class`` for off-policy algorithms) and the
-  :class:`RelabelReplayBuffer` callback, for deferred labelling: ``step`` returns NaN
+- the :class:`RelabelReplayBuffer` callback and the :class:`LabelledReplayBuffer` it makes of an
+  off-policy algorithm's replay buffer, for deferred labelling: ``step`` returns NaN
   placeholders, frames are buffered, and the callback writes the rewards into the replay buffer.
 
 Three ways to hand rewards to the learner (``reward_labelling`` of a run):
@@ -37,8 +37,9 @@ Example (``reward_fn`` any :data:`BatchRewardFn`, e.g. :func:`load_clip_reward`)
     venv = make_vec_env("evalkit/CartPole-v0", n_envs=8, wrapper_class=RenderFrame,
                         env_kwargs={"render_mode": "rgb_array", "width": 224, "height": 224})
     venv = ClipRewardVecEnv(venv, reward_fn, batch_size=3200, defer=True)
-    model = DQN("MlpPolicy", venv, replay_buffer_class=LabelledReplayBuffer)
+    model = DQN("MlpPolicy", venv)
     model.learn(100_000, callback=RelabelReplayBuffer(venv, wait_for_batch=True))
+    # every stored transition has its reward when learn() returns
 """
 
 from __future__ import annotations
@@ -172,13 +173,13 @@ class FrameBuffer:
     """Frames of whole vector steps, written once into one array that is scored in place.
 
     :param n_envs: frames per vector step.
-    :param max_frames: frames it must hold (rounded up to whole steps); the array is allocated
-        at the first step, when the frame size is known.
+    :param max_frames: the most frames it holds: the whole steps that fit (at least one step). The
+        array is allocated at the first step, when the frame size is known.
     """
 
     def __init__(self, n_envs: int, max_frames: int) -> None:
         self.n_envs = n_envs
-        self.capacity = -(-max_frames // n_envs)  # vector steps
+        self.capacity = max(1, max_frames // n_envs)  # vector steps
         self.steps = 0
         self._array: np.ndarray | None = None
 
@@ -236,7 +237,7 @@ class ClipRewardVecEnv(VecEnvWrapper):
             return obs, rewards, dones, infos
         self._frames.append(frames)
         self._dones.append(np.array(dones, dtype=bool))
-        if self._frames.steps * self.num_envs >= self.scorer.batch_size:
+        if self._frames.steps >= self._frames.capacity:  # as many whole steps as a batch holds
             self._score_buffered()
         return obs, np.full(self.num_envs, np.nan, dtype=np.float32), dones, infos
 
@@ -285,14 +286,17 @@ class ClipRewardVecEnv(VecEnvWrapper):
 class LabelledReplayBuffer(ReplayBuffer):
     """A replay buffer whose newest rows may still wait for their rewards (Algorithm 1's two buffers).
 
-    The last :attr:`unlabelled` rows written (vector steps, one per ``add``) form the paper's
-    unlabelled buffer: their rewards are placeholders until :meth:`label` writes them, oldest
-    first. :meth:`sample` draws from the labelled rows only. Before it draws, if the unlabelled rows
-    outnumber the labelled ones, it calls :attr:`request_labels` (set by
-    :class:`RelabelReplayBuffer`), which labels every stored row.
+    While :attr:`request_labels` is set (by :class:`RelabelReplayBuffer`, for the length of a
+    ``learn()``), the last :attr:`unlabelled` rows written (vector steps, one per ``add``) form the
+    paper's unlabelled buffer: their rewards are placeholders until :meth:`label` writes them,
+    oldest first, and :meth:`sample` draws from the labelled rows only. Before it draws, if the
+    unlabelled rows outnumber the labelled ones, it calls :attr:`request_labels`, which labels every
+    stored row. Otherwise (no callback attached, e.g. a checkpoint fine-tuned with plain SB3) it
+    is an ordinary ``ReplayBuffer``.
 
-    Pass it as ``replay_buffer_class`` to any off-policy stable-baselines3 algorithm. Not
-    supported: ``optimize_memory_usage`` (evalkit refuses the combination).
+    :class:`RelabelReplayBuffer` makes one from the algorithm's plain buffer at the start of
+    training (:meth:`adopt`), so checkpoints name SB3's own class. Not supported:
+    ``optimize_memory_usage`` (evalkit refuses the combination).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -324,6 +328,9 @@ class LabelledReplayBuffer(ReplayBuffer):
         return self.size() - self.unlabelled
 
     def add(self, *args: Any, **kwargs: Any) -> None:
+        if self.request_labels is None:  # not attached to a training run: a plain replay buffer
+            super().add(*args, **kwargs)
+            return
         if self.unlabelled >= self.buffer_size - 1:
             raise RuntimeError(f"a replay buffer of {self.buffer_size} rows cannot wait for {self.unlabelled + 1} rewards")
         super().add(*args, **kwargs)
@@ -382,13 +389,15 @@ class RelabelReplayBuffer(BaseCallback):
         buffer = self.model.replay_buffer = LabelledReplayBuffer.adopt(buffer)
         if buffer.unlabelled:
             raise EvalkitError(
-                f"The replay buffer holds {buffer.unlabelled} transitions without rewards (their frames are gone); "
-                "resume without the replay buffer or start a new run."
+                f"The replay buffer holds {buffer.unlabelled} transitions that were saved before their rewards were "
+                "written; resume without the replay buffer (delete it) or start a new run."
             )
         buffer.request_labels = self.flush
         self.clip_env.discard_pending()  # anything left from an earlier learn() was never stored
 
     def _on_training_end(self) -> None:
+        """Label every stored transition, so that the buffer is complete between ``learn()`` calls."""
+        self.flush()
         self.buffer.request_labels = None
 
     def _on_step(self) -> bool:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from evalkit.errors import EvalkitError
-from evalkit.tasks import get_task
+from evalkit.tasks import get_family, get_task
 from evalkit.train.hyperparams import algo_kwargs as paper_algo_kwargs
 from evalkit.train.hyperparams import family_settings, get_algorithm
 
@@ -170,6 +170,7 @@ class TrainConfig:
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
                 raise EvalkitError(f"{flag} must be a positive whole number, not {value!r}.")
+        out = dataclasses.replace(out, reward_labelling=out.labelling)  # config.json says which one ran
         if out.reward == "clip" and out.labelling in ("batch", "rollout"):
             _check_deferred_labelling(out)
         if isinstance(out.alpha, bool) or not isinstance(out.alpha, (int, float)) or not 0.0 <= out.alpha <= 1.0:
@@ -248,13 +249,33 @@ def _check_deferred_labelling(config: TrainConfig) -> None:
         raise EvalkitError(f"reward_labelling = '{config.labelling}' does not support optimize_memory_usage; {fix}.")
     if int(kwargs.get("n_steps", 1) or 1) > 1:
         raise EvalkitError(f"n-step returns (n_steps = {kwargs['n_steps']}) need every reward at once; {fix}.")
-    rows = -(-int(config.reward_batch_size or 1) // config.n_envs) + 1
-    buffer_size = int(kwargs.get("buffer_size", 1_000_000))
-    if config.labelling == "batch" and buffer_size < 2 * rows:
+    if not isinstance(kwargs.get("train_freq", 1), int) and len(kwargs["train_freq"]) != 2:
+        raise EvalkitError(f"train_freq must be a number of steps or [number, 'step' | 'episode'], not {kwargs['train_freq']!r}.")
+    waiting = _train_freq_steps(config)  # vector steps stored between two rollout ends
+    if config.labelling == "batch":  # plus the steps of a CLIP batch that is still filling
+        waiting += max(1, int(config.reward_batch_size or 1) // config.n_envs)
+    rows = max(int(kwargs.get("buffer_size", 1_000_000)) // config.n_envs, 1)  # as SB3 divides it
+    needed = waiting + 2  # (once updates start, sampling keeps the waiting steps under half of those stored)
+    if rows < needed:
         raise EvalkitError(
-            f"A replay buffer of {buffer_size} steps cannot hold the {rows} steps that wait for a CLIP batch of "
-            f"{config.reward_batch_size} frames; raise algo_kwargs.buffer_size or lower --reward-batch-size."
+            f"A replay buffer of {rows} steps ({config.n_envs} environments each) cannot hold the {waiting} steps that "
+            f"wait for their CLIP rewards with reward_labelling = '{config.labelling}' (it needs {needed}); raise "
+            "algo_kwargs.buffer_size, or lower --reward-batch-size or train_freq."
         )
+
+
+def _train_freq_steps(config: TrainConfig) -> int:
+    """Vector steps of one rollout: ``train_freq`` (stable-baselines3's default if not set), with
+    episodes counted at the task's episode length."""
+    import inspect
+
+    from evalkit.train.hyperparams import ALGORITHMS
+
+    freq = dict(config.algo_kwargs).get("train_freq")
+    if freq is None:
+        freq = inspect.signature(ALGORITHMS[config.algo or ""].sb3_class().__init__).parameters["train_freq"].default
+    n, unit = (freq, "step") if isinstance(freq, int) else (int(freq[0]), str(freq[1]))
+    return n * get_family(get_task(config.task).family).episode_length if unit.startswith("episode") else n
 
 
 def _default(value: Any, default: Any) -> Any:

@@ -43,7 +43,6 @@ from evalkit.fileio import atomic_path, atomic_write_text
 from evalkit.train.clip_reward import (
     BatchRewardFn,
     ClipRewardVecEnv,
-    LabelledReplayBuffer,
     RelabelReplayBuffer,
     RenderFrame,
     load_clip_reward,
@@ -119,9 +118,6 @@ def make_training_env(config: TrainConfig, reward_fn: BatchRewardFn | None = Non
 def build_model(config: TrainConfig, env: VecEnv, run_dir: Path | None) -> BaseAlgorithm:
     """A fresh stable-baselines3 model with the config's (the paper's) hyperparameters."""
     cls = ALGORITHMS[config.algo].sb3_class()
-    extra: dict[str, Any] = {}
-    if config.reward == "clip" and config.labelling in DEFERRED:
-        extra["replay_buffer_class"] = LabelledReplayBuffer
     try:
         return cls(
             "MlpPolicy",
@@ -130,7 +126,6 @@ def build_model(config: TrainConfig, env: VecEnv, run_dir: Path | None) -> BaseA
             device=resolve_device(config.device),
             tensorboard_log=str(run_dir / TB_DIR) if run_dir is not None else None,
             verbose=0,
-            **extra,
             **dict(config.algo_kwargs),
         )
     except TypeError as exc:
@@ -532,8 +527,6 @@ def train(
                         tb_log_name="train", log_interval=4)
             learn_seconds = time.perf_counter() - t0
             interrupted = stop.is_set()
-            if callbacks and isinstance(callbacks[0], RelabelReplayBuffer):
-                callbacks[0].flush()  # a stop between two rollouts leaves stored steps to label
             saved = progress_cb.checkpoints[-1].step if progress_cb.checkpoints else start_step
             if model.num_timesteps > saved or (interrupted and not progress_cb.checkpoints):
                 progress_cb.save("interrupt" if interrupted else "end")

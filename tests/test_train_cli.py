@@ -84,6 +84,26 @@ def test_train_then_evaluate_writes_report_videos_and_a_dataset(cli, tmp_path, s
     success = [bool(goal[ds.episodes == e].any()) for e in (0, 1)]
     assert success == report["success"]
 
+    # The same evaluation again keeps its dataset, labels (here a marker file) included...
+    marker = ds.path / "labels" / "ratings-marker"
+    marker.write_text("a rater's work")
+    with one_torch_thread():
+        assert cli("evaluate", str(run), "--episodes", "2").exit_code == 0
+    assert marker.read_text() == "a rater's work"
+    # ...another one never replaces a dataset without --overwrite, whatever it holds.
+    root = tmp_path / "datasets"
+    assert cli("collect", "cartpole", "--n", "20", "--size", "64", "--name", "mine", "--root", str(root)).exit_code == 0
+    with one_torch_thread():
+        refused = cli("evaluate", str(run), "--episodes", "1", "--dataset", "mine", "--root", str(root))
+        assert refused.exit_code == 2 and "exists with different parameters" in refused.output
+        assert cli("evaluate", str(run), "--episodes", "3").exit_code == 2  # 3 episodes: not the same rollouts
+        assert marker.exists()
+        replaced = cli("evaluate", str(run), "--episodes", "1", "--dataset", "mine", "--root", str(root), "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    from evalkit.data.store import open_dataset
+
+    assert open_dataset("mine", root).manifest.generator == "rollouts"
+
 
 def test_ctrl_c_saves_a_loadable_checkpoint(tmp_path, small_toml):
     run = tmp_path / "run"

@@ -107,6 +107,7 @@ def evaluate_command(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the first episode (default: the run's seed + 10000)."),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Store the rollouts under the datasets root with this name (default: inside the run, <run>/rollouts/)."),
     no_dataset: bool = typer.Option(False, "--no-dataset", help="Do not store the rollouts as a dataset."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset of that name made otherwise, with its labels and embeddings (default: refuse; the same evaluation's dataset is kept)."),
     root: Optional[Path] = typer.Option(None, "--root", help="Datasets root for --dataset (default: $EVALKIT_DATASETS or ./datasets)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda..."),
 ) -> None:
@@ -114,7 +115,7 @@ def evaluate_command(
     from evalkit.train.evaluate import evaluate
 
     r = evaluate(run, checkpoint, episodes, video=video, seed=seed, dataset="" if no_dataset else dataset,
-                 datasets_root=root, device=device)
+                 datasets_root=root, device=device, overwrite=overwrite)
     con = console()
     if r.reward_is_random:
         con.print("[bold red]WARNING: this run trained on a RANDOM-WEIGHT CLIP reward; its policy says nothing about CLIP.[/]")
@@ -128,7 +129,7 @@ def evaluate_command(
     if r.clip_return_mean is not None:
         con.print(f"CLIP return:  {r.clip_return_mean:.4g} per episode")
     if r.dataset:
-        con.print(f"dataset:      {r.dataset}")
+        con.print(f"dataset:      {r.dataset}" + ("  (made by this same evaluation before: kept, with its labels)" if r.dataset_kept else ""))
         con.print(f"              rate it: evalkit label rate {r.dataset} --task {r.task}")
         con.print(f"              EPIC:    evalkit epic --task {r.task} --dataset {r.dataset} --model MODEL  (or --reward module:function)")
     for v in r.videos:

@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from evalkit.data.store import DatasetWriter, resolve_root
+from evalkit.data.store import DatasetWriter, existing_matching, resolve_root
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_write_text
 from evalkit.tasks import get_task
@@ -73,6 +73,7 @@ class EvalResult:
     :param dataset: folder of the rollout dataset written (``None`` if none).
     :param videos: the video files written.
     :param reward_is_random: the run's CLIP model had random weights (its reward is noise).
+    :param dataset_kept: the rollout dataset existed from the same evaluation and was kept.
     """
 
     run_dir: str
@@ -86,6 +87,7 @@ class EvalResult:
     clip_returns: list[float] | None
     criterion: str
     dataset: str | None = None
+    dataset_kept: bool = False
     videos: list[str] = field(default_factory=list)
     reward_is_random: bool = False
     seed: int = 0
@@ -226,6 +228,7 @@ def evaluate(
     datasets_root: str | Path | None = None,
     device: str = "auto",
     clip_reward: bool = True,
+    overwrite: bool = False,
 ) -> EvalResult:
     """Roll out a run's policy, report success and returns, store a rollout dataset.
 
@@ -241,6 +244,9 @@ def evaluate(
         ``./datasets``) so that ``evalkit datasets`` lists it.
     :param device: torch device for the policy and the CLIP model.
     :param clip_reward: score the frames with the run's CLIP reward too (CLIP runs only).
+    :param overwrite: replace an existing dataset of that name made otherwise (its labels and
+        embeddings with it). Without it such a dataset is an error; one made by the same
+        evaluation (same run, checkpoint, episodes and seed) is kept as it is, labels included.
     """
     if episodes < 1:
         raise EvalkitError(f"--episodes must be at least 1, not {episodes}.")
@@ -277,14 +283,18 @@ def evaluate(
     if dataset != "":
         name = dataset or f"{run_dir.name}-{path.stem}"
         root = run_dir / ROLLOUTS_DIR if dataset is None and datasets_root is None else resolve_root(datasets_root)
-        with DatasetWriter(
-            root, name, family=task.family, env_id=config.env_id, generator="rollouts",
-            params={"run": str(run_dir), "task": task.name, "checkpoint": path.name, "episodes": episodes,
-                    "seed": seed, "deterministic": True},
-            render=rollouts.render, n_frames=len(rollouts.frames), frame_shape=rollouts.frames.shape[1:],
-            overwrite=True,
-        ) as writer:
-            writer.add(rollouts.frames, states)
+        params = {"run": str(run_dir), "task": task.name, "checkpoint": path.name, "episodes": episodes,
+                  "seed": seed, "deterministic": True}
+        identity = {"family": task.family, "env_id": config.env_id, "generator": "rollouts", "params": params,
+                    "render": rollouts.render}
+        result.dataset_kept = existing_matching(root, name, identity, overwrite=overwrite) is not None
+        if not result.dataset_kept:
+            with DatasetWriter(
+                root, name, family=task.family, env_id=config.env_id, generator="rollouts", params=params,
+                render=rollouts.render, n_frames=len(rollouts.frames), frame_shape=rollouts.frames.shape[1:],
+                overwrite=overwrite,
+            ) as writer:
+                writer.add(rollouts.frames, states)
         result.dataset = str(root / name)
     atomic_write_text(json.dumps(result.to_dict(), indent=2) + "\n", out / REPORT_FILE)
     return result

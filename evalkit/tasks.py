@@ -75,6 +75,12 @@ CARTPOLE_UPRIGHT_MAX_ANGLE = math.radians(12.0)  # ≈ 0.2094 rad
 episode at 12°, and the paper's ground-truth reward penalises exactly that, so the rule label
 agrees with the training signal."""
 
+CARTPOLE_MAX_POSITION = 2.4
+"""The cart counts as on the track while ``|cart_position|`` is at most this (gymnasium's other
+failure threshold, also part of the ground-truth reward). Frames are centre-cropped to a square as
+CLIP's preprocessing would crop gymnasium's 600×400 picture, so a cart past about ±1.6 is out of
+the frame."""
+
 MOUNTAINCAR_GOAL_POSITION = 0.45
 """``MountainCarContinuous``'s goal position (the yellow flag); x at or past it is the goal."""
 
@@ -106,9 +112,15 @@ FAMILIES: dict[str, Family] = {
 }
 
 
-def cartpole_upright(states: Any, max_angle: float = CARTPOLE_UPRIGHT_MAX_ANGLE) -> np.ndarray:
-    """CartPole goal: the pole is within ``max_angle`` radians of vertical."""
-    return np.abs(np.asarray(states["angle"], dtype=float)) <= max_angle
+def cartpole_upright(states: Any, max_angle: float = CARTPOLE_UPRIGHT_MAX_ANGLE,
+                     max_position: float = CARTPOLE_MAX_POSITION) -> np.ndarray:
+    """CartPole goal: the pole is within ``max_angle`` radians of vertical and the cart within
+    ``max_position`` of the centre (where the ground-truth reward is +1; states without a
+    ``cart_position`` column count as centred)."""
+    upright = np.abs(np.asarray(states["angle"], dtype=float)) <= max_angle
+    if "cart_position" in states:
+        upright &= np.abs(np.asarray(states["cart_position"], dtype=float)) <= max_position
+    return upright
 
 
 def mountaincar_at_flag(states: Any, goal_position: float = MOUNTAINCAR_GOAL_POSITION) -> np.ndarray:
@@ -197,8 +209,9 @@ _HUMANOID_BASELINE = "a humanoid robot"
 
 _BUILTIN = [
     Task("cartpole", "cartpole", "pole vertically upright on top of the cart", "pole and cart",
-         criterion="the pole stays upright (|angle| ≤ 12°)", rule="cartpole_upright",
-         rule_params={"max_angle": CARTPOLE_UPRIGHT_MAX_ANGLE}),
+         criterion="the pole stays upright (|angle| ≤ 12°) with the cart on the track (|x| ≤ 2.4)",
+         rule="cartpole_upright", rule_params={"max_angle": CARTPOLE_UPRIGHT_MAX_ANGLE,
+                                               "max_position": CARTPOLE_MAX_POSITION}),
     Task("mountaincar", "mountaincar", "a car at the peak of the mountain, next to the yellow flag",
          "a car in the mountain", criterion="the car reaches the flag (x ≥ 0.45)",
          rule="mountaincar_at_flag", rule_params={"goal_position": MOUNTAINCAR_GOAL_POSITION}),

@@ -37,6 +37,24 @@ def test_classic_rules():
     states = pd.DataFrame({"angle": [-0.3, -0.2094, 0.0, 0.2095, 0.5], "position": [-1.2, 0.0, 0.44, 0.45, 0.6]})
     np.testing.assert_array_equal(get_task("cartpole").rule_labels(states), [False, True, True, False, False])
     np.testing.assert_array_equal(get_task("mountaincar").rule_labels(states), [False, False, False, True, True])
+    off_track = states.assign(cart_position=[0.0, 2.4, -2.41, 0.0, 3.0])  # the ground truth's track limit too
+    np.testing.assert_array_equal(get_task("cartpole").rule_labels(off_track), [False, True, False, False, False])
+
+
+def test_cartpole_rule_labels_agree_with_the_ground_truth_reward():
+    from evalkit.envs.classic import CartPoleEnv
+
+    rng = np.random.default_rng(0)
+    states = pd.DataFrame({"cart_position": rng.uniform(-3.5, 3.5, 400), "cart_velocity": 0.0,
+                           "angle": rng.uniform(-0.5, 0.5, 400), "angular_velocity": 0.0})
+    env = CartPoleEnv()
+    env.reset(seed=0)
+    truth = []
+    for row in states.itertuples(index=False):
+        env.set_state(row._asdict())
+        truth.append(env.is_upright())  # what the +1/-1 reward is computed from
+    np.testing.assert_array_equal(get_task("cartpole").rule_labels(states), truth)
+    assert 0.1 < np.mean(truth) < 0.9
 
 
 def test_unknown_names_suggest_the_closest():

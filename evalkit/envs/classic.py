@@ -60,7 +60,7 @@ from PIL import Image
 from evalkit.envs import cartpole_render
 from evalkit.envs.base import StateSettable
 from evalkit.envs.mountaincar_render import RENDERER_VERSION, get_renderer
-from evalkit.tasks import CARTPOLE_UPRIGHT_MAX_ANGLE
+from evalkit.tasks import CARTPOLE_MAX_POSITION, CARTPOLE_UPRIGHT_MAX_ANGLE
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame draws off-screen; no window, no display
 
@@ -152,11 +152,11 @@ class CartPoleEnv(StateSettable, _GymCartPole):
 
     def is_upright(self) -> bool:
         """Whether the pole is up and the cart on the track: gymnasium's non-failure condition,
-        with the angle threshold of the task registry's goal rule (12°) so that reward and rule
+        with the thresholds of the task registry's goal rule (12°, 2.4) so that reward and rule
         labels agree to the last bit."""
         assert self.state is not None
         x, _, theta, _ = self.state
-        return bool(abs(theta) <= CARTPOLE_UPRIGHT_MAX_ANGLE and abs(x) <= self.x_threshold)
+        return bool(abs(theta) <= CARTPOLE_UPRIGHT_MAX_ANGLE and abs(x) <= CARTPOLE_MAX_POSITION)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         super().step(action)  # gymnasium's physics; its termination and reward are replaced

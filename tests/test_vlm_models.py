@@ -165,3 +165,11 @@ def test_vit_b_32_random_checkpoint_round_trip(tmp_path):
     np.testing.assert_allclose(ours, reference, atol=1e-4)
     with pytest.raises(ModelError, match="does not match the architecture ViT-B-16"):
         load_model(ModelSpec("ViT-B-16", str(path)))
+
+
+def test_model_names_in_any_case_mean_open_clips_spelling():
+    assert models.canonical_model_name("vit-b-32") == "ViT-B-32"
+    assert models.canonical_model_name("ViT-B/32") == "ViT-B-32"
+    assert models.canonical_model_name(" EVALKIT-TINY-VIT ") == "evalkit-tiny-vit"
+    assert models.canonical_model_name("not-a-model") == "not-a-model"
+    assert models.resolve(models.ModelSpec("vit-b-32", "none")).arch == "ViT-B-32"

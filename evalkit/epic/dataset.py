@@ -247,6 +247,7 @@ def clip_rewards(
     """
     from evalkit.rewards import task_rewards
     from evalkit.vlm import ModelSpec
+    from evalkit.vlm.models import canonical_model_name
 
     spec = ModelSpec.coerce(model, pretrained)
     kwargs: dict[str, Any] = {"progress": progress}
@@ -263,9 +264,10 @@ def clip_rewards(
             f"The reward engine gave rewards of shape {values.shape} for {len(dataset)} frames and "
             f"{len(table_alphas)} alphas."
         )
+    name = canonical_model_name(spec.model)  # saved as open_clip spells it, however it was typed
     return RewardSource(
-        kind="clip", source="clip", values=values, alphas=table_alphas, model=spec.model,
-        pretrained=pretrained_name(spec.model, spec.pretrained), model_identity=str(table.model),
+        kind="clip", source="clip", values=values, alphas=table_alphas, model=name,
+        pretrained=pretrained_name(name, spec.pretrained), model_identity=str(table.model),
         random_weights=bool(table.random_weights),
     )
 

@@ -334,6 +334,13 @@ def cached_weights(model: str, tag: str) -> str | None:
     return None
 
 
+def canonical_model_name(name: str) -> str:
+    """open_clip's spelling of a model name typed in any case (``vit-b-32`` → ``ViT-B-32``);
+    other names (unknown ones, config files) unchanged."""
+    arch = name.strip().replace("/", "-")
+    return {m.lower(): m for m in open_clip.list_models()}.get(arch.lower(), name.strip())
+
+
 def resolve(spec: ModelSpec | str, pretrained: str | None = None) -> ResolvedSpec:
     """Check a model spec and work out its identity, without loading weights or downloading.
 
@@ -352,9 +359,7 @@ def resolve(spec: ModelSpec | str, pretrained: str | None = None) -> ResolvedSpe
         arch = _register_custom_config(path, config, config_sha)
         display = path.stem
     else:
-        arch = name.replace("/", "-")
-        by_lower = {m.lower(): m for m in open_clip.list_models()}
-        arch = by_lower.get(arch.lower(), arch)  # 'vit-b-32' means ViT-B-32
+        arch = canonical_model_name(name)
         if arch not in open_clip.list_models():
             raise ModelError(
                 f"Unknown model {name!r}.{_closest(arch, open_clip.list_models())} "

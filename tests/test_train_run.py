@@ -90,8 +90,49 @@ def test_corrupt_checkpoint_and_bad_resumes_are_refused(tmp_path):
         train(tiny_config("mountaincar", reward="ground-truth", steps=60), run)
     (run / RESUME_DIR / "model.zip").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(EvalkitError, match="cannot be loaded as a SAC policy.*corrupt"):
-        train(TrainConfig(task=""), run, resume=True)
+        train(TrainConfig(task="", steps=200), run, resume=True)
     with pytest.raises(EvalkitError, match="another configuration.*task = 'kneeling'"):
         train(TrainConfig(task="kneeling"), run, resume=True)
     with pytest.raises(EvalkitError, match="already exists; pass --resume"):
         train(tiny_config("mountaincar", reward="ground-truth"), run)
+
+
+@pytest.mark.parametrize("abort_at_call,kept", [(2, False), (12, True)])
+def test_an_aborted_run_leaves_nothing_or_its_checkpoints(tmp_path, abort_at_call, kept):
+    """A second Ctrl-C (KeyboardInterrupt inside learn()) before the first checkpoint removes the
+    new run folder, so the same command works again; after one, the folder stays for --resume."""
+    calls = []
+
+    def abort_later(frames):
+        calls.append(len(frames))
+        if len(calls) == abort_at_call:
+            raise KeyboardInterrupt
+        return shape_reward(frames)
+
+    run = tmp_path / "run"
+    config = tiny_config("mountaincar", steps=400, reward_batch_size=8, checkpoint_every=40)
+    with one_torch_thread(), pytest.raises(KeyboardInterrupt):
+        train(config, run, reward_fn=abort_later)
+    assert run.exists() is kept
+    if kept:
+        assert read_checkpoints(run) and (run / RESUME_DIR).is_dir()
+
+
+def test_resuming_a_finished_run_says_so(tmp_path):
+    run = tmp_path / "run"
+    with one_torch_thread():
+        train(tiny_config("mountaincar", reward="ground-truth", steps=80), run)
+        with pytest.raises(EvalkitError, match="already trained to step 80, and asks for 80 steps: nothing to do"):
+            train(TrainConfig(task=""), run, resume=True)
+        with pytest.raises(EvalkitError, match="asks for 40 steps"):
+            train(TrainConfig(task="", steps=40), run, resume=True)
+
+
+def test_a_run_shorter_than_learning_starts_is_warned_about(tmp_path):
+    messages: list[str] = []
+    with one_torch_thread():
+        train(tiny_config("cartpole", reward="ground-truth", steps=80), tmp_path / "run", report=messages.append)
+        assert not any("no gradient step" in m for m in messages)  # tiny_config learns after 60 steps...
+        train(tiny_config("cartpole", reward="ground-truth", steps=40, algo_kwargs={"learning_starts": 75_000}),
+              tmp_path / "run2", report=messages.append)
+    assert any("DQN learns only after 75000 steps (learning_starts) but the run has 40" in m for m in messages)

@@ -65,7 +65,17 @@ def train_command(
         if out is None:
             out = runs_root() / config.resolved().default_run_name()
     show_bar = sys.stderr.isatty() if progress is None else progress
-    result = train(config, out, resume=resume, progress=show_bar, report=_report)
+    try:
+        result = train(config, out, resume=resume, progress=show_bar, report=_report)
+    except KeyboardInterrupt:
+        from evalkit.train.runner import read_checkpoints
+
+        saved = read_checkpoints(out) if out.is_dir() else []
+        if not saved:
+            raise  # nothing was kept: the usual message
+        typer.secho(f"Aborted; the checkpoints up to step {saved[-1].step} are kept. Go on with: "
+                    f"evalkit train --out {out} --resume", fg="yellow", err=True)
+        raise typer.Exit(130) from None
 
     c = result.config
     con = console()
@@ -79,7 +89,10 @@ def train_command(
         overshoot = (f"; SB3 finishes the rollout it is in (train_freq={freq} "
                      f"steps × {c.n_envs} env{'s' if c.n_envs > 1 else ''}), hence more than asked")
     con.print(f"steps:    {result.steps} of {c.steps} ({result.steps_per_second:.0f} steps/s{overshoot})")
-    con.print(f"training reward (recent episodes): {_fmt(result.train_reward)}; ground-truth return: {_fmt(result.gt_return)}")
+    from evalkit.tasks import get_task
+
+    con.print(f"training reward (recent episodes): {_fmt(result.train_reward)}; "
+              f"{_return_name(get_task(c.task).family)}: {_fmt(result.gt_return)}")
     if result.reward_batch_size is not None and result.reward_batch_size < c.reward_batch_size:
         con.print(f"CLIP batch size backed off to {result.reward_batch_size} frames (memory).")
     if result.checkpoints:
@@ -92,6 +105,11 @@ def train_command(
                     fg="yellow", err=True)
         raise typer.Exit(130)
     con.print(f"next:     evalkit evaluate {result.run_dir}")
+
+
+def _return_name(family: str) -> str:
+    """What the environment's own return is: the humanoid's is locomotion, not the task."""
+    return "environment return (not the task's ground truth)" if family == "humanoid" else "ground-truth return"
 
 
 def _fmt(x: Optional[float]) -> str:
@@ -122,7 +140,7 @@ def evaluate_command(
     step = f"step {r.checkpoint_step}" if r.checkpoint_step is not None else "outside the index"
     con.print(f"checkpoint:   {r.checkpoint} ({r.selection}, {step})")
     con.print(f"episodes:     {r.episodes} (deterministic policy, seeds from {r.seed})")
-    returns = "environment return (not the task's ground truth)" if r.family == "humanoid" else "ground-truth return"
+    returns = _return_name(r.family)
     con.print(f"{returns}: {r.gt_return_mean:.4g} ± {r.gt_return_std:.3g} (mean ± std)")
     con.print(f"success rate: {r.success_rate:.0%} (an episode succeeds when {r.criterion}; goal rule of task {r.task})")
     con.print(f"steps in goal: {sum(r.goal_fraction) / len(r.goal_fraction):.0%} on average")

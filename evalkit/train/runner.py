@@ -454,6 +454,20 @@ def _check_render_size(config: TrainConfig, reward_fn: BatchRewardFn) -> None:
         )
 
 
+def _warn_if_learning_never_starts(config: TrainConfig, start_step: int, report: Report) -> None:
+    """Say so when ``learning_starts`` is at or past the run's last step (no gradient step would run)."""
+    import inspect
+
+    starts = dict(config.algo_kwargs).get("learning_starts")
+    if starts is None:
+        params = inspect.signature(ALGORITHMS[config.algo].sb3_class().__init__).parameters
+        starts = params["learning_starts"].default if "learning_starts" in params else 0
+    if int(starts) >= config.steps:
+        report(f"WARNING: {config.algo.upper()} learns only after {int(starts)} steps (learning_starts) but the run has "
+               f"{config.steps}: no gradient step will run and the policy stays random. Train longer, or set "
+               "algo_kwargs.learning_starts in a --config file.")
+
+
 def train(
     config: TrainConfig,
     run_dir: str | Path,
@@ -480,6 +494,12 @@ def train(
     start_step = int(state["step"])
     if resume and resume_from is None:
         report(f"{run_dir} has no checkpoint yet; starting it from step 0.")
+    if start_step >= config.steps:
+        raise EvalkitError(
+            f"{run_dir} is already trained to step {start_step}, and asks for {config.steps} steps: nothing to do; "
+            f"pass a larger --steps to train it further."
+        )
+    _warn_if_learning_never_starts(config, start_step, report)
     if config.torch_threads is not None:
         import torch
 
@@ -507,6 +527,7 @@ def train(
                 report("The checkpoint has no replay buffer; resuming with an empty one.")
         else:
             model = build_model(config, env, run_dir)
+        created = not run_dir.exists()
         run_dir.mkdir(parents=True, exist_ok=True)
         write_run_config(run_dir, config, reward_is_random=random_weights)
 
@@ -523,8 +544,13 @@ def train(
         remaining = max(0, config.steps - start_step)
         t0 = time.perf_counter()
         with stop_on_sigint(stop, report):
-            model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=resume_from is None,
-                        tb_log_name="train", log_interval=4)
+            try:
+                model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=resume_from is None,
+                            tb_log_name="train", log_interval=4)
+            except KeyboardInterrupt:  # a second Ctrl-C: abort without saving
+                if created and not read_checkpoints(run_dir):
+                    shutil.rmtree(run_dir, ignore_errors=True)  # nothing to resume: as if never started
+                raise
             learn_seconds = time.perf_counter() - t0
             interrupted = stop.is_set()
             saved = progress_cb.checkpoints[-1].step if progress_cb.checkpoints else start_step

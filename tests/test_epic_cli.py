@@ -168,6 +168,8 @@ def test_option_errors(cli, sweep, rewards_module):
     assert human.exit_code == 2 and "no label set 'human'" in human.output
     wrong_family = cli("epic", "--task", "mountaincar", "--dataset", "cartpole-sweep", "--reward", fn)
     assert wrong_family.exit_code == 2 and "holds cartpole states" in wrong_family.output
+    few = cli("epic", "--task", "cartpole", "--reward", fn, "--bootstrap", "1")
+    assert few.exit_code == 2 and "--bootstrap 1 is too few resamples" in few.output
 
 
 def test_all_frames_one_label_through_the_cli(cli, datasets_root, rewards_module):

@@ -16,6 +16,20 @@ ROOT_OPTION = typer.Option(None, "--root", help="Datasets root (default: $EVALKI
 """``--root``: where datasets live; every command that reads or writes datasets takes it."""
 
 
+MIN_BOOTSTRAP = 100
+"""Fewest bootstrap resamples that make an interval; 0 means none."""
+
+
+def check_bootstrap(n: int) -> int:
+    """``--bootstrap``: 0 (no interval) or at least :data:`MIN_BOOTSTRAP` resamples."""
+    if 0 < n < MIN_BOOTSTRAP:
+        raise EvalkitError(
+            f"--bootstrap {n} is too few resamples for an interval; use 0 for none, or at least {MIN_BOOTSTRAP} "
+            "(the default 2000 gives stable 95 % bounds)."
+        )
+    return n
+
+
 def parse_alphas(text: str) -> list[float]:
     """``--alpha 0,0.25,0.5`` as a list of distinct α in [0, 1]."""
     try:

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 
 from evalkit.cli._app import app, bench_app, console
-from evalkit.cli._common import ROOT_OPTION, parse_alphas, task_dataset
+from evalkit.cli._common import ROOT_OPTION, check_bootstrap, parse_alphas, task_dataset
 from evalkit.errors import EvalkitError
 from evalkit.text import plural
 
@@ -101,6 +101,7 @@ def epic_command(
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}.", param_hint="--format")
+    check_bootstrap(bootstrap)
     if ci not in CI_METHODS:
         raise typer.BadParameter(f"use one of {', '.join(CI_METHODS)}.", param_hint="--ci")
     if not 0 < confidence < 1:

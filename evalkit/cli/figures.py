@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from evalkit.cli._app import app, console
-from evalkit.cli._common import ROOT_OPTION, parse_alphas, task_dataset
+from evalkit.cli._common import ROOT_OPTION, check_bootstrap, parse_alphas, task_dataset
 from evalkit.errors import DatasetError, EvalkitError
 
 DEFAULT_ALPHAS = "0,0.25,0.5,0.75,1"
@@ -172,6 +172,7 @@ def scaling_command(
 
     pairs = _pairs(models, pretrained)
     alphas = parse_alphas(alpha)
+    check_bootstrap(bootstrap)
     ds = task_dataset(task, dataset, root)
     err = console(stderr=True)
     data = scaling_data(ds, task, pairs, alphas, label_set=labels, compute_missing=compute, n_bootstrap=bootstrap,

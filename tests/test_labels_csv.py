@@ -139,7 +139,9 @@ def test_cli_bad_input_is_one_clear_sentence(cli, ds, tmp_path):
     res = cli("label", "stats", "lab", "--task", "kneeling")
     assert res.exit_code == 2 and "humanoid task" in res.output
     res = cli("label", "stats", "lab")
-    assert res.exit_code == 0 and "No human labels" in res.output
+    assert res.exit_code == 0 and "No human labels in lab yet" in res.output
+    res = cli("label", "stats", "lab", "--task", "cartpole")
+    assert res.exit_code == 0 and "No human labels for task cartpole in lab yet" in res.output
     res = cli("label", "serve", "lab", "--task", "cartpole", "--order", "sideways")
     assert res.exit_code == 2 and "Unknown --order" in res.output
     res = cli("label", "serve", "lab", "--task", "cartpole", "--labeller", "a b")

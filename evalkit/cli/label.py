@@ -203,7 +203,11 @@ def stats_command(
     stats = label_stats(ds, task, store)
     console = make_console()
     if stats.per_labeller.empty:
-        console.print(f"No human labels in {ds.name} yet; label with 'evalkit label serve {ds.name} --task TASK'.")
+        if task is None:
+            console.print(f"No human labels in {ds.name} yet; label with 'evalkit label serve {ds.name} --task TASK'.")
+        else:
+            console.print(f"No human labels for task {task} in {ds.name} yet (see 'evalkit label stats {ds.name}' "
+                          f"for every task); label with 'evalkit label serve {ds.name} --task {task}'.")
     else:
         sync_label_sets(ds, store)
         t = Table(title=f"human labels of {ds.name} ({len(ds)} frames)")

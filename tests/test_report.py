@@ -152,6 +152,27 @@ def test_epic_and_collect_commands():
     assert ("evalkit epic --task kneeling --model ViT-H-14 --pretrained laion2b_s32b_b79k --alpha 0,0.5 "
             "--dataset d --labels human --bootstrap 2000 --ci bca --confidence 0.95 --seed 3") in cmds
     assert any("--reward m:f" in c for c in cmds)
+    # α rows computed with another number of resamples get their own command
+    again = pd.concat([rows, rows.iloc[[0]].assign(alpha=1.0, n_bootstrap=100)])
+    cmds = epic_commands(again)
+    assert len(cmds) == 3 and any("--alpha 0,0.5 " in c and "--bootstrap 2000" in c for c in cmds)
+    assert any("--alpha 1 " in c and "--bootstrap 100" in c for c in cmds)
+
+
+def test_collect_command_of_a_pose_dataset():
+    from types import SimpleNamespace
+
+    from evalkit.data.poses import HUMANOID_TASKS, PoseSpec
+    from evalkit.report.builder import collect_command
+
+    params = {**PoseSpec(per_task=6, tasks=HUMANOID_TASKS).to_params(), "seed": 2}
+    manifest = SimpleNamespace(generator="poses", family="humanoid", name="hp", params=params, frame_shape=(128, 128, 3),
+                               render={"profile": "fast", "textured": True, "fixed_camera": False}, n_frames=10)
+    assert collect_command(SimpleNamespace(manifest=manifest)) == (
+        "evalkit collect humanoid --poses --per-task 6 --size 128 --seed 2 --profile fast --tracking-camera --name hp")
+    manifest.params = {**params, "yaw": 10.0}  # not what the command line makes: described instead
+    assert collect_command(SimpleNamespace(manifest=manifest)).startswith("# dataset hp: made by the 'poses' generator")
+    assert "size=128" in collect_command(SimpleNamespace(manifest=manifest))
 
 
 def test_report_without_results_says_what_to_run(datasets_root, cli, tmp_path):

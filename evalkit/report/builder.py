@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -157,15 +157,31 @@ def collect_command(ds: Any, root_option: str = "") -> str:
         if m.family == "mountaincar":
             cmd += " --textured" if m.render.get("textured", True) else " --plain"
         return f"{cmd} --name {_quote(m.name)}{root_option}"
-    params = ", ".join(f"{k}={v}" for k, v in sorted(m.params.items()))
+    if m.generator == "poses" and _default_pose_variation(m.params):
+        r = m.render
+        cmd = (f"evalkit collect humanoid --poses --per-task {m.params['per_task']} --size {m.frame_shape[1]} "
+               f"--seed {m.params.get('seed', 0)} --profile {r.get('profile', 'fast')}"
+               f"{'' if r.get('textured', True) else ' --plain'}{'' if r.get('fixed_camera', True) else ' --tracking-camera'}")
+        return f"{cmd} --name {_quote(m.name)}{root_option}"
+    params = ", ".join(f"{k}={v}" for k, v in sorted({**m.params, "size": m.frame_shape[1]}.items()))
     return f"# dataset {m.name}: made by the '{m.generator}' generator of 'evalkit collect {m.family}' ({params})"
 
 
+def _default_pose_variation(params: Mapping[str, Any]) -> bool:
+    """Whether a pose dataset used the command line's pose variation (only --per-task and --seed vary)."""
+    from evalkit.data.poses import HUMANOID_TASKS, PoseSpec
+
+    default = PoseSpec(per_task=int(params.get("per_task", 0)), tasks=HUMANOID_TASKS).to_params()
+    return all(params.get(k) == v for k, v in default.items())
+
+
 def epic_commands(epic: pd.DataFrame, root_option: str = "") -> list[str]:
-    """One ``evalkit epic`` command per (dataset, task, label set, reward) of the results table."""
+    """One ``evalkit epic`` command per (dataset, task, label set, reward, interval settings) of the
+    results table: rows computed with other bootstrap settings get their own command."""
     commands = []
-    keys = ["dataset", "task", "label_set", "reward_source", "model", "pretrained"]
-    for (dataset, task, label_set, source, model, pretrained), rows in epic.groupby(keys, sort=True):
+    keys = ["dataset", "task", "label_set", "reward_source", "model", "pretrained", "n_bootstrap", "ci_method",
+            "confidence", "seed"]
+    for (dataset, task, label_set, source, model, pretrained, *_), rows in epic.groupby(keys, sort=True, dropna=False):
         first = rows.iloc[0]
         if source == "clip":
             what = f"--model {_quote(model)} --pretrained {_quote(pretrained)} --alpha {_alpha_list(rows['alpha'])}"

@@ -97,7 +97,12 @@ def models_command(
     rows = known_models(include_untagged=all_models)
     if cached:
         rows = [r for r in rows if r.cached_tags]
-    table = Table(title="open_clip models (✓ = weights on this machine; default = evalkit's tag)", show_lines=False)
+        if not rows:
+            console().print("No open_clip weights are cached on this machine yet: they download on first use "
+                            "(evalkit embed DATASET --model NAME), or load from a file with --pretrained PATH.")
+            return
+    table = Table(title="open_clip models (a tag marked ✓ has its weights on this machine; default = evalkit's tag)",
+                  show_lines=False)
     table.add_column("model")
     table.add_column("parameters", justify="right")
     table.add_column("default tag")

@@ -14,9 +14,9 @@ from evalkit.cli._common import ROOT_OPTION
 
 @app.command("report")
 def report_command(
-    task: Optional[List[str]] = typer.Option(None, "--task", "-t", help="Only these tasks (repeat, or comma-separate) [default: every task with saved results]."),
-    labels: Optional[List[str]] = typer.Option(None, "--labels", help="Only these label sets (repeat, or comma-separate) [default: all]."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder [default: <reports>/report-TASKS]."),
+    task: Optional[List[str]] = typer.Option(None, "--task", "-t", help="Only these tasks (repeat, or comma-separate) (default: every task with saved results)."),
+    labels: Optional[List[str]] = typer.Option(None, "--labels", help="Only these label sets (repeat, or comma-separate) (default: all)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (default: <reports>/report-TASKS)."),
     title: Optional[str] = typer.Option(None, "--title", help="Page title."),
     histogram_alpha: float = typer.Option(0.0, "--histogram-alpha", min=0.0, max=1.0, help="α of the rewards in the histograms."),
     sheet_frames: int = typer.Option(12, "--sheet-frames", min=1, help="Frames in each dataset's contact sheet."),

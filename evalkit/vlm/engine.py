@@ -463,6 +463,8 @@ def embed_dataset(
     resolved = embedder.resolved if embedder is not None else (spec if isinstance(spec, ResolvedSpec) else resolve(spec))
     cache = EmbeddingCache(ds, resolved, precision)
     dist_env = _dist_env()
+    if dist_env is None and embedder is None:
+        parse_devices(devices)  # a device that does not exist is said first, before anything else
 
     def result(values: np.ndarray, computed: int, t_embed: float, used: Sequence[str], bs: int | None) -> Embeddings:
         return Embeddings(values=values, path=cache.dir, model=resolved.label, random_weights=resolved.random_weights,

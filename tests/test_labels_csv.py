@@ -82,6 +82,14 @@ def test_unknown_frames_and_bad_values_import_nothing(ds, tmp_path):
     assert not LabelStore(ds).path.exists()
 
 
+def test_many_rows_with_one_problem_are_said_once(ds, tmp_path):
+    rows = "".join(f"{i},kneeling,goal,alice,\n" for i in range(1, 11))
+    with pytest.raises(EvalkitError) as err:
+        import_csv(ds, write(tmp_path / "k.csv", "frame_id,task,label,labeller,time\n" + rows))
+    msg = str(err.value)
+    assert "10 bad row(s): lines 2, 3, 4 and 7 more: " in msg and msg.count("kneeling") == 1 and ".;" not in msg
+
+
 def test_task_option_must_match_the_rows(ds, tmp_path):
     f = write(tmp_path / "t.csv", "frame_id,task,label,labeller\n1,mountaincar,goal,alice\n")
     with pytest.raises(EvalkitError, match="task 'mountaincar' but --task cartpole"):

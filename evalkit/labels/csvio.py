@@ -63,9 +63,18 @@ class ImportReport:
 
 
 def _fail(path: Path, problems: list[str], what: str) -> EvalkitError:
-    shown = "; ".join(problems[:_MAX_LISTED])
-    more = f" (and {len(problems) - _MAX_LISTED} more)" if len(problems) > _MAX_LISTED else ""
-    return EvalkitError(f"{path}: {what}: {shown}{more}. Nothing was imported; fix the file and run again.")
+    """One sentence for ``"line N: message"`` problems, lines with the same message said once."""
+    lines_by_message: dict[str, list[str]] = {}
+    for problem in problems:
+        where, _, message = problem.partition(": ")
+        lines_by_message.setdefault(message.rstrip("."), []).append(where.removeprefix("line "))
+    parts = []
+    for message, lines in lines_by_message.items():
+        shown = ", ".join(lines[:3]) + (f" and {len(lines) - 3} more" if len(lines) > 3 else "")
+        parts.append(f"line{'s' if len(lines) > 1 else ''} {shown}: {message}")
+    more = f" (and {len(parts) - _MAX_LISTED} other problems)" if len(parts) > _MAX_LISTED else ""
+    return EvalkitError(f"{path}: {what}: {'; '.join(parts[:_MAX_LISTED])}{more}. Nothing was imported; fix the file "
+                        "and run again.")
 
 
 def _parse_time(text: str) -> str:

@@ -2,8 +2,9 @@
 
 - :mod:`evalkit.train.hyperparams` — the paper's hyperparameters, in one table.
 - :mod:`evalkit.train.config` — :class:`TrainConfig`: defaults, TOML/YAML files, flags.
-- :mod:`evalkit.train.clip_reward` — batched CLIP rewards as a VecEnv wrapper and a
-  replay-buffer relabelling callback.
+- :mod:`evalkit.train.clip_reward` — batched CLIP rewards: a VecEnv wrapper, and for off-policy
+  algorithms a replay buffer whose newest rows wait for their rewards (Algorithm 1) with the
+  callback that writes them.
 - :mod:`evalkit.train.runner` — :func:`train`: environments, model, checkpoints, resume, Ctrl-C.
 - :mod:`evalkit.train.evaluate` — :func:`evaluate`: returns, success rates, videos, rollout datasets.
 - :mod:`evalkit.train.bench` — ``evalkit bench train``.

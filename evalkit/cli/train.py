@@ -84,9 +84,7 @@ def train_command(
     con.print(f"reward:   {c.describe_reward()}")
     overshoot = ""
     if result.steps > c.steps:
-        freq = c.algo_kwargs.get("train_freq", 1)
-        freq = freq[0] if isinstance(freq, (tuple, list)) else freq
-        overshoot = (f"; SB3 finishes the rollout it is in (train_freq={freq} "
+        overshoot = (f"; SB3 finishes the rollout it is in ({c.train_freq_steps} "
                      f"steps × {c.n_envs} env{'s' if c.n_envs > 1 else ''}), hence more than asked")
     con.print(f"steps:    {result.steps} of {c.steps} ({result.steps_per_second:.0f} steps/s{overshoot})")
     from evalkit.tasks import get_task

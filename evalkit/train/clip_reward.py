@@ -198,7 +198,8 @@ class FrameBuffer:
 
     def frames(self) -> np.ndarray:
         """The buffered frames, step by step (a view, valid until :meth:`clear`)."""
-        return self._array[: self.steps * self.n_envs] if self._array is not None else np.zeros((0,), np.uint8)
+        assert self._array is not None, "no frames were buffered"
+        return self._array[: self.steps * self.n_envs]
 
     def clear(self) -> None:
         self.steps = 0

@@ -184,6 +184,20 @@ class TrainConfig:
             return self.reward_labelling
         return "batch" if get_algorithm(self.algo or "", get_task(self.task).family).off_policy else "step"
 
+    def algo_setting(self, argument: str) -> Any:
+        """A stable-baselines3 constructor argument of this (resolved) run: ``algo_kwargs``'s,
+        else the library's default."""
+        if argument in self.algo_kwargs:
+            return self.algo_kwargs[argument]
+        return get_algorithm(self.algo or "", get_task(self.task).family).sb3_default(argument)
+
+    @property
+    def train_freq_steps(self) -> int:
+        """Vector steps of one rollout (``train_freq``; episodes counted at the task's episode length)."""
+        freq = self.algo_setting("train_freq") or 1
+        n, unit = (freq, "step") if isinstance(freq, int) else (int(freq[0]), str(freq[1]))
+        return n * get_family(get_task(self.task).family).episode_length if unit.startswith("episode") else n
+
     @property
     def reward_is_random(self) -> bool:
         """Whether the reward comes from a CLIP model with random weights (a smoke test only)."""
@@ -251,7 +265,7 @@ def _check_deferred_labelling(config: TrainConfig) -> None:
         raise EvalkitError(f"n-step returns (n_steps = {kwargs['n_steps']}) need every reward at once; {fix}.")
     if not isinstance(kwargs.get("train_freq", 1), int) and len(kwargs["train_freq"]) != 2:
         raise EvalkitError(f"train_freq must be a number of steps or [number, 'step' | 'episode'], not {kwargs['train_freq']!r}.")
-    waiting = _train_freq_steps(config)  # vector steps stored between two rollout ends
+    waiting = config.train_freq_steps  # vector steps stored between two rollout ends
     if config.labelling == "batch":  # plus the steps of a CLIP batch that is still filling
         waiting += max(1, int(config.reward_batch_size or 1) // config.n_envs)
     rows = max(int(kwargs.get("buffer_size", 1_000_000)) // config.n_envs, 1)  # as SB3 divides it
@@ -262,20 +276,6 @@ def _check_deferred_labelling(config: TrainConfig) -> None:
             f"wait for their CLIP rewards with reward_labelling = '{config.labelling}' (it needs {needed}); raise "
             "algo_kwargs.buffer_size, or lower --reward-batch-size or train_freq."
         )
-
-
-def _train_freq_steps(config: TrainConfig) -> int:
-    """Vector steps of one rollout: ``train_freq`` (stable-baselines3's default if not set), with
-    episodes counted at the task's episode length."""
-    import inspect
-
-    from evalkit.train.hyperparams import ALGORITHMS
-
-    freq = dict(config.algo_kwargs).get("train_freq")
-    if freq is None:
-        freq = inspect.signature(ALGORITHMS[config.algo or ""].sb3_class().__init__).parameters["train_freq"].default
-    n, unit = (freq, "step") if isinstance(freq, int) else (int(freq[0]), str(freq[1]))
-    return n * get_family(get_task(config.task).family).episode_length if unit.startswith("episode") else n
 
 
 def _default(value: Any, default: Any) -> Any:

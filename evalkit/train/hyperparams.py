@@ -54,6 +54,13 @@ class Algorithm:
 
         return getattr(stable_baselines3, self.class_name)
 
+    def sb3_default(self, argument: str) -> Any:
+        """stable-baselines3's default for a constructor argument (``None`` if it takes none)."""
+        import inspect
+
+        param = inspect.signature(self.sb3_class().__init__).parameters.get(argument)
+        return None if param is None or param.default is inspect.Parameter.empty else param.default
+
 
 ALGORITHMS: dict[str, Algorithm] = {
     "dqn": Algorithm("dqn", "DQN", off_policy=True, action_spaces=("discrete",)),

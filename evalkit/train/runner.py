@@ -456,12 +456,7 @@ def _check_render_size(config: TrainConfig, reward_fn: BatchRewardFn) -> None:
 
 def _warn_if_learning_never_starts(config: TrainConfig, start_step: int, report: Report) -> None:
     """Say so when ``learning_starts`` is at or past the run's last step (no gradient step would run)."""
-    import inspect
-
-    starts = dict(config.algo_kwargs).get("learning_starts")
-    if starts is None:
-        params = inspect.signature(ALGORITHMS[config.algo].sb3_class().__init__).parameters
-        starts = params["learning_starts"].default if "learning_starts" in params else 0
+    starts = config.algo_setting("learning_starts") or 0
     if int(starts) >= config.steps:
         report(f"WARNING: {config.algo.upper()} learns only after {int(starts)} steps (learning_starts) but the run has "
                f"{config.steps}: no gradient step will run and the policy stays random. Train longer, or set "

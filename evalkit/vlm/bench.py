@@ -40,7 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from evalkit.vlm.engine import ImageEmbedder, embed_dataset, parse_devices
+from evalkit.vlm.engine import PRECISION_DTYPES, ImageEmbedder, autocast_for, embed_dataset, parse_devices
 from evalkit.vlm.models import ModelSpec, ResolvedSpec, load_model, resolve
 
 
@@ -197,8 +197,6 @@ class MatmulProbe:
         return rate
 
 
-_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
 DENSE_BF16_PEAK_TFLOPS: dict[str, float] = {
     "H200": 989.0, "H100 PCIe": 756.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "L4": 121.0,
 }
@@ -246,8 +244,6 @@ def _naive_reference(resolved: ResolvedSpec, device: str, frames_path: str, thre
 
     ``precision`` other than fp32 wraps ``encode_image`` in ``torch.autocast`` (the usual way to
     run a model in half precision without touching it)."""
-    import contextlib
-
     from PIL import Image
 
     torch.set_num_threads(threads)
@@ -267,9 +263,7 @@ def _naive_reference(resolved: ResolvedSpec, device: str, frames_path: str, thre
         x = torch.stack([pil(Image.fromarray(np.asarray(f))) for f in frames[a:b]]).to(dev)
         _sync(dev)
         t1 = time.perf_counter()
-        cast = (contextlib.nullcontext() if precision == "fp32"
-                else torch.autocast(device_type=dev.type, dtype=_DTYPES[precision]))
-        with torch.no_grad(), cast:
+        with torch.no_grad(), autocast_for(dev.type, precision):
             emb = F.normalize(model.encode_image(x).float(), dim=-1)
         _sync(dev)
         t2 = time.perf_counter()
@@ -422,7 +416,7 @@ def run_embed_benchmark(
                 run_engine(0, min(n, 2 if device.type == "cpu" else bs))  # a GPU: a full batch, for its kernels' choices
             naive.seconds_preprocess = naive.seconds_model = engine.seconds_preprocess = engine.seconds_model = 0.0
             # The matrix units' rate at the tower's shapes, measured between batches (best of them).
-            probe = (MatmulProbe(resolved.config, bs, device, _DTYPES[precision])
+            probe = (MatmulProbe(resolved.config, bs, device, PRECISION_DTYPES[precision])
                      if one_device and _vit_shape(resolved.config) else None)
             naive_out, engine_out = [], []
             for k, a in enumerate(range(0, n, bs)):

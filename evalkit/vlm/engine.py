@@ -49,6 +49,14 @@ from evalkit.vlm.models import LoadedModel, ModelSpec, ResolvedSpec, ensure_weig
 from evalkit.vlm.preprocess import BatchPreprocessor, plan_resize
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISION_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast_for(device_type: str, precision: str) -> contextlib.AbstractContextManager[Any]:
+    """Nothing for fp32; ``torch.autocast`` to bf16 or fp16 otherwise (outputs are cast back by the caller)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device_type, dtype=PRECISION_DTYPES[precision])
 DEFAULT_BATCH = {"cpu": 32, "cuda": 256}
 Message = Callable[[str], None]
 
@@ -268,10 +276,7 @@ class ImageEmbedder:
         return self._preprocessors[key]
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.precision == "fp32":
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
-        return torch.autocast(device_type=self.device.type, dtype=dtype)
+        return autocast_for(self.device.type, self.precision)
 
     def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """Unit-norm float32 embeddings of preprocessed pixels ``(n, 3, h, w)`` on the device."""

@@ -18,17 +18,19 @@ or from a TOML file (``evalkit --tasks-file my_tasks.toml ...`` or ``$EVALKIT_TA
     # optional: rule = "cartpole_upright", rule_params = { max_angle = 0.1 },
     #           criterion = "...", default_dataset = "..."
 
+A file may also load Python modules first (``modules = ["my_pkg.acrobot"]`` at its top), for
+example one that registers a new environment family (:mod:`evalkit.envs.family`) for its tasks.
+
 A *goal rule* is a vectorised predicate on a dataset's state table (one row per frame) that
-returns a boolean array; rules are referenced by name from :data:`RULES` so that the registry
-never imports physics engines. Humanoid rules live in :mod:`evalkit.envs.humanoid_rules` and
-are registered there under the task's name.
+returns a boolean array. Rules are referenced by name: a family's own rules
+(:attr:`evalkit.envs.family.Family.rules`, for instance the humanoid rules of
+:mod:`evalkit.envs.humanoid_rules`), or rules added with :func:`register_rule`. None of them
+imports a physics engine.
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
-import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -37,6 +39,9 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from evalkit.envs.cartpole_family import CARTPOLE_MAX_POSITION, CARTPOLE_UPRIGHT_MAX_ANGLE
+from evalkit.envs.family import FAMILIES, Family, RuleFn, get_family, unknown_name  # noqa: F401 - FAMILIES re-exported
+from evalkit.envs.mountaincar_family import MOUNTAINCAR_GOAL_POSITION
 from evalkit.errors import EvalkitError
 
 if sys.version_info >= (3, 11):
@@ -44,99 +49,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-RuleFn = Callable[..., np.ndarray]
-"""``rule(states: pandas.DataFrame, **params) -> bool array`` with one entry per row."""
-
-
-@dataclass(frozen=True)
-class Family:
-    """An environment family: one gymnasium environment and the datasets made from it.
-
-    :param name: short name used on the command line (``cartpole``).
-    :param env_id: gymnasium id registered by :mod:`evalkit.envs`.
-    :param default_dataset: dataset that ``evalkit epic`` uses when none is given.
-    :param episode_length: fixed episode length (truncation) from the paper.
-    :param state_axis: state column that reward landscapes plot against (``None``: no landscape).
-    :param goal_value: where the goal sits on ``state_axis`` (drawn as a vertical line).
-    :param rule_module: module that registers this family's rules in :data:`RULES` on import.
-    """
-
-    name: str
-    env_id: str
-    default_dataset: str
-    episode_length: int
-    state_axis: str | None = None
-    goal_value: float | None = None
-    rule_module: str | None = None
-
-
-CARTPOLE_UPRIGHT_MAX_ANGLE = math.radians(12.0)  # ≈ 0.2094 rad
-"""The pole counts as upright while ``|angle|`` is at most this: gymnasium's CartPole fails an
-episode at 12°, and the paper's ground-truth reward penalises exactly that, so the rule label
-agrees with the training signal."""
-
-CARTPOLE_MAX_POSITION = 2.4
-"""The cart counts as on the track while ``|cart_position|`` is at most this (gymnasium's other
-failure threshold, also part of the ground-truth reward). Frames are centre-cropped to a square as
-CLIP's preprocessing would crop gymnasium's 600×400 picture, so a cart past about ±1.6 is out of
-the frame."""
-
-MOUNTAINCAR_GOAL_POSITION = 0.45
-"""``MountainCarContinuous``'s goal position (the yellow flag); x at or past it is the goal."""
-
-
-FAMILIES: dict[str, Family] = {
-    "cartpole": Family(
-        name="cartpole",
-        env_id="evalkit/CartPole-v0",
-        default_dataset="cartpole-sweep",
-        episode_length=200,
-        state_axis="angle",
-        goal_value=0.0,
-    ),
-    "mountaincar": Family(
-        name="mountaincar",
-        env_id="evalkit/MountainCar-v0",
-        default_dataset="mountaincar-sweep-textured",
-        episode_length=200,
-        state_axis="position",
-        goal_value=MOUNTAINCAR_GOAL_POSITION,
-    ),
-    "humanoid": Family(
-        name="humanoid",
-        env_id="evalkit/Humanoid-v0",
-        default_dataset="humanoid-poses",
-        episode_length=100,
-        rule_module="evalkit.envs.humanoid_rules",
-    ),
-}
-
-
-def cartpole_upright(states: Any, max_angle: float = CARTPOLE_UPRIGHT_MAX_ANGLE,
-                     max_position: float = CARTPOLE_MAX_POSITION) -> np.ndarray:
-    """CartPole goal: the pole is within ``max_angle`` radians of vertical and the cart within
-    ``max_position`` of the centre (where the ground-truth reward is +1; states without a
-    ``cart_position`` column count as centred)."""
-    upright = np.abs(np.asarray(states["angle"], dtype=float)) <= max_angle
-    if "cart_position" in states:
-        upright &= np.abs(np.asarray(states["cart_position"], dtype=float)) <= max_position
-    return upright
-
-
-def mountaincar_at_flag(states: Any, goal_position: float = MOUNTAINCAR_GOAL_POSITION) -> np.ndarray:
-    """MountainCar goal: the car is at or past the flag."""
-    return np.asarray(states["position"], dtype=float) >= goal_position
-
-
-RULES: dict[str, RuleFn] = {
-    "cartpole_upright": cartpole_upright,
-    "mountaincar_at_flag": mountaincar_at_flag,
-}
-"""Goal rules by name. Environment modules add theirs with :func:`register_rule`."""
+RULES: dict[str, RuleFn] = {}
+"""Goal rules that belong to no family, by name (added with :func:`register_rule`). A family's own
+rules are in its :attr:`~evalkit.envs.family.Family.rules`."""
 
 
 def register_rule(name: str, fn: RuleFn) -> RuleFn:
-    """Register a goal rule under ``name`` (usable as a decorator via ``functools.partial``)."""
+    """Register a goal rule under ``name`` for tasks of any family."""
     RULES[name] = fn
     return fn
 
@@ -146,11 +65,11 @@ class Task:
     """One task: a goal sentence on an environment family.
 
     :param name: identifier used on the command line (``kneeling``).
-    :param family: environment family name, a key of :data:`FAMILIES`.
+    :param family: environment family name, a key of :data:`evalkit.envs.family.FAMILIES`.
     :param goal_prompt: the task sentence (paper Table 3, "goal").
     :param baseline_prompt: the generic sentence for goal-baseline regularisation.
     :param criterion: the human success criterion (paper Table 2), shown to labellers.
-    :param rule: name of the goal rule in :data:`RULES` (``None``: human labels only).
+    :param rule: name of a goal rule of the family or of :data:`RULES` (``None``: human labels only).
     :param rule_params: keyword arguments for the rule (thresholds).
     :param paper_success: success rate reported in the paper's Table 1, if any.
     """
@@ -176,7 +95,7 @@ class Task:
             return "human labels"
         params = ", ".join(f"{k}={v:g}" for k, v in self.rule_params.items())
         rule = f"rule {self.rule}({params})" if params else f"rule {self.rule}"
-        return f"{rule}; human labels" if self.family == "humanoid" else rule
+        return f"{rule}; human labels" if self.env.human_labels else rule
 
     def rule_fn(self) -> RuleFn:
         """The goal predicate on a state table, with this task's parameters bound."""
@@ -195,13 +114,13 @@ class Task:
 
 
 def get_rule(name: str, family: str | None = None) -> RuleFn:
-    """Look up a goal rule, importing the family's rule module on first use."""
-    if name not in RULES and family is not None:
-        module = FAMILIES[family].rule_module if family in FAMILIES else None
-        if module:
-            importlib.import_module(module)
+    """Look up a goal rule: the family's own rules first, then those of :func:`register_rule`."""
+    own = get_family(family).rules if family is not None else {}
+    if name in own:
+        return own[name]
     if name not in RULES:
-        raise EvalkitError(f"Unknown goal rule {name!r}; known rules: {', '.join(sorted(RULES))}.")
+        known = sorted({*own, *RULES})
+        raise EvalkitError(f"Unknown goal rule {name!r}; known rules: {', '.join(known) or 'none'}.")
     return RULES[name]
 
 
@@ -248,24 +167,11 @@ TASKS: dict[str, Task] = {t.name: t for t in _BUILTIN}
 """Every registered task by name; built-ins first, then user tasks in registration order."""
 
 
-def _unknown(kind: str, name: str, valid: list[str]) -> EvalkitError:
-    close = difflib.get_close_matches(name, valid, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return EvalkitError(f"Unknown {kind} {name!r}.{hint} Valid {kind}s: {', '.join(valid)}.")
-
-
-def get_family(name: str) -> Family:
-    """The environment family called ``name`` (a clear error listing valid names otherwise)."""
-    if name not in FAMILIES:
-        raise _unknown("environment family", name, list(FAMILIES))
-    return FAMILIES[name]
-
-
 def get_task(name: str) -> Task:
     """The task called ``name`` (a clear error listing valid names otherwise)."""
     _load_env_tasks_file()
     if name not in TASKS:
-        raise _unknown("task", name, list(TASKS))
+        raise unknown_name("task", name, list(TASKS))
     return TASKS[name]
 
 
@@ -302,6 +208,7 @@ def load_tasks_file(path: str | os.PathLike[str]) -> list[Task]:
         raise EvalkitError(f"Tasks file {p} does not exist.") from None
     except tomllib.TOMLDecodeError as exc:
         raise EvalkitError(f"Tasks file {p} is not valid TOML: {exc}.") from None
+    _import_modules(p, data.get("modules", []))
     entries = data.get("task", [])
     if not isinstance(entries, list) or not entries:
         raise EvalkitError(f"Tasks file {p} has no [[task]] tables.")
@@ -311,23 +218,28 @@ def load_tasks_file(path: str | os.PathLike[str]) -> list[Task]:
         if missing:
             raise EvalkitError(f"Task #{i + 1} in {p} lacks {', '.join(missing)}.")
         family = get_family(entry["family"])
-        default_rule = _default_rule(family.name)
         task = Task(
             name=str(entry["name"]),
             family=family.name,
             goal_prompt=str(entry["goal"]),
             baseline_prompt=str(entry["baseline"]),
             criterion=str(entry.get("criterion", "")),
-            rule=entry.get("rule", default_rule),
+            rule=entry.get("rule", family.default_rule),
             rule_params=dict(entry.get("rule_params", {})),
         )
         loaded.append(register_task(task, replace=bool(entry.get("replace", False))))
     return loaded
 
 
-def _default_rule(family: str) -> str | None:
-    """The rule a user task on ``family`` inherits when its file names none."""
-    return {"cartpole": "cartpole_upright", "mountaincar": "mountaincar_at_flag"}.get(family)
+def _import_modules(path: Path, modules: Any) -> None:
+    """Import the modules a tasks file names (they may register families and rules)."""
+    if isinstance(modules, str) or not isinstance(modules, list):
+        raise EvalkitError(f"Tasks file {path}: 'modules' must be a list of module names, such as [\"my_pkg.envs\"].")
+    for name in modules:
+        try:
+            importlib.import_module(str(name))
+        except ImportError as exc:
+            raise EvalkitError(f"Tasks file {path}: cannot import module {name!r} ({exc}).") from None
 
 
 _ENV_FILE_LOADED: set[str] = set()

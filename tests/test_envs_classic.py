@@ -15,7 +15,8 @@ import evalkit.envs  # noqa: F401  (registers the ids)
 from evalkit.envs.base import StateSettable
 from evalkit.envs.classic import CartPoleEnv, MountainCarEnv, crop_frame, fit_frame, wrap_angle
 from evalkit.envs.mountaincar_render import TexturedMountainCarRenderer, get_renderer, track_height
-from evalkit.tasks import CARTPOLE_UPRIGHT_MAX_ANGLE, MOUNTAINCAR_GOAL_POSITION
+from evalkit.envs.cartpole_family import CARTPOLE_UPRIGHT_MAX_ANGLE
+from evalkit.envs.mountaincar_family import MOUNTAINCAR_GOAL_POSITION
 from helpers_envs import changed_columns, distinct_colours, pump_energy
 
 # -- CartPole -------------------------------------------------------------------------------

@@ -300,7 +300,7 @@ def test_rollout_dataset_round_trips_through_the_store(tmp_path, datasets_root):
 
     policy = save_tiny_policy(tmp_path / "ppo", "PPO")
     assert detect_algorithm(policy) == "PPO"
-    ds = collect_rollouts(policy, episodes=2, steps=3, size=32, progress=False)
+    ds = collect_rollouts(policy, episodes=2, steps=3, size=32, progress=False).dataset
     again = open_dataset("humanoid-rollouts")
     again.validate(deep=True)
     assert len(again) == 6 and again.manifest.n_episodes == 2

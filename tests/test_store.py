@@ -20,7 +20,7 @@ from evalkit.data.store import (
     open_dataset,
 )
 from evalkit.errors import DatasetError
-from evalkit.tasks import CARTPOLE_UPRIGHT_MAX_ANGLE
+from evalkit.envs.cartpole_family import CARTPOLE_UPRIGHT_MAX_ANGLE
 
 
 def _writer(root, name="toy", n=12, params=None, **kw):

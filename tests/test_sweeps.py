@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from evalkit.data.store import open_dataset
-from evalkit.data.sweeps import DEFAULT_N, DEFAULT_SIZE, SWEEPS, collect_sweep, default_name, sweep_values
+from evalkit.data.sweeps import DEFAULT_N, DEFAULT_SIZE, collect_sweep, default_name, sweep_values
 from evalkit.envs.classic import CartPoleEnv, MountainCarEnv
 from evalkit.errors import EvalkitError
 from evalkit.tasks import FAMILIES
@@ -45,8 +45,8 @@ def test_default_names_match_the_task_registry():
 
 
 def test_sweep_state_columns_are_the_environments():
-    assert set(SWEEPS["cartpole"].states(3).columns) == set(CartPoleEnv.state_columns)
-    assert set(SWEEPS["mountaincar"].states(3).columns) == set(MountainCarEnv.state_columns)
+    assert set(FAMILIES["cartpole"].sweep.states(3).columns) == set(CartPoleEnv.state_columns)
+    assert set(FAMILIES["mountaincar"].sweep.states(3).columns) == set(MountainCarEnv.state_columns)
 
 
 # -- datasets -------------------------------------------------------------------------------
@@ -220,9 +220,9 @@ def test_cli_unwritable_root(cli, tmp_path):
 
 
 def test_cli_defaults_match_the_library():
-    from evalkit.cli import collect_classic
+    from evalkit.cli.collect_sweep import sweep_command
 
-    for fn in (collect_classic.collect_cartpole, collect_classic.collect_mountaincar):
+    for fn in (sweep_command(FAMILIES["cartpole"]), sweep_command(FAMILIES["mountaincar"])):
         params = inspect.signature(fn).parameters
         assert params["n"].default.default == DEFAULT_N
         assert params["size"].default.default == DEFAULT_SIZE

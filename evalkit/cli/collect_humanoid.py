@@ -35,32 +35,25 @@ def collect_humanoid(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset of that name made with other parameters."),
 ) -> None:
     """Humanoid dataset: --poses (keyframe poses for the eight tasks) or --policy CHECKPOINT.zip (rollouts)."""
-    import time
-
     if poses == (policy is not None):
         raise EvalkitError("Pass exactly one of --poses or --policy CHECKPOINT.zip.")
-    start = time.perf_counter()
     root_arg = str(root) if root is not None else None
     if poses:
         from evalkit.data.poses import collect_poses
 
-        ds = collect_poses(per_task=per_task, size=size, seed=seed, name=name or "humanoid-poses", root=root_arg,
+        result = collect_poses(per_task=per_task, size=size, seed=seed, name=name or "humanoid-poses", root=root_arg,
                            overwrite=overwrite, workers=workers, textured=textured, fixed_camera=fixed_camera,
                            profile=profile)
     else:
         from evalkit.data.rollouts import collect_rollouts
 
-        ds = collect_rollouts(policy, episodes=episodes, steps=steps, size=size, seed=seed,  # type: ignore[arg-type]
+        result = collect_rollouts(policy, episodes=episodes, steps=steps, size=size, seed=seed,  # type: ignore[arg-type]
                               name=name or "humanoid-rollouts", root=root_arg, overwrite=overwrite, workers=workers,
                               textured=textured, fixed_camera=fixed_camera, profile=profile)
-    elapsed = time.perf_counter() - start
-    labels = ds.label_table("rule") if "rule" in ds.label_sets() else None
-    goals = "none"
-    if labels is not None:
-        counts = labels.groupby("task", sort=False)["label"].sum()
-        goals = ", ".join(f"{task} {int(n)}" for task, n in counts.items())
+    ds = result.dataset
+    goals = ", ".join(f"{task} {n}" for task, n in result.goal_counts.items()) or "none"
     console().print(f"{ds.name}: {len(ds)} frames, {ds.manifest.n_episodes} episodes, rule goal frames: {goals} "
-                    f"-> {ds.path} ({elapsed:.1f} s)", highlight=False, soft_wrap=True)
+                    f"-> {ds.path} ({result.seconds:.1f} s)", highlight=False, soft_wrap=True)
 
 
 @bench_app.command("render")

@@ -102,16 +102,19 @@ def landscape_command(
     goal as a dashed vertical line and the goal states (rule labels) shaded.
     """
     from evalkit.data.store import dataset_path, open_dataset
-    from evalkit.data.sweeps import SWEEPS, collect_sweep, default_name
+    from evalkit.data.sweeps import collect_sweep, default_name, sweep_families
     from evalkit.plots import landscape_caption, plot_landscape
     from evalkit.plots.data import landscape_data
     from evalkit.tasks import get_family, get_task, tasks_for_family
 
-    get_family(family)
-    if family not in SWEEPS:
-        raise EvalkitError(f"Reward landscapes exist for {', '.join(SWEEPS)}; {family!r} has no single state axis.")
-    if textured is not None and family != "mountaincar":
-        raise EvalkitError("--textured/--plain only applies to mountaincar.")
+    fam = get_family(family)
+    if fam.sweep is None:
+        raise EvalkitError(
+            f"Reward landscapes exist for {', '.join(sweep_families())}; {family!r} has no single state axis."
+        )
+    has_textured = [f for f in sweep_families() if "textured" in {v.name for v in get_family(f).variants}]
+    if textured is not None and family not in has_textured:
+        raise EvalkitError(f"--textured/--plain only applies to {' and '.join(has_textured)}.")
     alphas = parse_alphas(alpha)
     task_name = task or next(t.name for t in tasks_for_family(family))
     if get_task(task_name).family != family:
@@ -122,9 +125,9 @@ def landscape_command(
         if ds.family != family:
             raise EvalkitError(f"Dataset {ds.name!r} holds {ds.family} states, not {family}.")
     else:
-        kwargs = {"textured": textured} if family == "mountaincar" else {}
         try:
-            result = collect_sweep(family, n or 1000, size or 224, name=name, root=root, progress=True, **kwargs)
+            result = collect_sweep(family, n or 1000, size or 224, name=name, root=root, progress=True,
+                                   variants={"textured": textured})
         except DatasetError as exc:
             if "different parameters" not in str(exc):
                 raise

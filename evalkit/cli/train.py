@@ -106,8 +106,12 @@ def train_command(
 
 
 def _return_name(family: str) -> str:
-    """What the environment's own return is: the humanoid's is locomotion, not the task."""
-    return "environment return (not the task's ground truth)" if family == "humanoid" else "ground-truth return"
+    """What the environment's own return is (the humanoid's is locomotion, not the task)."""
+    from evalkit.tasks import get_family
+
+    if get_family(family).env_return_is_ground_truth:
+        return "ground-truth return"
+    return "environment return (not the task's ground truth)"
 
 
 def _fmt(x: Optional[float]) -> str:

@@ -22,14 +22,14 @@ for interpolations).
 Example::
 
     from evalkit.data.poses import collect_poses
-    dataset = collect_poses(per_task=40, size=224, seed=0)
+    dataset = collect_poses(per_task=40, size=224, seed=0).dataset
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -404,7 +404,7 @@ def collect_poses(
     tasks: Sequence[str] = HUMANOID_TASKS,
     progress: bool = True,
 ) -> Any:
-    """Build (or reuse) the pose dataset ``name``; returns the opened :class:`~evalkit.data.store.Dataset`.
+    """Build (or reuse) the pose dataset ``name``; a :class:`~evalkit.data.store.CollectResult`.
 
     Rule labels for every humanoid task are computed by the store on publish. Re-running with
     the same arguments returns the existing dataset; other arguments need ``overwrite``.
@@ -418,9 +418,6 @@ def collect_poses(
     spec = PoseSpec(per_task=per_task, tasks=tuple(tasks))
     params = {**spec.to_params(), "seed": seed}
     out = HumanoidOutput("poses", params, name, size, textured, fixed_camera, profile, root, overwrite, progress)
-    existing = out.existing()
-    if existing is not None:
-        return existing
     table = sample_poses(spec, seed)
     qpos = qpos_columns(table)
     chunk = max(1, min(64, math.ceil(len(qpos) / max(1, workers * 4))))
@@ -438,7 +435,7 @@ def collect_poses(
             done += len(frames)
             yield frames, states
 
-    return out.write(len(qpos), batches(), "rendering poses")
+    return out.collect(len(qpos), batches, "rendering poses")
 
 
 @dataclass
@@ -474,32 +471,26 @@ class HumanoidOutput:
         return {"width": self.size, "height": self.size, "textured": self.textured,
                 "fixed_camera": self.fixed_camera, "profile": self.profile, "version": "v4"}
 
-    def existing(self) -> Any:
-        """The dataset if it was already built with these parameters (``None``: build it)."""
-        from evalkit.data.store import existing_matching
+    def collect(self, n_frames: int, batches: Callable[[], Iterable[tuple[np.ndarray, pd.DataFrame]]],
+                desc: str) -> Any:
+        """Reuse the dataset if it was built with these parameters, else write ``batches()`` of
+        (frames, state rows) atomically (rule labels come with publishing); a
+        :class:`~evalkit.data.store.CollectResult`."""
+        from evalkit.data.store import collect_into
         from evalkit.tasks import get_family
 
         family = get_family("humanoid")
-        identity = {"family": family.name, "env_id": family.env_id, "generator": self.generator,
-                    "params": self.params, "render": self.render}
-        return existing_matching(self.root_path, self.name, identity, self.overwrite)
 
-    def write(self, n_frames: int, batches: Iterable[tuple[np.ndarray, pd.DataFrame]], desc: str) -> Any:
-        """Write ``batches`` of (frames, state rows) atomically; rule labels come with publishing."""
-        from evalkit.data.store import DatasetWriter
-        from evalkit.tasks import get_family
-
-        family = get_family("humanoid")
-        with DatasetWriter(self.root_path, self.name, family=family.name, env_id=family.env_id,
-                           generator=self.generator, params=self.params, render=self.render, n_frames=n_frames,
-                           frame_shape=(self.size, self.size, 3), overwrite=self.overwrite) as writer:
+        def write(writer: Any) -> None:
             bar = _progress(n_frames, desc, self.progress)
-            for frames, states in batches:
+            for frames, states in batches():
                 writer.add(frames, states)
                 bar.update(len(frames))
             bar.close()
-        assert writer.dataset is not None
-        return writer.dataset
+
+        return collect_into(self.root_path, self.name, family=family.name, env_id=family.env_id,
+                            generator=self.generator, params=self.params, render=self.render, n_frames=n_frames,
+                            frame_shape=(self.size, self.size, 3), overwrite=self.overwrite, write=write)
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:

@@ -11,7 +11,7 @@ episode order, so the dataset does not depend on the number of workers.
 Example::
 
     from evalkit.data.rollouts import collect_rollouts
-    dataset = collect_rollouts("runs/kneeling/best.zip", episodes=20, workers=2)
+    dataset = collect_rollouts("runs/kneeling/best.zip", episodes=20, workers=2).dataset
 """
 
 from __future__ import annotations
@@ -165,7 +165,8 @@ def collect_rollouts(
     deterministic: bool = True,
     progress: bool = True,
 ) -> Any:
-    """Roll out an SB3 policy and store the episodes as dataset ``name``.
+    """Roll out an SB3 policy and store the episodes as dataset ``name`` (or reuse it); a
+    :class:`~evalkit.data.store.CollectResult`.
 
     :param policy: path of the SB3 checkpoint (``.zip``) trained on ``evalkit/Humanoid-v0``.
     :param episodes: number of episodes; episode ``i`` starts from ``reset(seed=seed + i)``.
@@ -183,13 +184,13 @@ def collect_rollouts(
     params = {"policy": str(policy_path), "policy_sha": _file_digest(policy_path), "episodes": episodes,
               "steps": steps, "seed": seed, "deterministic": deterministic}
     out = HumanoidOutput("rollouts", params, name, size, textured, fixed_camera, profile, root, overwrite, progress)
-    existing = out.existing()
-    if existing is not None:
-        return existing
     jobs = [RolloutJob(str(policy_path.resolve()), e, seed + e, steps, size, size, textured, fixed_camera, profile,
                        deterministic) for e in range(episodes)]
-    batches = ((frames, pd.DataFrame(rows)) for frames, rows in map_jobs(run_episode, jobs, workers))
-    return out.write(episodes * steps, batches, "rolling out")
+
+    def batches() -> Any:
+        return ((frames, pd.DataFrame(rows)) for frames, rows in map_jobs(run_episode, jobs, workers))
+
+    return out.collect(episodes * steps, batches, "rolling out")
 
 
 def _file_digest(path: Path) -> str:

@@ -23,10 +23,11 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -525,6 +526,59 @@ def existing_matching(
             "choose another --name or pass --overwrite."
         )
     return ds
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    """What a collector did (every collector returns one).
+
+    :param dataset: the dataset (new, or the existing one made with the same parameters).
+    :param created: whether it was written now (``False``: it existed already).
+    :param seconds: wall time of rendering and writing (0 when nothing was done).
+    """
+
+    dataset: Dataset
+    created: bool
+    seconds: float
+
+    @property
+    def goal_counts(self) -> dict[str, int]:
+        """Goal frames per task in the dataset's rule labels (empty without rule labels)."""
+        if RULE_LABELS not in self.dataset.label_sets():
+            return {}
+        counts = self.dataset.label_table(RULE_LABELS).groupby("task", sort=False)["label"].sum()
+        return {str(task): int(n) for task, n in counts.items()}
+
+    @property
+    def frames_per_second(self) -> float:
+        """Collection throughput (frames rendered and written per second); ``nan`` if none were."""
+        return len(self.dataset) / self.seconds if self.created and self.seconds > 0 else float("nan")
+
+
+def collect_into(
+    root: Path, name: str, *, family: str, env_id: str, generator: str, params: Mapping[str, Any],
+    render: Mapping[str, Any], n_frames: int, frame_shape: tuple[int, int, int], overwrite: bool,
+    write: Callable[["DatasetWriter"], None],
+) -> CollectResult:
+    """The one "reuse or write" path of every collector.
+
+    Returns the dataset ``name`` if it was made with the same family, environment, generator,
+    parameters and render settings; otherwise opens a :class:`DatasetWriter` with them, lets
+    ``write`` add the frames, and publishes it atomically (nothing is left on error or Ctrl-C).
+
+    :raises DatasetError: the name is taken by a dataset made otherwise and ``overwrite`` is off.
+    """
+    identity = {"family": family, "env_id": env_id, "generator": generator, "params": dict(params),
+                "render": dict(render)}
+    existing = existing_matching(root, name, identity, overwrite=overwrite)
+    if existing is not None:
+        return CollectResult(existing, created=False, seconds=0.0)
+    start = time.perf_counter()
+    with DatasetWriter(root, name, family=family, env_id=env_id, generator=generator, params=dict(params),
+                       render=dict(render), n_frames=n_frames, frame_shape=frame_shape, overwrite=overwrite) as writer:
+        write(writer)
+    assert writer.dataset is not None
+    return CollectResult(writer.dataset, created=True, seconds=time.perf_counter() - start)
 
 
 def _describe_diff(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> str:

@@ -10,6 +10,9 @@ family on publish)::
     result = collect_sweep("cartpole", n=1000, size=224)
     result.dataset.labels("cartpole")      # |angle| <= 12°
 
+Which states a family's sweep visits is its :class:`~evalkit.envs.family.SweepSpec`
+(``Family.sweep``); the built-in ones:
+
 ============  =======================  ======================================================
 family        swept (uniform)          held fixed
 ============  =======================  ======================================================
@@ -31,18 +34,16 @@ other arguments under an existing name are refused unless ``overwrite``.
 
 from __future__ import annotations
 
-import math
 import os
-import time
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from evalkit.data.store import Dataset, DatasetWriter, check_root, existing_matching, resolve_root
+from evalkit.data.store import CollectResult, DatasetWriter, check_root, collect_into, resolve_root
+from evalkit.envs.family import SPACINGS, Family, Spacing, all_families, sweep_values  # noqa: F401 - re-exported
 from evalkit.errors import EvalkitError
-from evalkit.tasks import get_family, tasks_for_family
+from evalkit.tasks import get_family
 
 GENERATOR = "sweep"
 DEFAULT_N = 1000
@@ -52,96 +53,38 @@ DEFAULT_SIZE = 224
 MAX_SIZE = 2048
 """Largest frame side accepted (a 1000-frame sweep at this size is already 12 GB)."""
 
-Spacing = Literal["grid", "random"]
-SPACINGS: tuple[str, ...] = ("grid", "random")
+
+def sweep_families() -> list[str]:
+    """The families that have a state sweep."""
+    return [f.name for f in all_families() if f.sweep is not None]
 
 
-@dataclass(frozen=True)
-class SweepSpec:
-    """Which states a family's sweep visits.
-
-    :param family: environment family name.
-    :param axis: the state column swept.
-    :param low: smallest value of ``axis``.
-    :param high: largest value of ``axis``.
-    :param fixed: values of the other state columns.
-    """
-
-    family: str
-    axis: str
-    low: float
-    high: float
-    fixed: dict[str, float] = field(default_factory=dict)
-
-    def states(self, n: int, spacing: Spacing = "grid", seed: int = 0) -> pd.DataFrame:
-        """``n`` states, one row each, columns ``axis`` and the fixed ones."""
-        values = sweep_values(n, self.low, self.high, spacing, seed)
-        table = pd.DataFrame({self.axis: values})
-        for name, value in self.fixed.items():
-            table[name] = float(value)
-        return table
-
-
-SWEEPS: dict[str, SweepSpec] = {
-    "cartpole": SweepSpec("cartpole", "angle", -math.pi / 2, math.pi / 2,
-                          {"cart_position": 0.0, "cart_velocity": 0.0, "angular_velocity": 0.0}),
-    "mountaincar": SweepSpec("mountaincar", "position", -1.2, 0.6, {"velocity": 0.0}),
-}
-"""The sweep of every classic family (the humanoid has no single state axis)."""
-
-
-def sweep_values(n: int, low: float, high: float, spacing: Spacing = "grid", seed: int = 0) -> np.ndarray:
-    """``n`` values covering ``[low, high]`` uniformly: evenly spaced including both ends
-    (``"grid"``) or independent uniform draws with ``seed``, sorted (``"random"``)."""
-    if n <= 0:
-        raise EvalkitError(f"The number of states must be positive, not {n}.")
-    if spacing == "grid":
-        return np.linspace(low, high, n)
-    if spacing == "random":
-        return np.sort(np.random.default_rng(seed).uniform(low, high, n))
-    raise EvalkitError(f"Unknown spacing {spacing!r}; use one of: {', '.join(SPACINGS)}.")
-
-
-def default_name(family: str, textured: bool | None = None) -> str:
+def default_name(family: str, textured: bool | None = None, **variants: bool | None) -> str:
     """The dataset name a sweep gets when none is given: the family's default dataset
-    (``cartpole-sweep``, ``mountaincar-sweep-textured``) or ``mountaincar-sweep-plain``."""
+    (``cartpole-sweep``, ``mountaincar-sweep-textured``) or its variant's (``mountaincar-sweep-plain``)."""
     fam = get_family(family)
-    if family == "mountaincar" and textured is False:
-        return "mountaincar-sweep-plain"
-    return fam.default_dataset
+    return fam.sweep_dataset_name(check_variants(fam, _variants(textured, variants)))
 
 
-@dataclass(frozen=True)
-class SweepResult:
-    """What :func:`collect_sweep` did.
-
-    :param dataset: the dataset (new, or the existing one with the same parameters).
-    :param created: whether it was rendered now (``False``: it existed already).
-    :param seconds: wall time of rendering and writing (0 when nothing was done).
-    :param goal_counts: number of goal frames per task of the family (rule labels).
-    """
-
-    dataset: Dataset
-    created: bool
-    seconds: float
-    goal_counts: dict[str, int]
-
-    @property
-    def frames_per_second(self) -> float:
-        """Collection throughput (frames rendered and written per second); ``nan`` if none were."""
-        return len(self.dataset) / self.seconds if self.created and self.seconds > 0 else float("nan")
+def _variants(textured: bool | None, variants: Mapping[str, bool | None]) -> dict[str, bool | None]:
+    return {**({"textured": textured} if textured is not None else {}), **variants}
 
 
-def _make_env(family: str, size: int, textured: bool, seed: int) -> Any:
+def check_variants(family: Family, given: Mapping[str, bool | None]) -> dict[str, bool | None]:
+    """``given`` without the switches that ``family`` lacks and that are off (a plain CartPole is
+    just CartPole); a switch turned on that the family lacks is an error naming who has it."""
+    own = {v.name for v in family.variants}
+    for key, value in given.items():
+        if key not in own and value:
+            owners = [f.name for f in all_families() if f.sweep is not None and key in {v.name for v in f.variants}]
+            raise EvalkitError(f"Only {' and '.join(owners) or 'no family'} has a {key} renderer, not {family.name}.")
+    return {k: v for k, v in given.items() if k in own}
+
+
+def _make_env(family: Family, size: int, variants: Mapping[str, bool], seed: int) -> Any:
     """The family's environment (unwrapped: sweeps set states directly) for ``size`` frames."""
-    import gymnasium as gym
-
-    import evalkit.envs  # noqa: F401  (registers the ids)
-
-    kwargs: dict[str, Any] = {"render_mode": "rgb_array", "width": size, "height": size}
-    if family == "mountaincar":
-        kwargs.update(textured=textured, texture_seed=seed)
-    env = gym.make(get_family(family).env_id, **kwargs).unwrapped
+    kwargs = {"render_mode": "rgb_array", "width": size, "height": size, **family.env_kwargs(variants, seed)}
+    env = family.make_env(**kwargs).unwrapped
     env.reset(seed=seed)
     return env
 
@@ -159,61 +102,47 @@ def collect_sweep(
     overwrite: bool = False,
     progress: bool = True,
     batch_size: int = 64,
-) -> SweepResult:
+    variants: Mapping[str, bool | None] | None = None,
+) -> CollectResult:
     """Render a uniform sweep of ``family``'s states into a dataset (see the module docstring).
 
-    :param family: ``"cartpole"`` or ``"mountaincar"``.
+    :param family: a family with a sweep (``"cartpole"``, ``"mountaincar"``, or one registered).
     :param n: number of states (frames).
     :param size: frame width and height in pixels.
     :param seed: seed of the random spacing and of MountainCar's textures.
     :param spacing: ``"grid"`` (evenly spaced, default) or ``"random"`` (uniform draws).
-    :param textured: MountainCar only: textured scene (default) or gymnasium's line drawing.
+    :param textured: MountainCar only: textured scene (default) or gymnasium's line drawing
+        (the same as ``variants={"textured": ...}``).
     :param name: dataset name (default: :func:`default_name`).
     :param root: datasets root (default: ``$EVALKIT_DATASETS`` or ``./datasets``).
     :param overwrite: replace a dataset of that name made with other parameters.
     :param progress: show a progress bar on stderr.
     :param batch_size: frames handed to the writer at a time.
+    :param variants: values of the family's render variants (default: the paper's).
     :raises EvalkitError: bad arguments, an unusable root, or the name taken by other parameters.
     """
-    if family not in SWEEPS:
-        get_family(family)  # unknown names get the registry's error with suggestions
-        raise EvalkitError(f"Family {family!r} has no state sweep; sweeps exist for: {', '.join(SWEEPS)}.")
+    fam = get_family(family)
+    spec = fam.require_sweep()
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 0 < size <= MAX_SIZE:
         raise EvalkitError(f"The image size must be a whole number of pixels from 1 to {MAX_SIZE}, not {size}.")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise EvalkitError(f"The number of states must be a positive whole number, not {n}.")
-    if family == "mountaincar":
-        textured = True if textured is None else bool(textured)
-    elif textured:
-        raise EvalkitError(f"Only mountaincar has a textured renderer, not {family}.")
-    spec = SWEEPS[family]
+    chosen = fam.resolve_variants(check_variants(fam, _variants(textured, variants or {})))
     states = spec.states(int(n), spacing, seed)
-    name = name or default_name(family, textured)
+    name = name or fam.sweep_dataset_name(chosen)
     root_path = check_root(resolve_root(root))
 
-    env = _make_env(family, int(size), bool(textured), seed)
+    env = _make_env(fam, int(size), chosen, seed)
     params = {"n": int(n), "spacing": spacing, "seed": int(seed), "axis": spec.axis,
               "low": spec.low, "high": spec.high, "fixed": dict(spec.fixed)}
     render = env.render_settings()
-    fam = get_family(family)
-    identity = {"family": family, "env_id": fam.env_id, "generator": GENERATOR, "params": params, "render": render}
-
-    existing = existing_matching(root_path, name, identity, overwrite=overwrite)
-    if existing is not None:
-        env.close()
-        return SweepResult(existing, created=False, seconds=0.0, goal_counts=_goal_counts(existing))
-
-    start = time.perf_counter()
     try:
-        with DatasetWriter(root_path, name, family=family, env_id=fam.env_id, generator=GENERATOR,
-                           params=params, render=render, n_frames=int(n), frame_shape=(size, size, 3),
-                           overwrite=overwrite) as writer:
-            _render_into(writer, env, states, name, progress, batch_size)
+        return collect_into(root_path, name, family=fam.name, env_id=fam.env_id, generator=GENERATOR,
+                            params=params, render=render, n_frames=int(n), frame_shape=(size, size, 3),
+                            overwrite=overwrite,
+                            write=lambda writer: _render_into(writer, env, states, name, progress, batch_size))
     finally:
         env.close()
-    assert writer.dataset is not None
-    return SweepResult(writer.dataset, created=True, seconds=time.perf_counter() - start,
-                       goal_counts=_goal_counts(writer.dataset))
 
 
 def _render_into(writer: DatasetWriter, env: Any, states: pd.DataFrame, name: str, progress: bool,
@@ -237,16 +166,12 @@ def _render_into(writer: DatasetWriter, env: Any, states: pd.DataFrame, name: st
             bar.update(stop - start)
 
 
-def _goal_counts(dataset: Dataset) -> dict[str, int]:
-    return {t.name: int(dataset.labels(t.name).sum()) for t in tasks_for_family(dataset.family) if t.rule is not None}
-
-
-def collect_cartpole(n: int = DEFAULT_N, size: int = DEFAULT_SIZE, **kwargs: Any) -> SweepResult:
+def collect_cartpole(n: int = DEFAULT_N, size: int = DEFAULT_SIZE, **kwargs: Any) -> CollectResult:
     """:func:`collect_sweep` for CartPole (pole angle in [-π/2, π/2], cart centred at rest)."""
     return collect_sweep("cartpole", n, size, **kwargs)
 
 
-def collect_mountaincar(n: int = DEFAULT_N, size: int = DEFAULT_SIZE, textured: bool = True, **kwargs: Any) -> SweepResult:
+def collect_mountaincar(n: int = DEFAULT_N, size: int = DEFAULT_SIZE, textured: bool = True, **kwargs: Any) -> CollectResult:
     """:func:`collect_sweep` for MountainCar (car position in [-1.2, 0.6], at rest)."""
     return collect_sweep("mountaincar", n, size, textured=textured, **kwargs)
 

@@ -1,4 +1,4 @@
-"""Gymnasium environments of the paper, registered under ``evalkit/...`` ids on import.
+"""Environment families of the paper, registered on import (and their ``evalkit/...`` gym ids).
 
 ==================================  ====================================================
 id                                  what it is
@@ -10,27 +10,36 @@ id                                  what it is
 ``evalkit/Humanoid-v0``             MuJoCo Humanoid with textures and a fixed camera
 ==================================  ====================================================
 
-Every environment implements :class:`evalkit.envs.base.StateSettable` so that sweeps can put it
-in an arbitrary physical state and render it. To add an environment: write its class in a
-module here, register it below, add its :class:`evalkit.tasks.Family` in :mod:`evalkit.tasks`.
+Each family is one :class:`evalkit.envs.family.Family` object in its own module
+(``cartpole_family``, ``mountaincar_family``, ``humanoid_family``), which says everything evalkit
+knows about it. Every environment implements :class:`evalkit.envs.base.StateSettable` so that
+sweeps can put it in an arbitrary physical state and render it. To add an environment: write
+its class and its :class:`~evalkit.envs.family.Family` in one module and call
+:func:`~evalkit.envs.family.register_family` (see :mod:`evalkit.envs.family`).
 """
 
 from __future__ import annotations
 
-import gymnasium as gym
+import importlib
 
-_REGISTRATIONS = {
-    "evalkit/CartPole-v0": ("evalkit.envs.classic:CartPoleEnv", 200),
-    "evalkit/MountainCar-v0": ("evalkit.envs.classic:MountainCarEnv", 200),
-    "evalkit/Humanoid-v0": ("evalkit.envs.humanoid:HumanoidEnv", 100),
-}
+from evalkit.envs.family import FAMILIES, Family, all_families, get_family, register_family
+
+BUILTIN_FAMILIES = ("cartpole_family", "mountaincar_family", "humanoid_family")
+"""The modules of the built-in families, registered in this order on import."""
+
+for _module in BUILTIN_FAMILIES:
+    importlib.import_module(f"{__name__}.{_module}")
+
+__all__ = ["FAMILIES", "Family", "all_families", "get_family", "register_all", "register_family"]
 
 
 def register_all() -> None:
-    """Register evalkit's environments with gymnasium (idempotent)."""
-    for env_id, (entry_point, steps) in _REGISTRATIONS.items():
-        if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=entry_point, max_episode_steps=steps)
+    """Register every family's environment id with gymnasium (idempotent)."""
+    import gymnasium as gym
+
+    for family in all_families():
+        if family.env_id not in gym.registry:
+            gym.register(id=family.env_id, entry_point=family.entry_point, max_episode_steps=family.episode_length)
 
 
 register_all()

@@ -60,7 +60,7 @@ from PIL import Image
 from evalkit.envs import cartpole_render
 from evalkit.envs.base import StateSettable
 from evalkit.envs.mountaincar_render import RENDERER_VERSION, get_renderer
-from evalkit.tasks import CARTPOLE_MAX_POSITION, CARTPOLE_UPRIGHT_MAX_ANGLE
+from evalkit.envs.cartpole_family import CARTPOLE_MAX_POSITION, CARTPOLE_UPRIGHT_MAX_ANGLE
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame draws off-screen; no window, no display
 

@@ -23,8 +23,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from evalkit.tasks import register_rule
-
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -221,10 +219,7 @@ RULES: dict[str, Callable[..., np.ndarray]] = {
     "arms_crossed": arms_crossed,
     "one_leg": one_leg,
 }
-"""The humanoid rules, registered in :data:`evalkit.tasks.RULES` under these names on import."""
-
-for _name, _fn in RULES.items():
-    register_rule(_name, _fn)
+"""The humanoid rules by name (the humanoid family's :attr:`~evalkit.envs.family.Family.rules`)."""
 
 
 def thresholds_dict() -> dict[str, float]:

@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from evalkit.envs import textures as tx
-from evalkit.tasks import MOUNTAINCAR_GOAL_POSITION
+from evalkit.envs.mountaincar_family import MOUNTAINCAR_GOAL_POSITION
 
 RENDERER_VERSION = 1
 """Bumped whenever the picture changes, so datasets rendered before are not mistaken for new."""

@@ -6,11 +6,11 @@ deterministically for ``episodes`` episodes in a fresh environment (its own seed
 
 - the ground-truth return of every episode (the environment's reward);
 - success per episode from the task's goal rule on the physical state of every step, judged
-  as :data:`SUCCESS` says (CartPole: upright throughout; MountainCar: reaches the flag;
+  as its family's :attr:`~evalkit.envs.family.Family.success` says (CartPole: upright throughout; MountainCar: reaches the flag;
   humanoid: in the goal state in at least 50 % of the steps, the paper's human criterion);
 - the CLIP return per episode when the run trained on the CLIP reward.
 
-The frames and states become a dataset (:class:`evalkit.data.store.DatasetWriter`, generator
+The frames and states become a dataset (:func:`evalkit.data.store.collect_into`, generator
 ``rollouts``; inside the run unless named) that ``evalkit label rate RUN`` and
 ``evalkit epic --dataset PATH`` read; ``video=True`` also writes
 one video per episode (MP4 if imageio's ffmpeg plugin is installed, else GIF).
@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from evalkit.data.store import DatasetWriter, existing_matching, resolve_root
+from evalkit.data.store import collect_into, resolve_root
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_write_text
 from evalkit.tasks import get_task
@@ -38,23 +38,6 @@ from evalkit.train.runner import CheckpointInfo, load_model, make_env, read_chec
 EVAL_DIR = "eval"
 ROLLOUTS_DIR = "rollouts"
 REPORT_FILE = "report.json"
-
-
-@dataclass(frozen=True)
-class SuccessCriterion:
-    """When an episode counts as a success, from its per-step goal labels."""
-
-    description: str
-    judge: Callable[[np.ndarray], bool]
-
-
-SUCCESS: dict[str, SuccessCriterion] = {
-    "cartpole": SuccessCriterion("the pole stays upright in every step", lambda goal: bool(goal.all())),
-    "mountaincar": SuccessCriterion("the car reaches the flag (the goal is absorbing)", lambda goal: bool(goal.any())),
-    "humanoid": SuccessCriterion("the agent is in the goal state in at least 50 % of the steps (paper Table 2)",
-                                 lambda goal: bool(goal.mean() >= 0.5)),
-}
-"""Success criterion per environment family."""
 
 
 @dataclass
@@ -266,7 +249,7 @@ def evaluate(
         clip_returns = states.groupby("episode")["clip_reward"].sum().tolist()
 
     goal = task.rule_labels(states)
-    criterion = SUCCESS.get(task.family, SUCCESS["humanoid"])
+    criterion = task.env.require_success()
     by_episode = states.assign(goal=goal).groupby("episode")
     result = EvalResult(
         run_dir=str(run_dir), task=task.name, checkpoint=str(path), checkpoint_step=info.step if info else None,
@@ -285,16 +268,12 @@ def evaluate(
         root = run_dir / ROLLOUTS_DIR if dataset is None and datasets_root is None else resolve_root(datasets_root)
         params = {"run": str(run_dir), "task": task.name, "checkpoint": path.name, "episodes": episodes,
                   "seed": seed, "deterministic": True}
-        identity = {"family": task.family, "env_id": config.env_id, "generator": "rollouts", "params": params,
-                    "render": rollouts.render}
-        result.dataset_kept = existing_matching(root, name, identity, overwrite=overwrite) is not None
-        if not result.dataset_kept:
-            with DatasetWriter(
-                root, name, family=task.family, env_id=config.env_id, generator="rollouts", params=params,
-                render=rollouts.render, n_frames=len(rollouts.frames), frame_shape=rollouts.frames.shape[1:],
-                overwrite=overwrite,
-            ) as writer:
-                writer.add(rollouts.frames, states)
+        collected = collect_into(
+            root, name, family=task.family, env_id=config.env_id, generator="rollouts", params=params,
+            render=rollouts.render, n_frames=len(rollouts.frames), frame_shape=rollouts.frames.shape[1:],
+            overwrite=overwrite, write=lambda writer: writer.add(rollouts.frames, states),
+        )
+        result.dataset_kept = not collected.created
         result.dataset = str(root / name)
     atomic_write_text(json.dumps(result.to_dict(), indent=2) + "\n", out / REPORT_FILE)
     return result

@@ -1,8 +1,10 @@
-"""The paper's training hyperparameters (Appendix C), in one place.
+"""The algorithms evalkit trains with, and the paper's training hyperparameters (Appendix C).
 
-Every number the paper gives for training lives in this module and nowhere else; the runner
-reads the defaults from here and a user overrides any of them from a config file or a flag
-(:mod:`evalkit.train.config`). Anything the paper leaves unsaid is stable-baselines3's default.
+Every number the paper gives for training lives in its family's
+:class:`~evalkit.envs.family.TrainingSettings` (``evalkit/envs/*_family.py``) and nowhere else;
+this module reads them, the runner takes its defaults from here and a user overrides any of
+them from a config file or a flag (:mod:`evalkit.train.config`). Anything the paper leaves
+unsaid is stable-baselines3's default. The paper's values:
 
 =================  ==============  =================  ==================
                    CartPole (DQN)  MountainCar (SAC)  Humanoid (SAC)
@@ -19,16 +21,17 @@ CLIP reward batch  (3 200)         (3 200)            3 200
 =================  ==============  =================  ==================
 
 Values in parentheses are evalkit's choice where the paper gives none. Episode lengths come
-from :class:`evalkit.tasks.Family` (200 for the classic environments, 100 for the humanoid).
+from :class:`evalkit.envs.family.Family` (200 for the classic environments, 100 for the humanoid).
 PPO is not in the paper; it runs with stable-baselines3's defaults on every family.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any
 
+from evalkit.envs.family import TrainingSettings
 from evalkit.errors import EvalkitError
 from evalkit.tasks import get_family
 
@@ -69,70 +72,10 @@ ALGORITHMS: dict[str, Algorithm] = {
 }
 
 
-@dataclass(frozen=True)
-class FamilySettings:
-    """Training settings of one environment family that do not depend on the algorithm.
-
-    :param action_space: ``discrete`` or ``continuous``.
-    :param default_algo: the paper's algorithm for this family.
-    :param steps: total environment steps of a paper run.
-    :param checkpoint_every: environment steps between checkpoints.
-    :param reward_batch_size: most frames embedded by CLIP in one forward pass.
-    :param env_kwargs: keyword arguments for ``gym.make`` (MountainCar is textured in the paper).
-    """
-
-    action_space: str
-    default_algo: str
-    steps: int
-    checkpoint_every: int
-    reward_batch_size: int = 3200
-    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-
-FAMILY_SETTINGS: dict[str, FamilySettings] = {
-    "cartpole": FamilySettings("discrete", "dqn", steps=3_000_000, checkpoint_every=64_000),
-    "mountaincar": FamilySettings("continuous", "sac", steps=3_000_000, checkpoint_every=64_000,
-                                  env_kwargs={"textured": True}),
-    "humanoid": FamilySettings("continuous", "sac", steps=10_000_000, checkpoint_every=128_000),
-}
-
-ALGO_KWARGS: dict[tuple[str, str], dict[str, Any]] = {
-    ("cartpole", "dqn"): {
-        "learning_starts": 75_000,
-        "train_freq": 200,
-        "gradient_steps": 200,
-        "learning_rate": 2.3e-3,
-        "policy_kwargs": {"net_arch": [256, 256]},
-    },
-    ("mountaincar", "sac"): {
-        "learning_rate": 1e-4,
-        "tau": 0.01,
-        "gamma": 0.9999,
-        "ent_coef": 0.1,
-        "policy_kwargs": {"net_arch": [64, 64]},
-    },
-    ("humanoid", "sac"): {
-        "learning_starts": 50_000,
-        "train_freq": 100,
-        "gradient_steps": 100,
-        "learning_rate": 6e-4,
-        "tau": 0.005,
-        "gamma": 0.95,
-    },
-}
-"""Keyword arguments of the stable-baselines3 constructor per (family, algorithm); a pair that
-is missing uses the library's defaults."""
-
-
-def family_settings(family: str) -> FamilySettings:
-    """The training settings of an environment family (a clear error for unknown ones)."""
-    get_family(family)
-    if family not in FAMILY_SETTINGS:
-        raise EvalkitError(
-            f"evalkit has no training settings for the environment family {family!r}; "
-            f"families with settings: {', '.join(FAMILY_SETTINGS)}."
-        )
-    return FAMILY_SETTINGS[family]
+def family_settings(family: str) -> TrainingSettings:
+    """The training settings of an environment family (a clear error for unknown ones, or for a
+    family without settings)."""
+    return get_family(family).require_training()
 
 
 def get_algorithm(name: str, family: str) -> Algorithm:
@@ -152,5 +95,6 @@ def get_algorithm(name: str, family: str) -> Algorithm:
 
 
 def algo_kwargs(family: str, algo: str) -> dict[str, Any]:
-    """A fresh copy of the paper's constructor arguments for ``algo`` on ``family``."""
-    return copy.deepcopy(ALGO_KWARGS.get((family, algo), {}))
+    """A fresh copy of the paper's constructor arguments for ``algo`` on ``family`` (empty where
+    the paper gives none: stable-baselines3's defaults)."""
+    return copy.deepcopy(dict(family_settings(family).algo_kwargs.get(algo, {})))

@@ -1,0 +1,64 @@
+"""The CartPole family: the paper's CartPole (Section 4.2), its sweep, goal rule and settings.
+
+The environment is :class:`evalkit.envs.classic.CartPoleEnv` (``evalkit/CartPole-v0``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from evalkit.envs.family import Family, SuccessCriterion, SweepSpec, TrainingSettings, register_family
+
+CARTPOLE_UPRIGHT_MAX_ANGLE = math.radians(12.0)  # ≈ 0.2094 rad
+"""The pole counts as upright while ``|angle|`` is at most this: gymnasium's CartPole fails an
+episode at 12°, and the paper's ground-truth reward penalises exactly that, so the rule label
+agrees with the training signal."""
+
+CARTPOLE_MAX_POSITION = 2.4
+"""The cart counts as on the track while ``|cart_position|`` is at most this (gymnasium's other
+failure threshold, also part of the ground-truth reward). Frames are centre-cropped to a square as
+CLIP's preprocessing would crop gymnasium's 600×400 picture, so a cart past about ±1.6 is out of
+the frame."""
+
+
+def cartpole_upright(states: Any, max_angle: float = CARTPOLE_UPRIGHT_MAX_ANGLE,
+                     max_position: float = CARTPOLE_MAX_POSITION) -> np.ndarray:
+    """CartPole goal: the pole is within ``max_angle`` radians of vertical and the cart within
+    ``max_position`` of the centre (where the ground-truth reward is +1; states without a
+    ``cart_position`` column count as centred)."""
+    upright = np.abs(np.asarray(states["angle"], dtype=float)) <= max_angle
+    if "cart_position" in states:
+        upright &= np.abs(np.asarray(states["cart_position"], dtype=float)) <= max_position
+    return upright
+
+
+CARTPOLE = register_family(Family(
+    name="cartpole",
+    env_id="evalkit/CartPole-v0",
+    entry_point="evalkit.envs.classic:CartPoleEnv",
+    episode_length=200,
+    default_dataset="cartpole-sweep",
+    sweep=SweepSpec("angle", -math.pi / 2, math.pi / 2,
+                    {"cart_position": 0.0, "cart_velocity": 0.0, "angular_velocity": 0.0},
+                    summary="pole angle uniform in [-π/2, π/2], cart centred at rest"),
+    axis_label="pole angle (rad)",
+    goal_value=0.0,
+    rules={"cartpole_upright": cartpole_upright},
+    default_rule="cartpole_upright",
+    success=SuccessCriterion("the pole stays upright in every step", lambda goal: bool(goal.all())),
+    training=TrainingSettings(
+        "discrete", "dqn", steps=3_000_000, checkpoint_every=64_000,
+        algo_kwargs={"dqn": {
+            "learning_starts": 75_000,
+            "train_freq": 200,
+            "gradient_steps": 200,
+            "learning_rate": 2.3e-3,
+            "policy_kwargs": {"net_arch": [256, 256]},
+        }},
+    ),
+    title="CartPole",
+    description="CartPole without termination, +1 while the pole is up and -1 while it is down",
+))

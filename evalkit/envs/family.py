@@ -1,0 +1,309 @@
+"""Environment families: everything evalkit knows about one environment, in one object.
+
+A :class:`Family` names its gymnasium environment and says how evalkit uses it: which states a
+uniform sweep visits (:class:`SweepSpec`), which state the reward landscape is drawn against,
+its goal rules and the default one, when an evaluation episode is a success
+(:class:`SuccessCriterion`), the paper's training settings per algorithm
+(:class:`TrainingSettings`) and its render variants (:class:`Variant`, such as MountainCar's
+``textured``). Every other module asks the family instead of branching on its name.
+
+Adding an environment is one module: the gymnasium class (implementing
+:class:`evalkit.envs.base.StateSettable`) and a :class:`Family` passed to
+:func:`register_family`::
+
+    from evalkit.envs.family import Family, SweepSpec, register_family
+
+    register_family(Family(
+        name="pendulum", env_id="mine/Pendulum-v0", entry_point="my_pkg.pendulum:PendulumEnv",
+        episode_length=200, default_dataset="pendulum-sweep",
+        sweep=SweepSpec("theta", -3.14, 3.14, {"theta_dot": 0.0}), axis_label="pole angle (rad)",
+        goal_value=0.0, rules={"pendulum_up": pendulum_up}, default_rule="pendulum_up",
+    ))
+
+Then ``evalkit collect pendulum``, ``evalkit landscape pendulum`` and tasks with
+``family = "pendulum"`` work. Users load such a module with ``modules = ["my_pkg.pendulum"]`` in a
+tasks file (``--tasks-file``). The built-in families are in ``cartpole_family``,
+``mountaincar_family`` and ``humanoid_family`` beside this module.
+
+This module and the family modules import only numpy; gymnasium loads an environment's class
+from ``entry_point`` when the environment is made.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Mapping
+
+import numpy as np
+
+from evalkit.errors import EvalkitError
+
+RuleFn = Callable[..., np.ndarray]
+"""``rule(states: pandas.DataFrame, **params) -> bool array`` with one entry per row."""
+
+Spacing = Literal["grid", "random"]
+SPACINGS: tuple[str, ...] = ("grid", "random")
+
+
+def sweep_values(n: int, low: float, high: float, spacing: Spacing = "grid", seed: int = 0) -> np.ndarray:
+    """``n`` values covering ``[low, high]`` uniformly: evenly spaced including both ends
+    (``"grid"``) or independent uniform draws with ``seed``, sorted (``"random"``)."""
+    if n <= 0:
+        raise EvalkitError(f"The number of states must be positive, not {n}.")
+    if spacing == "grid":
+        return np.linspace(low, high, n)
+    if spacing == "random":
+        return np.sort(np.random.default_rng(seed).uniform(low, high, n))
+    raise EvalkitError(f"Unknown spacing {spacing!r}; use one of: {', '.join(SPACINGS)}.")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """Which states a family's uniform sweep visits.
+
+    :param axis: the state column swept.
+    :param low: smallest value of ``axis``.
+    :param high: largest value of ``axis``.
+    :param fixed: values of the other state columns.
+    :param summary: the sweep in words, for ``--help`` (default: made from the numbers).
+    """
+
+    axis: str
+    low: float
+    high: float
+    fixed: Mapping[str, float] = field(default_factory=dict)
+    summary: str = ""
+
+    def states(self, n: int, spacing: Spacing = "grid", seed: int = 0) -> Any:
+        """``n`` states as a pandas table, one row each, columns ``axis`` and the fixed ones."""
+        import pandas as pd  # here so that importing the family registry stays light
+
+        table = pd.DataFrame({self.axis: sweep_values(n, self.low, self.high, spacing, seed)})
+        for name, value in self.fixed.items():
+            table[name] = float(value)
+        return table
+
+    def describe(self) -> str:
+        """The sweep in one phrase (``angle uniform in [-1.57, 1.57]``)."""
+        return self.summary or f"{self.axis} uniform in [{self.low:g}, {self.high:g}]"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A switch of how a family's frames look (a keyword argument of its environment).
+
+    :param name: the environment's keyword argument (``textured``).
+    :param default: its value in the paper's setting.
+    :param on_flag: command-line flag for ``True`` (``--textured``).
+    :param off_flag: command-line flag for ``False`` (``--plain``).
+    :param help: what it switches, for ``--help``.
+    :param dataset_suffix: suffix of a sweep's default dataset name for ``False`` and ``True``
+        (``("-plain", "-textured")``; empty strings: the name does not change).
+    """
+
+    name: str
+    default: bool
+    on_flag: str
+    off_flag: str
+    help: str
+    dataset_suffix: tuple[str, str] = ("", "")
+
+    def flag(self, value: bool) -> str:
+        """The command-line flag that selects ``value``."""
+        return self.on_flag if value else self.off_flag
+
+
+@dataclass(frozen=True)
+class SuccessCriterion:
+    """When an evaluation episode counts as a success, from its per-step goal labels."""
+
+    description: str
+    judge: Callable[[np.ndarray], bool]
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How ``evalkit train`` runs on a family (the paper's Appendix C where it says).
+
+    :param action_space: ``discrete`` or ``continuous``.
+    :param default_algo: the paper's algorithm for this family.
+    :param steps: total environment steps of a paper run.
+    :param checkpoint_every: environment steps between checkpoints.
+    :param reward_batch_size: most frames embedded by CLIP in one forward pass.
+    :param env_kwargs: keyword arguments for ``gym.make`` in training.
+    :param algo_kwargs: stable-baselines3 constructor arguments per algorithm name; an algorithm
+        that is missing uses the library's defaults.
+    """
+
+    action_space: str
+    default_algo: str
+    steps: int
+    checkpoint_every: int
+    reward_batch_size: int = 3200
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    algo_kwargs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Family:
+    """An environment family: one gymnasium environment and everything evalkit does with it.
+
+    :param name: short name used on the command line (``cartpole``).
+    :param env_id: gymnasium id (registered by :func:`register_family`).
+    :param entry_point: ``"module:Class"`` (or the class) of the environment.
+    :param episode_length: fixed episode length (truncation) from the paper.
+    :param default_dataset: dataset that commands use when none is given.
+    :param sweep: the uniform state sweep (``None``: the family has no single state axis).
+    :param axis_label: how the landscape's x axis is labelled (``pole angle (rad)``).
+    :param goal_value: where the goal sits on the sweep axis (a vertical line in landscapes).
+    :param rules: goal rules by name (predicates on a state table).
+    :param default_rule: the rule a user task on this family inherits when it names none.
+    :param human_labels: the paper labels this family's goals by hand (its rules approximate them).
+    :param success: when an evaluation episode is a success (``None``: evaluation refuses).
+    :param training: training settings (``None``: ``evalkit train`` refuses).
+    :param variants: render variants, each a boolean keyword argument of the environment.
+    :param seed_kwarg: environment keyword argument that receives a dataset's seed (textures).
+    :param env_return_is_ground_truth: whether the environment's own reward is the task's
+        ground truth (the humanoid's is locomotion, not the task).
+    :param title: the environment's name in prose (``CartPole``; default: :attr:`name`).
+    :param description: one line for listings.
+    """
+
+    name: str
+    env_id: str
+    entry_point: Any
+    episode_length: int
+    default_dataset: str
+    sweep: SweepSpec | None = None
+    axis_label: str | None = None
+    goal_value: float | None = None
+    rules: Mapping[str, RuleFn] = field(default_factory=dict)
+    default_rule: str | None = None
+    human_labels: bool = False
+    success: SuccessCriterion | None = None
+    training: TrainingSettings | None = None
+    variants: tuple[Variant, ...] = ()
+    seed_kwarg: str | None = None
+    env_return_is_ground_truth: bool = True
+    title: str = ""
+    description: str = ""
+
+    @property
+    def state_axis(self) -> str | None:
+        """The state column that reward landscapes are drawn against (the sweep's axis)."""
+        return self.sweep.axis if self.sweep else None
+
+    def variant(self, name: str) -> Variant:
+        """The render variant called ``name``."""
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise EvalkitError(
+            f"{self.name} has no {name!r} option"
+            + (f"; its options: {', '.join(v.name for v in self.variants)}." if self.variants else ".")
+        )
+
+    def resolve_variants(self, given: Mapping[str, bool | None]) -> dict[str, bool]:
+        """Every variant's value: ``given`` where set (not ``None``), else its default.
+
+        :raises EvalkitError: a variant this family does not have is set.
+        """
+        for key, value in given.items():
+            if value is not None:
+                self.variant(key)
+        return {v.name: v.default if given.get(v.name) is None else bool(given[v.name]) for v in self.variants}
+
+    def sweep_dataset_name(self, variants: Mapping[str, bool]) -> str:
+        """A sweep's default dataset name: :attr:`default_dataset` for the paper's variants,
+        else the base name with each variant's suffix (``mountaincar-sweep-plain``)."""
+        values = self.resolve_variants(variants)
+        if all(values[v.name] == v.default for v in self.variants):
+            return self.default_dataset
+        base = self.default_dataset
+        for v in self.variants:
+            base = base.removesuffix(v.dataset_suffix[v.default])
+        return base + "".join(v.dataset_suffix[values[v.name]] for v in self.variants)
+
+    def env_kwargs(self, variants: Mapping[str, bool], seed: int | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``gym.make`` that select ``variants`` (and the seed, if used)."""
+        kwargs: dict[str, Any] = dict(self.resolve_variants(variants))
+        if self.seed_kwarg and seed is not None:
+            kwargs[self.seed_kwarg] = int(seed)
+        return kwargs
+
+    def variant_flags(self, render: Mapping[str, Any]) -> str:
+        """The command-line flags that select the variants recorded in a manifest's ``render``."""
+        return "".join(f" {v.flag(bool(render.get(v.name, v.default)))}" for v in self.variants)
+
+    def require_sweep(self) -> SweepSpec:
+        """The sweep, or a clear error naming the families that have one."""
+        if self.sweep is None:
+            with_sweep = [f.name for f in all_families() if f.sweep is not None]
+            raise EvalkitError(
+                f"Family {self.name!r} has no single state axis, so no state sweep or reward landscape; "
+                f"they exist for: {', '.join(with_sweep)}."
+            )
+        return self.sweep
+
+    def require_success(self) -> SuccessCriterion:
+        """The success criterion, or a clear error (never another family's)."""
+        if self.success is None:
+            raise EvalkitError(f"The environment family {self.name!r} defines no success criterion for evaluation.")
+        return self.success
+
+    def require_training(self) -> TrainingSettings:
+        """The training settings, or a clear error (never another family's)."""
+        if self.training is None:
+            with_settings = [f.name for f in all_families() if f.training is not None]
+            raise EvalkitError(
+                f"evalkit has no training settings for the environment family {self.name!r}; "
+                f"families with settings: {', '.join(with_settings)}."
+            )
+        return self.training
+
+    def make_env(self, **kwargs: Any) -> Any:
+        """``gym.make(env_id, **kwargs)`` (registering the family's id first)."""
+        import gymnasium as gym
+
+        from evalkit.envs import register_all
+
+        register_all()
+        return gym.make(self.env_id, **kwargs)
+
+
+FAMILIES: dict[str, Family] = {}
+"""Every registered family by name (the built-ins register on ``import evalkit.envs``)."""
+
+
+def register_family(family: Family, *, replace: bool = False) -> Family:
+    """Add ``family`` to the registry (its environment id goes to gymnasium on first use).
+
+    :raises EvalkitError: the name is taken by another family (unless ``replace``), or the
+        default rule or the sweep axis is inconsistent.
+    """
+    if family.name in FAMILIES and FAMILIES[family.name] != family and not replace:
+        raise EvalkitError(f"An environment family called {family.name!r} already exists.")
+    if family.default_rule is not None and family.default_rule not in family.rules:
+        raise EvalkitError(f"Family {family.name!r}: default rule {family.default_rule!r} is not among its rules.")
+    FAMILIES[family.name] = family
+    return family
+
+
+def unknown_name(kind: str, name: str, valid: list[str]) -> EvalkitError:
+    """The error for an unknown name: the valid names and the closest one."""
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return EvalkitError(f"Unknown {kind} {name!r}.{hint} Valid {kind}s: {', '.join(valid)}.")
+
+
+def get_family(name: str) -> Family:
+    """The environment family called ``name`` (a clear error listing valid names otherwise)."""
+    if name not in FAMILIES:
+        raise unknown_name("environment family", name, list(FAMILIES))
+    return FAMILIES[name]
+
+
+def all_families() -> list[Family]:
+    """Every registered family, built-ins first."""
+    return list(FAMILIES.values())

@@ -116,8 +116,82 @@ def test_canonicalisation_matches_the_definition_by_brute_force():
                     for A in range(n_a):
                         for S2 in range(n_s):
                             p = ds[S] * da[A] * ds[S2]
-                            expect += p * (gamma * r[s2, A, S2] - r[s, a, S2] - gamma * r[S, A, S2])
+                            expect += p * (gamma * r[s2, A, S2] - r[s, A, S2] - gamma * r[S, A, S2])
                 assert c[s, a, s2] == pytest.approx(r[s, a, s2] + expect, abs=1e-12)
+
+
+def _brute_force_epic(r1, r2, gamma, ds, da, dt):
+    """Gleave et al.'s Definition 4.1 and the Pearson distance, summed term by term in loops."""
+    n_s, n_a, _ = r1.shape
+
+    def canonical(r):
+        c = np.empty_like(r)
+        for s, a, s2 in np.ndindex(r.shape):
+            expect = 0.0
+            for S, A, S2 in np.ndindex(r.shape):
+                expect += ds[S] * da[A] * ds[S2] * (gamma * r[s2, A, S2] - r[s, A, S2] - gamma * r[S, A, S2])
+            c[s, a, s2] = r[s, a, s2] + expect
+        return c
+
+    c1, c2 = canonical(r1), canonical(r2)
+    m1 = sum(dt[i] * c1[i] for i in np.ndindex(dt.shape))
+    m2 = sum(dt[i] * c2[i] for i in np.ndindex(dt.shape))
+    cov = sum(dt[i] * (c1[i] - m1) * (c2[i] - m2) for i in np.ndindex(dt.shape))
+    v1 = sum(dt[i] * (c1[i] - m1) ** 2 for i in np.ndindex(dt.shape))
+    v2 = sum(dt[i] * (c2[i] - m2) ** 2 for i in np.ndindex(dt.shape))
+    rho = cov / np.sqrt(v1 * v2)
+    return float(np.sqrt(max(0.0, 0.5 * (1.0 - rho))))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_distance_matches_the_definition_by_brute_force_with_several_actions(seed):
+    """Non-uniform state, action and transition distributions; 2-4 actions."""
+    rng = np.random.default_rng(100 + seed)
+    n_s, n_a = 3, 2 + seed % 3
+    shape = (n_s, n_a, n_s)
+    r1, r2 = rng.normal(size=shape), rng.normal(size=shape)
+    r2 += (seed % 2) * 2.0 * rng.normal(size=(1, n_a, 1))  # rewards that prefer different actions
+    ds, da, dt = random_distribution(rng, n_s), random_distribution(rng, n_a), random_distribution(rng, shape)
+    gamma = float(rng.uniform(0.1, 1.0))
+    got = epic_tabular(r1, r2, gamma=gamma, state_dist=ds, action_dist=da, transition_dist=dt).distance
+    assert got == pytest.approx(_brute_force_epic(r1, r2, gamma, ds, da, dt), abs=1e-12)
+
+
+def test_rewards_that_prefer_opposite_actions_are_far_apart():
+    """The issue's example: with the misprinted middle term R(s, a, S′) both come out at 0."""
+    h, f = np.array([0.3, -0.2, 0.5]), np.array([1.0, -1.0])
+    r1 = h[None, None, :] + f[None, :, None] + np.zeros((3, 2, 3))
+    r2 = h[None, None, :] - f[None, :, None] + np.zeros((3, 2, 3))
+    uniform = (np.full(3, 1 / 3), np.full(2, 1 / 2), np.full((3, 2, 3), 1 / 18))
+    expected = _brute_force_epic(r1, r2, 0.9, *uniform)
+    assert expected == pytest.approx(0.96, abs=0.01)
+    assert epic_tabular(r1, r2, gamma=0.9).distance == pytest.approx(expected, abs=1e-12)
+    # the sample-based form over every transition and every coverage pair agrees exactly
+    grid = np.array(list(np.ndindex(3, 2, 3)))
+    s, a, s2 = grid[:, 0], grid[:, 1], grid[:, 2]
+    cover = np.array(list(np.ndindex(3, 2, 3)))
+    sampled = epic(r1, r2, s, a, s2, cover[:, 0], cover[:, 1], cover[:, 2], gamma=0.9)
+    assert sampled.distance == pytest.approx(expected, abs=1e-12)
+
+
+def test_an_action_only_reward_and_its_negative_are_at_distance_one():
+    rng = np.random.default_rng(7)
+    r, _, ds, da, dt = small_mdp(rng, 3, 3)
+    f = np.array([0.5, -1.0, 2.0])
+    action_only = f[None, :, None] + np.zeros_like(r)
+    res = epic_tabular(action_only, -action_only, gamma=0.9, state_dist=ds, action_dist=da, transition_dist=dt)
+    assert res.distance == pytest.approx(1.0, abs=1e-12)
+    assert epic_tabular(action_only, action_only, gamma=0.9, state_dist=ds, action_dist=da).distance == pytest.approx(0.0, abs=1e-7)
+
+
+@pytest.mark.parametrize("gamma", [-0.1, 1.5, float("nan"), "x"])
+def test_gamma_outside_the_unit_interval_is_a_clear_error(gamma):
+    r = np.random.default_rng(8).normal(size=(2, 2, 2))
+    with pytest.raises(DegenerateError, match="discount γ must"):
+        epic_tabular(r, -r, gamma=gamma)
+    s = np.array([0, 1])
+    with pytest.raises(DegenerateError, match="discount γ must"):
+        epic(r, -r, s, s, s, s, s, gamma=gamma)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

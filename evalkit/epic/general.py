@@ -2,7 +2,7 @@
 
 The canonically shaped reward removes potential shaping and constant shifts::
 
-    C(R)(s, a, s′) = R(s, a, s′) + E[γ R(s′, A, S′) − R(s, a, S′) − γ R(S, A, S′)]
+    C(R)(s, a, s′) = R(s, a, s′) + E[γ R(s′, A, S′) − R(s, A, S′) − γ R(S, A, S′)]
 
 with ``S, S′ ~ D_S`` independent and ``A ~ D_A`` (the *coverage* distributions), and
 
@@ -15,6 +15,10 @@ with ρ the Pearson correlation under a distribution of transitions ``D_T``. Two
 - :func:`epic` — sample-based: rewards are vectorised callables ``R(s, a, s′)`` (or tabular
   arrays indexed by integer states), expectations are means over coverage samples, ρ is taken
   over sampled transitions (optionally weighted, with an episode bootstrap).
+
+The middle term averages over the action distribution, ``R(s, A, S′)``, as in Gleave et al.'s
+Definition 4.1 and their reference code (``evaluating-rewards``); the VLM-RM paper's appendix
+misprints it as ``R(s, a, S′)``, which puts rewards that prefer opposite actions at distance 0.
 
 For a reward of the reached state only, ``C(R)(s′) = R(s′) − E[R(S′)]``, so the distance is
 the per-frame Pearson distance that :func:`evalkit.epic.goal.epic_goal` computes (paper
@@ -69,6 +73,17 @@ def _as_fn(reward: Reward) -> RewardFn:
     return reward if callable(reward) else tabular_reward(np.asarray(reward))
 
 
+def check_gamma(gamma: float) -> float:
+    """γ as a float, or a clear error when it is not a number in [0, 1]."""
+    try:
+        g = float(gamma)
+    except (TypeError, ValueError):
+        raise DegenerateError(f"The discount γ must be a number in [0, 1], not {gamma!r}.") from None
+    if not 0.0 <= g <= 1.0:  # also refuses NaN
+        raise DegenerateError(f"The discount γ must lie in [0, 1], not {gamma!r}.")
+    return g
+
+
 def _distribution(p: np.ndarray | None, shape: tuple[int, ...], what: str) -> np.ndarray:
     if p is None:
         return np.full(shape, 1.0 / np.prod(shape))
@@ -103,13 +118,14 @@ def canonicalize_tabular(
         raise DegenerateError(f"A tabular reward must have shape (|S|, |A|, |S|), not {R.shape}.")
     if not np.all(np.isfinite(R)):
         raise DegenerateError("The tabular reward has NaN or infinite entries.")
+    gamma = check_gamma(gamma)
     n_s, n_a, _ = R.shape
     ds = _distribution(state_dist, (n_s,), "state distribution")
     da = _distribution(action_dist, (n_a,), "action distribution")
-    next_term = np.einsum("xat,a,t->x", R, da, ds)  # E_{A,S'} R(x, A, S')
-    here_term = R @ ds  # E_{S'} R(s, a, S'), shape (|S|, |A|)
-    mean = ds @ next_term  # E R(S, A, S')
-    return R + gamma * next_term[None, None, :] - here_term[:, :, None] - gamma * mean
+    from_state = np.einsum("xat,a,t->x", R, da, ds)  # E_{A,S'} R(x, A, S') for every state x
+    mean = ds @ from_state  # E R(S, A, S')
+    # γ E R(s', A, S') − E R(s, A, S') − γ E R(S, A, S'): the same function of a state, at s' and at s
+    return R + gamma * from_state[None, None, :] - from_state[:, None, None] - gamma * mean
 
 
 def _pearson_of_canonical(
@@ -180,10 +196,8 @@ def _tile(x: np.ndarray, times: int) -> np.ndarray:
     return np.tile(x, (times,) + (1,) * (x.ndim - 1))
 
 
-def _coverage_mean(
-    fn: RewardFn, s: np.ndarray, a: np.ndarray | None, cov_a: np.ndarray, cov_s2: np.ndarray, chunk: int
-) -> np.ndarray:
-    """``mean_j R(s_i, a_i or A_j, S′_j)`` for every i, in chunks of about ``chunk`` calls."""
+def _coverage_mean(fn: RewardFn, s: np.ndarray, cov_a: np.ndarray, cov_s2: np.ndarray, chunk: int) -> np.ndarray:
+    """``mean_j R(s_i, A_j, S′_j)`` for every i, in chunks of about ``chunk`` calls."""
     m = len(cov_s2)
     rows = max(1, chunk // m)
     out = np.empty(len(s))
@@ -191,8 +205,7 @@ def _coverage_mean(
         i1 = min(len(s), i0 + rows)
         b = i1 - i0
         ss = np.repeat(s[i0:i1], m, axis=0)
-        aa = np.repeat(a[i0:i1], m, axis=0) if a is not None else _tile(cov_a, b)
-        out[i0:i1] = _call(fn, ss, aa, _tile(cov_s2, b)).reshape(b, m).mean(axis=1)
+        out[i0:i1] = _call(fn, ss, _tile(cov_a, b), _tile(cov_s2, b)).reshape(b, m).mean(axis=1)
     return out
 
 
@@ -201,6 +214,7 @@ def _sample_terms(
     gamma: float, chunk_size: int,
 ) -> tuple[np.ndarray, float]:
     """Canonical reward of every transition, and the magnitude of the reward values seen."""
+    gamma = check_gamma(gamma)
     fn = _as_fn(reward)
     s, a, s2 = np.asarray(states), np.asarray(actions), np.asarray(next_states)
     cs, ca = np.asarray(coverage_states), np.asarray(coverage_actions)
@@ -214,8 +228,8 @@ def _sample_terms(
     if len(cs2) != len(cs):
         raise DegenerateError(f"There are {len(cs)} coverage states but {len(cs2)} coverage next states.")
     direct = _call(fn, s, a, s2)
-    next_term = _coverage_mean(fn, s2, None, ca, cs2, chunk_size)
-    here_term = _coverage_mean(fn, s, a, ca, cs2, chunk_size)
+    next_term = _coverage_mean(fn, s2, ca, cs2, chunk_size)
+    here_term = _coverage_mean(fn, s, ca, cs2, chunk_size)
     mean = _call(fn, cs, ca, cs2)
     canonical = direct + gamma * next_term - here_term - gamma * mean.mean()
     scale = max(np.abs(direct).max(), np.abs(next_term).max(), np.abs(here_term).max(), np.abs(mean).max())
@@ -237,7 +251,7 @@ def canonicalize(
     """Sample-based canonically shaped reward of each transition ``(s_i, a_i, s′_i)``.
 
     The expectations are means over the ``M`` coverage samples ``(S_j, A_j, S′_j)``:
-    ``E[R(s′, A, S′)] ≈ mean_j R(s′_i, A_j, S′_j)``, ``E[R(s, a, S′)] ≈ mean_j R(s_i, a_i, S′_j)``,
+    ``E[R(s′, A, S′)] ≈ mean_j R(s′_i, A_j, S′_j)``, ``E[R(s, A, S′)] ≈ mean_j R(s_i, A_j, S′_j)``,
     ``E[R(S, A, S′)] ≈ mean_j R(S_j, A_j, S′_j)`` — ``2 n M + n + M`` reward calls in all.
 
     :param reward: a vectorised callable ``R(s, a, s′)`` or a tabular array ``(|S|, |A|, |S|)``.

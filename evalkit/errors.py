@@ -22,3 +22,7 @@ class ModelError(EvalkitError):
 
 class DegenerateError(EvalkitError):
     """A statistic is undefined for the given data (e.g. every frame has the same label)."""
+
+
+class RewardError(EvalkitError, ValueError):
+    """Rewards cannot be computed from these embeddings or prompts (e.g. a goal equal to its baseline)."""

@@ -14,11 +14,15 @@ and the projection onto the line through ``b`` and ``g``,
 ``r ⟂ d`` and ``s − g = r + (t − 1) d``, ``r·(s − g) = ‖r‖²``, so::
 
     ‖(s − g) − α r‖² = ‖s − g‖² − α(2 − α)‖r‖²
-    R_reg(s) = s·g + ½ α(2 − α) ‖r‖²,     ‖r‖² = ‖s − b‖² − t²‖d‖² = 2 − 2 s·b − t²‖d‖²
+    R_reg(s) = s·g + ½ α(2 − α) ‖r‖²,     ‖r‖² = ‖s − b‖² − ((s − b)·u)²,   u = d / ‖d‖
 
-(unit vectors). Every α needs only the two dot products ``s·g`` and ``s·b`` per frame: one
-matrix product for all prompt pairs, then an outer product with ``α(2 − α)``. α = 0 returns
-``s·g`` itself, so it equals the cosine similarity exactly.
+(unit vectors, ``‖s − b‖² = 2 − 2 s·b``). Every α needs only the dot products ``s·g``, ``s·b`` and
+``s·u`` per frame: matrix products for all prompt pairs, then an outer product with
+``α(2 − α)``. The direction ``u`` is taken in float64 from the vector difference ``g − b`` and
+``‖r‖²`` in float64, so the reward stays exact when goal and baseline are nearly equal
+(``1 − g·b`` down to 1e-12; through ``1 − g·b`` in float32 it was off by up to 0.8). A goal
+equal to its baseline with α > 0 is an error (no line). α = 0 returns ``s·g`` itself, so it
+equals the cosine similarity exactly. Image embeddings must be unit length (checked).
 
 Several goal (or baseline) prompts are averaged and the mean is normalised again.
 
@@ -34,6 +38,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
+
+from evalkit.errors import RewardError
 
 if TYPE_CHECKING:
     from evalkit.data.store import Dataset
@@ -88,34 +94,70 @@ def reward_sweep(
     if s.ndim != 2:
         raise ValueError(f"image embeddings must be (n, d), got shape {s.shape}")
     dtype = s.dtype if s.dtype in (np.float32, np.float64) else np.float32
-    g = unit(np.atleast_2d(goal_emb)).astype(dtype)
+    s = s.astype(dtype, copy=False)
+    g64 = unit(np.atleast_2d(np.asarray(goal_emb, dtype=np.float64)))
+    g = g64.astype(dtype)
     a = _alphas(alphas)
     if g.shape[1] != s.shape[1]:
         raise ValueError(f"image embeddings have dimension {s.shape[1]} but prompts have {g.shape[1]}")
+    _check_unit_rows(s)
     p = len(g)
     out = np.empty((p, len(s), len(a)), dtype=dtype)
+    sgs = s @ g.T  # (n, p): the cosine reward, exactly as with α = 0 alone
     if baseline_emb is None:
-        sg = s @ g.T  # (n, p)
-        out[:] = sg.T[:, :, None]
+        out[:] = sgs.T[:, :, None]
         return out
-    b = unit(np.atleast_2d(baseline_emb)).astype(dtype)
-    if b.shape != g.shape:
-        raise ValueError(f"need one baseline per goal: goals {g.shape}, baselines {b.shape}")
-    sgs = s @ g.T  # (n, p), computed exactly as in the cosine case above
-    sbs = s @ b.T
-    scale = (0.5 * a * (2.0 - a)).astype(dtype)  # ½ α(2 − α), zero for α = 0
+    b64 = unit(np.atleast_2d(np.asarray(baseline_emb, dtype=np.float64)))
+    if b64.shape != g64.shape:
+        raise ValueError(f"need one baseline per goal: goals {g64.shape}, baselines {b64.shape}")
+    r2 = _off_line_sq(s, g64, b64, regularised=bool(np.any(a != 0)))  # (n, p), float64
+    scale = 0.5 * a * (2.0 - a)  # ½ α(2 − α), zero for α = 0
     for i in range(p):
-        gb = float(g[i] @ b[i])
-        dd = max(2.0 - 2.0 * gb, 0.0)  # ‖g − b‖²
-        sg, sb = sgs[:, i], sbs[:, i]
-        if dd > 0:
-            t = (sg - sb + (1.0 - gb)) / dd  # (s − b)·(g − b) / ‖d‖², with b·b = 1
-            r2 = np.maximum(2.0 - 2.0 * sb - t * t * dd, 0.0)
-        else:  # goal and baseline coincide: the line degenerates, nothing to project onto
-            r2 = np.zeros_like(sg)
-        np.multiply(r2[:, None], scale[None, :], out=out[i])
-        out[i] += sg[:, None]
+        np.multiply(r2[:, i, None], scale[None, :], out=out[i], casting="same_kind")
+        out[i] += sgs[:, i, None]
     return out
+
+
+UNIT_TOLERANCE = 1e-3
+"""How far from 1 an image embedding's norm may be (float16/bfloat16 caches stay within it)."""
+
+
+def _check_unit_rows(s: np.ndarray, chunk: int = 1 << 16) -> None:
+    """Refuse image embeddings that are not unit length (rewards assume cosine similarities)."""
+    for i0 in range(0, len(s), chunk):
+        block = s[i0 : i0 + chunk]
+        norms = np.sqrt(np.einsum("ij,ij->i", block, block))
+        bad = ~(np.abs(norms - 1.0) <= UNIT_TOLERANCE)
+        if bad.any():
+            j = i0 + int(np.argmax(bad))
+            raise RewardError(
+                f"Image embedding {j} has norm {norms[j - i0]:.6g}, not 1: rewards are cosine similarities of "
+                "unit embeddings; normalise them first (evalkit.rewards.unit)."
+            )
+
+
+def _off_line_sq(s: np.ndarray, g: np.ndarray, b: np.ndarray, regularised: bool) -> np.ndarray:
+    """``‖r‖²`` of every frame and pair: the squared distance of ``s − b`` from the line's direction.
+
+    With the unit direction ``u = (g − b)/‖g − b‖`` taken in float64 from the difference of the
+    vectors (not from ``1 − g·b``, which cancels when goal and baseline are nearly equal),
+    ``‖r‖² = ‖s − b‖² − ((s − b)·u)²``: dot products of unit vectors in the embeddings' precision,
+    the rest in float64.
+
+    :raises RewardError: a goal equals its baseline (the line is undefined) while some α > 0.
+    """
+    d = g - b
+    norm = np.linalg.norm(d, axis=1)
+    if regularised and np.any(norm == 0):
+        raise RewardError(
+            "The goal and baseline embeddings are identical, so the line between them (Definition 1) is "
+            "undefined for α > 0; use another baseline prompt or α = 0."
+        )
+    u = d / np.where(norm == 0, 1.0, norm)[:, None]
+    bu = np.einsum("pd,pd->p", b, u)
+    sb = (s @ b.T.astype(s.dtype)).astype(np.float64)
+    su = (s @ u.T.astype(s.dtype)).astype(np.float64)
+    return np.maximum(2.0 - 2.0 * sb - (su - bu) ** 2, 0.0)
 
 
 def clip_rewards(

@@ -97,8 +97,11 @@ def test_sweep_equals_one_pair_at_a_time():
 
 def test_degenerate_and_bad_inputs():
     s, g, _ = _vectors(n=10)
-    r = clip_rewards(s, g, g, (0.0, 1.0))  # goal == baseline: no line to project on
-    assert np.all(np.isfinite(r)) and np.array_equal(r[:, 0], r[:, 1])
+    with pytest.raises(ValueError, match="identical, so the line between them"):
+        clip_rewards(s, g, g, (0.0, 1.0))  # goal == baseline: no line to project on, for α > 0
+    assert np.array_equal(clip_rewards(s, g, g, (0.0,))[:, 0], clip_rewards(s, g, None, (0.0,))[:, 0])
+    with pytest.raises(ValueError, match="norm 2, not 1"):
+        clip_rewards(2 * s, g, None, (0.0,))
     with pytest.raises(ValueError, match="dimension"):
         clip_rewards(s, np.ones(5))
     with pytest.raises(ValueError, match="zero"):
@@ -139,3 +142,23 @@ def test_reward_model_in_memory(datasets_root):
     assert r.shape == (10,)
     np.testing.assert_allclose(r, table.for_alpha(0.5), atol=1e-6)
     np.testing.assert_allclose(model.rewards(frames, (0.0, 0.5)), table.values, atol=1e-6)
+
+
+@pytest.mark.parametrize("gap", [1e-4, 1e-8, 1e-10, 1e-12])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nearly_equal_goal_and_baseline_match_definition_1_in_float64(gap, dtype):
+    """1 − cos(g, b) = gap: the closed form stays within 1e-6 of the paper's formula in float64."""
+    rng = np.random.default_rng(11)
+    d = 64
+    g = unit(rng.normal(size=d))
+    w = rng.normal(size=d)
+    w = unit(w - (w @ g) * g)  # orthogonal to g
+    theta = np.arccos(1.0 - gap)
+    b = np.cos(theta) * g + np.sin(theta) * w
+    assert 1.0 - g @ b == pytest.approx(gap, rel=1e-3)
+    s = unit(rng.normal(size=(50, d)) + 3 * g).astype(dtype)
+    alphas = (0.0, 0.3, 1.0)
+    got = clip_rewards(s, g, b, alphas)
+    s64 = s.astype(np.float64)
+    want = np.array([[regularised_reward_naive(x, g, b, a) for a in alphas] for x in s64])
+    np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)

@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import evalkit.envs  # noqa: F401 - registers the ids
 from evalkit.train.clip_reward import BatchRewardFn, load_clip_reward
 from evalkit.train.config import TrainConfig, resolve_device
 from evalkit.train.hyperparams import ALGORITHMS
@@ -110,8 +111,6 @@ def _time_train(config: TrainConfig, reward_fn: BatchRewardFn | None, name: str,
 def _time_plain_sb3(config: TrainConfig, repeats: int) -> BenchRow:
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.logger import Logger
-
-    import evalkit.envs  # noqa: F401 - registers the ids
 
     best: BenchRow | None = None
     for _ in range(repeats):

@@ -40,6 +40,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from evalkit.data.store import DatasetWriter
+from evalkit.rewards import regularised_reward_naive, reward_sweep, unit
 from evalkit.vlm.engine import PRECISION_DTYPES, ImageEmbedder, autocast_for, embed_dataset, parse_devices
 from evalkit.vlm.models import ModelSpec, ResolvedSpec, load_model, resolve
 
@@ -309,8 +311,6 @@ def time_reward_sweep(dim: int, n: int = 100_000, pairs: int = 10, n_alphas: int
                       seed: int = 0) -> tuple[float, tuple[int, int, int], float]:
     """Best-of-``repeats`` seconds of :func:`reward_sweep` on random unit vectors, and its max error
     against Definition 1 written naively (float64, 50 frames)."""
-    from evalkit.rewards import regularised_reward_naive, reward_sweep, unit
-
     rng = np.random.default_rng(seed)
     s = unit(rng.standard_normal((n, dim), dtype=np.float32))
     g = unit(rng.standard_normal((pairs, dim), dtype=np.float32))
@@ -475,8 +475,6 @@ def _engine_with_workers(resolved: ResolvedSpec, frames: np.ndarray, devices: Se
                          precision: str, tmp: Path) -> tuple[np.ndarray, float]:
     """The engine on several devices: a temporary dataset through :func:`embed_dataset`."""
     import pandas as pd
-
-    from evalkit.data.store import DatasetWriter
 
     n = len(frames)
     with DatasetWriter(tmp / "datasets", "bench", family="cartpole", env_id="evalkit/CartPole-v0", generator="bench",

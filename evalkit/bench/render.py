@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from evalkit.data.poses import KEYFRAMES, keyframe_qpos, place_on_floor
 from evalkit.errors import EvalkitError
 
 
@@ -50,10 +51,8 @@ class RenderBenchResult:
 
 
 def _poses(n: int) -> np.ndarray:
-    from evalkit.envs.humanoid_scene import mujoco  # sets MUJOCO_GL=egl before MuJoCo loads
-
-    from evalkit.data.poses import KEYFRAMES, keyframe_qpos, place_on_floor
-    from evalkit.envs.humanoid_scene import load_model
+    # MuJoCo loads only when a benchmark runs (humanoid_scene sets MUJOCO_GL=egl before it does)
+    from evalkit.envs.humanoid_scene import load_model, mujoco
 
     model = load_model(textured=False)
     data = mujoco.MjData(model)

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from evalkit.data.store import Dataset
 from evalkit.bench.label import synthetic_dataset
+from evalkit.data.store import Dataset
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

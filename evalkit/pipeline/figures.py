@@ -264,7 +264,7 @@ def scaling_data(dataset: Any, task: str, models: "Sequence[ModelSpec | str]", a
 
 
 def scaling_table_from_results(rows: pd.DataFrame, params: dict[tuple[str, str], int | None]) -> pd.DataFrame:
-    """Rows of the saved EPIC results (:data:`evalkit.epic.results.COLUMNS`) as the scaling figures' table.
+    """Rows of the saved EPIC results (:data:`evalkit.pipeline.results.COLUMNS`) as the scaling figures' table.
 
     ``model`` is the display name: the model name, or ``model (pretrained)`` when one model
     appears with several weights; ``base_model`` is always the model name.

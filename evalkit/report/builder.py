@@ -119,7 +119,7 @@ class ReportContent:
     title: str
     tasks: list[str]
     datasets: list[Any]  # evalkit.data.store.Dataset objects (contact sheets are drawn from them)
-    epic: pd.DataFrame  # rows of the saved EPIC results tables (evalkit.epic.results.COLUMNS)
+    epic: pd.DataFrame  # rows of the saved EPIC results tables (evalkit.pipeline.results.COLUMNS)
     weights: list[WeightsInfo]
     figures: list[FigureSpec]
     commands: list[str]

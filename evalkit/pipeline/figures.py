@@ -179,11 +179,11 @@ def histogram_data(dataset: Any, task: str, models: "Sequence[ModelSpec | str]",
                          label_set=label_set, alpha=float(alpha), random_weights=random, models=names)
 
 
-def parameter_count(model: str, pretrained: str | None = None) -> int | None:
+def parameter_count(model: str) -> int | None:
     """Parameters of the whole CLIP model (image and text towers) from its open_clip config
     (:func:`evalkit.vlm.models.count_parameters`); ``None`` if the config is not a standard one.
 
-    The count depends on the architecture only, so ``pretrained`` is not needed (nor read).
+    The count depends on the architecture only, so it takes the architecture's name, not weights.
     """
     # open_clip: only when counting
     from evalkit.vlm.models import RANDOM, count_parameters, resolve

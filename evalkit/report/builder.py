@@ -274,7 +274,7 @@ def gather_report(
     params: dict[tuple[str, str], int | None] = {}
     weights = []
     for (model, pretrained), rows in clip.groupby(["model", "pretrained"], sort=True):
-        params[(model, pretrained)] = parameter_count(model, pretrained)
+        params[(model, pretrained)] = parameter_count(model)
         identities = [i for i in rows["model_identity"].astype(str).unique() if i and i != "None"]
         weights.append(WeightsInfo(model=model, pretrained=pretrained,
                                    random_weights=bool(rows["random_weights"].fillna(False).astype(bool).any()),

@@ -1,9 +1,14 @@
-"""Where evalkit keeps its files. Every location can be overridden by an environment variable."""
+"""Where evalkit keeps its files (every location can be overridden by an environment variable),
+and defaults that the command line shows without importing numpy."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+DEFAULT_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""α values evaluated when none are given (goal-baseline regularisation strength, paper Def. 1);
+:data:`evalkit.rewards.DEFAULT_ALPHAS` is this tuple."""
 
 
 def datasets_root() -> Path:

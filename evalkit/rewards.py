@@ -27,26 +27,25 @@ equals the cosine similarity exactly. Image embeddings must be unit length (chec
 Several goal (or baseline) prompts are averaged and the mean is normalised again.
 
 Functions of arrays (:func:`clip_rewards`, :func:`reward_sweep`) never touch a model;
-:func:`dataset_rewards` / :func:`task_rewards` embed a dataset once (cached, see
-:mod:`evalkit.vlm`) and then call them; :class:`RewardModel` scores frames in memory (RL training).
+:func:`evalkit.pipeline.dataset_rewards` / :func:`evalkit.pipeline.task_rewards` embed a dataset
+once (cached, see :mod:`evalkit.vlm`) and then call them; :class:`RewardModel` scores frames in
+memory (RL training).
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from evalkit.errors import RewardError
+from evalkit import config
+from evalkit.errors import EvalkitError, RewardError
 
 if TYPE_CHECKING:
-    from evalkit.data.store import Dataset
-    from evalkit.vlm.engine import ImageEmbedder
-    from evalkit.vlm.models import ModelSpec
+    from evalkit.vlm import ImageEmbedder, ModelSpec
 
-DEFAULT_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+DEFAULT_ALPHAS = config.DEFAULT_ALPHAS
+"""α values evaluated when none are given (goal-baseline regularisation strength, paper Def. 1)."""
 
 
 def unit(v: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -69,7 +68,8 @@ def combine_prompts(embeddings: np.ndarray) -> np.ndarray:
     return unit(unit(e).mean(axis=0))
 
 
-def _alphas(alphas: Sequence[float] | float) -> np.ndarray:
+def check_alphas(alphas: Sequence[float] | float) -> np.ndarray:
+    """α as a non-empty 1-D float64 array of finite numbers (``ValueError`` otherwise)."""
     a = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
     if a.ndim != 1 or len(a) == 0 or not np.all(np.isfinite(a)):
         raise ValueError(f"alphas must be a non-empty list of finite numbers, got {alphas!r}")
@@ -97,7 +97,7 @@ def reward_sweep(
     s = s.astype(dtype, copy=False)
     g64 = unit(np.atleast_2d(np.asarray(goal_emb, dtype=np.float64)))
     g = g64.astype(dtype)
-    a = _alphas(alphas)
+    a = check_alphas(alphas)
     if g.shape[1] != s.shape[1]:
         raise ValueError(f"image embeddings have dimension {s.shape[1]} but prompts have {g.shape[1]}")
     _check_unit_rows(s)
@@ -188,107 +188,12 @@ def regularised_reward_naive(s: np.ndarray, g: np.ndarray, b: np.ndarray, alpha:
     return float(1 - 0.5 * (v @ v))
 
 
-# -- datasets and models -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RewardTable:
-    """Rewards of every frame of a dataset for one goal (and baseline), for several α.
-
-    ``values[i, j]`` is the reward of frame ``i`` with ``alphas[j]``. With no baseline every
-    column is the plain cosine reward.
-    """
-
-    values: np.ndarray
-    alphas: tuple[float, ...]
-    goal: tuple[str, ...]
-    baseline: tuple[str, ...] | None
-    model: str
-    random_weights: bool
-    dataset: str = ""
-
-    def for_alpha(self, alpha: float) -> np.ndarray:
-        """The reward column of one α (which must be one of ``alphas``)."""
-        for j, a in enumerate(self.alphas):
-            if abs(a - alpha) < 1e-12:
-                return self.values[:, j]
-        raise KeyError(f"alpha {alpha} is not among {self.alphas}")
-
-
-def _prompts(p: "str | Sequence[str]") -> tuple[str, ...]:
+def as_prompts(p: "str | Sequence[str]") -> tuple[str, ...]:
+    """One prompt or several as a tuple of non-empty strings (:class:`EvalkitError` otherwise)."""
     out = (p,) if isinstance(p, str) else tuple(p)
     if not out or not all(isinstance(x, str) and x.strip() for x in out):
-        from evalkit.errors import EvalkitError
-
         raise EvalkitError("Prompts must be non-empty strings.")
     return out
-
-
-def dataset_rewards(
-    dataset: "Dataset | str | os.PathLike[str]",
-    spec: "ModelSpec | str",
-    goal: "str | Sequence[str]",
-    baseline: "str | Sequence[str] | None" = None,
-    alphas: Sequence[float] = DEFAULT_ALPHAS,
-    devices: str | Sequence[str] | None = "auto",
-    batch_size: int | None = None,
-    precision: str = "fp32",
-    progress: bool = True,
-    root: str | os.PathLike[str] | None = None,
-    allow_upscale: bool = False,
-) -> RewardTable:
-    """CLIP rewards of every frame of a dataset: embeds it once (cached), then Definition 1.
-
-    Text embeddings are cached next to the image embeddings, so a second call with the same
-    prompts does not load the model at all.
-
-    :param goal: goal prompt, or several (their embeddings are averaged and renormalised).
-    :param baseline: baseline prompt(s), or ``None`` for the plain cosine reward.
-    """
-    from evalkit.data.store import Dataset, open_dataset
-    from evalkit.vlm.cache import EmbeddingCache
-    from evalkit.vlm.engine import ImageEmbedder, embed_dataset, parse_devices
-    from evalkit.vlm.models import resolve
-
-    ds = dataset if isinstance(dataset, Dataset) else open_dataset(dataset, root)
-    goals = _prompts(goal)
-    baselines = None if baseline is None else _prompts(baseline)
-    a = tuple(float(x) for x in _alphas(alphas))
-    resolved = resolve(spec)
-    emb = embed_dataset(ds, resolved, devices=devices, batch_size=batch_size, precision=precision,
-                        progress=progress, allow_upscale=allow_upscale)
-    cache = EmbeddingCache(ds, resolved, precision)
-    embedder: list[ImageEmbedder] = []
-
-    def encode(prompts: list[str]) -> np.ndarray:
-        if not embedder:
-            embedder.append(ImageEmbedder(resolved, parse_devices(devices)[0], precision))
-        return embedder[0].embed_texts(prompts)
-
-    text = cache.text_embeddings(list(goals) + list(baselines or ()), encode)
-    g = text[: len(goals)]
-    b = text[len(goals) :] if baselines else None
-    values = clip_rewards(emb.values, g, b, a)
-    return RewardTable(values=values, alphas=a, goal=goals, baseline=baselines, model=resolved.label,
-                       random_weights=resolved.random_weights, dataset=ds.name)
-
-
-rewards = dataset_rewards
-"""Short name of :func:`dataset_rewards` (``evalkit.rewards.rewards(dataset, model, goal=...)``)."""
-
-
-def task_rewards(
-    dataset: "Dataset | str | os.PathLike[str]",
-    spec: "ModelSpec | str",
-    task_name: str,
-    alphas: Sequence[float] = DEFAULT_ALPHAS,
-    **kwargs: Any,
-) -> RewardTable:
-    """:func:`dataset_rewards` with the goal and baseline prompts of a registered task."""
-    from evalkit.tasks import get_task
-
-    task = get_task(task_name)
-    return dataset_rewards(dataset, spec, task.goal_prompt, task.baseline_prompt, alphas, **kwargs)
 
 
 class RewardModel:
@@ -312,11 +217,12 @@ class RewardModel:
 
     def __init__(self, model: "ImageEmbedder | ModelSpec | str", goal: "str | Sequence[str]",
                  baseline: "str | Sequence[str] | None" = None, alpha: float = 0.0, **embedder_kwargs: Any) -> None:
-        from evalkit.vlm.engine import ImageEmbedder
+        # torch: loaded only when a model is used
+        from evalkit.vlm import ImageEmbedder
 
         self.embedder = model if isinstance(model, ImageEmbedder) else ImageEmbedder(model, **embedder_kwargs)
-        self.goal = _prompts(goal)
-        self.baseline = None if baseline is None else _prompts(baseline)
+        self.goal = as_prompts(goal)
+        self.baseline = None if baseline is None else as_prompts(baseline)
         self.alpha = float(alpha)
         self.goal_emb = combine_prompts(self.embedder.embed_texts(list(self.goal)))
         self.baseline_emb = None if self.baseline is None else combine_prompts(self.embedder.embed_texts(list(self.baseline)))

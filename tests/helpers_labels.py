@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from evalkit.bench.label import synthetic_dataset
 from evalkit.data.store import Dataset
-from evalkit.labels.bench import synthetic_dataset
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -23,7 +23,7 @@ def make_dataset(root: Path, name: str = "lab", n_frames: int = 40, n_episodes: 
     """A cartpole-family dataset of synthetic frames (a bar on a block) with an ``angle`` column.
 
     Written with :class:`evalkit.data.store.DatasetWriter` (through
-    :func:`evalkit.labels.bench.synthetic_dataset`), so no environment or renderer is needed.
+    :func:`evalkit.bench.label.synthetic_dataset`), so no environment or renderer is needed.
     """
     return synthetic_dataset(root, name, n_frames=n_frames, n_episodes=n_episodes, size=size, seed=seed)
 

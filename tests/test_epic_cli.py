@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from helpers_epic import build_cartpole_dataset, write_reward_module
 
-from evalkit.epic import epic_goal, load_epic_results
+from evalkit.epic import epic_goal
+from evalkit.pipeline import load_epic_results
 
 SQRT_HALF = math.sqrt(0.5)
 
@@ -210,17 +211,17 @@ def test_clip_rewards_with_a_tiny_random_model_end_to_end(cli, datasets_root):
     assert as_json[0]["alpha"] == 0.5 and as_json[0]["random_weights"] is True
     # The printed distance is the Pearson distance of the engine's rewards to the rule labels.
     from evalkit.data.store import open_dataset
-    from evalkit.rewards import task_rewards
+    from evalkit.pipeline import task_rewards
 
     ds = open_dataset("cartpole-sweep", datasets_root)
-    reward = task_rewards(ds, "evalkit-tiny-vit:none", "cartpole", [0.5], devices="cpu", progress=False).values[:, 0]
+    reward = task_rewards(ds, "cartpole", "evalkit-tiny-vit:none", [0.5], devices="cpu", progress=False).values[:, 0]
     upright = np.abs(ds.states["angle"].to_numpy()) <= math.radians(12)
     assert as_json[0]["distance"] == pytest.approx(math.sqrt(0.5 * (1 - np.corrcoef(reward, upright)[0, 1])), abs=1e-9)
 
 
 def test_pretrained_name_saved_with_results():
     pytest.importorskip("evalkit.vlm")
-    from evalkit.epic.dataset import pretrained_name
+    from evalkit.pipeline import pretrained_name
     from evalkit.vlm import default_tag
 
     assert pretrained_name("evalkit-tiny-vit", "NONE") == "none"

@@ -12,7 +12,7 @@ from scipy import stats
 import evalkit.epic.bootstrap
 import evalkit.epic.general
 import evalkit.epic.goal
-from evalkit.epic import epic_goal, lemma1_rho
+from evalkit.epic import epic_goal, epic_goal_columns, lemma1_rho
 from evalkit.errors import DegenerateError, EvalkitError
 
 
@@ -98,7 +98,7 @@ def test_zero_weight_frames_are_dropped():
 def test_columns_share_resamples_and_match_single_column_calls():
     x, y = _data(200, 0.3, seed=8, k=3)
     episodes = np.arange(200) // 5
-    many = epic_goal(x, y, episodes=episodes, n_bootstrap=400, seed=3, names=["a", "b", "c"])
+    many = epic_goal_columns(x, y, episodes=episodes, n_bootstrap=400, seed=3, names=["a", "b", "c"])
     assert [r.name for r in many] == ["a", "b", "c"]
     for j, r in enumerate(many):
         single = epic_goal(x[:, j], y, episodes=episodes, n_bootstrap=400, seed=3)
@@ -212,7 +212,7 @@ def test_constant_column_named_in_multi_column_error():
     x, y = _data(60, 0.3, seed=13, k=2)
     x[:, 1] = 7.0
     with pytest.raises(DegenerateError, match=r"\(alpha=1\) is constant"):
-        epic_goal(x, y, names=["alpha=0", "alpha=1"], n_bootstrap=0)
+        epic_goal_columns(x, y, names=["alpha=0", "alpha=1"], n_bootstrap=0)
 
 
 @pytest.mark.parametrize("module", [evalkit.epic.goal, evalkit.epic.general, evalkit.epic.bootstrap])

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from evalkit.epic import epic_goal, load_epic_results, results_path, upsert_epic_results
-from evalkit.epic.results import COLUMNS, KEY_COLUMNS, result_row
+from evalkit.epic import epic_goal
+from evalkit.pipeline.results import COLUMNS, KEY_COLUMNS, load_epic_results, result_row, results_path, upsert_epic_results
 
 
 def _result(seed=0):

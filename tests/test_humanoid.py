@@ -352,7 +352,7 @@ def test_bad_policy_checkpoints_are_clear_errors(tmp_path, datasets_root, cli):
 
 
 def test_bench_render_reports_positive_rates():
-    from evalkit.envs.render_bench import bench_render
+    from evalkit.bench.render import bench_render
 
     r = bench_render(size=32, frames=5, workers=())
     assert r.render_fps > 0 and r.step_render_fps > 0 and r.gl_backend == "egl"

@@ -221,7 +221,7 @@ def test_figures_need_no_torch(tmp_path):
         "import sys; sys.path.insert(0, 'tests')\n"
         "import helpers_plots as h\n"
         "from evalkit.plots import plot_landscape, plot_scaling_by_size, save_figure\n"
-        "import evalkit.report, evalkit.plots.data\n"
+        "import evalkit.report, evalkit.pipeline.figures\n"
         f"save_figure(plot_landscape(h.landscape_table(n=11), 'x', 0.0), {str(tmp_path / 'a.png')!r})\n"
         f"save_figure(plot_scaling_by_size(h.scaling_table()), {str(tmp_path / 'b.png')!r})\n"
         "assert 'torch' not in sys.modules and 'open_clip' not in sys.modules, 'heavy import'\n"

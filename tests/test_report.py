@@ -253,12 +253,12 @@ def test_landscape_cli_end_to_end_collects_and_embeds(datasets_root, cli, tmp_pa
 @pytest.mark.slow
 def test_landscape_rewards_are_the_reward_engines(datasets_root):
     from evalkit.data.sweeps import collect_sweep
-    from evalkit.epic.dataset import clip_rewards
-    from evalkit.plots.data import landscape_data
+    from evalkit.pipeline import clip_reward_source, landscape_data
+    from evalkit.vlm import ModelSpec
 
     ds = collect_sweep("cartpole", 20, 32, root=datasets_root, progress=False).dataset
-    data = landscape_data(ds, "cartpole", "evalkit-tiny-rn", "none", [0.0, 1.0])
-    source = clip_rewards(ds, "cartpole", "evalkit-tiny-rn", "none", [0.0, 1.0])
+    data = landscape_data(ds, "cartpole", ModelSpec("evalkit-tiny-rn", "none"), [0.0, 1.0])
+    source = clip_reward_source(ds, "cartpole", ModelSpec("evalkit-tiny-rn", "none"), [0.0, 1.0])
     for j, a in enumerate((0.0, 1.0)):
         rows = data.table[data.table["alpha"] == a]
         np.testing.assert_array_equal(rows["reward"].to_numpy(), source.values[:, j])
@@ -315,8 +315,8 @@ def test_figure_commands_refuse_bad_input_with_one_sentence(datasets_root, args,
 
 
 def test_figure_defaults_match_the_library():
-    """The CLI spells its default α out (so that --help stays fast); it must equal evalkit epic's."""
+    """The figures' default --alpha is the library's DEFAULT_ALPHAS (that evalkit epic uses)."""
     from evalkit.cli.figures import DEFAULT_ALPHAS
-    from evalkit.epic.dataset import DEFAULT_ALPHAS as LIBRARY
+    from evalkit.rewards import DEFAULT_ALPHAS as LIBRARY
 
     assert [float(a) for a in DEFAULT_ALPHAS.split(",")] == list(LIBRARY)

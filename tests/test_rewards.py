@@ -7,16 +7,13 @@ import pytest
 from helpers_vlm import TINY_VIT, make_dataset
 
 from evalkit.errors import EvalkitError
+from evalkit.pipeline import RewardTable, dataset_rewards, task_rewards
 from evalkit.rewards import (
     RewardModel,
-    RewardTable,
     clip_rewards,
     combine_prompts,
-    dataset_rewards,
     regularised_reward_naive,
     reward_sweep,
-    rewards,
-    task_rewards,
     unit,
 )
 from evalkit.tasks import get_task
@@ -113,7 +110,7 @@ def test_degenerate_and_bad_inputs():
 def test_dataset_rewards_end_to_end_with_cached_text(datasets_root, monkeypatch):
     ds = make_dataset(datasets_root, n=16)
     task = get_task("cartpole")
-    table = task_rewards(ds, TINY_VIT, "cartpole", devices="cpu", progress=False)
+    table = task_rewards(ds, "cartpole", TINY_VIT, devices="cpu", progress=False)
     assert isinstance(table, RewardTable)
     assert table.values.shape == (16, 5) and table.alphas == (0.0, 0.25, 0.5, 0.75, 1.0)
     assert table.goal == (task.goal_prompt,) and table.baseline == (task.baseline_prompt,)
@@ -125,16 +122,16 @@ def test_dataset_rewards_end_to_end_with_cached_text(datasets_root, monkeypatch)
     np.testing.assert_array_equal(table.for_alpha(0.5), table.values[:, 2])
     # Everything is cached now: new alphas need neither the image nor the text model.
     monkeypatch.setattr(engine, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
-    again = rewards(ds, TINY_VIT, goal=task.goal_prompt, baseline=task.baseline_prompt, alphas=[0.0, 0.3], progress=False)
+    again = dataset_rewards(ds, task.goal_prompt, TINY_VIT, baseline=task.baseline_prompt, alphas=[0.0, 0.3], progress=False)
     np.testing.assert_allclose(again.values[:, 0], table.values[:, 0], atol=1e-7)
     with pytest.raises(EvalkitError, match="non-empty"):
-        dataset_rewards(ds, TINY_VIT, goal="")
+        dataset_rewards(ds, "", TINY_VIT)
 
 
 def test_reward_model_in_memory(datasets_root):
     ds = make_dataset(datasets_root, n=10)
     frames = np.asarray(ds.frames)
-    table = dataset_rewards(ds, TINY_VIT, ["a pole upright", "a vertical pole"], "pole and cart", (0.0, 0.5),
+    table = dataset_rewards(ds, ["a pole upright", "a vertical pole"], TINY_VIT, "pole and cart", (0.0, 0.5),
                             devices="cpu", progress=False)
     model = RewardModel(TINY_VIT, goal=["a pole upright", "a vertical pole"], baseline="pole and cart", alpha=0.5)
     assert model.random_weights

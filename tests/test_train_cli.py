@@ -134,7 +134,7 @@ def test_ctrl_c_saves_a_loadable_checkpoint(tmp_path, small_toml):
 
 
 def test_bench_train_times_every_labelling_against_per_frame_rewards():
-    from evalkit.train.bench import bench_train
+    from evalkit.bench.train import bench_train
 
     with one_torch_thread():
         result = bench_train(n_envs=2, clip_steps=48, gt_steps=96, render_size=64)

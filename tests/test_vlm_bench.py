@@ -9,7 +9,7 @@ from helpers_vlm import TINY_VIT
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from evalkit.vlm.bench import MatmulProbe, dense_bf16_peak, image_gflop, run_embed_benchmark
+from evalkit.bench.embed import MatmulProbe, dense_bf16_peak, image_gflop, run_embed_benchmark
 from evalkit.vlm.engine import ImageEmbedder
 
 

@@ -1,7 +1,7 @@
 """``evalkit collect humanoid`` (pose or rollout datasets) and ``evalkit bench render``.
 
 The commands parse, call :func:`evalkit.data.poses.collect_poses`,
-:func:`evalkit.data.rollouts.collect_rollouts` or :func:`evalkit.envs.render_bench.bench_render`
+:func:`evalkit.data.rollouts.collect_rollouts` or :func:`evalkit.bench.render.bench_render`
 and print a few lines.
 """
 
@@ -65,7 +65,7 @@ def bench_render_cmd(
     workers: str = typer.Option("1,2", "--workers", help="Comma-separated worker counts for the scaling runs ('' to skip)."),
 ) -> None:
     """Humanoid rendering speed: frames/s in one process, and scaling over worker processes."""
-    from evalkit.envs.render_bench import bench_render
+    from evalkit.bench.render import bench_render
 
     try:
         counts = [int(w) for w in workers.split(",") if w.strip()]

@@ -147,7 +147,7 @@ def bench_embed_command(
     """Naive reference (PIL + encode_image, fp32) vs evalkit's engine on the same frames, and a reward sweep."""
     import numpy as np
 
-    from evalkit.vlm.bench import run_embed_benchmark
+    from evalkit.bench.embed import run_embed_benchmark
     from evalkit.vlm.models import ModelSpec
 
     if n < 1:

@@ -97,7 +97,8 @@ def epic_command(
     Prints the distance, ρ, the interval and the goal/non-goal counts, and saves them to <dataset>/results/epic.parquet.
     """
     from evalkit.epic.bootstrap import CI_METHODS
-    from evalkit.epic.dataset import DEFAULT_ALPHAS, clip_rewards, column_rewards, evaluate_rewards, function_rewards
+    from evalkit.pipeline import clip_reward_source, column_reward_source, evaluate_rewards, function_reward_source
+    from evalkit.rewards import DEFAULT_ALPHAS
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}.", param_hint="--format")
@@ -120,12 +121,15 @@ def epic_command(
 
     ds = task_dataset(task, dataset, root)
     if model is not None:
-        source = clip_rewards(ds, task, model, pretrained, alphas, devices=devices, batch_size=batch_size)
+        from evalkit.vlm import ModelSpec  # open_clip: only for CLIP rewards
+
+        spec = ModelSpec.coerce(model, pretrained)
+        source = clip_reward_source(ds, task, spec, alphas, devices=devices, batch_size=batch_size)
     elif reward is not None:
-        source = function_rewards(ds, reward)
+        source = function_reward_source(ds, reward)
     else:
         assert reward_column is not None
-        source = column_rewards(ds, reward_column)
+        source = column_reward_source(ds, reward_column)
     run = evaluate_rewards(ds, task, source, label_set=labels, n_bootstrap=bootstrap, ci_method=ci,
                            confidence=confidence, seed=seed, save=save)
 
@@ -159,7 +163,7 @@ def bench_epic_command(
 
     from rich.table import Table
 
-    from evalkit.epic.bench import DEFAULT_SHAPES, TARGET_SECONDS, TARGET_SHAPE, bench_epic
+    from evalkit.bench.epic import DEFAULT_SHAPES, TARGET_SECONDS, TARGET_SHAPE, bench_epic
 
     shapes = (TARGET_SHAPE,) if quick else DEFAULT_SHAPES
     rows = bench_epic(shapes, repeats=repeats)

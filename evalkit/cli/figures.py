@@ -1,6 +1,6 @@
 """``evalkit landscape``, ``evalkit scaling`` and ``evalkit histogram``: the paper's figures.
 
-Each command gets its table through :mod:`evalkit.plots.data` (rewards from the embedding cache,
+Each command gets its table through :mod:`evalkit.pipeline.figures` (rewards from the embedding cache,
 EPIC distances from the saved results, computing what is missing the way ``evalkit epic``
 does), draws it with :mod:`evalkit.plots` and writes PNG and SVG files. ``--out FILE`` picks the
 file: a ``.png``/``.svg``/``.pdf`` suffix writes that format, no suffix writes PNG and SVG.
@@ -9,17 +9,20 @@ file: a ``.png``/``.svg``/``.pdf`` suffix writes that format, no suffix writes P
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from evalkit.cli._app import app, console
 from evalkit.cli._common import ROOT_OPTION, check_bootstrap, parse_alphas, task_dataset
 from evalkit.errors import DatasetError, EvalkitError
+from evalkit.config import DEFAULT_ALPHAS as _LIBRARY_ALPHAS
 
-DEFAULT_ALPHAS = "0,0.25,0.5,0.75,1"
-"""Equal to :data:`evalkit.epic.dataset.DEFAULT_ALPHAS` (a test checks it); spelt out so that
-`evalkit --help` does not import numpy."""
+if TYPE_CHECKING:
+    from evalkit.vlm import ModelSpec
+
+DEFAULT_ALPHAS = ",".join(f"{a:g}" for a in _LIBRARY_ALPHAS)
+""":data:`evalkit.rewards.DEFAULT_ALPHAS` as the ``--alpha`` option writes them (``0,0.25,0.5,0.75,1``)."""
 
 _PRETRAINED_HELP = "Weights: an open_clip tag, a checkpoint path, or 'none' for random weights (default: the model's default tag)."
 _DEVICES = typer.Option(None, "--devices", help="Devices for embedding what is not cached, e.g. cuda:0,cuda:1 or cpu.")
@@ -60,6 +63,13 @@ def _print_written(paths: list[Path], random_weights: bool, model: str) -> None:
                   "nothing about CLIP; it is marked so in its title.[/]")
     for p in paths:
         out.print(str(p), highlight=False, soft_wrap=True)
+
+
+def _specs(pairs: list[tuple[str, Optional[str]]]) -> list[ModelSpec]:
+    """``--model``/``--pretrained`` pairs as the pipeline's model specs."""
+    from evalkit.vlm import ModelSpec  # open_clip: only when a command runs
+
+    return [ModelSpec.coerce(m, p) for m, p in pairs]
 
 
 def _pairs(models: str, pretrained: Optional[str]) -> list[tuple[str, Optional[str]]]:
@@ -103,8 +113,8 @@ def landscape_command(
     """
     from evalkit.data.store import dataset_path, open_dataset
     from evalkit.data.sweeps import collect_sweep, default_name, sweep_families
+    from evalkit.pipeline.figures import landscape_data
     from evalkit.plots import landscape_caption, plot_landscape
-    from evalkit.plots.data import landscape_data
     from evalkit.tasks import get_family, get_task, tasks_for_family
 
     fam = get_family(family)
@@ -138,7 +148,8 @@ def landscape_command(
         ds = result.dataset
         if result.created:
             console(stderr=True).print(f"collected {ds.name}: {len(ds)} frames -> {ds.path}", highlight=False)
-    data = landscape_data(ds, task_name, model, pretrained, alphas, devices=devices, batch_size=batch_size)
+    [spec] = _specs([(model, pretrained)])
+    data = landscape_data(ds, task_name, spec, alphas, devices=devices, batch_size=batch_size)
     fig = plot_landscape(data.table, data.state_label, data.goal_value, goal_region=data.goal_region,
                          title=data.title, random_weights=data.random_weights, rescale=not raw)
     paths = _save(fig, _target(out, _slug("landscape", ds.name, model, data.pretrained)))
@@ -170,16 +181,16 @@ def scaling_command(
     """
     from rich.table import Table
 
+    from evalkit.pipeline.figures import scaling_data
     from evalkit.plots import fit_log_linear, plot_scaling_by_model, plot_scaling_by_size
-    from evalkit.plots.data import scaling_data
 
     pairs = _pairs(models, pretrained)
     alphas = parse_alphas(alpha)
     check_bootstrap(bootstrap)
     ds = task_dataset(task, dataset, root)
     err = console(stderr=True)
-    data = scaling_data(ds, task, pairs, alphas, label_set=labels, compute_missing=compute, n_bootstrap=bootstrap,
-                        devices=devices, batch_size=batch_size, progress=lambda m: err.print(m, highlight=False))
+    data = scaling_data(ds, task, _specs(pairs), alphas, label_set=labels, compute_missing=compute, n_bootstrap=bootstrap,
+                        devices=devices, batch_size=batch_size, progress=lambda m: err.print(m, highlight=False), save=True)
     table = data.table
     target = _target(out, _slug("scaling", task, ds.name))
     suffix = target.suffix if target.suffix.lower() in {".png", ".svg", ".pdf"} else ""
@@ -223,8 +234,8 @@ def histogram_command(
     Each panel is annotated with the model's EPIC distance at this α (from the saved results,
     computed and saved if missing).
     """
+    from evalkit.pipeline.figures import distance_text, histogram_data, model_label, scaling_data
     from evalkit.plots import plot_histograms
-    from evalkit.plots.data import distance_text, histogram_data, model_label, scaling_data
 
     alphas = parse_alphas(alpha)
     if out is not None and len(alphas) > 1:  # one figure per α: --out is a folder
@@ -233,9 +244,10 @@ def histogram_command(
         out.mkdir(parents=True, exist_ok=True)
     pairs = _pairs(model, pretrained)
     ds = task_dataset(task, dataset, root)
-    epic = scaling_data(ds, task, pairs, alphas, label_set=labels, devices=devices, batch_size=batch_size).table
+    specs = _specs(pairs)
+    epic = scaling_data(ds, task, specs, alphas, label_set=labels, devices=devices, batch_size=batch_size, save=True).table
     for a in alphas:
-        data = histogram_data(ds, task, pairs, alpha=a, label_set=labels, devices=devices, batch_size=batch_size)
+        data = histogram_data(ds, task, specs, alpha=a, label_set=labels, devices=devices, batch_size=batch_size)
         notes = {model_label(r.base_model, r.pretrained): f"EPIC distance {distance_text(r.distance, r.low, r.high)}"
                  for r in epic[epic["alpha"].sub(a).abs() < 1e-12].itertuples()}
         fig = plot_histograms(data.table, models=data.models, annotations=notes, bins=bins,

@@ -243,7 +243,7 @@ def bench_label_command(
     """Label round-trip latency: POST /api/label → journal append + fsync → response."""
     import tempfile
 
-    from evalkit.labels.bench import measure_label_latency, synthetic_dataset
+    from evalkit.bench.label import measure_label_latency, synthetic_dataset
 
     with tempfile.TemporaryDirectory(dir=workdir, prefix="evalkit-bench-label-") as tmp:
         ds = synthetic_dataset(tmp, "bench-label", n_frames=frames, size=size)

@@ -170,7 +170,7 @@ def bench_train_command(
     threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads (default: torch's choice)."),
 ) -> None:
     """Steps/s of training: batched vs per-frame CLIP rewards, evalkit vs plain SB3 on the ground truth."""
-    from evalkit.train.bench import bench_train
+    from evalkit.bench.train import bench_train
 
     result = bench_train(task=task, n_envs=envs, clip_steps=steps, gt_steps=gt_steps, model=model,
                          pretrained=pretrained, render_size=render_size, device=device, repeats=repeats,

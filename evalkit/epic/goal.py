@@ -80,12 +80,44 @@ def epic_goal(
     ci_method: str = "bca",
     confidence: float = 0.95,
     seed: int = 0,
-    names: Sequence[str] | None = None,
-) -> GoalEpicResult | list[GoalEpicResult]:
-    """EPIC distance between rewards and 0/1 goal labels (Lemma 1), with a bootstrap interval.
+    name: str | None = None,
+) -> GoalEpicResult:
+    """EPIC distance between one reward and 0/1 goal labels (Lemma 1), with a bootstrap interval.
 
-    :param rewards: one reward per frame, ``(n,)``; or ``(n, k)`` to evaluate ``k`` rewards
-        (e.g. one per α) at once, sharing the same bootstrap resamples.
+    :param rewards: one reward per frame, ``(n,)`` (several rewards at once, ``(n, k)``:
+        :func:`epic_goal_columns`).
+    :param name: what the reward is called (shown in messages and the result).
+
+    The other parameters, the errors raised and the result are those of :func:`epic_goal_columns`.
+    """
+    r = np.asarray(rewards)
+    if r.ndim == 2:
+        raise DegenerateError(
+            f"epic_goal takes one reward per frame (shape (n,)), not shape {r.shape}; "
+            "evaluate several reward columns with epic_goal_columns."
+        )
+    return epic_goal_columns(
+        r, labels, weights, episodes, n_bootstrap=n_bootstrap, ci_method=ci_method, confidence=confidence,
+        seed=seed, names=None if name is None else [name],
+    )[0]
+
+
+def epic_goal_columns(
+    rewards: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray | None = None,
+    episodes: np.ndarray | None = None,
+    *,
+    n_bootstrap: int = 2000,
+    ci_method: str = "bca",
+    confidence: float = 0.95,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+) -> list[GoalEpicResult]:
+    """EPIC distances between ``k`` rewards and 0/1 goal labels (Lemma 1), with bootstrap intervals.
+
+    :param rewards: ``(n, k)``: ``k`` rewards (e.g. one per α) per frame, evaluated at once on the
+        same bootstrap resamples (a 1-D ``(n,)`` array is one column).
     :param labels: goal label per frame (booleans or 0/1).
     :param weights: frame weights ``≥ 0`` defining the state distribution μ (default: equal).
         Zero-weight frames are ignored. Integer weights equal repeating frames.
@@ -99,9 +131,9 @@ def epic_goal(
     :raises DegenerateError: when the distance is undefined or the inputs do not match: all
         frames of one label, fewer than 2 frames of a class, a constant reward, NaN or infinite
         rewards, lengths that differ, negative weights, too few episodes to bootstrap.
-    :return: a :class:`GoalEpicResult` for 1-D ``rewards``, a list of them for 2-D ``rewards``.
+    :return: one :class:`GoalEpicResult` per reward column, in order.
     """
-    r, single = as_reward_matrix(rewards)
+    r, _ = as_reward_matrix(rewards)
     n, k = r.shape
     if n == 0:
         raise DegenerateError("There are no frames to evaluate.")
@@ -169,7 +201,7 @@ def epic_goal(
                 weighted=weighted, name=names[j] if names else None,
             )
         )
-    return results[0] if single else results
+    return results
 
 
 def lemma1_rho(rewards: np.ndarray, labels: np.ndarray) -> float:

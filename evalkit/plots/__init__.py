@@ -2,7 +2,7 @@
 
 Because every function takes a tidy table, a figure re-draws instantly from cached results and
 is tested without torch. Where the tables come from (rewards from the embedding cache, EPIC
-distances saved by ``evalkit epic``) is :mod:`evalkit.plots.data`.
+distances saved by ``evalkit epic``) is :mod:`evalkit.pipeline.figures`; nothing here loads a model.
 
 =====================================  ==============================================  =========
 function                               table columns                                   paper

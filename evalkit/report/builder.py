@@ -14,7 +14,7 @@ interrupted build leaves the previous report (or nothing), never half a report.
 
 Building has two steps: :func:`gather_report` reads what other evalkit commands saved (datasets,
 ``<dataset>/results/epic.parquet``) and computes the figure tables through the library
-(:mod:`evalkit.plots.data`: rewards from the embedding cache); :func:`render_report` draws and
+(:mod:`evalkit.pipeline.figures`: rewards from the embedding cache); :func:`render_report` draws and
 writes. :func:`build_report` does both.
 """
 
@@ -36,7 +36,25 @@ import numpy as np
 import pandas as pd
 
 from evalkit import __version__
-from evalkit.errors import EvalkitError
+from evalkit.data.contact_sheet import contact_sheet
+from evalkit.data.poses import HUMANOID_TASKS, PoseSpec
+from evalkit.data.store import Dataset, iter_datasets, resolve_root
+from evalkit.errors import DatasetError, EvalkitError
+from evalkit.pipeline.figures import (
+    CLIP_SOURCE,
+    axis_label,
+    distance_text,
+    histogram_data,
+    landscape_data,
+    model_label,
+    parameter_count,
+    scaling_table_from_results,
+)
+from evalkit.pipeline.results import load_epic_results
+from evalkit.plots import landscape_caption, plot_histograms, plot_landscape, plot_scaling_by_model, plot_scaling_by_size
+from evalkit.plots.scaling import format_params
+from evalkit.plots.style import close, save_figure
+from evalkit.tasks import FAMILIES, get_task
 
 TEMPLATE = "report.html.j2"
 PAGE = "index.html"
@@ -61,8 +79,6 @@ class WeightsInfo:
     def params_text(self) -> str:
         if not self.params:
             return "—"
-        from evalkit.plots.scaling import format_params
-
         return format_params(float(self.params))
 
 
@@ -103,7 +119,7 @@ class ReportContent:
     title: str
     tasks: list[str]
     datasets: list[Any]  # evalkit.data.store.Dataset objects (contact sheets are drawn from them)
-    epic: pd.DataFrame  # rows of the saved EPIC results tables (evalkit.epic.results.COLUMNS)
+    epic: pd.DataFrame  # rows of the saved EPIC results tables (evalkit.pipeline.results.COLUMNS)
     weights: list[WeightsInfo]
     figures: list[FigureSpec]
     commands: list[str]
@@ -154,8 +170,8 @@ def collect_command(ds: Any, root_option: str = "") -> str:
         p = m.params
         cmd = (f"evalkit collect {m.family} --n {p.get('n', m.n_frames)} --size {m.frame_shape[1]} "
                f"--seed {p.get('seed', 0)} --spacing {p.get('spacing', 'grid')}")
-        if m.family == "mountaincar":
-            cmd += " --textured" if m.render.get("textured", True) else " --plain"
+        if m.family in FAMILIES:
+            cmd += FAMILIES[m.family].variant_flags(m.render)
         return f"{cmd} --name {_quote(m.name)}{root_option}"
     if m.generator == "poses" and _default_pose_variation(m.params):
         r = m.render
@@ -169,8 +185,6 @@ def collect_command(ds: Any, root_option: str = "") -> str:
 
 def _default_pose_variation(params: Mapping[str, Any]) -> bool:
     """Whether a pose dataset used the command line's pose variation (only --per-task and --seed vary)."""
-    from evalkit.data.poses import HUMANOID_TASKS, PoseSpec
-
     default = PoseSpec(per_task=int(params.get("per_task", 0)), tasks=HUMANOID_TASKS).to_params()
     return all(params.get(k) == v for k, v in default.items())
 
@@ -225,12 +239,6 @@ def gather_report(
     :param histogram_alpha: α of the rewards in the histograms (the closest saved α is used).
     :raises EvalkitError: no saved results match.
     """
-    from evalkit.data.store import Dataset, iter_datasets, resolve_root
-    from evalkit.epic import load_epic_results
-    from evalkit.errors import DatasetError
-    from evalkit.plots.data import CLIP_SOURCE, parameter_count
-    from evalkit.tasks import get_task
-
     wanted = [get_task(t).name for t in tasks] if tasks else None
     notes: list[str] = []
     datasets, parts = [], []
@@ -266,7 +274,7 @@ def gather_report(
     params: dict[tuple[str, str], int | None] = {}
     weights = []
     for (model, pretrained), rows in clip.groupby(["model", "pretrained"], sort=True):
-        params[(model, pretrained)] = parameter_count(model, pretrained)
+        params[(model, pretrained)] = parameter_count(model)
         identities = [i for i in rows["model_identity"].astype(str).unique() if i and i != "None"]
         weights.append(WeightsInfo(model=model, pretrained=pretrained,
                                    random_weights=bool(rows["random_weights"].fillna(False).astype(bool).any()),
@@ -304,8 +312,6 @@ def gather_report(
 
 
 def _has_state_axis(ds: Any) -> bool:
-    from evalkit.tasks import FAMILIES
-
     fam = FAMILIES.get(ds.family)
     return bool(fam and fam.state_axis and fam.state_axis in ds.states.columns)
 
@@ -317,9 +323,6 @@ def _key(*parts: Any) -> str:
 
 def _scaling_figures(rows: pd.DataFrame, dname: str, task: str, label_set: str, pairs: list[tuple[str, str]],
                      params: dict[tuple[str, str], int | None], random: bool) -> list[FigureSpec]:
-    from evalkit.plots import plot_scaling_by_model, plot_scaling_by_size
-    from evalkit.plots.data import scaling_table_from_results
-
     table = scaling_table_from_results(rows, params)
     where = f"{label_set} labels, dataset {dname}"
     specs = [FigureSpec(
@@ -344,9 +347,6 @@ def _scaling_figures(rows: pd.DataFrame, dname: str, task: str, label_set: str, 
 
 def _histogram_figure(ds: Any, rows: pd.DataFrame, task: str, label_set: str, pairs: list[tuple[str, str]],
                       alpha: float, random: bool) -> FigureSpec:
-    from evalkit.plots import plot_histograms
-    from evalkit.plots.data import distance_text, histogram_data, model_label
-
     available = rows["alpha"].dropna().unique()
     a = float(available[np.argmin(np.abs(available - alpha))]) if len(available) else alpha
     at = rows[np.isclose(rows["alpha"].to_numpy(dtype=float), a)]
@@ -354,7 +354,9 @@ def _histogram_figure(ds: Any, rows: pd.DataFrame, task: str, label_set: str, pa
              for r in at.itertuples()}
 
     def draw() -> Any:
-        data = histogram_data(ds, task, pairs, alpha=a, label_set=label_set)
+        from evalkit.vlm import ModelSpec  # open_clip: only when the figure is drawn
+
+        data = histogram_data(ds, task, [ModelSpec.coerce(m, p) for m, p in pairs], alpha=a, label_set=label_set)
         return plot_histograms(data.table, models=data.models, annotations=notes,
                                title=f"{task}: reward at α = {a:g}, {label_set} labels",
                                random_weights=data.random_weights)
@@ -369,18 +371,16 @@ def _histogram_figure(ds: Any, rows: pd.DataFrame, task: str, label_set: str, pa
 
 def _landscape_figure(ds: Any, task: str, model: str, pretrained: str, alphas: Sequence[float],
                       random: bool) -> FigureSpec:
-    from evalkit.plots import landscape_caption, plot_landscape
-    from evalkit.plots.data import STATE_LABELS, landscape_data
-    from evalkit.tasks import FAMILIES
-
     fam = FAMILIES[ds.family]
 
     def draw() -> Any:
-        data = landscape_data(ds, task, model, pretrained, alphas)
+        from evalkit.vlm import ModelSpec  # open_clip: only when the figure is drawn
+
+        data = landscape_data(ds, task, ModelSpec.coerce(model, pretrained), alphas)
         return plot_landscape(data.table, data.state_label, data.goal_value, goal_region=data.goal_region,
                               title=data.title, random_weights=data.random_weights)
 
-    label = STATE_LABELS.get(fam.state_axis or "", fam.state_axis or "")
+    label = axis_label(fam)
     return FigureSpec(
         key=_key("landscape", ds.name, task, model, pretrained), section="landscapes",
         title=f"{task}: reward landscape of {model} ({pretrained}) on {ds.name}",
@@ -466,8 +466,6 @@ def _dataset_info(ds: Any, sheet: str | None, sheet_caption: str) -> DatasetEntr
 
 def _write_contact_sheet(ds: Any, folder: Path, n: int) -> tuple[str | None, str]:
     """A contact sheet PNG of ``ds`` (relative path, caption); ``(None, why)`` if it cannot be made."""
-    from evalkit.data.contact_sheet import contact_sheet
-
     try:
         image = contact_sheet(ds, n)
     except EvalkitError as exc:
@@ -494,8 +492,6 @@ def render_report(content: ReportContent, out: str | os.PathLike[str], *, sheet_
     rather than failing the whole report.
     """
     import jinja2
-
-    from evalkit.plots.style import close, save_figure
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@
   callback that writes them.
 - :mod:`evalkit.train.runner` — :func:`train`: environments, model, checkpoints, resume, Ctrl-C.
 - :mod:`evalkit.train.evaluate` — :func:`evaluate`: returns, success rates, videos, rollout datasets.
-- :mod:`evalkit.train.bench` — ``evalkit bench train``.
+- ``evalkit bench train`` is :mod:`evalkit.bench.train`.
 
 Heavy imports (torch, stable-baselines3) happen when these modules are imported, not here.
 """

@@ -7,7 +7,7 @@
 - :mod:`evalkit.vlm.engine` — :func:`embed_dataset` (cached, resumable, one worker per device,
   torchrun) and :class:`ImageEmbedder` (in-memory, e.g. for RL training).
 - :mod:`evalkit.vlm.cache` — the on-disk embedding cache of a dataset.
-- :mod:`evalkit.vlm.bench` — ``evalkit bench embed``.
+- ``evalkit bench embed`` is :mod:`evalkit.bench.embed`.
 
 Rewards computed from the embeddings live in :mod:`evalkit.rewards`.
 """

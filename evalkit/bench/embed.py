@@ -37,9 +37,14 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
+import torch.multiprocessing as mp
 import torch.nn.functional as F
+from PIL import Image
 
+from evalkit.data.store import DatasetWriter
+from evalkit.rewards import regularised_reward_naive, reward_sweep, unit
 from evalkit.vlm.engine import PRECISION_DTYPES, ImageEmbedder, autocast_for, embed_dataset, parse_devices
 from evalkit.vlm.models import ModelSpec, ResolvedSpec, load_model, resolve
 
@@ -244,8 +249,6 @@ def _naive_reference(resolved: ResolvedSpec, device: str, frames_path: str, thre
 
     ``precision`` other than fp32 wraps ``encode_image`` in ``torch.autocast`` (the usual way to
     run a model in half precision without touching it)."""
-    from PIL import Image
-
     torch.set_num_threads(threads)
     dev = torch.device(device)
     loaded = load_model(resolved, dev)
@@ -309,8 +312,6 @@ def time_reward_sweep(dim: int, n: int = 100_000, pairs: int = 10, n_alphas: int
                       seed: int = 0) -> tuple[float, tuple[int, int, int], float]:
     """Best-of-``repeats`` seconds of :func:`reward_sweep` on random unit vectors, and its max error
     against Definition 1 written naively (float64, 50 frames)."""
-    from evalkit.rewards import regularised_reward_naive, reward_sweep, unit
-
     rng = np.random.default_rng(seed)
     s = unit(rng.standard_normal((n, dim), dtype=np.float32))
     g = unit(rng.standard_normal((pairs, dim), dtype=np.float32))
@@ -356,8 +357,6 @@ def run_embed_benchmark(
     :param pipelined: on one device, time the engine's whole pipeline after the reference instead
         of interleaving batch by batch (default: on a GPU).
     """
-    import torch.multiprocessing as mp
-
     say = progress or (lambda s: None)
     resolved = resolve(spec)
     device_list = parse_devices(devices)
@@ -474,10 +473,6 @@ def run_embed_benchmark(
 def _engine_with_workers(resolved: ResolvedSpec, frames: np.ndarray, devices: Sequence[torch.device], batch_size: int,
                          precision: str, tmp: Path) -> tuple[np.ndarray, float]:
     """The engine on several devices: a temporary dataset through :func:`embed_dataset`."""
-    import pandas as pd
-
-    from evalkit.data.store import DatasetWriter
-
     n = len(frames)
     with DatasetWriter(tmp / "datasets", "bench", family="cartpole", env_id="evalkit/CartPole-v0", generator="bench",
                        params={"n": n}, render={}, n_frames=n, frame_shape=tuple(frames.shape[1:])) as w:

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from evalkit.data.poses import KEYFRAMES, keyframe_qpos, place_on_floor
 from evalkit.errors import EvalkitError
 
 
@@ -50,10 +51,8 @@ class RenderBenchResult:
 
 
 def _poses(n: int) -> np.ndarray:
-    from evalkit.envs.humanoid_scene import mujoco  # sets MUJOCO_GL=egl before MuJoCo loads
-
-    from evalkit.data.poses import KEYFRAMES, keyframe_qpos, place_on_floor
-    from evalkit.envs.humanoid_scene import load_model
+    # MuJoCo loads only when a benchmark runs (humanoid_scene sets MUJOCO_GL=egl before it does)
+    from evalkit.envs.humanoid_scene import load_model, mujoco
 
     model = load_model(textured=False)
     data = mujoco.MjData(model)
@@ -64,7 +63,7 @@ def _poses(n: int) -> np.ndarray:
 def _render_loop(args: tuple[int, int, str, bool]) -> tuple[int, float, float]:
     """Worker: render ``frames`` poses; returns (frames, start, end) wall-clock times."""
     frames, size, profile, textured = args
-    from evalkit.envs.humanoid import HumanoidEnv
+    from evalkit.envs.humanoid import HumanoidEnv  # MuJoCo: loaded in each worker, after MUJOCO_GL is set
 
     env = HumanoidEnv(width=size, height=size, profile=profile, textured=textured)
     poses = _poses(frames)
@@ -94,6 +93,7 @@ def bench_render(
     """
     import multiprocessing as mp
 
+    # MuJoCo loads only when the benchmark runs (humanoid_scene sets MUJOCO_GL=egl before it does)
     from evalkit.envs.humanoid import HumanoidEnv
     from evalkit.envs.humanoid_scene import get_profile, mujoco_gl_backend
 

@@ -27,6 +27,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import Logger
+
+import evalkit.envs  # noqa: F401 - registers the ids
 from evalkit.train.clip_reward import BatchRewardFn, load_clip_reward
 from evalkit.train.config import TrainConfig, resolve_device
 from evalkit.train.hyperparams import ALGORITHMS
@@ -108,11 +113,6 @@ def _time_train(config: TrainConfig, reward_fn: BatchRewardFn | None, name: str,
 
 
 def _time_plain_sb3(config: TrainConfig, repeats: int) -> BenchRow:
-    from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.logger import Logger
-
-    import evalkit.envs  # noqa: F401 - registers the ids
-
     best: BenchRow | None = None
     for _ in range(repeats):
         env = make_vec_env(config.env_id, n_envs=config.n_envs, seed=config.seed, env_kwargs=dict(config.env_kwargs or {}))
@@ -153,8 +153,6 @@ def bench_train(
     :param repeats: runs per setting; the fastest counts.
     :param threads: torch CPU threads (default: torch's own choice).
     """
-    import torch
-
     if threads is not None:
         torch.set_num_threads(threads)
     base = TrainConfig(task=task, model=model, pretrained=pretrained, n_envs=n_envs, device=device,

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data.store import Dataset, DatasetWriter
+from evalkit.labels.journal import Journal
+from evalkit.labels.server import LabelApp, LabelServer
 
 
 def synthetic_frames(n: int, size: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -82,9 +84,6 @@ class LatencyResult:
 
 def measure_label_latency(dataset: Dataset, n: int = 200, task: str = "cartpole") -> LatencyResult:
     """Time ``n`` label posts through the real server (see the module docstring)."""
-    from evalkit.labels.journal import Journal
-    from evalkit.labels.server import LabelApp, LabelServer
-
     app = LabelApp(dataset, task, labeller="bench", order="episode")
     server = LabelServer(app, "127.0.0.1", 0).start()
     try:

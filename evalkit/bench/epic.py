@@ -1,4 +1,4 @@
-"""Timing of :func:`evalkit.epic.epic_goal` with bootstrap intervals on synthetic data (``evalkit bench epic``).
+"""Timing of :func:`evalkit.epic.epic_goal_columns` with bootstrap intervals on synthetic data (``evalkit bench epic``).
 
 The target (issue 4): 2 000 resamples over 100 000 frames in 1 000 episodes in under 2 s.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalkit.epic.goal import epic_goal
+from evalkit.epic.goal import epic_goal_columns
 
 TARGET_SHAPE = (100_000, 1_000, 1, 2_000)
 """(frames, episodes, reward columns, resamples) of the speed target."""
@@ -56,17 +56,17 @@ def synthetic(frames: int, episodes: int, columns: int, seed: int = 0) -> tuple[
 
 
 def bench_epic(shapes=DEFAULT_SHAPES, methods=("percentile", "bca"), repeats: int = 3, seed: int = 0) -> list[BenchRow]:
-    """Time ``epic_goal`` (checks, point estimate and bootstrap) for each shape and method, after
+    """Time ``epic_goal_columns`` (checks, point estimate and bootstrap) for each shape and method, after
     one untimed call per shape (first-touch costs would otherwise land on the first method)."""
     rows = []
     for frames, episodes, columns, resamples in shapes:
         rewards, labels, ep = synthetic(frames, episodes, columns, seed)
-        epic_goal(rewards, labels, episodes=ep, n_bootstrap=resamples, seed=seed)  # warm-up, untimed
+        epic_goal_columns(rewards, labels, episodes=ep, n_bootstrap=resamples, seed=seed)  # warm-up, untimed
         for method in methods:
             times = []
             for _ in range(repeats):
                 start = time.perf_counter()
-                epic_goal(rewards, labels, episodes=ep, n_bootstrap=resamples, ci_method=method, seed=seed)
+                epic_goal_columns(rewards, labels, episodes=ep, n_bootstrap=resamples, ci_method=method, seed=seed)
                 times.append(time.perf_counter() - start)
             rows.append(BenchRow(frames, episodes, columns, resamples, method, min(times), statistics.median(times)))
     return rows

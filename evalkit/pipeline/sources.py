@@ -1,18 +1,16 @@
-"""EPIC of a reward against a dataset's goal labels: what ``evalkit epic`` runs.
+"""Reward sources: one or more rewards for every frame of a dataset, and where they came from.
 
-A :class:`RewardSource` holds one or more rewards for every frame of a dataset and says where
-they came from: CLIP rewards for a list of α (:func:`clip_rewards`, from the reward engine
-:mod:`evalkit.rewards`), a Python function of the state table and frames
-(:func:`function_rewards`), or a column of numbers from a file (:func:`column_rewards`).
-:func:`evaluate_rewards` measures each against a label set with :func:`evalkit.epic.epic_goal`
-(episodes of the dataset as the bootstrap unit) and saves the rows to the dataset's results
-table. Example::
+A :class:`RewardSource` is what :func:`evalkit.pipeline.evaluate_rewards` measures: CLIP
+rewards for a list of α (:func:`clip_reward_source`, from :func:`evalkit.pipeline.task_rewards`
+and Definition 1 in :mod:`evalkit.rewards`), a Python function of the state table and frames
+(:func:`function_reward_source`), or a column of numbers from a file
+(:func:`column_reward_source`). Example::
 
     from evalkit.data.store import open_dataset
-    from evalkit.epic.dataset import evaluate_rewards, function_rewards
+    from evalkit.pipeline import evaluate_rewards, function_reward_source
 
     ds = open_dataset("cartpole-sweep")
-    source = function_rewards(ds, "my_rewards:upright")   # def upright(states, frames): ...
+    source = function_reward_source(ds, "my_rewards:upright")   # def upright(states, frames): ...
     run = evaluate_rewards(ds, "cartpole", source)
     print(run.results[0])
 """
@@ -22,25 +20,23 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
-import math
 import os
 import sys
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from evalkit import __version__
-from evalkit.data.store import RULE_LABELS, Dataset
-from evalkit.epic.goal import epic_goal
-from evalkit.epic.results import GoalEpicResult, result_row, upsert_epic_results
-from evalkit.errors import DatasetError, DegenerateError, EvalkitError
+from evalkit.data.store import Dataset
+from evalkit.errors import DegenerateError, EvalkitError
+from evalkit.pipeline.rewards import task_rewards
+from evalkit.rewards import DEFAULT_ALPHAS
 
-DEFAULT_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
-"""α values evaluated when none are given (goal-baseline regularisation strength, paper Def. 1)."""
+if TYPE_CHECKING:
+    from evalkit.vlm import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -145,7 +141,7 @@ def _positional_arity(fn: Callable[..., Any]) -> int:
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
-def function_rewards(dataset: Dataset, spec: str | Callable[..., Any]) -> RewardSource:
+def function_reward_source(dataset: Dataset, spec: str | Callable[..., Any]) -> RewardSource:
     """Rewards from a Python function of the dataset's state table (and frames).
 
     :param spec: ``"module:function"``, ``"path/to/file.py:function"`` or a callable. The
@@ -197,7 +193,7 @@ def _read_column(path: Path, column: str | None) -> tuple[np.ndarray, np.ndarray
     return table[column].to_numpy(), ids
 
 
-def column_rewards(dataset: Dataset, spec: str) -> RewardSource:
+def column_reward_source(dataset: Dataset, spec: str) -> RewardSource:
     """Rewards from a column of numbers: ``FILE.npy``, ``FILE.csv:COLUMN`` or ``FILE.parquet:COLUMN``.
 
     The column holds one reward per frame in frame order; if the table has a ``frame_id``
@@ -224,11 +220,10 @@ def column_rewards(dataset: Dataset, spec: str) -> RewardSource:
     return RewardSource(kind="column", source=f"column:{spec}", values=v[:, None], alphas=(None,))
 
 
-def clip_rewards(
+def clip_reward_source(
     dataset: Dataset,
     task: str,
-    model: str,
-    pretrained: str | None = None,
+    model: "ModelSpec | str",
     alphas: Sequence[float] = DEFAULT_ALPHAS,
     *,
     devices: str | None = None,
@@ -238,24 +233,23 @@ def clip_rewards(
     """CLIP rewards of every frame for the task's prompts and each α, from the reward engine.
 
     Embeds the dataset with the model first if its embeddings are not cached (see
-    :func:`evalkit.rewards.task_rewards`).
+    :func:`evalkit.pipeline.task_rewards`).
 
-    :param model: open_clip architecture (or ``"ARCH:TAG"``, or a model config file).
-    :param pretrained: weights tag, checkpoint path, ``"none"`` for random weights, or ``None``
-        for evalkit's default weights of the architecture.
+    :param model: a :class:`~evalkit.vlm.ModelSpec`, or an open_clip architecture (``"ARCH"``,
+        ``"ARCH:TAG"``, or a model config file) with evalkit's default weights.
     :param devices: devices to embed on (default: the engine's choice, every GPU or the CPU).
     """
-    from evalkit.rewards import task_rewards
+    # open_clip and torch: loaded only when a model is used
     from evalkit.vlm import ModelSpec
     from evalkit.vlm.models import canonical_model_name
 
-    spec = ModelSpec.coerce(model, pretrained)
+    spec = ModelSpec.coerce(model)
     kwargs: dict[str, Any] = {"progress": progress}
     if devices is not None:
         kwargs["devices"] = devices
     if batch_size is not None:
         kwargs["batch_size"] = batch_size
-    table = task_rewards(dataset, spec, task, [float(a) for a in alphas], **kwargs)
+    table = task_rewards(dataset, task, spec, [float(a) for a in alphas], **kwargs)
     values = np.asarray(table.values, dtype=float)
     values = values[:, None] if values.ndim == 1 else values
     table_alphas = tuple(float(a) for a in table.alphas)
@@ -281,6 +275,7 @@ def pretrained_name(model: str, pretrained: str | None) -> str:
     if pretrained is not None:
         text = str(pretrained).strip()
         return "none" if text.lower() == "none" else text
+    # open_clip and torch: only when a model is named
     from evalkit.vlm import ModelSpec, default_tag
 
     spec = ModelSpec.coerce(model)
@@ -288,101 +283,3 @@ def pretrained_name(model: str, pretrained: str | None) -> str:
         return pretrained_name(spec.model, spec.pretrained)
     return default_tag(spec.model.replace("/", "-")) or ""
 
-
-def _pretrained_name(spec: Any, asked: str | None = None) -> str:
-    """:func:`pretrained_name` of a model spec (kept for callers that pass one)."""
-    return pretrained_name(spec.model, spec.pretrained if spec.pretrained is not None else asked)
-
-
-# -- evaluation --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DatasetEpic:
-    """EPIC results of one reward source on one dataset, task and label set.
-
-    :ivar results: one :class:`GoalEpicResult` per reward column (per α).
-    :ivar saved_to: the results table written, or ``None`` if not saved.
-    """
-
-    dataset: str
-    dataset_hash: str
-    task: str
-    label_set: str
-    source: RewardSource
-    results: list[GoalEpicResult]
-    saved_to: Path | None = None
-
-    def rows(self) -> list[dict[str, Any]]:
-        """Tidy rows, as saved in the results table."""
-        s = self.source
-        return [
-            result_row(
-                r, task=self.task, label_set=self.label_set, reward_source=s.source, model=s.model,
-                pretrained=s.pretrained, alpha=math.nan if a is None else float(a),
-                model_identity=s.model_identity, random_weights=s.random_weights,
-                dataset=self.dataset, dataset_hash=self.dataset_hash, evalkit_version=__version__,
-            )
-            for r, a in zip(self.results, s.alphas)
-        ]
-
-    def table(self) -> pd.DataFrame:
-        """:meth:`rows` as a DataFrame."""
-        return pd.DataFrame(self.rows())
-
-
-def evaluate_rewards(
-    dataset: Dataset,
-    task: str,
-    source: RewardSource,
-    *,
-    label_set: str = RULE_LABELS,
-    weights: np.ndarray | None = None,
-    n_bootstrap: int = 2000,
-    ci_method: str = "bca",
-    confidence: float = 0.95,
-    seed: int = 0,
-    save: bool = True,
-) -> DatasetEpic:
-    """EPIC distance of each reward of ``source`` to the dataset's goal labels for ``task``.
-
-    :param label_set: ``"rule"`` (computed from states), ``"human"`` (majority vote of the human
-        labellers), ``"human-NAME"`` or a labeller's name, or another stored set. Only the frames
-        the set labels are evaluated (human labels rarely cover a whole dataset).
-    :param weights: optional frame weights (the state distribution μ); default equal.
-    :param save: upsert the rows into ``<dataset>/results/epic.parquet``.
-    :raises DegenerateError: with the dataset, task and label set named, when EPIC is undefined.
-    """
-    from evalkit.tasks import get_task
-
-    t = get_task(task)
-    if t.family != dataset.family:
-        raise DatasetError(
-            f"Dataset {dataset.name!r} holds {dataset.family} states but task {task!r} runs on "
-            f"{t.family}; pass a {t.family} dataset with --dataset (default: {t.env.default_dataset})."
-        )
-    values = np.asarray(source.values, dtype=float)
-    if values.shape[0] != len(dataset):
-        raise DegenerateError(
-            f"There are {values.shape[0]} rewards but dataset {dataset.name!r} has {len(dataset)} frames."
-        )
-    from evalkit.labels.sets import labelled_subset
-
-    # Human label sets usually cover part of the dataset: evaluate on the labelled frames.
-    frame_ids, labels = labelled_subset(dataset, task, label_set)
-    values = values[frame_ids]
-    weights = None if weights is None else np.asarray(weights)[frame_ids]
-    try:
-        results = epic_goal(
-            values, labels, weights, dataset.episodes[frame_ids], n_bootstrap=n_bootstrap, ci_method=ci_method,
-            confidence=confidence, seed=seed, names=source.column_names(),
-        )
-    except DegenerateError as exc:
-        raise DegenerateError(f"Task {task!r}, labels {label_set!r}, dataset {dataset.name!r}: {exc}") from None
-    run = DatasetEpic(
-        dataset=dataset.name, dataset_hash=dataset.content_hash, task=task, label_set=label_set,
-        source=source, results=list(results),
-    )
-    if save:
-        run = replace(run, saved_to=upsert_epic_results(dataset.path, run.rows()))
-    return run

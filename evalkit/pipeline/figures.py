@@ -1,12 +1,15 @@
 """The tables behind the figures, computed through evalkit's library — never a second implementation.
 
-* Rewards come from the reward engine through :func:`evalkit.epic.dataset.clip_rewards` (the
+* Rewards come from the reward engine through :func:`evalkit.pipeline.clip_reward_source` (the
   same call ``evalkit epic`` makes: the dataset's cached embeddings, the task's prompts, Definition
   1 of the paper for every α), so a landscape and an EPIC row of the same model agree exactly.
 * EPIC distances are read from the dataset's saved results table
-  (:func:`evalkit.epic.load_epic_results`); rows that are missing are computed with
-  :func:`evalkit.epic.dataset.evaluate_rewards` and saved, exactly as ``evalkit epic`` would.
+  (:func:`evalkit.pipeline.load_epic_results`); rows that are missing are computed with
+  :func:`evalkit.pipeline.evaluate_rewards` (and saved with ``save=True``), exactly as
+  ``evalkit epic`` would.
 * Parameter counts come from :mod:`evalkit.vlm`.
+
+Models are given as :class:`~evalkit.vlm.ModelSpec` (or ``"ARCH"`` / ``"ARCH:TAG"`` strings).
 
 Every function returns a small dataclass whose ``table`` is what the matching ``plot_*`` function
 of :mod:`evalkit.plots` takes, plus what the figure needs to say (labels, the goal, whether the
@@ -17,15 +20,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from evalkit.errors import EvalkitError
+from evalkit.pipeline.evaluate import evaluate_rewards
+from evalkit.pipeline.labels import dataset_labels
+from evalkit.pipeline.results import load_epic_results
+from evalkit.pipeline.sources import clip_reward_source
+from evalkit.tasks import get_family, get_task
 
-STATE_LABELS = {"angle": "pole angle (rad)", "position": "car position x"}
-"""x-axis label of a landscape for a family's state axis (see :attr:`evalkit.tasks.Family.state_axis`)."""
+if TYPE_CHECKING:
+    from evalkit.vlm import ModelSpec
+
+def axis_label(family: Any) -> str:
+    """The x-axis label of a family's landscape (:attr:`~evalkit.envs.family.Family.axis_label`,
+    else the state column's name)."""
+    return family.axis_label or family.state_axis or ""
 
 CLIP_SOURCE = "clip"
 """``reward_source`` of CLIP rewards in the saved EPIC results."""
@@ -98,11 +111,9 @@ class ScalingData:
     computed: list[str] = field(default_factory=list)
 
 
-def _reward_source(dataset: Any, task: str, model: str, pretrained: str | None, alphas: Sequence[float],
-                   devices: str | None = None, batch_size: int | None = None) -> Any:
-    from evalkit.epic.dataset import clip_rewards
-
-    return clip_rewards(dataset, task, model, pretrained, list(alphas), devices=devices, batch_size=batch_size)
+def _model_name(model: "ModelSpec | str") -> str:
+    """The architecture name of a model given as a spec or a string (as titles show it)."""
+    return model if isinstance(model, str) else model.model
 
 
 def goal_interval(values: np.ndarray, labels: np.ndarray) -> tuple[float, float] | None:
@@ -116,7 +127,7 @@ def goal_interval(values: np.ndarray, labels: np.ndarray) -> tuple[float, float]
     return (float(lo), float(hi)) if labels[inside].all() else None
 
 
-def landscape_data(dataset: Any, task: str, model: str, pretrained: str | None, alphas: Sequence[float], *,
+def landscape_data(dataset: Any, task: str, model: "ModelSpec | str", alphas: Sequence[float], *,
                    devices: str | None = None, batch_size: int | None = None) -> LandscapeData:
     """CLIP rewards of every frame of a sweep dataset, against the family's state axis.
 
@@ -124,8 +135,6 @@ def landscape_data(dataset: Any, task: str, model: str, pretrained: str | None, 
 
     :raises EvalkitError: the dataset's family has no state axis (the humanoid).
     """
-    from evalkit.tasks import get_family, get_task
-
     t = get_task(task)
     fam = get_family(dataset.family)
     if t.family != dataset.family:
@@ -133,9 +142,9 @@ def landscape_data(dataset: Any, task: str, model: str, pretrained: str | None, 
     if fam.state_axis is None or fam.state_axis not in dataset.states.columns:
         raise EvalkitError(
             f"Dataset {dataset.name!r} ({dataset.family}) has no single state axis to plot a reward landscape "
-            "against; landscapes exist for cartpole and mountaincar sweeps."
+            "against; landscapes exist for sweeps of families with one (cartpole, mountaincar)."
         )
-    source = _reward_source(dataset, task, model, pretrained, alphas, devices, batch_size)
+    source = clip_reward_source(dataset, task, model, list(alphas), devices=devices, batch_size=batch_size)
     x = dataset.states[fam.state_axis].to_numpy(dtype=float)
     values = np.asarray(source.values, dtype=float)
     table = pd.DataFrame({
@@ -145,26 +154,25 @@ def landscape_data(dataset: Any, task: str, model: str, pretrained: str | None, 
     })
     region = goal_interval(x, dataset.labels(task)) if t.rule is not None else None
     return LandscapeData(
-        table=table, dataset=dataset.name, task=task, model=model, pretrained=source.pretrained,
-        random_weights=source.random_weights, state_label=STATE_LABELS.get(fam.state_axis, fam.state_axis),
+        table=table, dataset=dataset.name, task=task, model=_model_name(model), pretrained=source.pretrained,
+        random_weights=source.random_weights, state_label=axis_label(fam),
         goal_value=fam.goal_value, goal_region=region,
     )
 
 
-def histogram_data(dataset: Any, task: str, models: Sequence[tuple[str, str | None]], *, alpha: float = 0.0,
+def histogram_data(dataset: Any, task: str, models: "Sequence[ModelSpec | str]", *, alpha: float = 0.0,
                    label_set: str = "rule", devices: str | None = None, batch_size: int | None = None) -> HistogramData:
-    """CLIP rewards at one α and goal labels, for each ``(model, pretrained)``.
+    """CLIP rewards at one α and goal labels, for each model.
 
     Only the frames the label set labels are used (human labels rarely cover a whole dataset),
     the same frames ``evalkit epic`` evaluates.
     """
-    from evalkit.labels.sets import labelled_subset
-
-    frame_ids, labels = labelled_subset(dataset, task, label_set)
+    goal = dataset_labels(dataset, task, label_set)
+    frame_ids, labels = goal.frame_ids, goal.labels[goal.mask]
     parts, names, random = [], [], False
-    for model, pretrained in models:
-        source = _reward_source(dataset, task, model, pretrained, [alpha], devices, batch_size)
-        name = model_label(model, source.pretrained)
+    for model in models:
+        source = clip_reward_source(dataset, task, model, [alpha], devices=devices, batch_size=batch_size)
+        name = model_label(_model_name(model), source.pretrained)
         names.append(name)
         random |= source.random_weights
         rewards = np.asarray(source.values, dtype=float)[frame_ids, 0]
@@ -173,12 +181,13 @@ def histogram_data(dataset: Any, task: str, models: Sequence[tuple[str, str | No
                          label_set=label_set, alpha=float(alpha), random_weights=random, models=names)
 
 
-def parameter_count(model: str, pretrained: str | None = None) -> int | None:
+def parameter_count(model: str) -> int | None:
     """Parameters of the whole CLIP model (image and text towers) from its open_clip config
     (:func:`evalkit.vlm.models.count_parameters`); ``None`` if the config is not a standard one.
 
-    The count depends on the architecture only, so ``pretrained`` is not needed (nor read).
+    The count depends on the architecture only, so it takes the architecture's name, not weights.
     """
+    # open_clip: only when counting
     from evalkit.vlm.models import RANDOM, count_parameters, resolve
 
     try:
@@ -191,8 +200,6 @@ def parameter_count(model: str, pretrained: str | None = None) -> int | None:
 
 def saved_clip_results(dataset: Any, task: str, label_set: str = "rule") -> pd.DataFrame:
     """The saved EPIC rows of CLIP rewards for ``task`` on ``dataset`` that match its content."""
-    from evalkit.epic import load_epic_results
-
     table = load_epic_results(dataset.path)
     keep = (
         (table["task"] == task) & (table["label_set"] == label_set) & (table["reward_source"] == CLIP_SOURCE)
@@ -216,24 +223,26 @@ def _select(rows: pd.DataFrame, resolved: Any, alphas: Sequence[float]) -> pd.Da
     return rows[hit].drop_duplicates(subset="alpha", keep="last")
 
 
-def scaling_data(dataset: Any, task: str, models: Sequence[tuple[str, str | None]], alphas: Sequence[float], *,
+def scaling_data(dataset: Any, task: str, models: "Sequence[ModelSpec | str]", alphas: Sequence[float], *,
                  label_set: str = "rule", compute_missing: bool = True, n_bootstrap: int = 2000,
                  devices: str | None = None, batch_size: int | None = None,
-                 progress: Callable[[str], None] | None = None) -> ScalingData:
-    """EPIC distance with its interval for every ``(model, pretrained)`` and α.
+                 progress: Callable[[str], None] | None = None, save: bool = False) -> ScalingData:
+    """EPIC distance with its interval for every model and α.
 
     Saved results are used when they exist for this dataset's content; missing ones are computed
-    with :func:`evalkit.epic.dataset.evaluate_rewards` (and saved) when ``compute_missing``,
-    otherwise they are an error that says which ``evalkit epic`` command to run.
+    with :func:`evalkit.pipeline.evaluate_rewards` when ``compute_missing`` (and saved when
+    ``save``), otherwise they are an error that says which ``evalkit epic`` command to run.
     """
-    from evalkit.epic.dataset import evaluate_rewards
-    from evalkit.vlm.models import resolve
+    # open_clip and torch: loaded only when a model is used
+    from evalkit.vlm import ModelSpec, resolve
 
     say = progress or (lambda _msg: None)
     saved = saved_clip_results(dataset, task, label_set)
     parts, computed, params = [], [], {}
-    for model, pretrained in models:
-        resolved = resolve(model, pretrained)
+    for spec in models:
+        spec = ModelSpec.coerce(spec)
+        model, pretrained = spec.model, spec.pretrained
+        resolved = resolve(spec)
         name = resolved.tag or ("none" if resolved.random_weights else str(pretrained or ""))
         rows = _select(saved, resolved, alphas)
         if len(rows) < len(alphas):
@@ -244,8 +253,8 @@ def scaling_data(dataset: Any, task: str, models: Sequence[tuple[str, str | None
                     f"--labels {label_set} --alpha {','.join(f'{a:g}' for a in alphas)}'."
                 )
             say(f"EPIC of {model} ({name}) on {dataset.name} is not saved yet: computing it")
-            source = _reward_source(dataset, task, model, pretrained, alphas, devices, batch_size)
-            run = evaluate_rewards(dataset, task, source, label_set=label_set, n_bootstrap=n_bootstrap)
+            source = clip_reward_source(dataset, task, spec, list(alphas), devices=devices, batch_size=batch_size)
+            run = evaluate_rewards(dataset, task, source, label_set=label_set, n_bootstrap=n_bootstrap, save=save)
             rows = _select(run.table(), resolved, alphas)
             computed.append(model)
         for key in set(zip(rows["model"], rows["pretrained"])):
@@ -257,7 +266,7 @@ def scaling_data(dataset: Any, task: str, models: Sequence[tuple[str, str | None
 
 
 def scaling_table_from_results(rows: pd.DataFrame, params: dict[tuple[str, str], int | None]) -> pd.DataFrame:
-    """Rows of the saved EPIC results (:data:`evalkit.epic.results.COLUMNS`) as the scaling figures' table.
+    """Rows of the saved EPIC results (:data:`evalkit.pipeline.results.COLUMNS`) as the scaling figures' table.
 
     ``model`` is the display name: the model name, or ``model (pretrained)`` when one model
     appears with several weights; ``base_model`` is always the model name.

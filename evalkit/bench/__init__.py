@@ -1,0 +1,10 @@
+"""The benchmarks behind ``evalkit bench ...``: they measure the hot paths on this machine.
+
+- :mod:`evalkit.bench.epic` — ``evalkit bench epic``: EPIC with bootstrap intervals.
+- :mod:`evalkit.bench.embed` — ``evalkit bench embed``: the embedding engine against a naive reference.
+- :mod:`evalkit.bench.render` — ``evalkit bench render``: headless humanoid rendering.
+- :mod:`evalkit.bench.train` — ``evalkit bench train``: what batching the CLIP reward buys.
+- :mod:`evalkit.bench.label` — ``evalkit bench label``: the label round trip (and a synthetic dataset).
+
+Each is imported only by its command (they load torch, MuJoCo or stable-baselines3).
+"""

@@ -1,0 +1,55 @@
+"""Orchestration: from a dataset and a model to rewards, EPIC results and the tables behind figures.
+
+The layers below do one thing each (:mod:`evalkit.rewards`: Definition 1 over embeddings;
+:mod:`evalkit.epic`: arrays in, results out; :mod:`evalkit.plots`: tables in, figures out);
+this package puts them together. Models are given one way everywhere: a
+:class:`~evalkit.vlm.ModelSpec` (or a ``"ARCH"`` / ``"ARCH:TAG"`` string), the argument after
+the dataset and the task (or the goal prompts). Nothing is written to disk unless asked
+(``save=True``); embeddings are cached as the engine always does.
+
+- :mod:`evalkit.pipeline.rewards` — :func:`dataset_rewards`, :func:`task_rewards`: a dataset's
+  CLIP rewards (embedded once, cached) as a :class:`RewardTable`.
+- :mod:`evalkit.pipeline.sources` — :class:`RewardSource` and its builders
+  :func:`clip_reward_source`, :func:`function_reward_source` (``--reward module:fn``),
+  :func:`column_reward_source` (``--reward-column``).
+- :mod:`evalkit.pipeline.labels` — :func:`dataset_labels`: rule or human labels (fresh from the
+  journal) with the mask of labelled frames.
+- :mod:`evalkit.pipeline.evaluate` — :func:`evaluate_rewards`: EPIC of a source against labels.
+- :mod:`evalkit.pipeline.results` — the saved results table (:func:`load_epic_results`,
+  :func:`upsert_epic_results`).
+- :mod:`evalkit.pipeline.figures` — the tables behind the paper's figures.
+"""
+
+from evalkit.pipeline.evaluate import DatasetEpic, evaluate_rewards
+from evalkit.pipeline.figures import histogram_data, landscape_data, scaling_data
+from evalkit.pipeline.labels import DatasetLabels, dataset_labels
+from evalkit.pipeline.results import load_epic_results, results_path, upsert_epic_results
+from evalkit.pipeline.rewards import RewardTable, dataset_rewards, task_rewards
+from evalkit.pipeline.sources import (
+    RewardSource,
+    clip_reward_source,
+    column_reward_source,
+    function_reward_source,
+    pretrained_name,
+)
+
+__all__ = [
+    "DatasetEpic",
+    "DatasetLabels",
+    "RewardSource",
+    "RewardTable",
+    "clip_reward_source",
+    "column_reward_source",
+    "dataset_labels",
+    "dataset_rewards",
+    "evaluate_rewards",
+    "function_reward_source",
+    "histogram_data",
+    "landscape_data",
+    "load_epic_results",
+    "pretrained_name",
+    "results_path",
+    "scaling_data",
+    "task_rewards",
+    "upsert_epic_results",
+]

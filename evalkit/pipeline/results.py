@@ -1,0 +1,123 @@
+"""The saved EPIC results table of a dataset, ``<dataset>/results/epic.parquet``.
+
+The table is tidy: one row per (task, label set, reward source, model, pretrained weights, α),
+the key of :data:`KEY_COLUMNS`. Writing a row whose key is already there replaces it (upsert),
+so re-running ``evalkit epic`` updates results instead of piling up duplicates. Plots and
+reports read this table instead of recomputing. Rewards that are not CLIP rewards (a
+``--reward`` function, a column of numbers) have an empty model and a missing (NaN) α.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import math
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+from evalkit.data.store import atomic_write_parquet
+from evalkit.epic.results import GoalEpicResult
+
+RESULTS_DIR = "results"
+EPIC_RESULTS_FILE = "epic.parquet"
+
+KEY_COLUMNS = ("task", "label_set", "reward_source", "model", "pretrained", "alpha")
+"""Columns that identify a row of the results table; a new row with the same key replaces the old."""
+
+COLUMNS = (
+    *KEY_COLUMNS,
+    "distance", "rho", "ci_low", "ci_high", "rho_low", "rho_high", "ci_method", "confidence",
+    "n_bootstrap", "n_degenerate", "seed", "n_frames", "n_goal", "n_nongoal", "n_episodes",
+    "n_goal_episodes", "weighted", "model_identity", "random_weights", "dataset", "dataset_hash",
+    "evalkit_version",
+)
+"""Every column of the results table, in order."""
+
+
+def results_path(dataset_path: str | os.PathLike[str]) -> Path:
+    """Where the EPIC results of the dataset at ``dataset_path`` are saved."""
+    return Path(dataset_path) / RESULTS_DIR / EPIC_RESULTS_FILE
+
+
+def result_row(result: GoalEpicResult, **keys: Any) -> dict[str, Any]:
+    """One row of the results table from a result and its keys (task, model, alpha, dataset ...)."""
+    low, high = result.interval if result.interval is not None else (math.nan, math.nan)
+    rlow, rhigh = result.rho_interval if result.rho_interval is not None else (math.nan, math.nan)
+    row = {
+        "distance": result.distance, "rho": result.rho, "ci_low": low, "ci_high": high,
+        "rho_low": rlow, "rho_high": rhigh, "ci_method": result.ci_method or "",
+        "confidence": result.confidence, "n_bootstrap": result.n_bootstrap,
+        "n_degenerate": result.n_degenerate, "seed": result.seed, "n_frames": result.n_frames,
+        "n_goal": result.n_goal, "n_nongoal": result.n_nongoal, "n_episodes": result.n_episodes,
+        "n_goal_episodes": result.n_goal_episodes, "weighted": result.weighted,
+    }
+    missing = set(KEY_COLUMNS) - set(keys)
+    if missing:
+        raise ValueError(f"a results row needs the keys {', '.join(sorted(missing))}")
+    row.update(keys)
+    order = [c for c in COLUMNS if c in row] + [c for c in row if c not in COLUMNS]
+    return {c: row[c] for c in order}
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
+
+
+def _normalise(table: pd.DataFrame) -> pd.DataFrame:
+    table = table.copy()
+    for c in COLUMNS:
+        if c not in table.columns:
+            table[c] = np.nan if c == "alpha" else None
+    for c in ("task", "label_set", "reward_source", "model", "pretrained"):
+        table[c] = table[c].fillna("").astype(str)
+    table["alpha"] = pd.to_numeric(table["alpha"], errors="coerce").astype(float)
+    extra = [c for c in table.columns if c not in COLUMNS]
+    return table[list(COLUMNS) + extra]
+
+
+def _key(table: pd.DataFrame) -> pd.Series:
+    alpha = table["alpha"].map(lambda a: "" if pd.isna(a) else repr(float(a)))
+    parts = [table[c].astype(str) for c in KEY_COLUMNS if c != "alpha"] + [alpha]
+    return pd.concat(parts, axis=1).agg("\x1f".join, axis=1)
+
+
+def load_epic_results(dataset_path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The saved EPIC results of a dataset (an empty table with the right columns if none)."""
+    path = results_path(dataset_path)
+    if not path.is_file():
+        return _empty()
+    return _normalise(pd.read_parquet(path))
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    with open(directory / f".{EPIC_RESULTS_FILE}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def upsert_epic_results(dataset_path: str | os.PathLike[str], rows: pd.DataFrame | list[dict[str, Any]]) -> Path:
+    """Add rows to a dataset's results table, replacing rows with the same key; atomic and locked."""
+    new = _normalise(pd.DataFrame(rows))
+    if new.empty:
+        return results_path(dataset_path)
+    new_keys = _key(new)
+    if new_keys.duplicated().any():
+        raise ValueError("rows to save repeat a key (task, label set, reward source, model, pretrained, alpha)")
+    path = results_path(dataset_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path.parent):
+        old = load_epic_results(dataset_path)
+        if not old.empty:
+            old = old[~_key(old).isin(set(new_keys))]
+        table = new if old.empty else pd.concat([old, new], ignore_index=True)
+        table = table.sort_values(list(KEY_COLUMNS), na_position="first", kind="stable").reset_index(drop=True)
+        atomic_write_parquet(table, path)
+    return path

@@ -52,7 +52,7 @@ class RenderBenchResult:
 def _poses(n: int) -> np.ndarray:
     from evalkit.envs.humanoid_scene import mujoco  # sets MUJOCO_GL=egl before MuJoCo loads
 
-    from evalkit.data.poses import KEYFRAMES, keyframe_qpos, place_on_floor
+    from evalkit.envs.humanoid_poses import KEYFRAMES, keyframe_qpos, place_on_floor
     from evalkit.envs.humanoid_scene import load_model
 
     model = load_model(textured=False)

@@ -169,7 +169,8 @@ def collect_command(ds: Any, root_option: str = "") -> str:
 
 def _default_pose_variation(params: Mapping[str, Any]) -> bool:
     """Whether a pose dataset used the command line's pose variation (only --per-task and --seed vary)."""
-    from evalkit.data.poses import HUMANOID_TASKS, PoseSpec
+    from evalkit.data.poses import PoseSpec
+    from evalkit.envs.humanoid_poses import HUMANOID_TASKS
 
     default = PoseSpec(per_task=int(params.get("per_task", 0)), tasks=HUMANOID_TASKS).to_params()
     return all(params.get(k) == v for k, v in default.items())

@@ -24,8 +24,6 @@ import math
 import os
 import platform
 import shlex
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -37,6 +35,7 @@ import pandas as pd
 
 from evalkit import __version__
 from evalkit.errors import EvalkitError
+from evalkit.fileio import atomic_folder
 
 TEMPLATE = "report.html.j2"
 PAGE = "index.html"
@@ -502,9 +501,8 @@ def render_report(content: ReportContent, out: str | os.PathLike[str], *, sheet_
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists() and not out.is_dir():
         raise EvalkitError(f"The report folder {out} is a file; pass another --out.")
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     say = progress or (lambda _msg: None)
-    try:
+    with atomic_folder(out) as tmp:
         (tmp / FIGURES_DIR).mkdir()
         (tmp / SHEETS_DIR).mkdir()
         notes = list(content.notes)
@@ -555,16 +553,6 @@ def render_report(content: ReportContent, out: str | os.PathLike[str], *, sheet_
         (tmp / PAGE).write_text(page, encoding="utf-8")
         for p in [tmp, *tmp.rglob("*")]:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
-        if out.exists():
-            trash = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.rename(out, trash)
-            os.rename(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out / PAGE
 
 

@@ -18,9 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.epic.stats import fmt
 from evalkit.fileio import file_lock
-from evalkit.text import plural
+from evalkit.text import fixed, plural
 
 RESULTS_DIR = "results"
 EPIC_RESULTS_FILE = "epic.parquet"
@@ -41,7 +40,7 @@ COLUMNS = (
 def _interval_text(interval: tuple[float, float] | None, confidence: float) -> str:
     if interval is None:
         return "no interval"
-    return f"{confidence:.0%} CI [{fmt(interval[0])}, {fmt(interval[1])}]"
+    return f"{confidence:.0%} CI [{fixed(interval[0])}, {fixed(interval[1])}]"
 
 
 @dataclass(frozen=True)
@@ -97,8 +96,8 @@ class GoalEpicResult:
     def __str__(self) -> str:
         name = f"{self.name}: " if self.name else ""
         return (
-            f"{name}EPIC distance {fmt(self.distance)} ({_interval_text(self.interval, self.confidence)}), "
-            f"ρ = {fmt(self.rho)}; {self.n_goal} goal / {self.n_nongoal} non-goal frames in {plural(self.n_episodes, 'episode')}"
+            f"{name}EPIC distance {fixed(self.distance)} ({_interval_text(self.interval, self.confidence)}), "
+            f"ρ = {fixed(self.rho)}; {self.n_goal} goal / {self.n_nongoal} non-goal frames in {plural(self.n_episodes, 'episode')}"
         )
 
 
@@ -135,8 +134,8 @@ class EpicResult:
 
     def __str__(self) -> str:
         return (
-            f"EPIC distance {fmt(self.distance)} ({_interval_text(self.interval, self.confidence)}), "
-            f"ρ = {fmt(self.rho)} ({self.method}, γ = {self.gamma:g})"
+            f"EPIC distance {fixed(self.distance)} ({_interval_text(self.interval, self.confidence)}), "
+            f"ρ = {fixed(self.rho)} ({self.method}, γ = {self.gamma:g})"
         )
 
 

@@ -36,6 +36,7 @@ import pandas as pd
 from evalkit import __version__
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_folder
+from evalkit.text import fixed, number_list, short_count
 
 TEMPLATE = "report.html.j2"
 PAGE = "index.html"
@@ -60,9 +61,7 @@ class WeightsInfo:
     def params_text(self) -> str:
         if not self.params:
             return "—"
-        from evalkit.plots.scaling import format_params
-
-        return format_params(float(self.params))
+        return short_count(float(self.params))
 
 
 @dataclass
@@ -142,10 +141,6 @@ def _quote(x: Any) -> str:
     return shlex.quote(str(x))
 
 
-def _alpha_list(values: Sequence[float]) -> str:
-    return ",".join(f"{float(a):g}" for a in sorted(values))
-
-
 def collect_command(ds: Any, root_option: str = "") -> str:
     """The ``evalkit collect`` command that rebuilds ``ds`` (a comment when it cannot be told)."""
     m = ds.manifest
@@ -184,7 +179,7 @@ def epic_commands(epic: pd.DataFrame, root_option: str = "") -> list[str]:
     for (dataset, task, label_set, source, model, pretrained, *_), rows in epic.groupby(keys, sort=True, dropna=False):
         first = rows.iloc[0]
         if source == "clip":
-            what = f"--model {_quote(model)} --pretrained {_quote(pretrained)} --alpha {_alpha_list(rows['alpha'])}"
+            what = f"--model {_quote(model)} --pretrained {_quote(pretrained)} --alpha {number_list(sorted(rows['alpha']))}"
         elif str(source).startswith("function:"):
             what = f"--reward {_quote(str(source).split(':', 1)[1])}"
         else:
@@ -391,14 +386,6 @@ def _landscape_figure(ds: Any, task: str, model: str, pretrained: str, alphas: S
 # --------------------------------------------------------------------------- rendering
 
 
-def _fmt(x: Any, digits: int = 3) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "—"
-    return "—" if not math.isfinite(v) else f"{v:.{digits}f}"
-
-
 def epic_groups(epic: pd.DataFrame, order: Sequence[tuple[str, str]] = ()) -> list[dict[str, Any]]:
     """The EPIC table as one group per (task, dataset, label set), rows ready for the template.
 
@@ -422,9 +409,9 @@ def epic_groups(epic: pd.DataFrame, order: Sequence[tuple[str, str]] = ()) -> li
             out.append({
                 "model": r["_model"], "pretrained": r["pretrained"] or "—",
                 "alpha": "—" if pd.isna(r["alpha"]) else f"{float(r['alpha']):g}",
-                "distance": _fmt(r["distance"]),
-                "interval": f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if has_ci else "—",
-                "rho": _fmt(r["rho"]), "n_goal": int(r["n_goal"]), "n_nongoal": int(r["n_nongoal"]),
+                "distance": fixed(r["distance"]),
+                "interval": f"[{fixed(r['ci_low'])}, {fixed(r['ci_high'])}]" if has_ci else "—",
+                "rho": fixed(r["rho"]), "n_goal": int(r["n_goal"]), "n_nongoal": int(r["n_nongoal"]),
                 "n_episodes": int(r["n_episodes"]), "random_weights": bool(r.get("random_weights") or False),
                 "best": bool(is_best) and len(rows) > 1,
             })

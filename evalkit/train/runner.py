@@ -39,6 +39,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_folder, atomic_path, atomic_write_text
+from evalkit.text import significant
 from evalkit.train.clip_reward import (
     BatchRewardFn,
     ClipRewardVecEnv,
@@ -334,7 +335,7 @@ class RunProgress(BaseCallback):
         self.store.save_resume_state(self.model, with_buffer=self.config.save_replay_buffer)
         self.checkpoints.append(info)
         if self._bar is None:
-            self.report(f"checkpoint {info.path} (training reward {_fmt(info.train_reward)}, ground-truth return {_fmt(info.gt_return)})")
+            self.report(f"checkpoint {info.path} (training reward {significant(info.train_reward)}, ground-truth return {significant(info.gt_return)})")
         return info
 
     def _on_training_end(self) -> None:
@@ -342,10 +343,6 @@ class RunProgress(BaseCallback):
             self._bar.update(self.num_timesteps - self._shown)
             self._bar.close()
             self._bar = None
-
-
-def _fmt(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.4g}"
 
 
 @contextlib.contextmanager

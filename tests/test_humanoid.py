@@ -267,6 +267,7 @@ def test_unknown_task_for_poses_is_a_clear_error():
         PoseSpec(per_task=0)
 
 
+@pytest.mark.slow  # two spawned rendering processes, each setting up MuJoCo and OpenGL
 def test_collect_poses_cli_makes_a_labelled_dataset(datasets_root, cli):
     from evalkit.data.store import open_dataset
 

@@ -1,16 +1,24 @@
-"""Atomic file writes: a file appears whole under its name, or not at all.
+"""Atomic file writes and file locks: a file appears whole under its name, or not at all.
 
 Every writer in evalkit that replaces a file (datasets, caches, figures, checkpoints, label sets)
-goes through :func:`atomic_path`, so a crash or Ctrl-C never leaves a half-written file behind.
+goes through :func:`atomic_path`, so a crash or Ctrl-C never leaves a half-written file behind;
+a folder (a dataset, a report, a resume state) is published whole by :func:`atomic_folder`.
+Writers that share a file across processes hold :func:`file_lock`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no locking
+    fcntl = None  # type: ignore[assignment]
 
 
 @contextmanager
@@ -52,3 +60,81 @@ def umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextmanager
+def file_lock(
+    target: int | str | os.PathLike[str], shared: bool = False, on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """Hold an ``flock`` on ``target`` for the block (released at its end, even on an error).
+
+    :param target: an open file descriptor to lock, or the path of a lock file (created if
+        missing, ``0o644``, and closed at the end).
+    :param shared: take a shared (reader) lock instead of an exclusive (writer) one.
+    :param on_wait: called once, before waiting, if another process holds the lock (e.g. to
+        say so); without it the lock is simply waited for.
+
+    Locks are advisory: they only order processes that take them. Without ``fcntl`` (not
+    POSIX) nothing is locked.
+    """
+    owned = not isinstance(target, int)
+    fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o644) if owned else target
+    try:
+        if fcntl is not None:
+            mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+            if on_wait is None:
+                fcntl.flock(fd, mode)
+            else:
+                try:
+                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    on_wait()
+                    fcntl.flock(fd, mode)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        if owned:
+            os.close(fd)
+
+
+@contextmanager
+def atomic_folder(
+    target: str | os.PathLike[str],
+    temporary: str | os.PathLike[str] | None = None,
+    trash: str | os.PathLike[str] | None = None,
+) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``target``; on success publish it as ``target``.
+
+    Publishing fsyncs every file in the folder and renames it to ``target``; an existing
+    ``target`` is first renamed to ``trash`` and deleted after the swap. On an exception (or
+    Ctrl-C) the temporary folder is deleted and ``target`` is left as it was.
+
+    :param temporary: the temporary folder (default: a new hidden ``.name.tmp-XXXX`` beside
+        ``target``); one left there by a killed writer is deleted first.
+    :param trash: where the old ``target`` goes during the swap (default ``.name.old-PID``).
+    """
+    target = Path(target)
+    if temporary is None:
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes 0700; a folder gets the usual permissions
+    else:
+        tmp = Path(temporary)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    old = Path(trash) if trash is not None else target.with_name(f".{target.name}.old-{os.getpid()}")
+    try:
+        yield tmp
+        for p in tmp.rglob("*"):
+            if p.is_file():
+                fsync_file(p)
+        shutil.rmtree(old, ignore_errors=True)
+        if target.exists():
+            os.rename(target, old)
+        os.rename(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -16,7 +16,7 @@ STANDING_VARIANTS = ("standing", "arms_raised", "hands_on_hips", "arms_crossed",
 
 
 def test_textured_and_plain_frames_differ_and_neither_is_blank():
-    from evalkit.data.poses import keyframe_qpos
+    from evalkit.envs.humanoid_poses import keyframe_qpos
 
     frames = {}
     for textured in (True, False):
@@ -160,7 +160,7 @@ def test_no_termination_when_the_humanoid_falls():
 
 
 def test_set_and_get_state_round_trip():
-    from evalkit.data.poses import keyframe_qpos
+    from evalkit.envs.humanoid_poses import keyframe_qpos
 
     env = make_env()
     q = keyframe_qpos("kneeling")
@@ -192,7 +192,7 @@ def test_each_rule_is_true_on_its_keyframe_and_false_on_standing():
 
 
 def test_standing_is_false_on_poses_that_are_not_standing():
-    from evalkit.data.poses import OTHER_POSES
+    from evalkit.envs.humanoid_poses import OTHER_POSES
     from evalkit.tasks import get_task
 
     names = ["kneeling", "lotus", "splits"] + [p for p in OTHER_POSES if p != "walking"]
@@ -226,7 +226,8 @@ def test_rule_thresholds_live_in_one_place_and_can_be_overridden():
 
 
 def test_poses_rest_on_the_floor_and_supports_touch_it():
-    from evalkit.data.poses import KEYFRAMES, PoseSpec, sample_poses
+    from evalkit.data.poses import PoseSpec, sample_poses
+    from evalkit.envs.humanoid_poses import KEYFRAMES
 
     table = sample_poses(PoseSpec(per_task=3), seed=1)
     from evalkit.envs.humanoid_scene import mujoco  # sets MUJOCO_GL=egl before MuJoCo loads
@@ -266,6 +267,7 @@ def test_unknown_task_for_poses_is_a_clear_error():
         PoseSpec(per_task=0)
 
 
+@pytest.mark.slow  # two spawned rendering processes, each setting up MuJoCo and OpenGL
 def test_collect_poses_cli_makes_a_labelled_dataset(datasets_root, cli):
     from evalkit.data.store import open_dataset
 

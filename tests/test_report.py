@@ -162,7 +162,8 @@ def test_epic_and_collect_commands():
 def test_collect_command_of_a_pose_dataset():
     from types import SimpleNamespace
 
-    from evalkit.data.poses import HUMANOID_TASKS, PoseSpec
+    from evalkit.data.poses import PoseSpec
+    from evalkit.envs.humanoid_poses import HUMANOID_TASKS
     from evalkit.report.builder import collect_command
 
     params = {**PoseSpec(per_task=6, tasks=HUMANOID_TASKS).to_params(), "seed": 2}

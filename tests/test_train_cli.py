@@ -14,7 +14,7 @@ import pytest
 from evalkit.train.runner import load_model, read_checkpoints
 from helpers_train import one_torch_thread
 
-SMALL = """render_size = 64
+SMALL = """render_size = 32
 checkpoint_every = 80
 [algo_kwargs]
 learning_starts = 60
@@ -78,7 +78,7 @@ def test_train_then_evaluate_writes_report_videos_and_a_dataset(cli, tmp_path, s
 
     assert report["dataset"].startswith(str(run / "rollouts"))
     ds = open_rollouts(str(run))  # what 'evalkit label rate RUN' opens
-    assert len(ds) == 400 and ds.manifest.generator == "rollouts" and ds.frames.shape[1:] == (64, 64, 3)
+    assert len(ds) == 400 and ds.manifest.generator == "rollouts" and ds.frames.shape[1:] == (32, 32, 3)
     assert {"episode", "step", "position", "velocity", "gt_reward", "clip_reward"} <= set(ds.states.columns)
     goal = ds.labels("mountaincar")  # rule labels, as evalkit epic reads them
     success = [bool(goal[ds.episodes == e].any()) for e in (0, 1)]
@@ -105,6 +105,7 @@ def test_train_then_evaluate_writes_report_videos_and_a_dataset(cli, tmp_path, s
     assert open_dataset("mine", root).manifest.generator == "rollouts"
 
 
+@pytest.mark.slow  # a real process: imports torch and SB3, trains, then takes a SIGINT
 def test_ctrl_c_saves_a_loadable_checkpoint(tmp_path, small_toml):
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -137,7 +138,7 @@ def test_bench_train_times_every_labelling_against_per_frame_rewards():
     from evalkit.bench.train import bench_train
 
     with one_torch_thread():
-        result = bench_train(n_envs=2, clip_steps=48, gt_steps=96, render_size=64)
+        result = bench_train(n_envs=2, clip_steps=48, gt_steps=16, render_size=32)
     names = [r.name.split(" (")[0] for r in result.rows]
     assert names == ["CLIP, batch labelling", "CLIP, rollout labelling", "CLIP, step labelling", "CLIP, per-frame reward",
                      "ground truth, evalkit train", "ground truth, plain SB3"]

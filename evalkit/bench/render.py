@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from evalkit.data.poses import KEYFRAMES, keyframe_qpos, place_on_floor
+from evalkit.envs.humanoid_poses import KEYFRAMES, keyframe_qpos, place_on_floor
 from evalkit.errors import EvalkitError
 
 

@@ -77,7 +77,7 @@ def sweep_command(family: Any) -> Callable[..., None]:
 
 
 def _sweep_families() -> dict[str, Any]:
-    import evalkit.envs  # here so that 'evalkit --help' stays fast; registers the built-in families
+    # here so that 'evalkit --help' stays fast; importing evalkit.envs registers the built-in families
     from evalkit.envs.family import all_families
 
     return {f.name: f for f in all_families() if f.sweep is not None}

@@ -12,7 +12,7 @@ import typer
 from evalkit.cli._app import app, bench_app, console
 from evalkit.cli._common import ROOT_OPTION, check_bootstrap, parse_alphas, task_dataset
 from evalkit.errors import EvalkitError
-from evalkit.text import plural
+from evalkit.text import fixed, plural
 
 FORMATS = ("table", "csv", "json")
 _RANDOM_WARNING = (
@@ -32,8 +32,6 @@ def _json_safe(value: Any) -> Any:
 def _print_table(run, ci_method: str, n_bootstrap: int, confidence: float, seed: int) -> None:
     from rich.markup import escape
     from rich.table import Table
-
-    from evalkit.epic.stats import fmt
 
     out = console()
     s = run.source
@@ -59,8 +57,8 @@ def _print_table(run, ci_method: str, n_bootstrap: int, confidence: float, seed:
     for c in columns:
         table.add_column(c, justify="left" if c in {"α", "reward"} else "right")
     for r, a in zip(run.results, s.alphas):
-        ci = "—" if r.interval is None else escape(f"[{fmt(r.interval[0])}, {fmt(r.interval[1])}]")
-        row = [f"{a:g}" if a is not None else escape(s.source.split(":", 1)[1]), fmt(r.distance), ci, fmt(r.rho),
+        ci = "—" if r.interval is None else escape(f"[{fixed(r.interval[0])}, {fixed(r.interval[1])}]")
+        row = [f"{a:g}" if a is not None else escape(s.source.split(":", 1)[1]), fixed(r.distance), ci, fixed(r.rho),
                str(r.n_goal), str(r.n_nongoal), str(r.n_episodes)]
         if n_bootstrap > 0:
             row.append(f"{r.n_degenerate} / {r.n_bootstrap}")

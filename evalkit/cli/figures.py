@@ -16,12 +16,13 @@ import typer
 from evalkit.cli._app import app, console
 from evalkit.cli._common import ROOT_OPTION, check_bootstrap, parse_alphas, task_dataset
 from evalkit.errors import DatasetError, EvalkitError
+from evalkit.text import number_list
 from evalkit.config import DEFAULT_ALPHAS as _LIBRARY_ALPHAS
 
 if TYPE_CHECKING:
     from evalkit.vlm import ModelSpec
 
-DEFAULT_ALPHAS = ",".join(f"{a:g}" for a in _LIBRARY_ALPHAS)
+DEFAULT_ALPHAS = number_list(_LIBRARY_ALPHAS)
 """:data:`evalkit.rewards.DEFAULT_ALPHAS` as the ``--alpha`` option writes them (``0,0.25,0.5,0.75,1``)."""
 
 _PRETRAINED_HELP = "Weights: an open_clip tag, a checkpoint path, or 'none' for random weights (default: the model's default tag)."

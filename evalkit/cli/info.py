@@ -10,6 +10,7 @@ from rich.table import Table
 
 from evalkit.cli._app import app, console
 from evalkit.cli._common import ROOT_OPTION
+from evalkit.text import byte_size
 
 
 
@@ -26,15 +27,6 @@ def tasks_command() -> None:
     for t in all_tasks():
         table.add_row(t.name, t.family, t.env.env_id, t.goal_prompt, t.baseline_prompt, t.label_source, t.criterion)
     console().print(table)
-
-
-def _human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"
 
 
 @app.command("datasets")
@@ -56,7 +48,7 @@ def datasets_command(root: Optional[Path] = ROOT_OPTION) -> None:
             continue
         h, w, _ = i.frame_shape
         table.add_row(i.name, i.family, i.generator, str(i.frames), str(i.episodes), f"{w}×{h}",
-                      ", ".join(i.label_sets) or "-", _human_size(i.size_bytes))
+                      ", ".join(i.label_sets) or "-", byte_size(i.size_bytes))
     out.print(table)
 
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from evalkit.cli._app import bench_app, console as make_console, label_app
 from evalkit.cli._common import ROOT_OPTION
-from evalkit.text import plural
+from evalkit.text import fixed, plural
 
 TaskOption = typer.Option(..., "--task", "-t", help="Task to label (see 'evalkit tasks').")
 LabellerOption = typer.Option(None, "--labeller", "-l", help="Your name, kept with every label (default: login name).")
@@ -21,10 +21,9 @@ OrderOption = typer.Option("random", "--order", help="Order of frames/episodes: 
 SeedOption = typer.Option(0, "--seed", help="Seed of the random order.")
 
 
-def _fmt(x, digits: int = 2) -> str:
-    if x is None or (isinstance(x, float) and x != x):
-        return "n/a"
-    return f"{x:.{digits}f}" if isinstance(x, float) else str(x)
+def _fmt(x: float | None) -> str:
+    """An agreement or κ in the label tables: two decimals, ``n/a`` where undefined."""
+    return fixed(x, 2, missing="n/a")
 
 
 def _run_server(dataset_arg, task, labeller, port, host, order, seed, root, page: str, open_fn) -> None:

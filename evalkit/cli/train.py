@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from evalkit.cli._app import app, bench_app, console
+from evalkit.text import significant
 
 
 def _report(message: str) -> None:
@@ -89,8 +90,8 @@ def train_command(
     con.print(f"steps:    {result.steps} of {c.steps} ({result.steps_per_second:.0f} steps/s{overshoot})")
     from evalkit.tasks import get_task
 
-    con.print(f"training reward (recent episodes): {_fmt(result.train_reward)}; "
-              f"{_return_name(get_task(c.task).family)}: {_fmt(result.gt_return)}")
+    con.print(f"training reward (recent episodes): {significant(result.train_reward)}; "
+              f"{_return_name(get_task(c.task).family)}: {significant(result.gt_return)}")
     if result.reward_batch_size is not None and result.reward_batch_size < c.reward_batch_size:
         con.print(f"CLIP batch size backed off to {result.reward_batch_size} frames (memory).")
     if result.checkpoints:
@@ -112,10 +113,6 @@ def _return_name(family: str) -> str:
     if get_family(family).env_return_is_ground_truth:
         return "ground-truth return"
     return "environment return (not the task's ground truth)"
-
-
-def _fmt(x: Optional[float]) -> str:
-    return "n/a" if x is None else f"{x:.4g}"
 
 
 @app.command("evaluate")

@@ -22,12 +22,12 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, ContextManager, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,7 @@ import pandas as pd
 from evalkit import __version__
 from evalkit.config import datasets_root
 from evalkit.errors import DatasetError
-from evalkit.fileio import atomic_path, atomic_write_text, fsync_file, umask
+from evalkit.fileio import atomic_folder, atomic_path, atomic_write_text
 
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
@@ -352,6 +352,7 @@ class DatasetWriter:
         if h <= 0 or w <= 0 or c != 3:
             raise DatasetError(f"Frames must be (height, width, 3) with positive sizes, not {self.frame_shape}.")
         self._tmp: Path | None = None
+        self._folder: ContextManager[Path] | None = None
         self._rows: list[pd.DataFrame] = []
         self._count = 0
 
@@ -361,8 +362,13 @@ class DatasetWriter:
 
     def __enter__(self) -> "DatasetWriter":
         _remove_stale_temporaries(self.root, self.name)
-        self._tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f"{_TMP_PREFIX}{self.name}-{os.getpid()}-"))
-        os.chmod(self._tmp, 0o777 & ~umask())  # mkdtemp makes 0700; a dataset gets the usual permissions
+        # the writer's pid in the temporaries' names lets a later writer remove those of dead ones
+        self._folder = atomic_folder(
+            self.final_path,
+            temporary=self.root / f"{_TMP_PREFIX}{self.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+            trash=self.root / f"{_TRASH_PREFIX}{self.name}-{os.getpid()}",
+        )
+        self._tmp = self._folder.__enter__()
         self._frames = np.lib.format.open_memmap(
             self._tmp / FRAMES_FILE, mode="w+", dtype=np.uint8, shape=(self.n_frames, *self.frame_shape)
         )
@@ -386,16 +392,21 @@ class DatasetWriter:
         self._count += len(frames)
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        assert self._tmp is not None
+        assert self._tmp is not None and self._folder is not None
         try:
             if exc_type is None:
-                self.dataset = self._publish()
+                self._finish()
+        except BaseException as error:
+            exc_type, exc, tb = type(error), error, error.__traceback__
+            raise
         finally:
-            if self._tmp.exists():
-                shutil.rmtree(self._tmp, ignore_errors=True)
             self._frames = None
+            self._folder.__exit__(exc_type, exc, tb)  # publishes, or deletes the temporary folder
+        if exc_type is None:
+            self.dataset = Dataset(self.final_path)
 
-    def _publish(self) -> Dataset:
+    def _finish(self) -> None:
+        """Write the state table, rule labels and manifest beside the frames (to be published)."""
         if self._count != self.n_frames:
             raise ValueError(f"announced {self.n_frames} frames but added {self._count}")
         self._frames.flush()
@@ -422,20 +433,8 @@ class DatasetWriter:
         if not rule.empty:
             rule.to_parquet(self._tmp / LABELS_DIR / f"{RULE_LABELS}.parquet", index=False)
         atomic_write_text(manifest.to_json(), self._tmp / MANIFEST_FILE)
-        for p in self._tmp.rglob("*"):
-            if p.is_file():
-                fsync_file(p)
-        final = self.final_path
-        trash = None
-        if final.exists():
-            if not self.overwrite:
-                raise DatasetError(f"Dataset {self.name!r} already exists; pass --overwrite to replace it.")
-            trash = self.root / f"{_TRASH_PREFIX}{self.name}-{os.getpid()}"
-            os.rename(final, trash)
-        os.rename(self._tmp, final)
-        if trash is not None:
-            shutil.rmtree(trash, ignore_errors=True)
-        return Dataset(final)
+        if self.final_path.exists() and not self.overwrite:
+            raise DatasetError(f"Dataset {self.name!r} already exists; pass --overwrite to replace it.")
 
 
 def rule_label_table(family: str, states: pd.DataFrame) -> pd.DataFrame:

@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from evalkit.epic.stats import fmt
-from evalkit.text import plural
+from evalkit.text import fixed, plural
 
 
 def _interval_text(interval: tuple[float, float] | None, confidence: float) -> str:
     if interval is None:
         return "no interval"
-    return f"{confidence:.0%} CI [{fmt(interval[0])}, {fmt(interval[1])}]"
+    return f"{confidence:.0%} CI [{fixed(interval[0])}, {fixed(interval[1])}]"
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,8 @@ class GoalEpicResult:
     def __str__(self) -> str:
         name = f"{self.name}: " if self.name else ""
         return (
-            f"{name}EPIC distance {fmt(self.distance)} ({_interval_text(self.interval, self.confidence)}), "
-            f"ρ = {fmt(self.rho)}; {self.n_goal} goal / {self.n_nongoal} non-goal frames in {plural(self.n_episodes, 'episode')}"
+            f"{name}EPIC distance {fixed(self.distance)} ({_interval_text(self.interval, self.confidence)}), "
+            f"ρ = {fixed(self.rho)}; {self.n_goal} goal / {self.n_nongoal} non-goal frames in {plural(self.n_episodes, 'episode')}"
         )
 
 
@@ -111,6 +110,6 @@ class EpicResult:
 
     def __str__(self) -> str:
         return (
-            f"EPIC distance {fmt(self.distance)} ({_interval_text(self.interval, self.confidence)}), "
-            f"ρ = {fmt(self.rho)} ({self.method}, γ = {self.gamma:g})"
+            f"EPIC distance {fixed(self.distance)} ({_interval_text(self.interval, self.confidence)}), "
+            f"ρ = {fixed(self.rho)} ({self.method}, γ = {self.gamma:g})"
         )

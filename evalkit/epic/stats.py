@@ -9,8 +9,6 @@ keeps rewards such as ``0.2 ± 1e-4`` (CLIP cosine similarities) or ``1e8 + nois
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from evalkit.errors import DegenerateError
@@ -119,6 +117,3 @@ def weighted_pearson(
     return np.clip(cov / np.sqrt(var_x * var_y), -1.0, 1.0)
 
 
-def fmt(x: float, digits: int = 3) -> str:
-    """A number for people: fixed digits, never 'nan' (an undefined value prints as '—')."""
-    return "—" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"

@@ -30,7 +30,6 @@ event, in journal order, that has not been undone (:class:`EventLog`).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
 from evalkit.errors import EvalkitError
+from evalkit.fileio import file_lock
 
 JOURNAL_VERSION = 1
 UNDO = "undo"
@@ -123,8 +123,7 @@ class Journal:
         created = not self.path.exists()
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
+            with file_lock(fd):
                 size = os.fstat(fd).st_size
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     data = b"\n" + data  # end a torn last line so the new events stand alone
@@ -133,8 +132,6 @@ class Journal:
                     written = os.write(fd, view)
                     view = view[written:]
                 os.fsync(fd)
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
         if created:
@@ -188,13 +185,9 @@ class Journal:
         return events, offset + end + 1, problems
 
     def _read_bytes(self, offset: int) -> bytes:
-        with open(self.path, "rb") as f:
-            fcntl.flock(f.fileno(), fcntl.LOCK_SH)
-            try:
-                f.seek(offset)
-                return f.read()
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        with open(self.path, "rb") as f, file_lock(f.fileno(), shared=True):
+            f.seek(offset)
+            return f.read()
 
 
 def _parse_line(raw: bytes) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.results import load_epic_results
 from evalkit.pipeline.sources import clip_reward_source
 from evalkit.tasks import get_family, get_task
+from evalkit.text import number_list
 
 if TYPE_CHECKING:
     from evalkit.vlm import ModelSpec
@@ -250,7 +251,7 @@ def scaling_data(dataset: Any, task: str, models: "Sequence[ModelSpec | str]", a
                 raise EvalkitError(
                     f"No saved EPIC results of {model} ({name}) for task {task!r} on {dataset.name!r} for every α; "
                     f"run 'evalkit epic --task {task} --model {model} --pretrained {name} --dataset {dataset.name} "
-                    f"--labels {label_set} --alpha {','.join(f'{a:g}' for a in alphas)}'."
+                    f"--labels {label_set} --alpha {number_list(alphas)}'."
                 )
             say(f"EPIC of {model} ({name}) on {dataset.name} is not saved yet: computing it")
             source = clip_reward_source(dataset, task, spec, list(alphas), devices=devices, batch_size=batch_size)

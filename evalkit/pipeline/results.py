@@ -9,18 +9,17 @@ reports read this table instead of recomputing. Rewards that are not CLIP reward
 
 from __future__ import annotations
 
-import fcntl
 import math
 import os
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evalkit.data.store import atomic_write_parquet
 from evalkit.epic.results import GoalEpicResult
+from evalkit.fileio import file_lock
 
 RESULTS_DIR = "results"
 EPIC_RESULTS_FILE = "epic.parquet"
@@ -93,16 +92,6 @@ def load_epic_results(dataset_path: str | os.PathLike[str]) -> pd.DataFrame:
     return _normalise(pd.read_parquet(path))
 
 
-@contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    with open(directory / f".{EPIC_RESULTS_FILE}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def upsert_epic_results(dataset_path: str | os.PathLike[str], rows: pd.DataFrame | list[dict[str, Any]]) -> Path:
     """Add rows to a dataset's results table, replacing rows with the same key; atomic and locked."""
     new = _normalise(pd.DataFrame(rows))
@@ -113,7 +102,7 @@ def upsert_epic_results(dataset_path: str | os.PathLike[str], rows: pd.DataFrame
         raise ValueError("rows to save repeat a key (task, label set, reward source, model, pretrained, alpha)")
     path = results_path(dataset_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path.parent):
+    with file_lock(path.parent / f".{EPIC_RESULTS_FILE}.lock"):
         old = load_epic_results(dataset_path)
         if not old.empty:
             old = old[~_key(old).isin(set(new_keys))]

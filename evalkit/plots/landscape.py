@@ -24,13 +24,13 @@ from matplotlib.figure import Figure
 from evalkit.plots.style import (
     REFERENCE_COLOR,
     check_columns,
-    format_alpha,
     legend_below,
     new_figure,
     paper_style,
     series_style,
     set_title,
 )
+from evalkit.text import alpha_label
 
 LANDSCAPE_COLUMNS = ("state_value", "alpha", "reward")
 RESCALED_LABEL = "reward (min–max rescaled per α)"
@@ -121,7 +121,7 @@ def plot_landscape(
             n = len(group)
             ax.plot(
                 group["state_value"], group[y_column], color=style["color"], marker=style["marker"],
-                markevery=max(1, n // 8), markersize=3.5, label=format_alpha(alpha),
+                markevery=max(1, n // 8), markersize=3.5, label=alpha_label(alpha),
             )
         if goal_value is not None:
             ax.axvline(goal_value, color=REFERENCE_COLOR, linestyle="--", linewidth=1.0, label="goal")

@@ -32,7 +32,6 @@ from evalkit.plots.style import (
     COLUMN_WIDTH,
     REFERENCE_COLOR,
     check_columns,
-    format_alpha,
     legend_below,
     new_figure,
     paper_style,
@@ -40,6 +39,7 @@ from evalkit.plots.style import (
     set_title,
     signed,
 )
+from evalkit.text import alpha_label, short_count
 
 SCALING_MODEL_COLUMNS = ("model", "alpha", "distance", "low", "high")
 SCALING_SIZE_COLUMNS = ("model", "params", "alpha", "distance", "low", "high")
@@ -151,7 +151,7 @@ def plot_scaling_by_model(
             ax.errorbar(
                 group["_x"].to_numpy(dtype=float) + offsets[i], group["distance"], yerr=_yerr(group),
                 color=style["color"], marker=style["marker"], linewidth=1.2, elinewidth=0.9,
-                label=format_alpha(alpha),
+                label=alpha_label(alpha),
             )
         _reference_line(ax)
         ax.set_xticks(range(len(models)), models)
@@ -162,14 +162,6 @@ def plot_scaling_by_model(
         legend_below(ax, ncols=3)
         set_title(ax, title, random_weights)
     return fig
-
-
-def format_params(value: float, _pos: int | None = None) -> str:
-    """A parameter count for people: ``102M``, ``2.54B`` (three significant digits)."""
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if value >= scale:
-            return f"{value / scale:.3g}{suffix}"
-    return f"{value:g}"
 
 
 def plot_scaling_by_size(
@@ -216,7 +208,7 @@ def plot_scaling_by_size(
         for i, (alpha, group) in enumerate(groups):
             group = group.sort_values("params")
             style = series_style(i)
-            label = format_alpha(alpha)
+            label = alpha_label(alpha)
             if group["params"].nunique() >= 2:
                 fit = fit_log_linear(group["params"], group["distance"])
                 label += f": {signed(fit.slope)}" + (f" (R² {fit.r2:.2f})" if fit.n >= 3 else f" ({fit.n} sizes)")
@@ -242,7 +234,7 @@ def plot_scaling_by_size(
             ax.set_ylim(bottom, top + 0.08 * (top - bottom))  # room for the model names
         ax.set_xlim(10 ** (lo - pad), 10 ** (hi + pad))
         ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(FuncFormatter(format_params))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: short_count(value)))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("parameters (log scale)")
         ax.set_ylabel(DISTANCE_LABEL)

@@ -112,11 +112,6 @@ def series_style(i: int) -> dict[str, str]:
     return {"color": PALETTE[i % len(PALETTE)], "marker": MARKERS[i % len(MARKERS)]}
 
 
-def format_alpha(alpha: float) -> str:
-    """``α = 0.25`` with as few digits as the value needs."""
-    return f"α = {float(alpha):g}"
-
-
 def new_figure(ax: Axes | None = None, size: tuple[float, float] = FIGURE_SIZE) -> tuple[Figure, Axes]:
     """A new one-panel figure, or the figure of ``ax`` when the caller supplies axes."""
     if ax is not None:

@@ -24,8 +24,6 @@ import math
 import os
 import platform
 import shlex
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -37,9 +35,11 @@ import pandas as pd
 
 from evalkit import __version__
 from evalkit.data.contact_sheet import contact_sheet
-from evalkit.data.poses import HUMANOID_TASKS, PoseSpec
+from evalkit.data.poses import PoseSpec
 from evalkit.data.store import Dataset, iter_datasets, resolve_root
+from evalkit.envs.humanoid_poses import HUMANOID_TASKS
 from evalkit.errors import DatasetError, EvalkitError
+from evalkit.fileio import atomic_folder
 from evalkit.pipeline.figures import (
     CLIP_SOURCE,
     axis_label,
@@ -52,9 +52,9 @@ from evalkit.pipeline.figures import (
 )
 from evalkit.pipeline.results import load_epic_results
 from evalkit.plots import landscape_caption, plot_histograms, plot_landscape, plot_scaling_by_model, plot_scaling_by_size
-from evalkit.plots.scaling import format_params
 from evalkit.plots.style import close, save_figure
 from evalkit.tasks import FAMILIES, get_task
+from evalkit.text import fixed, number_list, short_count
 
 TEMPLATE = "report.html.j2"
 PAGE = "index.html"
@@ -79,7 +79,7 @@ class WeightsInfo:
     def params_text(self) -> str:
         if not self.params:
             return "—"
-        return format_params(float(self.params))
+        return short_count(float(self.params))
 
 
 @dataclass
@@ -159,10 +159,6 @@ def _quote(x: Any) -> str:
     return shlex.quote(str(x))
 
 
-def _alpha_list(values: Sequence[float]) -> str:
-    return ",".join(f"{float(a):g}" for a in sorted(values))
-
-
 def collect_command(ds: Any, root_option: str = "") -> str:
     """The ``evalkit collect`` command that rebuilds ``ds`` (a comment when it cannot be told)."""
     m = ds.manifest
@@ -198,7 +194,7 @@ def epic_commands(epic: pd.DataFrame, root_option: str = "") -> list[str]:
     for (dataset, task, label_set, source, model, pretrained, *_), rows in epic.groupby(keys, sort=True, dropna=False):
         first = rows.iloc[0]
         if source == "clip":
-            what = f"--model {_quote(model)} --pretrained {_quote(pretrained)} --alpha {_alpha_list(rows['alpha'])}"
+            what = f"--model {_quote(model)} --pretrained {_quote(pretrained)} --alpha {number_list(sorted(rows['alpha']))}"
         elif str(source).startswith("function:"):
             what = f"--reward {_quote(str(source).split(':', 1)[1])}"
         else:
@@ -391,14 +387,6 @@ def _landscape_figure(ds: Any, task: str, model: str, pretrained: str, alphas: S
 # --------------------------------------------------------------------------- rendering
 
 
-def _fmt(x: Any, digits: int = 3) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "—"
-    return "—" if not math.isfinite(v) else f"{v:.{digits}f}"
-
-
 def epic_groups(epic: pd.DataFrame, order: Sequence[tuple[str, str]] = ()) -> list[dict[str, Any]]:
     """The EPIC table as one group per (task, dataset, label set), rows ready for the template.
 
@@ -422,9 +410,9 @@ def epic_groups(epic: pd.DataFrame, order: Sequence[tuple[str, str]] = ()) -> li
             out.append({
                 "model": r["_model"], "pretrained": r["pretrained"] or "—",
                 "alpha": "—" if pd.isna(r["alpha"]) else f"{float(r['alpha']):g}",
-                "distance": _fmt(r["distance"]),
-                "interval": f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if has_ci else "—",
-                "rho": _fmt(r["rho"]), "n_goal": int(r["n_goal"]), "n_nongoal": int(r["n_nongoal"]),
+                "distance": fixed(r["distance"]),
+                "interval": f"[{fixed(r['ci_low'])}, {fixed(r['ci_high'])}]" if has_ci else "—",
+                "rho": fixed(r["rho"]), "n_goal": int(r["n_goal"]), "n_nongoal": int(r["n_nongoal"]),
                 "n_episodes": int(r["n_episodes"]), "random_weights": bool(r.get("random_weights") or False),
                 "best": bool(is_best) and len(rows) > 1,
             })
@@ -497,9 +485,8 @@ def render_report(content: ReportContent, out: str | os.PathLike[str], *, sheet_
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists() and not out.is_dir():
         raise EvalkitError(f"The report folder {out} is a file; pass another --out.")
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     say = progress or (lambda _msg: None)
-    try:
+    with atomic_folder(out) as tmp:
         (tmp / FIGURES_DIR).mkdir()
         (tmp / SHEETS_DIR).mkdir()
         notes = list(content.notes)
@@ -550,16 +537,6 @@ def render_report(content: ReportContent, out: str | os.PathLike[str], *, sheet_
         (tmp / PAGE).write_text(page, encoding="utf-8")
         for p in [tmp, *tmp.rglob("*")]:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
-        if out.exists():
-            trash = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.rename(out, trash)
-            os.rename(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out / PAGE
 
 

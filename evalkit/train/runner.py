@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
 import shutil
 import signal
 import sys
@@ -39,7 +38,8 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from evalkit.errors import EvalkitError
-from evalkit.fileio import atomic_path, atomic_write_text
+from evalkit.fileio import atomic_folder, atomic_path, atomic_write_text
+from evalkit.text import significant
 from evalkit.train.clip_reward import (
     BatchRewardFn,
     ClipRewardVecEnv,
@@ -184,20 +184,14 @@ class RunStore:
     def save_resume_state(self, model: BaseAlgorithm, with_buffer: bool) -> None:
         """Write model (+ replay buffer) into ``resume.new/``, then swap it in for ``resume/``."""
         new, cur, old = (self.run_dir / f"{RESUME_DIR}{s}" for s in (".new", "", ".old"))
-        shutil.rmtree(new, ignore_errors=True)
-        new.mkdir(parents=True)
-        with atomic_path(new / MODEL_FILE, suffix=".zip") as tmp:
-            model.save(tmp)
-        has_buffer = with_buffer and getattr(model, "replay_buffer", None) is not None
-        if has_buffer:
-            with atomic_path(new / BUFFER_FILE, suffix=".pkl") as tmp:
-                model.save_replay_buffer(tmp)
-        atomic_write_text(json.dumps({"step": int(model.num_timesteps), "replay_buffer": has_buffer}) + "\n", new / STATE_FILE)
-        shutil.rmtree(old, ignore_errors=True)
-        if cur.exists():
-            os.rename(cur, old)
-        os.rename(new, cur)
-        shutil.rmtree(old, ignore_errors=True)
+        with atomic_folder(cur, temporary=new, trash=old):
+            with atomic_path(new / MODEL_FILE, suffix=".zip") as tmp:
+                model.save(tmp)
+            has_buffer = with_buffer and getattr(model, "replay_buffer", None) is not None
+            if has_buffer:
+                with atomic_path(new / BUFFER_FILE, suffix=".pkl") as tmp:
+                    model.save_replay_buffer(tmp)
+            atomic_write_text(json.dumps({"step": int(model.num_timesteps), "replay_buffer": has_buffer}) + "\n", new / STATE_FILE)
 
     def resume_dir(self) -> Path | None:
         """The newest complete resume state (a swap interrupted half-way is recovered)."""
@@ -341,7 +335,7 @@ class RunProgress(BaseCallback):
         self.store.save_resume_state(self.model, with_buffer=self.config.save_replay_buffer)
         self.checkpoints.append(info)
         if self._bar is None:
-            self.report(f"checkpoint {info.path} (training reward {_fmt(info.train_reward)}, ground-truth return {_fmt(info.gt_return)})")
+            self.report(f"checkpoint {info.path} (training reward {significant(info.train_reward)}, ground-truth return {significant(info.gt_return)})")
         return info
 
     def _on_training_end(self) -> None:
@@ -349,10 +343,6 @@ class RunProgress(BaseCallback):
             self._bar.update(self.num_timesteps - self._shown)
             self._bar.close()
             self._bar = None
-
-
-def _fmt(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.4g}"
 
 
 @contextlib.contextmanager

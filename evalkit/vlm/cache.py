@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -36,14 +35,9 @@ import numpy as np
 
 from evalkit.data.store import Dataset
 from evalkit.errors import EvalkitError
-from evalkit.fileio import atomic_path, atomic_write_text
+from evalkit.fileio import atomic_path, atomic_write_text, file_lock
 from evalkit.vlm.models import ResolvedSpec
 from evalkit.vlm.preprocess import PREPROCESS_VERSION
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: no locking
-    fcntl = None  # type: ignore[assignment]
 
 CACHE_FORMAT = 1
 META_FILE = "meta.json"
@@ -143,21 +137,12 @@ class EmbeddingCache:
         Under the lock, temporary files left by a killed writer are removed.
         """
         root = self.dataset.subdir("embeddings")
-        fd = os.open(root / f".{self.dir.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            if fcntl is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    if say is not None:
-                        say(f"Another evalkit process is writing {self.dir.name}; waiting for it to finish...")
-                    fcntl.flock(fd, fcntl.LOCK_EX)
+        message = f"Another evalkit process is writing {self.dir.name}; waiting for it to finish..."
+        with file_lock(root / f".{self.dir.name}.lock", on_wait=None if say is None else lambda: say(message)):
             if self.dir.is_dir():
                 for tmp in self.dir.glob(".*.tmp"):
                     tmp.unlink(missing_ok=True)
             yield
-        finally:
-            os.close(fd)  # releases the lock
 
     # -- shards ---------------------------------------------------------------------------------
 

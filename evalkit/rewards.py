@@ -37,7 +37,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from evalkit.data.store import Dataset
-    from evalkit.vlm.engine import ImageEmbedder
+    from evalkit.vlm import ImageEmbedder
     from evalkit.vlm.models import ModelSpec
 
 DEFAULT_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -204,8 +204,8 @@ def dataset_rewards(
     :param baseline: baseline prompt(s), or ``None`` for the plain cosine reward.
     """
     from evalkit.data.store import Dataset, open_dataset
+    from evalkit.vlm import ImageEmbedder, embed_dataset, parse_devices
     from evalkit.vlm.cache import EmbeddingCache
-    from evalkit.vlm.engine import ImageEmbedder, embed_dataset, parse_devices
     from evalkit.vlm.models import resolve
 
     ds = dataset if isinstance(dataset, Dataset) else open_dataset(dataset, root)
@@ -270,7 +270,7 @@ class RewardModel:
 
     def __init__(self, model: "ImageEmbedder | ModelSpec | str", goal: "str | Sequence[str]",
                  baseline: "str | Sequence[str] | None" = None, alpha: float = 0.0, **embedder_kwargs: Any) -> None:
-        from evalkit.vlm.engine import ImageEmbedder
+        from evalkit.vlm import ImageEmbedder
 
         self.embedder = model if isinstance(model, ImageEmbedder) else ImageEmbedder(model, **embedder_kwargs)
         self.goal = _prompts(goal)

@@ -10,7 +10,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from evalkit.vlm.bench import MatmulProbe, dense_bf16_peak, image_gflop, run_embed_benchmark
-from evalkit.vlm.engine import ImageEmbedder
+from evalkit.vlm.embedder import ImageEmbedder
 
 
 def _counted_gflop(forward, size) -> float:

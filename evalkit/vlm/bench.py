@@ -40,7 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from evalkit.vlm.engine import PRECISION_DTYPES, ImageEmbedder, autocast_for, embed_dataset, parse_devices
+from evalkit.vlm import PRECISION_DTYPES, ImageEmbedder, autocast_for, embed_dataset, parse_devices
 from evalkit.vlm.models import ModelSpec, ResolvedSpec, load_model, resolve
 
 

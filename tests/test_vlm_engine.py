@@ -128,6 +128,7 @@ def test_one_writer_at_a_time_and_leftovers_cleaned(datasets_root):
     assert results[0].computed == 8 and not leftover.exists()
 
 
+@pytest.mark.slow
 def test_two_cpu_workers_shard_and_merge_exactly(datasets_root):
     ds = make_dataset(datasets_root, n=36)
     single = embed_dataset(make_dataset(datasets_root, "single", n=36), TINY_VIT, devices="cpu", shard_frames=5,
@@ -159,6 +160,7 @@ def test_user_errors_cross_processes_as_their_class(cls):
     assert type(UserError("no.such.module", "Gone", "A sentence.").exception()) is EvalkitError
 
 
+@pytest.mark.slow
 def test_a_workers_dataset_error_reaches_the_parent_as_itself(datasets_root):
     """A worker process that cannot open its dataset: the parent raises the same DatasetError."""
     ds = make_dataset(datasets_root, n=8)

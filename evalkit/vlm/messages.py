@@ -33,50 +33,50 @@ class UserError:
 
 
 @dataclass(frozen=True)
-class Ready:
+class _FromWorker:
+    worker: int
+    """The worker's index (its device is the parent's ``devices[worker]``)."""
+
+
+@dataclass(frozen=True)
+class Ready(_FromWorker):
     """The worker loaded its model and starts embedding (``time``: ``time.time()``)."""
 
-    worker: int
     time: float
 
 
 @dataclass(frozen=True)
-class Progress:
+class Progress(_FromWorker):
     """The worker embedded ``frames`` more frames."""
 
-    worker: int
     frames: int
 
 
 @dataclass(frozen=True)
-class Note:
+class Note(_FromWorker):
     """A warning or note of the worker, for the user."""
 
-    worker: int
     text: str
 
 
 @dataclass(frozen=True)
-class ShardsDone:
+class ShardsDone(_FromWorker):
     """The worker stored all its shards; ``batch_size`` is the one it ended with."""
 
-    worker: int
     batch_size: int
 
 
 @dataclass(frozen=True)
-class Failed:
+class Failed(_FromWorker):
     """The worker stopped on a user error."""
 
-    worker: int
     error: UserError
 
 
 @dataclass(frozen=True)
-class Crashed:
+class Crashed(_FromWorker):
     """The worker stopped on an internal bug; ``traceback`` is its formatted traceback."""
 
-    worker: int
     traceback: str
 
 

@@ -85,7 +85,7 @@ class EmbedJob:
 
     def per_device(self) -> list[EmbedJob]:
         """One job per device, each on its device with its contiguous run of the shards."""
-        return [part.on([device]) for device, part in zip(self.devices, self.split(len(self.devices)))]
+        return [part.on([device]) for device, part in zip(self.devices, self.split(len(self.devices)), strict=True)]
 
     @property
     def ranges(self) -> list[tuple[int, int]]:

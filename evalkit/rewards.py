@@ -202,7 +202,7 @@ class RewardModel:
     The model is loaded once and the prompt embeddings are computed once; each call embeds a
     batch of ``uint8 (n, H, W, 3)`` frames and returns one reward per frame.
 
-    :param model: a :class:`~evalkit.vlm.engine.ImageEmbedder`, or a model spec to load one.
+    :param model: a :class:`~evalkit.vlm.embedder.ImageEmbedder`, or a model spec to load one.
     :param goal: goal prompt(s); :param baseline: baseline prompt(s) or ``None``.
     :param alpha: regularisation strength.
     :param embedder_kwargs: ``device``, ``precision``, ``batch_size``, ``allow_upscale`` for a

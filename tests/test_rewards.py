@@ -17,7 +17,7 @@ from evalkit.rewards import (
     unit,
 )
 from evalkit.tasks import get_task
-from evalkit.vlm import engine
+from evalkit.vlm import embedder as embedder_module
 
 ALPHAS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.5, -0.5)
 
@@ -115,13 +115,13 @@ def test_dataset_rewards_end_to_end_with_cached_text(datasets_root, monkeypatch)
     assert table.values.shape == (16, 5) and table.alphas == (0.0, 0.25, 0.5, 0.75, 1.0)
     assert table.goal == (task.goal_prompt,) and table.baseline == (task.baseline_prompt,)
     assert table.random_weights and "RANDOM" in table.model and table.dataset == ds.name
-    embedder = engine.ImageEmbedder(TINY_VIT)
+    embedder = embedder_module.ImageEmbedder(TINY_VIT)
     s = embedder.embed_frames(np.asarray(ds.frames))
     g, b = embedder.embed_texts([task.goal_prompt, task.baseline_prompt])
     np.testing.assert_allclose(table.values, clip_rewards(s, g, b, table.alphas), atol=1e-6)
     np.testing.assert_array_equal(table.for_alpha(0.5), table.values[:, 2])
     # Everything is cached now: new alphas need neither the image nor the text model.
-    monkeypatch.setattr(engine, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    monkeypatch.setattr(embedder_module, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
     again = dataset_rewards(ds, task.goal_prompt, TINY_VIT, baseline=task.baseline_prompt, alphas=[0.0, 0.3], progress=False)
     np.testing.assert_allclose(again.values[:, 0], table.values[:, 0], atol=1e-7)
     with pytest.raises(EvalkitError, match="non-empty"):

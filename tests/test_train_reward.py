@@ -61,7 +61,7 @@ def test_replay_buffer_rewards_equal_offline_clip_rewards(tmp_path, task, algo, 
     gives offline for frames rendered again from the stored states."""
     from evalkit.rewards import clip_rewards
     from evalkit.tasks import get_task
-    from evalkit.vlm.engine import ImageEmbedder
+    from evalkit.vlm import ImageEmbedder
 
     config = tiny_config(task, algo=algo, steps=80, alpha=0.5, reward_labelling=labelling, reward_batch_size=48)
     recorder = Recorder(load_clip_reward(config.resolved()))
@@ -84,7 +84,7 @@ def test_replay_buffer_rewards_equal_offline_clip_rewards(tmp_path, task, algo, 
 
 
 def test_a_clip_batch_that_does_not_fit_backs_off(tmp_path, monkeypatch):
-    from evalkit.vlm.engine import ImageEmbedder
+    from evalkit.vlm import ImageEmbedder
 
     encode = ImageEmbedder.encode_pixels
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from helpers_vlm import make_dataset
 
 
@@ -40,6 +41,7 @@ def test_models_lists_defaults_and_sizes(cli):
     assert "evalkit-tiny-vit" in lines and "--pretrained none" in lines["evalkit-tiny-vit"]
 
 
+@pytest.mark.slow
 def test_bench_embed_runs_with_random_weights(cli):
     r = cli("bench", "embed", "--model", "evalkit-tiny-vit", "--pretrained", "none", "--n", "6", "--batch-size", "4",
             "--frame-size", "40x32", "--sweep-n", "2000", "--devices", "cpu")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import weakref
 
 import numpy as np
 import pytest
@@ -17,11 +19,17 @@ import torch.nn.functional as F
 from helpers_vlm import TINY_RN, TINY_VIT, make_dataset, random_frames
 from PIL import Image
 
-from evalkit.errors import DatasetError, EvalkitError, ModelError
-from evalkit.vlm import engine
+from evalkit.data.store import Dataset
+from evalkit.errors import DatasetError, DegenerateError, EvalkitError, ModelError
+from evalkit.vlm import embedder as embedder_module
 from evalkit.vlm.cache import MERGED_FILE, EmbeddingCache
-from evalkit.vlm.engine import ImageEmbedder, embed_dataset, parse_devices, split_contiguous
+from evalkit.vlm.devices import parse_devices
+from evalkit.vlm.embedder import ImageEmbedder
+from evalkit.vlm.engine import embed_dataset
+from evalkit.vlm.job import EmbedJob, split_contiguous
+from evalkit.vlm.messages import UserError
 from evalkit.vlm.models import load_model, resolve
+from evalkit.vlm.workers import embed_with_workers
 
 
 def _reference(spec, frames):
@@ -47,7 +55,7 @@ def test_embeddings_equal_open_clip_encode_image(datasets_root, spec):
 def test_second_call_reads_the_cache_without_loading_the_model(datasets_root, monkeypatch):
     ds = make_dataset(datasets_root, n=12)
     first = embed_dataset(ds, TINY_VIT, devices="cpu", progress=False)
-    monkeypatch.setattr(engine, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    monkeypatch.setattr(embedder_module, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
     again = embed_dataset(ds.name, TINY_VIT, devices="cpu", progress=False)
     assert again.computed == 0 and again.images_per_second is None
     np.testing.assert_array_equal(again.values, first.values)
@@ -120,6 +128,7 @@ def test_one_writer_at_a_time_and_leftovers_cleaned(datasets_root):
     assert results[0].computed == 8 and not leftover.exists()
 
 
+@pytest.mark.slow
 def test_two_cpu_workers_shard_and_merge_exactly(datasets_root):
     ds = make_dataset(datasets_root, n=36)
     single = embed_dataset(make_dataset(datasets_root, "single", n=36), TINY_VIT, devices="cpu", shard_frames=5,
@@ -133,6 +142,35 @@ def test_two_cpu_workers_shard_and_merge_exactly(datasets_root):
 def test_split_contiguous():
     assert split_contiguous(list(range(8)), 2) == [[0, 1, 2, 3], [4, 5, 6, 7]]
     assert split_contiguous([3, 4], 3) == [[], [3], [4]]
+
+
+def test_a_job_per_device_and_its_frames(tmp_path):
+    job = EmbedJob(tmp_path, resolve(TINY_VIT), "fp32", None, False, n_frames=18, devices=("cpu", "cuda:0", "cuda:1"))
+    job = job.planned(5, [0, 2, 3])
+    assert job.ranges == [(0, 5), (5, 10), (10, 15), (15, 18)] and job.frames == 13
+    parts = job.per_device()
+    assert [(p.devices, p.shards, p.frames) for p in parts] == [(("cpu",), (0,), 5), (("cuda:0",), (2,), 5),
+                                                                (("cuda:1",), (3,), 3)]
+
+
+@pytest.mark.parametrize("cls", [EvalkitError, DatasetError, ModelError, DegenerateError])
+def test_user_errors_cross_processes_as_their_class(cls):
+    again = UserError.of(cls("Something to fix; do this.")).exception()
+    assert type(again) is cls and str(again) == "Something to fix; do this."
+    assert type(UserError("no.such.module", "Gone", "A sentence.").exception()) is EvalkitError
+
+
+@pytest.mark.slow
+def test_a_workers_dataset_error_reaches_the_parent_as_itself(datasets_root):
+    """A worker process that cannot open its dataset: the parent raises the same DatasetError."""
+    ds = make_dataset(datasets_root, n=8)
+    gone = datasets_root / "moved-away"
+    with pytest.raises(DatasetError) as here:
+        Dataset(gone)
+    job = EmbedJob(gone, resolve(TINY_VIT), "fp32", None, False, len(ds), devices=("cpu",)).planned(8, [0])
+    with pytest.raises(EvalkitError) as there:
+        embed_with_workers(job, say=lambda m: None, bar=None)
+    assert type(there.value) is DatasetError and str(there.value) == str(here.value)
 
 
 @pytest.mark.slow
@@ -226,3 +264,15 @@ def test_image_embedder_in_memory(datasets_root):
     np.testing.assert_allclose(np.linalg.norm(text, axis=1), 1.0, atol=1e-6)
     bf16 = ImageEmbedder(embedder.loaded, precision="bf16").embed_frames(frames)
     assert bf16.dtype == np.float32 and np.abs(bf16 - emb).max() < 0.1
+
+
+def test_image_embedder_closes_and_releases_its_model():
+    frames = random_frames(3, (32, 32))
+    with ImageEmbedder(TINY_VIT) as embedder:
+        assert embedder.embed_frames(frames).shape == (3, 32)
+        model = weakref.ref(embedder.loaded.model)
+    gc.collect()
+    assert model() is None  # nothing holds the model any more
+    with pytest.raises(RuntimeError, match="closed"):
+        embedder.embed_frames(frames)
+    embedder.close()  # closing again does nothing

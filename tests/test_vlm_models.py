@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 
 from evalkit.errors import ModelError
 from evalkit.vlm import models
-from evalkit.vlm.engine import ImageEmbedder
+from evalkit.vlm.embedder import ImageEmbedder
 from evalkit.vlm.models import CONFIG_DIR, ModelSpec, count_parameters, default_tag, load_model, resolve
 
 

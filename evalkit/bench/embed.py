@@ -3,9 +3,9 @@
 The **naive reference** is what one would write first, run in a fresh process of its own with
 default settings: for each batch, open_clip's PIL preprocess frame by frame, ``torch.stack``,
 ``model.encode_image`` under ``torch.no_grad`` in fp32. The **engine** is
-:class:`~evalkit.vlm.engine.ImageEmbedder` in this process: frames from a memory map,
+:class:`~evalkit.vlm.embedder.ImageEmbedder` in this process: frames from a memory map,
 ``uint8`` batch preprocessing (torch's antialiased resize, one grey level from Pillow at most), ``inference_mode``, the chosen precision, glibc told to keep freed memory
-(:func:`~evalkit.vlm.engine.keep_freed_memory`), class-token-only last ViT block, channels-last
+(:func:`~evalkit.vlm.devices.keep_freed_memory`), class-token-only last ViT block, channels-last
 convolutional towers.
 
 On one device the two take turns batch by batch (same model weights, same batch size, the
@@ -45,7 +45,7 @@ from PIL import Image
 
 from evalkit.data.store import DatasetWriter
 from evalkit.rewards import regularised_reward_naive, reward_sweep, unit
-from evalkit.vlm.engine import PRECISION_DTYPES, ImageEmbedder, autocast_for, embed_dataset, parse_devices
+from evalkit.vlm import PRECISION_DTYPES, ImageEmbedder, autocast_for, embed_dataset, parse_devices
 from evalkit.vlm.models import ModelSpec, ResolvedSpec, load_model, resolve
 
 
@@ -137,7 +137,7 @@ def image_gflop(config: Mapping[str, Any], class_token_only_last_block: bool = F
     """Forward FLOPs (2 × multiply-adds) of a plain ViT image tower per image, in GFLOP.
 
     :param class_token_only_last_block: count the last block as the engine runs it
-        (:func:`~evalkit.vlm.engine.cls_only_image_forward`): keys and values of every token, the
+        (:func:`~evalkit.vlm.fast_forward.cls_only_image_forward`): keys and values of every token, the
         rest for the class token alone.
     """
     shape = _vit_shape(config)

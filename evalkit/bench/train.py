@@ -174,7 +174,7 @@ def bench_train(
         run = dataclasses.replace(clip, reward_labelling=mode)
         # Warm-up (untimed): first-call costs of torch, the renderer and the model stay out of the
         # figures, among them the first touch of the memory a full reward batch needs (kept by
-        # glibc afterwards, see evalkit.vlm.engine.keep_freed_memory) — paid once per training run.
+        # glibc afterwards, see evalkit.vlm.devices.keep_freed_memory) — paid once per training run.
         _time_train(run, reward_fn, "warm-up", 1)
         result.rows.append(_time_train(run, reward_fn, names[mode], repeats))
     result.rows.append(_time_train(dataclasses.replace(clip, reward_labelling="step", reward_batch_size=1), reward_fn,

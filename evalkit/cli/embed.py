@@ -28,7 +28,7 @@ PrecisionOption = typer.Option("fp32", "--precision", help="fp32, or bf16 / fp16
 
 def _random_banner(label: str, random_weights: bool) -> None:
     if random_weights:
-        from evalkit.vlm.engine import RANDOM_WEIGHTS_WARNING
+        from evalkit.vlm.models import RANDOM_WEIGHTS_WARNING
 
         console(stderr=True).print(f"[bold red]{RANDOM_WEIGHTS_WARNING.format(label=label)}[/]")
 

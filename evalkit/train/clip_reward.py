@@ -89,7 +89,7 @@ class BatchScorer:
     """Score frames with a :data:`BatchRewardFn` in chunks of at most ``batch_size`` frames.
 
     :param reward_fn: the reward of a batch of frames. The CLIP one backs off by itself when a
-        batch does not fit in memory (:class:`evalkit.vlm.engine.ImageEmbedder`).
+        batch does not fit in memory (:class:`evalkit.vlm.embedder.ImageEmbedder`).
     :param batch_size: the largest number of frames passed to ``reward_fn`` at once.
 
     ``calls``, ``frames`` and ``seconds`` count the calls of ``reward_fn``, the frames scored and

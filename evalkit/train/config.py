@@ -34,6 +34,7 @@ from evalkit.errors import EvalkitError
 from evalkit.tasks import get_family, get_task
 from evalkit.train.hyperparams import algo_kwargs as paper_algo_kwargs
 from evalkit.train.hyperparams import family_settings, get_algorithm
+from evalkit.vlm.precision import PRECISIONS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,7 +44,6 @@ else:  # pragma: no cover
 CONFIG_FILE = "config.json"
 REWARDS = ("clip", "ground-truth")
 LABELLING = ("auto", "batch", "rollout", "step")
-PRECISIONS = ("fp32", "bf16", "fp16")
 VEC_ENVS = ("dummy", "subproc")
 
 RESUMABLE = frozenset({"steps", "device", "vec_env", "torch_threads", "reward_batch_size", "precision",

@@ -5,35 +5,75 @@
   ``evalkit-tiny-rn`` are registered with open_clip on import.
 - :mod:`evalkit.vlm.preprocess` — batched tensor preprocessing identical to open_clip's PIL one.
 - :mod:`evalkit.vlm.engine` — :func:`embed_dataset` (cached, resumable, one worker per device,
-  torchrun) and :class:`ImageEmbedder` (in-memory, e.g. for RL training).
+  torchrun), composed of:
+
+  - :mod:`evalkit.vlm.job` — :class:`EmbedJob`, what a run does, and one process's share of it;
+  - :mod:`evalkit.vlm.workers` — one worker process per device, typed messages
+    (:mod:`evalkit.vlm.messages`) to the parent;
+  - :mod:`evalkit.vlm.torchrun` — every rank a share, rank 0 merges;
+  - :mod:`evalkit.vlm.embedder` — :class:`ImageEmbedder` (in-memory, e.g. for RL training);
+  - :mod:`evalkit.vlm.fast_forward` — the class-token-only ViT forward;
+  - :mod:`evalkit.vlm.devices` — devices, precisions' dtypes and autocast, allocator tuning;
+  - :mod:`evalkit.vlm.precision` — the precisions by name (no torch).
 - :mod:`evalkit.vlm.cache` — the on-disk embedding cache of a dataset.
 - ``evalkit bench embed`` is :mod:`evalkit.bench.embed`.
 
 Rewards computed from the embeddings live in :mod:`evalkit.rewards`.
+
+The names below are imported on first use, so that importing a torch-free module of this
+package (:mod:`evalkit.vlm.precision`) does not import torch and open_clip.
 """
 
-from evalkit.vlm.engine import (
-    PRECISIONS,
-    Embeddings,
-    ImageEmbedder,
-    embed_dataset,
-    parse_devices,
-)
-from evalkit.vlm.models import (
-    RANDOM,
-    TINY_MODELS,
-    LoadedModel,
-    ModelSpec,
-    ResolvedSpec,
-    default_tag,
-    known_models,
-    load_model,
-    resolve,
-)
-from evalkit.vlm.preprocess import BatchPreprocessor
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evalkit.vlm.devices import PRECISION_DTYPES, autocast_for, parse_devices
+    from evalkit.vlm.embedder import ImageEmbedder
+    from evalkit.vlm.engine import Embeddings, embed_dataset
+    from evalkit.vlm.models import (
+        RANDOM,
+        TINY_MODELS,
+        LoadedModel,
+        ModelSpec,
+        ResolvedSpec,
+        default_tag,
+        known_models,
+        load_model,
+        resolve,
+    )
+    from evalkit.vlm.precision import PRECISIONS
+    from evalkit.vlm.preprocess import BatchPreprocessor
+
+_HOMES = {
+    "PRECISIONS": "precision",
+    "PRECISION_DTYPES": "devices", "autocast_for": "devices", "parse_devices": "devices",
+    "ImageEmbedder": "embedder",
+    "Embeddings": "engine", "embed_dataset": "engine",
+    "RANDOM": "models", "TINY_MODELS": "models", "LoadedModel": "models", "ModelSpec": "models",
+    "ResolvedSpec": "models", "default_tag": "models", "known_models": "models", "load_model": "models",
+    "resolve": "models",
+    "BatchPreprocessor": "preprocess",
+}
+"""The module of each name this package exports."""
 
 __all__ = [
-    "PRECISIONS", "RANDOM", "TINY_MODELS", "BatchPreprocessor", "Embeddings", "ImageEmbedder", "LoadedModel",
-    "ModelSpec", "ResolvedSpec", "default_tag", "embed_dataset", "known_models", "load_model", "parse_devices",
-    "resolve",
+    "PRECISIONS", "PRECISION_DTYPES", "RANDOM", "TINY_MODELS", "BatchPreprocessor", "Embeddings", "ImageEmbedder",
+    "LoadedModel", "ModelSpec", "ResolvedSpec", "autocast_for", "default_tag", "embed_dataset", "known_models",
+    "load_model", "parse_devices", "resolve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

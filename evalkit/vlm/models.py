@@ -57,6 +57,9 @@ RANDOM = "none"
 RANDOM_SEED = 0
 """Seed of random weights: every load of ``(model, "none")`` gives the same weights."""
 
+RANDOM_WEIGHTS_WARNING = "RANDOM WEIGHTS: {label} has random weights (--pretrained none); its embeddings and rewards mean nothing."
+"""What every command says about a model with random weights (``label`` is the model's label)."""
+
 DEFAULT_TAGS: dict[str, str] = {
     # The paper's models (Section 4.4).
     "RN50": "openai",

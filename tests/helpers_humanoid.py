@@ -14,11 +14,12 @@ SMALL = 64
 
 def keyframe_states(names: list[str] | None = None) -> pd.DataFrame:
     """The state table (``body_state`` columns + ``pose``) of keyframes placed on the floor, unvaried."""
-    from evalkit.envs.humanoid_scene import mujoco  # sets MUJOCO_GL=egl before MuJoCo loads
-
-    from evalkit.envs.humanoid_poses import KEYFRAMES, keyframe_qpos, settle
     from evalkit.envs.humanoid import body_state
-    from evalkit.envs.humanoid_scene import load_model
+    from evalkit.envs.humanoid_poses import KEYFRAMES, keyframe_qpos, settle
+    from evalkit.envs.humanoid_scene import (
+        load_model,
+        mujoco,  # sets MUJOCO_GL=egl before MuJoCo loads
+    )
 
     model = load_model(textured=False)
     data = mujoco.MjData(model)

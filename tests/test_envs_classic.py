@@ -9,15 +9,17 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv as GymCartPole
-from gymnasium.envs.classic_control.continuous_mountain_car import Continuous_MountainCarEnv as GymMountainCar
+from gymnasium.envs.classic_control.continuous_mountain_car import (
+    Continuous_MountainCarEnv as GymMountainCar,
+)
+from helpers_envs import changed_columns, distinct_colours, pump_energy
 
 import evalkit.envs  # noqa: F401  (registers the ids)
 from evalkit.envs.base import StateSettable
-from evalkit.envs.classic import CartPoleEnv, MountainCarEnv, crop_frame, fit_frame, wrap_angle
-from evalkit.envs.mountaincar_render import TexturedMountainCarRenderer, get_renderer, track_height
 from evalkit.envs.cartpole_family import CARTPOLE_UPRIGHT_MAX_ANGLE
+from evalkit.envs.classic import CartPoleEnv, MountainCarEnv, crop_frame, fit_frame, wrap_angle
 from evalkit.envs.mountaincar_family import MOUNTAINCAR_GOAL_POSITION
-from helpers_envs import changed_columns, distinct_colours, pump_energy
+from evalkit.envs.mountaincar_render import TexturedMountainCarRenderer, get_renderer, track_height
 
 # -- CartPole -------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_epic import random_distribution, sample_transitions, small_mdp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -19,7 +20,6 @@ from evalkit.epic import (
     tabular_reward,
 )
 from evalkit.errors import DegenerateError
-from helpers_epic import random_distribution, sample_transitions, small_mdp
 
 finite = st.floats(-5, 5, allow_nan=False, allow_infinity=False)
 positive = st.floats(0.05, 1.0, allow_nan=False)

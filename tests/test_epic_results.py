@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from evalkit.epic import epic_goal
-from evalkit.pipeline.results import COLUMNS, KEY_COLUMNS, load_epic_results, result_row, results_path, upsert_epic_results
+from evalkit.pipeline.results import (
+    COLUMNS,
+    KEY_COLUMNS,
+    load_epic_results,
+    result_row,
+    results_path,
+    upsert_epic_results,
+)
 
 
 def _result(seed=0):

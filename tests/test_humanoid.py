@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_humanoid import SMALL, frame_spread, keyframe_states, make_env, save_tiny_policy
 
 from evalkit.errors import EvalkitError
-from helpers_humanoid import SMALL, frame_spread, keyframe_states, make_env, save_tiny_policy
 
 TASKS = ("standing", "kneeling", "lotus", "splits", "arms_raised", "hands_on_hips", "arms_crossed", "one_leg")
 STANDING_VARIANTS = ("standing", "arms_raised", "hands_on_hips", "arms_crossed", "one_leg")
@@ -230,10 +230,11 @@ def test_poses_rest_on_the_floor_and_supports_touch_it():
     from evalkit.envs.humanoid_poses import KEYFRAMES
 
     table = sample_poses(PoseSpec(per_task=3), seed=1)
-    from evalkit.envs.humanoid_scene import mujoco  # sets MUJOCO_GL=egl before MuJoCo loads
-
     from evalkit.envs.humanoid import body_state
-    from evalkit.envs.humanoid_scene import load_model
+    from evalkit.envs.humanoid_scene import (
+        load_model,
+        mujoco,  # sets MUJOCO_GL=egl before MuJoCo loads
+    )
 
     model = load_model(textured=False)
     data = mujoco.MjData(model)

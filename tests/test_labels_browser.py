@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers_labels import CHROMIUM, CHROMIUM_ARGS, journal_lines, make_dataset, running_server
 
 from evalkit.labels.store import LabelStore
-from helpers_labels import CHROMIUM, CHROMIUM_ARGS, journal_lines, make_dataset, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -6,12 +6,12 @@ import csv
 import io
 
 import pytest
+from helpers_labels import journal_lines, make_dataset
 
 from evalkit.errors import EvalkitError
 from evalkit.labels.csvio import EXPORT_COLUMNS, export_csv, import_csv
 from evalkit.labels.rating import RatingStore
 from evalkit.labels.store import LabelStore
-from helpers_labels import journal_lines, make_dataset
 
 
 @pytest.fixture

@@ -12,8 +12,14 @@ import time
 
 import pytest
 
-from evalkit.labels.journal import EventLog, Journal, JournalWarning, check_labeller, default_labeller
 from evalkit.errors import EvalkitError
+from evalkit.labels.journal import (
+    EventLog,
+    Journal,
+    JournalWarning,
+    check_labeller,
+    default_labeller,
+)
 
 
 def ev(i, key="a", value="goal", type_="label"):

@@ -16,12 +16,12 @@ import urllib.request
 
 import numpy as np
 import pytest
+from helpers_labels import journal_lines, make_dataset, request, running_server
 from PIL import Image
 
 from evalkit.errors import EvalkitError
 from evalkit.labels.server import LabelApp, bind_socket
 from evalkit.labels.store import LabelStore
-from helpers_labels import journal_lines, make_dataset, request, running_server
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_labels import make_dataset
 
 from evalkit.labels.stats import cohen_kappa, label_stats
 from evalkit.labels.store import LabelStore
-from helpers_labels import make_dataset
 
 
 def naive_kappa(a, b):

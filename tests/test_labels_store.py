@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_labels import journal_lines, make_dataset
 
 from evalkit.errors import DatasetError, EvalkitError
 from evalkit.labels.rating import RatingStore, open_rollouts, success_rates, wilson_interval
-from evalkit.labels.sets import labelled_subset, majority_vote, decided_labels, sync_label_sets
+from evalkit.labels.sets import decided_labels, labelled_subset, majority_vote, sync_label_sets
 from evalkit.labels.store import LabelStore
-from helpers_labels import journal_lines, make_dataset
 
 
 @pytest.fixture

@@ -9,7 +9,12 @@ from helpers_labels import make_dataset
 from evalkit.epic import GoalEpicResult, epic_goal, epic_goal_columns
 from evalkit.errors import DegenerateError
 from evalkit.labels.store import LabelStore
-from evalkit.pipeline import dataset_labels, evaluate_rewards, function_reward_source, load_epic_results
+from evalkit.pipeline import (
+    dataset_labels,
+    evaluate_rewards,
+    function_reward_source,
+    load_epic_results,
+)
 
 
 def _label(ds, labeller: str, labels: dict[int, str]) -> None:

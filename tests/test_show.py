@@ -7,12 +7,18 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_envs import small_sweep
 from PIL import Image
 
-from evalkit.data.contact_sheet import GOAL_COLOUR, OTHER_COLOUR, UNKNOWN_COLOUR, contact_sheet, sheet_frame_ids
+from evalkit.data.contact_sheet import (
+    GOAL_COLOUR,
+    OTHER_COLOUR,
+    UNKNOWN_COLOUR,
+    contact_sheet,
+    sheet_frame_ids,
+)
 from evalkit.data.store import open_dataset
 from evalkit.errors import EvalkitError
-from helpers_envs import small_sweep
 
 
 def test_frame_ids_are_evenly_spaced_with_both_ends():

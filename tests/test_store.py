@@ -19,8 +19,8 @@ from evalkit.data.store import (
     list_datasets,
     open_dataset,
 )
-from evalkit.errors import DatasetError
 from evalkit.envs.cartpole_family import CARTPOLE_UPRIGHT_MAX_ANGLE
+from evalkit.errors import DatasetError
 
 
 def _writer(root, name="toy", n=12, params=None, **kw):

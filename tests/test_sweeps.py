@@ -8,13 +8,13 @@ import os
 
 import numpy as np
 import pytest
+from helpers_envs import small_sweep
 
 from evalkit.data.store import open_dataset
 from evalkit.data.sweeps import DEFAULT_N, DEFAULT_SIZE, collect_sweep, default_name, sweep_values
 from evalkit.envs.classic import CartPoleEnv, MountainCarEnv
 from evalkit.errors import EvalkitError
 from evalkit.tasks import FAMILIES
-from helpers_envs import small_sweep
 
 # -- the states -----------------------------------------------------------------------------
 

@@ -10,9 +10,9 @@ import sys
 import time
 
 import pytest
+from helpers_train import one_torch_thread
 
 from evalkit.train.runner import load_model, read_checkpoints
-from helpers_train import one_torch_thread
 
 SMALL = """render_size = 32
 checkpoint_every = 80

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_train import (
+    RENDER,
+    Recorder,
+    one_torch_thread,
+    render_states,
+    shape_reward,
+    tiny_config,
+)
 from stable_baselines3.common.env_util import make_vec_env
 
 from evalkit.train.clip_reward import BatchScorer, ClipRewardVecEnv, RenderFrame, load_clip_reward
 from evalkit.train.runner import train
-from helpers_train import RENDER, Recorder, one_torch_thread, render_states, shape_reward, tiny_config
 
 
 def _venv(n_envs: int, episode_steps: int):
@@ -232,9 +239,8 @@ def test_plain_sb3_learn_with_the_callback_leaves_every_reward_written():
     """The module's own example: DQN's learn() with the callback, twice; nothing waits afterwards."""
     from stable_baselines3 import DQN
 
-    from evalkit.train.clip_reward import LabelledReplayBuffer, RelabelReplayBuffer
-
     import evalkit.envs  # noqa: F401
+    from evalkit.train.clip_reward import LabelledReplayBuffer, RelabelReplayBuffer
 
     venv = make_vec_env("evalkit/CartPole-v0", n_envs=2, seed=1, wrapper_class=RenderFrame,
                         env_kwargs={"render_mode": "rgb_array", "width": RENDER, "height": RENDER})

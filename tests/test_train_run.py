@@ -7,11 +7,11 @@ import threading
 
 import numpy as np
 import pytest
+from helpers_train import Recorder, one_torch_thread, shape_reward, tiny_config
 
 from evalkit.errors import EvalkitError
 from evalkit.train.config import TrainConfig
 from evalkit.train.runner import RESUME_DIR, load_model, read_checkpoints, train
-from helpers_train import Recorder, one_torch_thread, shape_reward, tiny_config
 
 
 @pytest.mark.parametrize("task", ["cartpole", "mountaincar"])

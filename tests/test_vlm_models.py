@@ -16,7 +16,14 @@ from safetensors.torch import save_file
 from evalkit.errors import ModelError
 from evalkit.vlm import models
 from evalkit.vlm.embedder import ImageEmbedder
-from evalkit.vlm.models import CONFIG_DIR, ModelSpec, count_parameters, default_tag, load_model, resolve
+from evalkit.vlm.models import (
+    CONFIG_DIR,
+    ModelSpec,
+    count_parameters,
+    default_tag,
+    load_model,
+    resolve,
+)
 
 
 def test_tiny_models_are_registered_with_open_clip():

@@ -63,7 +63,9 @@ def _poses(n: int) -> np.ndarray:
 def _render_loop(args: tuple[int, int, str, bool]) -> tuple[int, float, float]:
     """Worker: render ``frames`` poses; returns (frames, start, end) wall-clock times."""
     frames, size, profile, textured = args
-    from evalkit.envs.humanoid import HumanoidEnv  # MuJoCo: loaded in each worker, after MUJOCO_GL is set
+    from evalkit.envs.humanoid import (
+        HumanoidEnv,  # MuJoCo: loaded in each worker, after MUJOCO_GL is set
+    )
 
     env = HumanoidEnv(width=size, height=size, profile=profile, textured=textured)
     poses = _poses(frames)

@@ -95,7 +95,12 @@ def epic_command(
     Prints the distance, ρ, the interval and the goal/non-goal counts, and saves them to <dataset>/results/epic.parquet.
     """
     from evalkit.epic.bootstrap import CI_METHODS
-    from evalkit.pipeline import clip_reward_source, column_reward_source, evaluate_rewards, function_reward_source
+    from evalkit.pipeline import (
+        clip_reward_source,
+        column_reward_source,
+        evaluate_rewards,
+        function_reward_source,
+    )
     from evalkit.rewards import DEFAULT_ALPHAS
 
     if fmt not in FORMATS:

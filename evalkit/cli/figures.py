@@ -15,9 +15,9 @@ import typer
 
 from evalkit.cli._app import app, console
 from evalkit.cli._common import ROOT_OPTION, check_bootstrap, parse_alphas, task_dataset
+from evalkit.config import DEFAULT_ALPHAS as _LIBRARY_ALPHAS
 from evalkit.errors import DatasetError, EvalkitError
 from evalkit.text import number_list
-from evalkit.config import DEFAULT_ALPHAS as _LIBRARY_ALPHAS
 
 if TYPE_CHECKING:
     from evalkit.vlm import ModelSpec

@@ -13,7 +13,6 @@ from evalkit.cli._common import ROOT_OPTION
 from evalkit.text import byte_size
 
 
-
 @app.command("tasks")
 def tasks_command() -> None:
     """List every task: family, environment, goal and baseline prompts, labels, success criterion.

@@ -9,7 +9,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from evalkit.cli._app import bench_app, console as make_console, label_app
+from evalkit.cli._app import bench_app, label_app
+from evalkit.cli._app import console as make_console
 from evalkit.cli._common import ROOT_OPTION
 from evalkit.text import fixed, plural
 
@@ -27,9 +28,9 @@ def _fmt(x: float | None) -> str:
 
 
 def _run_server(dataset_arg, task, labeller, port, host, order, seed, root, page: str, open_fn) -> None:
+    from evalkit.errors import EvalkitError
     from evalkit.labels.journal import default_labeller
     from evalkit.labels.server import ORDERS, LabelApp, LabelServer
-    from evalkit.errors import EvalkitError
 
     if order not in ORDERS:
         raise EvalkitError(f"Unknown --order {order!r}; use one of {', '.join(ORDERS)}.")

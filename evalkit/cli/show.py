@@ -25,7 +25,6 @@ def show_command(
     from evalkit.data.contact_sheet import contact_sheet
     from evalkit.data.store import open_dataset
     from evalkit.errors import EvalkitError
-
     from evalkit.fileio import atomic_path
     from evalkit.tasks import get_task
 

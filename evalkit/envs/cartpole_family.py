@@ -10,7 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.envs.family import Family, SuccessCriterion, SweepSpec, TrainingSettings, register_family
+from evalkit.envs.family import (
+    Family,
+    SuccessCriterion,
+    SweepSpec,
+    TrainingSettings,
+    register_family,
+)
 
 CARTPOLE_UPRIGHT_MAX_ANGLE = math.radians(12.0)  # ≈ 0.2094 rad
 """The pole counts as upright while ``|angle|`` is at most this: gymnasium's CartPole fails an

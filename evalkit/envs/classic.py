@@ -54,13 +54,15 @@ from typing import Any
 import numpy as np
 from gymnasium import logger, spaces
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv as _GymCartPole
-from gymnasium.envs.classic_control.continuous_mountain_car import Continuous_MountainCarEnv as _GymMountainCar
+from gymnasium.envs.classic_control.continuous_mountain_car import (
+    Continuous_MountainCarEnv as _GymMountainCar,
+)
 from PIL import Image
 
 from evalkit.envs import cartpole_render
 from evalkit.envs.base import StateSettable
-from evalkit.envs.mountaincar_render import RENDERER_VERSION, get_renderer
 from evalkit.envs.cartpole_family import CARTPOLE_MAX_POSITION, CARTPOLE_UPRIGHT_MAX_ANGLE
+from evalkit.envs.mountaincar_render import RENDERER_VERSION, get_renderer
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame draws off-screen; no window, no display
 

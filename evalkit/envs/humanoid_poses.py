@@ -165,9 +165,8 @@ def place_on_floor(model: Any, data: Any, qpos: np.ndarray, forward: bool = True
     ``data`` is left in the placed configuration (after ``mj_forward``, or only
     ``mj_kinematics`` when ``forward`` is false).
     """
-    from evalkit.envs.humanoid_scene import mujoco  # sets MUJOCO_GL=egl before MuJoCo loads
-
     from evalkit.envs.humanoid import robot_bottom
+    from evalkit.envs.humanoid_scene import mujoco  # sets MUJOCO_GL=egl before MuJoCo loads
 
     qpos = qpos.copy()
     data.qpos[:] = qpos

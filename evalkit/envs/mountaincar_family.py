@@ -11,7 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.envs.family import Family, SuccessCriterion, SweepSpec, TrainingSettings, Variant, register_family
+from evalkit.envs.family import (
+    Family,
+    SuccessCriterion,
+    SweepSpec,
+    TrainingSettings,
+    Variant,
+    register_family,
+)
 
 MOUNTAINCAR_GOAL_POSITION = 0.45
 """``MountainCarContinuous``'s goal position (the yellow flag); x at or past it is the goal."""

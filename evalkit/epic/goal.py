@@ -28,7 +28,13 @@ import numpy as np
 
 from evalkit.epic.bootstrap import bootstrap_pearson, check_interval_options, episode_index
 from evalkit.epic.results import GoalEpicResult
-from evalkit.epic.stats import as_reward_matrix, as_weights, check_finite, distance_from_rho, weighted_pearson
+from evalkit.epic.stats import (
+    as_reward_matrix,
+    as_weights,
+    check_finite,
+    distance_from_rho,
+    weighted_pearson,
+)
 from evalkit.errors import DegenerateError
 
 MAX_DEGENERATE_SHARE = 0.25

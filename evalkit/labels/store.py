@@ -26,7 +26,14 @@ import pandas as pd
 
 from evalkit.data.store import LABELS_DIR, Dataset
 from evalkit.errors import EvalkitError
-from evalkit.labels.journal import JOURNAL_VERSION, EventLog, Journal, check_labeller, new_event_id, utc_now
+from evalkit.labels.journal import (
+    JOURNAL_VERSION,
+    EventLog,
+    Journal,
+    check_labeller,
+    new_event_id,
+    utc_now,
+)
 
 LABELS = ("goal", "not_goal", "skip")
 """The values a human label can take."""

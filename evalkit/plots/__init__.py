@@ -20,7 +20,12 @@ Every function takes ``random_weights=True`` to put a loud warning in the title.
 
 from evalkit.plots.histogram import plot_histogram, plot_histograms
 from evalkit.plots.landscape import landscape_caption, plot_landscape, rescale_per_alpha
-from evalkit.plots.scaling import LogLinearFit, fit_log_linear, plot_scaling_by_model, plot_scaling_by_size
+from evalkit.plots.scaling import (
+    LogLinearFit,
+    fit_log_linear,
+    plot_scaling_by_model,
+    plot_scaling_by_size,
+)
 from evalkit.plots.style import close, paper_style, save_figure
 
 __all__ = [

@@ -51,7 +51,13 @@ from evalkit.pipeline.figures import (
     scaling_table_from_results,
 )
 from evalkit.pipeline.results import load_epic_results
-from evalkit.plots import landscape_caption, plot_histograms, plot_landscape, plot_scaling_by_model, plot_scaling_by_size
+from evalkit.plots import (
+    landscape_caption,
+    plot_histograms,
+    plot_landscape,
+    plot_scaling_by_model,
+    plot_scaling_by_size,
+)
 from evalkit.plots.style import close, save_figure
 from evalkit.tasks import FAMILIES, get_task
 from evalkit.text import fixed, number_list, short_count

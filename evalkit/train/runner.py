@@ -47,7 +47,13 @@ from evalkit.train.clip_reward import (
     RenderFrame,
     load_clip_reward,
 )
-from evalkit.train.config import CONFIG_FILE, TrainConfig, read_run_config, resolve_device, write_run_config
+from evalkit.train.config import (
+    CONFIG_FILE,
+    TrainConfig,
+    read_run_config,
+    resolve_device,
+    write_run_config,
+)
 from evalkit.train.hyperparams import ALGORITHMS
 
 DEFERRED = ("batch", "rollout")

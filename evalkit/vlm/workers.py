@@ -82,7 +82,7 @@ def embed_with_workers(job: EmbedJob, say: Message, bar: Any) -> tuple[float, in
                         raise EvalkitError(
                             f"The worker on {devices[w]} died (exit code {code}), perhaps out of memory; finished "
                             "shards are kept: run again to resume (with a smaller --batch-size or fewer workers)."
-                        )
+                        ) from None
                 continue
             match message:
                 case Progress(frames=n):

@@ -31,7 +31,9 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     :param suffix: suffix of the temporary file (default ``.tmp``), for writers that insist on one.
     """
     target = Path(target)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix or ".tmp")
+    fd, name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=suffix or ".tmp"
+    )
     os.close(fd)
     tmp = Path(name)
     os.chmod(tmp, 0o666 & ~umask())
@@ -64,7 +66,9 @@ def umask() -> int:
 
 @contextmanager
 def file_lock(
-    target: int | str | os.PathLike[str], shared: bool = False, on_wait: Callable[[], None] | None = None
+    target: int | str | os.PathLike[str],
+    shared: bool = False,
+    on_wait: Callable[[], None] | None = None,
 ) -> Iterator[None]:
     """Hold an ``flock`` on ``target`` for the block (released at its end, even on an error).
 
@@ -124,7 +128,9 @@ def atomic_folder(
         tmp = Path(temporary)
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-    old = Path(trash) if trash is not None else target.with_name(f".{target.name}.old-{os.getpid()}")
+    old = (
+        Path(trash) if trash is not None else target.with_name(f".{target.name}.old-{os.getpid()}")
+    )
     try:
         yield tmp
         for p in tmp.rglob("*"):

@@ -99,7 +99,9 @@ def reward_sweep(
     g = g64.astype(dtype)
     a = check_alphas(alphas)
     if g.shape[1] != s.shape[1]:
-        raise ValueError(f"image embeddings have dimension {s.shape[1]} but prompts have {g.shape[1]}")
+        raise ValueError(
+            f"image embeddings have dimension {s.shape[1]} but prompts have {g.shape[1]}"
+        )
     _check_unit_rows(s)
     p = len(g)
     out = np.empty((p, len(s), len(a)), dtype=dtype)
@@ -215,17 +217,29 @@ class RewardModel:
         r = reward_fn(frames)          # (n,) float32
     """
 
-    def __init__(self, model: "ImageEmbedder | ModelSpec | str", goal: "str | Sequence[str]",
-                 baseline: "str | Sequence[str] | None" = None, alpha: float = 0.0, **embedder_kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: "ImageEmbedder | ModelSpec | str",
+        goal: "str | Sequence[str]",
+        baseline: "str | Sequence[str] | None" = None,
+        alpha: float = 0.0,
+        **embedder_kwargs: Any,
+    ) -> None:
         # torch: loaded only when a model is used
         from evalkit.vlm import ImageEmbedder
 
-        self.embedder = model if isinstance(model, ImageEmbedder) else ImageEmbedder(model, **embedder_kwargs)
+        self.embedder = (
+            model if isinstance(model, ImageEmbedder) else ImageEmbedder(model, **embedder_kwargs)
+        )
         self.goal = as_prompts(goal)
         self.baseline = None if baseline is None else as_prompts(baseline)
         self.alpha = float(alpha)
         self.goal_emb = combine_prompts(self.embedder.embed_texts(list(self.goal)))
-        self.baseline_emb = None if self.baseline is None else combine_prompts(self.embedder.embed_texts(list(self.baseline)))
+        self.baseline_emb = (
+            None
+            if self.baseline is None
+            else combine_prompts(self.embedder.embed_texts(list(self.baseline)))
+        )
 
     @property
     def random_weights(self) -> bool:
@@ -234,7 +248,9 @@ class RewardModel:
     def rewards(self, frames: np.ndarray, alphas: Sequence[float] | None = None) -> np.ndarray:
         """Rewards ``(n, len(alphas))`` of frames (default: this model's α)."""
         emb = self.embedder.embed_frames(frames)
-        return clip_rewards(emb, self.goal_emb, self.baseline_emb, (self.alpha,) if alphas is None else alphas)
+        return clip_rewards(
+            emb, self.goal_emb, self.baseline_emb, (self.alpha,) if alphas is None else alphas
+        )
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """One reward per frame, float32 ``(n,)``."""

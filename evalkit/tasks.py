@@ -120,47 +120,111 @@ def get_rule(name: str, family: str | None = None) -> RuleFn:
         return own[name]
     if name not in RULES:
         known = sorted({*own, *RULES})
-        raise EvalkitError(f"Unknown goal rule {name!r}; known rules: {', '.join(known) or 'none'}.")
+        raise EvalkitError(
+            f"Unknown goal rule {name!r}; known rules: {', '.join(known) or 'none'}."
+        )
     return RULES[name]
 
 
 _HUMANOID_BASELINE = "a humanoid robot"
 
 _BUILTIN = [
-    Task("cartpole", "cartpole", "pole vertically upright on top of the cart", "pole and cart",
-         criterion="the pole stays upright (|angle| ≤ 12°) with the cart on the track (|x| ≤ 2.4)",
-         rule="cartpole_upright", rule_params={"max_angle": CARTPOLE_UPRIGHT_MAX_ANGLE,
-                                               "max_position": CARTPOLE_MAX_POSITION}),
-    Task("mountaincar", "mountaincar", "a car at the peak of the mountain, next to the yellow flag",
-         "a car in the mountain", criterion="the car reaches the flag (x ≥ 0.45)",
-         rule="mountaincar_at_flag", rule_params={"goal_position": MOUNTAINCAR_GOAL_POSITION}),
-    Task("kneeling", "humanoid", "a humanoid robot kneeling", _HUMANOID_BASELINE,
-         criterion="Agent is kneeling with both knees touching the floor. Agent must be balanced "
-                   "(not kneeling in the air).", rule="kneeling", paper_success=1.0),
-    Task("lotus", "humanoid", "a humanoid robot seated down, meditating in the lotus position",
-         _HUMANOID_BASELINE,
-         criterion="Agent is seated down with both knees touching the floor facing outwards and "
-                   "feet facing inwards.", rule="lotus", paper_success=1.0),
-    Task("standing", "humanoid", "a humanoid robot standing up", _HUMANOID_BASELINE,
-         criterion="Agent is standing up without falling.", rule="standing", paper_success=1.0),
-    Task("arms_raised", "humanoid", "a humanoid robot standing up, with both arms raised",
-         _HUMANOID_BASELINE, criterion="Agent is standing with both arms raised.",
-         rule="arms_raised", paper_success=1.0),
-    Task("splits", "humanoid", "a humanoid robot practicing gymnastics, doing the side splits",
-         _HUMANOID_BASELINE,
-         criterion="Agent is on the floor doing the side splits with legs stretched on the floor.",
-         rule="splits", paper_success=1.0),
-    Task("hands_on_hips", "humanoid", "a humanoid robot standing up with hands on hips",
-         _HUMANOID_BASELINE,
-         criterion="Agent is standing with both hands on the base of the hips (not on the chest).",
-         rule="hands_on_hips", paper_success=0.64),
-    Task("arms_crossed", "humanoid", "a humanoid robot standing up, with its arms crossed",
-         _HUMANOID_BASELINE,
-         criterion="Agent is standing with its arms crossed (hands touching but not crossing is "
-                   "not valid).", rule="arms_crossed", paper_success=0.0),
-    Task("one_leg", "humanoid", "a humanoid robot standing up on one leg", _HUMANOID_BASELINE,
-         criterion="Agent is standing up with only one foot touching the floor, balanced.",
-         rule="one_leg", paper_success=0.0),
+    Task(
+        "cartpole",
+        "cartpole",
+        "pole vertically upright on top of the cart",
+        "pole and cart",
+        criterion="the pole stays upright (|angle| ≤ 12°) with the cart on the track (|x| ≤ 2.4)",
+        rule="cartpole_upright",
+        rule_params={
+            "max_angle": CARTPOLE_UPRIGHT_MAX_ANGLE,
+            "max_position": CARTPOLE_MAX_POSITION,
+        },
+    ),
+    Task(
+        "mountaincar",
+        "mountaincar",
+        "a car at the peak of the mountain, next to the yellow flag",
+        "a car in the mountain",
+        criterion="the car reaches the flag (x ≥ 0.45)",
+        rule="mountaincar_at_flag",
+        rule_params={"goal_position": MOUNTAINCAR_GOAL_POSITION},
+    ),
+    Task(
+        "kneeling",
+        "humanoid",
+        "a humanoid robot kneeling",
+        _HUMANOID_BASELINE,
+        criterion="Agent is kneeling with both knees touching the floor. Agent must be balanced "
+        "(not kneeling in the air).",
+        rule="kneeling",
+        paper_success=1.0,
+    ),
+    Task(
+        "lotus",
+        "humanoid",
+        "a humanoid robot seated down, meditating in the lotus position",
+        _HUMANOID_BASELINE,
+        criterion="Agent is seated down with both knees touching the floor facing outwards and "
+        "feet facing inwards.",
+        rule="lotus",
+        paper_success=1.0,
+    ),
+    Task(
+        "standing",
+        "humanoid",
+        "a humanoid robot standing up",
+        _HUMANOID_BASELINE,
+        criterion="Agent is standing up without falling.",
+        rule="standing",
+        paper_success=1.0,
+    ),
+    Task(
+        "arms_raised",
+        "humanoid",
+        "a humanoid robot standing up, with both arms raised",
+        _HUMANOID_BASELINE,
+        criterion="Agent is standing with both arms raised.",
+        rule="arms_raised",
+        paper_success=1.0,
+    ),
+    Task(
+        "splits",
+        "humanoid",
+        "a humanoid robot practicing gymnastics, doing the side splits",
+        _HUMANOID_BASELINE,
+        criterion="Agent is on the floor doing the side splits with legs stretched on the floor.",
+        rule="splits",
+        paper_success=1.0,
+    ),
+    Task(
+        "hands_on_hips",
+        "humanoid",
+        "a humanoid robot standing up with hands on hips",
+        _HUMANOID_BASELINE,
+        criterion="Agent is standing with both hands on the base of the hips (not on the chest).",
+        rule="hands_on_hips",
+        paper_success=0.64,
+    ),
+    Task(
+        "arms_crossed",
+        "humanoid",
+        "a humanoid robot standing up, with its arms crossed",
+        _HUMANOID_BASELINE,
+        criterion="Agent is standing with its arms crossed (hands touching but not crossing is "
+        "not valid).",
+        rule="arms_crossed",
+        paper_success=0.0,
+    ),
+    Task(
+        "one_leg",
+        "humanoid",
+        "a humanoid robot standing up on one leg",
+        _HUMANOID_BASELINE,
+        criterion="Agent is standing up with only one foot touching the floor, balanced.",
+        rule="one_leg",
+        paper_success=0.0,
+    ),
 ]
 
 TASKS: dict[str, Task] = {t.name: t for t in _BUILTIN}
@@ -234,12 +298,16 @@ def load_tasks_file(path: str | os.PathLike[str]) -> list[Task]:
 def _import_modules(path: Path, modules: Any) -> None:
     """Import the modules a tasks file names (they may register families and rules)."""
     if isinstance(modules, str) or not isinstance(modules, list):
-        raise EvalkitError(f"Tasks file {path}: 'modules' must be a list of module names, such as [\"my_pkg.envs\"].")
+        raise EvalkitError(
+            f"Tasks file {path}: 'modules' must be a list of module names, such as [\"my_pkg.envs\"]."
+        )
     for name in modules:
         try:
             importlib.import_module(str(name))
         except ImportError as exc:
-            raise EvalkitError(f"Tasks file {path}: cannot import module {name!r} ({exc}).") from None
+            raise EvalkitError(
+                f"Tasks file {path}: cannot import module {name!r} ({exc})."
+            ) from None
 
 
 _ENV_FILE_LOADED: set[str] = set()

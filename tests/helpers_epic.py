@@ -13,8 +13,13 @@ from evalkit.data.store import Dataset, DatasetWriter
 
 
 def clustered_goal_data(
-    rng: np.random.Generator, n_episodes: int, frames_per_episode: int, p: float, delta: float,
-    sd_episode: float, persistence: float = 0.0,
+    rng: np.random.Generator,
+    n_episodes: int,
+    frames_per_episode: int,
+    p: float,
+    delta: float,
+    sd_episode: float,
+    persistence: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Rewards, 0/1 labels, episode ids and the true (population) ρ of a clustered model.
 
@@ -45,18 +50,29 @@ def small_mdp(rng: np.random.Generator, n_states: int = 4, n_actions: int = 2):
     """Two random tabular rewards, coverage distributions and a transition distribution."""
     r1 = rng.normal(size=(n_states, n_actions, n_states))
     r2 = 0.6 * r1 + rng.normal(size=(n_states, n_actions, n_states))
-    return (r1, r2, random_distribution(rng, n_states), random_distribution(rng, n_actions),
-            random_distribution(rng, (n_states, n_actions, n_states)))
+    return (
+        r1,
+        r2,
+        random_distribution(rng, n_states),
+        random_distribution(rng, n_actions),
+        random_distribution(rng, (n_states, n_actions, n_states)),
+    )
 
 
-def sample_transitions(rng: np.random.Generator, dt: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sample_transitions(
+    rng: np.random.Generator, dt: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` transitions ``(s, a, s′)`` drawn from the tabular distribution ``dt``."""
     flat = rng.choice(dt.size, size=n, p=dt.ravel())
     return np.unravel_index(flat, dt.shape)
 
 
 def build_cartpole_dataset(
-    root: Path, name: str = "cartpole-sweep", n: int = 400, size: int = 8, seed: int = 0,
+    root: Path,
+    name: str = "cartpole-sweep",
+    n: int = 400,
+    size: int = 8,
+    seed: int = 0,
     frames_per_episode: int = 1,
 ) -> Dataset:
     """A cartpole-family dataset: pole angles uniform in [−π/2, π/2], random frames.
@@ -66,24 +82,34 @@ def build_cartpole_dataset(
     """
     rng = np.random.default_rng(seed)
     angles = rng.uniform(-math.pi / 2, math.pi / 2, size=n)
-    rows = pd.DataFrame({
-        "episode": np.arange(n) // frames_per_episode,
-        "step": np.arange(n) % frames_per_episode,
-        "x": rng.uniform(-2.4, 2.4, size=n),
-        "x_dot": 0.0,
-        "angle": angles,
-        "angle_dot": 0.0,
-    })
+    rows = pd.DataFrame(
+        {
+            "episode": np.arange(n) // frames_per_episode,
+            "step": np.arange(n) % frames_per_episode,
+            "x": rng.uniform(-2.4, 2.4, size=n),
+            "x_dot": 0.0,
+            "angle": angles,
+            "angle_dot": 0.0,
+        }
+    )
     frames = rng.integers(0, 256, size=(n, size, size, 3), dtype=np.uint8)
-    with DatasetWriter(root, name, family="cartpole", env_id="evalkit/CartPole-v0", generator="test-sweep",
-                       params={"n": n, "seed": seed}, render={"size": size}, n_frames=n,
-                       frame_shape=(size, size, 3)) as w:
+    with DatasetWriter(
+        root,
+        name,
+        family="cartpole",
+        env_id="evalkit/CartPole-v0",
+        generator="test-sweep",
+        params={"n": n, "seed": seed},
+        render={"size": size},
+        n_frames=n,
+        frame_shape=(size, size, 3),
+    ) as w:
         w.add(frames, rows)
     assert w.dataset is not None
     return w.dataset
 
 
-REWARD_MODULE = '''
+REWARD_MODULE = """
 import numpy as np
 
 def neg_abs_angle(states, frames):
@@ -108,7 +134,7 @@ def too_short(states, frames):
 
 def broken(states, frames):
     raise RuntimeError("boom")
-'''
+"""
 
 
 def write_reward_module(directory: Path, name: str = "epic_test_rewards") -> str:

@@ -13,23 +13,39 @@ from evalkit.data.store import Dataset
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
-def make_dataset(root: Path, name: str = "lab", n_frames: int = 40, n_episodes: int = 4, size: int = 32,
-                 seed: int = 0) -> Dataset:
+def make_dataset(
+    root: Path,
+    name: str = "lab",
+    n_frames: int = 40,
+    n_episodes: int = 4,
+    size: int = 32,
+    seed: int = 0,
+) -> Dataset:
     """A cartpole-family dataset of synthetic frames (a bar on a block) with an ``angle`` column.
 
     Written with :class:`evalkit.data.store.DatasetWriter` (through
     :func:`evalkit.bench.label.synthetic_dataset`), so no environment or renderer is needed.
     """
-    return synthetic_dataset(root, name, n_frames=n_frames, n_episodes=n_episodes, size=size, seed=seed)
+    return synthetic_dataset(
+        root, name, n_frames=n_frames, n_episodes=n_episodes, size=size, seed=seed
+    )
 
 
 @contextmanager
-def running_server(dataset: Dataset, task: str = "cartpole", labeller: str = "alice", **kw: Any) -> Iterator:
+def running_server(
+    dataset: Dataset, task: str = "cartpole", labeller: str = "alice", **kw: Any
+) -> Iterator:
     """A :class:`~evalkit.labels.server.LabelServer` on 127.0.0.1 and a free port, in a thread."""
     from evalkit.labels.server import LabelApp, LabelServer
 
@@ -41,8 +57,15 @@ def running_server(dataset: Dataset, task: str = "cartpole", labeller: str = "al
         server.stop()
 
 
-def request(server, method: str, path: str, body: Any = None, token: str | None = "default",
-            headers: dict[str, str] | None = None, raw_body: bytes | None = None) -> tuple[int, dict, Any]:
+def request(
+    server,
+    method: str,
+    path: str,
+    body: Any = None,
+    token: str | None = "default",
+    headers: dict[str, str] | None = None,
+    raw_body: bytes | None = None,
+) -> tuple[int, dict, Any]:
     """One HTTP request to the server: ``(status, headers, JSON or bytes)``.
 
     ``token="default"`` sends the server's token in the header; ``None`` sends none.

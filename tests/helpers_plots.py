@@ -9,7 +9,12 @@ import pandas as pd
 
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 # The paper's four models with the parameter counts of their open_clip configurations.
-MODELS = {"RN50": 102_007_137, "ViT-L-14": 427_616_513, "ViT-H-14": 986_109_185, "ViT-bigG-14": 2_539_567_362}
+MODELS = {
+    "RN50": 102_007_137,
+    "ViT-L-14": 427_616_513,
+    "ViT-H-14": 986_109_185,
+    "ViT-bigG-14": 2_539_567_362,
+}
 
 
 def landscape_table(alphas=ALPHAS, n: int = 121, seed: int = 0) -> pd.DataFrame:
@@ -19,18 +24,32 @@ def landscape_table(alphas=ALPHAS, n: int = 121, seed: int = 0) -> pd.DataFrame:
     parts = []
     for i, a in enumerate(alphas):
         shape = np.cos(x) ** (1 + 2 * a) + 0.05 * rng.standard_normal(n)
-        parts.append(pd.DataFrame({"state_value": x, "alpha": a, "reward": 0.2 + 0.01 * i + (0.02 + 0.3 * a) * shape}))
+        parts.append(
+            pd.DataFrame(
+                {"state_value": x, "alpha": a, "reward": 0.2 + 0.01 * i + (0.02 + 0.3 * a) * shape}
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
-def scaling_table(alphas=ALPHAS, slope: float = -0.06, intercept: float = 1.15, seed: int = 0) -> pd.DataFrame:
+def scaling_table(
+    alphas=ALPHAS, slope: float = -0.06, intercept: float = 1.15, seed: int = 0
+) -> pd.DataFrame:
     """EPIC distances exactly log-linear in the parameter count (+ a small α effect)."""
     rows = []
     for model, params in MODELS.items():
         for a in alphas:
             d = intercept + slope * math.log10(params) - 0.02 * a * (1 - a)
-            rows.append({"model": model, "params": params, "alpha": a, "distance": d,
-                         "low": d - 0.015, "high": d + 0.02})
+            rows.append(
+                {
+                    "model": model,
+                    "params": params,
+                    "alpha": a,
+                    "distance": d,
+                    "low": d - 0.015,
+                    "high": d + 0.02,
+                }
+            )
     return pd.DataFrame(rows)
 
 

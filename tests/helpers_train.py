@@ -12,18 +12,37 @@ from evalkit.train.config import TrainConfig
 RENDER = 64
 """Frame side in the tests (the paper renders 224; tiny models take 32)."""
 
-SMALL_DQN = {"learning_starts": 60, "train_freq": 40, "gradient_steps": 4, "buffer_size": 4000,
-             "batch_size": 16, "policy_kwargs": {"net_arch": [16, 16]}}
-SMALL_SAC = {"learning_starts": 60, "train_freq": 20, "gradient_steps": 2, "buffer_size": 4000,
-             "batch_size": 16, "policy_kwargs": {"net_arch": [16, 16]}}
+SMALL_DQN = {
+    "learning_starts": 60,
+    "train_freq": 40,
+    "gradient_steps": 4,
+    "buffer_size": 4000,
+    "batch_size": 16,
+    "policy_kwargs": {"net_arch": [16, 16]},
+}
+SMALL_SAC = {
+    "learning_starts": 60,
+    "train_freq": 20,
+    "gradient_steps": 2,
+    "buffer_size": 4000,
+    "batch_size": 16,
+    "policy_kwargs": {"net_arch": [16, 16]},
+}
 
 
 def tiny_config(task: str = "cartpole", **overrides: Any) -> TrainConfig:
     """A run of a few hundred steps: tiny random CLIP model, 64×64 frames, small networks."""
     algo = overrides.get("algo") or ("dqn" if task == "cartpole" else "sac")
     values: dict[str, Any] = dict(
-        task=task, model="evalkit-tiny-vit", pretrained="none", steps=240, n_envs=2, device="cpu",
-        render_size=RENDER, checkpoint_every=120, reward_batch_size=64,
+        task=task,
+        model="evalkit-tiny-vit",
+        pretrained="none",
+        steps=240,
+        n_envs=2,
+        device="cpu",
+        render_size=RENDER,
+        checkpoint_every=120,
+        reward_batch_size=64,
         algo_kwargs=dict(SMALL_DQN if algo == "dqn" else SMALL_SAC),
     )
     values.update(overrides)
@@ -51,7 +70,9 @@ class Recorder:
         return self.fn(frames)
 
 
-def render_states(env_id: str, states: np.ndarray, size: int = RENDER, **env_kwargs: Any) -> np.ndarray:
+def render_states(
+    env_id: str, states: np.ndarray, size: int = RENDER, **env_kwargs: Any
+) -> np.ndarray:
     """Frames of physical state vectors, rendered by a fresh environment (``(n, size, size, 3)``)."""
     import gymnasium as gym
 

@@ -49,16 +49,23 @@ def test_cartpole_physics_match_gymnasium_step_by_step():
                 assert r1 == (-1.0 if term2 else 1.0), t
             up = bool(abs(expected[2]) <= math.radians(12) and abs(expected[0]) <= 2.4)
             assert r1 == (1.0 if up else -1.0) and info["is_success"] is up, t
-    assert fell and wrapped, "this seed drops the pole and swings it past the bottom within 200 steps"
+    assert fell and wrapped, (
+        "this seed drops the pole and swings it past the bottom within 200 steps"
+    )
     assert o1.dtype == np.float32 and ours.observation_space.contains(o1)
 
 
 def test_cartpole_reward_thresholds_are_documented_ones():
     env = CartPoleEnv()
     env.reset(seed=0)
-    cases = [([0.0, 0, CARTPOLE_UPRIGHT_MAX_ANGLE, 0], True), ([0.0, 0, -CARTPOLE_UPRIGHT_MAX_ANGLE, 0], True),
-             ([0.0, 0, 0.2095, 0], False), ([2.4, 0, 0.0, 0], True), ([-2.41, 0, 0.0, 0], False),
-             ([0.0, 0, 2 * math.pi, 0], True)]  # a full turn is upright again after wrapping
+    cases = [
+        ([0.0, 0, CARTPOLE_UPRIGHT_MAX_ANGLE, 0], True),
+        ([0.0, 0, -CARTPOLE_UPRIGHT_MAX_ANGLE, 0], True),
+        ([0.0, 0, 0.2095, 0], False),
+        ([2.4, 0, 0.0, 0], True),
+        ([-2.41, 0, 0.0, 0], False),
+        ([0.0, 0, 2 * math.pi, 0], True),
+    ]  # a full turn is upright again after wrapping
     for state, upright in cases:
         env.set_state(state)
         env.state[2] = wrap_angle(env.state[2])
@@ -69,7 +76,14 @@ def test_cartpole_reward_thresholds_are_documented_ones():
 def test_cartpole_angle_wraps_after_a_full_turn():
     env = CartPoleEnv()
     env.reset(seed=0)
-    env.set_state({"cart_position": 0.0, "cart_velocity": 0.0, "angle": math.pi - 0.01, "angular_velocity": 5.0})
+    env.set_state(
+        {
+            "cart_position": 0.0,
+            "cart_velocity": 0.0,
+            "angle": math.pi - 0.01,
+            "angular_velocity": 5.0,
+        }
+    )
     obs, reward, *_ = env.step(0)
     assert -math.pi <= obs[2] < -math.pi + 0.2  # passed through the bottom: wrapped to -π + ...
     assert reward == -1.0
@@ -141,10 +155,13 @@ def test_mountaincar_registered_with_time_limit_and_no_termination():
 # -- state access ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cls, columns", [
-    (CartPoleEnv, ("cart_position", "cart_velocity", "angle", "angular_velocity")),
-    (MountainCarEnv, ("position", "velocity")),
-])
+@pytest.mark.parametrize(
+    "cls, columns",
+    [
+        (CartPoleEnv, ("cart_position", "cart_velocity", "angle", "angular_velocity")),
+        (MountainCarEnv, ("position", "velocity")),
+    ],
+)
 def test_state_round_trip_and_errors(cls, columns):
     env = cls()
     assert isinstance(env, StateSettable) and env.state_columns == columns
@@ -166,7 +183,12 @@ def test_state_round_trip_and_errors(cls, columns):
 def test_partial_state_on_a_fresh_env_starts_from_zero():
     env = CartPoleEnv()
     env.set_state({"angle": 0.5})
-    assert env.get_state() == {"cart_position": 0.0, "cart_velocity": 0.0, "angle": 0.5, "angular_velocity": 0.0}
+    assert env.get_state() == {
+        "cart_position": 0.0,
+        "cart_velocity": 0.0,
+        "angle": 0.5,
+        "angular_velocity": 0.0,
+    }
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -181,18 +203,26 @@ def test_plain_frames_are_gymnasiums_at_native_size_and_fitted_otherwise():
     native = ours.render()
     np.testing.assert_array_equal(native, theirs.render())
     for framing, fn in (("fit", fit_frame), ("crop", crop_frame)):
-        small = CartPoleEnv(render_mode="rgb_array", width=64, height=48, framing=framing, renderer="pygame")
+        small = CartPoleEnv(
+            render_mode="rgb_array", width=64, height=48, framing=framing, renderer="pygame"
+        )
         small.set_state([0.3, 0.0, 0.4, 0.0])
         frame = small.render()
         assert frame.shape == (48, 64, 3) and frame.dtype == np.uint8
         np.testing.assert_array_equal(frame, fn(native, 64, 48))
     square = fit_frame(native, 90, 90)  # 600x400 into 90x90: 90x60 centred, white bands
-    assert (square[:15] == 255).all() and (square[-15:] == 255).all() and not (square[15:75] == 255).all()
+    assert (
+        (square[:15] == 255).all()
+        and (square[-15:] == 255).all()
+        and not (square[15:75] == 255).all()
+    )
     # Crop: 600x400 -> 135x90, the central 90 columns kept (those of gymnasium's pixels 100..500).
     cropped = crop_frame(native, 90, 90)
     from PIL import Image
 
-    expected = np.asarray(Image.fromarray(native).resize((135, 90), Image.Resampling.BOX))[:, 22:112]
+    expected = np.asarray(Image.fromarray(native).resize((135, 90), Image.Resampling.BOX))[
+        :, 22:112
+    ]
     np.testing.assert_array_equal(cropped, expected)
 
 
@@ -201,19 +231,39 @@ def _pole_mask(frame: np.ndarray) -> np.ndarray:
     return np.abs(frame.astype(int) - (202, 152, 101)).sum(-1) < 60
 
 
-@pytest.mark.parametrize("framing, size", [("crop", (224, 224)), ("fit", (224, 224)), ("crop", (600, 400)), ("crop", (96, 64))])
+@pytest.mark.parametrize(
+    "framing, size",
+    [("crop", (224, 224)), ("fit", (224, 224)), ("crop", (600, 400)), ("crop", (96, 64))],
+)
 def test_numpy_cartpole_draws_gymnasiums_picture(framing, size):
     w, h = size
     fast = CartPoleEnv(render_mode="rgb_array", width=w, height=h, framing=framing)
-    slow = CartPoleEnv(render_mode="rgb_array", width=w, height=h, framing=framing, renderer="pygame")
-    assert fast.renderer == "numpy" and fast.render_settings()["renderer"] != slow.render_settings()["renderer"]
-    for state in ([0.0, 0, 0.0, 0], [0.5, 0, 0.3, 0], [-1.2, 0, -1.0, 0], [1.4, 0, 2.5, 0], [0.1, 0, 3.1, 0], [-2.3, 0, 0.7, 0]):
+    slow = CartPoleEnv(
+        render_mode="rgb_array", width=w, height=h, framing=framing, renderer="pygame"
+    )
+    assert (
+        fast.renderer == "numpy"
+        and fast.render_settings()["renderer"] != slow.render_settings()["renderer"]
+    )
+    for state in (
+        [0.0, 0, 0.0, 0],
+        [0.5, 0, 0.3, 0],
+        [-1.2, 0, -1.0, 0],
+        [1.4, 0, 2.5, 0],
+        [0.1, 0, 3.1, 0],
+        [-2.3, 0, 0.7, 0],
+    ):
         fast.set_state(state)
         slow.set_state(state)
         a, b = fast.render(), slow.render()
         assert a.shape == b.shape == (h, w, 3) and a.dtype == np.uint8
-        assert np.abs(a.astype(int) - b.astype(int)).mean() < 0.6  # grey levels, over the whole frame
-        dark_a, dark_b = a.sum(-1) < 200, b.sum(-1) < 200  # the cart (and the track where it is thick)
+        assert (
+            np.abs(a.astype(int) - b.astype(int)).mean() < 0.6
+        )  # grey levels, over the whole frame
+        dark_a, dark_b = (
+            a.sum(-1) < 200,
+            b.sum(-1) < 200,
+        )  # the cart (and the track where it is thick)
         assert (dark_a & dark_b).sum() >= 0.9 * max(dark_a.sum(), dark_b.sum())
         pole_a, pole_b = _pole_mask(a), _pole_mask(b)
         if pole_b.sum() > 50:  # big enough to have a solid core
@@ -240,11 +290,16 @@ def test_cartpole_frames_are_cropped_by_default_and_framing_is_checked():
         CartPoleEnv(render_mode="rgb_array", framing="zoom")
 
 
-@pytest.mark.parametrize("make", [
-    lambda: CartPoleEnv(render_mode="rgb_array", width=80, height=60),
-    lambda: MountainCarEnv(render_mode="rgb_array", width=80, height=60),
-    lambda: MountainCarEnv(render_mode="rgb_array", width=80, height=60, textured=True, texture_seed=3),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: CartPoleEnv(render_mode="rgb_array", width=80, height=60),
+        lambda: MountainCarEnv(render_mode="rgb_array", width=80, height=60),
+        lambda: MountainCarEnv(
+            render_mode="rgb_array", width=80, height=60, textured=True, texture_seed=3
+        ),
+    ],
+)
 def test_rendering_is_deterministic_and_depends_on_the_state(make):
     a, b = make(), make()
     a.reset(seed=1)
@@ -311,7 +366,10 @@ def test_textured_car_is_drawn_where_the_state_says_and_the_flag_at_the_goal():
     yellow = (bg[..., 0] > 200) & (bg[..., 1] > 160) & (bg[..., 2] < 80)
     ys, xs = np.nonzero(yellow)
     assert len(xs) > 40
-    goal_col, goal_row = (float(v) for v in r.to_pixel(MOUNTAINCAR_GOAL_POSITION, track_height(MOUNTAINCAR_GOAL_POSITION)))
+    goal_col, goal_row = (
+        float(v)
+        for v in r.to_pixel(MOUNTAINCAR_GOAL_POSITION, track_height(MOUNTAINCAR_GOAL_POSITION))
+    )
     assert goal_col - 2 <= xs.min() and xs.max() < goal_col + 0.25 * r.scale
     assert ys.max() < goal_row
 
@@ -324,7 +382,9 @@ def test_textured_renderer_is_seeded_and_cached():
     assert not np.array_equal(a, c)
     assert get_renderer(64, 64, 0) is get_renderer(64, 64, 0)
     frame = get_renderer(64, 64, 0).render(0.1)
-    assert frame.flags.c_contiguous  # (height, width, 3) in memory order: what batching code expects
+    assert (
+        frame.flags.c_contiguous
+    )  # (height, width, 3) in memory order: what batching code expects
     frame[:] = 0  # frames are copies: the cached scene is not touched
     np.testing.assert_array_equal(get_renderer(64, 64, 0).render(0.1), a)
 
@@ -335,7 +395,9 @@ def test_track_is_gymnasiums():
 
 
 def test_make_accepts_render_kwargs():
-    env = gym.make("evalkit/MountainCar-v0", render_mode="rgb_array", width=48, height=32, textured=True)
+    env = gym.make(
+        "evalkit/MountainCar-v0", render_mode="rgb_array", width=48, height=32, textured=True
+    )
     env.reset(seed=0)
     assert env.render().shape == (32, 48, 3)
     assert env.unwrapped.render_settings()["textured"] is True

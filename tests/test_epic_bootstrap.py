@@ -12,14 +12,29 @@ from evalkit.epic import bootstrap_pearson, epic_goal
 from evalkit.epic.bootstrap import episode_index, resample_counts
 
 
-def _coverage(method: str, use_episodes: bool, n_datasets: int = 200, n_resamples: int = 200) -> float:
+def _coverage(
+    method: str, use_episodes: bool, n_datasets: int = 200, n_resamples: int = 200
+) -> float:
     rng = np.random.default_rng(2)
     hits = 0
     for i in range(n_datasets):
-        x, y, ep, rho = clustered_goal_data(rng, n_episodes=80, frames_per_episode=10, p=0.3, delta=1.0,
-                                            sd_episode=1.0, persistence=0.8)
-        res = epic_goal(x, y, episodes=ep if use_episodes else None, n_bootstrap=n_resamples,
-                        ci_method=method, seed=i)
+        x, y, ep, rho = clustered_goal_data(
+            rng,
+            n_episodes=80,
+            frames_per_episode=10,
+            p=0.3,
+            delta=1.0,
+            sd_episode=1.0,
+            persistence=0.8,
+        )
+        res = epic_goal(
+            x,
+            y,
+            episodes=ep if use_episodes else None,
+            n_bootstrap=n_resamples,
+            ci_method=method,
+            seed=i,
+        )
         hits += res.rho_interval[0] <= rho <= res.rho_interval[1]
     return hits / n_datasets
 
@@ -42,7 +57,9 @@ def test_vectorised_resamples_equal_a_naive_loop():
     x, y, ep, _ = clustered_goal_data(rng, 25, 6, 0.3, 1.0, 0.5, 0.5)
     x = np.c_[x, x**3 + rng.normal(size=len(x))]
     w = rng.integers(1, 3, size=len(x)).astype(float)
-    res = bootstrap_pearson(x, y, w, ep, n_resamples=60, method="percentile", seed=11, binary_y=True)
+    res = bootstrap_pearson(
+        x, y, w, ep, n_resamples=60, method="percentile", seed=11, binary_y=True
+    )
     inverse, n_ep = episode_index(ep, len(x))
     counts = resample_counts(np.random.default_rng(11), 60, n_ep)
     frames_of = [np.flatnonzero(inverse == e) for e in range(n_ep)]
@@ -53,7 +70,9 @@ def test_vectorised_resamples_equal_a_naive_loop():
             assert np.isnan(res.resamples[b]).all()
             continue
         for j in range(2):
-            assert res.resamples[b, j] == pytest.approx(stats.pearsonr(x[rep, j], y[rep]).statistic, abs=1e-10)
+            assert res.resamples[b, j] == pytest.approx(
+                stats.pearsonr(x[rep, j], y[rep]).statistic, abs=1e-10
+            )
 
 
 def test_bca_acceleration_equals_a_leave_one_episode_out_loop():
@@ -75,8 +94,13 @@ def test_matches_scipy_bootstrap_for_independent_frames(method, scipy_method):
     x = 0.7 * y + rng.normal(size=n) + 0.3 * rng.normal(size=n) ** 2
     ours = bootstrap_pearson(x, y, n_resamples=20_000, method=method, seed=1, binary_y=True)
     theirs = stats.bootstrap(
-        (x, y.astype(float)), lambda a, b, axis=-1: _pearson(a, b, axis), paired=True, vectorized=True,
-        n_resamples=20_000, method=scipy_method, random_state=np.random.default_rng(2),
+        (x, y.astype(float)),
+        lambda a, b, axis=-1: _pearson(a, b, axis),
+        paired=True,
+        vectorized=True,
+        n_resamples=20_000,
+        method=scipy_method,
+        random_state=np.random.default_rng(2),
     ).confidence_interval
     assert ours.low[0] == pytest.approx(theirs.low, abs=0.01)
     assert ours.high[0] == pytest.approx(theirs.high, abs=0.01)
@@ -103,7 +127,9 @@ def test_episode_ids_can_be_any_labels():
     rng = np.random.default_rng(5)
     x, y, ep, _ = clustered_goal_data(rng, 20, 5, 0.4, 1.0, 0.5, 0.5)
     names = np.array([f"run-{e:03d}" for e in ep])
-    assert epic_goal(x, y, episodes=ep, n_bootstrap=100) == epic_goal(x, y, episodes=names, n_bootstrap=100)
+    assert epic_goal(x, y, episodes=ep, n_bootstrap=100) == epic_goal(
+        x, y, episodes=names, n_bootstrap=100
+    )
 
 
 def test_blocks_of_resamples_do_not_change_the_result(monkeypatch):

@@ -59,8 +59,28 @@ def _json(result):
 
 
 def test_hand_written_reward_is_far_closer_to_rule_labels_than_random(cli, sweep, rewards_module):
-    hand = _json(cli("epic", "--task", "cartpole", "--reward", f"{rewards_module}:neg_abs_angle", "--format", "json"))
-    rand = _json(cli("epic", "--task", "cartpole", "--reward", f"{rewards_module}:random_reward", "--format", "json"))
+    hand = _json(
+        cli(
+            "epic",
+            "--task",
+            "cartpole",
+            "--reward",
+            f"{rewards_module}:neg_abs_angle",
+            "--format",
+            "json",
+        )
+    )
+    rand = _json(
+        cli(
+            "epic",
+            "--task",
+            "cartpole",
+            "--reward",
+            f"{rewards_module}:random_reward",
+            "--format",
+            "json",
+        )
+    )
     (h,), (r,) = hand, rand
     assert h["distance"] < 0.5
     assert abs(r["distance"] - SQRT_HALF) < 0.07  # a random reward carries no information
@@ -68,18 +88,38 @@ def test_hand_written_reward_is_far_closer_to_rule_labels_than_random(cli, sweep
     assert h["ci_low"] <= h["distance"] <= h["ci_high"]
     # Independent check of the printed number: Pearson distance of (−|angle|, |angle| ≤ 12°).
     angle = sweep.states["angle"].to_numpy()
-    expected = math.sqrt(0.5 * (1 - np.corrcoef(-np.abs(angle), np.abs(angle) <= math.radians(12))[0, 1]))
+    expected = math.sqrt(
+        0.5 * (1 - np.corrcoef(-np.abs(angle), np.abs(angle) <= math.radians(12))[0, 1])
+    )
     assert h["distance"] == pytest.approx(expected, abs=1e-9)
-    assert (h["n_goal"], h["n_nongoal"]) == (int((np.abs(angle) <= math.radians(12)).sum()), int((np.abs(angle) > math.radians(12)).sum()))
-    assert h["alpha"] is None and h["model"] == "" and h["reward_source"] == f"function:{rewards_module}:neg_abs_angle"
+    assert (h["n_goal"], h["n_nongoal"]) == (
+        int((np.abs(angle) <= math.radians(12)).sum()),
+        int((np.abs(angle) > math.radians(12)).sum()),
+    )
+    assert (
+        h["alpha"] is None
+        and h["model"] == ""
+        and h["reward_source"] == f"function:{rewards_module}:neg_abs_angle"
+    )
     # Both saved next to the dataset.
     saved = load_epic_results(sweep.path)
-    assert set(saved["reward_source"]) == {f"function:{rewards_module}:neg_abs_angle", f"function:{rewards_module}:random_reward"}
+    assert set(saved["reward_source"]) == {
+        f"function:{rewards_module}:neg_abs_angle",
+        f"function:{rewards_module}:random_reward",
+    }
 
 
 def test_table_output_and_upsert_on_rerun(cli, sweep, rewards_module):
     for _ in range(2):
-        result = cli("epic", "--task", "cartpole", "--reward", f"{rewards_module}:neg_abs_angle", "--bootstrap", "300")
+        result = cli(
+            "epic",
+            "--task",
+            "cartpole",
+            "--reward",
+            f"{rewards_module}:neg_abs_angle",
+            "--bootstrap",
+            "300",
+        )
         assert result.exit_code == 0, result.output
     out = result.output
     assert "EPIC distance" in out and "95% CI" in out and "rule labels of task cartpole" in out
@@ -89,21 +129,54 @@ def test_table_output_and_upsert_on_rerun(cli, sweep, rewards_module):
 
 
 def test_states_only_function_percentile_csv_and_no_save(cli, sweep, rewards_module):
-    result = cli("epic", "--task", "cartpole", "--reward", f"{rewards_module}:states_only", "--ci", "percentile",
-                 "--format", "csv", "--no-save", "--seed", "3", "--confidence", "0.9")
+    result = cli(
+        "epic",
+        "--task",
+        "cartpole",
+        "--reward",
+        f"{rewards_module}:states_only",
+        "--ci",
+        "percentile",
+        "--format",
+        "csv",
+        "--no-save",
+        "--seed",
+        "3",
+        "--confidence",
+        "0.9",
+    )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(io.StringIO(result.stdout))
-    assert len(table) == 1 and table["ci_method"][0] == "percentile" and table["confidence"][0] == 0.9
+    assert (
+        len(table) == 1 and table["ci_method"][0] == "percentile" and table["confidence"][0] == 0.9
+    )
     assert table["seed"][0] == 3
     assert load_epic_results(sweep.path).empty
 
 
 def test_file_path_reward_and_point_estimate_only(cli, sweep, rewards_module, tmp_path):
-    result = cli("epic", "--task", "cartpole", "--reward", f"{tmp_path / (rewards_module + '.py')}:neg_abs_angle",
-                 "--bootstrap", "0", "--format", "json")
+    result = cli(
+        "epic",
+        "--task",
+        "cartpole",
+        "--reward",
+        f"{tmp_path / (rewards_module + '.py')}:neg_abs_angle",
+        "--bootstrap",
+        "0",
+        "--format",
+        "json",
+    )
     (row,) = _json(result)
     assert row["ci_low"] is None and row["n_bootstrap"] == 0
-    table = cli("epic", "--task", "cartpole", "--reward", f"{rewards_module}:neg_abs_angle", "--bootstrap", "0")
+    table = cli(
+        "epic",
+        "--task",
+        "cartpole",
+        "--reward",
+        f"{rewards_module}:neg_abs_angle",
+        "--bootstrap",
+        "0",
+    )
     assert "interval: none" in table.output and "nan" not in table.output.lower()
 
 
@@ -112,10 +185,24 @@ def test_reward_columns_npy_and_csv_aligned_by_frame_id(cli, sweep, tmp_path):
     reward = -np.abs(angle)
     np.save(tmp_path / "r.npy", reward)
     perm = np.random.default_rng(0).permutation(len(angle))
-    pd.DataFrame({"frame_id": perm, "score": reward[perm], "other": 0.0}).to_csv(tmp_path / "r.csv", index=False)
+    pd.DataFrame({"frame_id": perm, "score": reward[perm], "other": 0.0}).to_csv(
+        tmp_path / "r.csv", index=False
+    )
     expected = epic_goal(reward, np.abs(angle) <= math.radians(12), n_bootstrap=0).distance
     for spec in (f"{tmp_path / 'r.npy'}", f"{tmp_path / 'r.csv'}:score"):
-        (row,) = _json(cli("epic", "--task", "cartpole", "--reward-column", spec, "--format", "json", "--bootstrap", "100"))
+        (row,) = _json(
+            cli(
+                "epic",
+                "--task",
+                "cartpole",
+                "--reward-column",
+                spec,
+                "--format",
+                "json",
+                "--bootstrap",
+                "100",
+            )
+        )
         assert row["distance"] == pytest.approx(expected, abs=1e-12)
         assert row["reward_source"] == f"column:{spec}"
 
@@ -140,7 +227,9 @@ def test_bad_rewards_give_one_clear_sentence(cli, sweep, rewards_module, functio
 
 
 def test_reward_column_errors(cli, sweep, tmp_path):
-    pd.DataFrame({"frame_id": np.arange(10), "score": 1.0}).to_csv(tmp_path / "short.csv", index=False)
+    pd.DataFrame({"frame_id": np.arange(10), "score": 1.0}).to_csv(
+        tmp_path / "short.csv", index=False
+    )
     result = cli("epic", "--task", "cartpole", "--reward-column", f"{tmp_path / 'short.csv'}:score")
     assert result.exit_code == 2 and "frame ids that do not match" in result.output
     result = cli("epic", "--task", "cartpole", "--reward-column", f"{tmp_path / 'short.csv'}:nope")
@@ -167,7 +256,9 @@ def test_option_errors(cli, sweep, rewards_module):
     assert cli("epic", "--task", "cartpole", "--reward", fn, "--format", "xml").exit_code == 2
     human = cli("epic", "--task", "cartpole", "--reward", fn, "--labels", "human")
     assert human.exit_code == 2 and "no label set 'human'" in human.output
-    wrong_family = cli("epic", "--task", "mountaincar", "--dataset", "cartpole-sweep", "--reward", fn)
+    wrong_family = cli(
+        "epic", "--task", "mountaincar", "--dataset", "cartpole-sweep", "--reward", fn
+    )
     assert wrong_family.exit_code == 2 and "holds cartpole states" in wrong_family.output
     few = cli("epic", "--task", "cartpole", "--reward", fn, "--bootstrap", "1")
     assert few.exit_code == 2 and "--bootstrap 1 is too few resamples" in few.output
@@ -177,26 +268,66 @@ def test_all_frames_one_label_through_the_cli(cli, datasets_root, rewards_module
     # A sweep of 5 frames near ±π/2: no frame is upright.
     from evalkit.data.store import DatasetWriter
 
-    with DatasetWriter(datasets_root, "fallen", family="cartpole", env_id="evalkit/CartPole-v0", generator="test",
-                       params={}, render={}, n_frames=5, frame_shape=(4, 4, 3)) as w:
-        w.add(np.zeros((5, 4, 4, 3), np.uint8), pd.DataFrame({"episode": range(5), "step": 0, "angle": [1.2, 1.3, 1.4, -1.3, -1.5]}))
-    result = cli("epic", "--task", "cartpole", "--dataset", "fallen", "--reward", f"{rewards_module}:neg_abs_angle")
+    with DatasetWriter(
+        datasets_root,
+        "fallen",
+        family="cartpole",
+        env_id="evalkit/CartPole-v0",
+        generator="test",
+        params={},
+        render={},
+        n_frames=5,
+        frame_shape=(4, 4, 3),
+    ) as w:
+        w.add(
+            np.zeros((5, 4, 4, 3), np.uint8),
+            pd.DataFrame({"episode": range(5), "step": 0, "angle": [1.2, 1.3, 1.4, -1.3, -1.5]}),
+        )
+    result = cli(
+        "epic",
+        "--task",
+        "cartpole",
+        "--dataset",
+        "fallen",
+        "--reward",
+        f"{rewards_module}:neg_abs_angle",
+    )
     assert result.exit_code == 2
-    assert "All 5 frames are labelled non-goal" in result.output and "nan" not in result.output.lower()
+    assert (
+        "All 5 frames are labelled non-goal" in result.output and "nan" not in result.output.lower()
+    )
 
 
 def test_bench_epic_prints_the_target_timing(cli):
     result = cli("bench", "epic", "--quick", "--repeats", "1")
     assert result.exit_code == 0, result.output
-    assert "100,000" in result.output and "1,000" in result.output and "target < 2 s" in result.output
+    assert (
+        "100,000" in result.output and "1,000" in result.output and "target < 2 s" in result.output
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("evalkit.rewards") is None, reason="the reward engine (issue 3) is not here yet")
+@pytest.mark.skipif(
+    importlib.util.find_spec("evalkit.rewards") is None,
+    reason="the reward engine (issue 3) is not here yet",
+)
 def test_clip_rewards_with_a_tiny_random_model_end_to_end(cli, datasets_root):
     _sweep(datasets_root, n=60)
-    result = cli("epic", "--task", "cartpole", "--model", "EVALKIT-Tiny-ViT", "--pretrained", "none",
-                 "--alpha", "0,0.5,1", "--bootstrap", "200", "--devices", "cpu")
+    result = cli(
+        "epic",
+        "--task",
+        "cartpole",
+        "--model",
+        "EVALKIT-Tiny-ViT",
+        "--pretrained",
+        "none",
+        "--alpha",
+        "0,0.5,1",
+        "--bootstrap",
+        "200",
+        "--devices",
+        "cpu",
+    )
     assert result.exit_code == 0, result.output
     assert "RANDOM WEIGHTS" in result.output
     assert "nan" not in result.output.lower()
@@ -205,18 +336,39 @@ def test_clip_rewards_with_a_tiny_random_model_end_to_end(cli, datasets_root):
     # saved as open_clip spells the model, however it was typed
     assert saved["random_weights"].all() and (saved["model"] == "evalkit-tiny-vit").all()
     assert ((saved["distance"] >= 0) & (saved["distance"] <= 1)).all()
-    assert (saved["pretrained"] == "none").all() and saved["model_identity"].str.contains("RANDOM").all()
-    as_json = _json(cli("epic", "--task", "cartpole", "--model", "evalkit-tiny-vit", "--pretrained", "none",
-                        "--alpha", "0.5", "--format", "json", "--bootstrap", "100"))
+    assert (saved["pretrained"] == "none").all() and saved["model_identity"].str.contains(
+        "RANDOM"
+    ).all()
+    as_json = _json(
+        cli(
+            "epic",
+            "--task",
+            "cartpole",
+            "--model",
+            "evalkit-tiny-vit",
+            "--pretrained",
+            "none",
+            "--alpha",
+            "0.5",
+            "--format",
+            "json",
+            "--bootstrap",
+            "100",
+        )
+    )
     assert as_json[0]["alpha"] == 0.5 and as_json[0]["random_weights"] is True
     # The printed distance is the Pearson distance of the engine's rewards to the rule labels.
     from evalkit.data.store import open_dataset
     from evalkit.pipeline import task_rewards
 
     ds = open_dataset("cartpole-sweep", datasets_root)
-    reward = task_rewards(ds, "cartpole", "evalkit-tiny-vit:none", [0.5], devices="cpu", progress=False).values[:, 0]
+    reward = task_rewards(
+        ds, "cartpole", "evalkit-tiny-vit:none", [0.5], devices="cpu", progress=False
+    ).values[:, 0]
     upright = np.abs(ds.states["angle"].to_numpy()) <= math.radians(12)
-    assert as_json[0]["distance"] == pytest.approx(math.sqrt(0.5 * (1 - np.corrcoef(reward, upright)[0, 1])), abs=1e-9)
+    assert as_json[0]["distance"] == pytest.approx(
+        math.sqrt(0.5 * (1 - np.corrcoef(reward, upright)[0, 1])), abs=1e-9
+    )
 
 
 def test_pretrained_name_saved_with_results():
@@ -237,13 +389,35 @@ def test_human_labels_on_a_subset_of_frames(cli, sweep, rewards_module, tmp_path
     angles = sweep.states["angle"].to_numpy()[ids]
     labels = np.abs(angles) < 0.3  # the labeller's own notion of "upright", not the rule's
     csv = tmp_path / "labels.csv"
-    pd.DataFrame({"frame_id": ids, "task": "cartpole", "label": np.where(labels, "goal", "not_goal"),
-                  "labeller": "ann", "time": "2026-11-23T10:00:00+00:00"}).to_csv(csv, index=False)
-    imported = cli("label", "import", sweep.name, str(csv), "--task", "cartpole", "--labeller", "ann")
+    pd.DataFrame(
+        {
+            "frame_id": ids,
+            "task": "cartpole",
+            "label": np.where(labels, "goal", "not_goal"),
+            "labeller": "ann",
+            "time": "2026-11-23T10:00:00+00:00",
+        }
+    ).to_csv(csv, index=False)
+    imported = cli(
+        "label", "import", sweep.name, str(csv), "--task", "cartpole", "--labeller", "ann"
+    )
     assert imported.exit_code == 0, imported.output
     for label_set in ("human", "ann"):
-        rows = _json(cli("epic", "--task", "cartpole", "--reward", f"{rewards_module}:neg_abs_angle",
-                         "--labels", label_set, "--bootstrap", "200", "--format", "json"))
+        rows = _json(
+            cli(
+                "epic",
+                "--task",
+                "cartpole",
+                "--reward",
+                f"{rewards_module}:neg_abs_angle",
+                "--labels",
+                label_set,
+                "--bootstrap",
+                "200",
+                "--format",
+                "json",
+            )
+        )
         (row,) = rows
         rho = np.corrcoef(-np.abs(angles), labels)[0, 1]
         assert row["distance"] == pytest.approx(math.sqrt(0.5 * (1 - rho)), abs=1e-9)

@@ -41,7 +41,9 @@ def mdps(draw, n_rewards=1):
 
 def _spread(reward, kw):
     """Standard deviation of the canonical reward under the transition distribution."""
-    c = canonicalize_tabular(reward, gamma=kw["gamma"], state_dist=kw["state_dist"], action_dist=kw["action_dist"])
+    c = canonicalize_tabular(
+        reward, gamma=kw["gamma"], state_dist=kw["state_dist"], action_dist=kw["action_dist"]
+    )
     p = kw["transition_dist"]
     mean = (p * c).sum()
     return float(np.sqrt((p * (c - mean) ** 2).sum()))
@@ -96,7 +98,9 @@ def test_triangle_inequality(mdp):
 @given(mdps())
 def test_canonicalisation_is_idempotent(mdp):
     (r,), kw = mdp
-    canon = lambda x: canonicalize_tabular(x, gamma=kw["gamma"], state_dist=kw["state_dist"], action_dist=kw["action_dist"])  # noqa: E731
+    canon = lambda x: canonicalize_tabular(
+        x, gamma=kw["gamma"], state_dist=kw["state_dist"], action_dist=kw["action_dist"]
+    )  # noqa: E731
     once = canon(r)
     np.testing.assert_allclose(canon(once), once, atol=1e-9 * max(1.0, np.abs(r).max()))
 
@@ -129,7 +133,12 @@ def _brute_force_epic(r1, r2, gamma, ds, da, dt):
         for s, a, s2 in np.ndindex(r.shape):
             expect = 0.0
             for S, A, S2 in np.ndindex(r.shape):
-                expect += ds[S] * da[A] * ds[S2] * (gamma * r[s2, A, S2] - r[s, A, S2] - gamma * r[S, A, S2])
+                expect += (
+                    ds[S]
+                    * da[A]
+                    * ds[S2]
+                    * (gamma * r[s2, A, S2] - r[s, A, S2] - gamma * r[S, A, S2])
+                )
             c[s, a, s2] = r[s, a, s2] + expect
         return c
 
@@ -151,9 +160,15 @@ def test_distance_matches_the_definition_by_brute_force_with_several_actions(see
     shape = (n_s, n_a, n_s)
     r1, r2 = rng.normal(size=shape), rng.normal(size=shape)
     r2 += (seed % 2) * 2.0 * rng.normal(size=(1, n_a, 1))  # rewards that prefer different actions
-    ds, da, dt = random_distribution(rng, n_s), random_distribution(rng, n_a), random_distribution(rng, shape)
+    ds, da, dt = (
+        random_distribution(rng, n_s),
+        random_distribution(rng, n_a),
+        random_distribution(rng, shape),
+    )
     gamma = float(rng.uniform(0.1, 1.0))
-    got = epic_tabular(r1, r2, gamma=gamma, state_dist=ds, action_dist=da, transition_dist=dt).distance
+    got = epic_tabular(
+        r1, r2, gamma=gamma, state_dist=ds, action_dist=da, transition_dist=dt
+    ).distance
     assert got == pytest.approx(_brute_force_epic(r1, r2, gamma, ds, da, dt), abs=1e-12)
 
 
@@ -179,9 +194,13 @@ def test_an_action_only_reward_and_its_negative_are_at_distance_one():
     r, _, ds, da, dt = small_mdp(rng, 3, 3)
     f = np.array([0.5, -1.0, 2.0])
     action_only = f[None, :, None] + np.zeros_like(r)
-    res = epic_tabular(action_only, -action_only, gamma=0.9, state_dist=ds, action_dist=da, transition_dist=dt)
+    res = epic_tabular(
+        action_only, -action_only, gamma=0.9, state_dist=ds, action_dist=da, transition_dist=dt
+    )
     assert res.distance == pytest.approx(1.0, abs=1e-12)
-    assert epic_tabular(action_only, action_only, gamma=0.9, state_dist=ds, action_dist=da).distance == pytest.approx(0.0, abs=1e-7)
+    assert epic_tabular(
+        action_only, action_only, gamma=0.9, state_dist=ds, action_dist=da
+    ).distance == pytest.approx(0.0, abs=1e-7)
 
 
 @pytest.mark.parametrize("gamma", [-0.1, 1.5, float("nan"), "x"])
@@ -199,7 +218,9 @@ def test_sample_based_converges_to_exact_tabular(seed):
     rng = np.random.default_rng(seed)
     r1, r2, ds, da, dt = small_mdp(rng, 4, 2)
     gamma = 0.9
-    exact = epic_tabular(r1, r2, gamma=gamma, state_dist=ds, action_dist=da, transition_dist=dt).distance
+    exact = epic_tabular(
+        r1, r2, gamma=gamma, state_dist=ds, action_dist=da, transition_dist=dt
+    ).distance
     n, m = 20_000, 500  # transitions for ρ, coverage samples for the expectations
     s, a, s2 = sample_transitions(rng, dt, n)
     cs, cs2 = rng.choice(4, size=m, p=ds), rng.choice(4, size=m, p=ds)
@@ -215,7 +236,9 @@ def test_sample_based_accepts_tabular_arrays_and_callables_alike():
     s, a, s2 = sample_transitions(rng, dt, 500)
     cs, ca = rng.choice(3, size=100, p=ds), rng.choice(2, size=100, p=da)
     from_arrays = epic(r1, r2, s, a, s2, cs, ca, gamma=0.5)
-    from_callables = epic(lambda x, u, y: r1[x, u, y], tabular_reward(r2), s, a, s2, cs, ca, gamma=0.5)
+    from_callables = epic(
+        lambda x, u, y: r1[x, u, y], tabular_reward(r2), s, a, s2, cs, ca, gamma=0.5
+    )
     assert from_arrays.distance == pytest.approx(from_callables.distance, abs=1e-12)
     assert from_arrays.method == "sample" and from_arrays.n_coverage == 100
     c = canonicalize(r1, s, a, s2, cs, ca, gamma=0.5)
@@ -247,7 +270,9 @@ def test_state_only_shortcut_agrees_with_general_epic():
     ds, da = random_distribution(rng, n_s), random_distribution(rng, n_a)
     r_clip = np.broadcast_to(f[None, None, :], (n_s, n_a, n_s)).copy()
     r_goal = np.broadcast_to(goal[None, None, :].astype(float), (n_s, n_a, n_s)).copy()
-    general = epic_tabular(r_clip, r_goal, gamma=0.8, state_dist=ds, action_dist=da, transition_dist=dt)
+    general = epic_tabular(
+        r_clip, r_goal, gamma=0.8, state_dist=ds, action_dist=da, transition_dist=dt
+    )
     next_state_marginal = dt.sum(axis=(0, 1))
     shortcut = epic_goal(f, goal, weights=next_state_marginal, n_bootstrap=0)
     assert general.distance == pytest.approx(shortcut.distance, abs=1e-12)
@@ -256,7 +281,16 @@ def test_state_only_shortcut_agrees_with_general_epic():
     # Sample-based: the canonical reward is R(s′) minus a constant, so the same frames give the same ρ.
     s, a, s2 = sample_transitions(rng, dt, 2000)
     cs, ca = rng.choice(n_s, size=50, p=ds), rng.choice(n_a, size=50, p=da)
-    sampled = epic(state_reward(lambda x: f[x]), state_reward(lambda x: goal[x].astype(float)), s, a, s2, cs, ca, gamma=0.8)
+    sampled = epic(
+        state_reward(lambda x: f[x]),
+        state_reward(lambda x: goal[x].astype(float)),
+        s,
+        a,
+        s2,
+        cs,
+        ca,
+        gamma=0.8,
+    )
     per_frame = epic_goal(f[s2], goal[s2], n_bootstrap=0)
     assert sampled.distance == pytest.approx(per_frame.distance, abs=1e-12)
 
@@ -282,4 +316,12 @@ def test_sample_based_input_errors():
         epic(r, r, np.array([0, 1]), np.array([0]), np.array([0, 1]), np.array([0]), np.array([0]))
     bad = lambda s, a, s2: np.zeros(len(s) + 1)  # noqa: E731
     with pytest.raises(DegenerateError, match="one per transition"):
-        epic(bad, r, np.array([0, 1]), np.array([0, 0]), np.array([0, 1]), np.array([0]), np.array([0]))
+        epic(
+            bad,
+            r,
+            np.array([0, 1]),
+            np.array([0, 0]),
+            np.array([0, 1]),
+            np.array([0]),
+            np.array([0]),
+        )

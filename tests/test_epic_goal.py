@@ -81,7 +81,9 @@ def test_weighted_equals_scipy_on_expanded_rows():
     w = rng.integers(1, 5, size=60)
     rep = np.repeat(np.arange(60), w)
     res = epic_goal(x, y, weights=w.astype(float), n_bootstrap=0)
-    assert res.rho == pytest.approx(stats.pearsonr(x[rep], y[rep].astype(float)).statistic, abs=1e-12)
+    assert res.rho == pytest.approx(
+        stats.pearsonr(x[rep], y[rep].astype(float)).statistic, abs=1e-12
+    )
 
 
 def test_zero_weight_frames_are_dropped():
@@ -98,7 +100,9 @@ def test_zero_weight_frames_are_dropped():
 def test_columns_share_resamples_and_match_single_column_calls():
     x, y = _data(200, 0.3, seed=8, k=3)
     episodes = np.arange(200) // 5
-    many = epic_goal_columns(x, y, episodes=episodes, n_bootstrap=400, seed=3, names=["a", "b", "c"])
+    many = epic_goal_columns(
+        x, y, episodes=episodes, n_bootstrap=400, seed=3, names=["a", "b", "c"]
+    )
     assert [r.name for r in many] == ["a", "b", "c"]
     for j, r in enumerate(many):
         single = epic_goal(x[:, j], y, episodes=episodes, n_bootstrap=400, seed=3)
@@ -151,26 +155,52 @@ def _degenerate_cases():
     w_neg[3] = -1
     return [
         ("all goal", dict(rewards=x, labels=np.ones(50, bool)), "All 50 frames are labelled goal"),
-        ("all non-goal", dict(rewards=x, labels=np.zeros(50, bool)), "All 50 frames are labelled non-goal"),
-        ("one goal frame", dict(rewards=x, labels=one_goal), "Only 1 of the 50 frames is labelled goal"),
+        (
+            "all non-goal",
+            dict(rewards=x, labels=np.zeros(50, bool)),
+            "All 50 frames are labelled non-goal",
+        ),
+        (
+            "one goal frame",
+            dict(rewards=x, labels=one_goal),
+            "Only 1 of the 50 frames is labelled goal",
+        ),
         ("constant reward", dict(rewards=np.full(50, 0.3), labels=y), "constant"),
         ("nan reward", dict(rewards=nan_x, labels=y), "NaN or infinite .*frame 4"),
         ("inf reward", dict(rewards=inf_x, labels=y), "NaN or infinite .*frame 9"),
         ("length mismatch", dict(rewards=x, labels=y[:-1]), "50 rewards but 49 labels"),
         ("labels not 0/1", dict(rewards=x, labels=np.where(y, 2, 0)), "must be 0 or 1"),
         ("negative weight", dict(rewards=x, labels=y, weights=w_neg), "negative"),
-        ("weights length", dict(rewards=x, labels=y, weights=np.ones(10)), "50 frames but 10 weights"),
-        ("all weights zero", dict(rewards=x, labels=y, weights=np.zeros(50)), "All weights are zero"),
-        ("episodes length", dict(rewards=x, labels=y, episodes=np.arange(3)), "50 frames but 3 episode ids"),
+        (
+            "weights length",
+            dict(rewards=x, labels=y, weights=np.ones(10)),
+            "50 frames but 10 weights",
+        ),
+        (
+            "all weights zero",
+            dict(rewards=x, labels=y, weights=np.zeros(50)),
+            "All weights are zero",
+        ),
+        (
+            "episodes length",
+            dict(rewards=x, labels=y, episodes=np.arange(3)),
+            "50 frames but 3 episode ids",
+        ),
         ("no frames", dict(rewards=np.array([]), labels=np.array([], bool)), "no frames"),
-        ("one goal episode", dict(rewards=x, labels=y, episodes=np.where(y, 0, 1 + np.arange(50))), "Only 1 episode contains goal frames"),
+        (
+            "one goal episode",
+            dict(rewards=x, labels=y, episodes=np.where(y, 0, 1 + np.arange(50))),
+            "Only 1 episode contains goal frames",
+        ),
         ("bad method", dict(rewards=x, labels=y, ci_method="normal"), "Unknown interval method"),
         ("bad confidence", dict(rewards=x, labels=y, confidence=1.5), "between 0 and 1"),
         ("3-d rewards", dict(rewards=np.zeros((50, 2, 2)), labels=y), "one value per frame"),
     ]
 
 
-@pytest.mark.parametrize("name, kwargs, message", _degenerate_cases(), ids=[c[0] for c in _degenerate_cases()])
+@pytest.mark.parametrize(
+    "name, kwargs, message", _degenerate_cases(), ids=[c[0] for c in _degenerate_cases()]
+)
 def test_degenerate_cases_raise_a_clear_error(name, kwargs, message):
     with pytest.raises(DegenerateError, match=message) as info:
         epic_goal(**kwargs, n_bootstrap=kwargs.pop("n_bootstrap", 100))
@@ -201,7 +231,9 @@ def test_degenerate_resamples_are_counted_and_left_out():
     episodes = np.repeat(np.arange(30), 5)
     y = np.isin(episodes, [2, 11, 25]) & (rng.random(150) < 0.8)
     x = y + rng.normal(size=150)
-    res = evalkit.epic.bootstrap.bootstrap_pearson(x, y, episodes=episodes, n_resamples=4000, binary_y=True)
+    res = evalkit.epic.bootstrap.bootstrap_pearson(
+        x, y, episodes=episodes, n_resamples=4000, binary_y=True
+    )
     expected = 4000 * (27 / 30) ** 30
     assert abs(res.n_degenerate[0] - expected) < 4 * math.sqrt(expected)
     assert np.isnan(res.resamples).sum() == res.n_degenerate[0]
@@ -215,6 +247,8 @@ def test_constant_column_named_in_multi_column_error():
         epic_goal_columns(x, y, names=["alpha=0", "alpha=1"], n_bootstrap=0)
 
 
-@pytest.mark.parametrize("module", [evalkit.epic.goal, evalkit.epic.general, evalkit.epic.bootstrap])
+@pytest.mark.parametrize(
+    "module", [evalkit.epic.goal, evalkit.epic.general, evalkit.epic.bootstrap]
+)
 def test_docstring_examples(module):
     assert doctest.testmod(module).failed == 0

@@ -25,7 +25,14 @@ def _result(seed=0):
 
 
 def _row(alpha, model="evalkit-tiny-vit", seed=0, **kw):
-    keys = dict(task="cartpole", label_set="rule", reward_source="clip", model=model, pretrained="none", alpha=alpha)
+    keys = dict(
+        task="cartpole",
+        label_set="rule",
+        reward_source="clip",
+        model=model,
+        pretrained="none",
+        alpha=alpha,
+    )
     keys.update(kw)
     return result_row(_result(seed), **keys)
 
@@ -36,19 +43,28 @@ def test_empty_table_has_the_columns(tmp_path):
 
 
 def test_upsert_replaces_same_key_and_adds_new_keys(tmp_path):
-    path = upsert_epic_results(tmp_path, [_row(0.0), _row(0.5), _row(math.nan, model="", reward_source="function:m:f")])
+    path = upsert_epic_results(
+        tmp_path, [_row(0.0), _row(0.5), _row(math.nan, model="", reward_source="function:m:f")]
+    )
     assert path == results_path(tmp_path) and path.is_file()
     assert len(load_epic_results(tmp_path)) == 3
     # Same keys again (new numbers): replaced, not duplicated; NaN α matches NaN α.
-    upsert_epic_results(tmp_path, [_row(0.5, seed=1), _row(math.nan, model="", reward_source="function:m:f", seed=1)])
+    upsert_epic_results(
+        tmp_path,
+        [_row(0.5, seed=1), _row(math.nan, model="", reward_source="function:m:f", seed=1)],
+    )
     table = load_epic_results(tmp_path)
     assert len(table) == 3
     new = _result(1)
     replaced = table[table["alpha"] == 0.5].iloc[0]
     assert replaced["distance"] == pytest.approx(new.distance)
-    assert table[table["reward_source"] == "function:m:f"].iloc[0]["distance"] == pytest.approx(new.distance)
+    assert table[table["reward_source"] == "function:m:f"].iloc[0]["distance"] == pytest.approx(
+        new.distance
+    )
     # Another label set or model is another row.
-    upsert_epic_results(tmp_path, [_row(0.5, label_set="human"), _row(0.5, model="RN50", pretrained="openai")])
+    upsert_epic_results(
+        tmp_path, [_row(0.5, label_set="human"), _row(0.5, model="RN50", pretrained="openai")]
+    )
     table = load_epic_results(tmp_path)
     assert len(table) == 5
     assert not table[list(KEY_COLUMNS)].astype(str).duplicated().any()
@@ -66,7 +82,9 @@ def test_point_estimate_rows_have_missing_intervals(tmp_path):
     rng = np.random.default_rng(0)
     y = rng.random(50) < 0.3
     res = epic_goal(y + rng.normal(size=50), y, n_bootstrap=0)
-    row = result_row(res, task="t", label_set="rule", reward_source="clip", model="m", pretrained="p", alpha=0.0)
+    row = result_row(
+        res, task="t", label_set="rule", reward_source="clip", model="m", pretrained="p", alpha=0.0
+    )
     assert math.isnan(row["ci_low"]) and row["ci_method"] == "" and row["n_bootstrap"] == 0
     upsert_epic_results(tmp_path, [row])
     assert load_epic_results(tmp_path)["ci_low"].isna().all()

@@ -8,7 +8,16 @@ from helpers_humanoid import SMALL, frame_spread, keyframe_states, make_env, sav
 
 from evalkit.errors import EvalkitError
 
-TASKS = ("standing", "kneeling", "lotus", "splits", "arms_raised", "hands_on_hips", "arms_crossed", "one_leg")
+TASKS = (
+    "standing",
+    "kneeling",
+    "lotus",
+    "splits",
+    "arms_raised",
+    "hands_on_hips",
+    "arms_crossed",
+    "one_leg",
+)
 STANDING_VARIANTS = ("standing", "arms_raised", "hands_on_hips", "arms_crossed", "one_leg")
 
 
@@ -99,7 +108,9 @@ def test_missing_egl_names_the_library(monkeypatch):
     from evalkit.envs import humanoid_scene
 
     real = ctypes.util.find_library
-    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None if name == "EGL" else real(name))
+    monkeypatch.setattr(
+        ctypes.util, "find_library", lambda name: None if name == "EGL" else real(name)
+    )
     monkeypatch.setenv("MUJOCO_GL", "egl")
     assert "libEGL.so.1" in humanoid_scene.missing_gl_library()
     with pytest.raises(EvalkitError, match="libEGL.so.1"):
@@ -151,7 +162,9 @@ def test_no_termination_when_the_humanoid_falls():
     env.reset(seed=0)
     steps, truncated = 0, False
     while not truncated:
-        _, _, terminated, truncated, _ = env.step(np.zeros(env.action_space.shape, dtype=np.float32))
+        _, _, terminated, truncated, _ = env.step(
+            np.zeros(env.action_space.shape, dtype=np.float32)
+        )
         assert not terminated
         steps += 1
     assert steps == 100
@@ -199,7 +212,11 @@ def test_standing_is_false_on_poses_that_are_not_standing():
     states = keyframe_states(names)
     assert not get_task("standing").rule_labels(states).any()
     for task in TASKS:  # no goal on lying, sitting, crouching...
-        lying = states[states.pose.isin(["lying_back", "lying_front", "all_fours", "sitting", "crouching", "bending"])]
+        lying = states[
+            states.pose.isin(
+                ["lying_back", "lying_front", "all_fours", "sitting", "crouching", "bending"]
+            )
+        ]
         assert not get_task(task).rule_labels(lying).any(), task
 
 
@@ -272,7 +289,9 @@ def test_unknown_task_for_poses_is_a_clear_error():
 def test_collect_poses_cli_makes_a_labelled_dataset(datasets_root, cli):
     from evalkit.data.store import open_dataset
 
-    result = cli("collect", "humanoid", "--poses", "--per-task", "2", "--size", "32", "--workers", "2")
+    result = cli(
+        "collect", "humanoid", "--poses", "--per-task", "2", "--size", "32", "--workers", "2"
+    )
     assert result.exit_code == 0, result.output
     ds = open_dataset("humanoid-poses")
     assert ds.family == "humanoid" and ds.frames.shape[1:] == (32, 32, 3)
@@ -284,7 +303,9 @@ def test_collect_poses_cli_makes_a_labelled_dataset(datasets_root, cli):
         assert wide[task].any(), task
         assert wide.loc[states.index[states.pose == task], task].mean() >= 0.5
     assert len(ds) == ds.manifest.n_episodes
-    assert {"qpos_0", "qvel_22", "head_z", "left_knee_clear", "pose", "beyond_range"} <= set(states.columns)
+    assert {"qpos_0", "qvel_22", "head_z", "left_knee_clear", "pose", "beyond_range"} <= set(
+        states.columns
+    )
     again = cli("collect", "humanoid", "--poses", "--per-task", "2", "--size", "32")
     assert again.exit_code == 0 and "humanoid-poses" in again.output
 
@@ -314,8 +335,10 @@ def test_rollout_dataset_round_trips_through_the_store(tmp_path, datasets_root):
     assert np.array_equal(np.asarray(again.frames), np.asarray(ds.frames))
     # replaying the stored state renders the stored frame
     env = make_env(width=32, height=32)
-    env.set_state(states.loc[4, [f"qpos_{i}" for i in range(24)]].to_numpy(float),
-                  states.loc[4, [f"qvel_{i}" for i in range(23)]].to_numpy(float))
+    env.set_state(
+        states.loc[4, [f"qpos_{i}" for i in range(24)]].to_numpy(float),
+        states.loc[4, [f"qvel_{i}" for i in range(23)]].to_numpy(float),
+    )
     assert np.array_equal(env.render_frame(), again.frames[4])
     env.close()
 

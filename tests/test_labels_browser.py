@@ -21,7 +21,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def browser():
     if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(f"{CHROMIUM} is missing: install it with 'bash scripts/install-system-deps.sh' (Debian chromium).")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install it with 'bash scripts/install-system-deps.sh' (Debian chromium)."
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -75,8 +77,10 @@ def test_label_with_keyboard_undo_reload(page, datasets_root, tmp_path):
     ds = make_dataset(datasets_root, "lab", n_frames=40, n_episodes=4, size=48)
     with running_server(ds, labeller="alice", order="random", seed=3) as srv:
         open_page(page, srv.url())
-        order = page.evaluate("() => fetch('/api/session', {headers: {'X-Evalkit-Token': EK.token}})"
-                              ".then(r => r.json()).then(s => s.order)")
+        order = page.evaluate(
+            "() => fetch('/api/session', {headers: {'X-Evalkit-Token': EK.token}})"
+            ".then(r => r.json()).then(s => s.order)"
+        )
         assert sorted(order) == list(range(40)) and order != list(range(40))
         assert shown_frame(page) == order[0]
         assert "pole vertically upright" in page.inner_text("#goal-prompt")
@@ -88,17 +92,26 @@ def test_label_with_keyboard_undo_reload(page, datasets_root, tmp_path):
         assert shown_frame(page) == order[4]  # each label moves on
         page.keyboard.press("u")
         wait_for(lambda: journal_count(ds) == 5, what="the undo in the journal")
-        page.wait_for_function("() => document.querySelector('#status').textContent.includes('Undid')")
+        page.wait_for_function(
+            "() => document.querySelector('#status').textContent.includes('Undid')"
+        )
         assert shown_frame(page) == order[3]  # back on the undone frame
         assert "unlabelled" in page.inner_text("#info-label")
 
         events = journal_lines(ds)
         assert [(e["type"], e["frame_id"], e.get("label")) for e in events] == [
-            ("label", order[0], "goal"), ("label", order[1], "not_goal"), ("label", order[2], "skip"),
-            ("label", order[3], "goal"), ("undo", order[3], None)]
+            ("label", order[0], "goal"),
+            ("label", order[1], "not_goal"),
+            ("label", order[2], "skip"),
+            ("label", order[3], "goal"),
+            ("undo", order[3], None),
+        ]
         assert events[4]["undoes"] == events[3]["id"]
         assert LabelStore(ds).labels_of("cartpole", "alice") == {
-            order[0]: "goal", order[1]: "not_goal", order[2]: "skip"}
+            order[0]: "goal",
+            order[1]: "not_goal",
+            order[2]: "skip",
+        }
 
         page.reload()
         page.wait_for_selector("body.ready")
@@ -114,8 +127,10 @@ def test_label_with_keyboard_undo_reload(page, datasets_root, tmp_path):
         page.screenshot(path=str(tmp_path / "label-single.png"))
 
         # the image is really the frame, served by id
-        size = page.evaluate("() => [document.querySelector('#frame').naturalWidth, "
-                             "document.querySelector('#frame').complete]")
+        size = page.evaluate(
+            "() => [document.querySelector('#frame').naturalWidth, "
+            "document.querySelector('#frame').complete]"
+        )
         assert size == [48, True]
 
 
@@ -162,12 +177,14 @@ def test_rate_page(page, datasets_root, tmp_path):
         open_page(page, srv.url("rate"))
         assert page.inner_text("#info-episode") == "0"
         page.wait_for_function("() => document.querySelector('#loading').textContent === ''")
-        page.keyboard.press("3")   # 50 %
+        page.keyboard.press("3")  # 50 %
         wait_for(lambda: journal_count(ds, "ratings.journal.jsonl") == 1, what="the rating")
         assert page.inner_text("#info-episode") == "1"  # on to the next unrated episode
-        page.keyboard.press("2")   # 25 %
+        page.keyboard.press("2")  # 25 %
         wait_for(lambda: journal_count(ds, "ratings.journal.jsonl") == 2, what="the second rating")
-        page.wait_for_function("() => document.querySelector('#progress-text').textContent.includes('50 %')")
+        page.wait_for_function(
+            "() => document.querySelector('#progress-text').textContent.includes('50 %')"
+        )
         assert "2 / 3 rated" in page.inner_text("#progress-text")
         page.screenshot(path=str(tmp_path / "rate.png"))
     events = journal_lines(ds, "ratings.journal.jsonl")

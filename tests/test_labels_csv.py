@@ -36,7 +36,10 @@ def test_export_import_round_trip(ds, tmp_path, datasets_root):
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == EXPORT_COLUMNS
     assert [(r["frame_id"], r["label"], r["labeller"]) for r in rows] == [
-        ("1", "goal", "alice"), ("2", "not_goal", "alice"), ("2", "skip", "bob")]
+        ("1", "goal", "alice"),
+        ("2", "not_goal", "alice"),
+        ("2", "skip", "bob"),
+    ]
 
     other = make_dataset(datasets_root, "copy", n_frames=30)
     rep = import_csv(other, out)
@@ -52,32 +55,51 @@ def test_export_import_round_trip(ds, tmp_path, datasets_root):
 
 def test_missing_columns(ds, tmp_path):
     bad = write(tmp_path / "b.csv", "frame,label\n1,goal\n")
-    with pytest.raises(EvalkitError, match=r"lacks the column\(s\) frame_id, task \(or pass --task\), labeller"):
+    with pytest.raises(
+        EvalkitError, match=r"lacks the column\(s\) frame_id, task \(or pass --task\), labeller"
+    ):
         import_csv(ds, bad)
     # --task and --labeller stand in for missing columns
     ok = write(tmp_path / "ok.csv", "frame_id,label\n1,goal\n2,0\n3,No\n4,not goal\n5,TRUE\n")
     rep = import_csv(ds, ok, task="cartpole", labeller="carol")
     assert rep.imported == 5
     assert LabelStore(ds).labels_of("cartpole", "carol") == {
-        1: "goal", 2: "not_goal", 3: "not_goal", 4: "not_goal", 5: "goal"}
+        1: "goal",
+        2: "not_goal",
+        3: "not_goal",
+        4: "not_goal",
+        5: "goal",
+    }
 
 
 def test_unknown_frames_and_bad_values_import_nothing(ds, tmp_path):
-    bad = write(tmp_path / "b.csv", "frame_id,task,label,labeller,time\n"
-                                    "1,cartpole,goal,alice,\n"
-                                    "30,cartpole,goal,alice,\n"
-                                    "-2,cartpole,goal,alice,\n"
-                                    "x,cartpole,goal,alice,\n"
-                                    "4,cartpole,maybe,alice,\n"
-                                    "5,kneeling,goal,alice,\n"
-                                    "6,cartpole,goal,../x,\n"
-                                    "7,cartpole,goal,alice,yesterday\n")
+    bad = write(
+        tmp_path / "b.csv",
+        "frame_id,task,label,labeller,time\n"
+        "1,cartpole,goal,alice,\n"
+        "30,cartpole,goal,alice,\n"
+        "-2,cartpole,goal,alice,\n"
+        "x,cartpole,goal,alice,\n"
+        "4,cartpole,maybe,alice,\n"
+        "5,kneeling,goal,alice,\n"
+        "6,cartpole,goal,../x,\n"
+        "7,cartpole,goal,alice,yesterday\n",
+    )
     with pytest.raises(EvalkitError) as err:
         import_csv(ds, bad)
     msg = str(err.value)
-    for piece in ["7 bad row(s)", "line 3: frame 30 does not exist", "line 4: frame -2", "line 5: frame_id 'x'",
-                  "line 6: label 'maybe'", "line 7:", "humanoid", "line 8: labeller", "line 9: time",
-                  "Nothing was imported"]:
+    for piece in [
+        "7 bad row(s)",
+        "line 3: frame 30 does not exist",
+        "line 4: frame -2",
+        "line 5: frame_id 'x'",
+        "line 6: label 'maybe'",
+        "line 7:",
+        "humanoid",
+        "line 8: labeller",
+        "line 9: time",
+        "Nothing was imported",
+    ]:
         assert piece in msg
     assert not LabelStore(ds).path.exists()
 
@@ -87,7 +109,11 @@ def test_many_rows_with_one_problem_are_said_once(ds, tmp_path):
     with pytest.raises(EvalkitError) as err:
         import_csv(ds, write(tmp_path / "k.csv", "frame_id,task,label,labeller,time\n" + rows))
     msg = str(err.value)
-    assert "10 bad row(s): lines 2, 3, 4 and 7 more: " in msg and msg.count("kneeling") == 1 and ".;" not in msg
+    assert (
+        "10 bad row(s): lines 2, 3, 4 and 7 more: " in msg
+        and msg.count("kneeling") == 1
+        and ".;" not in msg
+    )
 
 
 def test_task_option_must_match_the_rows(ds, tmp_path):
@@ -99,23 +125,36 @@ def test_task_option_must_match_the_rows(ds, tmp_path):
 
 
 def test_conflicting_duplicates_keep_both_events_and_are_reported(ds, tmp_path):
-    f = write(tmp_path / "c.csv", "frame_id,task,label,labeller\n"
-                                  "1,cartpole,goal,alice\n"
-                                  "2,cartpole,goal,alice\n"
-                                  "1,cartpole,not_goal,alice\n"
-                                  "2,cartpole,goal,alice\n"
-                                  "1,cartpole,goal,bob\n")
+    f = write(
+        tmp_path / "c.csv",
+        "frame_id,task,label,labeller\n"
+        "1,cartpole,goal,alice\n"
+        "2,cartpole,goal,alice\n"
+        "1,cartpole,not_goal,alice\n"
+        "2,cartpole,goal,alice\n"
+        "1,cartpole,goal,bob\n",
+    )
     rep = import_csv(ds, f)
     assert rep.imported == 5 and rep.duplicates == 1
     assert rep.conflicts.to_dict("records") == [
-        {"frame_id": 1, "task": "cartpole", "labeller": "alice", "labels": "goal → not_goal", "lines": "2,4"}]
+        {
+            "frame_id": 1,
+            "task": "cartpole",
+            "labeller": "alice",
+            "labels": "goal → not_goal",
+            "lines": "2,4",
+        }
+    ]
     events = [e for e in journal_lines(ds) if e["frame_id"] == 1 and e["labeller"] == "alice"]
     assert [e["label"] for e in events] == ["goal", "not_goal"]  # both kept, in file order
     assert LabelStore(ds).labels_of("cartpole", "alice")[1] == "not_goal"  # the later line is live
 
 
 def test_cli_import_export_stats(cli, ds, tmp_path):
-    f = write(tmp_path / "in.csv", "frame_id,task,label\n1,cartpole,goal\n1,cartpole,not_goal\n2,cartpole,goal\n")
+    f = write(
+        tmp_path / "in.csv",
+        "frame_id,task,label\n1,cartpole,goal\n1,cartpole,not_goal\n2,cartpole,goal\n",
+    )
     res = cli("label", "import", "lab", str(f), "--labeller", "dana")
     assert res.exit_code == 0, res.output
     assert "Imported 3 labels" in res.output
@@ -140,9 +179,13 @@ def test_cli_import_export_stats(cli, ds, tmp_path):
 
 
 def test_cli_bad_input_is_one_clear_sentence(cli, ds, tmp_path):
-    res = cli("label", "import", "nope", str(tmp_path / "x.csv"), "--task", "cartpole", "--labeller", "a")
+    res = cli(
+        "label", "import", "nope", str(tmp_path / "x.csv"), "--task", "cartpole", "--labeller", "a"
+    )
     assert res.exit_code == 2 and "No dataset called 'nope'" in res.output
-    res = cli("label", "import", "lab", str(tmp_path / "x.csv"), "--task", "cartpole", "--labeller", "a")
+    res = cli(
+        "label", "import", "lab", str(tmp_path / "x.csv"), "--task", "cartpole", "--labeller", "a"
+    )
     assert res.exit_code == 2 and "does not exist" in res.output
     res = cli("label", "stats", "lab", "--task", "kneeling")
     assert res.exit_code == 2 and "humanoid task" in res.output

@@ -71,7 +71,10 @@ def test_complete_last_line_without_newline_is_kept(tmp_path):
 
 def test_garbage_lines_are_skipped(tmp_path):
     j = Journal(tmp_path / "j.jsonl")
-    j.path.write_text('\n'.join([json.dumps(ev(1)), "not json", "[1, 2]", '{"no": "id"}', json.dumps(ev(2))]) + "\n")
+    j.path.write_text(
+        "\n".join([json.dumps(ev(1)), "not json", "[1, 2]", '{"no": "id"}', json.dumps(ev(2))])
+        + "\n"
+    )
     with pytest.warns(JournalWarning):
         read = j.read()
     assert [e["id"] for e in read.events] == ["e1", "e2"]
@@ -138,7 +141,10 @@ WRITER = textwrap.dedent(
 
 def test_concurrent_writer_processes_never_corrupt_the_journal(tmp_path):
     path = tmp_path / "j.jsonl"
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), f"w{k}", "300"]) for k in range(4)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), f"w{k}", "300"])
+        for k in range(4)
+    ]
     for p in procs:
         assert p.wait(timeout=120) == 0
     read = Journal(path).read()
@@ -153,8 +159,11 @@ def test_concurrent_writer_processes_never_corrupt_the_journal(tmp_path):
 @pytest.mark.parametrize("delay", [0.05, 0.2, 0.45])
 def test_kill_9_loses_nothing_that_was_acknowledged(tmp_path, delay):
     path = tmp_path / "j.jsonl"
-    p = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "k", "1000000", "ack"],
-                         stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), "k", "1000000", "ack"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     acked = []
     deadline = time.monotonic() + 30
     while len(acked) < 20 and time.monotonic() < deadline:  # let it get going

@@ -31,12 +31,17 @@ def ds(datasets_root):
 
 def test_every_api_call_needs_the_token(ds):
     with running_server(ds) as srv:
-        for method, path, body in [("GET", "/api/session", None), ("GET", "/api/labels", None),
-                                   ("POST", "/api/label", {"frame_id": 1, "label": "goal"}),
-                                   ("POST", "/api/labels", {"items": [{"frame_id": 1, "label": "goal"}]}),
-                                   ("POST", "/api/undo", {}), ("GET", "/api/frame/1", None),
-                                   ("GET", "/api/episodes", None), ("POST", "/api/rate", {"episode": 0, "rating": 50}),
-                                   ("POST", "/api/rate/undo", {})]:
+        for method, path, body in [
+            ("GET", "/api/session", None),
+            ("GET", "/api/labels", None),
+            ("POST", "/api/label", {"frame_id": 1, "label": "goal"}),
+            ("POST", "/api/labels", {"items": [{"frame_id": 1, "label": "goal"}]}),
+            ("POST", "/api/undo", {}),
+            ("GET", "/api/frame/1", None),
+            ("GET", "/api/episodes", None),
+            ("POST", "/api/rate", {"episode": 0, "rating": 50}),
+            ("POST", "/api/rate/undo", {}),
+        ]:
             for token in (None, "wrong", srv.app.token[:-1]):
                 status, _, data = request(srv, method, path, body, token=token)
                 assert status == 403, (method, path, token)
@@ -57,18 +62,33 @@ def test_frames_are_served_by_id_only(ds):
         np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), ds.frames[7])
         status, _, thumb = request(srv, "GET", "/api/frame/7.png?size=thumb")
         assert status == 200 and Image.open(io.BytesIO(thumb)).size == (32, 32)  # already small
-        status, _, _ = request(srv, "GET", "/api/frame/7", headers={"If-None-Match": headers["etag"]})
+        status, _, _ = request(
+            srv, "GET", "/api/frame/7", headers={"If-None-Match": headers["etag"]}
+        )
         assert status == 304
-        for path, expected in [("/api/frame/30", 404), ("/api/frame/99999999", 404), ("/api/frame/-1", 400),
-                               ("/api/frame/1e3", 400), ("/api/frame/abc", 400), ("/api/frame/%2e%2e", 400),
-                               ("/api/frame/..%2F..%2Fmanifest.json", 404), ("/api/frame/..%2Fframes.npy", 404),
-                               ("/api/frame/../manifest.json", 404), ("/api/frame/1/../../manifest.json", 404),
-                               ("/api/frame/7?size=huge", 400), ("/static/../manifest.json", 404),
-                               ("/static/..%2F..%2Fmanifest.json", 404), ("/static/server.py", 404),
-                               ("/manifest.json", 404), ("/api/frame/" + "9" * 40, 400)]:
+        for path, expected in [
+            ("/api/frame/30", 404),
+            ("/api/frame/99999999", 404),
+            ("/api/frame/-1", 400),
+            ("/api/frame/1e3", 400),
+            ("/api/frame/abc", 400),
+            ("/api/frame/%2e%2e", 400),
+            ("/api/frame/..%2F..%2Fmanifest.json", 404),
+            ("/api/frame/..%2Fframes.npy", 404),
+            ("/api/frame/../manifest.json", 404),
+            ("/api/frame/1/../../manifest.json", 404),
+            ("/api/frame/7?size=huge", 400),
+            ("/static/../manifest.json", 404),
+            ("/static/..%2F..%2Fmanifest.json", 404),
+            ("/static/server.py", 404),
+            ("/manifest.json", 404),
+            ("/api/frame/" + "9" * 40, 400),
+        ]:
             status, _, body = request(srv, "GET", path)
             assert status == expected, path
-            assert b"content_hash" not in (body if isinstance(body, bytes) else json.dumps(body).encode())
+            assert b"content_hash" not in (
+                body if isinstance(body, bytes) else json.dumps(body).encode()
+            )
 
 
 def test_label_undo_and_session(ds):
@@ -82,31 +102,45 @@ def test_label_undo_and_session(ds):
 
         assert request(srv, "POST", "/api/label", {"frame_id": 3, "label": "goal"})[0] == 200
         assert request(srv, "POST", "/api/label", {"frame_id": 4, "label": "skip"})[0] == 200
-        status, _, r = request(srv, "POST", "/api/labels", {"items": [{"frame_id": 5, "label": "not_goal"},
-                                                                      {"frame_id": 3, "label": "not_goal"}]})
+        status, _, r = request(
+            srv,
+            "POST",
+            "/api/labels",
+            {"items": [{"frame_id": 5, "label": "not_goal"}, {"frame_id": 3, "label": "not_goal"}]},
+        )
         assert status == 200 and r["progress"]["labelled"] == 2 and r["progress"]["skip"] == 1
         status, _, r = request(srv, "POST", "/api/undo", {})
-        assert r["undone"] == {"event_id": r["undone"]["event_id"], "frame_id": 3, "label": "not_goal"}
+        assert r["undone"] == {
+            "event_id": r["undone"]["event_id"],
+            "frame_id": 3,
+            "label": "not_goal",
+        }
         assert r["label"] == "goal"  # frame 3 is back to its earlier label
         status, _, r = request(srv, "GET", "/api/labels")
         assert r["labels"] == {"3": "goal", "4": "skip", "5": "not_goal"}
     lines = journal_lines(ds)
     assert [(e["type"], e.get("frame_id"), e.get("label")) for e in lines] == [
-        ("label", 3, "goal"), ("label", 4, "skip"), ("label", 5, "not_goal"), ("label", 3, "not_goal"),
-        ("undo", 3, None)]
+        ("label", 3, "goal"),
+        ("label", 4, "skip"),
+        ("label", 5, "not_goal"),
+        ("label", 3, "not_goal"),
+        ("undo", 3, None),
+    ]
     assert all(e["labeller"] == "alice" and e["source"] == "web" for e in lines)
 
 
 def test_bad_posts_are_refused_and_write_nothing(ds):
     with running_server(ds) as srv:
-        for body, match in [({"frame_id": 30, "label": "goal"}, "does not exist"),
-                            ({"frame_id": -1, "label": "goal"}, "does not exist"),
-                            ({"frame_id": True, "label": "goal"}, "integer"),
-                            ({"frame_id": "3", "label": "goal"}, "integer"),
-                            ({"frame_id": 3.0, "label": "goal"}, "integer"),
-                            ({"frame_id": 3, "label": "GOAL"}, "label must be"),
-                            ({"frame_id": 3}, "label must be"),
-                            ({"frame_id": "../../etc/passwd", "label": "goal"}, "integer")]:
+        for body, match in [
+            ({"frame_id": 30, "label": "goal"}, "does not exist"),
+            ({"frame_id": -1, "label": "goal"}, "does not exist"),
+            ({"frame_id": True, "label": "goal"}, "integer"),
+            ({"frame_id": "3", "label": "goal"}, "integer"),
+            ({"frame_id": 3.0, "label": "goal"}, "integer"),
+            ({"frame_id": 3, "label": "GOAL"}, "label must be"),
+            ({"frame_id": 3}, "label must be"),
+            ({"frame_id": "../../etc/passwd", "label": "goal"}, "integer"),
+        ]:
             status, _, r = request(srv, "POST", "/api/label", body)
             assert status == 400 and match in r["error"], body
         for raw in (b"not json", b"[1,2]", b"\xff\xfe"):
@@ -114,8 +148,12 @@ def test_bad_posts_are_refused_and_write_nothing(ds):
             assert status == 400
         status, _, r = request(srv, "POST", "/api/label", raw_body=b"{" + b" " * (2 << 20) + b"}")
         assert status == 413
-        status, _, r = request(srv, "POST", "/api/labels", {"items": [{"frame_id": 1, "label": "goal"},
-                                                                      {"frame_id": 99, "label": "goal"}]})
+        status, _, r = request(
+            srv,
+            "POST",
+            "/api/labels",
+            {"items": [{"frame_id": 1, "label": "goal"}, {"frame_id": 99, "label": "goal"}]},
+        )
         assert status == 400  # the whole batch is refused
         assert request(srv, "POST", "/api/labels", {"items": []})[0] == 400
         assert request(srv, "POST", "/api/undo", {"event_id": 5})[0] == 400
@@ -132,8 +170,14 @@ def test_rating_endpoints(ds):
         assert e["rated"] == 0 and e["success_rate"] is None
         request(srv, "POST", "/api/rate", {"episode": 0, "rating": 100})
         status, _, r = request(srv, "POST", "/api/rate", {"episode": 1, "rating": 25})
-        assert status == 200 and r["rated"] == 2 and r["successes"] == 1 and r["success_rate"] == 0.5
-        for body in ({"episode": 7, "rating": 50}, {"episode": 0, "rating": 60}, {"episode": 0, "rating": "50"}):
+        assert (
+            status == 200 and r["rated"] == 2 and r["successes"] == 1 and r["success_rate"] == 0.5
+        )
+        for body in (
+            {"episode": 7, "rating": 50},
+            {"episode": 0, "rating": 60},
+            {"episode": 0, "rating": "50"},
+        ):
             assert request(srv, "POST", "/api/rate", body)[0] == 400
         status, _, r = request(srv, "POST", "/api/rate/undo", {})
         assert r["undone"] == {"episode": 1, "rating": 25} and r["ratings"] == {"0": 100}
@@ -145,7 +189,9 @@ def test_port_in_use_is_a_clear_error(ds):
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        with pytest.raises(EvalkitError, match=rf"Port {port} on 127.0.0.1 is already in use.*--port \d+"):
+        with pytest.raises(
+            EvalkitError, match=rf"Port {port} on 127.0.0.1 is already in use.*--port \d+"
+        ):
             bind_socket("127.0.0.1", port)
     with pytest.raises(EvalkitError, match="not a TCP port"):
         bind_socket("127.0.0.1", 70000)
@@ -170,9 +216,27 @@ def test_app_refuses_a_task_of_another_family(ds):
 
 def _serve(datasets_root, *extra):
     env = {**os.environ, "EVALKIT_DATASETS": str(datasets_root), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", "from evalkit.cli import main; main()",
-                             "label", "serve", "lab", "--task", "cartpole", "--labeller", "kim", "--port", "0", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from evalkit.cli import main; main()",
+            "label",
+            "serve",
+            "lab",
+            "--task",
+            "cartpole",
+            "--labeller",
+            "kim",
+            "--port",
+            "0",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     deadline = time.monotonic() + 60
     lines = []
     while time.monotonic() < deadline:
@@ -188,8 +252,11 @@ def _serve(datasets_root, *extra):
 
 def _post(url, path, body):
     base, token = url.split("/?token=")
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json", "X-Evalkit-Token": token})
+    req = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "X-Evalkit-Token": token},
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
 
@@ -232,7 +299,9 @@ def test_kill_9_while_labelling_loses_no_acknowledged_label(ds, datasets_root):
 
 
 def test_bench_label_command(cli, tmp_path):
-    res = cli("bench", "label", "--n", "20", "--frames", "12", "--size", "32", "--dir", str(tmp_path))
+    res = cli(
+        "bench", "label", "--n", "20", "--frames", "12", "--size", "32", "--dir", str(tmp_path)
+    )
     assert res.exit_code == 0, res.output
     assert "POST /api/label, median" in res.output and "fsync" in res.output
     assert list(tmp_path.iterdir()) == []  # the scratch dataset is gone

@@ -73,8 +73,17 @@ def test_label_stats_against_rule_and_between_labellers(tmp_path):
     alice = {f: bool(r) if rng.random() < 0.85 else not r for f, r in enumerate(rule)}
     bob = {f: bool(r) if rng.random() < 0.7 else not r for f, r in enumerate(rule) if f < 40}
     for who, labels in (("alice", alice), ("bob", bob)):
-        store.add_many([{"frame_id": f, "task": "cartpole", "label": "goal" if v else "not_goal",
-                         "labeller": who} for f, v in labels.items()])
+        store.add_many(
+            [
+                {
+                    "frame_id": f,
+                    "task": "cartpole",
+                    "label": "goal" if v else "not_goal",
+                    "labeller": who,
+                }
+                for f, v in labels.items()
+            ]
+        )
     store.add(59, "cartpole", "skip", "bob")
     stats = label_stats(ds, store=store)
     per = stats.per_labeller.set_index("labeller")
@@ -82,11 +91,15 @@ def test_label_stats_against_rule_and_between_labellers(tmp_path):
     assert per.loc["bob", "skipped"] == 1
     assert per.loc["alice", "goal"] == sum(alice.values())
     a_ids = sorted(alice)
-    assert per.loc["alice", "rule_kappa"] == pytest.approx(naive_kappa([alice[f] for f in a_ids], rule[a_ids]))
+    assert per.loc["alice", "rule_kappa"] == pytest.approx(
+        naive_kappa([alice[f] for f in a_ids], rule[a_ids])
+    )
     pair = stats.pairs.iloc[0]
     common = sorted(bob)
     assert pair["common"] == 40
-    assert pair["kappa"] == pytest.approx(naive_kappa([alice[f] for f in common], [bob[f] for f in common]))
+    assert pair["kappa"] == pytest.approx(
+        naive_kappa([alice[f] for f in common], [bob[f] for f in common])
+    )
     major = stats.majority.iloc[0]
     ties = sum(alice[f] != bob[f] for f in common)
     assert major["ties"] == ties and major["decided"] == 60 - ties

@@ -76,8 +76,12 @@ def test_two_stores_on_one_dataset_see_each_other(ds):
 
 
 def label_all(store, labeller, labels):
-    store.add_many([{"frame_id": f, "task": "cartpole", "label": lab, "labeller": labeller}
-                    for f, lab in labels.items()])
+    store.add_many(
+        [
+            {"frame_id": f, "task": "cartpole", "label": lab, "labeller": labeller}
+            for f, lab in labels.items()
+        ]
+    )
 
 
 def test_majority_vote_excludes_ties(ds):
@@ -153,7 +157,9 @@ def test_corrupt_journal_tail_does_not_break_derivation(ds):
     with pytest.warns(UserWarning, match="torn last line"):
         fresh = LabelStore(ds)
     assert fresh.labels_of("cartpole", "alice") == {1: "goal"}
-    with pytest.warns(UserWarning, match="unreadable line"):  # this reader passes the fragment again
+    with pytest.warns(
+        UserWarning, match="unreadable line"
+    ):  # this reader passes the fragment again
         fresh.add(3, "cartpole", "not_goal", "alice")
     with pytest.warns(UserWarning, match="unreadable line 2"):  # no longer last: just unreadable
         again = LabelStore(ds)
@@ -166,10 +172,10 @@ def test_corrupt_journal_tail_does_not_break_derivation(ds):
 def test_ratings_and_success_rate(ds):
     store = RatingStore(ds)
     store.add(0, "cartpole", 100, "alice")
-    store.add(1, "cartpole", 50, "alice")   # exactly 50 % is a success
+    store.add(1, "cartpole", 50, "alice")  # exactly 50 % is a success
     store.add(2, "cartpole", 25, "alice")
     store.add(3, "cartpole", 75, "alice")
-    store.add(3, "cartpole", 0, "alice")    # re-rated
+    store.add(3, "cartpole", 0, "alice")  # re-rated
     store.add(0, "cartpole", 0, "bob")
     rates = success_rates(store).set_index("labeller")
     assert rates.loc["alice", "episodes"] == 4
@@ -180,8 +186,12 @@ def test_ratings_and_success_rate(ds):
     store.undo("alice", task="cartpole")  # undoes the re-rating: episode 3 back to 75
     assert store.ratings_of("cartpole", "alice")[3] == 75
     assert success_rates(store, "cartpole").set_index("labeller").loc["alice", "successes"] == 3
-    for bad, match in [((9, "cartpole", 50, "a"), "Episode 9"), ((0, "cartpole", 60, "a"), "not a rating"),
-                       ((0, "cartpole", True, "a"), "not a rating"), ((0, "kneeling", 50, "a"), "humanoid")]:
+    for bad, match in [
+        ((9, "cartpole", 50, "a"), "Episode 9"),
+        ((0, "cartpole", 60, "a"), "not a rating"),
+        ((0, "cartpole", True, "a"), "not a rating"),
+        ((0, "kneeling", 50, "a"), "humanoid"),
+    ]:
         with pytest.raises(EvalkitError, match=match):
             store.add(*bad)
     assert (ds.path / "labels" / "ratings.journal.jsonl").is_file()

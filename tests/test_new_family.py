@@ -52,18 +52,32 @@ def pendulum_up(states: Any, max_angle: float = 0.3) -> np.ndarray:
 
 
 PENDULUM = Family(
-    name="pendulum", env_id="evalkit-test/Pendulum-v0", entry_point=PendulumEnv, episode_length=200,
-    default_dataset="pendulum-sweep", sweep=SweepSpec("theta", -math.pi, math.pi, {"theta_dot": 0.0}),
-    axis_label="pendulum angle (rad)", goal_value=0.0, rules={"pendulum_up": pendulum_up},
-    default_rule="pendulum_up", title="Pendulum",
+    name="pendulum",
+    env_id="evalkit-test/Pendulum-v0",
+    entry_point=PendulumEnv,
+    episode_length=200,
+    default_dataset="pendulum-sweep",
+    sweep=SweepSpec("theta", -math.pi, math.pi, {"theta_dot": 0.0}),
+    axis_label="pendulum angle (rad)",
+    goal_value=0.0,
+    rules={"pendulum_up": pendulum_up},
+    default_rule="pendulum_up",
+    title="Pendulum",
 )
 
 
 @pytest.fixture
 def pendulum():
     register_family(PENDULUM)
-    task = register_task(Task("pendulum_up", "pendulum", "a pendulum pointing straight up", "a pendulum",
-                              rule="pendulum_up"))
+    task = register_task(
+        Task(
+            "pendulum_up",
+            "pendulum",
+            "a pendulum pointing straight up",
+            "a pendulum",
+            rule="pendulum_up",
+        )
+    )
     yield task
     FAMILIES.pop("pendulum", None)
     TASKS.pop("pendulum_up", None)
@@ -71,7 +85,9 @@ def pendulum():
 
 
 @pytest.mark.slow
-def test_a_family_from_a_test_file_runs_collect_embed_epic_landscape(pendulum, cli, datasets_root, tmp_path):
+def test_a_family_from_a_test_file_runs_collect_embed_epic_landscape(
+    pendulum, cli, datasets_root, tmp_path
+):
     model = ("--model", "evalkit-tiny-vit", "--pretrained", "none")
     r = cli("collect", "pendulum", "--n", "41", "--size", "32")
     assert r.exit_code == 0, r.output
@@ -81,15 +97,29 @@ def test_a_family_from_a_test_file_runs_collect_embed_epic_landscape(pendulum, c
     r = cli("embed", "pendulum-sweep", *model, "--devices", "cpu", "--no-progress")
     assert r.exit_code == 0, r.output
 
-    r = cli("epic", "--task", "pendulum_up", *model, "--alpha", "0,1", "--bootstrap", "100", "--devices", "cpu",
-            "--format", "json")
+    r = cli(
+        "epic",
+        "--task",
+        "pendulum_up",
+        *model,
+        "--alpha",
+        "0,1",
+        "--bootstrap",
+        "100",
+        "--devices",
+        "cpu",
+        "--format",
+        "json",
+    )
     assert r.exit_code == 0, r.output
-    rows = json.loads(r.stdout[r.stdout.index("["):])
+    rows = json.loads(r.stdout[r.stdout.index("[") :])
     assert [row["alpha"] for row in rows] == [0.0, 1.0]
     assert all(0.0 <= row["distance"] <= 1.0 for row in rows)
 
     out = tmp_path / "landscape.png"
-    r = cli("landscape", "pendulum", *model, "--alpha", "0,1", "--out", str(out), "--devices", "cpu")
+    r = cli(
+        "landscape", "pendulum", *model, "--alpha", "0,1", "--out", str(out), "--devices", "cpu"
+    )
     assert r.exit_code == 0, r.output
     assert out.stat().st_size > 5_000
 
@@ -97,7 +127,9 @@ def test_a_family_from_a_test_file_runs_collect_embed_epic_landscape(pendulum, c
 def test_a_family_without_training_or_success_says_so(pendulum):
     from evalkit.train.config import TrainConfig
 
-    with pytest.raises(EvalkitError, match="no training settings for the environment family 'pendulum'"):
+    with pytest.raises(
+        EvalkitError, match="no training settings for the environment family 'pendulum'"
+    ):
         TrainConfig(task="pendulum_up").resolved()
     with pytest.raises(EvalkitError, match="'pendulum' defines no success criterion"):
         PENDULUM.require_success()
@@ -107,6 +139,12 @@ def test_sweep_states_and_rule_come_from_the_family(pendulum):
     from evalkit.data.sweeps import collect_sweep, default_name
 
     assert default_name("pendulum") == "pendulum-sweep"
-    with pytest.raises(EvalkitError, match="Only mountaincar has a textured renderer, not pendulum"):
+    with pytest.raises(
+        EvalkitError, match="Only mountaincar has a textured renderer, not pendulum"
+    ):
         collect_sweep("pendulum", 3, 8, textured=True, progress=False)
-    assert pendulum.rule_labels({"theta": np.array([0.0, 0.2, 1.0])}).tolist() == [True, True, False]
+    assert pendulum.rule_labels({"theta": np.array([0.0, 0.2, 1.0])}).tolist() == [
+        True,
+        True,
+        False,
+    ]

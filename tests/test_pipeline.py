@@ -18,8 +18,12 @@ from evalkit.pipeline import (
 
 
 def _label(ds, labeller: str, labels: dict[int, str]) -> None:
-    LabelStore(ds).add_many([{"frame_id": f, "task": "cartpole", "label": lab, "labeller": labeller}
-                             for f, lab in labels.items()])
+    LabelStore(ds).add_many(
+        [
+            {"frame_id": f, "task": "cartpole", "label": lab, "labeller": labeller}
+            for f, lab in labels.items()
+        ]
+    )
 
 
 def test_dataset_labels_rule_and_human_fresh_from_the_journal(tmp_path):
@@ -28,7 +32,11 @@ def test_dataset_labels_rule_and_human_fresh_from_the_journal(tmp_path):
     assert rule.mask.all() and np.array_equal(rule.labels, ds.labels("cartpole"))
     _label(ds, "alice", {0: "goal", 3: "not_goal", 5: "goal"})
     human = dataset_labels(ds, "cartpole", labels="human")  # no sync: read from the journal
-    assert human.frame_ids.tolist() == [0, 3, 5] and human.labels[human.mask].tolist() == [True, False, True]
+    assert human.frame_ids.tolist() == [0, 3, 5] and human.labels[human.mask].tolist() == [
+        True,
+        False,
+        True,
+    ]
     assert not human.labels[~human.mask].any()
     _label(ds, "bob", {3: "goal", 7: "goal"})
     again = dataset_labels(ds, "cartpole", labels="human")  # frame 3 now tied: left out

@@ -62,7 +62,9 @@ def test_landscape_one_line_per_alpha_and_goal_marked(tmp_path):
 
 def test_landscape_raw_rewards_subset_of_alphas_and_random_weights_title():
     table = landscape_table()
-    fig = plot_landscape(table, "x", None, rescale=False, alphas=[0.0, 1.0], random_weights=True, title="t")
+    fig = plot_landscape(
+        table, "x", None, rescale=False, alphas=[0.0, 1.0], random_weights=True, title="t"
+    )
     (ax,) = fig.axes
     assert [ln.get_label() for ln in ax.lines] == ["α = 0", "α = 1"]  # no goal line without a goal
     raw = table[table["alpha"] == 1.0].sort_values("state_value")["reward"].to_numpy()
@@ -73,12 +75,21 @@ def test_landscape_raw_rewards_subset_of_alphas_and_random_weights_title():
 
 
 def test_rescale_and_binning():
-    table = pd.DataFrame({"state_value": [0, 1, 2, 0, 1, 2], "alpha": [0, 0, 0, 1, 1, 1],
-                          "reward": [2.0, 4.0, 3.0, 5.0, 5.0, 5.0]})
+    table = pd.DataFrame(
+        {
+            "state_value": [0, 1, 2, 0, 1, 2],
+            "alpha": [0, 0, 0, 1, 1, 1],
+            "reward": [2.0, 4.0, 3.0, 5.0, 5.0, 5.0],
+        }
+    )
     scaled = rescale_per_alpha(table)["scaled"].to_numpy()
     np.testing.assert_allclose(scaled, [0, 1, 0.5, 0.5, 0.5, 0.5])  # constant reward -> 0.5
-    binned = bin_landscape(pd.DataFrame({"state_value": [0.0, 0.1, 0.9, 1.0], "alpha": 0.0,
-                                         "reward": [1.0, 3.0, 5.0, 7.0]}), bins=2)
+    binned = bin_landscape(
+        pd.DataFrame(
+            {"state_value": [0.0, 0.1, 0.9, 1.0], "alpha": 0.0, "reward": [1.0, 3.0, 5.0, 7.0]}
+        ),
+        bins=2,
+    )
     np.testing.assert_allclose(binned["reward"], [2.0, 6.0])
     np.testing.assert_allclose(binned["state_value"], [0.25, 0.75])
     assert "rescaled" in landscape_caption("pole angle", 0.0) and "0" in landscape_caption("x", 0.0)
@@ -99,13 +110,21 @@ def test_fit_log_linear_recovers_known_slope():
     # Independent oracle: scipy's linear regression on log10(params).
     from scipy.stats import linregress
 
-    ref = linregress(np.log10(many), 0.9 - 0.05 * np.log10(many) + 0.01 * np.random.default_rng(0).standard_normal(200))
+    ref = linregress(
+        np.log10(many),
+        0.9 - 0.05 * np.log10(many) + 0.01 * np.random.default_rng(0).standard_normal(200),
+    )
     assert noisy.slope == pytest.approx(ref.slope) and noisy.r2 == pytest.approx(ref.rvalue**2)
 
 
 @pytest.mark.parametrize(
     "params, distance",
-    [([1e9], [0.5]), ([1e9, 1e9], [0.5, 0.6]), ([0, 1e9], [0.5, 0.6]), ([1e8, 1e9], [0.5, math.nan])],
+    [
+        ([1e9], [0.5]),
+        ([1e9, 1e9], [0.5, 0.6]),
+        ([0, 1e9], [0.5, 0.6]),
+        ([1e8, 1e9], [0.5, math.nan]),
+    ],
 )
 def test_fit_log_linear_degenerate(params, distance):
     with pytest.raises(DegenerateError):
@@ -185,7 +204,9 @@ def test_histogram_grid_one_panel_per_model(tmp_path):
     for i, model in enumerate(MODELS):
         r, y = histogram_data(gap=0.01 * (i + 1), seed=i)
         parts.append(pd.DataFrame({"model": model, "reward": r, "label": y}))
-    fig = plot_histograms(pd.concat(parts), annotations={"RN50": "EPIC 0.6"}, random_weights=True, ncols=3)
+    fig = plot_histograms(
+        pd.concat(parts), annotations={"RN50": "EPIC 0.6"}, random_weights=True, ncols=3
+    )
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title(loc="left").split("\n")[0] for ax in visible] == list(MODELS)
     assert all(sum(ln.get_gid() == MEAN_GID for ln in ax.lines) == 2 for ax in visible)
@@ -226,6 +247,8 @@ def test_figures_need_no_torch(tmp_path):
         f"save_figure(plot_scaling_by_size(h.scaling_table()), {str(tmp_path / 'b.png')!r})\n"
         "assert 'torch' not in sys.modules and 'open_clip' not in sys.modules, 'heavy import'\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "a.png").is_file() and (tmp_path / "b.png").is_file()

@@ -20,5 +20,8 @@ def test_readme_python_example_runs(datasets_root, capsys):
     exec(compile(_python_example(), str(README), "exec"), {"__name__": "readme_example"})
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines] == ["alpha=0", "alpha=0.5", "alpha=1"]
-    assert all(re.fullmatch(r"alpha=[\d.]+: EPIC distance [\d.]+ \(95% CI [\d.]+ to [\d.]+\)", line) for line in lines)
+    assert all(
+        re.fullmatch(r"alpha=[\d.]+: EPIC distance [\d.]+ \(95% CI [\d.]+ to [\d.]+\)", line)
+        for line in lines
+    )
     assert (datasets_root / "cartpole-sweep").is_dir()

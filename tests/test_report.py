@@ -13,7 +13,16 @@ from helpers_plots import landscape_table, scaling_table
 
 from evalkit import __version__
 
-SECTIONS = ("summary", "weights", "datasets", "epic", "landscapes", "scaling", "histograms", "reproduce")
+SECTIONS = (
+    "summary",
+    "weights",
+    "datasets",
+    "epic",
+    "landscapes",
+    "scaling",
+    "histograms",
+    "reproduce",
+)
 TINY = ("evalkit-tiny-vit", "evalkit-tiny-rn")
 
 
@@ -44,7 +53,9 @@ def _check_links_relative_and_present(page: Path, parser: _Links) -> None:
         if link.startswith("#"):
             assert link[1:] in parser.ids, link
             continue
-        assert not re.match(r"^[a-z]+:", link) and not link.startswith("/"), f"not a relative link: {link}"
+        assert not re.match(r"^[a-z]+:", link) and not link.startswith("/"), (
+            f"not a relative link: {link}"
+        )
         assert (page.parent / link).is_file(), f"broken link: {link}"
 
 
@@ -56,11 +67,21 @@ def _toy_dataset(root, n=30):
 
     rng = np.random.default_rng(0)
     angles = np.linspace(-1.5, 1.5, n)
-    with DatasetWriter(root, "toy-sweep", family="cartpole", env_id="evalkit/CartPole-v0", generator="sweep",
-                       params={"n": n, "spacing": "grid", "seed": 0}, render={"width": 16, "height": 16},
-                       n_frames=n, frame_shape=(16, 16, 3)) as w:
-        w.add(rng.integers(0, 255, (n, 16, 16, 3), dtype=np.uint8),
-              pd.DataFrame({"episode": np.arange(n), "step": 0, "angle": angles}))
+    with DatasetWriter(
+        root,
+        "toy-sweep",
+        family="cartpole",
+        env_id="evalkit/CartPole-v0",
+        generator="sweep",
+        params={"n": n, "spacing": "grid", "seed": 0},
+        render={"width": 16, "height": 16},
+        n_frames=n,
+        frame_shape=(16, 16, 3),
+    ) as w:
+        w.add(
+            rng.integers(0, 255, (n, 16, 16, 3), dtype=np.uint8),
+            pd.DataFrame({"episode": np.arange(n), "step": 0, "angle": angles}),
+        )
     return w.dataset
 
 
@@ -68,22 +89,59 @@ def _content(ds, random_weights: bool):
     from evalkit.plots import plot_landscape, plot_scaling_by_model
     from evalkit.report.builder import FigureSpec, ReportContent, WeightsInfo
 
-    epic = pd.DataFrame({
-        "task": "cartpole", "dataset": ds.name, "label_set": "rule", "reward_source": "clip", "model": "m",
-        "pretrained": "none" if random_weights else "tag", "alpha": [0.0, 0.5], "distance": [0.4, 0.3],
-        "ci_low": [0.35, 0.25], "ci_high": [0.45, 0.35], "rho": [0.68, 0.82], "n_goal": 4, "n_nongoal": 26,
-        "n_episodes": 30, "random_weights": random_weights,
-    })
+    epic = pd.DataFrame(
+        {
+            "task": "cartpole",
+            "dataset": ds.name,
+            "label_set": "rule",
+            "reward_source": "clip",
+            "model": "m",
+            "pretrained": "none" if random_weights else "tag",
+            "alpha": [0.0, 0.5],
+            "distance": [0.4, 0.3],
+            "ci_low": [0.35, 0.25],
+            "ci_high": [0.45, 0.35],
+            "rho": [0.68, 0.82],
+            "n_goal": 4,
+            "n_nongoal": 26,
+            "n_episodes": 30,
+            "random_weights": random_weights,
+        }
+    )
     figures = [
-        FigureSpec("landscape_toy", "landscapes", "toy landscape", "caption L",
-                   lambda: plot_landscape(landscape_table(n=21), "pole angle (rad)", 0.0, random_weights=random_weights),
-                   random_weights=random_weights),
-        FigureSpec("scaling_toy", "scaling", "toy scaling", "caption S",
-                   lambda: plot_scaling_by_model(scaling_table()), random_weights=random_weights),
+        FigureSpec(
+            "landscape_toy",
+            "landscapes",
+            "toy landscape",
+            "caption L",
+            lambda: plot_landscape(
+                landscape_table(n=21), "pole angle (rad)", 0.0, random_weights=random_weights
+            ),
+            random_weights=random_weights,
+        ),
+        FigureSpec(
+            "scaling_toy",
+            "scaling",
+            "toy scaling",
+            "caption S",
+            lambda: plot_scaling_by_model(scaling_table()),
+            random_weights=random_weights,
+        ),
     ]
-    weights = [WeightsInfo("m", "none" if random_weights else "tag", random_weights, identity="m/x", params=1234567)]
-    return ReportContent(title="toy report", tasks=["cartpole"], datasets=[ds], epic=epic, weights=weights,
-                         figures=figures, commands=["evalkit epic --task cartpole --model m"])
+    weights = [
+        WeightsInfo(
+            "m", "none" if random_weights else "tag", random_weights, identity="m/x", params=1234567
+        )
+    ]
+    return ReportContent(
+        title="toy report",
+        tasks=["cartpole"],
+        datasets=[ds],
+        epic=epic,
+        weights=weights,
+        figures=figures,
+        commands=["evalkit epic --task cartpole --model m"],
+    )
 
 
 def test_render_report_pages_sections_links_and_banner(tmp_path):
@@ -143,14 +201,26 @@ def test_render_report_leaves_out_a_figure_that_cannot_be_drawn(tmp_path):
 def test_epic_and_collect_commands():
     from evalkit.report.builder import epic_commands
 
-    rows = pd.DataFrame({
-        "dataset": "d", "task": "kneeling", "label_set": "human", "reward_source": ["clip", "clip", "function:m:f"],
-        "model": ["ViT-H-14", "ViT-H-14", ""], "pretrained": ["laion2b_s32b_b79k", "laion2b_s32b_b79k", ""],
-        "alpha": [0.5, 0.0, np.nan], "n_bootstrap": 2000, "ci_method": "bca", "confidence": 0.95, "seed": 3,
-    })
+    rows = pd.DataFrame(
+        {
+            "dataset": "d",
+            "task": "kneeling",
+            "label_set": "human",
+            "reward_source": ["clip", "clip", "function:m:f"],
+            "model": ["ViT-H-14", "ViT-H-14", ""],
+            "pretrained": ["laion2b_s32b_b79k", "laion2b_s32b_b79k", ""],
+            "alpha": [0.5, 0.0, np.nan],
+            "n_bootstrap": 2000,
+            "ci_method": "bca",
+            "confidence": 0.95,
+            "seed": 3,
+        }
+    )
     cmds = epic_commands(rows)
-    assert ("evalkit epic --task kneeling --model ViT-H-14 --pretrained laion2b_s32b_b79k --alpha 0,0.5 "
-            "--dataset d --labels human --bootstrap 2000 --ci bca --confidence 0.95 --seed 3") in cmds
+    assert (
+        "evalkit epic --task kneeling --model ViT-H-14 --pretrained laion2b_s32b_b79k --alpha 0,0.5 "
+        "--dataset d --labels human --bootstrap 2000 --ci bca --confidence 0.95 --seed 3"
+    ) in cmds
     assert any("--reward m:f" in c for c in cmds)
     # α rows computed with another number of resamples get their own command
     again = pd.concat([rows, rows.iloc[[0]].assign(alpha=1.0, n_bootstrap=100)])
@@ -167,12 +237,22 @@ def test_collect_command_of_a_pose_dataset():
     from evalkit.report.builder import collect_command
 
     params = {**PoseSpec(per_task=6, tasks=HUMANOID_TASKS).to_params(), "seed": 2}
-    manifest = SimpleNamespace(generator="poses", family="humanoid", name="hp", params=params, frame_shape=(128, 128, 3),
-                               render={"profile": "fast", "textured": True, "fixed_camera": False}, n_frames=10)
+    manifest = SimpleNamespace(
+        generator="poses",
+        family="humanoid",
+        name="hp",
+        params=params,
+        frame_shape=(128, 128, 3),
+        render={"profile": "fast", "textured": True, "fixed_camera": False},
+        n_frames=10,
+    )
     assert collect_command(SimpleNamespace(manifest=manifest)) == (
-        "evalkit collect humanoid --poses --per-task 6 --size 128 --seed 2 --profile fast --tracking-camera --name hp")
+        "evalkit collect humanoid --poses --per-task 6 --size 128 --seed 2 --profile fast --tracking-camera --name hp"
+    )
     manifest.params = {**params, "yaw": 10.0}  # not what the command line makes: described instead
-    assert collect_command(SimpleNamespace(manifest=manifest)).startswith("# dataset hp: made by the 'poses' generator")
+    assert collect_command(SimpleNamespace(manifest=manifest)).startswith(
+        "# dataset hp: made by the 'poses' generator"
+    )
     assert "size=128" in collect_command(SimpleNamespace(manifest=manifest))
 
 
@@ -190,6 +270,7 @@ def test_report_without_results_says_what_to_run(datasets_root, cli, tmp_path):
 
 # --------------------------------------------------------------------------- with tiny random models
 
+
 def _run(*args: str):
     from typer.testing import CliRunner
 
@@ -203,10 +284,23 @@ def tiny_results(tmp_path_factory):
     """A datasets root with a 40-state CartPole sweep at 32 px and EPIC results of both tiny
     random models (shared by the tests of this module: they only read it)."""
     root = tmp_path_factory.mktemp("tiny") / "datasets"
-    assert _run("collect", "cartpole", "--n", "40", "--size", "32", "--root", str(root)).exit_code == 0
+    assert (
+        _run("collect", "cartpole", "--n", "40", "--size", "32", "--root", str(root)).exit_code == 0
+    )
     for model in TINY:
-        r = _run("epic", "--task", "cartpole", "--model", model, "--pretrained", "none", "--bootstrap", "200",
-                 "--root", str(root))
+        r = _run(
+            "epic",
+            "--task",
+            "cartpole",
+            "--model",
+            model,
+            "--pretrained",
+            "none",
+            "--bootstrap",
+            "200",
+            "--root",
+            str(root),
+        )
         assert r.exit_code == 0, r.output
     return root
 
@@ -234,20 +328,45 @@ def test_report_end_to_end_with_tiny_random_models(tiny_results, tmp_path):
     assert "evalkit collect cartpole --n 40 --size 32" in html
     assert f"evalkit report --task cartpole --root {tiny_results} --out {out}" in html
     # The EPIC table shows every model × α saved, each with its interval and the random-weights tag.
-    epic = html[html.index('<section id="epic">'):html.index("</section>", html.index('<section id="epic">'))]
-    rows = re.findall(r"<tr class=\"[^\"]*\"><td><code>(evalkit-tiny-\w+)</code>.*?</tr>", epic, flags=re.S)
+    epic = html[
+        html.index('<section id="epic">') : html.index(
+            "</section>", html.index('<section id="epic">')
+        )
+    ]
+    rows = re.findall(
+        r"<tr class=\"[^\"]*\"><td><code>(evalkit-tiny-\w+)</code>.*?</tr>", epic, flags=re.S
+    )
     assert sorted(rows) == sorted(list(TINY) * 5)
-    assert epic.count("random weights</span>") == 10 and len(re.findall(r"\[0\.\d{3}, 0\.\d{3}\]", epic)) == 10
+    assert (
+        epic.count("random weights</span>") == 10
+        and len(re.findall(r"\[0\.\d{3}, 0\.\d{3}\]", epic)) == 10
+    )
 
 
 @pytest.mark.slow
 def test_landscape_cli_end_to_end_collects_and_embeds(datasets_root, cli, tmp_path):
     out = tmp_path / "fig" / "landscape"
-    r = cli("landscape", "cartpole", "--model", "evalkit-tiny-vit", "--pretrained", "none", "--n", "30",
-            "--size", "32", "--alpha", "0,0.5,1", "--out", str(out))
+    r = cli(
+        "landscape",
+        "cartpole",
+        "--model",
+        "evalkit-tiny-vit",
+        "--pretrained",
+        "none",
+        "--n",
+        "30",
+        "--size",
+        "32",
+        "--alpha",
+        "0,0.5,1",
+        "--out",
+        str(out),
+    )
     assert r.exit_code == 0, r.output
     assert "RANDOM WEIGHTS" in r.output and "rescaled" in r.output
-    assert (out.parent / "landscape.png").stat().st_size > 5_000 and (out.parent / "landscape.svg").is_file()
+    assert (out.parent / "landscape.png").stat().st_size > 5_000 and (
+        out.parent / "landscape.svg"
+    ).is_file()
     assert (datasets_root / "cartpole-sweep").is_dir()
 
 
@@ -272,24 +391,69 @@ def test_landscape_rewards_are_the_reward_engines(datasets_root):
 @pytest.mark.slow
 def test_scaling_and_histogram_cli(tiny_results, tmp_path):
     root = ("--root", str(tiny_results))
-    r = _run("scaling", "--task", "cartpole", "--models", ",".join(TINY), "--pretrained", "none",
-             "--out", str(tmp_path / "s.png"), *root)
+    r = _run(
+        "scaling",
+        "--task",
+        "cartpole",
+        "--models",
+        ",".join(TINY),
+        "--pretrained",
+        "none",
+        "--out",
+        str(tmp_path / "s.png"),
+        *root,
+    )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "s_by_model.png").is_file() and (tmp_path / "s_by_size.png").is_file()
     assert "slope" in r.output
-    r = _run("histogram", "--task", "cartpole", "--model", ",".join(TINY), "--pretrained", "none",
-             "--out", str(tmp_path / "h"), *root)
+    r = _run(
+        "histogram",
+        "--task",
+        "cartpole",
+        "--model",
+        ",".join(TINY),
+        "--pretrained",
+        "none",
+        "--out",
+        str(tmp_path / "h"),
+        *root,
+    )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "h.png").is_file() and (tmp_path / "h.svg").is_file()
     # Saved results were used, not recomputed.
     assert "computing" not in r.output
     # Several α, like `evalkit epic`: one figure each, into the --out folder.
-    r = _run("histogram", "--task", "cartpole", "--model", TINY[0], "--pretrained", "none", "--alpha", "0,1",
-             "--out", str(tmp_path / "hs"), *root)
+    r = _run(
+        "histogram",
+        "--task",
+        "cartpole",
+        "--model",
+        TINY[0],
+        "--pretrained",
+        "none",
+        "--alpha",
+        "0,1",
+        "--out",
+        str(tmp_path / "hs"),
+        *root,
+    )
     assert r.exit_code == 0, r.output
     names = sorted(p.name for p in (tmp_path / "hs").glob("*.png"))
-    assert len(names) == 2 and names[0].endswith("alpha0.png") and names[1].endswith("alpha1.png"), names
-    r = _run("histogram", "--task", "cartpole", "--model", TINY[0], "--alpha", "0,1", "--out", str(tmp_path / "x.png"), *root)
+    assert (
+        len(names) == 2 and names[0].endswith("alpha0.png") and names[1].endswith("alpha1.png")
+    ), names
+    r = _run(
+        "histogram",
+        "--task",
+        "cartpole",
+        "--model",
+        TINY[0],
+        "--alpha",
+        "0,1",
+        "--out",
+        str(tmp_path / "x.png"),
+        *root,
+    )
     assert r.exit_code == 2 and "give a folder" in r.output
 
 
@@ -300,8 +464,14 @@ def test_scaling_and_histogram_cli(tiny_results, tmp_path):
         (["landscape", "cartpole", "--plain"], "only applies to mountaincar"),
         (["landscape", "cartpole", "--task", "kneeling"], "runs on humanoid"),
         (["landscape", "cartpole", "--alpha", "0,2"], "α must lie in [0, 1]"),
-        (["scaling", "--task", "cartpole", "--models", "a,b,c", "--pretrained", "x,y"], "one weights tag for every model"),
-        (["histogram", "--task", "cartpole", "--model", "evalkit-tiny-vit"], "evalkit collect cartpole"),
+        (
+            ["scaling", "--task", "cartpole", "--models", "a,b,c", "--pretrained", "x,y"],
+            "one weights tag for every model",
+        ),
+        (
+            ["histogram", "--task", "cartpole", "--model", "evalkit-tiny-vit"],
+            "evalkit collect cartpole",
+        ),
         (["report", "--task", "kneling"], "Did you mean 'kneeling'"),
     ],
 )

@@ -34,7 +34,9 @@ def test_closed_form_matches_definition_1_per_sample(dtype, tol):
     s, g, b = _vectors(dtype=dtype)
     got = clip_rewards(s, g, b, ALPHAS)
     assert got.shape == (len(s), len(ALPHAS)) and got.dtype == dtype
-    naive = np.array([[regularised_reward_naive(x.astype(np.float64), g, b, a) for a in ALPHAS] for x in s])
+    naive = np.array(
+        [[regularised_reward_naive(x.astype(np.float64), g, b, a) for a in ALPHAS] for x in s]
+    )
     np.testing.assert_allclose(got, naive, rtol=0, atol=tol)
 
 
@@ -56,7 +58,9 @@ def test_alpha_one_depends_only_on_the_component_along_goal_minus_baseline():
     s, g, b = _vectors(n=50)
     d = g - b
     t = (s - b) @ d / (d @ d)
-    np.testing.assert_allclose(clip_rewards(s, g, b, 1.0)[:, 0], 1 - 0.5 * (t - 1) ** 2 * (d @ d), atol=1e-12)
+    np.testing.assert_allclose(
+        clip_rewards(s, g, b, 1.0)[:, 0], 1 - 0.5 * (t - 1) ** 2 * (d @ d), atol=1e-12
+    )
     # Two unit frames with the same component along d but different orthogonal parts.
     rng = np.random.default_rng(3)
     dhat = d / np.linalg.norm(d)
@@ -78,7 +82,11 @@ def test_several_goal_prompts_are_averaged_and_renormalised():
     goals = unit(rng.normal(size=(3, g.size)))
     combined = combine_prompts(goals)
     assert np.linalg.norm(combined) == pytest.approx(1.0)
-    np.testing.assert_allclose(clip_rewards(s, goals, b, ALPHAS), clip_rewards(s, unit(goals.mean(0)), b, ALPHAS), atol=1e-12)
+    np.testing.assert_allclose(
+        clip_rewards(s, goals, b, ALPHAS),
+        clip_rewards(s, unit(goals.mean(0)), b, ALPHAS),
+        atol=1e-12,
+    )
 
 
 def test_sweep_equals_one_pair_at_a_time():
@@ -89,14 +97,18 @@ def test_sweep_equals_one_pair_at_a_time():
     sweep = reward_sweep(s, goals, baselines, alphas)
     assert sweep.shape == (4, 100, 101)
     for i in range(4):
-        np.testing.assert_allclose(sweep[i], clip_rewards(s, goals[i], baselines[i], alphas), atol=1e-6)
+        np.testing.assert_allclose(
+            sweep[i], clip_rewards(s, goals[i], baselines[i], alphas), atol=1e-6
+        )
 
 
 def test_degenerate_and_bad_inputs():
     s, g, _ = _vectors(n=10)
     with pytest.raises(ValueError, match="identical, so the line between them"):
         clip_rewards(s, g, g, (0.0, 1.0))  # goal == baseline: no line to project on, for α > 0
-    assert np.array_equal(clip_rewards(s, g, g, (0.0,))[:, 0], clip_rewards(s, g, None, (0.0,))[:, 0])
+    assert np.array_equal(
+        clip_rewards(s, g, g, (0.0,))[:, 0], clip_rewards(s, g, None, (0.0,))[:, 0]
+    )
     with pytest.raises(ValueError, match="norm 2, not 1"):
         clip_rewards(2 * s, g, None, (0.0,))
     with pytest.raises(ValueError, match="dimension"):
@@ -121,8 +133,17 @@ def test_dataset_rewards_end_to_end_with_cached_text(datasets_root, monkeypatch)
     np.testing.assert_allclose(table.values, clip_rewards(s, g, b, table.alphas), atol=1e-6)
     np.testing.assert_array_equal(table.for_alpha(0.5), table.values[:, 2])
     # Everything is cached now: new alphas need neither the image nor the text model.
-    monkeypatch.setattr(embedder_module, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
-    again = dataset_rewards(ds, task.goal_prompt, TINY_VIT, baseline=task.baseline_prompt, alphas=[0.0, 0.3], progress=False)
+    monkeypatch.setattr(
+        embedder_module, "load_model", lambda *a, **k: pytest.fail("the model was loaded")
+    )
+    again = dataset_rewards(
+        ds,
+        task.goal_prompt,
+        TINY_VIT,
+        baseline=task.baseline_prompt,
+        alphas=[0.0, 0.3],
+        progress=False,
+    )
     np.testing.assert_allclose(again.values[:, 0], table.values[:, 0], atol=1e-7)
     with pytest.raises(EvalkitError, match="non-empty"):
         dataset_rewards(ds, "", TINY_VIT)
@@ -131,9 +152,18 @@ def test_dataset_rewards_end_to_end_with_cached_text(datasets_root, monkeypatch)
 def test_reward_model_in_memory(datasets_root):
     ds = make_dataset(datasets_root, n=10)
     frames = np.asarray(ds.frames)
-    table = dataset_rewards(ds, ["a pole upright", "a vertical pole"], TINY_VIT, "pole and cart", (0.0, 0.5),
-                            devices="cpu", progress=False)
-    model = RewardModel(TINY_VIT, goal=["a pole upright", "a vertical pole"], baseline="pole and cart", alpha=0.5)
+    table = dataset_rewards(
+        ds,
+        ["a pole upright", "a vertical pole"],
+        TINY_VIT,
+        "pole and cart",
+        (0.0, 0.5),
+        devices="cpu",
+        progress=False,
+    )
+    model = RewardModel(
+        TINY_VIT, goal=["a pole upright", "a vertical pole"], baseline="pole and cart", alpha=0.5
+    )
     assert model.random_weights
     r = model(frames)
     assert r.shape == (10,)

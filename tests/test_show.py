@@ -50,7 +50,11 @@ def _find(sheet: np.ndarray, frame: np.ndarray) -> list[tuple[int, int]]:
     ys, xs = np.nonzero(packed_sheet == packed_frame[ay, ax])
     hits = []
     for y, x in zip(ys - ay, xs - ax):
-        if 0 <= y <= sheet.shape[0] - h and 0 <= x <= sheet.shape[1] - w and np.array_equal(sheet[y : y + h, x : x + w], frame):
+        if (
+            0 <= y <= sheet.shape[0] - h
+            and 0 <= x <= sheet.shape[1] - w
+            and np.array_equal(sheet[y : y + h, x : x + w], frame)
+        ):
             hits.append((int(y), int(x)))
     return hits
 
@@ -71,7 +75,9 @@ def test_sheet_shows_the_chosen_frames_in_order_with_label_colours(datasets_root
         assert border == (GOAL_COLOUR if labels[i] else OTHER_COLOUR), i
     # row-major order: three rows of three
     rows = sorted({y for y, _ in positions})
-    assert len(rows) == 3 and [positions[i][0] for i in range(9)] == [rows[i // 3] for i in range(9)]
+    assert len(rows) == 3 and [positions[i][0] for i in range(9)] == [
+        rows[i // 3] for i in range(9)
+    ]
     assert positions[0][1] < positions[1][1] < positions[2][1]
 
 
@@ -79,18 +85,34 @@ def test_small_frames_are_enlarged_and_n_is_capped(datasets_root):
     ds = small_sweep("mountaincar", datasets_root, n=5, size=32).dataset
     img = contact_sheet(ds, n=50)
     assert isinstance(img, Image.Image) and img.mode == "RGB"
-    big = np.asarray(Image.fromarray(np.asarray(ds.frames[4])).resize((128, 128), Image.Resampling.NEAREST))
+    big = np.asarray(
+        Image.fromarray(np.asarray(ds.frames[4])).resize((128, 128), Image.Resampling.NEAREST)
+    )
     assert len(_find(np.asarray(img), big)) == 1  # 32 px frames shown 4x, all 5 frames
-    assert all(len(_find(np.asarray(img), np.asarray(Image.fromarray(np.asarray(f)).resize((128, 128), Image.Resampling.NEAREST)))) == 1
-               for f in ds.frames)
+    assert all(
+        len(
+            _find(
+                np.asarray(img),
+                np.asarray(
+                    Image.fromarray(np.asarray(f)).resize((128, 128), Image.Resampling.NEAREST)
+                ),
+            )
+        )
+        == 1
+        for f in ds.frames
+    )
 
 
 def test_other_label_sets_and_unknown_labels(datasets_root):
     ds = small_sweep("cartpole", datasets_root, n=4, size=16).dataset
-    ds.write_label_set("human", pd.DataFrame({"frame_id": [0, 1], "task": "cartpole", "label": [True, False]}))
+    ds.write_label_set(
+        "human", pd.DataFrame({"frame_id": [0, 1], "task": "cartpole", "label": [True, False]})
+    )
     sheet = np.asarray(contact_sheet(ds, n=4, label_set="human", title=False))
     for i, colour in enumerate([GOAL_COLOUR, OTHER_COLOUR, UNKNOWN_COLOUR, UNKNOWN_COLOUR]):
-        big = np.asarray(Image.fromarray(np.asarray(ds.frames[i])).resize((128, 128), Image.Resampling.NEAREST))
+        big = np.asarray(
+            Image.fromarray(np.asarray(ds.frames[i])).resize((128, 128), Image.Resampling.NEAREST)
+        )
         ((y, x),) = _find(sheet, big)
         assert tuple(int(v) for v in sheet[y - 1, x + 10]) == colour, i
     with pytest.raises(EvalkitError, match="Unknown task"):
@@ -108,14 +130,19 @@ def test_cli_show_writes_a_png_and_prints_its_path(cli, datasets_root, tmp_path,
     # default output: the reports folder
     monkeypatch.setenv("EVALKIT_REPORTS", str(tmp_path / "reports"))
     result = cli("show", "cartpole-sweep")
-    assert result.exit_code == 0 and (tmp_path / "reports" / "cartpole-sweep-rule-sheet.png").is_file()
+    assert (
+        result.exit_code == 0 and (tmp_path / "reports" / "cartpole-sweep-rule-sheet.png").is_file()
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["nope"], "No dataset called 'nope'"),
-    (["cartpole-sweep", "--n", "0"], "at least one frame"),
-    (["cartpole-sweep", "--task", "kneling"], "Did you mean 'kneeling'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nope"], "No dataset called 'nope'"),
+        (["cartpole-sweep", "--n", "0"], "at least one frame"),
+        (["cartpole-sweep", "--task", "kneling"], "Did you mean 'kneeling'"),
+    ],
+)
 def test_cli_show_errors(cli, datasets_root, args, message):
     assert cli("collect", "cartpole", "--n", "4", "--size", "16").exit_code == 0
     result = cli("show", *args)
@@ -129,11 +156,15 @@ def test_cli_show_out_is_a_folder(cli, datasets_root, tmp_path):
     assert math.isfinite(len(open_dataset("cartpole-sweep")))
 
 
-def test_show_refuses_other_families_missing_label_sets_and_other_formats(cli, datasets_root, tmp_path):
+def test_show_refuses_other_families_missing_label_sets_and_other_formats(
+    cli, datasets_root, tmp_path
+):
     assert cli("collect", "cartpole", "--n", "6", "--size", "32").exit_code == 0
     wrong = cli("show", "cartpole-sweep", "--task", "kneeling")
     assert wrong.exit_code == 2 and "runs on humanoid" in wrong.output
     missing = cli("show", "cartpole-sweep", "--labels", "human")
     assert missing.exit_code == 2 and "no label set 'human'" in missing.output
     jpg = cli("show", "cartpole-sweep", "--out", str(tmp_path / "x.jpg"))
-    assert jpg.exit_code == 2 and "ending in .png" in jpg.output and not (tmp_path / "x.jpg").exists()
+    assert (
+        jpg.exit_code == 2 and "ending in .png" in jpg.output and not (tmp_path / "x.jpg").exists()
+    )

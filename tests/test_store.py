@@ -25,8 +25,16 @@ from evalkit.errors import DatasetError
 
 def _writer(root, name="toy", n=12, params=None, **kw):
     return DatasetWriter(
-        root, name, family="cartpole", env_id="evalkit/CartPole-v0", generator="test",
-        params=params or {"n": n}, render={"size": 8}, n_frames=n, frame_shape=(8, 8, 3), **kw,
+        root,
+        name,
+        family="cartpole",
+        env_id="evalkit/CartPole-v0",
+        generator="test",
+        params=params or {"n": n},
+        render={"size": 8},
+        n_frames=n,
+        frame_shape=(8, 8, 3),
+        **kw,
     )
 
 
@@ -36,7 +44,9 @@ def _batches(n, seed=0, batch=5):
     for start in range(0, n, batch):
         stop = min(n, start + batch)
         frames = rng.integers(0, 256, size=(stop - start, 8, 8, 3), dtype=np.uint8)
-        rows = pd.DataFrame({"episode": np.arange(start, stop), "step": 0, "angle": angles[start:stop]})
+        rows = pd.DataFrame(
+            {"episode": np.arange(start, stop), "step": 0, "angle": angles[start:stop]}
+        )
         yield frames, rows
 
 
@@ -111,7 +121,9 @@ def test_identity_check(datasets_root):
     assert existing_matching(datasets_root, "same", identity).content_hash == ds.content_hash
     assert existing_matching(datasets_root, "absent", identity) is None
     other = {**identity, "params": {"n": 99}}
-    with pytest.raises(DatasetError, match=r"different parameters \(params.n: 12 on disk, 99 asked\)"):
+    with pytest.raises(
+        DatasetError, match=r"different parameters \(params.n: 12 on disk, 99 asked\)"
+    ):
         existing_matching(datasets_root, "same", other)
     assert existing_matching(datasets_root, "same", other, overwrite=True) is None
 
@@ -170,7 +182,9 @@ def test_bad_names(datasets_root):
 
 def test_label_sets_write_and_coverage(datasets_root):
     ds = _build(datasets_root, "lab", n=6)
-    table = pd.DataFrame({"frame_id": [0, 1, 2, 3, 4, 5], "task": "cartpole", "label": [1, 0, 1, 0, 0, 1]})
+    table = pd.DataFrame(
+        {"frame_id": [0, 1, 2, 3, 4, 5], "task": "cartpole", "label": [1, 0, 1, 0, 0, 1]}
+    )
     ds.write_label_set("human", table)
     np.testing.assert_array_equal(ds.labels("cartpole", "human"), [1, 0, 1, 0, 0, 1])
     ds.write_label_set("partial", table.iloc[:3])
@@ -188,8 +202,16 @@ def test_rule_labels_for_a_task_registered_later(datasets_root):
 
     ds = _build(datasets_root, "later", n=12)
     try:
-        register_task(Task("tight", "cartpole", "a pole exactly upright", "pole and cart",
-                           rule="cartpole_upright", rule_params={"max_angle": 0.05}))
+        register_task(
+            Task(
+                "tight",
+                "cartpole",
+                "a pole exactly upright",
+                "pole and cart",
+                rule="cartpole_upright",
+                rule_params={"max_angle": 0.05},
+            )
+        )
         angles = ds.states["angle"].to_numpy()
         np.testing.assert_array_equal(ds.labels("tight"), np.abs(angles) <= 0.05)
     finally:

@@ -39,7 +39,11 @@ def test_random_spacing_is_uniform_seeded_and_sorted():
 
 def test_default_names_match_the_task_registry():
     assert default_name("cartpole") == FAMILIES["cartpole"].default_dataset == "cartpole-sweep"
-    assert default_name("mountaincar") == FAMILIES["mountaincar"].default_dataset == "mountaincar-sweep-textured"
+    assert (
+        default_name("mountaincar")
+        == FAMILIES["mountaincar"].default_dataset
+        == "mountaincar-sweep-textured"
+    )
     assert default_name("mountaincar", textured=True) == "mountaincar-sweep-textured"
     assert default_name("mountaincar", textured=False) == "mountaincar-sweep-plain"
 
@@ -87,7 +91,9 @@ def test_mountaincar_sweep_dataset(datasets_root, textured):
     assert (ds.states["velocity"] == 0).all()
     np.testing.assert_array_equal(ds.labels("mountaincar"), x >= 0.45)
     assert result.goal_counts["mountaincar"] == int((x >= 0.45).sum()) == 2  # 0.5 and 0.6
-    env = MountainCarEnv(render_mode="rgb_array", width=48, height=48, textured=textured, texture_seed=4)
+    env = MountainCarEnv(
+        render_mode="rgb_array", width=48, height=48, textured=textured, texture_seed=4
+    )
     env.set_state([x[7], 0.0])
     np.testing.assert_array_equal(ds.frames[7], env.render())
 
@@ -104,10 +110,14 @@ def test_same_arguments_are_a_no_op(datasets_root):
 
 def test_other_arguments_need_overwrite(datasets_root):
     first = small_sweep("mountaincar", datasets_root, n=8)
-    with pytest.raises(EvalkitError, match=r"different parameters \(params.n: 8 on disk, 9 asked\)"):
+    with pytest.raises(
+        EvalkitError, match=r"different parameters \(params.n: 8 on disk, 9 asked\)"
+    ):
         small_sweep("mountaincar", datasets_root, n=9)
     with pytest.raises(EvalkitError, match="render.textured"):
-        small_sweep("mountaincar", datasets_root, n=8, textured=False, name="mountaincar-sweep-textured")
+        small_sweep(
+            "mountaincar", datasets_root, n=8, textured=False, name="mountaincar-sweep-textured"
+        )
     replaced = small_sweep("mountaincar", datasets_root, n=9, overwrite=True)
     assert replaced.created and len(replaced.dataset) == 9
     assert replaced.dataset.content_hash != first.dataset.content_hash
@@ -131,15 +141,18 @@ def test_an_interrupted_collect_leaves_nothing(datasets_root, monkeypatch):
     assert list(datasets_root.iterdir()) == []  # no dataset, no temporary folder
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"n": 0}, "number of states must be a positive"),
-    ({"n": -3}, "number of states must be a positive"),
-    ({"size": 0}, "image size must be"),
-    ({"size": -1}, "image size must be"),
-    ({"size": 5000}, "image size must be"),
-    ({"spacing": "sobol"}, "Unknown spacing"),
-    ({"textured": True}, "Only mountaincar has a textured renderer"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n": 0}, "number of states must be a positive"),
+        ({"n": -3}, "number of states must be a positive"),
+        ({"size": 0}, "image size must be"),
+        ({"size": -1}, "image size must be"),
+        ({"size": 5000}, "image size must be"),
+        ({"spacing": "sobol"}, "Unknown spacing"),
+        ({"textured": True}, "Only mountaincar has a textured renderer"),
+    ],
+)
 def test_bad_arguments(datasets_root, kwargs, message):
     args = {"n": 4, "size": 16, **kwargs}
     with pytest.raises(EvalkitError, match=message):
@@ -148,7 +161,9 @@ def test_bad_arguments(datasets_root, kwargs, message):
 
 
 def test_unknown_family():
-    with pytest.raises(EvalkitError, match="Unknown environment family 'cartpol'. Did you mean 'cartpole'"):
+    with pytest.raises(
+        EvalkitError, match="Unknown environment family 'cartpol'. Did you mean 'cartpole'"
+    ):
         collect_sweep("cartpol")
     with pytest.raises(EvalkitError, match="no state sweep"):
         collect_sweep("humanoid")
@@ -176,8 +191,23 @@ def test_cli_collect_cartpole_and_rerun(cli, datasets_root):
 
 def test_cli_collect_mountaincar_textured_and_plain(cli, datasets_root, tmp_path):
     root = tmp_path / "elsewhere"
-    for flag, name in (("--textured", "mountaincar-sweep-textured"), ("--plain", "mountaincar-sweep-plain")):
-        result = cli("collect", "mountaincar", flag, "--n", "8", "--size", "32", "--root", str(root), "--seed", "2")
+    for flag, name in (
+        ("--textured", "mountaincar-sweep-textured"),
+        ("--plain", "mountaincar-sweep-plain"),
+    ):
+        result = cli(
+            "collect",
+            "mountaincar",
+            flag,
+            "--n",
+            "8",
+            "--size",
+            "32",
+            "--root",
+            str(root),
+            "--seed",
+            "2",
+        )
         assert result.exit_code == 0, result.output
         assert f"{name}: 8 frames 32x32, goal frames: mountaincar 1" in result.stdout
         assert open_dataset(name, root).manifest.params["seed"] == 2
@@ -185,13 +215,16 @@ def test_cli_collect_mountaincar_textured_and_plain(cli, datasets_root, tmp_path
     assert named.exit_code == 0 and (datasets_root / "mc-small" / "manifest.json").is_file()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--size", "0"], "image size must be"),
-    (["--size", "-4"], "image size must be"),
-    (["--n", "0"], "number of states"),
-    (["--name", "../x"], "not a valid dataset name"),
-    (["--spacing", "halton"], "Unknown spacing"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--size", "0"], "image size must be"),
+        (["--size", "-4"], "image size must be"),
+        (["--n", "0"], "number of states"),
+        (["--name", "../x"], "not a valid dataset name"),
+        (["--spacing", "halton"], "Unknown spacing"),
+    ],
+)
 def test_cli_bad_input_is_one_sentence_and_exit_2(cli, datasets_root, args, message):
     result = cli("collect", "cartpole", *args)
     assert result.exit_code == 2
@@ -202,7 +235,10 @@ def test_cli_bad_input_is_one_sentence_and_exit_2(cli, datasets_root, args, mess
 def test_cli_root_that_is_a_file_or_cannot_be_made(cli, tmp_path):
     a_file = tmp_path / "file"
     a_file.write_text("x")
-    for root, message in ((a_file, "is a file, not a folder"), (a_file / "sub", "Cannot create the datasets root")):
+    for root, message in (
+        (a_file, "is a file, not a folder"),
+        (a_file / "sub", "Cannot create the datasets root"),
+    ):
         result = cli("collect", "cartpole", "--n", "4", "--size", "16", "--root", str(root))
         assert result.exit_code == 2 and message in result.stderr
 

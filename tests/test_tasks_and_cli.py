@@ -12,7 +12,10 @@ from evalkit.tasks import TASKS, get_family, get_task, load_tasks_file, tasks_fo
 # Table 3 of the paper, copied independently from DIGEST.md.
 PAPER_PROMPTS = {
     "cartpole": ("pole vertically upright on top of the cart", "pole and cart"),
-    "mountaincar": ("a car at the peak of the mountain, next to the yellow flag", "a car in the mountain"),
+    "mountaincar": (
+        "a car at the peak of the mountain, next to the yellow flag",
+        "a car in the mountain",
+    ),
     "kneeling": ("a humanoid robot kneeling", "a humanoid robot"),
     "lotus": ("a humanoid robot seated down, meditating in the lotus position", "a humanoid robot"),
     "standing": ("a humanoid robot standing up", "a humanoid robot"),
@@ -28,25 +31,44 @@ def test_builtin_tasks_match_paper_table_3():
     for name, (goal, baseline) in PAPER_PROMPTS.items():
         t = get_task(name)
         assert (t.goal_prompt, t.baseline_prompt) == (goal, baseline)
-    assert {t.name for t in tasks_for_family("humanoid")} == set(PAPER_PROMPTS) - {"cartpole", "mountaincar"}
+    assert {t.name for t in tasks_for_family("humanoid")} == set(PAPER_PROMPTS) - {
+        "cartpole",
+        "mountaincar",
+    }
     for t in tasks_for_family("humanoid"):
         assert t.criterion, t.name
 
 
 def test_classic_rules():
-    states = pd.DataFrame({"angle": [-0.3, -0.2094, 0.0, 0.2095, 0.5], "position": [-1.2, 0.0, 0.44, 0.45, 0.6]})
-    np.testing.assert_array_equal(get_task("cartpole").rule_labels(states), [False, True, True, False, False])
-    np.testing.assert_array_equal(get_task("mountaincar").rule_labels(states), [False, False, False, True, True])
-    off_track = states.assign(cart_position=[0.0, 2.4, -2.41, 0.0, 3.0])  # the ground truth's track limit too
-    np.testing.assert_array_equal(get_task("cartpole").rule_labels(off_track), [False, True, False, False, False])
+    states = pd.DataFrame(
+        {"angle": [-0.3, -0.2094, 0.0, 0.2095, 0.5], "position": [-1.2, 0.0, 0.44, 0.45, 0.6]}
+    )
+    np.testing.assert_array_equal(
+        get_task("cartpole").rule_labels(states), [False, True, True, False, False]
+    )
+    np.testing.assert_array_equal(
+        get_task("mountaincar").rule_labels(states), [False, False, False, True, True]
+    )
+    off_track = states.assign(
+        cart_position=[0.0, 2.4, -2.41, 0.0, 3.0]
+    )  # the ground truth's track limit too
+    np.testing.assert_array_equal(
+        get_task("cartpole").rule_labels(off_track), [False, True, False, False, False]
+    )
 
 
 def test_cartpole_rule_labels_agree_with_the_ground_truth_reward():
     from evalkit.envs.classic import CartPoleEnv
 
     rng = np.random.default_rng(0)
-    states = pd.DataFrame({"cart_position": rng.uniform(-3.5, 3.5, 400), "cart_velocity": 0.0,
-                           "angle": rng.uniform(-0.5, 0.5, 400), "angular_velocity": 0.0})
+    states = pd.DataFrame(
+        {
+            "cart_position": rng.uniform(-3.5, 3.5, 400),
+            "cart_velocity": 0.0,
+            "angle": rng.uniform(-0.5, 0.5, 400),
+            "angular_velocity": 0.0,
+        }
+    )
     env = CartPoleEnv()
     env.reset(seed=0)
     truth = []
@@ -60,7 +82,9 @@ def test_cartpole_rule_labels_agree_with_the_ground_truth_reward():
 def test_unknown_names_suggest_the_closest():
     with pytest.raises(EvalkitError, match="Did you mean 'kneeling'"):
         get_task("kneling")
-    with pytest.raises(EvalkitError, match="Valid environment familys?: cartpole, mountaincar, humanoid"):
+    with pytest.raises(
+        EvalkitError, match="Valid environment familys?: cartpole, mountaincar, humanoid"
+    ):
         get_family("acrobot")
 
 
@@ -83,8 +107,14 @@ def test_tasks_file_adds_tasks_with_inherited_rule(tmp_path):
     "text, message",
     [
         ('[[task]]\nname = "x"\nfamily = "cartpole"\n', "lacks goal, baseline"),
-        ('[[task]]\nname = "x"\nfamily = "boat"\ngoal = "g"\nbaseline = "b"\n', "Unknown environment family 'boat'"),
-        ('[[task]]\nname = "kneeling"\nfamily = "humanoid"\ngoal = "g"\nbaseline = "b"\n', "already exists"),
+        (
+            '[[task]]\nname = "x"\nfamily = "boat"\ngoal = "g"\nbaseline = "b"\n',
+            "Unknown environment family 'boat'",
+        ),
+        (
+            '[[task]]\nname = "kneeling"\nfamily = "humanoid"\ngoal = "g"\nbaseline = "b"\n',
+            "already exists",
+        ),
         ("not = [toml", "not valid TOML"),
         ("x = 1\n", "no \\[\\[task\\]\\] tables"),
     ],

@@ -33,18 +33,36 @@ def small_toml(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--task", "cartpole", "--envs", "0"], "--envs must be at least 1, not 0"),
-    (["--task", "cartpole", "--algo", "sac", "--model", "ViT-B-32"], "use --algo dqn"),
-    (["--task", "kneeling", "--reward", "ground-truth", "--algo", "dqn"], "use --algo sac"),
-    (["--task", "cartpole"], "needs a model: pass --model"),
-    (["--task", "cartwheel", "--reward", "ground-truth"], "Unknown task 'cartwheel'"),
-    (["--resume"], "--resume needs the run folder"),
-    (["--task", "cartpole", "--model", "evalkit-tiny-vit", "--pretrained", "none", "--render-size", "16"],
-     "--render-size 16 is smaller than the 32×32 input of evalkit-tiny-vit"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--task", "cartpole", "--envs", "0"], "--envs must be at least 1, not 0"),
+        (["--task", "cartpole", "--algo", "sac", "--model", "ViT-B-32"], "use --algo dqn"),
+        (["--task", "kneeling", "--reward", "ground-truth", "--algo", "dqn"], "use --algo sac"),
+        (["--task", "cartpole"], "needs a model: pass --model"),
+        (["--task", "cartwheel", "--reward", "ground-truth"], "Unknown task 'cartwheel'"),
+        (["--resume"], "--resume needs the run folder"),
+        (
+            [
+                "--task",
+                "cartpole",
+                "--model",
+                "evalkit-tiny-vit",
+                "--pretrained",
+                "none",
+                "--render-size",
+                "16",
+            ],
+            "--render-size 16 is smaller than the 32×32 input of evalkit-tiny-vit",
+        ),
+    ],
+)
 def test_bad_input_is_one_sentence_and_exit_2(cli, tmp_path, args, message):
-    result = cli("train", *args, "--out", str(tmp_path / "run")) if "--resume" not in args else cli("train", *args)
+    result = (
+        cli("train", *args, "--out", str(tmp_path / "run"))
+        if "--resume" not in args
+        else cli("train", *args)
+    )
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "run").exists()
@@ -53,16 +71,38 @@ def test_bad_input_is_one_sentence_and_exit_2(cli, tmp_path, args, message):
 def test_train_then_evaluate_writes_report_videos_and_a_dataset(cli, tmp_path, small_toml):
     run = tmp_path / "runs" / "car"
     with one_torch_thread():
-        result = cli("train", "--task", "mountaincar", "--model", "evalkit-tiny-vit", "--pretrained", "none",
-                     "--alpha", "0.5", "--steps", "160", "--envs", "2", "--config", str(small_toml), "--out", str(run),
-                     "--no-progress")
+        result = cli(
+            "train",
+            "--task",
+            "mountaincar",
+            "--model",
+            "evalkit-tiny-vit",
+            "--pretrained",
+            "none",
+            "--alpha",
+            "0.5",
+            "--steps",
+            "160",
+            "--envs",
+            "2",
+            "--config",
+            str(small_toml),
+            "--out",
+            str(run),
+            "--no-progress",
+        )
         assert result.exit_code == 0, result.output
         assert "CLIP reward of evalkit-tiny-vit (none), α = 0.5 — RANDOM WEIGHTS" in result.output
-        assert "WARNING: RANDOM WEIGHTS" in result.output and f"evalkit evaluate {run}" in result.output
+        assert (
+            "WARNING: RANDOM WEIGHTS" in result.output
+            and f"evalkit evaluate {run}" in result.output
+        )
         again = cli("train", "--task", "mountaincar", "--reward", "ground-truth", "--out", str(run))
         assert again.exit_code == 2 and "already exists; pass --resume" in again.output
         other = cli("train", "--task", "cartpole", "--out", str(run), "--resume")
-        assert other.exit_code == 2 and "task = 'cartpole' (the run has 'mountaincar')" in other.output
+        assert (
+            other.exit_code == 2 and "task = 'cartpole' (the run has 'mountaincar')" in other.output
+        )
 
         result = cli("evaluate", str(run), "--episodes", "2", "--video")
     assert result.exit_code == 0, result.output
@@ -78,8 +118,14 @@ def test_train_then_evaluate_writes_report_videos_and_a_dataset(cli, tmp_path, s
 
     assert report["dataset"].startswith(str(run / "rollouts"))
     ds = open_rollouts(str(run))  # what 'evalkit label rate RUN' opens
-    assert len(ds) == 400 and ds.manifest.generator == "rollouts" and ds.frames.shape[1:] == (32, 32, 3)
-    assert {"episode", "step", "position", "velocity", "gt_reward", "clip_reward"} <= set(ds.states.columns)
+    assert (
+        len(ds) == 400
+        and ds.manifest.generator == "rollouts"
+        and ds.frames.shape[1:] == (32, 32, 3)
+    )
+    assert {"episode", "step", "position", "velocity", "gt_reward", "clip_reward"} <= set(
+        ds.states.columns
+    )
     goal = ds.labels("mountaincar")  # rule labels, as evalkit epic reads them
     success = [bool(goal[ds.episodes == e].any()) for e in (0, 1)]
     assert success == report["success"]
@@ -92,13 +138,41 @@ def test_train_then_evaluate_writes_report_videos_and_a_dataset(cli, tmp_path, s
     assert marker.read_text() == "a rater's work"
     # ...another one never replaces a dataset without --overwrite, whatever it holds.
     root = tmp_path / "datasets"
-    assert cli("collect", "cartpole", "--n", "20", "--size", "64", "--name", "mine", "--root", str(root)).exit_code == 0
+    assert (
+        cli(
+            "collect",
+            "cartpole",
+            "--n",
+            "20",
+            "--size",
+            "64",
+            "--name",
+            "mine",
+            "--root",
+            str(root),
+        ).exit_code
+        == 0
+    )
     with one_torch_thread():
-        refused = cli("evaluate", str(run), "--episodes", "1", "--dataset", "mine", "--root", str(root))
+        refused = cli(
+            "evaluate", str(run), "--episodes", "1", "--dataset", "mine", "--root", str(root)
+        )
         assert refused.exit_code == 2 and "exists with different parameters" in refused.output
-        assert cli("evaluate", str(run), "--episodes", "3").exit_code == 2  # 3 episodes: not the same rollouts
+        assert (
+            cli("evaluate", str(run), "--episodes", "3").exit_code == 2
+        )  # 3 episodes: not the same rollouts
         assert marker.exists()
-        replaced = cli("evaluate", str(run), "--episodes", "1", "--dataset", "mine", "--root", str(root), "--overwrite")
+        replaced = cli(
+            "evaluate",
+            str(run),
+            "--episodes",
+            "1",
+            "--dataset",
+            "mine",
+            "--root",
+            str(root),
+            "--overwrite",
+        )
     assert replaced.exit_code == 0, replaced.output
     from evalkit.data.store import open_dataset
 
@@ -110,10 +184,27 @@ def test_ctrl_c_saves_a_loadable_checkpoint(tmp_path, small_toml):
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from evalkit.cli import main; main()", "train", "--task", "mountaincar",
-         "--reward", "ground-truth", "--steps", "100000000", "--config", str(small_toml), "--out", str(run),
-         "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-c",
+            "from evalkit.cli import main; main()",
+            "train",
+            "--task",
+            "mountaincar",
+            "--reward",
+            "ground-truth",
+            "--steps",
+            "100000000",
+            "--config",
+            str(small_toml),
+            "--out",
+            str(run),
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 120
@@ -140,10 +231,20 @@ def test_bench_train_times_every_labelling_against_per_frame_rewards():
     with one_torch_thread():
         result = bench_train(n_envs=2, clip_steps=48, gt_steps=16, render_size=32)
     names = [r.name.split(" (")[0] for r in result.rows]
-    assert names == ["CLIP, batch labelling", "CLIP, rollout labelling", "CLIP, step labelling", "CLIP, per-frame reward",
-                     "ground truth, evalkit train", "ground truth, plain SB3"]
+    assert names == [
+        "CLIP, batch labelling",
+        "CLIP, rollout labelling",
+        "CLIP, step labelling",
+        "CLIP, per-frame reward",
+        "ground truth, evalkit train",
+        "ground truth, plain SB3",
+    ]
     per_frame, batch = result.row("CLIP, per-frame"), result.row("CLIP, batch")
-    assert per_frame.steps == batch.steps == 48 and per_frame.reward_calls == 48  # one call per frame
-    assert batch.reward_calls < result.row("CLIP, step").reward_calls == 24  # fewer, larger batches than one per step
+    assert (
+        per_frame.steps == batch.steps == 48 and per_frame.reward_calls == 48
+    )  # one call per frame
+    assert (
+        batch.reward_calls < result.row("CLIP, step").reward_calls == 24
+    )  # fewer, larger batches than one per step
     assert result.default_labelling == "batch" and result.batched_speedup > 0
     assert len(result.verdicts()) == 3 and "batch labelling, the default" in result.verdicts()[0]

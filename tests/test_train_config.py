@@ -14,16 +14,37 @@ from evalkit.train.runner import prepare_run
 def test_defaults_are_the_papers_appendix_c():
     cart = TrainConfig(task="cartpole", model="ViT-B-32").resolved()
     assert (cart.algo, cart.steps, cart.checkpoint_every) == ("dqn", 3_000_000, 64_000)
-    assert cart.algo_kwargs == {"learning_starts": 75_000, "train_freq": 200, "gradient_steps": 200,
-                                "learning_rate": 2.3e-3, "policy_kwargs": {"net_arch": [256, 256]}}
+    assert cart.algo_kwargs == {
+        "learning_starts": 75_000,
+        "train_freq": 200,
+        "gradient_steps": 200,
+        "learning_rate": 2.3e-3,
+        "policy_kwargs": {"net_arch": [256, 256]},
+    }
     car = TrainConfig(task="mountaincar", model="ViT-B-32").resolved()
     assert (car.algo, car.steps, car.env_kwargs) == ("sac", 3_000_000, {"textured": True})
-    assert car.algo_kwargs == {"learning_rate": 1e-4, "tau": 0.01, "gamma": 0.9999, "ent_coef": 0.1,
-                               "policy_kwargs": {"net_arch": [64, 64]}}
+    assert car.algo_kwargs == {
+        "learning_rate": 1e-4,
+        "tau": 0.01,
+        "gamma": 0.9999,
+        "ent_coef": 0.1,
+        "policy_kwargs": {"net_arch": [64, 64]},
+    }
     kneel = TrainConfig(task="kneeling", model="ViT-bigG-14").resolved()
-    assert (kneel.algo, kneel.steps, kneel.checkpoint_every, kneel.reward_batch_size) == ("sac", 10_000_000, 128_000, 3200)
-    assert kneel.algo_kwargs == {"learning_starts": 50_000, "train_freq": 100, "gradient_steps": 100,
-                                 "learning_rate": 6e-4, "tau": 0.005, "gamma": 0.95}
+    assert (kneel.algo, kneel.steps, kneel.checkpoint_every, kneel.reward_batch_size) == (
+        "sac",
+        10_000_000,
+        128_000,
+        3200,
+    )
+    assert kneel.algo_kwargs == {
+        "learning_starts": 50_000,
+        "train_freq": 100,
+        "gradient_steps": 100,
+        "learning_rate": 6e-4,
+        "tau": 0.005,
+        "gamma": 0.95,
+    }
     assert kneel.env_id == "evalkit/Humanoid-v0" and kneel.labelling == "batch"
     assert TrainConfig(task="cartpole", model="m", algo="ppo").resolved().labelling == "step"
 
@@ -36,31 +57,46 @@ def test_wrong_algorithm_for_the_action_space_suggests_the_right_one():
     with pytest.raises(EvalkitError, match="Unknown algorithm 'a2c'"):
         TrainConfig(task="cartpole", model="m", algo="a2c").resolved()
     for labelling in ("rollout", "batch"):
-        with pytest.raises(EvalkitError, match=f"'{labelling}' writes rewards into a replay buffer, which PPO"):
-            TrainConfig(task="cartpole", model="m", algo="ppo", reward_labelling=labelling).resolved()
+        with pytest.raises(
+            EvalkitError, match=f"'{labelling}' writes rewards into a replay buffer, which PPO"
+        ):
+            TrainConfig(
+                task="cartpole", model="m", algo="ppo", reward_labelling=labelling
+            ).resolved()
 
 
-@pytest.mark.parametrize("algo_kwargs,message", [
-    ({"optimize_memory_usage": True}, "does not support optimize_memory_usage"),
-    ({"n_steps": 3}, "n-step returns"),
-    ({"replay_buffer_class": "x"}, "brings its own replay buffer class"),
-    ({"buffer_size": 800}, r"A replay buffer of 100 steps \(8 environments each\) cannot hold the 401 steps"),
-    ({"buffer_size": 800, "train_freq": [2, "episode"]}, "cannot hold the 800 steps"),
-])
+@pytest.mark.parametrize(
+    "algo_kwargs,message",
+    [
+        ({"optimize_memory_usage": True}, "does not support optimize_memory_usage"),
+        ({"n_steps": 3}, "n-step returns"),
+        ({"replay_buffer_class": "x"}, "brings its own replay buffer class"),
+        (
+            {"buffer_size": 800},
+            r"A replay buffer of 100 steps \(8 environments each\) cannot hold the 401 steps",
+        ),
+        ({"buffer_size": 800, "train_freq": [2, "episode"]}, "cannot hold the 800 steps"),
+    ],
+)
 def test_deferred_labelling_refuses_buffers_it_cannot_fill(algo_kwargs, message):
     config = TrainConfig(task="mountaincar", model="m", n_envs=8, algo_kwargs=algo_kwargs)
     with pytest.raises(EvalkitError, match=message):
         config.resolved()
-    TrainConfig(task="mountaincar", model="m", n_envs=8, algo_kwargs=algo_kwargs, reward_labelling="step").resolved()
+    TrainConfig(
+        task="mountaincar", model="m", n_envs=8, algo_kwargs=algo_kwargs, reward_labelling="step"
+    ).resolved()
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("n_envs", 0, "--envs must be a positive whole number"),
-    ("steps", -5, "--steps must be"),
-    ("alpha", 1.5, "--alpha must lie in"),
-    ("reward", "sparse", "--reward must be one of"),
-    ("model", None, "needs a model"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("n_envs", 0, "--envs must be a positive whole number"),
+        ("steps", -5, "--steps must be"),
+        ("alpha", 1.5, "--alpha must lie in"),
+        ("reward", "sparse", "--reward must be one of"),
+        ("model", None, "needs a model"),
+    ],
+)
 def test_bad_values_are_refused(field, value, message):
     with pytest.raises(EvalkitError, match=message):
         TrainConfig(**{"task": "cartpole", "model": "m", field: value}).resolved()
@@ -68,8 +104,10 @@ def test_bad_values_are_refused(field, value, message):
 
 def test_file_then_flags(tmp_path):
     toml = tmp_path / "run.toml"
-    toml.write_text('task = "cartpole"\nmodel = "ViT-B-32"\nalpha = 0.5\nenvs = 4\n'
-                    '[algo_kwargs]\nlearning_starts = 10\ntrain_freq = [4, "step"]\n')
+    toml.write_text(
+        'task = "cartpole"\nmodel = "ViT-B-32"\nalpha = 0.5\nenvs = 4\n'
+        '[algo_kwargs]\nlearning_starts = 10\ntrain_freq = [4, "step"]\n'
+    )
     c = TrainConfig.from_sources({"alpha": 0.25, "seed": None}, toml).resolved()
     assert (c.alpha, c.n_envs, c.seed) == (0.25, 4, 0)
     assert c.algo_kwargs["learning_starts"] == 10 and c.algo_kwargs["train_freq"] == (4, "step")
@@ -79,17 +117,28 @@ def test_file_then_flags(tmp_path):
     assert TrainConfig.from_sources({}, yaml).resolved().reward_batch_size == 128
     bad = tmp_path / "bad.toml"
     bad.write_text('task = "cartpole"\nlearning_rate = 0.1\n')
-    with pytest.raises(EvalkitError, match=r"Unknown setting\(s\) learning_rate in .*bad.toml.*algo_kwargs"):
+    with pytest.raises(
+        EvalkitError, match=r"Unknown setting\(s\) learning_rate in .*bad.toml.*algo_kwargs"
+    ):
         TrainConfig.from_sources({}, bad)
     with pytest.raises(EvalkitError, match="does not exist"):
         TrainConfig.from_sources({}, tmp_path / "missing.toml")
 
 
 def test_run_config_round_trip_and_resume_checks(tmp_path):
-    config = TrainConfig(task="cartpole", model="evalkit-tiny-vit", pretrained="none", algo_kwargs={"train_freq": [8, "step"]}).resolved()
+    config = TrainConfig(
+        task="cartpole",
+        model="evalkit-tiny-vit",
+        pretrained="none",
+        algo_kwargs={"train_freq": [8, "step"]},
+    ).resolved()
     write_run_config(tmp_path, config)
     doc = json.loads((tmp_path / "config.json").read_text())
-    assert doc["seed"] == 0 and doc["reward_is_random"] is True and "stable_baselines3" in doc["versions"]
+    assert (
+        doc["seed"] == 0
+        and doc["reward_is_random"] is True
+        and "stable_baselines3" in doc["versions"]
+    )
     assert read_run_config(tmp_path) == config
     # a resume may extend the run; it may not change what is learnt
     resumed, _ = prepare_run(TrainConfig(task="", steps=5_000_000), tmp_path, resume=True)

@@ -22,12 +22,17 @@ def test_ground_truth_run_writes_config_checkpoints_and_logs(tmp_path, task):
     run = tmp_path / "run"
     assert result.steps == 240 and not result.interrupted and result.reward_calls is None
     # at the first rollout end (80 steps for this DQN, 40 for this SAC) past every 120 steps, and at the end
-    assert [c.step for c in read_checkpoints(run)] == ([160, 240] if task == "cartpole" else [120, 240])
+    assert [c.step for c in read_checkpoints(run)] == (
+        [160, 240] if task == "cartpole" else [120, 240]
+    )
     first = read_checkpoints(run)[0]
     assert first.train_reward == first.gt_return  # the ground truth is the training reward
     doc = json.loads((run / "config.json").read_text())
     assert doc["config"]["algo"] == ("dqn" if task == "cartpole" else "sac") and doc["seed"] == 0
-    assert doc["reward"] == "ground-truth reward of the environment" and doc["reward_is_random"] is False
+    assert (
+        doc["reward"] == "ground-truth reward of the environment"
+        and doc["reward_is_random"] is False
+    )
     assert list((run / "tb").rglob("events.out.tfevents*"))
     load_model(run / "checkpoints" / "step_000000240.zip", result.config.algo)
 
@@ -54,12 +59,16 @@ def test_stop_mid_rollout_then_resume_keeps_steps_and_replay_buffer(tmp_path, la
         assert first.steps - config.n_envs <= buffer.pos * config.n_envs <= first.steps
 
         second = train(TrainConfig(task=""), run, resume=True, reward_fn=Recorder())
-    assert second.start_step == first.steps and 200 <= second.steps < 200 + 40  # whole rollouts of 40 steps
+    assert (
+        second.start_step == first.steps and 200 <= second.steps < 200 + 40
+    )  # whole rollouts of 40 steps
     resumed = load_model(run / RESUME_DIR / "model.zip", "sac")
     resumed.load_replay_buffer(run / RESUME_DIR / "replay_buffer.pkl")
     after = resumed.replay_buffer
     assert resumed.num_timesteps == second.steps and after.pos > buffer.pos
-    np.testing.assert_array_equal(after.rewards[: buffer.pos], before)  # the old transitions are still there
+    np.testing.assert_array_equal(
+        after.rewards[: buffer.pos], before
+    )  # the old transitions are still there
     assert not np.isnan(after.rewards[: after.pos]).any()
     assert len(list((run / "tb").iterdir())) == 1  # the TensorBoard run goes on in the same folder
 
@@ -74,13 +83,19 @@ def test_a_checkpoint_of_a_clip_run_fine_tunes_with_plain_sb3(tmp_path):
     from evalkit.train.runner import make_training_env
 
     with one_torch_thread():
-        result = train(tiny_config("mountaincar", steps=80, checkpoint_every=1000), tmp_path / "run", reward_fn=Recorder())
+        result = train(
+            tiny_config("mountaincar", steps=80, checkpoint_every=1000),
+            tmp_path / "run",
+            reward_fn=Recorder(),
+        )
         env, _ = make_training_env(dataclasses.replace(result.config, reward="ground-truth"))
         model = load_model(tmp_path / "run" / "checkpoints" / "step_000000080.zip", "sac", env=env)
         assert type(model.replay_buffer) is ReplayBuffer
         model.learn(100)
     stored = model.replay_buffer.rewards[: model.replay_buffer.pos]
-    assert len(stored) >= 50 and not np.isnan(stored).any()  # 100 steps, 2 environments: whole rollouts of 20
+    assert (
+        len(stored) >= 50 and not np.isnan(stored).any()
+    )  # 100 steps, 2 environments: whole rollouts of 20
     env.close()
 
 
@@ -122,7 +137,9 @@ def test_resuming_a_finished_run_says_so(tmp_path):
     run = tmp_path / "run"
     with one_torch_thread():
         train(tiny_config("mountaincar", reward="ground-truth", steps=80), run)
-        with pytest.raises(EvalkitError, match="already trained to step 80, and asks for 80 steps: nothing to do"):
+        with pytest.raises(
+            EvalkitError, match="already trained to step 80, and asks for 80 steps: nothing to do"
+        ):
             train(TrainConfig(task=""), run, resume=True)
         with pytest.raises(EvalkitError, match="asks for 40 steps"):
             train(TrainConfig(task="", steps=40), run, resume=True)
@@ -131,8 +148,22 @@ def test_resuming_a_finished_run_says_so(tmp_path):
 def test_a_run_shorter_than_learning_starts_is_warned_about(tmp_path):
     messages: list[str] = []
     with one_torch_thread():
-        train(tiny_config("cartpole", reward="ground-truth", steps=80), tmp_path / "run", report=messages.append)
-        assert not any("no gradient step" in m for m in messages)  # tiny_config learns after 60 steps...
-        train(tiny_config("cartpole", reward="ground-truth", steps=40, algo_kwargs={"learning_starts": 75_000}),
-              tmp_path / "run2", report=messages.append)
-    assert any("DQN learns only after 75000 steps (learning_starts) but the run has 40" in m for m in messages)
+        train(
+            tiny_config("cartpole", reward="ground-truth", steps=80),
+            tmp_path / "run",
+            report=messages.append,
+        )
+        assert not any(
+            "no gradient step" in m for m in messages
+        )  # tiny_config learns after 60 steps...
+        train(
+            tiny_config(
+                "cartpole", reward="ground-truth", steps=40, algo_kwargs={"learning_starts": 75_000}
+            ),
+            tmp_path / "run2",
+            report=messages.append,
+        )
+    assert any(
+        "DQN learns only after 75000 steps (learning_starts) but the run has 40" in m
+        for m in messages
+    )

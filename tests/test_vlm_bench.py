@@ -33,7 +33,10 @@ def _counted_gflop(forward, size) -> float:
 
 
 def test_the_engine_runs_the_class_token_only_forward():
-    assert ImageEmbedder(TINY_VIT)._image_forward.__qualname__ == "cls_only_image_forward.<locals>.forward"
+    assert (
+        ImageEmbedder(TINY_VIT)._image_forward.__qualname__
+        == "cls_only_image_forward.<locals>.forward"
+    )
 
 
 @pytest.mark.parametrize("model", [TINY_VIT, "ViT-B-32"])
@@ -52,7 +55,10 @@ def test_image_gflop_equals_torchs_flop_counter(model):
 
 
 def test_matmul_probe_counts_one_blocks_products():
-    config = {"vision_cfg": {"image_size": 32, "patch_size": 8, "width": 64, "layers": 2}, "embed_dim": 32}
+    config = {
+        "vision_cfg": {"image_size": 32, "patch_size": 8, "width": 64, "layers": 2},
+        "embed_dim": 32,
+    }
     probe = MatmulProbe(config, batch_size=3, device=torch.device("cpu"), dtype=torch.float32)
     rows = 3 * (16 + 1)
     assert probe.flop == 2 * rows * 64 * (3 * 64 + 64 + 256 + 256)
@@ -70,20 +76,35 @@ def test_dense_bf16_peaks_pick_the_specific_name_first():
 
 @pytest.mark.slow
 def test_reference_in_autocast_and_the_ceiling(tmp_path):
-    r = run_embed_benchmark(TINY_VIT, devices="cpu", n=8, batch_size=4, reference_precision="bf16",
-                            frame_hw=(40, 48), sweep_n=1000)
+    r = run_embed_benchmark(
+        TINY_VIT,
+        devices="cpu",
+        n=8,
+        batch_size=4,
+        reference_precision="bf16",
+        frame_hw=(40, 48),
+        sweep_n=1000,
+    )
     assert r.reference_precision == "bf16" and r.precision == "fp32"
     assert 1e-4 < r.max_abs_diff < 0.1  # bf16 against fp32: close, not equal
     assert r.matmul_tflops and r.matmul_tflops > 0
-    assert r.matmul_floor_seconds == pytest.approx(r.engine_gflop_per_image / (r.matmul_tflops * 1e3))
+    assert r.matmul_floor_seconds == pytest.approx(
+        r.engine_gflop_per_image / (r.matmul_tflops * 1e3)
+    )
     assert r.speedup_ceiling == pytest.approx(
-        (r.naive.seconds / r.frames) / (r.matmul_floor_seconds + r.engine.seconds_preprocess / r.frames))
+        (r.naive.seconds / r.frames)
+        / (r.matmul_floor_seconds + r.engine.seconds_preprocess / r.frames)
+    )
     assert r.peak_tflops is None  # no GPU here
 
 
 @pytest.mark.slow
 def test_pipelined_engine_gives_the_interleaved_embeddings():
     """The GPU's way of timing (the engine's whole pipeline after the reference), run on the CPU."""
-    r = run_embed_benchmark(TINY_VIT, devices="cpu", n=10, batch_size=4, frame_hw=(32, 40), sweep_n=1000, pipelined=True)
+    r = run_embed_benchmark(
+        TINY_VIT, devices="cpu", n=10, batch_size=4, frame_hw=(32, 40), sweep_n=1000, pipelined=True
+    )
     assert r.mode == "pipelined" and r.engine.seconds_preprocess == 0 and r.engine.seconds_model > 0
-    assert r.max_abs_diff < 1e-5 and r.speedup_ceiling is None  # frames of the model's height: only cropped
+    assert (
+        r.max_abs_diff < 1e-5 and r.speedup_ceiling is None
+    )  # frames of the model's height: only cropped

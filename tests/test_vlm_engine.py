@@ -55,7 +55,9 @@ def test_embeddings_equal_open_clip_encode_image(datasets_root, spec):
 def test_second_call_reads_the_cache_without_loading_the_model(datasets_root, monkeypatch):
     ds = make_dataset(datasets_root, n=12)
     first = embed_dataset(ds, TINY_VIT, devices="cpu", progress=False)
-    monkeypatch.setattr(embedder_module, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    monkeypatch.setattr(
+        embedder_module, "load_model", lambda *a, **k: pytest.fail("the model was loaded")
+    )
     again = embed_dataset(ds.name, TINY_VIT, devices="cpu", progress=False)
     assert again.computed == 0 and again.images_per_second is None
     np.testing.assert_array_equal(again.values, first.values)
@@ -65,13 +67,17 @@ def test_second_call_reads_the_cache_without_loading_the_model(datasets_root, mo
 def test_cache_key_separates_datasets_models_precisions(datasets_root):
     a, b = make_dataset(datasets_root, "a", seed=1), make_dataset(datasets_root, "b", seed=2)
     vit, rn = resolve(TINY_VIT), resolve(TINY_RN)
-    keys = {EmbeddingCache(ds, r, p).key for ds in (a, b) for r in (vit, rn) for p in ("fp32", "bf16")}
+    keys = {
+        EmbeddingCache(ds, r, p).key for ds in (a, b) for r in (vit, rn) for p in ("fp32", "bf16")
+    }
     assert len(keys) == 8
 
 
 def test_interrupted_run_resumes_from_the_last_finished_shard(datasets_root, monkeypatch):
     ds = make_dataset(datasets_root, n=40)
-    full = embed_dataset(make_dataset(datasets_root, "copy", n=40), TINY_VIT, devices="cpu", progress=False)
+    full = embed_dataset(
+        make_dataset(datasets_root, "copy", n=40), TINY_VIT, devices="cpu", progress=False
+    )
     written = []
     original = EmbeddingCache.write_shard
 
@@ -86,10 +92,15 @@ def test_interrupted_run_resumes_from_the_last_finished_shard(datasets_root, mon
         embed_dataset(ds, TINY_VIT, devices="cpu", shard_frames=8, progress=False)
     cache = EmbeddingCache(ds, resolve(TINY_VIT), "fp32")
     assert not (cache.dir / MERGED_FILE).exists() and cache.load() is None
-    assert sorted(p.name for p in cache.dir.glob("shard-*.npy")) == ["shard-00000.npy", "shard-00001.npy"]
+    assert sorted(p.name for p in cache.dir.glob("shard-*.npy")) == [
+        "shard-00000.npy",
+        "shard-00001.npy",
+    ]
     assert not list(cache.dir.glob(".*tmp"))  # nothing half-written
     monkeypatch.setattr(EmbeddingCache, "write_shard", original)
-    resumed = embed_dataset(ds, TINY_VIT, devices="cpu", shard_frames=4, progress=False)  # keeps the cache's shard size
+    resumed = embed_dataset(
+        ds, TINY_VIT, devices="cpu", shard_frames=4, progress=False
+    )  # keeps the cache's shard size
     assert resumed.computed == 24
     np.testing.assert_allclose(resumed.values, full.values, atol=1e-6)
 
@@ -108,7 +119,10 @@ def test_stale_or_foreign_cache_is_never_reused(datasets_root):
     assert again.computed == 12 and any("not reused" in m for m in said)
     np.testing.assert_allclose(again.values, expected, atol=1e-6)
     (again.path / "meta.json").unlink()  # no meta at all: not trusted either
-    assert embed_dataset(ds, TINY_VIT, devices="cpu", progress=False, on_message=said.append).computed == 12
+    assert (
+        embed_dataset(ds, TINY_VIT, devices="cpu", progress=False, on_message=said.append).computed
+        == 12
+    )
 
 
 def test_one_writer_at_a_time_and_leftovers_cleaned(datasets_root):
@@ -119,8 +133,11 @@ def test_one_writer_at_a_time_and_leftovers_cleaned(datasets_root):
     leftover.write_bytes(b"partial")
     said, results = [], []
     with cache.locked():
-        worker = threading.Thread(target=lambda: results.append(
-            embed_dataset(ds, TINY_VIT, devices="cpu", progress=False, on_message=said.append)))
+        worker = threading.Thread(
+            target=lambda: results.append(
+                embed_dataset(ds, TINY_VIT, devices="cpu", progress=False, on_message=said.append)
+            )
+        )
         worker.start()
         worker.join(1.0)
         assert worker.is_alive() and any("waiting" in m for m in said)
@@ -131,11 +148,18 @@ def test_one_writer_at_a_time_and_leftovers_cleaned(datasets_root):
 @pytest.mark.slow
 def test_two_cpu_workers_shard_and_merge_exactly(datasets_root):
     ds = make_dataset(datasets_root, n=36)
-    single = embed_dataset(make_dataset(datasets_root, "single", n=36), TINY_VIT, devices="cpu", shard_frames=5,
-                           progress=False)
+    single = embed_dataset(
+        make_dataset(datasets_root, "single", n=36),
+        TINY_VIT,
+        devices="cpu",
+        shard_frames=5,
+        progress=False,
+    )
     two = embed_dataset(ds, TINY_VIT, devices="cpu,cpu", shard_frames=5, progress=False)
     assert two.devices == ("cpu", "cpu") and two.computed == 36
-    np.testing.assert_allclose(two.values, single.values, atol=1e-6)  # same frames in the same order
+    np.testing.assert_allclose(
+        two.values, single.values, atol=1e-6
+    )  # same frames in the same order
     assert not list(two.path.glob("shard-*"))
 
 
@@ -145,12 +169,23 @@ def test_split_contiguous():
 
 
 def test_a_job_per_device_and_its_frames(tmp_path):
-    job = EmbedJob(tmp_path, resolve(TINY_VIT), "fp32", None, False, n_frames=18, devices=("cpu", "cuda:0", "cuda:1"))
+    job = EmbedJob(
+        tmp_path,
+        resolve(TINY_VIT),
+        "fp32",
+        None,
+        False,
+        n_frames=18,
+        devices=("cpu", "cuda:0", "cuda:1"),
+    )
     job = job.planned(5, [0, 2, 3])
     assert job.ranges == [(0, 5), (5, 10), (10, 15), (15, 18)] and job.frames == 13
     parts = job.per_device()
-    assert [(p.devices, p.shards, p.frames) for p in parts] == [(("cpu",), (0,), 5), (("cuda:0",), (2,), 5),
-                                                                (("cuda:1",), (3,), 3)]
+    assert [(p.devices, p.shards, p.frames) for p in parts] == [
+        (("cpu",), (0,), 5),
+        (("cuda:0",), (2,), 5),
+        (("cuda:1",), (3,), 3),
+    ]
 
 
 @pytest.mark.parametrize("cls", [EvalkitError, DatasetError, ModelError, DegenerateError])
@@ -167,7 +202,9 @@ def test_a_workers_dataset_error_reaches_the_parent_as_itself(datasets_root):
     gone = datasets_root / "moved-away"
     with pytest.raises(DatasetError) as here:
         Dataset(gone)
-    job = EmbedJob(gone, resolve(TINY_VIT), "fp32", None, False, len(ds), devices=("cpu",)).planned(8, [0])
+    job = EmbedJob(gone, resolve(TINY_VIT), "fp32", None, False, len(ds), devices=("cpu",)).planned(
+        8, [0]
+    )
     with pytest.raises(EvalkitError) as there:
         embed_with_workers(job, say=lambda m: None, bar=None)
     assert type(there.value) is DatasetError and str(there.value) == str(here.value)
@@ -182,7 +219,8 @@ def test_torchrun_two_ranks_rank0_merges(datasets_root, tmp_path):
     shutil.copytree(ds.path, copy)
     script = tmp_path / "run.py"
     out = tmp_path / "rank0.npy"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import numpy as np, os
         from evalkit.vlm import embed_dataset, ModelSpec
         rank = os.environ["RANK"]
@@ -192,10 +230,24 @@ def test_torchrun_two_ranks_rank0_merges(datasets_root, tmp_path):
             np.save({str(out)!r}, np.asarray(e.values))
         else:
             assert e.values.shape[0] == 0
-    """))
+    """)
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                    str(script)], check=True, env=env, timeout=180, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            str(script),
+        ],
+        check=True,
+        env=env,
+        timeout=180,
+        capture_output=True,
+    )
     expected = ImageEmbedder(TINY_VIT).embed_frames(np.asarray(ds.frames))
     np.testing.assert_allclose(np.load(out), expected, atol=1e-6)
     assert len(list((copy / "embeddings").glob("*/shard-*.npy"))) == 4  # rank 1's half: shards 4..7
@@ -203,7 +255,9 @@ def test_torchrun_two_ranks_rank0_merges(datasets_root, tmp_path):
 
 def test_nan_embeddings_are_refused_and_not_cached(datasets_root, monkeypatch):
     ds = make_dataset(datasets_root, n=12)
-    monkeypatch.setattr(ImageEmbedder, "encode_pixels", lambda self, x: torch.full((len(x), 32), float("nan")))
+    monkeypatch.setattr(
+        ImageEmbedder, "encode_pixels", lambda self, x: torch.full((len(x), 32), float("nan"))
+    )
     with pytest.raises(ModelError, match="NaN"):
         embed_dataset(ds, TINY_VIT, devices="cpu", progress=False)
     cache = EmbeddingCache(ds, resolve(TINY_VIT), "fp32")
@@ -229,20 +283,27 @@ def test_batch_that_does_not_fit_is_halved_and_said(datasets_root):
         "Batch size 16 does not fit in memory on cpu; continuing with 8.",
         "Batch size 8 does not fit in memory on cpu; continuing with 4.",
     ]
-    np.testing.assert_allclose(emb.values, ImageEmbedder(TINY_VIT).embed_frames(np.asarray(ds.frames)), atol=1e-6)
+    np.testing.assert_allclose(
+        emb.values, ImageEmbedder(TINY_VIT).embed_frames(np.asarray(ds.frames)), atol=1e-6
+    )
 
 
 def test_frames_smaller_than_the_model_input(datasets_root):
     ds = make_dataset(datasets_root, n=6, hw=(24, 30))
     with pytest.raises(DatasetError, match="--size"):
         embed_dataset(ds, TINY_VIT, devices="cpu", progress=False)
-    assert embed_dataset(ds, TINY_VIT, devices="cpu", progress=False, allow_upscale=True).values.shape == (6, 32)
+    assert embed_dataset(
+        ds, TINY_VIT, devices="cpu", progress=False, allow_upscale=True
+    ).values.shape == (6, 32)
 
 
 def test_devices():
     assert parse_devices("cpu") == [torch.device("cpu")]
     assert parse_devices("cpu, cpu") == [torch.device("cpu")] * 2
-    assert parse_devices("auto") == ([torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())] or [torch.device("cpu")])
+    assert parse_devices("auto") == (
+        [torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())]
+        or [torch.device("cpu")]
+    )
     with pytest.raises(EvalkitError, match="does not exist"):
         parse_devices(f"cuda:{torch.cuda.device_count()}")
     with pytest.raises(EvalkitError, match="not a device"):

@@ -32,7 +32,9 @@ def test_tiny_models_are_registered_with_open_clip():
         loaded = load_model(spec)
         assert loaded.random_weights and loaded.embed_dim == 32
         assert loaded.preprocess["size"] == [32, 32]
-        assert count_parameters(loaded.resolved.config) == sum(p.numel() for p in loaded.model.parameters())
+        assert count_parameters(loaded.resolved.config) == sum(
+            p.numel() for p in loaded.model.parameters()
+        )
 
 
 def test_paper_default_tags_and_quick_gelu():
@@ -49,8 +51,15 @@ def test_paper_default_tags_and_quick_gelu():
 
 def test_published_parameter_counts():
     # open_clip's model table: RN50 102.01 M, ViT-B-32 151.28 M, ViT-H-14 986.11 M, ViT-bigG-14 2539.57 M
-    for name, millions in [("RN50", 102.01), ("ViT-B-32", 151.28), ("ViT-H-14", 986.11), ("ViT-bigG-14", 2539.57)]:
-        assert count_parameters(open_clip.get_model_config(name)) / 1e6 == pytest.approx(millions, abs=0.01)
+    for name, millions in [
+        ("RN50", 102.01),
+        ("ViT-B-32", 151.28),
+        ("ViT-H-14", 986.11),
+        ("ViT-bigG-14", 2539.57),
+    ]:
+        assert count_parameters(open_clip.get_model_config(name)) / 1e6 == pytest.approx(
+            millions, abs=0.01
+        )
 
 
 def test_unknown_model_and_tag_suggest_the_closest_names():
@@ -67,7 +76,11 @@ def test_unknown_model_and_tag_suggest_the_closest_names():
 def test_missing_weights_offline_fail_at_once_with_advice(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(models, "cached_weights", lambda model, tag: None)
-    monkeypatch.setattr(open_clip, "create_model_and_transforms", lambda *a, **k: pytest.fail("must not build the model"))
+    monkeypatch.setattr(
+        open_clip,
+        "create_model_and_transforms",
+        lambda *a, **k: pytest.fail("must not build the model"),
+    )
     with pytest.raises(ModelError, match=r"not on this machine.*offline.*--pretrained PATH"):
         load_model(ModelSpec("ViT-B-32", "laion2b_s34b_b79k"))
 
@@ -102,13 +115,17 @@ def test_checkpoint_round_trip(tmp_path, suffix):
     assert loaded.resolved.weights_sha256 == models.file_sha256(path)
     assert path.name in loaded.label
     frames = random_frames(5, (40, 48))
-    np.testing.assert_array_equal(ImageEmbedder(loaded).embed_frames(frames), ImageEmbedder(source).embed_frames(frames))
+    np.testing.assert_array_equal(
+        ImageEmbedder(loaded).embed_frames(frames), ImageEmbedder(source).embed_frames(frames)
+    )
 
 
 def test_checkpoint_of_another_architecture_is_explained(tmp_path):
     path = tmp_path / "rn.safetensors"
     save_file({k: v.contiguous() for k, v in load_model(TINY_RN).model.state_dict().items()}, path)
-    with pytest.raises(ModelError, match=r"does not match the architecture evalkit-tiny-vit.*missing"):
+    with pytest.raises(
+        ModelError, match=r"does not match the architecture evalkit-tiny-vit.*missing"
+    ):
         load_model(ModelSpec("evalkit-tiny-vit", str(path)))
 
 
@@ -157,7 +174,9 @@ def test_custom_config_file(tmp_path):
 def test_vit_b_32_random_checkpoint_round_trip(tmp_path):
     """The issue's check with a real architecture: save a ViT-B-32 random checkpoint, load it back."""
     source = load_model(ModelSpec("ViT-B-32", "none"))
-    assert sum(p.numel() for p in source.model.parameters()) == count_parameters(source.resolved.config)
+    assert sum(p.numel() for p in source.model.parameters()) == count_parameters(
+        source.resolved.config
+    )
     path = tmp_path / "vit-b-32-random.safetensors"
     save_file({k: v.contiguous() for k, v in source.model.state_dict().items()}, path)
     loaded = load_model(ModelSpec("ViT-B-32", str(path)))
@@ -165,7 +184,9 @@ def test_vit_b_32_random_checkpoint_round_trip(tmp_path):
     frames = random_frames(4, (240, 320))
     ours = ImageEmbedder(source).embed_frames(frames)
     np.testing.assert_array_equal(ImageEmbedder(loaded).embed_frames(frames), ours)
-    with torch.no_grad():  # open_clip's own way: PIL preprocess, encode_image (all tokens in the last block)
+    with (
+        torch.no_grad()
+    ):  # open_clip's own way: PIL preprocess, encode_image (all tokens in the last block)
         x = torch.stack([source.pil_transform(Image.fromarray(f)) for f in frames])
         reference = torch.nn.functional.normalize(source.model.encode_image(x), dim=-1).numpy()
     # The frames are resized (one grey level off on < 1 % of values): the issue's bound, 1e-4.

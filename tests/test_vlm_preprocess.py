@@ -21,31 +21,40 @@ def _cfg(**kw):
 
 
 def _open_clip(cfg, frames):
-    t = image_transform(cfg["size"], is_train=False, mean=cfg["mean"], std=cfg["std"], resize_mode=cfg["resize_mode"],
-                        interpolation=cfg["interpolation"], fill_color=cfg["fill_color"])
+    t = image_transform(
+        cfg["size"],
+        is_train=False,
+        mean=cfg["mean"],
+        std=cfg["std"],
+        resize_mode=cfg["resize_mode"],
+        interpolation=cfg["interpolation"],
+        fill_color=cfg["fill_color"],
+    )
     return torch.stack([t(Image.fromarray(f)) for f in frames])
 
 
 @pytest.mark.parametrize(
     "hw, kw",
     [
-        ((400, 600), dict(size=224)),                      # CartPole's render: downscale + crop width
-        ((120, 90), dict(size=32)),                        # portrait: crop height
-        ((32, 32), dict(size=32)),                         # already the right size
-        ((37, 53), dict(size=32)),                         # odd sizes, odd crop offsets
+        ((400, 600), dict(size=224)),  # CartPole's render: downscale + crop width
+        ((120, 90), dict(size=32)),  # portrait: crop height
+        ((32, 32), dict(size=32)),  # already the right size
+        ((37, 53), dict(size=32)),  # odd sizes, odd crop offsets
         ((50, 70), dict(size=32, resize_mode="longest")),  # pad top/bottom
         ((70, 50), dict(size=32, resize_mode="longest", fill_color=128)),
         ((50, 70), dict(size=32, resize_mode="squash")),
         ((50, 70), dict(size=32, interpolation="bilinear")),
-        ((80, 90), dict(size=(32, 48))),                   # non-square model input
-        ((700, 1000), dict(size=32)),                      # strong downscale: wide filter
-        ((20, 30), dict(size=32)),                         # upscale (allowed explicitly)
+        ((80, 90), dict(size=(32, 48))),  # non-square model input
+        ((700, 1000), dict(size=32)),  # strong downscale: wide filter
+        ((20, 30), dict(size=32)),  # upscale (allowed explicitly)
     ],
 )
 def test_equal_to_open_clip_pil_transform_within_one_grey_level(hw, kw):
     cfg = _cfg(**kw)
     frames = random_frames(3, hw, seed=sum(hw))
-    frames[0] = np.random.default_rng(1).integers(0, 256, size=frames[0].shape, dtype=np.uint8)  # pure noise: overshoot clipping
+    frames[0] = np.random.default_rng(1).integers(
+        0, 256, size=frames[0].shape, dtype=np.uint8
+    )  # pure noise: overshoot clipping
     pre = BatchPreprocessor(cfg, hw, allow_upscale=True)
     ours = pre(frames)
     ref = _open_clip(cfg, frames)
@@ -68,9 +77,9 @@ def test_equal_to_open_clip_pil_transform_within_one_grey_level(hw, kw):
 @pytest.mark.parametrize(
     "hw, kw",
     [
-        ((32, 32), dict(size=32)),                                          # nothing to do
-        ((20, 32), dict(size=32, resize_mode="longest", fill_color=77)),   # pad only
-        ((40, 32), dict(size=32)),                                          # crop only
+        ((32, 32), dict(size=32)),  # nothing to do
+        ((20, 32), dict(size=32, resize_mode="longest", fill_color=77)),  # pad only
+        ((40, 32), dict(size=32)),  # crop only
     ],
 )
 def test_bit_identical_when_nothing_is_resized(hw, kw):
@@ -98,7 +107,9 @@ def test_frames_smaller_than_the_model_input_are_refused_with_advice():
 
 def test_any_memory_layout_gives_the_same_pixels():
     frames = random_frames(3, (40, 48))
-    transposed = np.ascontiguousarray(frames.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)  # same values, other strides
+    transposed = np.ascontiguousarray(frames.transpose(0, 2, 1, 3)).transpose(
+        0, 2, 1, 3
+    )  # same values, other strides
     assert not transposed.flags.c_contiguous
     pre = BatchPreprocessor(_cfg(size=32), (40, 48))
     assert torch.equal(pre(transposed), pre(frames))

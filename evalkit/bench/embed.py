@@ -130,10 +130,14 @@ class EmbedBenchmark:
         floor = self.matmul_floor_seconds
         if floor is None or self.mode != "interleaved":
             return None
-        return (self.naive.seconds / self.frames) / (floor + self.engine.seconds_preprocess / self.frames)
+        return (self.naive.seconds / self.frames) / (
+            floor + self.engine.seconds_preprocess / self.frames
+        )
 
 
-def image_gflop(config: Mapping[str, Any], class_token_only_last_block: bool = False) -> float | None:
+def image_gflop(
+    config: Mapping[str, Any], class_token_only_last_block: bool = False
+) -> float | None:
     """Forward FLOPs (2 × multiply-adds) of a plain ViT image tower per image, in GFLOP.
 
     :param class_token_only_last_block: count the last block as the engine runs it
@@ -147,8 +151,11 @@ def image_gflop(config: Mapping[str, Any], class_token_only_last_block: bool = F
     grid = tokens - 1
     patch_inputs = 3 * int(config["vision_cfg"].get("patch_size", 16)) ** 2
     block = tokens * (4 * width * width + 2 * width * hidden) + 2 * tokens * tokens * width
-    last = (tokens * 2 * width * width + 2 * width * width + 2 * width * hidden + 2 * tokens * width
-            if class_token_only_last_block else block)
+    last = (
+        tokens * 2 * width * width + 2 * width * width + 2 * width * hidden + 2 * tokens * width
+        if class_token_only_last_block
+        else block
+    )
     macs = grid * patch_inputs * width + (layers - 1) * block + last + width * embed_dim
     return 2 * macs / 1e9
 
@@ -162,7 +169,13 @@ def _vit_shape(config: Mapping[str, Any]) -> tuple[int, int, int, int, int] | No
     h, w = (size, size) if isinstance(size, int) else size
     p, width = int(v.get("patch_size", 16)), int(v.get("width", 768))
     hidden = int(width * float(v.get("mlp_ratio", 4.0)))
-    return (h // p) * (w // p) + 1, width, hidden, int(v.get("layers", 12)), int(config.get("embed_dim", 512))
+    return (
+        (h // p) * (w // p) + 1,
+        width,
+        hidden,
+        int(v.get("layers", 12)),
+        int(config.get("embed_dim", 512)),
+    )
 
 
 class MatmulProbe:
@@ -172,7 +185,9 @@ class MatmulProbe:
     The best of several passes is what the device's matrix units deliver at the tower's shapes.
     """
 
-    def __init__(self, config: Mapping[str, Any], batch_size: int, device: torch.device, dtype: torch.dtype) -> None:
+    def __init__(
+        self, config: Mapping[str, Any], batch_size: int, device: torch.device, dtype: torch.dtype
+    ) -> None:
         shape = _vit_shape(config)
         if shape is None:
             raise ValueError("not a plain ViT image tower")
@@ -182,8 +197,13 @@ class MatmulProbe:
         gen = torch.Generator(device="cpu").manual_seed(0)
         x = torch.randn(rows, width, generator=gen).to(device, dtype)
         x_hidden = torch.randn(rows, hidden, generator=gen).to(device, dtype)
-        self.products = [(x, torch.randn(n_out, width, generator=gen).to(device, dtype)) for n_out in (3 * width, width, hidden)]
-        self.products.append((x_hidden, torch.randn(width, hidden, generator=gen).to(device, dtype)))
+        self.products = [
+            (x, torch.randn(n_out, width, generator=gen).to(device, dtype))
+            for n_out in (3 * width, width, hidden)
+        ]
+        self.products.append(
+            (x_hidden, torch.randn(width, hidden, generator=gen).to(device, dtype))
+        )
         self.flop = sum(2 * rows * wt.shape[0] * wt.shape[1] for _, wt in self.products)
         self.best = 0.0
         self.measure()  # warm-up, not kept
@@ -203,7 +223,12 @@ class MatmulProbe:
 
 
 DENSE_BF16_PEAK_TFLOPS: dict[str, float] = {
-    "H200": 989.0, "H100 PCIe": 756.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "L4": 121.0,
+    "H200": 989.0,
+    "H100 PCIe": 756.0,
+    "H100": 989.0,
+    "A100": 312.0,
+    "L40S": 362.0,
+    "L4": 121.0,
 }
 """Dense (no sparsity) bf16 tensor-core peaks from NVIDIA's data sheets, by a part of the device
 name (the first that matches wins, so the more specific names come first)."""
@@ -243,8 +268,14 @@ def _peak(device: torch.device) -> int | None:
     return None
 
 
-def _naive_reference(resolved: ResolvedSpec, device: str, frames_path: str, threads: int, conn: Any,
-                     precision: str = "fp32") -> None:
+def _naive_reference(
+    resolved: ResolvedSpec,
+    device: str,
+    frames_path: str,
+    threads: int,
+    conn: Any,
+    precision: str = "fp32",
+) -> None:
     """Child process: the naive loop, one batch per request ``(a, b)`` on ``conn``; ``None`` ends.
 
     ``precision`` other than fp32 wraps ``encode_image`` in ``torch.autocast`` (the usual way to
@@ -298,9 +329,15 @@ def _machine(device: torch.device) -> dict[str, Any]:
                 break
     except OSError:
         pass
-    info: dict[str, Any] = {"cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-                            "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-                            "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None}
+    info: dict[str, Any] = {
+        "cpu": cpu,
+        "cores": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+    }
     try:
         info["load_average"] = os.getloadavg()
     except OSError:  # pragma: no cover
@@ -308,8 +345,14 @@ def _machine(device: torch.device) -> dict[str, Any]:
     return info
 
 
-def time_reward_sweep(dim: int, n: int = 100_000, pairs: int = 10, n_alphas: int = 101, repeats: int = 3,
-                      seed: int = 0) -> tuple[float, tuple[int, int, int], float]:
+def time_reward_sweep(
+    dim: int,
+    n: int = 100_000,
+    pairs: int = 10,
+    n_alphas: int = 101,
+    repeats: int = 3,
+    seed: int = 0,
+) -> tuple[float, tuple[int, int, int], float]:
     """Best-of-``repeats`` seconds of :func:`reward_sweep` on random unit vectors, and its max error
     against Definition 1 written naively (float64, 50 frames)."""
     rng = np.random.default_rng(seed)
@@ -329,7 +372,12 @@ def time_reward_sweep(dim: int, n: int = 100_000, pairs: int = 10, n_alphas: int
     for i in range(min(pairs, 3)):
         for j in range(min(n, 50)):
             for k in (0, n_alphas // 3, n_alphas - 1):
-                ref = regularised_reward_naive(s[j].astype(np.float64), g[i].astype(np.float64), b[i].astype(np.float64), alphas[k])
+                ref = regularised_reward_naive(
+                    s[j].astype(np.float64),
+                    g[i].astype(np.float64),
+                    b[i].astype(np.float64),
+                    alphas[k],
+                )
                 err = max(err, abs(float(out[i, j, k]) - ref))
     return best, tuple(out.shape), err  # type: ignore[return-value]
 
@@ -373,14 +421,28 @@ def run_embed_benchmark(
         frames_path = Path(tmp) / "frames.npy"
         np.save(frames_path, np.ascontiguousarray(frames))
         mapped = np.load(frames_path, mmap_mode="r")
-        say(f"loading {resolved.label} on {device} (engine here, naive reference in a fresh process)...")
+        say(
+            f"loading {resolved.label} on {device} (engine here, naive reference in a fresh process)..."
+        )
         ctx = mp.get_context("spawn")
         here, there = ctx.Pipe()
-        child = ctx.Process(target=_naive_reference, daemon=True,
-                            args=(resolved, str(device), str(frames_path), torch.get_num_threads(), there, reference_precision))
+        child = ctx.Process(
+            target=_naive_reference,
+            daemon=True,
+            args=(
+                resolved,
+                str(device),
+                str(frames_path),
+                torch.get_num_threads(),
+                there,
+                reference_precision,
+            ),
+        )
         child.start()
         try:
-            embedder = ImageEmbedder(resolved, device, precision, batch_size) if one_device else None
+            embedder = (
+                ImageEmbedder(resolved, device, precision, batch_size) if one_device else None
+            )
             bs = embedder.batch_size if embedder is not None else (batch_size or 32)
             if not here.poll(600) or here.recv() != "ready":
                 raise RuntimeError("the naive reference process did not start")
@@ -412,11 +474,18 @@ def run_embed_benchmark(
             say("warming up...")
             run_naive(0, min(n, 2))
             if embedder is not None:
-                run_engine(0, min(n, 2 if device.type == "cpu" else bs))  # a GPU: a full batch, for its kernels' choices
-            naive.seconds_preprocess = naive.seconds_model = engine.seconds_preprocess = engine.seconds_model = 0.0
+                run_engine(
+                    0, min(n, 2 if device.type == "cpu" else bs)
+                )  # a GPU: a full batch, for its kernels' choices
+            naive.seconds_preprocess = naive.seconds_model = engine.seconds_preprocess = (
+                engine.seconds_model
+            ) = 0.0
             # The matrix units' rate at the tower's shapes, measured between batches (best of them).
-            probe = (MatmulProbe(resolved.config, bs, device, PRECISION_DTYPES[precision])
-                     if one_device and _vit_shape(resolved.config) else None)
+            probe = (
+                MatmulProbe(resolved.config, bs, device, PRECISION_DTYPES[precision])
+                if one_device and _vit_shape(resolved.config)
+                else None
+            )
             naive_out, engine_out = [], []
             for k, a in enumerate(range(0, n, bs)):
                 b = min(n, a + bs)
@@ -429,11 +498,15 @@ def run_embed_benchmark(
                         naive_out.append(run_naive(a, b))
                 if probe is not None and interleaved:
                     probe.measure()
-                say(f"batch {k + 1}/{-(-n // bs)}: naive {b / naive.seconds:.2f} img/s"
-                    + (f", engine {b / engine.seconds:.2f} img/s" if interleaved else ""))
+                say(
+                    f"batch {k + 1}/{-(-n // bs)}: naive {b / naive.seconds:.2f} img/s"
+                    + (f", engine {b / engine.seconds:.2f} img/s" if interleaved else "")
+                )
             here.send(None)
             if mode == "pipelined":
-                say(f"engine on {device}: the whole pipeline (host resizing on a thread beside the GPU)...")
+                say(
+                    f"engine on {device}: the whole pipeline (host resizing on a thread beside the GPU)..."
+                )
                 _reset_peak(device)
                 _sync(device)
                 t0 = time.perf_counter()
@@ -453,31 +526,70 @@ def run_embed_benchmark(
             dim = embedder.embed_dim
         else:
             say(f"engine on {', '.join(map(str, device_list))} (worker processes)...")
-            engine_all, seconds = _engine_with_workers(resolved, frames, device_list, bs, precision, Path(tmp))
+            engine_all, seconds = _engine_with_workers(
+                resolved, frames, device_list, bs, precision, Path(tmp)
+            )
             engine.seconds_model = seconds
             dim = resolved.embed_dim
     diff = float(np.abs(engine_all - naive_all).max())
     say("timing the reward sweep...")
     sweep_s, sweep_shape, sweep_err = time_reward_sweep(dim, n=sweep_n)
     return EmbedBenchmark(
-        model=resolved.label, random_weights=resolved.random_weights, devices=tuple(str(d) for d in device_list),
-        precision=precision, reference_precision=reference_precision,
-        frames=n, frame_hw=(int(frames.shape[1]), int(frames.shape[2])), batch_size=bs,
-        naive=naive, engine=engine, max_abs_diff=diff, sweep_seconds=sweep_s, sweep_shape=sweep_shape, sweep_dim=dim,
-        sweep_max_error=sweep_err, gflop_per_image=image_gflop(resolved.config), mode=mode,
-        machine=_machine(device), matmul_tflops=probe.best if probe is not None else None,
+        model=resolved.label,
+        random_weights=resolved.random_weights,
+        devices=tuple(str(d) for d in device_list),
+        precision=precision,
+        reference_precision=reference_precision,
+        frames=n,
+        frame_hw=(int(frames.shape[1]), int(frames.shape[2])),
+        batch_size=bs,
+        naive=naive,
+        engine=engine,
+        max_abs_diff=diff,
+        sweep_seconds=sweep_s,
+        sweep_shape=sweep_shape,
+        sweep_dim=dim,
+        sweep_max_error=sweep_err,
+        gflop_per_image=image_gflop(resolved.config),
+        mode=mode,
+        machine=_machine(device),
+        matmul_tflops=probe.best if probe is not None else None,
         engine_gflop_per_image=image_gflop(resolved.config, class_token_only_last_block=True),
     )
 
 
-def _engine_with_workers(resolved: ResolvedSpec, frames: np.ndarray, devices: Sequence[torch.device], batch_size: int,
-                         precision: str, tmp: Path) -> tuple[np.ndarray, float]:
+def _engine_with_workers(
+    resolved: ResolvedSpec,
+    frames: np.ndarray,
+    devices: Sequence[torch.device],
+    batch_size: int,
+    precision: str,
+    tmp: Path,
+) -> tuple[np.ndarray, float]:
     """The engine on several devices: a temporary dataset through :func:`embed_dataset`."""
     n = len(frames)
-    with DatasetWriter(tmp / "datasets", "bench", family="cartpole", env_id="evalkit/CartPole-v0", generator="bench",
-                       params={"n": n}, render={}, n_frames=n, frame_shape=tuple(frames.shape[1:])) as w:
-        w.add(np.asarray(frames), pd.DataFrame({"episode": np.zeros(n, int), "step": np.arange(n), "angle": 0.0}))
+    with DatasetWriter(
+        tmp / "datasets",
+        "bench",
+        family="cartpole",
+        env_id="evalkit/CartPole-v0",
+        generator="bench",
+        params={"n": n},
+        render={},
+        n_frames=n,
+        frame_shape=tuple(frames.shape[1:]),
+    ) as w:
+        w.add(
+            np.asarray(frames),
+            pd.DataFrame({"episode": np.zeros(n, int), "step": np.arange(n), "angle": 0.0}),
+        )
     assert w.dataset is not None
-    result = embed_dataset(w.dataset, resolved, devices=[str(d) for d in devices], batch_size=batch_size,
-                           precision=precision, progress=False)
+    result = embed_dataset(
+        w.dataset,
+        resolved,
+        devices=[str(d) for d in devices],
+        batch_size=batch_size,
+        precision=precision,
+        progress=False,
+    )
     return np.asarray(result.values), result.seconds_embedding

@@ -43,7 +43,9 @@ class BenchRow:
         return (self.frames, self.episodes, self.columns, self.resamples) == TARGET_SHAPE
 
 
-def synthetic(frames: int, episodes: int, columns: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def synthetic(
+    frames: int, episodes: int, columns: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rewards ``(frames, columns)``, labels and episode ids with a per-episode random effect."""
     rng = np.random.default_rng(seed)
     ep = np.sort(rng.integers(0, episodes, frames))
@@ -55,18 +57,34 @@ def synthetic(frames: int, episodes: int, columns: int, seed: int = 0) -> tuple[
     return rewards, labels, ep
 
 
-def bench_epic(shapes=DEFAULT_SHAPES, methods=("percentile", "bca"), repeats: int = 3, seed: int = 0) -> list[BenchRow]:
+def bench_epic(
+    shapes=DEFAULT_SHAPES, methods=("percentile", "bca"), repeats: int = 3, seed: int = 0
+) -> list[BenchRow]:
     """Time ``epic_goal_columns`` (checks, point estimate and bootstrap) for each shape and method, after
     one untimed call per shape (first-touch costs would otherwise land on the first method)."""
     rows = []
     for frames, episodes, columns, resamples in shapes:
         rewards, labels, ep = synthetic(frames, episodes, columns, seed)
-        epic_goal_columns(rewards, labels, episodes=ep, n_bootstrap=resamples, seed=seed)  # warm-up, untimed
+        epic_goal_columns(
+            rewards, labels, episodes=ep, n_bootstrap=resamples, seed=seed
+        )  # warm-up, untimed
         for method in methods:
             times = []
             for _ in range(repeats):
                 start = time.perf_counter()
-                epic_goal_columns(rewards, labels, episodes=ep, n_bootstrap=resamples, ci_method=method, seed=seed)
+                epic_goal_columns(
+                    rewards, labels, episodes=ep, n_bootstrap=resamples, ci_method=method, seed=seed
+                )
                 times.append(time.perf_counter() - start)
-            rows.append(BenchRow(frames, episodes, columns, resamples, method, min(times), statistics.median(times)))
+            rows.append(
+                BenchRow(
+                    frames,
+                    episodes,
+                    columns,
+                    resamples,
+                    method,
+                    min(times),
+                    statistics.median(times),
+                )
+            )
     return rows

@@ -38,8 +38,8 @@ def synthetic_frames(n: int, size: int = 64, seed: int = 0) -> tuple[np.ndarray,
     for i, a in enumerate(angles):
         img = np.empty((size, size, 3), dtype=np.uint8)
         img[:] = base
-        img[int(size * 0.78):, :] = (90, 94, 102)                        # ground
-        cx, cy = size * (0.5 + 0.15 * math.sin(3 * a)), size * 0.72      # cart
+        img[int(size * 0.78) :, :] = (90, 94, 102)  # ground
+        cx, cy = size * (0.5 + 0.15 * math.sin(3 * a)), size * 0.72  # cart
         cart = (np.abs(xx - cx) < size * 0.14) & (np.abs(yy - cy) < size * 0.06)
         img[cart] = (40, 60, 90)
         # pole: points within 2.5 px of the segment from the cart, at angle a from vertical
@@ -52,17 +52,40 @@ def synthetic_frames(n: int, size: int = 64, seed: int = 0) -> tuple[np.ndarray,
     return frames, angles
 
 
-def synthetic_dataset(root: str | Path, name: str = "label-demo", n_frames: int = 200, n_episodes: int = 10,
-                      size: int = 64, seed: int = 0) -> Dataset:
+def synthetic_dataset(
+    root: str | Path,
+    name: str = "label-demo",
+    n_frames: int = 200,
+    n_episodes: int = 10,
+    size: int = 64,
+    seed: int = 0,
+) -> Dataset:
     """Write (or overwrite) a cartpole-family dataset of synthetic frames under ``root``."""
     frames, angles = synthetic_frames(n_frames, size, seed)
     episodes = np.arange(n_frames) * n_episodes // n_frames
     steps = np.arange(n_frames) - np.searchsorted(episodes, episodes)
-    rows = pd.DataFrame({"episode": episodes, "step": steps, "x": np.zeros(n_frames), "x_dot": np.zeros(n_frames),
-                         "angle": angles, "angle_dot": np.zeros(n_frames)})
-    with DatasetWriter(Path(root), name, family="cartpole", env_id="evalkit/CartPole-v0", generator="synthetic",
-                       params={"seed": seed, "n_episodes": n_episodes}, render={"size": size},
-                       n_frames=n_frames, frame_shape=(size, size, 3), overwrite=True) as w:
+    rows = pd.DataFrame(
+        {
+            "episode": episodes,
+            "step": steps,
+            "x": np.zeros(n_frames),
+            "x_dot": np.zeros(n_frames),
+            "angle": angles,
+            "angle_dot": np.zeros(n_frames),
+        }
+    )
+    with DatasetWriter(
+        Path(root),
+        name,
+        family="cartpole",
+        env_id="evalkit/CartPole-v0",
+        generator="synthetic",
+        params={"seed": seed, "n_episodes": n_episodes},
+        render={"size": size},
+        n_frames=n_frames,
+        frame_shape=(size, size, 3),
+        overwrite=True,
+    ) as w:
         w.add(frames, rows)
     assert w.dataset is not None
     return w.dataset
@@ -118,7 +141,13 @@ def measure_label_latency(dataset: Dataset, n: int = 200, task: str = "cartpole"
         fsyncs.append(time.perf_counter() - t0)
     scratch.path.unlink(missing_ok=True)
     ms = np.array(times) * 1000
-    return LatencyResult(n=n, median_ms=float(np.median(ms)), p95_ms=float(np.percentile(ms, 95)),
-                         max_ms=float(ms.max()), fsync_median_ms=float(np.median(fsyncs) * 1000),
-                         frame_cold_ms=frame_times[1] * 1000, frame_warm_ms=frame_times[2] * 1000,
-                         journal=app.labels.path)
+    return LatencyResult(
+        n=n,
+        median_ms=float(np.median(ms)),
+        p95_ms=float(np.percentile(ms, 95)),
+        max_ms=float(ms.max()),
+        fsync_median_ms=float(np.median(fsyncs) * 1000),
+        frame_cold_ms=frame_times[1] * 1000,
+        frame_warm_ms=frame_times[2] * 1000,
+        journal=app.labels.path,
+    )

@@ -136,7 +136,9 @@ def bench_render(
         fps = total / span
         base = base if base is not None else fps / n
         scaling.append(ScalingPoint(n, total, span, fps, fps / base if base else float("nan")))
-    return RenderBenchResult(size, profile, textured, render_fps, step_fps, scaling, mujoco_gl_backend(), renderer)
+    return RenderBenchResult(
+        size, profile, textured, render_fps, step_fps, scaling, mujoco_gl_backend(), renderer
+    )
 
 
 def _gl_renderer_name() -> str:

@@ -80,13 +80,19 @@ class TrainBenchResult:
     @property
     def reward_speedup(self) -> float:
         """The same ratio for the time spent inside the reward function alone."""
-        batched, single = self._batched().reward_frames_per_second, self.row("CLIP, per-frame").reward_frames_per_second
+        batched, single = (
+            self._batched().reward_frames_per_second,
+            self.row("CLIP, per-frame").reward_frames_per_second,
+        )
         return batched / single if batched and single else float("nan")
 
     @property
     def ground_truth_ratio(self) -> float:
         """evalkit's ground-truth training speed over plain SB3's (target ≥ 0.8)."""
-        return self.row("ground truth, evalkit").steps_per_second / self.row("ground truth, plain").steps_per_second
+        return (
+            self.row("ground truth, evalkit").steps_per_second
+            / self.row("ground truth, plain").steps_per_second
+        )
 
     def verdicts(self) -> list[str]:
         s, r, g = self.batched_speedup, self.reward_speedup, self.ground_truth_ratio
@@ -101,12 +107,20 @@ class TrainBenchResult:
         ]
 
 
-def _time_train(config: TrainConfig, reward_fn: BatchRewardFn | None, name: str, repeats: int) -> BenchRow:
+def _time_train(
+    config: TrainConfig, reward_fn: BatchRewardFn | None, name: str, repeats: int
+) -> BenchRow:
     best: BenchRow | None = None
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="evalkit-bench-") as tmp:
             result = train(config, Path(tmp) / "run", reward_fn=reward_fn)
-        row = BenchRow(name, result.steps - result.start_step, result.learn_seconds, result.reward_calls, result.reward_seconds)
+        row = BenchRow(
+            name,
+            result.steps - result.start_step,
+            result.learn_seconds,
+            result.reward_calls,
+            result.reward_seconds,
+        )
         best = row if best is None or row.seconds < best.seconds else best
     assert best is not None
     return best
@@ -115,13 +129,27 @@ def _time_train(config: TrainConfig, reward_fn: BatchRewardFn | None, name: str,
 def _time_plain_sb3(config: TrainConfig, repeats: int) -> BenchRow:
     best: BenchRow | None = None
     for _ in range(repeats):
-        env = make_vec_env(config.env_id, n_envs=config.n_envs, seed=config.seed, env_kwargs=dict(config.env_kwargs or {}))
-        model = ALGORITHMS[config.algo].sb3_class()("MlpPolicy", env, seed=config.seed,
-                                                    device=resolve_device(config.device), **dict(config.algo_kwargs))
-        model.set_logger(Logger(None, []))  # SB3's default logger would leave an empty /tmp/SB3-<date> folder
+        env = make_vec_env(
+            config.env_id,
+            n_envs=config.n_envs,
+            seed=config.seed,
+            env_kwargs=dict(config.env_kwargs or {}),
+        )
+        model = ALGORITHMS[config.algo].sb3_class()(
+            "MlpPolicy",
+            env,
+            seed=config.seed,
+            device=resolve_device(config.device),
+            **dict(config.algo_kwargs),
+        )
+        model.set_logger(
+            Logger(None, [])
+        )  # SB3's default logger would leave an empty /tmp/SB3-<date> folder
         t0 = time.perf_counter()
         model.learn(config.steps)
-        row = BenchRow("ground truth, plain SB3", int(model.num_timesteps), time.perf_counter() - t0)
+        row = BenchRow(
+            "ground truth, plain SB3", int(model.num_timesteps), time.perf_counter() - t0
+        )
         env.close()
         best = row if best is None or row.seconds < best.seconds else best
     assert best is not None
@@ -155,9 +183,17 @@ def bench_train(
     """
     if threads is not None:
         torch.set_num_threads(threads)
-    base = TrainConfig(task=task, model=model, pretrained=pretrained, n_envs=n_envs, device=device,
-                       render_size=render_size, save_replay_buffer=False, checkpoint_every=10**12,
-                       algo_kwargs={"learning_starts": 0}).resolved()
+    base = TrainConfig(
+        task=task,
+        model=model,
+        pretrained=pretrained,
+        n_envs=n_envs,
+        device=device,
+        render_size=render_size,
+        save_replay_buffer=False,
+        checkpoint_every=10**12,
+        algo_kwargs={"learning_starts": 0},
+    ).resolved()
     reward_fn = load_clip_reward(base)
     clip = dataclasses.replace(base, steps=clip_steps)
     gt = dataclasses.replace(base, steps=gt_steps, reward="ground-truth")
@@ -166,9 +202,11 @@ def bench_train(
         f"{model} ({pretrained}) on {resolve_device(device)}, {torch.get_num_threads()} torch threads",
         default_labelling=base.labelling,
     )
-    names = {"batch": f"CLIP, batch labelling (Algorithm 1, batches of {base.reward_batch_size})",
-             "rollout": f"CLIP, rollout labelling (batches ≤ {base.reward_batch_size})",
-             "step": f"CLIP, step labelling (batch = {n_envs})"}
+    names = {
+        "batch": f"CLIP, batch labelling (Algorithm 1, batches of {base.reward_batch_size})",
+        "rollout": f"CLIP, rollout labelling (batches ≤ {base.reward_batch_size})",
+        "step": f"CLIP, step labelling (batch = {n_envs})",
+    }
     modes = ("batch", "rollout", "step") if ALGORITHMS[base.algo].off_policy else ("step",)
     for mode in modes:
         run = dataclasses.replace(clip, reward_labelling=mode)
@@ -177,8 +215,14 @@ def bench_train(
         # glibc afterwards, see evalkit.vlm.devices.keep_freed_memory) — paid once per training run.
         _time_train(run, reward_fn, "warm-up", 1)
         result.rows.append(_time_train(run, reward_fn, names[mode], repeats))
-    result.rows.append(_time_train(dataclasses.replace(clip, reward_labelling="step", reward_batch_size=1), reward_fn,
-                                   "CLIP, per-frame reward (unbatched)", repeats))
+    result.rows.append(
+        _time_train(
+            dataclasses.replace(clip, reward_labelling="step", reward_batch_size=1),
+            reward_fn,
+            "CLIP, per-frame reward (unbatched)",
+            repeats,
+        )
+    )
     result.rows.append(_time_train(gt, None, "ground truth, evalkit train", repeats))
     result.rows.append(_time_plain_sb3(gt, repeats))
     return result

@@ -98,10 +98,16 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print evalkit's version and exit."
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="Print evalkit's version and exit.",
     ),
     tasks_file: "Optional[str]" = typer.Option(
-        None, "--tasks-file", envvar="EVALKIT_TASKS_FILE",
+        None,
+        "--tasks-file",
+        envvar="EVALKIT_TASKS_FILE",
         help="Load extra tasks from this TOML file (see 'evalkit tasks'); also $EVALKIT_TASKS_FILE.",
     ),
 ) -> None:

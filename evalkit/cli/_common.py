@@ -12,7 +12,9 @@ from evalkit.errors import EvalkitError
 if TYPE_CHECKING:
     from evalkit.data.store import Dataset
 
-ROOT_OPTION = typer.Option(None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets).")
+ROOT_OPTION = typer.Option(
+    None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets)."
+)
 """``--root``: where datasets live; every command that reads or writes datasets takes it."""
 
 
@@ -35,12 +37,17 @@ def parse_alphas(text: str) -> list[float]:
     try:
         alphas = [float(a) for a in text.split(",") if a.strip()]
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a comma-separated list of numbers, e.g. 0,0.25,0.5,0.75,1.", param_hint="--alpha") from None
+        raise typer.BadParameter(
+            f"{text!r} is not a comma-separated list of numbers, e.g. 0,0.25,0.5,0.75,1.",
+            param_hint="--alpha",
+        ) from None
     if not alphas:
         raise typer.BadParameter("give at least one α.", param_hint="--alpha")
     bad = [a for a in alphas if not (0.0 <= a <= 1.0)]
     if bad:
-        raise typer.BadParameter(f"α must lie in [0, 1] (paper Definition 1); got {bad[0]:g}.", param_hint="--alpha")
+        raise typer.BadParameter(
+            f"α must lie in [0, 1] (paper Definition 1); got {bad[0]:g}.", param_hint="--alpha"
+        )
     if len(set(alphas)) != len(alphas):
         raise typer.BadParameter("an α is repeated.", param_hint="--alpha")
     return alphas

@@ -19,20 +19,40 @@ from evalkit.errors import EvalkitError
 
 @collect_app.command("humanoid")
 def collect_humanoid(
-    poses: bool = typer.Option(False, "--poses", help="Kinematic poses around hand-made keyframes (no policy needed)."),
-    policy: Optional[Path] = typer.Option(None, "--policy", help="stable-baselines3 checkpoint (.zip) to roll out."),
-    per_task: int = typer.Option(40, "--per-task", help="--poses: samples around each of the 8 task keyframes; neutral, distractor and transition poses are added in proportion (--per-task 40 gives 600 frames)."),
+    poses: bool = typer.Option(
+        False, "--poses", help="Kinematic poses around hand-made keyframes (no policy needed)."
+    ),
+    policy: Optional[Path] = typer.Option(
+        None, "--policy", help="stable-baselines3 checkpoint (.zip) to roll out."
+    ),
+    per_task: int = typer.Option(
+        40,
+        "--per-task",
+        help="--poses: samples around each of the 8 task keyframes; neutral, distractor and transition poses are added in proportion (--per-task 40 gives 600 frames).",
+    ),
     episodes: int = typer.Option(10, "--episodes", help="--policy: number of episodes."),
     steps: int = typer.Option(100, "--steps", help="--policy: steps per episode."),
     size: int = typer.Option(224, "--size", help="Frame width and height in pixels."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the pose variation / of the episodes' resets."),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the pose variation / of the episodes' resets."
+    ),
     workers: int = typer.Option(1, "--workers", help="Rendering worker processes."),
     profile: str = typer.Option("fast", "--profile", help="Render profile: 'fast' or 'quality'."),
-    textured: bool = typer.Option(True, "--textured/--plain", help="Realistic textures, or gymnasium's original look."),
-    fixed_camera: bool = typer.Option(True, "--fixed-camera/--tracking-camera", help="The paper's fixed camera, or gymnasium's tracking camera."),
-    name: Optional[str] = typer.Option(None, "--name", help="Dataset name (default: humanoid-poses / humanoid-rollouts)."),
+    textured: bool = typer.Option(
+        True, "--textured/--plain", help="Realistic textures, or gymnasium's original look."
+    ),
+    fixed_camera: bool = typer.Option(
+        True,
+        "--fixed-camera/--tracking-camera",
+        help="The paper's fixed camera, or gymnasium's tracking camera.",
+    ),
+    name: Optional[str] = typer.Option(
+        None, "--name", help="Dataset name (default: humanoid-poses / humanoid-rollouts)."
+    ),
     root: Optional[Path] = ROOT_OPTION,
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset of that name made with other parameters."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace a dataset of that name made with other parameters."
+    ),
 ) -> None:
     """Humanoid dataset: --poses (keyframe poses for the eight tasks) or --policy CHECKPOINT.zip (rollouts)."""
     if poses == (policy is not None):
@@ -41,19 +61,43 @@ def collect_humanoid(
     if poses:
         from evalkit.data.poses import collect_poses
 
-        result = collect_poses(per_task=per_task, size=size, seed=seed, name=name or "humanoid-poses", root=root_arg,
-                           overwrite=overwrite, workers=workers, textured=textured, fixed_camera=fixed_camera,
-                           profile=profile)
+        result = collect_poses(
+            per_task=per_task,
+            size=size,
+            seed=seed,
+            name=name or "humanoid-poses",
+            root=root_arg,
+            overwrite=overwrite,
+            workers=workers,
+            textured=textured,
+            fixed_camera=fixed_camera,
+            profile=profile,
+        )
     else:
         from evalkit.data.rollouts import collect_rollouts
 
-        result = collect_rollouts(policy, episodes=episodes, steps=steps, size=size, seed=seed,  # type: ignore[arg-type]
-                              name=name or "humanoid-rollouts", root=root_arg, overwrite=overwrite, workers=workers,
-                              textured=textured, fixed_camera=fixed_camera, profile=profile)
+        result = collect_rollouts(
+            policy,
+            episodes=episodes,
+            steps=steps,
+            size=size,
+            seed=seed,  # type: ignore[arg-type]
+            name=name or "humanoid-rollouts",
+            root=root_arg,
+            overwrite=overwrite,
+            workers=workers,
+            textured=textured,
+            fixed_camera=fixed_camera,
+            profile=profile,
+        )
     ds = result.dataset
     goals = ", ".join(f"{task} {n}" for task, n in result.goal_counts.items()) or "none"
-    console().print(f"{ds.name}: {len(ds)} frames, {ds.manifest.n_episodes} episodes, rule goal frames: {goals} "
-                    f"-> {ds.path} ({result.seconds:.1f} s)", highlight=False, soft_wrap=True)
+    console().print(
+        f"{ds.name}: {len(ds)} frames, {ds.manifest.n_episodes} episodes, rule goal frames: {goals} "
+        f"-> {ds.path} ({result.seconds:.1f} s)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @bench_app.command("render")
@@ -62,7 +106,9 @@ def bench_render_cmd(
     frames: int = typer.Option(300, "--frames", help="Frames per measurement (and per worker)."),
     profile: str = typer.Option("fast", "--profile", help="Render profile: 'fast' or 'quality'."),
     textured: bool = typer.Option(True, "--textured/--plain", help="Textured or original scene."),
-    workers: str = typer.Option("1,2", "--workers", help="Comma-separated worker counts for the scaling runs ('' to skip)."),
+    workers: str = typer.Option(
+        "1,2", "--workers", help="Comma-separated worker counts for the scaling runs ('' to skip)."
+    ),
 ) -> None:
     """Humanoid rendering speed: frames/s in one process, and scaling over worker processes."""
     from evalkit.bench.render import bench_render
@@ -70,14 +116,25 @@ def bench_render_cmd(
     try:
         counts = [int(w) for w in workers.split(",") if w.strip()]
     except ValueError:
-        raise EvalkitError(f"--workers takes comma-separated whole numbers such as 1,2, not {workers!r}.") from None
+        raise EvalkitError(
+            f"--workers takes comma-separated whole numbers such as 1,2, not {workers!r}."
+        ) from None
     r = bench_render(size=size, frames=frames, profile=profile, textured=textured, workers=counts)
     out = console()
-    out.print(f"humanoid render benchmark: {size}x{size}, profile {r.profile}, "
-              f"{'textured' if r.textured else 'plain'}, MUJOCO_GL={r.gl_backend}"
-              + (f", renderer {r.renderer}" if r.renderer else ""), highlight=False, soft_wrap=True)
-    out.print(f"  one process: render {r.render_fps:.1f} frames/s; step + render + state {r.step_render_fps:.1f} frames/s",
-              highlight=False)
+    out.print(
+        f"humanoid render benchmark: {size}x{size}, profile {r.profile}, "
+        f"{'textured' if r.textured else 'plain'}, MUJOCO_GL={r.gl_backend}"
+        + (f", renderer {r.renderer}" if r.renderer else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(
+        f"  one process: render {r.render_fps:.1f} frames/s; step + render + state {r.step_render_fps:.1f} frames/s",
+        highlight=False,
+    )
     for p in r.scaling:
-        out.print(f"  {p.workers} worker(s): {p.fps:.1f} frames/s in all ({p.frames} frames in {p.seconds:.2f} s), "
-                  f"speed-up {p.speedup:.2f}x", highlight=False)
+        out.print(
+            f"  {p.workers} worker(s): {p.fps:.1f} frames/s in all ({p.frames} frames in {p.seconds:.2f} s), "
+            f"speed-up {p.speedup:.2f}x",
+            highlight=False,
+        )

@@ -22,37 +22,78 @@ from evalkit.text import plural
 
 # Defaults equal evalkit.data.sweeps.DEFAULT_N / DEFAULT_SIZE (a test checks it); written out
 # here so that 'evalkit --help' does not import numpy and pandas.
-_N = typer.Option(1000, "--n", "--states", help="Number of states (frames) in the sweep.", show_default=True)
+_N = typer.Option(
+    1000, "--n", "--states", help="Number of states (frames) in the sweep.", show_default=True
+)
 _SIZE = typer.Option(224, "--size", help="Frame width and height in pixels.")
 _SEED = typer.Option(0, "--seed", help="Seed of random spacing and of the procedural textures.")
-_SPACING = typer.Option("grid", "--spacing", help="'grid': evenly spaced, both ends included; 'random': uniform draws.")
+_SPACING = typer.Option(
+    "grid", "--spacing", help="'grid': evenly spaced, both ends included; 'random': uniform draws."
+)
 _NAME = typer.Option(None, "--name", help="Dataset name (default: the family's default dataset).")
-_OVERWRITE = typer.Option(False, "--overwrite", help="Replace a dataset of that name made with other parameters.")
+_OVERWRITE = typer.Option(
+    False, "--overwrite", help="Replace a dataset of that name made with other parameters."
+)
 
 
-def _collect(family: str, n: int, size: int, seed: int, spacing: str, name: Optional[str], root: Optional[Path],
-             overwrite: bool, variants: dict[str, bool]) -> None:
+def _collect(
+    family: str,
+    n: int,
+    size: int,
+    seed: int,
+    spacing: str,
+    name: Optional[str],
+    root: Optional[Path],
+    overwrite: bool,
+    variants: dict[str, bool],
+) -> None:
     from evalkit.data.sweeps import collect_sweep
 
-    result = collect_sweep(family, n, size, seed=seed, spacing=spacing, variants=variants, name=name,  # type: ignore[arg-type]
-                           root=root, overwrite=overwrite, progress=True)
+    result = collect_sweep(
+        family,
+        n,
+        size,
+        seed=seed,
+        spacing=spacing,
+        variants=variants,
+        name=name,  # type: ignore[arg-type]
+        root=root,
+        overwrite=overwrite,
+        progress=True,
+    )
     ds = result.dataset
     h, w, _ = ds.manifest.frame_shape
     goals = ", ".join(f"{task} {count}" for task, count in result.goal_counts.items()) or "none"
     if result.created:
-        console().print(f"{ds.name}: {plural(len(ds), 'frame')} {w}x{h}, goal frames: {goals} -> {ds.path} "
-                        f"({result.frames_per_second:.0f} frames/s)", highlight=False, soft_wrap=True)
+        console().print(
+            f"{ds.name}: {plural(len(ds), 'frame')} {w}x{h}, goal frames: {goals} -> {ds.path} "
+            f"({result.frames_per_second:.0f} frames/s)",
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
-        console().print(f"{ds.name}: already collected with these parameters ({plural(len(ds), 'frame')} {w}x{h}, "
-                        f"goal frames: {goals}) at {ds.path}; nothing to do.", highlight=False, soft_wrap=True)
+        console().print(
+            f"{ds.name}: already collected with these parameters ({plural(len(ds), 'frame')} {w}x{h}, "
+            f"goal frames: {goals}) at {ds.path}; nothing to do.",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def sweep_command(family: Any) -> Callable[..., None]:
     """The ``collect`` command of a family with a sweep: a function whose signature Typer reads."""
     variant_names = [v.name for v in family.variants]
 
-    def command(n: int, size: int, seed: int, spacing: str, name: Optional[str], root: Optional[Path],
-                overwrite: bool, **variants: bool) -> None:
+    def command(
+        n: int,
+        size: int,
+        seed: int,
+        spacing: str,
+        name: Optional[str],
+        root: Optional[Path],
+        overwrite: bool,
+        **variants: bool,
+    ) -> None:
         _collect(family.name, n, size, seed, spacing, name, root, overwrite, variants)
 
     option = inspect.Parameter.KEYWORD_ONLY
@@ -61,17 +102,27 @@ def sweep_command(family: Any) -> Callable[..., None]:
         inspect.Parameter("size", option, default=_SIZE, annotation=int),
         inspect.Parameter("seed", option, default=_SEED, annotation=int),
         inspect.Parameter("spacing", option, default=_SPACING, annotation=str),
-        *(inspect.Parameter(v.name, option, annotation=bool,
-                            default=typer.Option(v.default, f"{v.on_flag}/{v.off_flag}", help=v.help))
-          for v in family.variants),
+        *(
+            inspect.Parameter(
+                v.name,
+                option,
+                annotation=bool,
+                default=typer.Option(v.default, f"{v.on_flag}/{v.off_flag}", help=v.help),
+            )
+            for v in family.variants
+        ),
         inspect.Parameter("name", option, default=_NAME, annotation=Optional[str]),
         inspect.Parameter("root", option, default=ROOT_OPTION, annotation=Optional[Path]),
         inspect.Parameter("overwrite", option, default=_OVERWRITE, annotation=bool),
     ]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    names = [family.sweep_dataset_name({k: value}) for k in variant_names for value in (True, False)]
+    names = [
+        family.sweep_dataset_name({k: value}) for k in variant_names for value in (True, False)
+    ]
     datasets = "/".join(dict.fromkeys([family.default_dataset, *names]))
-    command.__doc__ = f"{family.title or family.name} sweep: {family.sweep.describe()} ('{datasets}')."
+    command.__doc__ = (
+        f"{family.title or family.name} sweep: {family.sweep.describe()} ('{datasets}')."
+    )
     command.__name__ = f"collect_{family.name}"
     return command
 

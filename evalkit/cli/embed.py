@@ -11,19 +11,35 @@ from evalkit.cli._app import app, bench_app, console
 from evalkit.cli._common import ROOT_OPTION
 from evalkit.errors import EvalkitError
 
-ModelOption = typer.Option(..., "--model", "-m", help="open_clip architecture (see 'evalkit models'), or a model config JSON.")
+ModelOption = typer.Option(
+    ...,
+    "--model",
+    "-m",
+    help="open_clip architecture (see 'evalkit models'), or a model config JSON.",
+)
 PretrainedOption = typer.Option(
-    None, "--pretrained", "-p",
+    None,
+    "--pretrained",
+    "-p",
     help="Pretrained tag, path to a checkpoint (.safetensors / state dict), or 'none' for random weights "
-         "(default: evalkit's tag for the model).",
+    "(default: evalkit's tag for the model).",
 )
 DevicesOption = typer.Option(
-    "auto", "--devices", "-d",
+    "auto",
+    "--devices",
+    "-d",
     help="auto (every GPU, else the CPU), cpu, cuda:0, or a comma-separated list: one worker per entry "
-         "(cpu,cpu = two CPU workers sharing the cores).",
+    "(cpu,cpu = two CPU workers sharing the cores).",
 )
-BatchOption = typer.Option(None, "--batch-size", "-b", help="Frames per forward pass (default 32 on CPU, 256 on GPU; halved if it does not fit).")
-PrecisionOption = typer.Option("fp32", "--precision", help="fp32, or bf16 / fp16 autocast (outputs stay float32).")
+BatchOption = typer.Option(
+    None,
+    "--batch-size",
+    "-b",
+    help="Frames per forward pass (default 32 on CPU, 256 on GPU; halved if it does not fit).",
+)
+PrecisionOption = typer.Option(
+    "fp32", "--precision", help="fp32, or bf16 / fp16 autocast (outputs stay float32)."
+)
 
 
 def _random_banner(label: str, random_weights: bool) -> None:
@@ -48,7 +64,9 @@ def embed_command(
     batch_size: Optional[int] = BatchOption,
     precision: str = PrecisionOption,
     root: Optional[Path] = ROOT_OPTION,
-    allow_upscale: bool = typer.Option(False, "--allow-upscale", help="Embed frames smaller than the model's input (upsampled)."),
+    allow_upscale: bool = typer.Option(
+        False, "--allow-upscale", help="Embed frames smaller than the model's input (upsampled)."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Compute the normalised image embedding of every frame once and cache it with the dataset.
@@ -66,8 +84,15 @@ def embed_command(
     main = _is_main_rank()
     if main:
         _random_banner(resolved.label, resolved.random_weights)
-    result = embed_dataset(ds, resolved, devices=devices, batch_size=batch_size, precision=precision,
-                           progress=progress and main, allow_upscale=allow_upscale)
+    result = embed_dataset(
+        ds,
+        resolved,
+        devices=devices,
+        batch_size=batch_size,
+        precision=precision,
+        progress=progress and main,
+        allow_upscale=allow_upscale,
+    )
     if not main:
         return
     out = console()
@@ -76,18 +101,27 @@ def embed_command(
         out.print(f"Cached: {what}, {result.dim}-dim; nothing to compute ({result.seconds:.2f} s).")
     else:
         speed = f", {result.images_per_second:.1f} images/s" if result.images_per_second else ""
-        done = what if result.computed == result.n else (
-            f"{result.computed} of the {what} ({result.n - result.computed} were cached)")
-        out.print(f"Embedded {done} on {', '.join(result.devices)}: {result.dim}-dim, "
-                  f"{result.seconds:.1f} s in all{speed}, batch size {result.batch_size}.")
+        done = (
+            what
+            if result.computed == result.n
+            else (f"{result.computed} of the {what} ({result.n - result.computed} were cached)")
+        )
+        out.print(
+            f"Embedded {done} on {', '.join(result.devices)}: {result.dim}-dim, "
+            f"{result.seconds:.1f} s in all{speed}, batch size {result.batch_size}."
+        )
     out.print(f"cache: {result.path}")
     _random_banner(result.model, result.random_weights)
 
 
 @app.command("models")
 def models_command(
-    all_models: bool = typer.Option(False, "--all", help="Also list architectures without pretrained weights."),
-    cached: bool = typer.Option(False, "--cached", help="Only models with weights on this machine."),
+    all_models: bool = typer.Option(
+        False, "--all", help="Also list architectures without pretrained weights."
+    ),
+    cached: bool = typer.Option(
+        False, "--cached", help="Only models with weights on this machine."
+    ),
 ) -> None:
     """List open_clip models: evalkit's default weights, parameters, pretrained tags, what is cached here."""
     from rich.table import Table
@@ -98,33 +132,44 @@ def models_command(
     if cached:
         rows = [r for r in rows if r.cached_tags]
         if not rows:
-            console().print("No open_clip weights are cached on this machine yet: they download on first use "
-                            "(evalkit embed DATASET --model NAME), or load from a file with --pretrained PATH.")
+            console().print(
+                "No open_clip weights are cached on this machine yet: they download on first use "
+                "(evalkit embed DATASET --model NAME), or load from a file with --pretrained PATH."
+            )
             return
-    table = Table(title="open_clip models (a tag marked ✓ has its weights on this machine; default = evalkit's tag)",
-                  show_lines=False)
+    table = Table(
+        title="open_clip models (a tag marked ✓ has its weights on this machine; default = evalkit's tag)",
+        show_lines=False,
+    )
     table.add_column("model")
     table.add_column("parameters", justify="right")
     table.add_column("default tag")
     table.add_column("pretrained tags", overflow="fold")
     for r in rows:
         params = f"{r.parameters / 1e6:,.1f} M" if r.parameters else "?"
-        tags = ", ".join(f"[green]{t} ✓[/]" if t in r.cached_tags else t for t in r.tags) or "(random weights only: --pretrained none)"
+        tags = (
+            ", ".join(f"[green]{t} ✓[/]" if t in r.cached_tags else t for t in r.tags)
+            or "(random weights only: --pretrained none)"
+        )
         default = r.default_tag or "-"
         if r.default_tag in r.cached_tags:
             default = f"[green]{default} ✓[/]"
         table.add_row(r.model, params, default, tags)
     out = console()
     out.print(table)
-    out.print(f"{len(rows)} models, {sum(len(r.cached_tags) for r in rows)} with weights cached here. "
-              "Use one with: evalkit embed DATASET --model NAME [--pretrained TAG|PATH|none].")
+    out.print(
+        f"{len(rows)} models, {sum(len(r.cached_tags) for r in rows)} with weights cached here. "
+        "Use one with: evalkit embed DATASET --model NAME [--pretrained TAG|PATH|none]."
+    )
 
 
 def _parse_size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().replace("×", "x").split("x"))
     except ValueError:
-        raise EvalkitError(f"--frame-size must look like 600x400 (width x height), not {text!r}.") from None
+        raise EvalkitError(
+            f"--frame-size must look like 600x400 (width x height), not {text!r}."
+        ) from None
     if w <= 0 or h <= 0:
         raise EvalkitError(f"--frame-size must be positive, not {text!r}.")
     return h, w
@@ -138,9 +183,19 @@ def bench_embed_command(
     n: int = typer.Option(128, "--n", help="Frames to embed."),
     batch_size: Optional[int] = BatchOption,
     precision: str = PrecisionOption,
-    reference_precision: str = typer.Option("fp32", "--reference-precision", help="The naive reference's precision: fp32 (the CPU target), or fp16 / bf16 autocast (the GPU target compares --precision bf16 with an fp16-autocast reference)."),
-    frame_size: str = typer.Option("600x400", "--frame-size", help="Synthetic frame size, width x height (gymnasium's CartPole renders 600x400)."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Use the first --n frames of this dataset instead."),
+    reference_precision: str = typer.Option(
+        "fp32",
+        "--reference-precision",
+        help="The naive reference's precision: fp32 (the CPU target), or fp16 / bf16 autocast (the GPU target compares --precision bf16 with an fp16-autocast reference).",
+    ),
+    frame_size: str = typer.Option(
+        "600x400",
+        "--frame-size",
+        help="Synthetic frame size, width x height (gymnasium's CartPole renders 600x400).",
+    ),
+    dataset: Optional[str] = typer.Option(
+        None, "--dataset", help="Use the first --n frames of this dataset instead."
+    ),
     root: Optional[Path] = ROOT_OPTION,
     sweep_n: int = typer.Option(100_000, "--sweep-n", help="Embeddings in the timed reward sweep."),
 ) -> None:
@@ -162,9 +217,18 @@ def bench_embed_command(
     for name, value in (("--precision", precision), ("--reference-precision", reference_precision)):
         if value not in ("fp32", "bf16", "fp16"):
             raise EvalkitError(f"{name} must be fp32, bf16 or fp16, not {value!r}.")
-    r = run_embed_benchmark(spec, devices=devices, n=n, batch_size=batch_size, precision=precision,
-                            reference_precision=reference_precision, frame_hw=_parse_size(frame_size), frames=frames, sweep_n=sweep_n,
-                            progress=lambda s: err.print(f"[dim]{s}[/]"))
+    r = run_embed_benchmark(
+        spec,
+        devices=devices,
+        n=n,
+        batch_size=batch_size,
+        precision=precision,
+        reference_precision=reference_precision,
+        frame_hw=_parse_size(frame_size),
+        frames=frames,
+        sweep_n=sweep_n,
+        progress=lambda s: err.print(f"[dim]{s}[/]"),
+    )
     out = console()
     m = r.machine
 
@@ -172,43 +236,65 @@ def bench_embed_command(
         return f"{b / 2**30:.2f} GiB" if b else "n/a"
 
     if r.random_weights:
-        out.print(f"[bold red]RANDOM WEIGHTS: {r.model} (--pretrained none); speed is real, embeddings are not.[/]")
+        out.print(
+            f"[bold red]RANDOM WEIGHTS: {r.model} (--pretrained none); speed is real, embeddings are not.[/]"
+        )
     where = ", ".join(r.devices)
     load = " / ".join(f"{v:.1f}" for v in m.get("load_average", ()))
-    out.print(f"evalkit bench embed: {r.model} on {where}, {r.precision}, {r.frames} frames of "
-              f"{r.frame_hw[1]}x{r.frame_hw[0]}, batch size {r.batch_size}")
-    out.print(f"machine: {m.get('cpu')}, {m.get('cores')} cores, torch {m.get('torch')} with {m.get('torch_threads')} threads, "
-              f"GPU: {m.get('gpu') or 'none'}; load average {load}")
+    out.print(
+        f"evalkit bench embed: {r.model} on {where}, {r.precision}, {r.frames} frames of "
+        f"{r.frame_hw[1]}x{r.frame_hw[0]}, batch size {r.batch_size}"
+    )
+    out.print(
+        f"machine: {m.get('cpu')}, {m.get('cores')} cores, torch {m.get('torch')} with {m.get('torch_threads')} threads, "
+        f"GPU: {m.get('gpu') or 'none'}; load average {load}"
+    )
 
     def line(name: str, side, ips: float) -> str:
-        split = (f"preprocess {1e3 * side.seconds_preprocess / r.frames:6.2f} ms/img, model {1e3 * side.seconds_model / r.frames:6.2f} ms/img"
-                 if side.seconds_preprocess else f"{1e3 * side.seconds_model / r.frames:6.2f} ms/img, {r.mode}")
+        split = (
+            f"preprocess {1e3 * side.seconds_preprocess / r.frames:6.2f} ms/img, model {1e3 * side.seconds_model / r.frames:6.2f} ms/img"
+            if side.seconds_preprocess
+            else f"{1e3 * side.seconds_model / r.frames:6.2f} ms/img, {r.mode}"
+        )
         return f"  {name:<44}{ips:8.2f} images/s   ({split})   peak memory {gib(side.peak_bytes)}"
 
     ref = "fp32" if r.reference_precision == "fp32" else f"{r.reference_precision} autocast"
     out.print(line(f"naive reference (PIL, encode_image, {ref}):", r.naive, r.naive_images_per_s))
     out.print(line(f"evalkit engine ({r.precision}):", r.engine, r.engine_images_per_s))
-    how = {"interleaved": "interleaved batch by batch", "pipelined": "the engine's whole pipeline, after the reference",
-           "workers": "engine workers, after the reference"}[r.mode]
+    how = {
+        "interleaved": "interleaved batch by batch",
+        "pipelined": "the engine's whole pipeline, after the reference",
+        "workers": "engine workers, after the reference",
+    }[r.mode]
     out.print(f"  speed-up: {r.speedup:.2f}x   ({how})")
     out.print(f"  max |Δ| between the embeddings: {r.max_abs_diff:.2e}")
     if r.gflop_per_image:
         tflops = r.engine_images_per_s * r.gflop_per_image / 1e3
-        out.print(f"  image tower: {r.gflop_per_image:.1f} GFLOP/image (2 x multiply-adds; the engine does "
-                  f"{r.engine_gflop_per_image:.1f}) -> engine at {tflops:.3f} TFLOP/s of the tower's FLOPs")
+        out.print(
+            f"  image tower: {r.gflop_per_image:.1f} GFLOP/image (2 x multiply-adds; the engine does "
+            f"{r.engine_gflop_per_image:.1f}) -> engine at {tflops:.3f} TFLOP/s of the tower's FLOPs"
+        )
     if r.peak_tflops and r.engine_tflops:
-        out.print(f"  {m.get('gpu')}: data-sheet dense bf16 peak {r.peak_tflops:.0f} TFLOP/s; the engine's "
-                  f"{r.engine_gflop_per_image:.1f} GFLOP/image run at {r.engine_tflops:.1f} TFLOP/s = "
-                  f"{r.engine_tflops / r.peak_tflops:.1%} of it")
+        out.print(
+            f"  {m.get('gpu')}: data-sheet dense bf16 peak {r.peak_tflops:.0f} TFLOP/s; the engine's "
+            f"{r.engine_gflop_per_image:.1f} GFLOP/image run at {r.engine_tflops:.1f} TFLOP/s = "
+            f"{r.engine_tflops / r.peak_tflops:.1%} of it"
+        )
     if r.matmul_floor_seconds:
         floor_ms = 1e3 * r.matmul_floor_seconds
         naive_floor_ms = floor_ms * r.gflop_per_image / r.engine_gflop_per_image
-        out.print(f"  dense matrix products at the tower's shapes ({r.precision}, best between batches): "
-                  f"{r.matmul_tflops:.3f} TFLOP/s, a floor of {floor_ms:.2f} ms/img for the engine's FLOPs; "
-                  f"the reference's model part runs at {naive_floor_ms / (1e3 * r.naive.seconds_model / r.frames):.0%} of that rate")
+        out.print(
+            f"  dense matrix products at the tower's shapes ({r.precision}, best between batches): "
+            f"{r.matmul_tflops:.3f} TFLOP/s, a floor of {floor_ms:.2f} ms/img for the engine's FLOPs; "
+            f"the reference's model part runs at {naive_floor_ms / (1e3 * r.naive.seconds_model / r.frames):.0%} of that rate"
+        )
         if r.speedup_ceiling:
-            out.print(f"  ceiling: no engine doing the engine's FLOPs can beat the reference by more than "
-                      f"{r.speedup_ceiling:.2f}x here (that floor plus the engine's preprocessing, every other op free)")
+            out.print(
+                f"  ceiling: no engine doing the engine's FLOPs can beat the reference by more than "
+                f"{r.speedup_ceiling:.2f}x here (that floor plus the engine's preprocessing, every other op free)"
+            )
     p, nn, k = r.sweep_shape
-    out.print(f"reward sweep: {k} alphas x {p} prompt pairs x {nn} embeddings (dim {r.sweep_dim}): {r.sweep_seconds:.3f} s "
-              f"(best of 3; max error vs Definition 1 written naively: {r.sweep_max_error:.1e})")
+    out.print(
+        f"reward sweep: {k} alphas x {p} prompt pairs x {nn} embeddings (dim {r.sweep_dim}): {r.sweep_seconds:.3f} s "
+        f"(best of 3; max error vs Definition 1 written naively: {r.sweep_max_error:.1e})"
+    )

@@ -37,29 +37,55 @@ def _print_table(run, ci_method: str, n_bootstrap: int, confidence: float, seed:
     s = run.source
     first = run.results[0]
     if s.random_weights:
-        out.print(f"[bold red]{escape(_RANDOM_WARNING.format(model=s.model, pretrained=s.pretrained))}[/]")
+        out.print(
+            f"[bold red]{escape(_RANDOM_WARNING.format(model=s.model, pretrained=s.pretrained))}[/]"
+        )
     out.print(f"reward:   {escape(s.describe())}")
-    out.print(escape(
-        f"labels:   {run.label_set} labels of task {run.task} on dataset {run.dataset} "
-        f"({first.n_goal} goal / {first.n_nongoal} non-goal frames; {first.n_goal_episodes} of "
-        f"{plural(first.n_episodes, 'episode')} hold goal frames)"
-    ))
+    out.print(
+        escape(
+            f"labels:   {run.label_set} labels of task {run.task} on dataset {run.dataset} "
+            f"({first.n_goal} goal / {first.n_nongoal} non-goal frames; {first.n_goal_episodes} of "
+            f"{plural(first.n_episodes, 'episode')} hold goal frames)"
+        )
+    )
     if n_bootstrap > 0:
         method = "BCa" if ci_method == "bca" else "percentile"
-        out.print(f"interval: {confidence:.0%} {method} bootstrap over episodes, {n_bootstrap} resamples, seed {seed}")
+        out.print(
+            f"interval: {confidence:.0%} {method} bootstrap over episodes, {n_bootstrap} resamples, seed {seed}"
+        )
     else:
         out.print("interval: none (--bootstrap 0)")
-    table = Table(title=f"EPIC distance to the {run.label_set} labels (0 = perfect, 0.707 = no information, 1 = inverted)")
-    columns = ["α" if s.kind == "clip" else "reward", "EPIC distance", f"{confidence:.0%} CI", "ρ",
-               "goal frames", "non-goal frames", "episodes"]
+    table = Table(
+        title=f"EPIC distance to the {run.label_set} labels (0 = perfect, 0.707 = no information, 1 = inverted)"
+    )
+    columns = [
+        "α" if s.kind == "clip" else "reward",
+        "EPIC distance",
+        f"{confidence:.0%} CI",
+        "ρ",
+        "goal frames",
+        "non-goal frames",
+        "episodes",
+    ]
     if n_bootstrap > 0:
         columns.append("degenerate resamples")
     for c in columns:
         table.add_column(c, justify="left" if c in {"α", "reward"} else "right")
     for r, a in zip(run.results, s.alphas):
-        ci = "—" if r.interval is None else escape(f"[{fixed(r.interval[0])}, {fixed(r.interval[1])}]")
-        row = [f"{a:g}" if a is not None else escape(s.source.split(":", 1)[1]), fixed(r.distance), ci, fixed(r.rho),
-               str(r.n_goal), str(r.n_nongoal), str(r.n_episodes)]
+        ci = (
+            "—"
+            if r.interval is None
+            else escape(f"[{fixed(r.interval[0])}, {fixed(r.interval[1])}]")
+        )
+        row = [
+            f"{a:g}" if a is not None else escape(s.source.split(":", 1)[1]),
+            fixed(r.distance),
+            ci,
+            fixed(r.rho),
+            str(r.n_goal),
+            str(r.n_nongoal),
+            str(r.n_episodes),
+        ]
         if n_bootstrap > 0:
             row.append(f"{r.n_degenerate} / {r.n_bootstrap}")
         table.add_row(*row)
@@ -71,22 +97,57 @@ def _print_table(run, ci_method: str, n_bootstrap: int, confidence: float, seed:
 @app.command("epic")
 def epic_command(
     task: str = typer.Option(..., "--task", "-t", help="Task name (see 'evalkit tasks')."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="open_clip model for CLIP rewards, e.g. ViT-B-32 (or evalkit-tiny-vit)."),
-    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Weights: an open_clip tag, a checkpoint path, or 'none' for random weights."),
-    reward: Optional[str] = typer.Option(None, "--reward", help="Evaluate a Python reward instead: MODULE:FUNCTION, or FILE.py:FUNCTION with a path, called as f(states, frames) -> one number per frame."),
-    reward_column: Optional[str] = typer.Option(None, "--reward-column", help="Evaluate a column of numbers instead: FILE.npy, FILE.csv:COLUMN or FILE.parquet:COLUMN (a frame_id column, if present, aligns rows)."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."),
-    labels: str = typer.Option("rule", "--labels", help="Label set: rule, human, or another stored set."),
-    alpha: Optional[str] = typer.Option(None, "--alpha", help="Comma-separated α of goal-baseline regularisation (default: 0,0.25,0.5,0.75,1)."),
-    bootstrap: int = typer.Option(2000, "--bootstrap", min=0, help="Bootstrap resamples over episodes (0: no interval)."),
+    model: Optional[str] = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="open_clip model for CLIP rewards, e.g. ViT-B-32 (or evalkit-tiny-vit).",
+    ),
+    pretrained: Optional[str] = typer.Option(
+        None,
+        "--pretrained",
+        help="Weights: an open_clip tag, a checkpoint path, or 'none' for random weights.",
+    ),
+    reward: Optional[str] = typer.Option(
+        None,
+        "--reward",
+        help="Evaluate a Python reward instead: MODULE:FUNCTION, or FILE.py:FUNCTION with a path, called as f(states, frames) -> one number per frame.",
+    ),
+    reward_column: Optional[str] = typer.Option(
+        None,
+        "--reward-column",
+        help="Evaluate a column of numbers instead: FILE.npy, FILE.csv:COLUMN or FILE.parquet:COLUMN (a frame_id column, if present, aligns rows).",
+    ),
+    dataset: Optional[str] = typer.Option(
+        None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."
+    ),
+    labels: str = typer.Option(
+        "rule", "--labels", help="Label set: rule, human, or another stored set."
+    ),
+    alpha: Optional[str] = typer.Option(
+        None,
+        "--alpha",
+        help="Comma-separated α of goal-baseline regularisation (default: 0,0.25,0.5,0.75,1).",
+    ),
+    bootstrap: int = typer.Option(
+        2000, "--bootstrap", min=0, help="Bootstrap resamples over episodes (0: no interval)."
+    ),
     ci: str = typer.Option("bca", "--ci", help="Interval method: bca or percentile."),
     confidence: float = typer.Option(0.95, "--confidence", help="Interval coverage, in (0, 1)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
     fmt: str = typer.Option("table", "--format", "-f", help="Output: table, csv or json."),
     root: Optional[Path] = ROOT_OPTION,
-    devices: Optional[str] = typer.Option(None, "--devices", help="Devices for embedding, e.g. cuda:0,cuda:1 or cpu (CLIP only)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Embedding batch size (CLIP only)."),
-    save: bool = typer.Option(True, "--save/--no-save", help="Save the results next to the dataset (in its results folder)."),
+    devices: Optional[str] = typer.Option(
+        None, "--devices", help="Devices for embedding, e.g. cuda:0,cuda:1 or cpu (CLIP only)."
+    ),
+    batch_size: Optional[int] = typer.Option(
+        None, "--batch-size", min=1, help="Embedding batch size (CLIP only)."
+    ),
+    save: bool = typer.Option(
+        True,
+        "--save/--no-save",
+        help="Save the results next to the dataset (in its results folder).",
+    ),
 ) -> None:
     """EPIC distance of a reward to goal labels (paper Lemma 1), with a bootstrap CI, per α.
 
@@ -109,17 +170,34 @@ def epic_command(
     if ci not in CI_METHODS:
         raise typer.BadParameter(f"use one of {', '.join(CI_METHODS)}.", param_hint="--ci")
     if not 0 < confidence < 1:
-        raise typer.BadParameter("must lie strictly between 0 and 1, e.g. 0.95.", param_hint="--confidence")
-    given = [name for name, v in (("--model", model), ("--reward", reward), ("--reward-column", reward_column)) if v]
+        raise typer.BadParameter(
+            "must lie strictly between 0 and 1, e.g. 0.95.", param_hint="--confidence"
+        )
+    given = [
+        name
+        for name, v in (
+            ("--model", model),
+            ("--reward", reward),
+            ("--reward-column", reward_column),
+        )
+        if v
+    ]
     if len(given) != 1:
         raise EvalkitError(
             "Say which reward to evaluate with exactly one of --model (CLIP), --reward MODULE:FUNCTION "
             f"or --reward-column FILE[:COLUMN]{' (got ' + ' and '.join(given) + ')' if given else ''}."
         )
     if model is None:
-        for option, value in (("--alpha", alpha), ("--pretrained", pretrained), ("--devices", devices), ("--batch-size", batch_size)):
+        for option, value in (
+            ("--alpha", alpha),
+            ("--pretrained", pretrained),
+            ("--devices", devices),
+            ("--batch-size", batch_size),
+        ):
             if value is not None:
-                raise EvalkitError(f"{option} only applies to CLIP rewards (--model); drop it with {given[0]}.")
+                raise EvalkitError(
+                    f"{option} only applies to CLIP rewards (--model); drop it with {given[0]}."
+                )
     alphas = parse_alphas(alpha) if alpha is not None else list(DEFAULT_ALPHAS)
 
     ds = task_dataset(task, dataset, root)
@@ -133,8 +211,17 @@ def epic_command(
     else:
         assert reward_column is not None
         source = column_reward_source(ds, reward_column)
-    run = evaluate_rewards(ds, task, source, label_set=labels, n_bootstrap=bootstrap, ci_method=ci,
-                           confidence=confidence, seed=seed, save=save)
+    run = evaluate_rewards(
+        ds,
+        task,
+        source,
+        label_set=labels,
+        n_bootstrap=bootstrap,
+        ci_method=ci,
+        confidence=confidence,
+        seed=seed,
+        save=save,
+    )
 
     if fmt == "table":
         _print_table(run, ci, bootstrap, confidence, seed)
@@ -143,21 +230,27 @@ def epic_command(
 
     err = console(stderr=True)
     if source.random_weights:
-        err.print(f"[bold red]{escape(_RANDOM_WARNING.format(model=source.model, pretrained=source.pretrained))}[/]")
+        err.print(
+            f"[bold red]{escape(_RANDOM_WARNING.format(model=source.model, pretrained=source.pretrained))}[/]"
+        )
     rows = run.rows()
     if fmt == "csv":
         import pandas as pd
 
         typer.echo(pd.DataFrame(rows).to_csv(index=False), nl=False)
     else:
-        typer.echo(json.dumps([{k: _json_safe(v) for k, v in row.items()} for row in rows], indent=2))
+        typer.echo(
+            json.dumps([{k: _json_safe(v) for k, v in row.items()} for row in rows], indent=2)
+        )
     if run.saved_to is not None:
         err.print(escape(f"Saved to {run.saved_to}"))
 
 
 @bench_app.command("epic")
 def bench_epic_command(
-    repeats: int = typer.Option(3, "--repeats", min=1, help="Timed runs per shape (best and median reported)."),
+    repeats: int = typer.Option(
+        3, "--repeats", min=1, help="Timed runs per shape (best and median reported)."
+    ),
     quick: bool = typer.Option(False, "--quick", help="Only the target shape."),
 ) -> None:
     """EPIC with bootstrap intervals on synthetic data: seconds per call for several sizes (target: 2 000 resamples of 100 000 frames in 1 000 episodes under 2 s)."""
@@ -170,13 +263,34 @@ def bench_epic_command(
 
     shapes = (TARGET_SHAPE,) if quick else DEFAULT_SHAPES
     rows = bench_epic(shapes, repeats=repeats)
-    table = Table(title=f"evalkit bench epic — epic_goal with bootstrap, best of {repeats} ({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs)")
-    for c in ("frames", "episodes", "reward columns", "resamples", "interval", "best s", "median s", ""):
+    table = Table(
+        title=f"evalkit bench epic — epic_goal with bootstrap, best of {repeats} ({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs)"
+    )
+    for c in (
+        "frames",
+        "episodes",
+        "reward columns",
+        "resamples",
+        "interval",
+        "best s",
+        "median s",
+        "",
+    ):
         table.add_column(c, justify="right")
     for r in rows:
         mark = ""
         if r.is_target:
-            mark = f"target < {TARGET_SECONDS:g} s: " + ("met" if r.best_s < TARGET_SECONDS else "MISSED")
-        table.add_row(f"{r.frames:,}", f"{r.episodes:,}", str(r.columns), f"{r.resamples:,}", r.method,
-                      f"{r.best_s:.3f}", f"{r.median_s:.3f}", mark)
+            mark = f"target < {TARGET_SECONDS:g} s: " + (
+                "met" if r.best_s < TARGET_SECONDS else "MISSED"
+            )
+        table.add_row(
+            f"{r.frames:,}",
+            f"{r.episodes:,}",
+            str(r.columns),
+            f"{r.resamples:,}",
+            r.method,
+            f"{r.best_s:.3f}",
+            f"{r.median_s:.3f}",
+            mark,
+        )
     console().print(table)

@@ -26,7 +26,9 @@ DEFAULT_ALPHAS = number_list(_LIBRARY_ALPHAS)
 """:data:`evalkit.rewards.DEFAULT_ALPHAS` as the ``--alpha`` option writes them (``0,0.25,0.5,0.75,1``)."""
 
 _PRETRAINED_HELP = "Weights: an open_clip tag, a checkpoint path, or 'none' for random weights (default: the model's default tag)."
-_DEVICES = typer.Option(None, "--devices", help="Devices for embedding what is not cached, e.g. cuda:0,cuda:1 or cpu.")
+_DEVICES = typer.Option(
+    None, "--devices", help="Devices for embedding what is not cached, e.g. cuda:0,cuda:1 or cpu."
+)
 _BATCH = typer.Option(None, "--batch-size", min=1, help="Embedding batch size.")
 _LABELS = typer.Option("rule", "--labels", help="Label set: rule, human, or another stored set.")
 
@@ -52,7 +54,9 @@ def _save(fig, target: Path) -> list[Path]:
     try:
         return save_figure(fig, target)
     except OSError as exc:
-        raise EvalkitError(f"Cannot write {target} ({exc.strerror or exc}); choose another --out.") from None
+        raise EvalkitError(
+            f"Cannot write {target} ({exc.strerror or exc}); choose another --out."
+        ) from None
     finally:
         close(fig)
 
@@ -60,8 +64,10 @@ def _save(fig, target: Path) -> list[Path]:
 def _print_written(paths: list[Path], random_weights: bool, model: str) -> None:
     out = console()
     if random_weights:
-        out.print(f"[bold red]WARNING: RANDOM WEIGHTS ({model}): this figure shows an untrained model and says "
-                  "nothing about CLIP; it is marked so in its title.[/]")
+        out.print(
+            f"[bold red]WARNING: RANDOM WEIGHTS ({model}): this figure shows an untrained model and says "
+            "nothing about CLIP; it is marked so in its title.[/]"
+        )
     for p in paths:
         out.print(str(p), highlight=False, soft_wrap=True)
 
@@ -85,23 +91,51 @@ def _pairs(models: str, pretrained: Optional[str]) -> list[tuple[str, Optional[s
     if len(tags) != len(names):
         raise typer.BadParameter(
             f"give one weights tag for every model ({len(names)}) or one for all, not {len(tags)}.",
-            param_hint="--pretrained")
+            param_hint="--pretrained",
+        )
     return [(m, t or None) for m, t in zip(names, tags)]
 
 
 @app.command("landscape")
 def landscape_command(
     family: str = typer.Argument(..., help="cartpole or mountaincar."),
-    model: str = typer.Option("ViT-B-32", "--model", "-m", help="open_clip model (or evalkit-tiny-vit / evalkit-tiny-rn)."),
+    model: str = typer.Option(
+        "ViT-B-32", "--model", "-m", help="open_clip model (or evalkit-tiny-vit / evalkit-tiny-rn)."
+    ),
     pretrained: Optional[str] = typer.Option(None, "--pretrained", help=_PRETRAINED_HELP),
     alpha: str = typer.Option(DEFAULT_ALPHAS, "--alpha", help="Comma-separated α, one line each."),
-    textured: Optional[bool] = typer.Option(None, "--textured/--plain", help="MountainCar: the textured scene (default) or gymnasium's line drawing."),
-    task: Optional[str] = typer.Option(None, "--task", "-t", help="Task whose prompts give the reward (default: the family's task)."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Sweep dataset to use, collected if missing (default: the family's sweep)."),
-    n: Optional[int] = typer.Option(None, "--n", min=2, help="States in the sweep when it has to be collected (default: 1000)."),
-    size: Optional[int] = typer.Option(None, "--size", min=1, help="Frame size when the sweep has to be collected (default: 224)."),
-    raw: bool = typer.Option(False, "--raw", help="Draw raw rewards instead of rescaling each α to [0, 1]."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG) (default: <reports>/figures/landscape_...)."),
+    textured: Optional[bool] = typer.Option(
+        None,
+        "--textured/--plain",
+        help="MountainCar: the textured scene (default) or gymnasium's line drawing.",
+    ),
+    task: Optional[str] = typer.Option(
+        None,
+        "--task",
+        "-t",
+        help="Task whose prompts give the reward (default: the family's task).",
+    ),
+    dataset: Optional[str] = typer.Option(
+        None,
+        "--dataset",
+        "-d",
+        help="Sweep dataset to use, collected if missing (default: the family's sweep).",
+    ),
+    n: Optional[int] = typer.Option(
+        None, "--n", min=2, help="States in the sweep when it has to be collected (default: 1000)."
+    ),
+    size: Optional[int] = typer.Option(
+        None, "--size", min=1, help="Frame size when the sweep has to be collected (default: 224)."
+    ),
+    raw: bool = typer.Option(
+        False, "--raw", help="Draw raw rewards instead of rescaling each α to [0, 1]."
+    ),
+    out: Optional[Path] = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG) (default: <reports>/figures/landscape_...).",
+    ),
     root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = _DEVICES,
     batch_size: Optional[int] = _BATCH,
@@ -123,13 +157,17 @@ def landscape_command(
         raise EvalkitError(
             f"Reward landscapes exist for {', '.join(sweep_families())}; {family!r} has no single state axis."
         )
-    has_textured = [f for f in sweep_families() if "textured" in {v.name for v in get_family(f).variants}]
+    has_textured = [
+        f for f in sweep_families() if "textured" in {v.name for v in get_family(f).variants}
+    ]
     if textured is not None and family not in has_textured:
         raise EvalkitError(f"--textured/--plain only applies to {' and '.join(has_textured)}.")
     alphas = parse_alphas(alpha)
     task_name = task or next(t.name for t in tasks_for_family(family))
     if get_task(task_name).family != family:
-        raise EvalkitError(f"Task {task_name!r} runs on {get_task(task_name).family}, not {family}.")
+        raise EvalkitError(
+            f"Task {task_name!r} runs on {get_task(task_name).family}, not {family}."
+        )
     name = dataset or default_name(family, textured)
     if dataset_path(name, root).exists() and n is None and size is None:
         ds = open_dataset(name, root)
@@ -137,8 +175,15 @@ def landscape_command(
             raise EvalkitError(f"Dataset {ds.name!r} holds {ds.family} states, not {family}.")
     else:
         try:
-            result = collect_sweep(family, n or 1000, size or 224, name=name, root=root, progress=True,
-                                   variants={"textured": textured})
+            result = collect_sweep(
+                family,
+                n or 1000,
+                size or 224,
+                name=name,
+                root=root,
+                progress=True,
+                variants={"textured": textured},
+            )
         except DatasetError as exc:
             if "different parameters" not in str(exc):
                 raise
@@ -148,27 +193,65 @@ def landscape_command(
             ) from None
         ds = result.dataset
         if result.created:
-            console(stderr=True).print(f"collected {ds.name}: {len(ds)} frames -> {ds.path}", highlight=False)
+            console(stderr=True).print(
+                f"collected {ds.name}: {len(ds)} frames -> {ds.path}", highlight=False
+            )
     [spec] = _specs([(model, pretrained)])
     data = landscape_data(ds, task_name, spec, alphas, devices=devices, batch_size=batch_size)
-    fig = plot_landscape(data.table, data.state_label, data.goal_value, goal_region=data.goal_region,
-                         title=data.title, random_weights=data.random_weights, rescale=not raw)
+    fig = plot_landscape(
+        data.table,
+        data.state_label,
+        data.goal_value,
+        goal_region=data.goal_region,
+        title=data.title,
+        random_weights=data.random_weights,
+        rescale=not raw,
+    )
     paths = _save(fig, _target(out, _slug("landscape", ds.name, model, data.pretrained)))
     _print_written(paths, data.random_weights, model)
-    console().print(landscape_caption(data.state_label, data.goal_value, rescale=not raw), highlight=False, soft_wrap=True)
+    console().print(
+        landscape_caption(data.state_label, data.goal_value, rescale=not raw),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("scaling")
 def scaling_command(
     task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. kneeling."),
-    models: str = typer.Option("RN50,ViT-L-14,ViT-H-14,ViT-bigG-14", "--models", show_default=False, help="Comma-separated open_clip models (default: the paper's RN50, ViT-L-14, ViT-H-14, ViT-bigG-14)."),
-    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Comma-separated weights, one per model or one for all (default: each model's default tag)."),
+    models: str = typer.Option(
+        "RN50,ViT-L-14,ViT-H-14,ViT-bigG-14",
+        "--models",
+        show_default=False,
+        help="Comma-separated open_clip models (default: the paper's RN50, ViT-L-14, ViT-H-14, ViT-bigG-14).",
+    ),
+    pretrained: Optional[str] = typer.Option(
+        None,
+        "--pretrained",
+        help="Comma-separated weights, one per model or one for all (default: each model's default tag).",
+    ),
     alpha: str = typer.Option(DEFAULT_ALPHAS, "--alpha", help="Comma-separated α, one line each."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."),
+    dataset: Optional[str] = typer.Option(
+        None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."
+    ),
     labels: str = _LABELS,
-    bootstrap: int = typer.Option(2000, "--bootstrap", min=0, help="Bootstrap resamples for EPIC results that have to be computed."),
-    compute: bool = typer.Option(True, "--compute/--saved-only", help="Compute EPIC results that are not saved yet (embedding the dataset if needed), or fail."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file stem: writes STEM_by_model and STEM_by_size (.png/.svg/.pdf suffix picks one format)."),
+    bootstrap: int = typer.Option(
+        2000,
+        "--bootstrap",
+        min=0,
+        help="Bootstrap resamples for EPIC results that have to be computed.",
+    ),
+    compute: bool = typer.Option(
+        True,
+        "--compute/--saved-only",
+        help="Compute EPIC results that are not saved yet (embedding the dataset if needed), or fail.",
+    ),
+    out: Optional[Path] = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Output file stem: writes STEM_by_model and STEM_by_size (.png/.svg/.pdf suffix picks one format).",
+    ),
     root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = _DEVICES,
     batch_size: Optional[int] = _BATCH,
@@ -190,21 +273,39 @@ def scaling_command(
     check_bootstrap(bootstrap)
     ds = task_dataset(task, dataset, root)
     err = console(stderr=True)
-    data = scaling_data(ds, task, _specs(pairs), alphas, label_set=labels, compute_missing=compute, n_bootstrap=bootstrap,
-                        devices=devices, batch_size=batch_size, progress=lambda m: err.print(m, highlight=False), save=True)
+    data = scaling_data(
+        ds,
+        task,
+        _specs(pairs),
+        alphas,
+        label_set=labels,
+        compute_missing=compute,
+        n_bootstrap=bootstrap,
+        devices=devices,
+        batch_size=batch_size,
+        progress=lambda m: err.print(m, highlight=False),
+        save=True,
+    )
     table = data.table
     target = _target(out, _slug("scaling", task, ds.name))
     suffix = target.suffix if target.suffix.lower() in {".png", ".svg", ".pdf"} else ""
     stem = target.with_suffix("") if suffix else target
     title = f"{task}, {labels} labels, {ds.name}"
-    paths = _save(plot_scaling_by_model(table, title=title, random_weights=data.random_weights),
-                  stem.with_name(f"{stem.name}_by_model{suffix}"))
+    paths = _save(
+        plot_scaling_by_model(table, title=title, random_weights=data.random_weights),
+        stem.with_name(f"{stem.name}_by_model{suffix}"),
+    )
     sized = table.dropna(subset=["params"])
     if sized["params"].nunique() >= 1 and len(sized) == len(table):
-        paths += _save(plot_scaling_by_size(table, title=title, random_weights=data.random_weights),
-                       stem.with_name(f"{stem.name}_by_size{suffix}"))
+        paths += _save(
+            plot_scaling_by_size(table, title=title, random_weights=data.random_weights),
+            stem.with_name(f"{stem.name}_by_size{suffix}"),
+        )
     else:
-        err.print("No parameter counts for some models; Fig. 4b (EPIC against size) was not drawn.", highlight=False)
+        err.print(
+            "No parameter counts for some models; Fig. 4b (EPIC against size) was not drawn.",
+            highlight=False,
+        )
     _print_written(paths, data.random_weights, ", ".join(m for m, _ in pairs))
     if table["params"].notna().all() and table["params"].nunique() >= 2:
         fits = Table(title="log-linear fit: distance = a + b·log10(params)")
@@ -219,13 +320,30 @@ def scaling_command(
 @app.command("histogram")
 def histogram_command(
     task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. kneeling."),
-    model: str = typer.Option(..., "--model", "-m", help="open_clip model; a comma-separated list draws one panel per model."),
-    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Weights, one per model or one for all (default: each model's default tag)."),
-    alpha: str = typer.Option("0", "--alpha", help="Goal-baseline regularisation strength α of the reward; a comma-separated list draws one figure per α."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."),
+    model: str = typer.Option(
+        ...,
+        "--model",
+        "-m",
+        help="open_clip model; a comma-separated list draws one panel per model.",
+    ),
+    pretrained: Optional[str] = typer.Option(
+        None,
+        "--pretrained",
+        help="Weights, one per model or one for all (default: each model's default tag).",
+    ),
+    alpha: str = typer.Option(
+        "0",
+        "--alpha",
+        help="Goal-baseline regularisation strength α of the reward; a comma-separated list draws one figure per α.",
+    ),
+    dataset: Optional[str] = typer.Option(
+        None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."
+    ),
     labels: str = _LABELS,
     bins: int = typer.Option(30, "--bins", min=1, help="Histogram bins."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG)."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG)."
+    ),
     root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = _DEVICES,
     batch_size: Optional[int] = _BATCH,
@@ -241,18 +359,35 @@ def histogram_command(
     alphas = parse_alphas(alpha)
     if out is not None and len(alphas) > 1:  # one figure per α: --out is a folder
         if out.suffix:
-            raise typer.BadParameter("with several α, give a folder: one figure per α goes into it.", param_hint="--out")
+            raise typer.BadParameter(
+                "with several α, give a folder: one figure per α goes into it.", param_hint="--out"
+            )
         out.mkdir(parents=True, exist_ok=True)
     pairs = _pairs(model, pretrained)
     ds = task_dataset(task, dataset, root)
     specs = _specs(pairs)
-    epic = scaling_data(ds, task, specs, alphas, label_set=labels, devices=devices, batch_size=batch_size, save=True).table
+    epic = scaling_data(
+        ds, task, specs, alphas, label_set=labels, devices=devices, batch_size=batch_size, save=True
+    ).table
     for a in alphas:
-        data = histogram_data(ds, task, specs, alpha=a, label_set=labels, devices=devices, batch_size=batch_size)
-        notes = {model_label(r.base_model, r.pretrained): f"EPIC distance {distance_text(r.distance, r.low, r.high)}"
-                 for r in epic[epic["alpha"].sub(a).abs() < 1e-12].itertuples()}
-        fig = plot_histograms(data.table, models=data.models, annotations=notes, bins=bins,
-                              title=f"{task}: reward at α = {a:g}, {labels} labels, {ds.name}",
-                              random_weights=data.random_weights)
+        data = histogram_data(
+            ds, task, specs, alpha=a, label_set=labels, devices=devices, batch_size=batch_size
+        )
+        notes = {
+            model_label(
+                r.base_model, r.pretrained
+            ): f"EPIC distance {distance_text(r.distance, r.low, r.high)}"
+            for r in epic[epic["alpha"].sub(a).abs() < 1e-12].itertuples()
+        }
+        fig = plot_histograms(
+            data.table,
+            models=data.models,
+            annotations=notes,
+            bins=bins,
+            title=f"{task}: reward at α = {a:g}, {labels} labels, {ds.name}",
+            random_weights=data.random_weights,
+        )
         name = _slug("histogram", task, ds.name, *(m for m, _ in pairs), f"alpha{a:g}")
-        _print_written(_save(fig, _target(out, name)), data.random_weights, ", ".join(m for m, _ in pairs))
+        _print_written(
+            _save(fig, _target(out, name)), data.random_weights, ", ".join(m for m, _ in pairs)
+        )

@@ -20,11 +20,28 @@ def tasks_command() -> None:
     Add your own tasks with a TOML file: ``evalkit --tasks-file my_tasks.toml tasks``.
     """
     from evalkit.tasks import all_tasks
+
     table = Table(title="evalkit tasks (paper Tables 2 and 3)", show_lines=True)
-    for col in ("task", "family", "environment", "goal prompt", "baseline prompt", "goal labels", "human success criterion"):
+    for col in (
+        "task",
+        "family",
+        "environment",
+        "goal prompt",
+        "baseline prompt",
+        "goal labels",
+        "human success criterion",
+    ):
         table.add_column(col, overflow="fold")
     for t in all_tasks():
-        table.add_row(t.name, t.family, t.env.env_id, t.goal_prompt, t.baseline_prompt, t.label_source, t.criterion)
+        table.add_row(
+            t.name,
+            t.family,
+            t.env.env_id,
+            t.goal_prompt,
+            t.baseline_prompt,
+            t.label_source,
+            t.criterion,
+        )
     console().print(table)
 
 
@@ -36,18 +53,37 @@ def datasets_command(root: Optional[Path] = ROOT_OPTION) -> None:
     infos = list_datasets(root)
     out = console()
     if not infos:
-        out.print(f"No datasets under {resolve_root(root)}. Make one with 'evalkit collect cartpole'.")
+        out.print(
+            f"No datasets under {resolve_root(root)}. Make one with 'evalkit collect cartpole'."
+        )
         return
     table = Table(title=f"datasets under {resolve_root(root)}")
-    for col in ("name", "family", "generator", "frames", "episodes", "frame size", "label sets", "size"):
+    for col in (
+        "name",
+        "family",
+        "generator",
+        "frames",
+        "episodes",
+        "frame size",
+        "label sets",
+        "size",
+    ):
         table.add_column(col, justify="right" if col in {"frames", "episodes", "size"} else "left")
     for i in infos:
         if i.problem:
             table.add_row(i.name, "[red]corrupt[/]", "", "", "", "", f"[red]{i.problem}[/]", "")
             continue
         h, w, _ = i.frame_shape
-        table.add_row(i.name, i.family, i.generator, str(i.frames), str(i.episodes), f"{w}×{h}",
-                      ", ".join(i.label_sets) or "-", byte_size(i.size_bytes))
+        table.add_row(
+            i.name,
+            i.family,
+            i.generator,
+            str(i.frames),
+            str(i.episodes),
+            f"{w}×{h}",
+            ", ".join(i.label_sets) or "-",
+            byte_size(i.size_bytes),
+        )
     out.print(table)
 
 
@@ -62,6 +98,9 @@ def delete_command(
 
     ds = open_dataset(name, root)
     if not yes:
-        typer.confirm(f"Delete {ds.path} ({len(ds)} frames, labels: {', '.join(ds.label_sets()) or 'none'})?", abort=True)
+        typer.confirm(
+            f"Delete {ds.path} ({len(ds)} frames, labels: {', '.join(ds.label_sets()) or 'none'})?",
+            abort=True,
+        )
     delete_dataset(name, root)
     console().print(f"Deleted {ds.path}.")

@@ -15,10 +15,16 @@ from evalkit.cli._common import ROOT_OPTION
 from evalkit.text import fixed, plural
 
 TaskOption = typer.Option(..., "--task", "-t", help="Task to label (see 'evalkit tasks').")
-LabellerOption = typer.Option(None, "--labeller", "-l", help="Your name, kept with every label (default: login name).")
+LabellerOption = typer.Option(
+    None, "--labeller", "-l", help="Your name, kept with every label (default: login name)."
+)
 PortOption = typer.Option(8765, "--port", "-p", help="Port to listen on (0: any free port).")
-HostOption = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine only).")
-OrderOption = typer.Option("random", "--order", help="Order of frames/episodes: random (seeded) or episode.")
+HostOption = typer.Option(
+    "127.0.0.1", "--host", help="Address to listen on (default: this machine only)."
+)
+OrderOption = typer.Option(
+    "random", "--order", help="Order of frames/episodes: random (seeded) or episode."
+)
 SeedOption = typer.Option(0, "--seed", help="Seed of the random order.")
 
 
@@ -27,7 +33,9 @@ def _fmt(x: float | None) -> str:
     return fixed(x, 2, missing="n/a")
 
 
-def _run_server(dataset_arg, task, labeller, port, host, order, seed, root, page: str, open_fn) -> None:
+def _run_server(
+    dataset_arg, task, labeller, port, host, order, seed, root, page: str, open_fn
+) -> None:
     from evalkit.errors import EvalkitError
     from evalkit.labels.journal import default_labeller
     from evalkit.labels.server import ORDERS, LabelApp, LabelServer
@@ -39,16 +47,24 @@ def _run_server(dataset_arg, task, labeller, port, host, order, seed, root, page
     server = LabelServer(app, host, port)
     console = make_console()
     if page == "rate":
-        what, size, saved = "Rate episodes", plural(len(app.episodes), "episode"), ("Ratings", app.ratings.path)
+        what, size, saved = (
+            "Rate episodes",
+            plural(len(app.episodes), "episode"),
+            ("Ratings", app.ratings.path),
+        )
     else:
         what, size, saved = "Label frames", plural(len(ds), "frame"), ("Labels", app.labels.path)
-    console.print(f"[bold]{what}[/] of [bold]{ds.name}[/] ({size}) for task [bold]{task}[/] "
-                  f"as [bold]{app.labeller}[/]. Open in a browser:\n")
+    console.print(
+        f"[bold]{what}[/] of [bold]{ds.name}[/] ({size}) for task [bold]{task}[/] "
+        f"as [bold]{app.labeller}[/]. Open in a browser:\n"
+    )
     print(f"    {server.url(page)}\n", flush=True)
     console.print(f"{saved[0]} are saved as you go to {saved[1]}.")
     if host not in ("127.0.0.1", "localhost", "::1"):
-        console.print(f"[yellow]Listening on {host}: anyone who can reach this machine and has the URL "
-                      "(with its token) can see the frames and label them.[/]")
+        console.print(
+            f"[yellow]Listening on {host}: anyone who can reach this machine and has the URL "
+            "(with its token) can see the frames and label them.[/]"
+        )
     console.print("Stop with Ctrl-C.", style="dim")
     try:
         server.serve()
@@ -63,17 +79,25 @@ def _after_serving(ds, app, page: str, console) -> None:
     if page == "rate":
         rates = success_rates(app.ratings, app.task)
         for _, r in rates.iterrows():
-            console.print(f"{r['labeller']}: {r['episodes']} episodes rated, success rate "
-                          f"{r['success_rate']:.0%} ({r['successes']} rated ≥ 50 %).")
+            console.print(
+                f"{r['labeller']}: {r['episodes']} episodes rated, success rate "
+                f"{r['success_rate']:.0%} ({r['successes']} rated ≥ 50 %)."
+            )
         return
     result = sync_label_sets(ds, app.labels)
     p = app.progress()
-    console.print(f"\nStopped. {app.labeller}: {p['labelled']} of {p['total']} frames labelled for {app.task} "
-                  f"({p['goal']} goal, {p['skip']} skipped).")
+    console.print(
+        f"\nStopped. {app.labeller}: {p['labelled']} of {p['total']} frames labelled for {app.task} "
+        f"({p['goal']} goal, {p['skip']} skipped)."
+    )
     if result.paths:
-        console.print(f"Label sets written: {', '.join(result.paths)} (use them with 'evalkit epic --labels human').")
+        console.print(
+            f"Label sets written: {', '.join(result.paths)} (use them with 'evalkit epic --labels human')."
+        )
     if result.ties is not None and len(result.ties):
-        console.print(f"[yellow]{len(result.ties)} frames have tied votes and are left out of 'human'.[/]")
+        console.print(
+            f"[yellow]{len(result.ties)} frames have tied votes and are left out of 'human'.[/]"
+        )
 
 
 @label_app.command("serve")
@@ -95,7 +119,9 @@ def serve_command(
 
 @label_app.command("rate")
 def rate_command(
-    run_or_dataset: str = typer.Argument(..., help="Rollout dataset (name or path), or a training run folder."),
+    run_or_dataset: str = typer.Argument(
+        ..., help="Rollout dataset (name or path), or a training run folder."
+    ),
     task: str = TaskOption,
     labeller: Optional[str] = LabellerOption,
     port: int = PortOption,
@@ -103,7 +129,9 @@ def rate_command(
     order: str = OrderOption,
     seed: int = SeedOption,
     root: Optional[Path] = ROOT_OPTION,
-    report: bool = typer.Option(False, "--report", help="Only print the success rates so far; do not serve."),
+    report: bool = typer.Option(
+        False, "--report", help="Only print the success rates so far; do not serve."
+    ),
 ) -> None:
     """The paper's success-rate protocol: rate whole episodes 0/25/50/75/100 % in a browser."""
     from evalkit.labels.rating import open_rollouts
@@ -116,7 +144,9 @@ def rate_command(
         check_task_for_dataset(ds, task)
         _print_rates(success_rates(RatingStore(ds), task), make_console())
         return
-    _run_server(run_or_dataset, task, labeller, port, host, order, seed, root, "rate", open_rollouts)
+    _run_server(
+        run_or_dataset, task, labeller, port, host, order, seed, root, "rate", open_rollouts
+    )
 
 
 def _print_rates(rates, console) -> None:
@@ -124,20 +154,43 @@ def _print_rates(rates, console) -> None:
         console.print("No episode ratings yet; rate with 'evalkit label rate DATASET --task T'.")
         return
     table = Table(title="success rates (episodes rated ≥ 50 %)")
-    for col in ("task", "rater", "episodes", "0%", "25%", "50%", "75%", "100%", "success rate", "95% interval"):
+    for col in (
+        "task",
+        "rater",
+        "episodes",
+        "0%",
+        "25%",
+        "50%",
+        "75%",
+        "100%",
+        "success rate",
+        "95% interval",
+    ):
         table.add_column(col, justify="left" if col in ("task", "rater") else "right")
     for _, r in rates.iterrows():
-        table.add_row(r["task"], r["labeller"], str(r["episodes"]), *(str(r[f"r{k}"]) for k in (0, 25, 50, 75, 100)),
-                      f"{r['success_rate']:.0%}", f"{r['ci_low']:.0%}–{r['ci_high']:.0%}")
+        table.add_row(
+            r["task"],
+            r["labeller"],
+            str(r["episodes"]),
+            *(str(r[f"r{k}"]) for k in (0, 25, 50, 75, 100)),
+            f"{r['success_rate']:.0%}",
+            f"{r['ci_low']:.0%}–{r['ci_high']:.0%}",
+        )
     console.print(table)
 
 
 @label_app.command("import")
 def import_command(
     dataset: str = typer.Argument(..., help="Dataset name (or path)."),
-    file: Path = typer.Argument(..., help="CSV with columns frame_id, task, label, labeller, time."),
-    task: Optional[str] = typer.Option(None, "--task", "-t", help="Task of rows without a task column."),
-    labeller: Optional[str] = typer.Option(None, "--labeller", "-l", help="Labeller of rows without one."),
+    file: Path = typer.Argument(
+        ..., help="CSV with columns frame_id, task, label, labeller, time."
+    ),
+    task: Optional[str] = typer.Option(
+        None, "--task", "-t", help="Task of rows without a task column."
+    ),
+    labeller: Optional[str] = typer.Option(
+        None, "--labeller", "-l", help="Labeller of rows without one."
+    ),
     root: Optional[Path] = ROOT_OPTION,
 ) -> None:
     """Import labels from CSV into the dataset's label journal (all rows or none)."""
@@ -150,14 +203,21 @@ def import_command(
     store = LabelStore(ds)
     rep = import_csv(ds, file, task=task, labeller=labeller, store=store)
     console = make_console()
-    console.print(f"Imported {rep.imported} labels from {file} into {store.path}"
-                  + (f"; {rep.already} rows were already there" if rep.already else "")
-                  + (f"; {rep.duplicates} repeated rows" if rep.duplicates else "") + ".")
+    console.print(
+        f"Imported {rep.imported} labels from {file} into {store.path}"
+        + (f"; {rep.already} rows were already there" if rep.already else "")
+        + (f"; {rep.duplicates} repeated rows" if rep.duplicates else "")
+        + "."
+    )
     if len(rep.conflicts):
-        console.print(f"[yellow]{len(rep.conflicts)} frames are labelled differently on different lines; "
-                      "both events are kept and the later line is the live label:[/]")
+        console.print(
+            f"[yellow]{len(rep.conflicts)} frames are labelled differently on different lines; "
+            "both events are kept and the later line is the live label:[/]"
+        )
         for _, c in rep.conflicts.head(20).iterrows():
-            console.print(f"  frame {c['frame_id']} ({c['task']}, {c['labeller']}): {c['labels']} on lines {c['lines']}")
+            console.print(
+                f"  frame {c['frame_id']} ({c['task']}, {c['labeller']}): {c['labels']} on lines {c['lines']}"
+            )
         if len(rep.conflicts) > 20:
             console.print(f"  … and {len(rep.conflicts) - 20} more")
     if rep.imported:
@@ -168,7 +228,9 @@ def import_command(
 def export_command(
     dataset: str = typer.Argument(..., help="Dataset name (or path)."),
     task: Optional[str] = typer.Option(None, "--task", "-t", help="Only this task."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="CSV file to write (default: standard output)."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="CSV file to write (default: standard output)."
+    ),
     root: Optional[Path] = ROOT_OPTION,
 ) -> None:
     """Export the live human labels as CSV: frame_id, task, label, labeller, time."""
@@ -204,29 +266,74 @@ def stats_command(
     console = make_console()
     if stats.per_labeller.empty:
         if task is None:
-            console.print(f"No human labels in {ds.name} yet; label with 'evalkit label serve {ds.name} --task TASK'.")
+            console.print(
+                f"No human labels in {ds.name} yet; label with 'evalkit label serve {ds.name} --task TASK'."
+            )
         else:
-            console.print(f"No human labels for task {task} in {ds.name} yet (see 'evalkit label stats {ds.name}' "
-                          f"for every task); label with 'evalkit label serve {ds.name} --task {task}'.")
+            console.print(
+                f"No human labels for task {task} in {ds.name} yet (see 'evalkit label stats {ds.name}' "
+                f"for every task); label with 'evalkit label serve {ds.name} --task {task}'."
+            )
     else:
         sync_label_sets(ds, store)
         t = Table(title=f"human labels of {ds.name} ({len(ds)} frames)")
-        for col in ("task", "labeller", "labelled", "goal", "not goal", "skipped", "κ vs rule", "agree vs rule"):
+        for col in (
+            "task",
+            "labeller",
+            "labelled",
+            "goal",
+            "not goal",
+            "skipped",
+            "κ vs rule",
+            "agree vs rule",
+        ):
             t.add_column(col, justify="left" if col in ("task", "labeller") else "right")
         for _, r in stats.per_labeller.iterrows():
-            t.add_row(r["task"], r["labeller"], str(r["labelled"]), str(r["goal"]), str(r["not_goal"]),
-                      str(r["skipped"]), _fmt(r["rule_kappa"]), _fmt(r["rule_agreement"]))
+            t.add_row(
+                r["task"],
+                r["labeller"],
+                str(r["labelled"]),
+                str(r["goal"]),
+                str(r["not_goal"]),
+                str(r["skipped"]),
+                _fmt(r["rule_kappa"]),
+                _fmt(r["rule_agreement"]),
+            )
         for _, r in stats.majority.iterrows():
-            t.add_row(r["task"], "[bold]majority (human)[/]", str(r["decided"]), str(r["goal"]), str(r["decided"] - r["goal"]),
-                      f"{r['ties']} ties", _fmt(r["rule_kappa"]), _fmt(r["rule_agreement"]), end_section=True)
+            t.add_row(
+                r["task"],
+                "[bold]majority (human)[/]",
+                str(r["decided"]),
+                str(r["goal"]),
+                str(r["decided"] - r["goal"]),
+                f"{r['ties']} ties",
+                _fmt(r["rule_kappa"]),
+                _fmt(r["rule_agreement"]),
+                end_section=True,
+            )
         console.print(t)
         if not stats.pairs.empty:
             p = Table(title="agreement between labellers (frames both labelled)")
-            for col in ("task", "labeller A", "labeller B", "common frames", "agreement", "Cohen's κ"):
-                p.add_column(col, justify="left" if col in ("task", "labeller A", "labeller B") else "right")
+            for col in (
+                "task",
+                "labeller A",
+                "labeller B",
+                "common frames",
+                "agreement",
+                "Cohen's κ",
+            ):
+                p.add_column(
+                    col, justify="left" if col in ("task", "labeller A", "labeller B") else "right"
+                )
             for _, r in stats.pairs.iterrows():
-                p.add_row(r["task"], r["labeller_a"], r["labeller_b"], str(r["common"]),
-                          _fmt(r["agreement"]), _fmt(r["kappa"]))
+                p.add_row(
+                    r["task"],
+                    r["labeller_a"],
+                    r["labeller_b"],
+                    str(r["common"]),
+                    _fmt(r["agreement"]),
+                    _fmt(r["kappa"]),
+                )
             console.print(p)
     rates = success_rates(RatingStore(ds), task)
     if not rates.empty:
@@ -238,7 +345,9 @@ def bench_label_command(
     n: int = typer.Option(300, "--n", help="Labels to post."),
     frames: int = typer.Option(200, "--frames", help="Frames in the synthetic dataset."),
     size: int = typer.Option(224, "--size", help="Frame size in pixels."),
-    workdir: Optional[Path] = typer.Option(None, "--dir", help="Where to put the scratch dataset (default: a temporary folder)."),
+    workdir: Optional[Path] = typer.Option(
+        None, "--dir", help="Where to put the scratch dataset (default: a temporary folder)."
+    ),
 ) -> None:
     """Label round-trip latency: POST /api/label → journal append + fsync → response."""
     import tempfile

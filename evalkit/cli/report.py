@@ -14,12 +14,25 @@ from evalkit.cli._common import ROOT_OPTION
 
 @app.command("report")
 def report_command(
-    task: Optional[List[str]] = typer.Option(None, "--task", "-t", help="Only these tasks (repeat, or comma-separate) (default: every task with saved results)."),
-    labels: Optional[List[str]] = typer.Option(None, "--labels", help="Only these label sets (repeat, or comma-separate) (default: all)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (default: <reports>/report-TASKS)."),
+    task: Optional[List[str]] = typer.Option(
+        None,
+        "--task",
+        "-t",
+        help="Only these tasks (repeat, or comma-separate) (default: every task with saved results).",
+    ),
+    labels: Optional[List[str]] = typer.Option(
+        None, "--labels", help="Only these label sets (repeat, or comma-separate) (default: all)."
+    ),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="Report folder (default: <reports>/report-TASKS)."
+    ),
     title: Optional[str] = typer.Option(None, "--title", help="Page title."),
-    histogram_alpha: float = typer.Option(0.0, "--histogram-alpha", min=0.0, max=1.0, help="α of the rewards in the histograms."),
-    sheet_frames: int = typer.Option(12, "--sheet-frames", min=1, help="Frames in each dataset's contact sheet."),
+    histogram_alpha: float = typer.Option(
+        0.0, "--histogram-alpha", min=0.0, max=1.0, help="α of the rewards in the histograms."
+    ),
+    sheet_frames: int = typer.Option(
+        12, "--sheet-frames", min=1, help="Frames in each dataset's contact sheet."
+    ),
     root: Optional[Path] = ROOT_OPTION,
 ) -> None:
     """Build an HTML report: datasets (contact sheets), EPIC table per model × task × α with
@@ -35,7 +48,11 @@ def report_command(
 
     tasks = [t.strip() for item in task or [] for t in item.split(",") if t.strip()] or None
     label_sets = [s.strip() for item in labels or [] for s in item.split(",") if s.strip()] or None
-    target = out if out is not None else reports_root() / ("report-" + "-".join(tasks) if tasks else "report")
+    target = (
+        out
+        if out is not None
+        else reports_root() / ("report-" + "-".join(tasks) if tasks else "report")
+    )
     args = ["evalkit", "report"]
     for t in tasks or []:
         args += ["--task", t]
@@ -49,7 +66,15 @@ def report_command(
         args += ["--root", str(root)]
     args += ["--out", str(target)]
     err = console(stderr=True)
-    page = build_report(target, root=root, tasks=tasks, label_sets=label_sets, title=title,
-                        histogram_alpha=histogram_alpha, sheet_frames=sheet_frames, command=shlex.join(args),
-                        progress=lambda msg: err.print(f"report: {msg}", highlight=False))
+    page = build_report(
+        target,
+        root=root,
+        tasks=tasks,
+        label_sets=label_sets,
+        title=title,
+        histogram_alpha=histogram_alpha,
+        sheet_frames=sheet_frames,
+        command=shlex.join(args),
+        progress=lambda msg: err.print(f"report: {msg}", highlight=False),
+    )
     console().print(str(page), highlight=False, soft_wrap=True)

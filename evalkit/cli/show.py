@@ -14,9 +14,15 @@ from evalkit.cli._common import ROOT_OPTION
 @app.command("show")
 def show_command(
     dataset: str = typer.Argument(..., help="Dataset name (or path)."),
-    n: int = typer.Option(16, "--n", help="Number of frames, evenly spaced (first and last included)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="PNG file to write (default: <reports>/<dataset>-<labels>-sheet.png)."),
-    task: Optional[str] = typer.Option(None, "--task", help="Task whose goal label is shown (default: the family's first)."),
+    n: int = typer.Option(
+        16, "--n", help="Number of frames, evenly spaced (first and last included)."
+    ),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="PNG file to write (default: <reports>/<dataset>-<labels>-sheet.png)."
+    ),
+    task: Optional[str] = typer.Option(
+        None, "--task", help="Task whose goal label is shown (default: the family's first)."
+    ),
     labels: str = typer.Option("rule", "--labels", help="Label set to show (rule, human, ...)."),
     root: Optional[Path] = ROOT_OPTION,
 ) -> None:
@@ -30,20 +36,28 @@ def show_command(
 
     ds = open_dataset(dataset, root)
     if task is not None and get_task(task).family != ds.family:
-        raise EvalkitError(f"Task {task!r} runs on {get_task(task).family}, but {ds.name!r} holds {ds.family} states; "
-                           "pass a task of that family (see 'evalkit tasks').")
+        raise EvalkitError(
+            f"Task {task!r} runs on {get_task(task).family}, but {ds.name!r} holds {ds.family} states; "
+            "pass a task of that family (see 'evalkit tasks')."
+        )
     if labels != "rule" and labels not in ds.label_sets():
-        raise EvalkitError(f"Dataset {ds.name!r} has no label set {labels!r} (it has: {', '.join(ds.label_sets()) or 'none'}).")
+        raise EvalkitError(
+            f"Dataset {ds.name!r} has no label set {labels!r} (it has: {', '.join(ds.label_sets()) or 'none'})."
+        )
     path = out if out is not None else reports_root() / f"{ds.name}-{labels}-sheet.png"
     if path.is_dir():
         raise EvalkitError(f"--out {path} is a folder; give a file name ending in .png.")
     if path.suffix.lower() != ".png":
-        raise EvalkitError(f"--out {path}: contact sheets are PNG files; give a name ending in .png.")
+        raise EvalkitError(
+            f"--out {path}: contact sheets are PNG files; give a name ending in .png."
+        )
     sheet = contact_sheet(ds, n, task=task, label_set=labels)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             sheet.save(tmp, format="PNG")
     except OSError as exc:
-        raise EvalkitError(f"Cannot write {path} ({exc.strerror or exc}); choose another --out.") from None
+        raise EvalkitError(
+            f"Cannot write {path} ({exc.strerror or exc}); choose another --out."
+        ) from None
     console().print(str(path), highlight=False, soft_wrap=True)

@@ -19,25 +19,79 @@ def _report(message: str) -> None:
 @app.command("train")
 def train_command(
     task: Optional[str] = typer.Option(None, "--task", help="Task to learn (see 'evalkit tasks')."),
-    model: Optional[str] = typer.Option(None, "--model", help="open_clip model of the CLIP reward, e.g. ViT-B-32."),
-    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Weights: a tag, a checkpoint file, or 'none' (random; smoke tests)."),
-    alpha: Optional[float] = typer.Option(None, "--alpha", help="Goal-baseline regularisation α in [0, 1] (0: plain CLIP reward)."),
+    model: Optional[str] = typer.Option(
+        None, "--model", help="open_clip model of the CLIP reward, e.g. ViT-B-32."
+    ),
+    pretrained: Optional[str] = typer.Option(
+        None,
+        "--pretrained",
+        help="Weights: a tag, a checkpoint file, or 'none' (random; smoke tests).",
+    ),
+    alpha: Optional[float] = typer.Option(
+        None, "--alpha", help="Goal-baseline regularisation α in [0, 1] (0: plain CLIP reward)."
+    ),
     reward: Optional[str] = typer.Option(None, "--reward", help="clip (default) or ground-truth."),
-    algo: Optional[str] = typer.Option(None, "--algo", help="dqn, sac or ppo (default: the paper's, DQN for cartpole, SAC otherwise)."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Total environment steps (default: the paper's)."),
-    envs: Optional[int] = typer.Option(None, "--envs", help="Parallel environments; their frames are embedded together (default 1)."),
+    algo: Optional[str] = typer.Option(
+        None,
+        "--algo",
+        help="dqn, sac or ppo (default: the paper's, DQN for cartpole, SAC otherwise).",
+    ),
+    steps: Optional[int] = typer.Option(
+        None, "--steps", help="Total environment steps (default: the paper's)."
+    ),
+    envs: Optional[int] = typer.Option(
+        None,
+        "--envs",
+        help="Parallel environments; their frames are embedded together (default 1).",
+    ),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed (default 0)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default: a folder under runs/, or $EVALKIT_RUNS, named after the task, reward, algorithm and seed)."),
-    config_file: Optional[Path] = typer.Option(None, "--config", help="TOML or YAML file of settings (flags win over it)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its newest checkpoint and replay buffer."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:1..."),
-    render_size: Optional[int] = typer.Option(None, "--render-size", help="Side of the frames rendered for CLIP (default 224)."),
-    reward_batch_size: Optional[int] = typer.Option(None, "--reward-batch-size", help="Most frames per CLIP forward pass (default 3200, backs off if memory runs out)."),
-    precision: Optional[str] = typer.Option(None, "--precision", help="CLIP inference precision: fp32 (default), bf16 or fp16."),
-    labelling: Optional[str] = typer.Option(None, "--labelling", help="How CLIP rewards reach the learner: batch (Algorithm 1: scored once --reward-batch-size frames wait; off-policy), rollout (each rollout before its updates; off-policy), step (every step, all envs at once; any algorithm), or auto (batch when off-policy, else step)."),
-    vec_env: Optional[str] = typer.Option(None, "--vec-env", help="dummy (one process, default) or subproc (a process per environment)."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads (default: torch's; 1 is often fastest for small networks)."),
-    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: when standard error is a terminal)."),
+    out: Optional[Path] = typer.Option(
+        None,
+        "--out",
+        help="Run folder (default: a folder under runs/, or $EVALKIT_RUNS, named after the task, reward, algorithm and seed).",
+    ),
+    config_file: Optional[Path] = typer.Option(
+        None, "--config", help="TOML or YAML file of settings (flags win over it)."
+    ),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue the run in --out from its newest checkpoint and replay buffer.",
+    ),
+    device: Optional[str] = typer.Option(
+        None, "--device", help="auto (default), cpu, cuda, cuda:1..."
+    ),
+    render_size: Optional[int] = typer.Option(
+        None, "--render-size", help="Side of the frames rendered for CLIP (default 224)."
+    ),
+    reward_batch_size: Optional[int] = typer.Option(
+        None,
+        "--reward-batch-size",
+        help="Most frames per CLIP forward pass (default 3200, backs off if memory runs out).",
+    ),
+    precision: Optional[str] = typer.Option(
+        None, "--precision", help="CLIP inference precision: fp32 (default), bf16 or fp16."
+    ),
+    labelling: Optional[str] = typer.Option(
+        None,
+        "--labelling",
+        help="How CLIP rewards reach the learner: batch (Algorithm 1: scored once --reward-batch-size frames wait; off-policy), rollout (each rollout before its updates; off-policy), step (every step, all envs at once; any algorithm), or auto (batch when off-policy, else step).",
+    ),
+    vec_env: Optional[str] = typer.Option(
+        None,
+        "--vec-env",
+        help="dummy (one process, default) or subproc (a process per environment).",
+    ),
+    threads: Optional[int] = typer.Option(
+        None,
+        "--threads",
+        help="torch CPU threads (default: torch's; 1 is often fastest for small networks).",
+    ),
+    progress: Optional[bool] = typer.Option(
+        None,
+        "--progress/--no-progress",
+        help="Progress bar (default: when standard error is a terminal).",
+    ),
 ) -> None:
     """Train an agent with the CLIP reward (the paper's Algorithm 1) or the ground truth.
 
@@ -50,9 +104,21 @@ def train_command(
     from evalkit.train.runner import train
 
     flags = {
-        "task": task, "model": model, "pretrained": pretrained, "alpha": alpha, "reward": reward, "algo": algo,
-        "steps": steps, "n_envs": envs, "seed": seed, "device": device, "render_size": render_size,
-        "reward_batch_size": reward_batch_size, "precision": precision, "reward_labelling": labelling, "vec_env": vec_env,
+        "task": task,
+        "model": model,
+        "pretrained": pretrained,
+        "alpha": alpha,
+        "reward": reward,
+        "algo": algo,
+        "steps": steps,
+        "n_envs": envs,
+        "seed": seed,
+        "device": device,
+        "render_size": render_size,
+        "reward_batch_size": reward_batch_size,
+        "precision": precision,
+        "reward_labelling": labelling,
+        "vec_env": vec_env,
         "torch_threads": threads,
     }
     if envs is not None and envs < 1:
@@ -74,34 +140,53 @@ def train_command(
         saved = read_checkpoints(out) if out.is_dir() else []
         if not saved:
             raise  # nothing was kept: the usual message
-        typer.secho(f"Aborted; the checkpoints up to step {saved[-1].step} are kept. Go on with: "
-                    f"evalkit train --out {out} --resume", fg="yellow", err=True)
+        typer.secho(
+            f"Aborted; the checkpoints up to step {saved[-1].step} are kept. Go on with: "
+            f"evalkit train --out {out} --resume",
+            fg="yellow",
+            err=True,
+        )
         raise typer.Exit(130) from None
 
     c = result.config
     con = console()
     con.print(f"run:      {result.run_dir}")
-    con.print(f"task:     {c.task} ({c.env_id}, {c.algo.upper()}, {c.n_envs} env{'s' if c.n_envs > 1 else ''})")
+    con.print(
+        f"task:     {c.task} ({c.env_id}, {c.algo.upper()}, {c.n_envs} env{'s' if c.n_envs > 1 else ''})"
+    )
     con.print(f"reward:   {c.describe_reward()}")
     overshoot = ""
     if result.steps > c.steps:
-        overshoot = (f"; SB3 finishes the rollout it is in ({c.train_freq_steps} "
-                     f"steps × {c.n_envs} env{'s' if c.n_envs > 1 else ''}), hence more than asked")
-    con.print(f"steps:    {result.steps} of {c.steps} ({result.steps_per_second:.0f} steps/s{overshoot})")
+        overshoot = (
+            f"; SB3 finishes the rollout it is in ({c.train_freq_steps} "
+            f"steps × {c.n_envs} env{'s' if c.n_envs > 1 else ''}), hence more than asked"
+        )
+    con.print(
+        f"steps:    {result.steps} of {c.steps} ({result.steps_per_second:.0f} steps/s{overshoot})"
+    )
     from evalkit.tasks import get_task
 
-    con.print(f"training reward (recent episodes): {significant(result.train_reward)}; "
-              f"{_return_name(get_task(c.task).family)}: {significant(result.gt_return)}")
+    con.print(
+        f"training reward (recent episodes): {significant(result.train_reward)}; "
+        f"{_return_name(get_task(c.task).family)}: {significant(result.gt_return)}"
+    )
     if result.reward_batch_size is not None and result.reward_batch_size < c.reward_batch_size:
         con.print(f"CLIP batch size backed off to {result.reward_batch_size} frames (memory).")
     if result.checkpoints:
         newest = result.checkpoints[-1]
-        con.print(f"checkpoints: {len(result.checkpoints)} saved, newest {newest.path} (step {newest.step}, {newest.reason})")
+        con.print(
+            f"checkpoints: {len(result.checkpoints)} saved, newest {newest.path} (step {newest.step}, {newest.reason})"
+        )
     if result.reward_is_random:
-        con.print("[bold red]WARNING: RANDOM WEIGHTS — the reward was random noise; this run says nothing about CLIP.[/]")
+        con.print(
+            "[bold red]WARNING: RANDOM WEIGHTS — the reward was random noise; this run says nothing about CLIP.[/]"
+        )
     if result.interrupted:
-        typer.secho(f"Interrupted at step {result.steps}; resume with: evalkit train --out {result.run_dir} --resume",
-                    fg="yellow", err=True)
+        typer.secho(
+            f"Interrupted at step {result.steps}; resume with: evalkit train --out {result.run_dir} --resume",
+            fg="yellow",
+            err=True,
+        )
         raise typer.Exit(130)
     con.print(f"next:     evalkit evaluate {result.run_dir}")
 
@@ -118,70 +203,153 @@ def _return_name(family: str) -> str:
 @app.command("evaluate")
 def evaluate_command(
     run: Path = typer.Argument(..., help="Run folder made by 'evalkit train'."),
-    checkpoint: str = typer.Option("best", "--checkpoint", help="best (highest training reward, as the paper), last, or a .zip file."),
+    checkpoint: str = typer.Option(
+        "best",
+        "--checkpoint",
+        help="best (highest training reward, as the paper), last, or a .zip file.",
+    ),
     episodes: int = typer.Option(10, "--episodes", help="Episodes to roll out."),
-    video: bool = typer.Option(False, "--video", help="Write one video per episode (MP4 with imageio-ffmpeg, else GIF)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the first episode (default: the run's seed + 10000)."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Store the rollouts under the datasets root with this name (default: inside the run, <run>/rollouts/)."),
-    no_dataset: bool = typer.Option(False, "--no-dataset", help="Do not store the rollouts as a dataset."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset of that name made otherwise, with its labels and embeddings (default: refuse; the same evaluation's dataset is kept)."),
-    root: Optional[Path] = typer.Option(None, "--root", help="Datasets root for --dataset (default: $EVALKIT_DATASETS or ./datasets)."),
+    video: bool = typer.Option(
+        False, "--video", help="Write one video per episode (MP4 with imageio-ffmpeg, else GIF)."
+    ),
+    seed: Optional[int] = typer.Option(
+        None, "--seed", help="Seed of the first episode (default: the run's seed + 10000)."
+    ),
+    dataset: Optional[str] = typer.Option(
+        None,
+        "--dataset",
+        help="Store the rollouts under the datasets root with this name (default: inside the run, <run>/rollouts/).",
+    ),
+    no_dataset: bool = typer.Option(
+        False, "--no-dataset", help="Do not store the rollouts as a dataset."
+    ),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Replace a dataset of that name made otherwise, with its labels and embeddings (default: refuse; the same evaluation's dataset is kept).",
+    ),
+    root: Optional[Path] = typer.Option(
+        None,
+        "--root",
+        help="Datasets root for --dataset (default: $EVALKIT_DATASETS or ./datasets).",
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda..."),
 ) -> None:
     """Roll out a trained policy: ground-truth return, success rate, videos, and a rollout dataset."""
     from evalkit.train.evaluate import evaluate
 
-    r = evaluate(run, checkpoint, episodes, video=video, seed=seed, dataset="" if no_dataset else dataset,
-                 datasets_root=root, device=device, overwrite=overwrite)
+    r = evaluate(
+        run,
+        checkpoint,
+        episodes,
+        video=video,
+        seed=seed,
+        dataset="" if no_dataset else dataset,
+        datasets_root=root,
+        device=device,
+        overwrite=overwrite,
+    )
     con = console()
     if r.reward_is_random:
-        con.print("[bold red]WARNING: this run trained on a RANDOM-WEIGHT CLIP reward; its policy says nothing about CLIP.[/]")
+        con.print(
+            "[bold red]WARNING: this run trained on a RANDOM-WEIGHT CLIP reward; its policy says nothing about CLIP.[/]"
+        )
     step = f"step {r.checkpoint_step}" if r.checkpoint_step is not None else "outside the index"
     con.print(f"checkpoint:   {r.checkpoint} ({r.selection}, {step})")
     con.print(f"episodes:     {r.episodes} (deterministic policy, seeds from {r.seed})")
     returns = _return_name(r.family)
     con.print(f"{returns}: {r.gt_return_mean:.4g} ± {r.gt_return_std:.3g} (mean ± std)")
-    con.print(f"success rate: {r.success_rate:.0%} (an episode succeeds when {r.criterion}; goal rule of task {r.task})")
+    con.print(
+        f"success rate: {r.success_rate:.0%} (an episode succeeds when {r.criterion}; goal rule of task {r.task})"
+    )
     con.print(f"steps in goal: {sum(r.goal_fraction) / len(r.goal_fraction):.0%} on average")
     if r.clip_return_mean is not None:
         con.print(f"CLIP return:  {r.clip_return_mean:.4g} per episode")
     if r.dataset:
-        con.print(f"dataset:      {r.dataset}" + ("  (made by this same evaluation before: kept, with its labels)" if r.dataset_kept else ""))
+        con.print(
+            f"dataset:      {r.dataset}"
+            + (
+                "  (made by this same evaluation before: kept, with its labels)"
+                if r.dataset_kept
+                else ""
+            )
+        )
         con.print(f"              rate it: evalkit label rate {r.dataset} --task {r.task}")
-        con.print(f"              EPIC:    evalkit epic --task {r.task} --dataset {r.dataset} --model MODEL  (or --reward module:function)")
+        con.print(
+            f"              EPIC:    evalkit epic --task {r.task} --dataset {r.dataset} --model MODEL  (or --reward module:function)"
+        )
     for v in r.videos:
         con.print(f"video:        {v}")
 
 
 @bench_app.command("train")
 def bench_train_command(
-    task: str = typer.Option("mountaincar", "--task", help="Task whose environment and paper settings to use."),
-    envs: int = typer.Option(32, "--envs", help="Parallel environments (the batch of step labelling; 32 × 100-step rollouts make the paper's 3 200-frame CLIP batch)."),
-    steps: int = typer.Option(3200, "--steps", help="Environment steps of each CLIP-rewarded run (default: one full CLIP batch)."),
-    gt_steps: int = typer.Option(20000, "--gt-steps", help="Environment steps of each ground-truth run."),
-    model: str = typer.Option("evalkit-tiny-vit", "--model", help="CLIP model (a tiny random one by default)."),
+    task: str = typer.Option(
+        "mountaincar", "--task", help="Task whose environment and paper settings to use."
+    ),
+    envs: int = typer.Option(
+        32,
+        "--envs",
+        help="Parallel environments (the batch of step labelling; 32 × 100-step rollouts make the paper's 3 200-frame CLIP batch).",
+    ),
+    steps: int = typer.Option(
+        3200,
+        "--steps",
+        help="Environment steps of each CLIP-rewarded run (default: one full CLIP batch).",
+    ),
+    gt_steps: int = typer.Option(
+        20000, "--gt-steps", help="Environment steps of each ground-truth run."
+    ),
+    model: str = typer.Option(
+        "evalkit-tiny-vit", "--model", help="CLIP model (a tiny random one by default)."
+    ),
     pretrained: str = typer.Option("none", "--pretrained", help="Its weights ('none': random)."),
     render_size: int = typer.Option(224, "--render-size", help="Frame side in pixels."),
     device: str = typer.Option("cpu", "--device", help="Device of the learner and the CLIP model."),
     repeats: int = typer.Option(1, "--repeats", help="Runs of each setting; the best time counts."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads (default: torch's choice)."),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", help="torch CPU threads (default: torch's choice)."
+    ),
 ) -> None:
     """Steps/s of training: batched vs per-frame CLIP rewards, evalkit vs plain SB3 on the ground truth."""
     from evalkit.bench.train import bench_train
 
-    result = bench_train(task=task, n_envs=envs, clip_steps=steps, gt_steps=gt_steps, model=model,
-                         pretrained=pretrained, render_size=render_size, device=device, repeats=repeats,
-                         threads=threads)
+    result = bench_train(
+        task=task,
+        n_envs=envs,
+        clip_steps=steps,
+        gt_steps=gt_steps,
+        model=model,
+        pretrained=pretrained,
+        render_size=render_size,
+        device=device,
+        repeats=repeats,
+        threads=threads,
+    )
     from rich.table import Table
 
     table = Table(title=f"evalkit bench train — {result.description}")
-    for col in ("setting", "steps", "seconds", "env steps/s", "CLIP calls", "s in CLIP", "CLIP frames/s"):
+    for col in (
+        "setting",
+        "steps",
+        "seconds",
+        "env steps/s",
+        "CLIP calls",
+        "s in CLIP",
+        "CLIP frames/s",
+    ):
         table.add_column(col, justify="left" if col == "setting" else "right")
     for row in result.rows:
         clip = row.reward_calls is not None
-        table.add_row(row.name, str(row.steps), f"{row.seconds:.2f}", f"{row.steps_per_second:.0f}",
-                      str(row.reward_calls) if clip else "", f"{row.reward_seconds:.2f}" if clip else "",
-                      f"{row.reward_frames_per_second:.0f}" if clip else "")
+        table.add_row(
+            row.name,
+            str(row.steps),
+            f"{row.seconds:.2f}",
+            f"{row.steps_per_second:.0f}",
+            str(row.reward_calls) if clip else "",
+            f"{row.reward_seconds:.2f}" if clip else "",
+            f"{row.reward_frames_per_second:.0f}" if clip else "",
+        )
     con = console()
     con.print(table)
     for line in result.verdicts():

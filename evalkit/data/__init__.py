@@ -9,4 +9,11 @@ from evalkit.data.store import (
     open_dataset,
 )
 
-__all__ = ["Dataset", "DatasetInfo", "DatasetWriter", "delete_dataset", "list_datasets", "open_dataset"]
+__all__ = [
+    "Dataset",
+    "DatasetInfo",
+    "DatasetWriter",
+    "delete_dataset",
+    "list_datasets",
+    "open_dataset",
+]

@@ -135,8 +135,12 @@ def contact_sheet(
     draw = ImageDraw.Draw(sheet)
     if title:
         source = f"labels: {task_name} ({label_set})" if task_name else "no task"
-        draw.text((pad, pad), f"{dataset.name} - {dataset.family}, {len(dataset)} frames - {source}",
-                  fill=(20, 20, 20), font=font)
+        draw.text(
+            (pad, pad),
+            f"{dataset.name} - {dataset.family}, {len(dataset)} frames - {source}",
+            fill=(20, 20, 20),
+            font=font,
+        )
 
     for k, frame_id in enumerate(ids):
         r, c = divmod(k, cols)
@@ -153,8 +157,13 @@ def contact_sheet(
     return sheet
 
 
-def _caption(frame_id: int, labels: np.ndarray | None, axis: str | None, axis_values: np.ndarray | None,
-             task: str | None) -> _Caption:
+def _caption(
+    frame_id: int,
+    labels: np.ndarray | None,
+    axis: str | None,
+    axis_values: np.ndarray | None,
+    task: str | None,
+) -> _Caption:
     text = f"#{frame_id}"
     if axis is not None and axis_values is not None:
         text += f"  {axis}={axis_values[frame_id]:+.3f}"
@@ -163,4 +172,6 @@ def _caption(frame_id: int, labels: np.ndarray | None, axis: str | None, axis_va
     value = int(labels[frame_id])
     if value < 0:
         return _Caption(text, f"{task}: ?", UNKNOWN_COLOUR)
-    return _Caption(text, f"{task}: {'goal' if value else 'not goal'}", GOAL_COLOUR if value else OTHER_COLOUR)
+    return _Caption(
+        text, f"{task}: {'goal' if value else 'not goal'}", GOAL_COLOUR if value else OTHER_COLOUR
+    )

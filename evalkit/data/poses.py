@@ -81,8 +81,13 @@ class PoseSpec:
         return groups
 
     def to_params(self) -> dict[str, Any]:
-        return {"per_task": self.per_task, "yaw": self.yaw, "shift": self.shift, "tilt": self.tilt,
-                "tasks": list(self.tasks)}
+        return {
+            "per_task": self.per_task,
+            "yaw": self.yaw,
+            "shift": self.shift,
+            "tilt": self.tilt,
+            "tasks": list(self.tasks),
+        }
 
 
 def sample_poses(spec: PoseSpec, seed: int, model: Any | None = None) -> pd.DataFrame:
@@ -115,16 +120,25 @@ def sample_poses(spec: PoseSpec, seed: int, model: Any | None = None) -> pd.Data
             pitch += rng.normal(0.0, spec.tilt)
             yaw = rng.uniform(-spec.yaw, spec.yaw)
             x, y = rng.uniform(-spec.shift, spec.shift, 2)
-            qpos = compose_qpos(joints, math.radians(roll), math.radians(pitch), math.radians(yaw), x, y)
+            qpos = compose_qpos(
+                joints, math.radians(roll), math.radians(pitch), math.radians(yaw), x, y
+            )
             qpos = settle(model, data, qpos, supports)
-            rows.append({"pose": name, "beyond_range": beyond_range(model, qpos),
-                         **{f"qpos_{i}": float(v) for i, v in enumerate(qpos)}})
+            rows.append(
+                {
+                    "pose": name,
+                    "beyond_range": beyond_range(model, qpos),
+                    **{f"qpos_{i}": float(v) for i, v in enumerate(qpos)},
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def qpos_columns(table: pd.DataFrame) -> np.ndarray:
     """The ``qpos_0 …`` columns of a table as an array ``(rows, nq)``."""
-    cols = sorted((c for c in table.columns if c.startswith("qpos_")), key=lambda c: int(c.split("_")[1]))
+    cols = sorted(
+        (c for c in table.columns if c.startswith("qpos_")), key=lambda c: int(c.split("_")[1])
+    )
     return table[cols].to_numpy(dtype=float)
 
 
@@ -155,8 +169,13 @@ def _worker_env(job: RenderJob) -> Any:
     if _WORKER_ENV is None or _WORKER_ENV[0] != key:
         if _WORKER_ENV is not None:
             _WORKER_ENV[1].close()
-        env = HumanoidEnv(width=job.width, height=job.height, textured=job.textured,
-                          fixed_camera=job.fixed_camera, profile=job.profile)
+        env = HumanoidEnv(
+            width=job.width,
+            height=job.height,
+            textured=job.textured,
+            fixed_camera=job.fixed_camera,
+            profile=job.profile,
+        )
         _WORKER_ENV = (key, env)
     return _WORKER_ENV[1]
 
@@ -217,11 +236,16 @@ def collect_poses(
         raise EvalkitError(f"--workers must be positive, not {workers}.")
     spec = PoseSpec(per_task=per_task, tasks=tuple(tasks))
     params = {**spec.to_params(), "seed": seed}
-    out = HumanoidOutput("poses", params, name, size, textured, fixed_camera, profile, root, overwrite, progress)
+    out = HumanoidOutput(
+        "poses", params, name, size, textured, fixed_camera, profile, root, overwrite, progress
+    )
     table = sample_poses(spec, seed)
     qpos = qpos_columns(table)
     chunk = max(1, min(64, math.ceil(len(qpos) / max(1, workers * 4))))
-    jobs = [RenderJob(qpos[i : i + chunk], size, size, textured, fixed_camera, profile) for i in range(0, len(qpos), chunk)]
+    jobs = [
+        RenderJob(qpos[i : i + chunk], size, size, textured, fixed_camera, profile)
+        for i in range(0, len(qpos), chunk)
+    ]
 
     def batches() -> Iterable[tuple[np.ndarray, pd.DataFrame]]:
         done = 0
@@ -268,11 +292,21 @@ class HumanoidOutput:
 
     @property
     def render(self) -> dict[str, Any]:
-        return {"width": self.size, "height": self.size, "textured": self.textured,
-                "fixed_camera": self.fixed_camera, "profile": self.profile, "version": "v4"}
+        return {
+            "width": self.size,
+            "height": self.size,
+            "textured": self.textured,
+            "fixed_camera": self.fixed_camera,
+            "profile": self.profile,
+            "version": "v4",
+        }
 
-    def collect(self, n_frames: int, batches: Callable[[], Iterable[tuple[np.ndarray, pd.DataFrame]]],
-                desc: str) -> Any:
+    def collect(
+        self,
+        n_frames: int,
+        batches: Callable[[], Iterable[tuple[np.ndarray, pd.DataFrame]]],
+        desc: str,
+    ) -> Any:
         """Reuse the dataset if it was built with these parameters, else write ``batches()`` of
         (frames, state rows) atomically (rule labels come with publishing); a
         :class:`~evalkit.data.store.CollectResult`."""
@@ -288,9 +322,19 @@ class HumanoidOutput:
                 bar.update(len(frames))
             bar.close()
 
-        return collect_into(self.root_path, self.name, family=family.name, env_id=family.env_id,
-                            generator=self.generator, params=self.params, render=self.render, n_frames=n_frames,
-                            frame_shape=(self.size, self.size, 3), overwrite=self.overwrite, write=write)
+        return collect_into(
+            self.root_path,
+            self.name,
+            family=family.name,
+            env_id=family.env_id,
+            generator=self.generator,
+            params=self.params,
+            render=self.render,
+            n_frames=n_frames,
+            frame_shape=(self.size, self.size, 3),
+            overwrite=self.overwrite,
+            write=write,
+        )
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:

@@ -40,16 +40,24 @@ def detect_algorithm(path: str | Path) -> str:
     """
     p = Path(path)
     if not p.exists():
-        raise EvalkitError(f"Policy checkpoint {p} does not exist; pass the .zip that stable-baselines3 saved.")
+        raise EvalkitError(
+            f"Policy checkpoint {p} does not exist; pass the .zip that stable-baselines3 saved."
+        )
     if not zipfile.is_zipfile(p):
-        raise EvalkitError(f"{p} is not a stable-baselines3 checkpoint (not a zip file); pass the .zip that model.save() wrote.")
+        raise EvalkitError(
+            f"{p} is not a stable-baselines3 checkpoint (not a zip file); pass the .zip that model.save() wrote."
+        )
     with zipfile.ZipFile(p) as z:
         if "data" not in z.namelist():
-            raise EvalkitError(f"{p} is a zip but not a stable-baselines3 checkpoint (it has no 'data' member).")
+            raise EvalkitError(
+                f"{p} is a zip but not a stable-baselines3 checkpoint (it has no 'data' member)."
+            )
         try:
             data = json.loads(z.read("data"))
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise EvalkitError(f"{p} has an unreadable 'data' member; it is not a stable-baselines3 checkpoint.") from None
+            raise EvalkitError(
+                f"{p} has an unreadable 'data' member; it is not a stable-baselines3 checkpoint."
+            ) from None
     policy = data.get("policy_class", {})
     module = policy.get("__module__", "") if isinstance(policy, dict) else ""
     for algo in ALGORITHMS:
@@ -61,7 +69,9 @@ def detect_algorithm(path: str | Path) -> str:
             return algo
         except Exception:  # noqa: BLE001 - try the next loader
             continue
-    raise EvalkitError(f"{p} is not a checkpoint of any of {', '.join(ALGORITHMS)}; cannot tell how to load it.")
+    raise EvalkitError(
+        f"{p} is not a checkpoint of any of {', '.join(ALGORITHMS)}; cannot tell how to load it."
+    )
 
 
 def _algo_class(name: str) -> Any:
@@ -130,8 +140,14 @@ def run_episode(job: RolloutJob) -> tuple[np.ndarray, list[dict[str, Any]]]:
         algo = detect_algorithm(job.policy)
         _WORKER_POLICY = (job.policy, _algo_class(algo).load(job.policy, device="cpu"))
     policy = _WORKER_POLICY[1]
-    env = HumanoidEnv(render_mode="rgb_array", width=job.width, height=job.height, textured=job.textured,
-                      fixed_camera=job.fixed_camera, profile=job.profile)
+    env = HumanoidEnv(
+        render_mode="rgb_array",
+        width=job.width,
+        height=job.height,
+        textured=job.textured,
+        fixed_camera=job.fixed_camera,
+        profile=job.profile,
+    )
     try:
         obs, _ = env.reset(seed=job.seed)
         frames = np.empty((job.steps, job.height, job.width, 3), dtype=np.uint8)
@@ -140,7 +156,11 @@ def run_episode(job: RolloutJob) -> tuple[np.ndarray, list[dict[str, Any]]]:
             action, _ = policy.predict(obs, deterministic=job.deterministic)
             obs, reward, _terminated, _truncated, _info = env.step(action)
             frames[step] = env.render_frame()
-            row: dict[str, Any] = {"episode": job.episode, "step": step, "reward_env": float(reward)}
+            row: dict[str, Any] = {
+                "episode": job.episode,
+                "step": step,
+                "reward_env": float(reward),
+            }
             row.update({f"action_{i}": float(a) for i, a in enumerate(np.asarray(action).ravel())})
             row.update(env.state_row())
             rows.append(row)
@@ -181,14 +201,37 @@ def collect_rollouts(
             raise EvalkitError(f"{label} must be positive, not {value}.")
     policy_path = Path(policy)
     load_policy(policy_path)
-    params = {"policy": str(policy_path), "policy_sha": _file_digest(policy_path), "episodes": episodes,
-              "steps": steps, "seed": seed, "deterministic": deterministic}
-    out = HumanoidOutput("rollouts", params, name, size, textured, fixed_camera, profile, root, overwrite, progress)
-    jobs = [RolloutJob(str(policy_path.resolve()), e, seed + e, steps, size, size, textured, fixed_camera, profile,
-                       deterministic) for e in range(episodes)]
+    params = {
+        "policy": str(policy_path),
+        "policy_sha": _file_digest(policy_path),
+        "episodes": episodes,
+        "steps": steps,
+        "seed": seed,
+        "deterministic": deterministic,
+    }
+    out = HumanoidOutput(
+        "rollouts", params, name, size, textured, fixed_camera, profile, root, overwrite, progress
+    )
+    jobs = [
+        RolloutJob(
+            str(policy_path.resolve()),
+            e,
+            seed + e,
+            steps,
+            size,
+            size,
+            textured,
+            fixed_camera,
+            profile,
+            deterministic,
+        )
+        for e in range(episodes)
+    ]
 
     def batches() -> Any:
-        return ((frames, pd.DataFrame(rows)) for frames, rows in map_jobs(run_episode, jobs, workers))
+        return (
+            (frames, pd.DataFrame(rows)) for frames, rows in map_jobs(run_episode, jobs, workers)
+        )
 
     return out.collect(episodes * steps, batches, "rolling out")
 
@@ -201,4 +244,3 @@ def _file_digest(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-

@@ -70,8 +70,13 @@ class Manifest:
     def identity(self) -> dict[str, Any]:
         """The fields that decide whether a re-run would build the same dataset."""
         return _jsonable(
-            {"family": self.family, "env_id": self.env_id, "generator": self.generator,
-             "params": self.params, "render": self.render}
+            {
+                "family": self.family,
+                "env_id": self.env_id,
+                "generator": self.generator,
+                "params": self.params,
+                "render": self.render,
+            }
         )
 
     def to_json(self) -> str:
@@ -82,10 +87,14 @@ class Manifest:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise DatasetError(f"{path} is not valid JSON ({exc}); delete the dataset and collect it again.") from None
+            raise DatasetError(
+                f"{path} is not valid JSON ({exc}); delete the dataset and collect it again."
+            ) from None
         version = data.get("format_version")
         if not isinstance(version, int):
-            raise DatasetError(f"{path} has no format version; delete the dataset and collect it again.")
+            raise DatasetError(
+                f"{path} has no format version; delete the dataset and collect it again."
+            )
         if version > FORMAT_VERSION:
             raise DatasetError(
                 f"{path} is format version {version}, made by a newer evalkit than this one "
@@ -94,7 +103,9 @@ class Manifest:
         known = {f for f in cls.__dataclass_fields__}
         missing = known - set(data) - {"evalkit_version", "created", "format_version"}
         if missing:
-            raise DatasetError(f"{path} lacks {', '.join(sorted(missing))}; collect the dataset again.")
+            raise DatasetError(
+                f"{path} lacks {', '.join(sorted(missing))}; collect the dataset again."
+            )
         data = {k: v for k, v in data.items() if k in known}
         data["frame_shape"] = tuple(data["frame_shape"])
         return cls(**data)
@@ -123,7 +134,9 @@ class Dataset:
         if not self.path.is_dir():
             raise DatasetError(f"No dataset at {self.path}; list datasets with 'evalkit datasets'.")
         if not manifest_path.is_file():
-            raise DatasetError(f"{self.path} has no {MANIFEST_FILE}; it is not a dataset (or is corrupt).")
+            raise DatasetError(
+                f"{self.path} has no {MANIFEST_FILE}; it is not a dataset (or is corrupt)."
+            )
         self.manifest = Manifest.from_json(manifest_path.read_text(), manifest_path)
         self._states: pd.DataFrame | None = None
         self._frames: np.ndarray | None = None
@@ -151,11 +164,15 @@ class Dataset:
     def _check_files(self) -> None:
         frames_path = self.path / FRAMES_FILE
         if not frames_path.is_file():
-            raise DatasetError(f"Dataset {self.name!r} is missing {FRAMES_FILE}; delete it and collect it again.")
+            raise DatasetError(
+                f"Dataset {self.name!r} is missing {FRAMES_FILE}; delete it and collect it again."
+            )
         try:
             frames = np.load(frames_path, mmap_mode="r")
         except (ValueError, OSError) as exc:
-            raise DatasetError(f"{frames_path} is unreadable ({exc}); delete the dataset and collect it again.") from None
+            raise DatasetError(
+                f"{frames_path} is unreadable ({exc}); delete the dataset and collect it again."
+            ) from None
         expected = (self.manifest.n_frames, *self.manifest.frame_shape)
         if frames.shape != expected or frames.dtype != np.uint8:
             raise DatasetError(
@@ -163,7 +180,9 @@ class Dataset:
                 f"uint8{list(expected)}; delete the dataset and collect it again."
             )
         if not (self.path / STATES_FILE).is_file():
-            raise DatasetError(f"Dataset {self.name!r} is missing {STATES_FILE}; delete it and collect it again.")
+            raise DatasetError(
+                f"Dataset {self.name!r} is missing {STATES_FILE}; delete it and collect it again."
+            )
         self._frames = frames
 
     @property
@@ -183,7 +202,9 @@ class Dataset:
                     "frames; delete it and collect it again."
                 )
             if not np.array_equal(table["frame_id"].to_numpy(), np.arange(len(table))):
-                raise DatasetError(f"Dataset {self.name!r} has frame ids out of order; collect it again.")
+                raise DatasetError(
+                    f"Dataset {self.name!r} has frame ids out of order; collect it again."
+                )
             self._states = table
         return self._states
 
@@ -230,8 +251,12 @@ class Dataset:
         table = self.label_table(label_set)
         rows = table[table["task"] == task]
         if rows.empty:
-            raise DatasetError(f"Label set {label_set!r} of dataset {self.name!r} has no labels for task {task!r}.")
-        if len(rows) != len(self) or not np.array_equal(np.sort(rows["frame_id"].to_numpy()), np.arange(len(self))):
+            raise DatasetError(
+                f"Label set {label_set!r} of dataset {self.name!r} has no labels for task {task!r}."
+            )
+        if len(rows) != len(self) or not np.array_equal(
+            np.sort(rows["frame_id"].to_numpy()), np.arange(len(self))
+        ):
             raise DatasetError(
                 f"Label set {label_set!r} labels {len(rows)} of the {len(self)} frames of {self.name!r} "
                 f"for task {task!r}; label the rest or evaluate on a subset."
@@ -242,10 +267,14 @@ class Dataset:
         """Store a tidy label table (``frame_id, task, label`` ...) atomically, replacing the old one."""
         missing = {"frame_id", "task", "label"} - set(table.columns)
         if missing:
-            raise DatasetError(f"A label table needs columns frame_id, task, label; it lacks {', '.join(sorted(missing))}.")
+            raise DatasetError(
+                f"A label table needs columns frame_id, task, label; it lacks {', '.join(sorted(missing))}."
+            )
         ids = table["frame_id"].to_numpy()
         if len(ids) and (ids.min() < 0 or ids.max() >= len(self)):
-            raise DatasetError(f"Label frame ids must lie in [0, {len(self)}) for dataset {self.name!r}.")
+            raise DatasetError(
+                f"Label frame ids must lie in [0, {len(self)}) for dataset {self.name!r}."
+            )
         d = self.path / LABELS_DIR
         d.mkdir(exist_ok=True)
         target = d / f"{label_set}.parquet"
@@ -297,11 +326,15 @@ def atomic_write_parquet(table: pd.DataFrame, target: Path) -> None:
 def check_root(root: Path) -> Path:
     """Make sure the datasets root is a writable folder (creating it), or raise a clear error."""
     if root.exists() and not root.is_dir():
-        raise DatasetError(f"The datasets root {root} is a file, not a folder; pass another --root.")
+        raise DatasetError(
+            f"The datasets root {root} is a file, not a folder; pass another --root."
+        )
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DatasetError(f"Cannot create the datasets root {root} ({exc.strerror}); pass another --root.") from None
+        raise DatasetError(
+            f"Cannot create the datasets root {root} ({exc.strerror}); pass another --root."
+        ) from None
     if not os.access(root, os.W_OK | os.X_OK):
         raise DatasetError(f"The datasets root {root} is not writable; pass another --root.")
     return root
@@ -350,7 +383,9 @@ class DatasetWriter:
             raise DatasetError(f"A dataset needs at least one frame, not {self.n_frames}.")
         h, w, c = self.frame_shape
         if h <= 0 or w <= 0 or c != 3:
-            raise DatasetError(f"Frames must be (height, width, 3) with positive sizes, not {self.frame_shape}.")
+            raise DatasetError(
+                f"Frames must be (height, width, 3) with positive sizes, not {self.frame_shape}."
+            )
         self._tmp: Path | None = None
         self._folder: ContextManager[Path] | None = None
         self._rows: list[pd.DataFrame] = []
@@ -370,7 +405,10 @@ class DatasetWriter:
         )
         self._tmp = self._folder.__enter__()
         self._frames = np.lib.format.open_memmap(
-            self._tmp / FRAMES_FILE, mode="w+", dtype=np.uint8, shape=(self.n_frames, *self.frame_shape)
+            self._tmp / FRAMES_FILE,
+            mode="w+",
+            dtype=np.uint8,
+            shape=(self.n_frames, *self.frame_shape),
         )
         return self
 
@@ -382,7 +420,9 @@ class DatasetWriter:
         if frames.ndim == 3:
             frames = frames[None]
         if frames.shape[1:] != tuple(self.frame_shape) or frames.dtype != np.uint8:
-            raise ValueError(f"frames must be uint8 {tuple(self.frame_shape)}, got {frames.dtype}{frames.shape[1:]}")
+            raise ValueError(
+                f"frames must be uint8 {tuple(self.frame_shape)}, got {frames.dtype}{frames.shape[1:]}"
+            )
         if len(rows) != len(frames):
             raise ValueError(f"{len(frames)} frames but {len(rows)} state rows")
         if self._count + len(frames) > self.n_frames:
@@ -421,10 +461,16 @@ class DatasetWriter:
         states.to_parquet(self._tmp / STATES_FILE, index=False)
         frames = np.load(self._tmp / FRAMES_FILE, mmap_mode="r")
         manifest = Manifest(
-            name=self.name, family=self.family, env_id=self.env_id, generator=self.generator,
-            params=_jsonable(self.params), render=_jsonable(self.render), n_frames=self.n_frames,
+            name=self.name,
+            family=self.family,
+            env_id=self.env_id,
+            generator=self.generator,
+            params=_jsonable(self.params),
+            render=_jsonable(self.render),
+            n_frames=self.n_frames,
             frame_shape=tuple(int(x) for x in self.frame_shape),
-            n_episodes=int(states["episode"].nunique()), content_hash=content_hash(frames, states),
+            n_episodes=int(states["episode"].nunique()),
+            content_hash=content_hash(frames, states),
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
         del frames
@@ -434,7 +480,9 @@ class DatasetWriter:
             rule.to_parquet(self._tmp / LABELS_DIR / f"{RULE_LABELS}.parquet", index=False)
         atomic_write_text(manifest.to_json(), self._tmp / MANIFEST_FILE)
         if self.final_path.exists() and not self.overwrite:
-            raise DatasetError(f"Dataset {self.name!r} already exists; pass --overwrite to replace it.")
+            raise DatasetError(
+                f"Dataset {self.name!r} already exists; pass --overwrite to replace it."
+            )
 
 
 def rule_label_table(family: str, states: pd.DataFrame) -> pd.DataFrame:
@@ -448,8 +496,13 @@ def rule_label_table(family: str, states: pd.DataFrame) -> pd.DataFrame:
         if task.rule is not None
     ]
     if not parts:
-        return pd.DataFrame({"frame_id": pd.Series(dtype=np.int64), "task": pd.Series(dtype=str),
-                             "label": pd.Series(dtype=bool)})
+        return pd.DataFrame(
+            {
+                "frame_id": pd.Series(dtype=np.int64),
+                "task": pd.Series(dtype=str),
+                "label": pd.Series(dtype=bool),
+            }
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -479,7 +532,9 @@ def resolve_root(root: str | os.PathLike[str] | None) -> Path:
     return Path(root) if root is not None else datasets_root()
 
 
-def dataset_path(name_or_path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> Path:
+def dataset_path(
+    name_or_path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
+) -> Path:
     """Where the dataset called ``name_or_path`` lives (a path with a manifest is taken as is)."""
     p = Path(name_or_path)
     if (p / MANIFEST_FILE).is_file():
@@ -487,7 +542,9 @@ def dataset_path(name_or_path: str | os.PathLike[str], root: str | os.PathLike[s
     return resolve_root(root) / _validate_name(str(name_or_path))
 
 
-def open_dataset(name_or_path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> Dataset:
+def open_dataset(
+    name_or_path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
+) -> Dataset:
     """Open a dataset by name (under ``root``) or by path, with a clear error if it is not there."""
     path = dataset_path(name_or_path, root)
     if not path.exists():
@@ -551,12 +608,23 @@ class CollectResult:
     @property
     def frames_per_second(self) -> float:
         """Collection throughput (frames rendered and written per second); ``nan`` if none were."""
-        return len(self.dataset) / self.seconds if self.created and self.seconds > 0 else float("nan")
+        return (
+            len(self.dataset) / self.seconds if self.created and self.seconds > 0 else float("nan")
+        )
 
 
 def collect_into(
-    root: Path, name: str, *, family: str, env_id: str, generator: str, params: Mapping[str, Any],
-    render: Mapping[str, Any], n_frames: int, frame_shape: tuple[int, int, int], overwrite: bool,
+    root: Path,
+    name: str,
+    *,
+    family: str,
+    env_id: str,
+    generator: str,
+    params: Mapping[str, Any],
+    render: Mapping[str, Any],
+    n_frames: int,
+    frame_shape: tuple[int, int, int],
+    overwrite: bool,
     write: Callable[["DatasetWriter"], None],
 ) -> CollectResult:
     """The one "reuse or write" path of every collector.
@@ -567,14 +635,29 @@ def collect_into(
 
     :raises DatasetError: the name is taken by a dataset made otherwise and ``overwrite`` is off.
     """
-    identity = {"family": family, "env_id": env_id, "generator": generator, "params": dict(params),
-                "render": dict(render)}
+    identity = {
+        "family": family,
+        "env_id": env_id,
+        "generator": generator,
+        "params": dict(params),
+        "render": dict(render),
+    }
     existing = existing_matching(root, name, identity, overwrite=overwrite)
     if existing is not None:
         return CollectResult(existing, created=False, seconds=0.0)
     start = time.perf_counter()
-    with DatasetWriter(root, name, family=family, env_id=env_id, generator=generator, params=dict(params),
-                       render=dict(render), n_frames=n_frames, frame_shape=frame_shape, overwrite=overwrite) as writer:
+    with DatasetWriter(
+        root,
+        name,
+        family=family,
+        env_id=env_id,
+        generator=generator,
+        params=dict(params),
+        render=dict(render),
+        n_frames=n_frames,
+        frame_shape=frame_shape,
+        overwrite=overwrite,
+    ) as writer:
         write(writer)
     assert writer.dataset is not None
     return CollectResult(writer.dataset, created=True, seconds=time.perf_counter() - start)
@@ -598,7 +681,13 @@ def iter_datasets(root: str | os.PathLike[str] | None = None) -> Iterator[Path]:
     r = resolve_root(root)
     if not r.is_dir():
         return iter(())
-    return iter(sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).exists()))
+    return iter(
+        sorted(
+            p
+            for p in r.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).exists()
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -623,8 +712,18 @@ def list_datasets(root: str | os.PathLike[str] | None = None) -> list[DatasetInf
         try:
             ds = Dataset(path)
             m = ds.manifest
-            infos.append(DatasetInfo(m.name, m.family, m.generator, m.n_frames, m.n_episodes,
-                                     m.frame_shape, tuple(ds.label_sets()), ds.size_bytes()))
+            infos.append(
+                DatasetInfo(
+                    m.name,
+                    m.family,
+                    m.generator,
+                    m.n_frames,
+                    m.n_episodes,
+                    m.frame_shape,
+                    tuple(ds.label_sets()),
+                    ds.size_bytes(),
+                )
+            )
         except DatasetError as exc:
             infos.append(DatasetInfo(path.name, "?", "?", 0, 0, (0, 0, 0), (), 0, problem=str(exc)))
     return infos

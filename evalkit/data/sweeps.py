@@ -76,14 +76,25 @@ def check_variants(family: Family, given: Mapping[str, bool | None]) -> dict[str
     own = {v.name for v in family.variants}
     for key, value in given.items():
         if key not in own and value:
-            owners = [f.name for f in all_families() if f.sweep is not None and key in {v.name for v in f.variants}]
-            raise EvalkitError(f"Only {' and '.join(owners) or 'no family'} has a {key} renderer, not {family.name}.")
+            owners = [
+                f.name
+                for f in all_families()
+                if f.sweep is not None and key in {v.name for v in f.variants}
+            ]
+            raise EvalkitError(
+                f"Only {' and '.join(owners) or 'no family'} has a {key} renderer, not {family.name}."
+            )
     return {k: v for k, v in given.items() if k in own}
 
 
 def _make_env(family: Family, size: int, variants: Mapping[str, bool], seed: int) -> Any:
     """The family's environment (unwrapped: sweeps set states directly) for ``size`` frames."""
-    kwargs = {"render_mode": "rgb_array", "width": size, "height": size, **family.env_kwargs(variants, seed)}
+    kwargs = {
+        "render_mode": "rgb_array",
+        "width": size,
+        "height": size,
+        **family.env_kwargs(variants, seed),
+    }
     env = family.make_env(**kwargs).unwrapped
     env.reset(seed=seed)
     return env
@@ -123,8 +134,14 @@ def collect_sweep(
     """
     fam = get_family(family)
     spec = fam.require_sweep()
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 0 < size <= MAX_SIZE:
-        raise EvalkitError(f"The image size must be a whole number of pixels from 1 to {MAX_SIZE}, not {size}.")
+    if (
+        isinstance(size, bool)
+        or not isinstance(size, (int, np.integer))
+        or not 0 < size <= MAX_SIZE
+    ):
+        raise EvalkitError(
+            f"The image size must be a whole number of pixels from 1 to {MAX_SIZE}, not {size}."
+        )
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise EvalkitError(f"The number of states must be a positive whole number, not {n}.")
     chosen = fam.resolve_variants(check_variants(fam, _variants(textured, variants or {})))
@@ -133,27 +150,51 @@ def collect_sweep(
     root_path = check_root(resolve_root(root))
 
     env = _make_env(fam, int(size), chosen, seed)
-    params = {"n": int(n), "spacing": spacing, "seed": int(seed), "axis": spec.axis,
-              "low": spec.low, "high": spec.high, "fixed": dict(spec.fixed)}
+    params = {
+        "n": int(n),
+        "spacing": spacing,
+        "seed": int(seed),
+        "axis": spec.axis,
+        "low": spec.low,
+        "high": spec.high,
+        "fixed": dict(spec.fixed),
+    }
     render = env.render_settings()
     try:
-        return collect_into(root_path, name, family=fam.name, env_id=fam.env_id, generator=GENERATOR,
-                            params=params, render=render, n_frames=int(n), frame_shape=(size, size, 3),
-                            overwrite=overwrite,
-                            write=lambda writer: _render_into(writer, env, states, name, progress, batch_size))
+        return collect_into(
+            root_path,
+            name,
+            family=fam.name,
+            env_id=fam.env_id,
+            generator=GENERATOR,
+            params=params,
+            render=render,
+            n_frames=int(n),
+            frame_shape=(size, size, 3),
+            overwrite=overwrite,
+            write=lambda writer: _render_into(writer, env, states, name, progress, batch_size),
+        )
     finally:
         env.close()
 
 
-def _render_into(writer: DatasetWriter, env: Any, states: pd.DataFrame, name: str, progress: bool,
-                 batch_size: int) -> None:
+def _render_into(
+    writer: DatasetWriter,
+    env: Any,
+    states: pd.DataFrame,
+    name: str,
+    progress: bool,
+    batch_size: int,
+) -> None:
     """Set, render and hand over every state in batches; rows record the state as the env has it."""
     from tqdm.auto import tqdm
 
     n = len(states)
     columns = list(env.state_columns)
     records = states.to_dict("records")
-    with tqdm(total=n, desc=f"collect {name}", unit="frame", disable=not progress, leave=False) as bar:
+    with tqdm(
+        total=n, desc=f"collect {name}", unit="frame", disable=not progress, leave=False
+    ) as bar:
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
             frames, rows = [], []
@@ -171,7 +212,8 @@ def collect_cartpole(n: int = DEFAULT_N, size: int = DEFAULT_SIZE, **kwargs: Any
     return collect_sweep("cartpole", n, size, **kwargs)
 
 
-def collect_mountaincar(n: int = DEFAULT_N, size: int = DEFAULT_SIZE, textured: bool = True, **kwargs: Any) -> CollectResult:
+def collect_mountaincar(
+    n: int = DEFAULT_N, size: int = DEFAULT_SIZE, textured: bool = True, **kwargs: Any
+) -> CollectResult:
     """:func:`collect_sweep` for MountainCar (car position in [-1.2, 0.6], at rest)."""
     return collect_sweep("mountaincar", n, size, textured=textured, **kwargs)
-

@@ -39,7 +39,11 @@ def register_all() -> None:
 
     for family in all_families():
         if family.env_id not in gym.registry:
-            gym.register(id=family.env_id, entry_point=family.entry_point, max_episode_steps=family.episode_length)
+            gym.register(
+                id=family.env_id,
+                entry_point=family.entry_point,
+                max_episode_steps=family.episode_length,
+            )
 
 
 register_all()

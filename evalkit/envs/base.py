@@ -48,8 +48,13 @@ class StateSettable:
         """
         vector = self._get_state_vector()
         if vector is None:
-            raise RuntimeError(f"{type(self).__name__} has no state yet; call reset() or set_state() first.")
-        return {name: float(v) for name, v in zip(self.state_columns, np.asarray(vector, dtype=np.float64))}
+            raise RuntimeError(
+                f"{type(self).__name__} has no state yet; call reset() or set_state() first."
+            )
+        return {
+            name: float(v)
+            for name, v in zip(self.state_columns, np.asarray(vector, dtype=np.float64))
+        }
 
     def set_state(self, state: StateLike) -> None:
         """Put the environment in a physical state.

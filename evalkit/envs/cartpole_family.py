@@ -30,8 +30,11 @@ CLIP's preprocessing would crop gymnasium's 600×400 picture, so a cart past abo
 the frame."""
 
 
-def cartpole_upright(states: Any, max_angle: float = CARTPOLE_UPRIGHT_MAX_ANGLE,
-                     max_position: float = CARTPOLE_MAX_POSITION) -> np.ndarray:
+def cartpole_upright(
+    states: Any,
+    max_angle: float = CARTPOLE_UPRIGHT_MAX_ANGLE,
+    max_position: float = CARTPOLE_MAX_POSITION,
+) -> np.ndarray:
     """CartPole goal: the pole is within ``max_angle`` radians of vertical and the cart within
     ``max_position`` of the centre (where the ground-truth reward is +1; states without a
     ``cart_position`` column count as centred)."""
@@ -41,30 +44,43 @@ def cartpole_upright(states: Any, max_angle: float = CARTPOLE_UPRIGHT_MAX_ANGLE,
     return upright
 
 
-CARTPOLE = register_family(Family(
-    name="cartpole",
-    env_id="evalkit/CartPole-v0",
-    entry_point="evalkit.envs.classic:CartPoleEnv",
-    episode_length=200,
-    default_dataset="cartpole-sweep",
-    sweep=SweepSpec("angle", -math.pi / 2, math.pi / 2,
-                    {"cart_position": 0.0, "cart_velocity": 0.0, "angular_velocity": 0.0},
-                    summary="pole angle uniform in [-π/2, π/2], cart centred at rest"),
-    axis_label="pole angle (rad)",
-    goal_value=0.0,
-    rules={"cartpole_upright": cartpole_upright},
-    default_rule="cartpole_upright",
-    success=SuccessCriterion("the pole stays upright in every step", lambda goal: bool(goal.all())),
-    training=TrainingSettings(
-        "discrete", "dqn", steps=3_000_000, checkpoint_every=64_000,
-        algo_kwargs={"dqn": {
-            "learning_starts": 75_000,
-            "train_freq": 200,
-            "gradient_steps": 200,
-            "learning_rate": 2.3e-3,
-            "policy_kwargs": {"net_arch": [256, 256]},
-        }},
-    ),
-    title="CartPole",
-    description="CartPole without termination, +1 while the pole is up and -1 while it is down",
-))
+CARTPOLE = register_family(
+    Family(
+        name="cartpole",
+        env_id="evalkit/CartPole-v0",
+        entry_point="evalkit.envs.classic:CartPoleEnv",
+        episode_length=200,
+        default_dataset="cartpole-sweep",
+        sweep=SweepSpec(
+            "angle",
+            -math.pi / 2,
+            math.pi / 2,
+            {"cart_position": 0.0, "cart_velocity": 0.0, "angular_velocity": 0.0},
+            summary="pole angle uniform in [-π/2, π/2], cart centred at rest",
+        ),
+        axis_label="pole angle (rad)",
+        goal_value=0.0,
+        rules={"cartpole_upright": cartpole_upright},
+        default_rule="cartpole_upright",
+        success=SuccessCriterion(
+            "the pole stays upright in every step", lambda goal: bool(goal.all())
+        ),
+        training=TrainingSettings(
+            "discrete",
+            "dqn",
+            steps=3_000_000,
+            checkpoint_every=64_000,
+            algo_kwargs={
+                "dqn": {
+                    "learning_starts": 75_000,
+                    "train_freq": 200,
+                    "gradient_steps": 200,
+                    "learning_rate": 2.3e-3,
+                    "policy_kwargs": {"net_arch": [256, 256]},
+                }
+            },
+        ),
+        title="CartPole",
+        description="CartPole without termination, +1 while the pole is up and -1 while it is down",
+    )
+)

@@ -67,11 +67,23 @@ class CartPoleRenderer:
         self.scale = pick(self.width / CANVAS_W, self.height / CANVAS_H)
         # Canvas pixel (x, y from the top) lands at output (x * scale - left, y * scale - top).
         if framing == "crop":
-            new_w, new_h = max(self.width, round(CANVAS_W * self.scale)), max(self.height, round(CANVAS_H * self.scale))
-            self.left, self.top = float((new_w - self.width) // 2), float((new_h - self.height) // 2)
+            new_w, new_h = (
+                max(self.width, round(CANVAS_W * self.scale)),
+                max(self.height, round(CANVAS_H * self.scale)),
+            )
+            self.left, self.top = (
+                float((new_w - self.width) // 2),
+                float((new_h - self.height) // 2),
+            )
         else:
-            new_w, new_h = max(1, round(CANVAS_W * self.scale)), max(1, round(CANVAS_H * self.scale))
-            self.left, self.top = -float((self.width - new_w) // 2), -float((self.height - new_h) // 2)
+            new_w, new_h = (
+                max(1, round(CANVAS_W * self.scale)),
+                max(1, round(CANVAS_H * self.scale)),
+            )
+            self.left, self.top = (
+                -float((self.width - new_w) // 2),
+                -float((self.height - new_h) // 2),
+            )
         self._background = self._draw_background()
 
     # -- coordinates -------------------------------------------------------------------------
@@ -95,7 +107,9 @@ class CartPoleRenderer:
         outside): the fraction of a one-pixel-wide footprint across the edge."""
         return np.clip(inside_by * self.scale + 0.5, 0.0, 1.0)
 
-    def _box(self, x_min: float, x_max: float, y_min: float, y_max: float, pad: float = 1.0) -> Box | None:
+    def _box(
+        self, x_min: float, x_max: float, y_min: float, y_max: float, pad: float = 1.0
+    ) -> Box | None:
         """Output pixel bounds covering a canvas rectangle (heights from the bottom), clipped."""
         x0 = max(0, int(math.floor(self._out_x(x_min) - pad)))
         x1 = min(self.width, int(math.ceil(self._out_x(x_max) + pad)))
@@ -122,8 +136,11 @@ class CartPoleRenderer:
         """The frame for a cart at ``cart_position`` (world units) with the pole at ``angle`` (radians)."""
         frame = self._background.copy()
         cart_x = float(cart_position) * PIXELS_PER_UNIT + CANVAS_W / 2.0  # gymnasium's cartx
-        layers = [layer for layer in (self._cart(cart_x), self._pole(cart_x, float(angle)), self._axle(cart_x))
-                  if layer is not None]
+        layers = [
+            layer
+            for layer in (self._cart(cart_x), self._pole(cart_x, float(angle)), self._axle(cart_x))
+            if layer is not None
+        ]
         if not layers:
             return frame
         # Paint in float over white inside the union of the shapes' boxes, then the track line.
@@ -137,7 +154,12 @@ class CartPoleRenderer:
         return frame
 
     def _cart(self, cart_x: float) -> Layer | None:
-        half_w, half_h, cx, cy = CART_W / 2 + INK_SPREAD, CART_H / 2 + INK_SPREAD, cart_x + INK_SHIFT, CART_TOP_Y + INK_SHIFT
+        half_w, half_h, cx, cy = (
+            CART_W / 2 + INK_SPREAD,
+            CART_H / 2 + INK_SPREAD,
+            cart_x + INK_SHIFT,
+            CART_TOP_Y + INK_SHIFT,
+        )
         x_min, x_max, y_min, y_max = cx - half_w, cx + half_w, cy - half_h, cy + half_h
         box = self._box(x_min, x_max, y_min, y_max)
         if box is None:
@@ -146,18 +168,29 @@ class CartPoleRenderer:
         # Exact coverage of an axis-aligned box: overlap of each pixel's span, per axis.
         cols = np.arange(x0, x1, dtype=np.float64)
         rows = np.arange(y0, y1, dtype=np.float64)
-        cover_x = np.clip(np.minimum(cols + 1, self._out_x(x_max)) - np.maximum(cols, self._out_x(x_min)), 0, 1)
-        cover_y = np.clip(np.minimum(rows + 1, self._out_y(y_min)) - np.maximum(rows, self._out_y(y_max)), 0, 1)
+        cover_x = np.clip(
+            np.minimum(cols + 1, self._out_x(x_max)) - np.maximum(cols, self._out_x(x_min)), 0, 1
+        )
+        cover_y = np.clip(
+            np.minimum(rows + 1, self._out_y(y_min)) - np.maximum(rows, self._out_y(y_max)), 0, 1
+        )
         return box, cover_y[:, None] * cover_x[None, :], BLACK
 
     def _pole(self, cart_x: float, angle: float) -> Layer | None:
         pivot_x, pivot_y = cart_x + INK_SHIFT, CART_TOP_Y + AXLE_OFFSET + INK_SHIFT
         length = PIXELS_PER_UNIT * 2 * POLE_HALF_LENGTH
-        along = (math.sin(angle), math.cos(angle))     # from the axle towards the pole's tip
-        across = (math.cos(angle), -math.sin(angle))   # the pole's width direction
-        lo, hi, half_w = -POLE_W / 2 - INK_SPREAD, length - POLE_W / 2 + INK_SPREAD, POLE_W / 2 + INK_SPREAD
-        corners = [(pivot_x + a * along[0] + c * across[0], pivot_y + a * along[1] + c * across[1])
-                   for a in (lo, hi) for c in (-half_w, half_w)]
+        along = (math.sin(angle), math.cos(angle))  # from the axle towards the pole's tip
+        across = (math.cos(angle), -math.sin(angle))  # the pole's width direction
+        lo, hi, half_w = (
+            -POLE_W / 2 - INK_SPREAD,
+            length - POLE_W / 2 + INK_SPREAD,
+            POLE_W / 2 + INK_SPREAD,
+        )
+        corners = [
+            (pivot_x + a * along[0] + c * across[0], pivot_y + a * along[1] + c * across[1])
+            for a in (lo, hi)
+            for c in (-half_w, half_w)
+        ]
         xs_c, ys_c = [p[0] for p in corners], [p[1] for p in corners]
         box = self._box(min(xs_c), max(xs_c), min(ys_c), max(ys_c))
         if box is None:
@@ -166,7 +199,11 @@ class CartPoleRenderer:
         dx, dy = xs - pivot_x, ys - pivot_y
         t = dx * along[0] + dy * along[1]
         s = dx * across[0] + dy * across[1]
-        cover = self._edge_coverage(t - lo) * self._edge_coverage(hi - t) * self._edge_coverage(half_w - np.abs(s))
+        cover = (
+            self._edge_coverage(t - lo)
+            * self._edge_coverage(hi - t)
+            * self._edge_coverage(half_w - np.abs(s))
+        )
         return box, cover, POLE_COLOUR
 
     def _axle(self, cart_x: float) -> Layer | None:

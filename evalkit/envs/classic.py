@@ -73,7 +73,9 @@ PLAIN_RENDERER_VERSION = 2
 """Bumped whenever plain frames change (e.g. the fitting), so old datasets are not mistaken for new."""
 
 
-def fit_frame(frame: np.ndarray, width: int, height: int, fill: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+def fit_frame(
+    frame: np.ndarray, width: int, height: int, fill: tuple[int, int, int] = (255, 255, 255)
+) -> np.ndarray:
     """Scale ``frame`` (``uint8 (h, w, 3)``) to fit in ``width`` x ``height`` keeping its aspect
     ratio, centred on ``fill``; the frame itself when the size already matches."""
     h, w = frame.shape[:2]
@@ -108,7 +110,9 @@ CARTPOLE_RENDERERS = ("numpy", "pygame")
 """How CartPole frames are drawn: evalkit's numpy drawing of gymnasium's picture, or gymnasium's pygame."""
 
 
-def _check_render_args(render_mode: str | None, width: int, height: int, framing: str = "fit") -> None:
+def _check_render_args(
+    render_mode: str | None, width: int, height: int, framing: str = "fit"
+) -> None:
     if framing not in FRAMINGS:
         raise ValueError(f"framing must be one of {sorted(FRAMINGS)}, not {framing!r}.")
     if render_mode not in (None, "rgb_array"):
@@ -142,13 +146,26 @@ class CartPoleEnv(StateSettable, _GymCartPole):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
     state_columns = ("cart_position", "cart_velocity", "angle", "angular_velocity")
 
-    def __init__(self, render_mode: str | None = None, width: int = DEFAULT_RENDER_SIZE,
-                 height: int = DEFAULT_RENDER_SIZE, framing: str = "crop", renderer: str = "numpy") -> None:
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        width: int = DEFAULT_RENDER_SIZE,
+        height: int = DEFAULT_RENDER_SIZE,
+        framing: str = "crop",
+        renderer: str = "numpy",
+    ) -> None:
         _check_render_args(render_mode, width, height, framing)
         if renderer not in CARTPOLE_RENDERERS:
-            raise ValueError(f"renderer must be one of {sorted(CARTPOLE_RENDERERS)}, not {renderer!r}.")
+            raise ValueError(
+                f"renderer must be one of {sorted(CARTPOLE_RENDERERS)}, not {renderer!r}."
+            )
         super().__init__(render_mode=render_mode)
-        self.width, self.height, self.framing, self.renderer = int(width), int(height), framing, renderer
+        self.width, self.height, self.framing, self.renderer = (
+            int(width),
+            int(height),
+            framing,
+            renderer,
+        )
         high = np.array([np.inf, np.inf, math.pi, np.inf], dtype=np.float32)
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
 
@@ -168,7 +185,9 @@ class CartPoleEnv(StateSettable, _GymCartPole):
         obs = np.array(self.state, dtype=np.float32)
         return obs, (1.0 if upright else -1.0), False, False, {"is_success": upright}
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         obs, info = super().reset(seed=seed, options=options)
         return obs, {**info, "is_success": self.is_upright()}
 
@@ -178,13 +197,18 @@ class CartPoleEnv(StateSettable, _GymCartPole):
             return None
         if self.renderer == "numpy":
             x, _, theta, _ = self.state
-            return cartpole_render.get_renderer(self.width, self.height, self.framing).render(x, theta)
+            return cartpole_render.get_renderer(self.width, self.height, self.framing).render(
+                x, theta
+            )
         return FRAMINGS[self.framing](super().render(), self.width, self.height)
 
     def render_settings(self) -> dict[str, Any]:
         """What decides how frames look (stored in dataset manifests)."""
-        name = (f"evalkit-cartpole-{self.framing}/{cartpole_render.RENDERER_VERSION}" if self.renderer == "numpy"
-                else f"gymnasium-pygame-{self.framing}/{PLAIN_RENDERER_VERSION}")
+        name = (
+            f"evalkit-cartpole-{self.framing}/{cartpole_render.RENDERER_VERSION}"
+            if self.renderer == "numpy"
+            else f"gymnasium-pygame-{self.framing}/{PLAIN_RENDERER_VERSION}"
+        )
         return {"width": self.width, "height": self.height, "textured": False, "renderer": name}
 
     def _get_state_vector(self) -> np.ndarray | None:
@@ -209,9 +233,15 @@ class MountainCarEnv(StateSettable, _GymMountainCar):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
     state_columns = ("position", "velocity")
 
-    def __init__(self, render_mode: str | None = None, width: int = DEFAULT_RENDER_SIZE,
-                 height: int = DEFAULT_RENDER_SIZE, textured: bool = False, texture_seed: int = 0,
-                 goal_velocity: float = 0) -> None:
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        width: int = DEFAULT_RENDER_SIZE,
+        height: int = DEFAULT_RENDER_SIZE,
+        textured: bool = False,
+        texture_seed: int = 0,
+        goal_velocity: float = 0,
+    ) -> None:
         _check_render_args(render_mode, width, height)
         super().__init__(render_mode=render_mode, goal_velocity=goal_velocity)
         self.width, self.height = int(width), int(height)
@@ -232,7 +262,9 @@ class MountainCarEnv(StateSettable, _GymMountainCar):
         obs = np.array(self.state, dtype=np.float32)
         return obs, (1.0 if self.at_goal else 0.0), False, False, {"is_success": self.at_goal}
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         obs, info = super().reset(seed=seed, options=options)
         self.at_goal = self._goal_reached()  # False for the default start states
         return obs, {**info, "is_success": self.at_goal}
@@ -247,9 +279,15 @@ class MountainCarEnv(StateSettable, _GymMountainCar):
 
     def render_settings(self) -> dict[str, Any]:
         """What decides how frames look (stored in dataset manifests)."""
-        settings: dict[str, Any] = {"width": self.width, "height": self.height, "textured": self.textured}
+        settings: dict[str, Any] = {
+            "width": self.width,
+            "height": self.height,
+            "textured": self.textured,
+        }
         if self.textured:
-            settings.update(texture_seed=self.texture_seed, renderer=f"evalkit-textured/{RENDERER_VERSION}")
+            settings.update(
+                texture_seed=self.texture_seed, renderer=f"evalkit-textured/{RENDERER_VERSION}"
+            )
         else:
             settings.update(renderer=f"gymnasium-pygame-fit/{PLAIN_RENDERER_VERSION}")
         return settings

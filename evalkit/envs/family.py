@@ -46,7 +46,9 @@ Spacing = Literal["grid", "random"]
 SPACINGS: tuple[str, ...] = ("grid", "random")
 
 
-def sweep_values(n: int, low: float, high: float, spacing: Spacing = "grid", seed: int = 0) -> np.ndarray:
+def sweep_values(
+    n: int, low: float, high: float, spacing: Spacing = "grid", seed: int = 0
+) -> np.ndarray:
     """``n`` values covering ``[low, high]`` uniformly: evenly spaced including both ends
     (``"grid"``) or independent uniform draws with ``seed``, sorted (``"random"``)."""
     if n <= 0:
@@ -201,7 +203,11 @@ class Family:
                 return v
         raise EvalkitError(
             f"{self.name} has no {name!r} option"
-            + (f"; its options: {', '.join(v.name for v in self.variants)}." if self.variants else ".")
+            + (
+                f"; its options: {', '.join(v.name for v in self.variants)}."
+                if self.variants
+                else "."
+            )
         )
 
     def resolve_variants(self, given: Mapping[str, bool | None]) -> dict[str, bool]:
@@ -212,7 +218,10 @@ class Family:
         for key, value in given.items():
             if value is not None:
                 self.variant(key)
-        return {v.name: v.default if given.get(v.name) is None else bool(given[v.name]) for v in self.variants}
+        return {
+            v.name: v.default if given.get(v.name) is None else bool(given[v.name])
+            for v in self.variants
+        }
 
     def sweep_dataset_name(self, variants: Mapping[str, bool]) -> str:
         """A sweep's default dataset name: :attr:`default_dataset` for the paper's variants,
@@ -249,7 +258,9 @@ class Family:
     def require_success(self) -> SuccessCriterion:
         """The success criterion, or a clear error (never another family's)."""
         if self.success is None:
-            raise EvalkitError(f"The environment family {self.name!r} defines no success criterion for evaluation.")
+            raise EvalkitError(
+                f"The environment family {self.name!r} defines no success criterion for evaluation."
+            )
         return self.success
 
     def require_training(self) -> TrainingSettings:
@@ -285,7 +296,9 @@ def register_family(family: Family, *, replace: bool = False) -> Family:
     if family.name in FAMILIES and FAMILIES[family.name] != family and not replace:
         raise EvalkitError(f"An environment family called {family.name!r} already exists.")
     if family.default_rule is not None and family.default_rule not in family.rules:
-        raise EvalkitError(f"Family {family.name!r}: default rule {family.default_rule!r} is not among its rules.")
+        raise EvalkitError(
+            f"Family {family.name!r}: default rule {family.default_rule!r} is not among its rules."
+        )
     FAMILIES[family.name] = family
     return family
 

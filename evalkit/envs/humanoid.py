@@ -67,7 +67,9 @@ def _gym_class(version: str) -> type:
     elif version == "v5":
         from gymnasium.envs.mujoco.humanoid_v5 import HumanoidEnv as Base
     else:
-        raise EvalkitError(f"Unknown Humanoid version {version!r}; valid versions: {', '.join(VERSIONS)}.")
+        raise EvalkitError(
+            f"Unknown Humanoid version {version!r}; valid versions: {', '.join(VERSIONS)}."
+        )
 
     class _Inner(Base):  # type: ignore[misc, valid-type]
         """gymnasium's Humanoid, compiled from evalkit's XML instead of the asset file."""
@@ -127,7 +129,9 @@ class HumanoidEnv(gym.Env):
         self.width, self.height = int(width), int(height)
         gym_kwargs.setdefault("terminate_when_unhealthy", False)
         inner_cls = _gym_class(version)
-        inner_cls._evalkit_model = load_model(textured=self.textured, camera=FIXED_CAMERA, seed=texture_seed)
+        inner_cls._evalkit_model = load_model(
+            textured=self.textured, camera=FIXED_CAMERA, seed=texture_seed
+        )
         self._inner = inner_cls(width=self.width, height=self.height, **gym_kwargs)
         self.observation_space = self._inner.observation_space
         self.action_space = self._inner.action_space
@@ -169,7 +173,9 @@ class HumanoidEnv(gym.Env):
     def render_frame(self) -> np.ndarray:
         """The current state as ``uint8 (height, width, 3)`` (whatever ``render_mode`` is)."""
         if self._renderer is None:
-            self._renderer = SceneRenderer(self.model, self.width, self.height, self.profile, self.camera_name)
+            self._renderer = SceneRenderer(
+                self.model, self.width, self.height, self.profile, self.camera_name
+            )
         return self._renderer.render(self.data)
 
     def close(self) -> None:
@@ -183,7 +189,9 @@ class HumanoidEnv(gym.Env):
     @property
     def state_columns(self) -> tuple[str, ...]:
         """``qpos_0 … qpos_23, qvel_0 … qvel_22``: the full simulator state, as state-table columns."""
-        return tuple(f"qpos_{i}" for i in range(self.model.nq)) + tuple(f"qvel_{i}" for i in range(self.model.nv))
+        return tuple(f"qpos_{i}" for i in range(self.model.nq)) + tuple(
+            f"qvel_{i}" for i in range(self.model.nv)
+        )
 
     def get_state(self) -> dict[str, float]:
         """The full state as ``{qpos_i: …, qvel_j: …}`` (see :class:`evalkit.envs.base.StateSettable`)."""
@@ -202,7 +210,9 @@ class HumanoidEnv(gym.Env):
         if isinstance(state, Mapping):
             unknown = set(state) - set(self.state_columns)
             if unknown:
-                raise ValueError(f"Unknown state column(s) {', '.join(sorted(map(str, unknown)))} for the humanoid.")
+                raise ValueError(
+                    f"Unknown state column(s) {', '.join(sorted(map(str, unknown)))} for the humanoid."
+                )
             current = self.get_state()
             current.update({k: float(v) for k, v in state.items()})
             vector = np.array([current[c] for c in self.state_columns])
@@ -216,7 +226,9 @@ class HumanoidEnv(gym.Env):
             else:
                 qpos, qvel = vector, np.zeros(nv)
         if qpos.shape != (nq,) or qvel.shape != (nv,):
-            raise ValueError(f"The humanoid's state is qpos ({nq} values) and qvel ({nv} values); got {qpos.size} and {qvel.size}.")
+            raise ValueError(
+                f"The humanoid's state is qpos ({nq} values) and qvel ({nv} values); got {qpos.size} and {qvel.size}."
+            )
         if not (np.all(np.isfinite(qpos)) and np.all(np.isfinite(qvel))):
             raise ValueError("State values must be finite.")
         self._inner.set_state(qpos, qvel)
@@ -228,9 +240,13 @@ class HumanoidEnv(gym.Env):
     def render_settings(self) -> dict[str, Any]:
         """What decides how frames look (stored in dataset manifests)."""
         return {
-            "width": self.width, "height": self.height, "textured": self.textured,
-            "fixed_camera": self.fixed_camera, "camera": self.camera_name,
-            "profile": self.profile.name, "version": self.version,
+            "width": self.width,
+            "height": self.height,
+            "textured": self.textured,
+            "fixed_camera": self.fixed_camera,
+            "camera": self.camera_name,
+            "profile": self.profile.name,
+            "version": self.version,
         }
 
 

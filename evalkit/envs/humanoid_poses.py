@@ -26,15 +26,36 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-HUMANOID_TASKS = ("standing", "kneeling", "lotus", "splits", "arms_raised", "hands_on_hips", "arms_crossed", "one_leg")
+HUMANOID_TASKS = (
+    "standing",
+    "kneeling",
+    "lotus",
+    "splits",
+    "arms_raised",
+    "hands_on_hips",
+    "arms_crossed",
+    "one_leg",
+)
 """The eight humanoid tasks, each with its own keyframe."""
 
 JOINTS = (
-    "abdomen_z", "abdomen_y", "abdomen_x",
-    "right_hip_x", "right_hip_z", "right_hip_y", "right_knee",
-    "left_hip_x", "left_hip_z", "left_hip_y", "left_knee",
-    "right_shoulder1", "right_shoulder2", "right_elbow",
-    "left_shoulder1", "left_shoulder2", "left_elbow",
+    "abdomen_z",
+    "abdomen_y",
+    "abdomen_x",
+    "right_hip_x",
+    "right_hip_z",
+    "right_hip_y",
+    "right_knee",
+    "left_hip_x",
+    "left_hip_z",
+    "left_hip_y",
+    "left_knee",
+    "right_shoulder1",
+    "right_shoulder2",
+    "right_elbow",
+    "left_shoulder1",
+    "left_shoulder2",
+    "left_elbow",
 )
 """Hinge joints in ``qpos`` order (``qpos[7 + i]``); ``qpos[0:3]`` is the root position and
 ``qpos[3:7]`` its quaternion (w, x, y, z)."""
@@ -82,42 +103,110 @@ def _sym(**angles: float) -> dict[str, float]:
 # Arm and leg postures (right side, degrees), found by inverse kinematics on the model: each
 # puts the elbow/knee and the hand/foot where the comment says (chest frame: x forward, y left).
 _ARMS_DOWN = {"shoulder1": 41.0, "shoulder2": -30.0, "elbow": -97.0}  # hands beside the thighs
-_ARMS_UP = {"shoulder1": -119.0, "shoulder2": 16.0, "elbow": -101.0}  # hands 0.6 m above the shoulders
+_ARMS_UP = {
+    "shoulder1": -119.0,
+    "shoulder2": 16.0,
+    "elbow": -101.0,
+}  # hands 0.6 m above the shoulders
 _ARMS_OUT = {"shoulder1": -51.0, "shoulder2": -25.0, "elbow": -107.0}  # arms stretched sideways
 _ARMS_FORWARD = {"shoulder1": 0.0, "shoulder2": 54.0, "elbow": -107.0}  # arms stretched forward
-_HANDS_ON_HIPS = {"shoulder1": 51.0, "shoulder2": -68.0, "elbow": -20.0}  # hands on the hip joints, elbows out
-_ARMS_CROSSED = {"right_shoulder1": 67.0, "right_shoulder2": -6.0, "right_elbow": -15.0,  # right hand left of chest
-                 "left_shoulder1": -71.0, "left_shoulder2": 12.0, "left_elbow": -21.0}  # left hand right, lower
-_HANDS_ON_KNEES = {"shoulder1": 26.0, "shoulder2": -37.0, "elbow": -33.0}  # hands resting on lotus knees
-_LOTUS_LEGS = {"hip_x": 105.0, "hip_z": 13.0, "hip_y": -120.0, "knee": -148.0}  # knees wide, feet tucked in
-_SPLITS_LEGS = {"hip_x": -90.0, "hip_z": 0.0, "hip_y": 0.0, "knee": -2.0}  # legs straight out sideways
+_HANDS_ON_HIPS = {
+    "shoulder1": 51.0,
+    "shoulder2": -68.0,
+    "elbow": -20.0,
+}  # hands on the hip joints, elbows out
+_ARMS_CROSSED = {
+    "right_shoulder1": 67.0,
+    "right_shoulder2": -6.0,
+    "right_elbow": -15.0,  # right hand left of chest
+    "left_shoulder1": -71.0,
+    "left_shoulder2": 12.0,
+    "left_elbow": -21.0,
+}  # left hand right, lower
+_HANDS_ON_KNEES = {
+    "shoulder1": 26.0,
+    "shoulder2": -37.0,
+    "elbow": -33.0,
+}  # hands resting on lotus knees
+_LOTUS_LEGS = {
+    "hip_x": 105.0,
+    "hip_z": 13.0,
+    "hip_y": -120.0,
+    "knee": -148.0,
+}  # knees wide, feet tucked in
+_SPLITS_LEGS = {
+    "hip_x": -90.0,
+    "hip_z": 0.0,
+    "hip_y": 0.0,
+    "knee": -2.0,
+}  # legs straight out sideways
 
 _FEET = ("left_foot", "right_foot")
 _KNEES = ("left_knee", "right_knee")
 _HANDS = ("left_hand", "right_hand")
 
-KEYFRAMES: dict[str, Keyframe] = {k.name: k for k in [
-    # -- the eight tasks --
-    Keyframe("standing", _sym(knee=-3.0, **_ARMS_DOWN), jitter=5.0, supports=_FEET),
-    Keyframe("kneeling", _sym(hip_y=-5.0, knee=-95.0, **_ARMS_DOWN), jitter=5.0, supports=_KNEES + _FEET),
-    Keyframe("lotus", _sym(**_LOTUS_LEGS, **_HANDS_ON_KNEES), jitter=3.0, supports=("pelvis",) + _KNEES),
-    Keyframe("splits", _sym(**_SPLITS_LEGS, **_ARMS_OUT), jitter=4.0, supports=("pelvis",) + _FEET),
-    Keyframe("arms_raised", _sym(knee=-3.0, **_ARMS_UP), jitter=5.0, supports=_FEET),
-    Keyframe("hands_on_hips", _sym(knee=-3.0, **_HANDS_ON_HIPS), jitter=3.0, supports=_FEET),
-    Keyframe("arms_crossed", {**_sym(knee=-3.0), **_ARMS_CROSSED}, jitter=3.0, supports=_FEET),
-    Keyframe("one_leg", _sym(right_hip_y=-60.0, right_knee=-90.0, left_knee=-3.0, **_ARMS_OUT), jitter=5.0),
-    # -- neutral and other poses --
-    Keyframe("walking", _sym(right_hip_y=-30.0, left_hip_y=15.0, right_knee=-10.0, left_knee=-25.0, **_ARMS_DOWN),
-             supports=_FEET),
-    Keyframe("sitting", _sym(hip_y=-95.0, knee=-10.0, **_ARMS_DOWN), supports=("pelvis",) + _FEET),
-    Keyframe("crouching", _sym(hip_y=-110.0, knee=-150.0, **_ARMS_FORWARD), pitch=25.0, supports=_FEET),
-    Keyframe("bending", _sym(abdomen_y=-40.0, hip_y=-45.0, knee=-5.0, **_ARMS_FORWARD), pitch=80.0,
-             supports=_FEET),
-    Keyframe("lying_back", _sym(knee=-5.0, **_ARMS_DOWN), pitch=-90.0, jitter=8.0),
-    Keyframe("lying_front", _sym(knee=-5.0, **_ARMS_DOWN), pitch=90.0, jitter=8.0),
-    Keyframe("all_fours", _sym(hip_y=-90.0, knee=-90.0, **_ARMS_FORWARD), pitch=90.0, jitter=5.0,
-             supports=_KNEES + _HANDS),
-]}
+KEYFRAMES: dict[str, Keyframe] = {
+    k.name: k
+    for k in [
+        # -- the eight tasks --
+        Keyframe("standing", _sym(knee=-3.0, **_ARMS_DOWN), jitter=5.0, supports=_FEET),
+        Keyframe(
+            "kneeling",
+            _sym(hip_y=-5.0, knee=-95.0, **_ARMS_DOWN),
+            jitter=5.0,
+            supports=_KNEES + _FEET,
+        ),
+        Keyframe(
+            "lotus",
+            _sym(**_LOTUS_LEGS, **_HANDS_ON_KNEES),
+            jitter=3.0,
+            supports=("pelvis",) + _KNEES,
+        ),
+        Keyframe(
+            "splits", _sym(**_SPLITS_LEGS, **_ARMS_OUT), jitter=4.0, supports=("pelvis",) + _FEET
+        ),
+        Keyframe("arms_raised", _sym(knee=-3.0, **_ARMS_UP), jitter=5.0, supports=_FEET),
+        Keyframe("hands_on_hips", _sym(knee=-3.0, **_HANDS_ON_HIPS), jitter=3.0, supports=_FEET),
+        Keyframe("arms_crossed", {**_sym(knee=-3.0), **_ARMS_CROSSED}, jitter=3.0, supports=_FEET),
+        Keyframe(
+            "one_leg",
+            _sym(right_hip_y=-60.0, right_knee=-90.0, left_knee=-3.0, **_ARMS_OUT),
+            jitter=5.0,
+        ),
+        # -- neutral and other poses --
+        Keyframe(
+            "walking",
+            _sym(
+                right_hip_y=-30.0, left_hip_y=15.0, right_knee=-10.0, left_knee=-25.0, **_ARMS_DOWN
+            ),
+            supports=_FEET,
+        ),
+        Keyframe(
+            "sitting", _sym(hip_y=-95.0, knee=-10.0, **_ARMS_DOWN), supports=("pelvis",) + _FEET
+        ),
+        Keyframe(
+            "crouching",
+            _sym(hip_y=-110.0, knee=-150.0, **_ARMS_FORWARD),
+            pitch=25.0,
+            supports=_FEET,
+        ),
+        Keyframe(
+            "bending",
+            _sym(abdomen_y=-40.0, hip_y=-45.0, knee=-5.0, **_ARMS_FORWARD),
+            pitch=80.0,
+            supports=_FEET,
+        ),
+        Keyframe("lying_back", _sym(knee=-5.0, **_ARMS_DOWN), pitch=-90.0, jitter=8.0),
+        Keyframe("lying_front", _sym(knee=-5.0, **_ARMS_DOWN), pitch=90.0, jitter=8.0),
+        Keyframe(
+            "all_fours",
+            _sym(hip_y=-90.0, knee=-90.0, **_ARMS_FORWARD),
+            pitch=90.0,
+            jitter=5.0,
+            supports=_KNEES + _HANDS,
+        ),
+    ]
+}
 """Every keyframe by name: the eight tasks first, then the other poses."""
 
 OTHER_POSES = tuple(k for k in KEYFRAMES if k not in HUMANOID_TASKS)
@@ -129,12 +218,14 @@ def _quat(yaw: float, pitch: float, roll: float) -> np.ndarray:
     cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
     cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
     cr, sr = math.cos(roll / 2), math.sin(roll / 2)
-    return np.array([
-        cr * cp * cy + sr * sp * sy,
-        sr * cp * cy - cr * sp * sy,
-        cr * sp * cy + sr * cp * sy,
-        cr * cp * sy - sr * sp * cy,
-    ])
+    return np.array(
+        [
+            cr * cp * cy + sr * sp * sy,
+            sr * cp * cy - cr * sp * sy,
+            cr * sp * cy + sr * cp * sy,
+            cr * cp * sy - sr * sp * cy,
+        ]
+    )
 
 
 def joint_vector(keyframe: Keyframe) -> np.ndarray:
@@ -145,13 +236,17 @@ def joint_vector(keyframe: Keyframe) -> np.ndarray:
     return np.radians([keyframe.joints.get(j, 0.0) for j in JOINTS])
 
 
-def keyframe_qpos(keyframe: Keyframe | str, yaw: float = 0.0, x: float = 0.0, y: float = 0.0) -> np.ndarray:
+def keyframe_qpos(
+    keyframe: Keyframe | str, yaw: float = 0.0, x: float = 0.0, y: float = 0.0
+) -> np.ndarray:
     """The keyframe's ``qpos`` before it is put on the floor (root at z = 2 m)."""
     kf = KEYFRAMES[keyframe] if isinstance(keyframe, str) else keyframe
     return compose_qpos(joint_vector(kf), math.radians(kf.roll), math.radians(kf.pitch), yaw, x, y)
 
 
-def compose_qpos(joints: np.ndarray, roll: float, pitch: float, yaw: float, x: float, y: float) -> np.ndarray:
+def compose_qpos(
+    joints: np.ndarray, roll: float, pitch: float, yaw: float, x: float, y: float
+) -> np.ndarray:
     qpos = np.zeros(7 + len(JOINTS))
     qpos[0:3] = (x, y, 2.0)
     qpos[3:7] = _quat(yaw, pitch, roll)
@@ -220,7 +315,9 @@ def settle(model: Any, data: Any, qpos: np.ndarray, supports: Sequence[str]) -> 
         return z - radii
 
     limit = math.radians(SETTLE_MAX_TILT)
-    fit = least_squares(heights, np.zeros(2), bounds=([-limit, -limit], [limit, limit]), diff_step=1e-3)
+    fit = least_squares(
+        heights, np.zeros(2), bounds=([-limit, -limit], [limit, limit]), diff_step=1e-3
+    )
     return place_on_floor(model, data, tilted(fit.x))
 
 

@@ -130,9 +130,18 @@ def kneeling(states: Any, **params: float) -> np.ndarray:
     hands off the floor (balanced on the knees, not on all fours)."""
     t = _t(params)
     knees = _both(states, lambda s: _on_floor(states, f"{s}_knee", t))
-    behind = _both(states, lambda s: _col(states, f"{s}_foot_fwd") <= _col(states, f"{s}_knee_fwd") - t.feet_behind)
+    behind = _both(
+        states,
+        lambda s: _col(states, f"{s}_foot_fwd") <= _col(states, f"{s}_knee_fwd") - t.feet_behind,
+    )
     hands_up = ~(_on_floor(states, "left_hand", t) | _on_floor(states, "right_hand", t))
-    return knees & behind & _upright(states, t) & (_col(states, "pelvis_clear") > t.kneel_pelvis) & hands_up
+    return (
+        knees
+        & behind
+        & _upright(states, t)
+        & (_col(states, "pelvis_clear") > t.kneel_pelvis)
+        & hands_up
+    )
 
 
 # Table 2, lotus: "Agent is seated down with both knees touching the floor facing outwards and
@@ -146,7 +155,10 @@ def lotus(states: Any, **params: float) -> np.ndarray:
     apart = (_col(states, "left_knee_lat") - _col(states, "right_knee_lat")) >= t.lotus_knee_apart
     inside = _both(
         states,
-        lambda s: np.abs(_col(states, f"{s}_foot_lat")) <= np.abs(_col(states, f"{s}_knee_lat")) - t.lotus_feet_inside,
+        lambda s: (
+            np.abs(_col(states, f"{s}_foot_lat"))
+            <= np.abs(_col(states, f"{s}_knee_lat")) - t.lotus_feet_inside
+        ),
     )
     feet_low = _both(states, lambda s: _col(states, f"{s}_foot_clear") <= t.lotus_foot_high)
     hands_up = ~(_on_floor(states, "left_hand", t) | _on_floor(states, "right_hand", t))
@@ -159,7 +171,10 @@ def splits(states: Any, **params: float) -> np.ndarray:
     t = _t(params)
     feet = _both(states, lambda s: _on_floor(states, f"{s}_foot", t))
     knees = _both(states, lambda s: _col(states, f"{s}_knee_clear") <= t.splits_knee)
-    apart = np.abs(_col(states, "left_foot_lat") - _col(states, "right_foot_lat")) >= t.splits_feet_apart
+    apart = (
+        np.abs(_col(states, "left_foot_lat") - _col(states, "right_foot_lat"))
+        >= t.splits_feet_apart
+    )
     return feet & knees & apart & (_col(states, "pelvis_clear") <= t.splits_pelvis)
 
 
@@ -167,7 +182,9 @@ def splits(states: Any, **params: float) -> np.ndarray:
 def arms_raised(states: Any, **params: float) -> np.ndarray:
     """Standing, and both hands above the head."""
     t = _t(params)
-    hands = _both(states, lambda s: _col(states, f"{s}_hand_z") >= _col(states, "head_z") + t.hand_above_head)
+    hands = _both(
+        states, lambda s: _col(states, f"{s}_hand_z") >= _col(states, "head_z") + t.hand_above_head
+    )
     return standing(states, **params) & hands
 
 
@@ -180,7 +197,11 @@ def hands_on_hips(states: Any, **params: float) -> np.ndarray:
     def near_hip(side: str) -> np.ndarray:
         below = _col(states, f"{side}_hand_z") <= _col(states, "chest_z") - t.hips_hand_below_chest
         bent = _distance(states, f"{side}_hand", f"{side}_shoulder") <= t.hips_arm_bent
-        return (_distance(states, f"{side}_hand", f"{side}_hip") <= t.hips_hand_distance) & below & bent
+        return (
+            (_distance(states, f"{side}_hand", f"{side}_hip") <= t.hips_hand_distance)
+            & below
+            & bent
+        )
 
     return standing(states, **params) & _both(states, near_hip)
 
@@ -194,7 +215,12 @@ def arms_crossed(states: Any, **params: float) -> np.ndarray:
     crossed = (_col(states, "left_hand_lat") <= -t.crossed_past_midline) & (
         _col(states, "right_hand_lat") >= t.crossed_past_midline
     )
-    near_chest = _both(states, lambda s: np.abs(_col(states, f"{s}_hand_z") - _col(states, "chest_z")) <= t.crossed_hand_height)
+    near_chest = _both(
+        states,
+        lambda s: (
+            np.abs(_col(states, f"{s}_hand_z") - _col(states, "chest_z")) <= t.crossed_hand_height
+        ),
+    )
     in_front = _both(states, lambda s: _col(states, f"{s}_hand_fwd") >= t.crossed_in_front)
     return standing(states, **params) & crossed & near_chest & in_front
 

@@ -119,7 +119,9 @@ class RenderProfile:
 
 PROFILES: dict[str, RenderProfile] = {
     "fast": RenderProfile("fast", shadows=False, reflections=False, offsamples=0, shadowsize=0),
-    "quality": RenderProfile("quality", shadows=True, reflections=True, offsamples=4, shadowsize=4096),
+    "quality": RenderProfile(
+        "quality", shadows=True, reflections=True, offsamples=4, shadowsize=4096
+    ),
 }
 """Render profiles by name. ``fast`` is the default (≈ 10× faster in software rendering)."""
 
@@ -131,14 +133,18 @@ def get_profile(name: str | RenderProfile) -> RenderProfile:
     if isinstance(name, RenderProfile):
         return name
     if name not in PROFILES:
-        raise EvalkitError(f"Unknown render profile {name!r}; valid profiles: {', '.join(PROFILES)}.")
+        raise EvalkitError(
+            f"Unknown render profile {name!r}; valid profiles: {', '.join(PROFILES)}."
+        )
     return PROFILES[name]
 
 
 # -- procedural textures ----------------------------------------------------------------------
 
 
-def _value_noise(rng: np.random.Generator, shape: tuple[int, int], cells: tuple[int, int]) -> np.ndarray:
+def _value_noise(
+    rng: np.random.Generator, shape: tuple[int, int], cells: tuple[int, int]
+) -> np.ndarray:
     """Smooth noise in [0, 1]: random values on a coarse grid, bilinearly interpolated."""
     grid = rng.random((cells[0] + 1, cells[1] + 1))
     ys = np.linspace(0, cells[0], shape[0], endpoint=False)
@@ -215,14 +221,23 @@ _METAL = "0.55 0.58 0.62"  # brushed grey
 _DARK = "0.16 0.17 0.19"  # rubber / joints
 
 ROBOT_MATERIALS: dict[str, str] = {
-    "torso1": "robot_shell", "uwaist": "robot_dark", "lwaist": "robot_shell", "butt": "robot_shell",
+    "torso1": "robot_shell",
+    "uwaist": "robot_dark",
+    "lwaist": "robot_shell",
+    "butt": "robot_shell",
     "head": "robot_head",
-    "right_thigh1": "robot_shell", "left_thigh1": "robot_shell",
-    "right_shin1": "robot_metal", "left_shin1": "robot_metal",
-    "right_foot": "robot_dark", "left_foot": "robot_dark",
-    "right_uarm1": "robot_shell", "left_uarm1": "robot_shell",
-    "right_larm": "robot_metal", "left_larm": "robot_metal",
-    "right_hand": "robot_dark", "left_hand": "robot_dark",
+    "right_thigh1": "robot_shell",
+    "left_thigh1": "robot_shell",
+    "right_shin1": "robot_metal",
+    "left_shin1": "robot_metal",
+    "right_foot": "robot_dark",
+    "left_foot": "robot_dark",
+    "right_uarm1": "robot_shell",
+    "left_uarm1": "robot_shell",
+    "right_larm": "robot_metal",
+    "left_larm": "robot_metal",
+    "right_hand": "robot_dark",
+    "left_hand": "robot_dark",
 }
 """Material of each robot geom in the textured scene (geoms not listed keep ``robot_shell``)."""
 
@@ -231,7 +246,9 @@ def _sub(parent: ET.Element, tag: str, **attrs: Any) -> ET.Element:
     return ET.SubElement(parent, tag, {k: str(v) for k, v in attrs.items()})
 
 
-def humanoid_xml(textured: bool = True, camera: OrbitCamera = FIXED_CAMERA, seed: int = 0) -> tuple[str, dict[str, bytes]]:
+def humanoid_xml(
+    textured: bool = True, camera: OrbitCamera = FIXED_CAMERA, seed: int = 0
+) -> tuple[str, dict[str, bytes]]:
     """gymnasium's humanoid XML with the paper's visual changes, and the texture files it uses.
 
     :param textured: replace the robot, floor and sky materials with realistic ones.
@@ -244,8 +261,14 @@ def humanoid_xml(textured: bool = True, camera: OrbitCamera = FIXED_CAMERA, seed
     world = root.find("worldbody")
     assert world is not None
     pos, xyaxes = camera.pose()
-    _sub(world, "camera", name=FIXED_CAMERA_NAME, mode="fixed",
-         pos=" ".join(f"{v:.6f}" for v in pos), xyaxes=" ".join(f"{v:.6f}" for v in xyaxes))
+    _sub(
+        world,
+        "camera",
+        name=FIXED_CAMERA_NAME,
+        mode="fixed",
+        pos=" ".join(f"{v:.6f}" for v in pos),
+        xyaxes=" ".join(f"{v:.6f}" for v in xyaxes),
+    )
     assets: dict[str, bytes] = {}
     if textured:
         assets = _texture_scene(root, seed)
@@ -260,22 +283,79 @@ def _texture_scene(root: ET.Element, seed: int) -> dict[str, bytes]:
         if child.get("type") == "skybox":
             asset.remove(child)
     # Sky: a pale horizon fading into blue.
-    _sub(asset, "texture", name="evalkit_sky", type="skybox", builtin="gradient",
-         rgb1="0.42 0.62 0.88", rgb2="0.93 0.95 0.98", width=256, height=256)
+    _sub(
+        asset,
+        "texture",
+        name="evalkit_sky",
+        type="skybox",
+        builtin="gradient",
+        rgb1="0.42 0.62 0.88",
+        rgb2="0.93 0.95 0.98",
+        width=256,
+        height=256,
+    )
     # Floor: numpy-drawn wooden planks, 20 cm wide boards (the texture spans 1.6 m).
     _sub(asset, "texture", name="evalkit_wood", type="2d", file="evalkit_wood.png")
-    _sub(asset, "material", name="evalkit_floor", texture="evalkit_wood", texuniform="true",
-         texrepeat="0.625 0.625", reflectance="0.08", specular="0.2", shininess="0.3")
+    _sub(
+        asset,
+        "material",
+        name="evalkit_floor",
+        texture="evalkit_wood",
+        texuniform="true",
+        texrepeat="0.625 0.625",
+        reflectance="0.08",
+        specular="0.2",
+        shininess="0.3",
+    )
     # Robot: white plastic shell, brushed-metal shins and forearms, dark joints, visor head.
-    for name, rgb, random in (("shell", _SHELL, 0.01), ("metal", _METAL, 0.03), ("dark", _DARK, 0.02)):
-        _sub(asset, "texture", name=f"evalkit_{name}", type="cube", builtin="flat", width=64, height=64,
-             rgb1=rgb, rgb2=rgb, mark="random", random=random, markrgb="1 1 1")
+    for name, rgb, random in (
+        ("shell", _SHELL, 0.01),
+        ("metal", _METAL, 0.03),
+        ("dark", _DARK, 0.02),
+    ):
+        _sub(
+            asset,
+            "texture",
+            name=f"evalkit_{name}",
+            type="cube",
+            builtin="flat",
+            width=64,
+            height=64,
+            rgb1=rgb,
+            rgb2=rgb,
+            mark="random",
+            random=random,
+            markrgb="1 1 1",
+        )
     for name, spec, shine in (("shell", 0.5, 0.6), ("metal", 0.8, 0.8), ("dark", 0.2, 0.2)):
-        _sub(asset, "material", name=f"robot_{name}", texture=f"evalkit_{name}", specular=spec, shininess=shine)
-    _sub(asset, "texture", name="evalkit_head", type="cube", fileright="evalkit_visor.png",
-         fileleft="evalkit_shell.png", fileup="evalkit_shell.png", filedown="evalkit_shell.png",
-         filefront="evalkit_shell.png", fileback="evalkit_shell.png")
-    _sub(asset, "material", name="robot_head", texture="evalkit_head", specular="0.5", shininess="0.6")
+        _sub(
+            asset,
+            "material",
+            name=f"robot_{name}",
+            texture=f"evalkit_{name}",
+            specular=spec,
+            shininess=shine,
+        )
+    _sub(
+        asset,
+        "texture",
+        name="evalkit_head",
+        type="cube",
+        fileright="evalkit_visor.png",
+        fileleft="evalkit_shell.png",
+        fileup="evalkit_shell.png",
+        filedown="evalkit_shell.png",
+        filefront="evalkit_shell.png",
+        fileback="evalkit_shell.png",
+    )
+    _sub(
+        asset,
+        "material",
+        name="robot_head",
+        texture="evalkit_head",
+        specular="0.5",
+        shininess="0.6",
+    )
     for geom in world.findall("geom"):
         if geom.get("name") == "floor":
             geom.set("material", "evalkit_floor")
@@ -293,12 +373,16 @@ def _texture_scene(root: ET.Element, seed: int) -> dict[str, bytes]:
 
 
 @lru_cache(maxsize=8)
-def _cached_xml(textured: bool, camera: OrbitCamera, seed: int) -> tuple[str, tuple[tuple[str, bytes], ...]]:
+def _cached_xml(
+    textured: bool, camera: OrbitCamera, seed: int
+) -> tuple[str, tuple[tuple[str, bytes], ...]]:
     xml, assets = humanoid_xml(textured, camera, seed)
     return xml, tuple(sorted(assets.items()))
 
 
-def load_model(textured: bool = True, camera: OrbitCamera = FIXED_CAMERA, seed: int = 0) -> "mujoco.MjModel":
+def load_model(
+    textured: bool = True, camera: OrbitCamera = FIXED_CAMERA, seed: int = 0
+) -> "mujoco.MjModel":
     """Compile the humanoid model with or without textures (the XML is built once per process)."""
     xml, assets = _cached_xml(textured, camera, seed)
     return mujoco.MjModel.from_xml_string(xml, dict(assets))
@@ -378,8 +462,14 @@ class SceneRenderer:
     :param camera: name of a camera in the model (``evalkit_fixed`` or ``track``).
     """
 
-    def __init__(self, model: "mujoco.MjModel", width: int, height: int,
-                 profile: str | RenderProfile = DEFAULT_PROFILE, camera: str = FIXED_CAMERA_NAME) -> None:
+    def __init__(
+        self,
+        model: "mujoco.MjModel",
+        width: int,
+        height: int,
+        profile: str | RenderProfile = DEFAULT_PROFILE,
+        camera: str = FIXED_CAMERA_NAME,
+    ) -> None:
         if width <= 0 or height <= 0:
             raise EvalkitError(f"Render size must be positive, not {width}×{height}.")
         self.profile = get_profile(profile)
@@ -397,7 +487,9 @@ class SceneRenderer:
         try:
             self._renderer = mujoco.Renderer(model, height, width)
         except Exception as exc:  # the GL stack reports failures with assorted exception types
-            raise EvalkitError(f"Cannot create a MuJoCo rendering context: {_gl_diagnosis(exc)}") from None
+            raise EvalkitError(
+                f"Cannot create a MuJoCo rendering context: {_gl_diagnosis(exc)}"
+            ) from None
         self._camera = mujoco.MjvCamera()
         self._camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
         self._camera.fixedcamid = self.camera_id

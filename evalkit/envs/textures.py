@@ -34,7 +34,9 @@ def _upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.asarray(img.resize((shape[1], shape[0]), Image.Resampling.BICUBIC), dtype=np.float32)
 
 
-def value_noise(shape: tuple[int, int], cells: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+def value_noise(
+    shape: tuple[int, int], cells: tuple[float, float], rng: np.random.Generator
+) -> np.ndarray:
     """Smooth random noise in about ``[0, 1]``: a random lattice of ``cells`` (rows, columns)
     across the image, interpolated bicubically."""
     gh = max(2, int(np.ceil(cells[0])) + 3)
@@ -74,12 +76,16 @@ def fbm(
     return (total - lo) / (hi - lo) if hi > lo else np.zeros(shape, dtype=np.float32)
 
 
-def fbm_1d(length: int, cells: float, octaves: int, rng: np.random.Generator, persistence: float = 0.5) -> np.ndarray:
+def fbm_1d(
+    length: int, cells: float, octaves: int, rng: np.random.Generator, persistence: float = 0.5
+) -> np.ndarray:
     """One-dimensional fractal noise of ``length`` samples in ``[0, 1]`` (ridge lines, grass edges)."""
     return fbm((4, length), (1.0, cells), octaves, rng, persistence)[1]
 
 
-def vertical_gradient(height: int, width: int, stops: list[tuple[float, tuple[float, float, float]]]) -> np.ndarray:
+def vertical_gradient(
+    height: int, width: int, stops: list[tuple[float, tuple[float, float, float]]]
+) -> np.ndarray:
     """An image whose colour changes from top (``t = 0``) to bottom (``t = 1``) through ``stops``,
     a list of ``(t, rgb)`` pairs in increasing ``t``."""
     t = np.linspace(0.0, 1.0, height, dtype=np.float32)

@@ -82,7 +82,9 @@ def episode_index(episodes: np.ndarray | None, n: int) -> tuple[np.ndarray, int]
         return np.arange(n), n
     ep = np.asarray(episodes)
     if ep.ndim != 1 or len(ep) != n:
-        raise DegenerateError(f"There are {n} frames but {len(ep) if ep.ndim == 1 else ep.shape} episode ids; pass one episode id per frame.")
+        raise DegenerateError(
+            f"There are {n} frames but {len(ep) if ep.ndim == 1 else ep.shape} episode ids; pass one episode id per frame."
+        )
     if ep.dtype.kind == "f" and not np.all(np.isfinite(ep)):
         raise DegenerateError("Some episode ids are NaN; every frame needs an episode id.")
     uniq, inverse = np.unique(ep, return_inverse=True)
@@ -98,7 +100,12 @@ def _standardise(v: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def episode_sums(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray, inverse: np.ndarray, n_episodes: int, goal: np.ndarray | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    inverse: np.ndarray,
+    n_episodes: int,
+    goal: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-episode weighted sums, ``(n_episodes, 3 + 3k [+ 2])``.
 
@@ -119,7 +126,9 @@ def episode_sums(
     return out
 
 
-def rho_from_sums(sums: np.ndarray, k: int, binary_y: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def rho_from_sums(
+    sums: np.ndarray, k: int, binary_y: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Pearson ρ and a degenerate mask from sums laid out as by :func:`episode_sums`.
 
     :param sums: ``(..., 3 + 3k [+ 2])``.
@@ -135,7 +144,9 @@ def rho_from_sums(sums: np.ndarray, k: int, binary_y: bool = False) -> tuple[np.
         vy = myy - my * my
         vx = mxx - mx * mx
         cov = mxy - mx * my
-        degenerate = ~(W > 0) | (vy <= _RESAMPLE_VARIANCE_TOL * myy) | (vx <= _RESAMPLE_VARIANCE_TOL * mxx)
+        degenerate = (
+            ~(W > 0) | (vy <= _RESAMPLE_VARIANCE_TOL * myy) | (vx <= _RESAMPLE_VARIANCE_TOL * mxx)
+        )
         if binary_y:
             degenerate = degenerate | (sums[..., -2:-1] <= 0) | (sums[..., -1:] <= 0)
         rho = np.clip(cov / np.sqrt(vx * vy), -1.0, 1.0)
@@ -147,17 +158,27 @@ def resample_counts(rng: np.random.Generator, n_draws: int, n_episodes: int) -> 
     """How often each of ``n_draws`` resamples drew each episode: ``(n_draws, n_episodes)`` floats."""
     idx = rng.integers(0, n_episodes, size=(n_draws, n_episodes), dtype=np.int64)
     idx += (np.arange(n_draws, dtype=np.int64) * n_episodes)[:, None]
-    return np.bincount(idx.ravel(), minlength=n_draws * n_episodes).reshape(n_draws, n_episodes).astype(np.float64)
+    return (
+        np.bincount(idx.ravel(), minlength=n_draws * n_episodes)
+        .reshape(n_draws, n_episodes)
+        .astype(np.float64)
+    )
 
 
 def check_interval_options(method: str, confidence: float, n_resamples: int) -> None:
     """Raise a clear error for an unknown method, a confidence outside (0, 1) or negative resamples."""
     if method not in CI_METHODS:
-        raise DegenerateError(f"Unknown interval method {method!r}; use one of {', '.join(CI_METHODS)}.")
+        raise DegenerateError(
+            f"Unknown interval method {method!r}; use one of {', '.join(CI_METHODS)}."
+        )
     if not 0 < confidence < 1:
-        raise DegenerateError(f"The confidence level must lie strictly between 0 and 1, not {confidence}.")
+        raise DegenerateError(
+            f"The confidence level must lie strictly between 0 and 1, not {confidence}."
+        )
     if n_resamples < 0:
-        raise DegenerateError(f"The number of bootstrap resamples cannot be negative ({n_resamples}).")
+        raise DegenerateError(
+            f"The number of bootstrap resamples cannot be negative ({n_resamples})."
+        )
 
 
 def bootstrap_pearson(
@@ -189,7 +210,9 @@ def bootstrap_pearson(
     """
     check_interval_options(method, confidence, n_resamples)
     if n_resamples < 1:
-        raise DegenerateError(f"The number of bootstrap resamples must be at least 1, not {n_resamples}.")
+        raise DegenerateError(
+            f"The number of bootstrap resamples must be at least 1, not {n_resamples}."
+        )
     x2 = np.asarray(x, dtype=float)
     x2 = x2[:, None] if x2.ndim == 1 else x2
     n, k = x2.shape
@@ -203,18 +226,24 @@ def bootstrap_pearson(
         n_ep = len(used)
 
     goal = (y1 > 0.5) if binary_y else None
-    sums = episode_sums(_standardise(x2, w), _standardise(y1[:, None], w)[:, 0], w, inverse, n_ep, goal)
+    sums = episode_sums(
+        _standardise(x2, w), _standardise(y1[:, None], w)[:, 0], w, inverse, n_ep, goal
+    )
     total = sums.sum(axis=0)
     rho_hat, deg_hat = rho_from_sums(total, k, binary_y)
     if deg_hat.any():
-        raise DegenerateError("The correlation is undefined on the full sample (a constant column or a single class).")
+        raise DegenerateError(
+            "The correlation is undefined on the full sample (a constant column or a single class)."
+        )
 
     rng = np.random.default_rng(seed)
     block = max(1, _BLOCK_ENTRIES // max(n_ep, 1))
     boot = np.empty((n_resamples, k))
     for start in range(0, n_resamples, block):
         stop = min(n_resamples, start + block)
-        boot[start:stop] = rho_from_sums(resample_counts(rng, stop - start, n_ep) @ sums, k, binary_y)[0]
+        boot[start:stop] = rho_from_sums(
+            resample_counts(rng, stop - start, n_ep) @ sums, k, binary_y
+        )[0]
     valid = np.isfinite(boot)
     n_degenerate = (~valid).sum(axis=0)
 
@@ -225,7 +254,9 @@ def bootstrap_pearson(
     if method == "bca":
         jack, _ = rho_from_sums(total[None, :] - sums, k, binary_y)
         for j in range(k):
-            levels[j], z0[j], accel[j] = _bca_levels(boot[valid[:, j], j], rho_hat[j], jack[:, j], alpha)
+            levels[j], z0[j], accel[j] = _bca_levels(
+                boot[valid[:, j], j], rho_hat[j], jack[:, j], alpha
+            )
     low = np.full(k, np.nan)
     high = np.full(k, np.nan)
     for j in range(k):
@@ -233,12 +264,22 @@ def bootstrap_pearson(
         if len(vals):
             low[j], high[j] = np.quantile(vals, levels[j])
     return BootstrapResult(
-        rho=rho_hat, low=low, high=high, method=method, confidence=confidence, n_resamples=n_resamples,
-        n_degenerate=n_degenerate, z0=z0, acceleration=accel, resamples=boot,
+        rho=rho_hat,
+        low=low,
+        high=high,
+        method=method,
+        confidence=confidence,
+        n_resamples=n_resamples,
+        n_degenerate=n_degenerate,
+        z0=z0,
+        acceleration=accel,
+        resamples=boot,
     )
 
 
-def _bca_levels(boot: np.ndarray, theta: float, jack: np.ndarray, alpha: float) -> tuple[np.ndarray, float, float]:
+def _bca_levels(
+    boot: np.ndarray, theta: float, jack: np.ndarray, alpha: float
+) -> tuple[np.ndarray, float, float]:
     """BCa's adjusted quantile levels, its bias correction z0 and acceleration a.
 
     z0 from the share of resamples below the estimate (ties count half, clipped so that z0 stays

@@ -61,7 +61,9 @@ def tabular_reward(table: np.ndarray) -> RewardFn:
     t = np.asarray(table, dtype=float)
     if t.ndim != 3 or t.shape[0] != t.shape[2]:
         raise DegenerateError(f"A tabular reward must have shape (|S|, |A|, |S|), not {t.shape}.")
-    return lambda s, a, s2: t[np.asarray(s, dtype=np.intp), np.asarray(a, dtype=np.intp), np.asarray(s2, dtype=np.intp)]
+    return lambda s, a, s2: t[
+        np.asarray(s, dtype=np.intp), np.asarray(a, dtype=np.intp), np.asarray(s2, dtype=np.intp)
+    ]
 
 
 def state_reward(fn: Callable[[np.ndarray], np.ndarray]) -> RewardFn:
@@ -78,7 +80,9 @@ def check_gamma(gamma: float) -> float:
     try:
         g = float(gamma)
     except (TypeError, ValueError):
-        raise DegenerateError(f"The discount γ must be a number in [0, 1], not {gamma!r}.") from None
+        raise DegenerateError(
+            f"The discount γ must be a number in [0, 1], not {gamma!r}."
+        ) from None
     if not 0.0 <= g <= 1.0:  # also refuses NaN
         raise DegenerateError(f"The discount γ must lie in [0, 1], not {gamma!r}.")
     return g
@@ -162,7 +166,9 @@ def epic_tabular(
     """
     R1, R2 = np.asarray(r1, dtype=float), np.asarray(r2, dtype=float)
     if R1.shape != R2.shape:
-        raise DegenerateError(f"The two tabular rewards have different shapes, {R1.shape} and {R2.shape}.")
+        raise DegenerateError(
+            f"The two tabular rewards have different shapes, {R1.shape} and {R2.shape}."
+        )
     c1 = canonicalize_tabular(R1, gamma=gamma, state_dist=state_dist, action_dist=action_dist)
     c2 = canonicalize_tabular(R2, gamma=gamma, state_dist=state_dist, action_dist=action_dist)
     n_s, n_a, _ = R1.shape
@@ -176,8 +182,14 @@ def epic_tabular(
     on = w > 0
     scales = (float(np.abs(R1).max()), float(np.abs(R2).max()))
     rho = _pearson_of_canonical(c1.ravel()[on], c2.ravel()[on], w[on], scales)
-    return EpicResult(distance=distance_from_rho(rho), rho=rho, method="tabular", gamma=gamma,
-                      n_transitions=int(on.sum()), n_coverage=0)
+    return EpicResult(
+        distance=distance_from_rho(rho),
+        rho=rho,
+        method="tabular",
+        gamma=gamma,
+        n_transitions=int(on.sum()),
+        n_coverage=0,
+    )
 
 
 # -- sample-based ------------------------------------------------------------------------------
@@ -186,7 +198,9 @@ def epic_tabular(
 def _call(fn: RewardFn, s: np.ndarray, a: np.ndarray, s2: np.ndarray) -> np.ndarray:
     out = np.asarray(fn(s, a, s2), dtype=float).reshape(-1)
     if out.shape != (len(s),):
-        raise DegenerateError(f"A reward function returned {out.size} values for {len(s)} transitions; it must return one per transition.")
+        raise DegenerateError(
+            f"A reward function returned {out.size} values for {len(s)} transitions; it must return one per transition."
+        )
     if not np.all(np.isfinite(out)):
         raise DegenerateError("A reward function returned NaN or infinite values.")
     return out
@@ -196,7 +210,9 @@ def _tile(x: np.ndarray, times: int) -> np.ndarray:
     return np.tile(x, (times,) + (1,) * (x.ndim - 1))
 
 
-def _coverage_mean(fn: RewardFn, s: np.ndarray, cov_a: np.ndarray, cov_s2: np.ndarray, chunk: int) -> np.ndarray:
+def _coverage_mean(
+    fn: RewardFn, s: np.ndarray, cov_a: np.ndarray, cov_s2: np.ndarray, chunk: int
+) -> np.ndarray:
     """``mean_j R(s_i, A_j, S′_j)`` for every i, in chunks of about ``chunk`` calls."""
     m = len(cov_s2)
     rows = max(1, chunk // m)
@@ -210,8 +226,15 @@ def _coverage_mean(fn: RewardFn, s: np.ndarray, cov_a: np.ndarray, cov_s2: np.nd
 
 
 def _sample_terms(
-    reward: Reward, states, actions, next_states, coverage_states, coverage_actions, coverage_next_states,
-    gamma: float, chunk_size: int,
+    reward: Reward,
+    states,
+    actions,
+    next_states,
+    coverage_states,
+    coverage_actions,
+    coverage_next_states,
+    gamma: float,
+    chunk_size: int,
 ) -> tuple[np.ndarray, float]:
     """Canonical reward of every transition, and the magnitude of the reward values seen."""
     gamma = check_gamma(gamma)
@@ -219,20 +242,30 @@ def _sample_terms(
     s, a, s2 = np.asarray(states), np.asarray(actions), np.asarray(next_states)
     cs, ca = np.asarray(coverage_states), np.asarray(coverage_actions)
     if not (len(s) == len(a) == len(s2)):
-        raise DegenerateError(f"There are {len(s)} states, {len(a)} actions and {len(s2)} next states; pass one of each per transition.")
+        raise DegenerateError(
+            f"There are {len(s)} states, {len(a)} actions and {len(s2)} next states; pass one of each per transition."
+        )
     if len(s) < 2:
         raise DegenerateError("EPIC needs at least 2 transitions.")
     if len(cs) == 0 or len(cs) != len(ca):
-        raise DegenerateError(f"There are {len(cs)} coverage states and {len(ca)} coverage actions; pass one of each per coverage sample (at least one).")
-    cs2 = np.roll(cs, 1, axis=0) if coverage_next_states is None else np.asarray(coverage_next_states)
+        raise DegenerateError(
+            f"There are {len(cs)} coverage states and {len(ca)} coverage actions; pass one of each per coverage sample (at least one)."
+        )
+    cs2 = (
+        np.roll(cs, 1, axis=0) if coverage_next_states is None else np.asarray(coverage_next_states)
+    )
     if len(cs2) != len(cs):
-        raise DegenerateError(f"There are {len(cs)} coverage states but {len(cs2)} coverage next states.")
+        raise DegenerateError(
+            f"There are {len(cs)} coverage states but {len(cs2)} coverage next states."
+        )
     direct = _call(fn, s, a, s2)
     next_term = _coverage_mean(fn, s2, ca, cs2, chunk_size)
     here_term = _coverage_mean(fn, s, ca, cs2, chunk_size)
     mean = _call(fn, cs, ca, cs2)
     canonical = direct + gamma * next_term - here_term - gamma * mean.mean()
-    scale = max(np.abs(direct).max(), np.abs(next_term).max(), np.abs(here_term).max(), np.abs(mean).max())
+    scale = max(
+        np.abs(direct).max(), np.abs(next_term).max(), np.abs(here_term).max(), np.abs(mean).max()
+    )
     return canonical, float(scale)
 
 
@@ -265,8 +298,17 @@ def canonicalize(
     :param gamma: discount γ.
     :param chunk_size: reward evaluations per call to ``reward``.
     """
-    return _sample_terms(reward, states, actions, next_states, coverage_states, coverage_actions,
-                         coverage_next_states, gamma, chunk_size)[0]
+    return _sample_terms(
+        reward,
+        states,
+        actions,
+        next_states,
+        coverage_states,
+        coverage_actions,
+        coverage_next_states,
+        gamma,
+        chunk_size,
+    )[0]
 
 
 def epic(
@@ -301,24 +343,58 @@ def epic(
     :raises DegenerateError: when a canonical reward is constant, or inputs do not match.
     """
     check_interval_options(ci_method, confidence, n_bootstrap)
-    c1, s1 = _sample_terms(r1, states, actions, next_states, coverage_states, coverage_actions,
-                           coverage_next_states, gamma, chunk_size)
-    c2, s2 = _sample_terms(r2, states, actions, next_states, coverage_states, coverage_actions,
-                           coverage_next_states, gamma, chunk_size)
+    c1, s1 = _sample_terms(
+        r1,
+        states,
+        actions,
+        next_states,
+        coverage_states,
+        coverage_actions,
+        coverage_next_states,
+        gamma,
+        chunk_size,
+    )
+    c2, s2 = _sample_terms(
+        r2,
+        states,
+        actions,
+        next_states,
+        coverage_states,
+        coverage_actions,
+        coverage_next_states,
+        gamma,
+        chunk_size,
+    )
     w = as_weights(weights, len(c1))
     on = w > 0
     rho = _pearson_of_canonical(c1[on], c2[on], w[on], (s1, s2))
     interval = rho_interval = None
     n_deg = 0
     if n_bootstrap > 0:
-        boot = bootstrap_pearson(c1, c2, w, episodes, n_resamples=n_bootstrap, method=ci_method,
-                                 confidence=confidence, seed=seed)
+        boot = bootstrap_pearson(
+            c1,
+            c2,
+            w,
+            episodes,
+            n_resamples=n_bootstrap,
+            method=ci_method,
+            confidence=confidence,
+            seed=seed,
+        )
         rho_interval = (float(boot.low[0]), float(boot.high[0]))
         interval = (distance_from_rho(rho_interval[1]), distance_from_rho(rho_interval[0]))
         n_deg = int(boot.n_degenerate[0])
     return EpicResult(
-        distance=distance_from_rho(rho), rho=rho, method="sample", gamma=gamma, n_transitions=int(on.sum()),
-        n_coverage=len(coverage_states), interval=interval, rho_interval=rho_interval,
-        ci_method=ci_method if n_bootstrap > 0 else None, confidence=confidence,
-        n_bootstrap=n_bootstrap, n_degenerate=n_deg,
+        distance=distance_from_rho(rho),
+        rho=rho,
+        method="sample",
+        gamma=gamma,
+        n_transitions=int(on.sum()),
+        n_coverage=len(coverage_states),
+        interval=interval,
+        rho_interval=rho_interval,
+        ci_method=ci_method if n_bootstrap > 0 else None,
+        confidence=confidence,
+        n_bootstrap=n_bootstrap,
+        n_degenerate=n_deg,
     )

@@ -48,7 +48,9 @@ def as_labels(labels: np.ndarray, n: int) -> np.ndarray:
     y = np.asarray(labels)
     if y.ndim != 1 or len(y) != n:
         got = len(y) if y.ndim == 1 else f"shape {y.shape}"
-        raise DegenerateError(f"There are {n} rewards but {got} labels; pass one goal label per frame (same frames, same order).")
+        raise DegenerateError(
+            f"There are {n} rewards but {got} labels; pass one goal label per frame (same frames, same order)."
+        )
     if y.dtype == bool:
         return y
     if not np.issubdtype(y.dtype, np.number):
@@ -103,8 +105,15 @@ def epic_goal(
             "evaluate several reward columns with epic_goal_columns."
         )
     return epic_goal_columns(
-        r, labels, weights, episodes, n_bootstrap=n_bootstrap, ci_method=ci_method, confidence=confidence,
-        seed=seed, names=None if name is None else [name],
+        r,
+        labels,
+        weights,
+        episodes,
+        n_bootstrap=n_bootstrap,
+        ci_method=ci_method,
+        confidence=confidence,
+        seed=seed,
+        names=None if name is None else [name],
     )[0]
 
 
@@ -172,8 +181,15 @@ def epic_goal_columns(
                     "(collect more episodes, or ask for the point estimate only: n_bootstrap=0, --bootstrap 0 on the command line)."
                 )
         boot = bootstrap_pearson(
-            r, y.astype(float), w, inverse, n_resamples=n_bootstrap, method=ci_method,
-            confidence=confidence, seed=seed, binary_y=True,
+            r,
+            y.astype(float),
+            w,
+            inverse,
+            n_resamples=n_bootstrap,
+            method=ci_method,
+            confidence=confidence,
+            seed=seed,
+            binary_y=True,
         )
         worst = int(boot.n_degenerate.max())
         if worst > MAX_DEGENERATE_SHARE * n_bootstrap:
@@ -199,12 +215,23 @@ def epic_goal_columns(
             n_deg = int(boot.n_degenerate[j])
         results.append(
             GoalEpicResult(
-                distance=distance_from_rho(float(rho[j])), rho=float(rho[j]), interval=interval,
-                rho_interval=rho_interval, method=method, ci_method=ci_method if boot is not None else None,
-                confidence=confidence, n_frames=len(y), n_goal=n_goal, n_nongoal=n_nongoal,
-                n_episodes=len(episode_ids), n_goal_episodes=len(goal_episodes),
-                n_bootstrap=n_bootstrap if boot is not None else 0, n_degenerate=n_deg, seed=seed,
-                weighted=weighted, name=names[j] if names else None,
+                distance=distance_from_rho(float(rho[j])),
+                rho=float(rho[j]),
+                interval=interval,
+                rho_interval=rho_interval,
+                method=method,
+                ci_method=ci_method if boot is not None else None,
+                confidence=confidence,
+                n_frames=len(y),
+                n_goal=n_goal,
+                n_nongoal=n_nongoal,
+                n_episodes=len(episode_ids),
+                n_goal_episodes=len(goal_episodes),
+                n_bootstrap=n_bootstrap if boot is not None else 0,
+                n_degenerate=n_deg,
+                seed=seed,
+                weighted=weighted,
+                name=names[j] if names else None,
             )
         )
     return results

@@ -32,14 +32,22 @@ def as_weights(weights: np.ndarray | None, n: int, what: str = "weights") -> np.
         return np.ones(n)
     w = np.asarray(weights, dtype=float)
     if w.ndim != 1 or len(w) != n:
-        raise DegenerateError(f"There are {n} frames but {len(w) if w.ndim == 1 else w.shape} {what}; pass one weight per frame.")
+        raise DegenerateError(
+            f"There are {n} frames but {len(w) if w.ndim == 1 else w.shape} {what}; pass one weight per frame."
+        )
     if not np.all(np.isfinite(w)):
-        raise DegenerateError(f"{int(np.sum(~np.isfinite(w)))} {what} are NaN or infinite; every weight must be a finite number ≥ 0.")
+        raise DegenerateError(
+            f"{int(np.sum(~np.isfinite(w)))} {what} are NaN or infinite; every weight must be a finite number ≥ 0."
+        )
     if np.any(w < 0):
         i = int(np.argmax(w < 0))
-        raise DegenerateError(f"{int(np.sum(w < 0))} {what} are negative (the first at frame {i}: {w[i]:g}); weights must be ≥ 0.")
+        raise DegenerateError(
+            f"{int(np.sum(w < 0))} {what} are negative (the first at frame {i}: {w[i]:g}); weights must be ≥ 0."
+        )
     if not w.sum() > 0:
-        raise DegenerateError(f"All {what} are zero; at least two frames of each class need a positive weight.")
+        raise DegenerateError(
+            f"All {what} are zero; at least two frames of each class need a positive weight."
+        )
     return w
 
 
@@ -53,7 +61,9 @@ def as_reward_matrix(rewards: np.ndarray, what: str = "rewards") -> tuple[np.nda
         return r[:, None], True
     if r.ndim == 2:
         return r, False
-    raise DegenerateError(f"The {what} must be one value per frame (shape (n,) or (n, k)), not shape {r.shape}.")
+    raise DegenerateError(
+        f"The {what} must be one value per frame (shape (n,) or (n, k)), not shape {r.shape}."
+    )
 
 
 def check_finite(r: np.ndarray, what: str = "rewards", names: list[str] | None = None) -> None:
@@ -68,7 +78,9 @@ def check_finite(r: np.ndarray, what: str = "rewards", names: list[str] | None =
         )
 
 
-def weighted_moments(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def weighted_moments(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Centred weighted ``cov(x_j, y)``, ``var(x_j)`` per column and ``var(y)`` (``ddof = 0``).
 
     :param x: ``(n, k)`` values.
@@ -88,12 +100,19 @@ def is_constant(var: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Which columns of ``x`` (with centred variances ``var``) are constant up to rounding."""
     p = w / w.sum()
     mean_square = (x * x).T @ p
-    return (var <= RELATIVE_VARIANCE_TOL * mean_square) | (var <= 0) | (np.ptp(x[w > 0], axis=0) == 0)
+    return (
+        (var <= RELATIVE_VARIANCE_TOL * mean_square) | (var <= 0) | (np.ptp(x[w > 0], axis=0) == 0)
+    )
 
 
 def weighted_pearson(
-    x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None, *, names: list[str] | None = None,
-    x_what: str = "reward", y_what: str = "reward",
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    names: list[str] | None = None,
+    x_what: str = "reward",
+    y_what: str = "reward",
 ) -> np.ndarray:
     """Weighted Pearson correlation of every column of ``x`` with ``y``, clipped to [−1, 1].
 
@@ -111,9 +130,11 @@ def weighted_pearson(
     if const.any():
         j = int(np.argmax(const))
         label = f" ({names[j]})" if names else ""
-        raise DegenerateError(f"The {x_what}{label} is constant over the frames, so its correlation is undefined.")
+        raise DegenerateError(
+            f"The {x_what}{label} is constant over the frames, so its correlation is undefined."
+        )
     if is_constant(np.array([var_y]), y1[:, None], w)[0]:
-        raise DegenerateError(f"The {y_what} is constant over the frames, so its correlation is undefined.")
+        raise DegenerateError(
+            f"The {y_what} is constant over the frames, so its correlation is undefined."
+        )
     return np.clip(cov / np.sqrt(var_x * var_y), -1.0, 1.0)
-
-

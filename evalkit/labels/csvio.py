@@ -37,10 +37,21 @@ EXPORT_COLUMNS = ["frame_id", "task", "label", "labeller", "time"]
 REQUIRED_COLUMNS = ("frame_id", "label")
 
 _LABEL_ALIASES = {
-    "goal": "goal", "1": "goal", "true": "goal", "yes": "goal", "y": "goal",
-    "not_goal": "not_goal", "not goal": "not_goal", "not-goal": "not_goal", "notgoal": "not_goal",
-    "0": "not_goal", "false": "not_goal", "no": "not_goal", "n": "not_goal",
-    "skip": "skip", "skipped": "skip",
+    "goal": "goal",
+    "1": "goal",
+    "true": "goal",
+    "yes": "goal",
+    "y": "goal",
+    "not_goal": "not_goal",
+    "not goal": "not_goal",
+    "not-goal": "not_goal",
+    "notgoal": "not_goal",
+    "0": "not_goal",
+    "false": "not_goal",
+    "no": "not_goal",
+    "n": "not_goal",
+    "skip": "skip",
+    "skipped": "skip",
 }
 _MAX_LISTED = 8
 
@@ -73,8 +84,10 @@ def _fail(path: Path, problems: list[str], what: str) -> EvalkitError:
         shown = ", ".join(lines[:3]) + (f" and {len(lines) - 3} more" if len(lines) > 3 else "")
         parts.append(f"line{'s' if len(lines) > 1 else ''} {shown}: {message}")
     more = f" (and {len(parts) - _MAX_LISTED} other problems)" if len(parts) > _MAX_LISTED else ""
-    return EvalkitError(f"{path}: {what}: {'; '.join(parts[:_MAX_LISTED])}{more}. Nothing was imported; fix the file "
-                        "and run again.")
+    return EvalkitError(
+        f"{path}: {what}: {'; '.join(parts[:_MAX_LISTED])}{more}. Nothing was imported; fix the file "
+        "and run again."
+    )
 
 
 def _parse_time(text: str) -> str:
@@ -84,8 +97,13 @@ def _parse_time(text: str) -> str:
     return t.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def import_csv(dataset: Dataset, path: str | os.PathLike[str], task: str | None = None,
-               labeller: str | None = None, store: LabelStore | None = None) -> ImportReport:
+def import_csv(
+    dataset: Dataset,
+    path: str | os.PathLike[str],
+    task: str | None = None,
+    labeller: str | None = None,
+    store: LabelStore | None = None,
+) -> ImportReport:
     """Append the labels of a CSV file to the dataset's journal (see the module docstring)."""
     path = Path(path)
     if not path.is_file():
@@ -127,11 +145,15 @@ def import_csv(dataset: Dataset, path: str | os.PathLike[str], task: str | None 
             problems.append(f"{where}: frame_id {row['frame_id']!r} is not an integer")
             continue
         if not 0 <= frame_id < len(dataset):
-            problems.append(f"{where}: frame {frame_id} does not exist (frames are 0..{len(dataset) - 1})")
+            problems.append(
+                f"{where}: frame {frame_id} does not exist (frames are 0..{len(dataset) - 1})"
+            )
             continue
         label = _LABEL_ALIASES.get(row["label"].lower())
         if label is None:
-            problems.append(f"{where}: label {row['label']!r} is not goal, not_goal or skip (also accepted: 1/0, true/false, yes/no)")
+            problems.append(
+                f"{where}: label {row['label']!r} is not goal, not_goal or skip (also accepted: 1/0, true/false, yes/no)"
+            )
             continue
         row_task = row.get("task") or task
         if task is not None and row_task != task:
@@ -157,20 +179,42 @@ def import_csv(dataset: Dataset, path: str | os.PathLike[str], task: str | None 
             try:
                 time = _parse_time(row["time"])
             except ValueError:
-                problems.append(f"{where}: time {row['time']!r} is not ISO 8601 (e.g. 2026-11-23T19:40:01Z)")
+                problems.append(
+                    f"{where}: time {row['time']!r} is not ISO 8601 (e.g. 2026-11-23T19:40:01Z)"
+                )
                 continue
-        items.append({"frame_id": frame_id, "task": row_task, "label": label, "labeller": who,
-                      "time": time, "line": line})
+        items.append(
+            {
+                "frame_id": frame_id,
+                "task": row_task,
+                "label": label,
+                "labeller": who,
+                "time": time,
+                "line": line,
+            }
+        )
     if problems:
         raise _fail(path, problems, f"{len(problems)} bad row(s)")
 
     conflicts, duplicates = _conflicts(items)
-    existing = {(e["frame_id"], e["task"], e["labeller"], e["label"], e.get("time"))
-                for e in store.log.events if e["type"] == "label"}
-    fresh = [i for i in items if (i["frame_id"], i["task"], i["labeller"], i["label"], i["time"]) not in existing]
+    existing = {
+        (e["frame_id"], e["task"], e["labeller"], e["label"], e.get("time"))
+        for e in store.log.events
+        if e["type"] == "label"
+    }
+    fresh = [
+        i
+        for i in items
+        if (i["frame_id"], i["task"], i["labeller"], i["label"], i["time"]) not in existing
+    ]
     store.add_many(fresh, source=f"import:{path.name}")
-    return ImportReport(rows=len(items), imported=len(fresh), already=len(items) - len(fresh),
-                        duplicates=duplicates, conflicts=conflicts)
+    return ImportReport(
+        rows=len(items),
+        imported=len(fresh),
+        already=len(items) - len(fresh),
+        duplicates=duplicates,
+        conflicts=conflicts,
+    )
 
 
 def _conflicts(items: list[dict[str, Any]]) -> tuple[pd.DataFrame, int]:
@@ -185,13 +229,23 @@ def _conflicts(items: list[dict[str, Any]]) -> tuple[pd.DataFrame, int]:
             duplicates += key in seen
             seen.add(key)
         if len({i["label"] for i in g}) > 1:
-            rows.append({"frame_id": frame_id, "task": task, "labeller": who,
-                         "labels": " → ".join(i["label"] for i in g),
-                         "lines": ",".join(str(i["line"]) for i in g)})
-    return pd.DataFrame(rows, columns=["frame_id", "task", "labeller", "labels", "lines"]), duplicates
+            rows.append(
+                {
+                    "frame_id": frame_id,
+                    "task": task,
+                    "labeller": who,
+                    "labels": " → ".join(i["label"] for i in g),
+                    "lines": ",".join(str(i["line"]) for i in g),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["frame_id", "task", "labeller", "labels", "lines"]
+    ), duplicates
 
 
-def export_table(dataset: Dataset, task: str | None = None, store: LabelStore | None = None) -> pd.DataFrame:
+def export_table(
+    dataset: Dataset, task: str | None = None, store: LabelStore | None = None
+) -> pd.DataFrame:
     """The live labels as the export table (:data:`EXPORT_COLUMNS`)."""
     store = store or LabelStore(dataset)
     if task is not None:
@@ -199,8 +253,12 @@ def export_table(dataset: Dataset, task: str | None = None, store: LabelStore | 
     return store.current(task=task)[EXPORT_COLUMNS]
 
 
-def export_csv(dataset: Dataset, out: str | os.PathLike[str] | TextIO, task: str | None = None,
-               store: LabelStore | None = None) -> int:
+def export_csv(
+    dataset: Dataset,
+    out: str | os.PathLike[str] | TextIO,
+    task: str | None = None,
+    store: LabelStore | None = None,
+) -> int:
     """Write the live labels as CSV to a path (atomically) or an open text stream; returns rows."""
     table = export_table(dataset, task, store)
     if isinstance(out, (str, os.PathLike)):
@@ -208,7 +266,9 @@ def export_csv(dataset: Dataset, out: str | os.PathLike[str] | TextIO, task: str
 
         target = Path(out)
         if target.parent and not target.parent.is_dir():
-            raise EvalkitError(f"Folder {target.parent} does not exist; create it or choose another --out.")
+            raise EvalkitError(
+                f"Folder {target.parent} does not exist; create it or choose another --out."
+            )
         atomic_write_text(table.to_csv(index=False), target)
     else:
         table.to_csv(out, index=False)

@@ -117,7 +117,9 @@ class Journal:
         """Append whole events durably: one ``write`` under an exclusive lock, then ``fsync``."""
         if not events:
             return
-        payload = "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in events)
+        payload = "".join(
+            json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in events
+        )
         data = payload.encode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
@@ -195,7 +197,11 @@ def _parse_line(raw: bytes) -> dict[str, Any] | None:
         event = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+    if (
+        not isinstance(event, dict)
+        or not isinstance(event.get("id"), str)
+        or not isinstance(event.get("type"), str)
+    ):
         return None
     return event
 
@@ -293,7 +299,19 @@ class EventLog:
 
     def undo_event(self, target: dict[str, Any], labeller: str, source: str) -> dict[str, Any]:
         """Build (not append) the undo event of ``target``; it copies the target's key fields."""
-        copy = {k: v for k, v in target.items() if k not in {"v", "id", "type", "time", "labeller", "source"}}
+        copy = {
+            k: v
+            for k, v in target.items()
+            if k not in {"v", "id", "type", "time", "labeller", "source"}
+        }
         copy.pop(self.kind, None)
-        return {"v": JOURNAL_VERSION, "id": new_event_id(), "type": UNDO, "undoes": target["id"],
-                **copy, "labeller": labeller, "time": utc_now(), "source": source}
+        return {
+            "v": JOURNAL_VERSION,
+            "id": new_event_id(),
+            "type": UNDO,
+            "undoes": target["id"],
+            **copy,
+            "labeller": labeller,
+            "time": utc_now(),
+            "source": source,
+        }

@@ -38,8 +38,14 @@ RATING_KIND = "rating"
 
 
 def check_rating(rating: Any) -> int:
-    if isinstance(rating, bool) or not isinstance(rating, (int, np.integer)) or int(rating) not in RATINGS:
-        raise EvalkitError(f"{rating!r} is not a rating; use one of {', '.join(map(str, RATINGS))} (percent).")
+    if (
+        isinstance(rating, bool)
+        or not isinstance(rating, (int, np.integer))
+        or int(rating) not in RATINGS
+    ):
+        raise EvalkitError(
+            f"{rating!r} is not a rating; use one of {', '.join(map(str, RATINGS))} (percent)."
+        )
     return int(rating)
 
 
@@ -50,37 +56,66 @@ class RatingStore(JournalStore):
         super().__init__(dataset, journal_name, RATING_KIND, ("episode", "task", "labeller"))
         self._episodes = set(int(e) for e in np.unique(dataset.episodes))
 
-    def add(self, episode: int, task: str, rating: int, labeller: str, *, source: str = "api",
-            time: str | None = None) -> dict[str, Any]:
+    def add(
+        self,
+        episode: int,
+        task: str,
+        rating: int,
+        labeller: str,
+        *,
+        source: str = "api",
+        time: str | None = None,
+    ) -> dict[str, Any]:
         """Record one rating durably and return its event."""
-        if isinstance(episode, bool) or not isinstance(episode, (int, np.integer)) or int(episode) not in self._episodes:
-            raise EvalkitError(f"Episode {episode!r} does not exist in dataset {self.dataset.name!r}.")
+        if (
+            isinstance(episode, bool)
+            or not isinstance(episode, (int, np.integer))
+            or int(episode) not in self._episodes
+        ):
+            raise EvalkitError(
+                f"Episode {episode!r} does not exist in dataset {self.dataset.name!r}."
+            )
         check_task_for_dataset(self.dataset, task)
-        event = self._event({"episode": int(episode), "task": task, "rating": check_rating(rating)},
-                            labeller, source, time)
+        event = self._event(
+            {"episode": int(episode), "task": task, "rating": check_rating(rating)},
+            labeller,
+            source,
+            time,
+        )
         return self._append([event])[0]
 
     def ratings_of(self, task: str, labeller: str) -> dict[int, int]:
         """``{episode: rating}`` of one rater on one task."""
-        return {e["episode"]: e["rating"] for e in self.live() if e["task"] == task and e["labeller"] == labeller}
+        return {
+            e["episode"]: e["rating"]
+            for e in self.live()
+            if e["task"] == task and e["labeller"] == labeller
+        }
 
     def current(self) -> pd.DataFrame:
         """Live ratings: ``episode, task, labeller, rating, time, event_id``."""
         rows = self.live()
         return pd.DataFrame(
-            {"episode": pd.Series([e["episode"] for e in rows], dtype=np.int64),
-             "task": pd.Series([e["task"] for e in rows], dtype=object),
-             "labeller": pd.Series([e["labeller"] for e in rows], dtype=object),
-             "rating": pd.Series([e["rating"] for e in rows], dtype=np.int64),
-             "time": pd.Series([e.get("time", "") for e in rows], dtype=object),
-             "event_id": pd.Series([e["id"] for e in rows], dtype=object)}
+            {
+                "episode": pd.Series([e["episode"] for e in rows], dtype=np.int64),
+                "task": pd.Series([e["task"] for e in rows], dtype=object),
+                "labeller": pd.Series([e["labeller"] for e in rows], dtype=object),
+                "rating": pd.Series([e["rating"] for e in rows], dtype=np.int64),
+                "time": pd.Series([e.get("time", "") for e in rows], dtype=object),
+                "event_id": pd.Series([e["id"] for e in rows], dtype=object),
+            }
         )
 
 
 def episode_frames(dataset: Dataset) -> dict[int, list[int]]:
     """``{episode: frame ids in step order}``."""
-    states = dataset.states[["frame_id", "episode", "step"]].sort_values(["episode", "step", "frame_id"])
-    return {int(ep): g["frame_id"].astype(int).tolist() for ep, g in states.groupby("episode", sort=True)}
+    states = dataset.states[["frame_id", "episode", "step"]].sort_values(
+        ["episode", "step", "frame_id"]
+    )
+    return {
+        int(ep): g["frame_id"].astype(int).tolist()
+        for ep, g in states.groupby("episode", sort=True)
+    }
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -108,10 +143,28 @@ def success_rates(store: RatingStore, task: str | None = None) -> pd.DataFrame:
         n = len(g)
         k = int((g["rating"] >= SUCCESS_THRESHOLD).sum())
         lo, hi = wilson_interval(k, n)
-        rows.append({"task": t, "labeller": who, "episodes": n,
-                     **{f"r{r}": int((g["rating"] == r).sum()) for r in RATINGS},
-                     "successes": k, "success_rate": k / n, "ci_low": lo, "ci_high": hi})
-    cols = ["task", "labeller", "episodes", *[f"r{r}" for r in RATINGS], "successes", "success_rate", "ci_low", "ci_high"]
+        rows.append(
+            {
+                "task": t,
+                "labeller": who,
+                "episodes": n,
+                **{f"r{r}": int((g["rating"] == r).sum()) for r in RATINGS},
+                "successes": k,
+                "success_rate": k / n,
+                "ci_low": lo,
+                "ci_high": hi,
+            }
+        )
+    cols = [
+        "task",
+        "labeller",
+        "episodes",
+        *[f"r{r}" for r in RATINGS],
+        "successes",
+        "success_rate",
+        "ci_low",
+        "ci_high",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -127,8 +180,14 @@ def open_rollouts(run_or_dataset: str, root: str | os.PathLike[str] | None = Non
         return Dataset(p)
     for run in (p, runs_root() / run_or_dataset):
         if run.is_dir() and not (run / MANIFEST_FILE).is_file():
-            found = sorted({m.parent for pattern in ("*/" + MANIFEST_FILE, "*/*/" + MANIFEST_FILE)
-                            for m in run.glob(pattern) if not m.parent.name.startswith(".")})
+            found = sorted(
+                {
+                    m.parent
+                    for pattern in ("*/" + MANIFEST_FILE, "*/*/" + MANIFEST_FILE)
+                    for m in run.glob(pattern)
+                    if not m.parent.name.startswith(".")
+                }
+            )
             if len(found) == 1:
                 return Dataset(found[0])
             if len(found) > 1:
@@ -136,5 +195,7 @@ def open_rollouts(run_or_dataset: str, root: str | os.PathLike[str] | None = Non
                     f"Run {run} holds several rollout datasets ({', '.join(str(f) for f in found)}); "
                     "pass the one to rate."
                 )
-            raise DatasetError(f"{run} holds no rollout dataset; make one with 'evalkit evaluate {run}'.")
+            raise DatasetError(
+                f"{run} holds no rollout dataset; make one with 'evalkit evaluate {run}'."
+            )
     return open_dataset(run_or_dataset, root)

@@ -62,8 +62,10 @@ STATIC_FILES = {
 }
 
 
-PAGE_CSP = ("default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
-            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 """The pages load only their own scripts, styles and frames, and cannot be framed by other sites."""
 
 
@@ -158,15 +160,25 @@ class LabelApp:
     def progress(self, labels: dict[int, str] | None = None) -> dict[str, int]:
         labels = self.labels.labels_of(self.task, self.labeller) if labels is None else labels
         values = list(labels.values())
-        return {"total": len(self.dataset), "goal": values.count("goal"), "not_goal": values.count("not_goal"),
-                "skip": values.count("skip"), "labelled": values.count("goal") + values.count("not_goal")}
+        return {
+            "total": len(self.dataset),
+            "goal": values.count("goal"),
+            "not_goal": values.count("not_goal"),
+            "skip": values.count("skip"),
+            "labelled": values.count("goal") + values.count("not_goal"),
+        }
 
     def rating_summary(self) -> dict[str, Any]:
         ratings = self.ratings.ratings_of(self.task, self.labeller)
         n = len(ratings)
         k = sum(r >= SUCCESS_THRESHOLD for r in ratings.values())
-        return {"n_episodes": len(self.episodes), "rated": n, "successes": k,
-                "success_rate": (k / n) if n else None, "ratings": {str(e): r for e, r in ratings.items()}}
+        return {
+            "n_episodes": len(self.episodes),
+            "rated": n,
+            "successes": k,
+            "success_rate": (k / n) if n else None,
+            "ratings": {str(e): r for e, r in ratings.items()},
+        }
 
     # -- HTTP ----------------------------------------------------------------------------------
 
@@ -191,17 +203,28 @@ class LabelApp:
 
     def _page(self, name: str) -> Callable:
         async def page(request: Request) -> Response:
-            return Response(_static(name), media_type=STATIC_FILES[name],
-                            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
-                                     "Content-Security-Policy": PAGE_CSP, "Referrer-Policy": "no-referrer"})
+            return Response(
+                _static(name),
+                media_type=STATIC_FILES[name],
+                headers={
+                    "Cache-Control": "no-store",
+                    "X-Content-Type-Options": "nosniff",
+                    "Content-Security-Policy": PAGE_CSP,
+                    "Referrer-Policy": "no-referrer",
+                },
+            )
+
         return page
 
     async def _static_file(self, request: Request) -> Response:
         name = request.path_params["name"]
         if name not in STATIC_FILES:
             return JSONResponse({"error": "not found"}, status_code=404)
-        return Response(_static(name), media_type=STATIC_FILES[name],
-                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+        return Response(
+            _static(name),
+            media_type=STATIC_FILES[name],
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )
 
     def _api(self, handler: Callable, raw: bool = False) -> Callable:
         """Wrap an API handler: check the token, parse JSON bodies, map errors to 4xx answers."""
@@ -209,8 +232,10 @@ class LabelApp:
         async def endpoint(request: Request) -> Response:
             given = request.headers.get(TOKEN_HEADER) or request.query_params.get("token") or ""
             if not secrets.compare_digest(given.encode(), self.token.encode()):
-                return JSONResponse({"error": "missing or wrong token; open the URL printed by evalkit"},
-                                    status_code=403)
+                return JSONResponse(
+                    {"error": "missing or wrong token; open the URL printed by evalkit"},
+                    status_code=403,
+                )
             try:
                 body = None
                 if request.method == "POST":
@@ -238,16 +263,28 @@ class LabelApp:
         labels = self.labels.labels_of(self.task, self.labeller)
         t = self.task_info
         return {
-            "dataset": self.dataset.name, "family": self.dataset.family, "n_frames": len(self.dataset),
+            "dataset": self.dataset.name,
+            "family": self.dataset.family,
+            "n_frames": len(self.dataset),
             "frame_shape": list(self.dataset.manifest.frame_shape),
-            "task": {"name": t.name, "goal_prompt": t.goal_prompt, "baseline_prompt": t.baseline_prompt,
-                     "criterion": t.criterion},
-            "labeller": self.labeller, "order_name": self.order, "seed": self.seed,
+            "task": {
+                "name": t.name,
+                "goal_prompt": t.goal_prompt,
+                "baseline_prompt": t.baseline_prompt,
+                "criterion": t.criterion,
+            },
+            "labeller": self.labeller,
+            "order_name": self.order,
+            "seed": self.seed,
             "order": self.order_ids.tolist(),
-            "episode": states["episode"].astype(int).tolist(), "step": states["step"].astype(int).tolist(),
+            "episode": states["episode"].astype(int).tolist(),
+            "step": states["step"].astype(int).tolist(),
             "rule": None if rule is None else rule.astype(int).tolist(),
-            "labels": {str(k): v for k, v in labels.items()}, "progress": self.progress(labels),
-            "label_values": list(LABELS), "ratings": list(RATINGS), "success_threshold": SUCCESS_THRESHOLD,
+            "labels": {str(k): v for k, v in labels.items()},
+            "progress": self.progress(labels),
+            "label_values": list(LABELS),
+            "ratings": list(RATINGS),
+            "success_threshold": SUCCESS_THRESHOLD,
             "journal": str(self.labels.path),
         }
 
@@ -269,13 +306,20 @@ class LabelApp:
         if label not in LABELS:
             raise HTTPProblem(400, f"label must be one of {', '.join(LABELS)}, not {label!r}")
         if not 0 <= frame_id < len(self.dataset):
-            raise HTTPProblem(400, f"frame {frame_id} does not exist (frames are 0..{len(self.dataset) - 1})")
+            raise HTTPProblem(
+                400, f"frame {frame_id} does not exist (frames are 0..{len(self.dataset) - 1})"
+            )
         return frame_id, label
 
     def _post_label(self, request: Request, body: dict) -> dict[str, Any]:
         frame_id, label = self._check_item(body)
         event = self.labels.add(frame_id, self.task, label, self.labeller, source="web")
-        return {"event_id": event["id"], "frame_id": frame_id, "label": label, "progress": self.progress()}
+        return {
+            "event_id": event["id"],
+            "frame_id": frame_id,
+            "label": label,
+            "progress": self.progress(),
+        }
 
     def _post_labels(self, request: Request, body: dict) -> dict[str, Any]:
         items = body.get("items")
@@ -283,7 +327,10 @@ class LabelApp:
             raise HTTPProblem(400, f"items must be a list of 1..{MAX_BATCH} labels")
         checked = [self._check_item(i) for i in items]
         events = self.labels.add_many(
-            [{"frame_id": f, "task": self.task, "label": lab, "labeller": self.labeller} for f, lab in checked],
+            [
+                {"frame_id": f, "task": self.task, "label": lab, "labeller": self.labeller}
+                for f, lab in checked
+            ],
             source="web",
         )
         return {"event_ids": [e["id"] for e in events], "progress": self.progress()}
@@ -292,14 +339,20 @@ class LabelApp:
         event_id = body.get("event_id")
         if event_id is not None and not isinstance(event_id, str):
             raise HTTPProblem(400, "event_id must be a string")
-        undone = (self.labels.undo(self.labeller, event_id=event_id, source="web") if event_id
-                  else self.labels.undo_last(self.labeller, self.task, source="web"))
+        undone = (
+            self.labels.undo(self.labeller, event_id=event_id, source="web")
+            if event_id
+            else self.labels.undo_last(self.labeller, self.task, source="web")
+        )
         labels = self.labels.labels_of(self.task, self.labeller)
         if undone is None:
             return {"undone": None, "progress": self.progress(labels)}
         f = undone["frame_id"]
-        return {"undone": {"event_id": undone["id"], "frame_id": f, "label": undone["label"]},
-                "label": labels.get(f), "progress": self.progress(labels)}
+        return {
+            "undone": {"event_id": undone["id"], "frame_id": f, "label": undone["label"]},
+            "label": labels.get(f),
+            "progress": self.progress(labels),
+        }
 
     def _frame_id(self, text: str) -> int:
         name = text[:-4] if text.endswith(".png") else text
@@ -316,18 +369,26 @@ class LabelApp:
         if size not in ("full", "thumb"):
             raise HTTPProblem(400, "size must be full or thumb")
         etag = f'"{self.dataset.content_hash}-{frame_id}-{size}"'
-        headers = {"Cache-Control": "private, max-age=86400, immutable", "ETag": etag,
-                   "X-Content-Type-Options": "nosniff"}
+        headers = {
+            "Cache-Control": "private, max-age=86400, immutable",
+            "ETag": etag,
+            "X-Content-Type-Options": "nosniff",
+        }
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
-        return Response(self._encode(frame_id, size == "thumb"), media_type="image/png", headers=headers)
+        return Response(
+            self._encode(frame_id, size == "thumb"), media_type="image/png", headers=headers
+        )
 
     def _episodes_view(self, request: Request, body: Any) -> dict[str, Any]:
         eps = self.episodes
         order = list(eps)
         if self.order == "random":
             order = [order[i] for i in np.random.default_rng(self.seed).permutation(len(order))]
-        return {"episodes": [{"episode": e, "frames": eps[e]} for e in order], **self.rating_summary()}
+        return {
+            "episodes": [{"episode": e, "frames": eps[e]} for e in order],
+            **self.rating_summary(),
+        }
 
     def _post_rating(self, request: Request, body: dict) -> dict[str, Any]:
         episode = self._int(body.get("episode"), "episode")
@@ -352,7 +413,9 @@ class LabelApp:
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host:port``; a port in use is a clear error naming a free one."""
     if not 0 <= port <= 65535:
-        raise EvalkitError(f"Port {port} is not a TCP port; use 1024..65535 (or 0 for any free one).")
+        raise EvalkitError(
+            f"Port {port} is not a TCP port; use 1024..65535 (or 0 for any free one)."
+        )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP so that asyncio sets TCP_NODELAY on accepted connections (it checks the
     # protocol number); with proto 0, Nagle + delayed ACKs add ~40 ms to every small answer.
@@ -367,10 +430,16 @@ def bind_socket(host: str, port: int) -> socket.socket:
                 f"Port {port} on {host} is already in use (another 'evalkit label serve'?); "
                 f"pass another port, e.g. --port {free_port(host)}, or --port 0 for any free one."
             ) from None
-        if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
-            raise EvalkitError(f"Cannot listen on {host}: it is not an address of this machine; try --host 127.0.0.1.") from None
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(
+            exc, socket.gaierror
+        ):
+            raise EvalkitError(
+                f"Cannot listen on {host}: it is not an address of this machine; try --host 127.0.0.1."
+            ) from None
         if exc.errno == errno.EACCES:
-            raise EvalkitError(f"Not allowed to listen on port {port}; pass a port above 1023.") from None
+            raise EvalkitError(
+                f"Not allowed to listen on port {port}; pass a port above 1023."
+            ) from None
         raise
     sock.listen(128)
     sock.setblocking(False)
@@ -397,8 +466,13 @@ class LabelServer:
         self.host = host
         self.sock = bind_socket(host, port)
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app.build(), log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=3)
+        config = uvicorn.Config(
+            app.build(),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=3,
+        )
         self._server = _QuietServer(config)
         self._thread: threading.Thread | None = None
 

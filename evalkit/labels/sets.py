@@ -58,8 +58,11 @@ def decided_labels(store: LabelStore, task: str | None = None) -> pd.DataFrame:
     table = table[table["label"] != "skip"]
     bad = (table["frame_id"] < 0) | (table["frame_id"] >= len(store.dataset))
     if bad.any():
-        warnings.warn(f"{store.path}: {int(bad.sum())} labels name frames the dataset does not have; left out.",
-                      JournalWarning, stacklevel=2)
+        warnings.warn(
+            f"{store.path}: {int(bad.sum())} labels name frames the dataset does not have; left out.",
+            JournalWarning,
+            stacklevel=2,
+        )
         table = table[~bad]
     return table.reset_index(drop=True)
 
@@ -80,9 +83,20 @@ def majority_vote(decided: pd.DataFrame) -> MajorityVote:
     :param decided: live labels as from :func:`decided_labels` (one per frame, task, labeller).
     """
     if decided.empty:
-        empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                              [("frame_id", np.int64), ("task", object), ("label", bool), ("n_goal", np.int64),
-                               ("n_votes", np.int64), ("labellers", object), ("time", object)]})
+        empty = pd.DataFrame(
+            {
+                c: pd.Series(dtype=t)
+                for c, t in [
+                    ("frame_id", np.int64),
+                    ("task", object),
+                    ("label", bool),
+                    ("n_goal", np.int64),
+                    ("n_votes", np.int64),
+                    ("labellers", object),
+                    ("time", object),
+                ]
+            }
+        )
         return MajorityVote(empty, empty.drop(columns=["label", "time"]))
     d = decided.assign(is_goal=decided["label"] == "goal")
     grouped = d.groupby(["task", "frame_id"], sort=True)
@@ -106,11 +120,19 @@ def per_labeller_sets(decided: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """``{"human-<labeller>": table}``: each labeller's labels as a tidy label table."""
     out = {}
     for labeller, rows in decided.groupby("labeller", sort=True):
-        out[labeller_set_name(labeller)] = pd.DataFrame(
-            {"frame_id": rows["frame_id"].to_numpy(np.int64), "task": rows["task"].to_numpy(object),
-             "label": (rows["label"] == "goal").to_numpy(bool), "labeller": rows["labeller"].to_numpy(object),
-             "time": rows["time"].to_numpy(object)}
-        ).sort_values(["task", "frame_id"]).reset_index(drop=True)
+        out[labeller_set_name(labeller)] = (
+            pd.DataFrame(
+                {
+                    "frame_id": rows["frame_id"].to_numpy(np.int64),
+                    "task": rows["task"].to_numpy(object),
+                    "label": (rows["label"] == "goal").to_numpy(bool),
+                    "labeller": rows["labeller"].to_numpy(object),
+                    "time": rows["time"].to_numpy(object),
+                }
+            )
+            .sort_values(["task", "frame_id"])
+            .reset_index(drop=True)
+        )
     return out
 
 
@@ -138,7 +160,11 @@ def sync_label_sets(dataset: Dataset, store: LabelStore | None = None) -> SyncRe
     vote = majority_vote(decided)
     sets = {HUMAN: vote.table, **per_labeller_sets(decided)}
     for existing in dataset.label_sets():
-        if existing.startswith(HUMAN_PREFIX) and existing not in sets and _labellers_in_journal(store, existing):
+        if (
+            existing.startswith(HUMAN_PREFIX)
+            and existing not in sets
+            and _labellers_in_journal(store, existing)
+        ):
             sets[existing] = vote.table.iloc[:0][["frame_id", "task", "label"]]
     for name, table in sets.items():
         result.paths[name] = dataset.write_label_set(name, table)
@@ -147,7 +173,7 @@ def sync_label_sets(dataset: Dataset, store: LabelStore | None = None) -> SyncRe
 
 
 def _labellers_in_journal(store: LabelStore, set_name: str) -> bool:
-    name = set_name[len(HUMAN_PREFIX):]
+    name = set_name[len(HUMAN_PREFIX) :]
     return any(e.get("labeller") == name for e in store.log.events)
 
 
@@ -166,7 +192,11 @@ def resolve_label_set(dataset: Dataset, label_set: str, store: LabelStore | None
     A bare name that is neither a stored set nor ``rule``/``human`` but is a labeller in the
     journal means that labeller's set (``--labels alice`` = ``--labels human-alice``).
     """
-    if label_set in (RULE_LABELS, HUMAN) or label_set.startswith(HUMAN_PREFIX) or label_set in dataset.label_sets():
+    if (
+        label_set in (RULE_LABELS, HUMAN)
+        or label_set.startswith(HUMAN_PREFIX)
+        or label_set in dataset.label_sets()
+    ):
         return label_set
     store = store or LabelStore(dataset)
     if any(e.get("labeller") == label_set for e in store.log.events):
@@ -197,7 +227,9 @@ def labelled_subset(dataset: Dataset, task: str, label_set: str = HUMAN) -> Labe
         if name == HUMAN:
             table = majority_vote(decided).table
         else:
-            table = per_labeller_sets(decided).get(name, pd.DataFrame(columns=["frame_id", "task", "label"]))
+            table = per_labeller_sets(decided).get(
+                name, pd.DataFrame(columns=["frame_id", "task", "label"])
+            )
     else:
         table = dataset.label_table(name)
     rows = table[table["task"] == task]
@@ -209,5 +241,7 @@ def labelled_subset(dataset: Dataset, task: str, label_set: str = HUMAN) -> Labe
     rows = rows.sort_values("frame_id")
     ids = rows["frame_id"].to_numpy(np.int64)
     if len(np.unique(ids)) != len(ids):
-        raise DatasetError(f"Label set {name!r} of dataset {dataset.name!r} labels some frames twice for task {task!r}.")
+        raise DatasetError(
+            f"Label set {name!r} of dataset {dataset.name!r} labels some frames twice for task {task!r}."
+        )
     return LabelledSubset(ids, rows["label"].to_numpy(bool))

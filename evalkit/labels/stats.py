@@ -43,7 +43,9 @@ def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> Agreement:
     """Cohen's κ of two equally long label sequences (any hashable categories)."""
     a, b = list(a), list(b)
     if len(a) != len(b):
-        raise ValueError(f"cohen_kappa needs two sequences of one length, got {len(a)} and {len(b)}")
+        raise ValueError(
+            f"cohen_kappa needs two sequences of one length, got {len(a)} and {len(b)}"
+        )
     n = len(a)
     if n == 0:
         return Agreement(0, None, None, None)
@@ -71,16 +73,22 @@ def rule_labels_or_none(dataset: Dataset, task: str) -> np.ndarray | None:
     try:
         return dataset.labels(task, RULE_LABELS)
     except (EvalkitError, ImportError, KeyError):
-        return None  # a task with human labels only, or an environment whose rules are not installed
+        return (
+            None  # a task with human labels only, or an environment whose rules are not installed
+        )
 
 
-def _vs_rule(rule: np.ndarray | None, frame_ids: np.ndarray, is_goal: np.ndarray) -> Agreement | None:
+def _vs_rule(
+    rule: np.ndarray | None, frame_ids: np.ndarray, is_goal: np.ndarray
+) -> Agreement | None:
     if rule is None:
         return None
     return cohen_kappa(list(is_goal.astype(bool)), list(rule[frame_ids].astype(bool)))
 
 
-def label_stats(dataset: Dataset, task: str | None = None, store: LabelStore | None = None) -> LabelStats:
+def label_stats(
+    dataset: Dataset, task: str | None = None, store: LabelStore | None = None
+) -> LabelStats:
     """Counts and agreement of the human labels of ``dataset`` (all tasks, or one)."""
     store = store or LabelStore(dataset)
     current = store.current(task=task)
@@ -94,24 +102,68 @@ def label_stats(dataset: Dataset, task: str | None = None, store: LabelStore | N
             rows = cur_t[cur_t["labeller"] == labeller]
             dec = dec_t[dec_t["labeller"] == labeller]
             ag = _vs_rule(rule, dec["frame_id"].to_numpy(), (dec["label"] == "goal").to_numpy())
-            per.append({"task": t, "labeller": labeller, "labelled": len(dec),
-                        "goal": int((rows["label"] == "goal").sum()), "not_goal": int((rows["label"] == "not_goal").sum()),
-                        "skipped": int((rows["label"] == "skip").sum()), **_agreement_cols(ag, "rule_")})
-        by_labeller = {w: dict(zip(g["frame_id"], g["label"])) for w, g in dec_t.groupby("labeller")}
+            per.append(
+                {
+                    "task": t,
+                    "labeller": labeller,
+                    "labelled": len(dec),
+                    "goal": int((rows["label"] == "goal").sum()),
+                    "not_goal": int((rows["label"] == "not_goal").sum()),
+                    "skipped": int((rows["label"] == "skip").sum()),
+                    **_agreement_cols(ag, "rule_"),
+                }
+            )
+        by_labeller = {
+            w: dict(zip(g["frame_id"], g["label"])) for w, g in dec_t.groupby("labeller")
+        }
         for x, y in combinations(sorted(by_labeller), 2):
             common = sorted(set(by_labeller[x]) & set(by_labeller[y]))
-            ag = cohen_kappa([by_labeller[x][f] for f in common], [by_labeller[y][f] for f in common])
-            pairs.append({"task": t, "labeller_a": x, "labeller_b": y, "common": ag.n,
-                          "agreement": ag.observed, "kappa": ag.kappa})
+            ag = cohen_kappa(
+                [by_labeller[x][f] for f in common], [by_labeller[y][f] for f in common]
+            )
+            pairs.append(
+                {
+                    "task": t,
+                    "labeller_a": x,
+                    "labeller_b": y,
+                    "common": ag.n,
+                    "agreement": ag.observed,
+                    "kappa": ag.kappa,
+                }
+            )
         vote = majority_vote(dec_t)
         ag = _vs_rule(rule, vote.table["frame_id"].to_numpy(), vote.table["label"].to_numpy())
-        major.append({"task": t, "decided": len(vote.table), "goal": int(vote.table["label"].sum()),
-                      "ties": len(vote.ties), **_agreement_cols(ag, "rule_")})
+        major.append(
+            {
+                "task": t,
+                "decided": len(vote.table),
+                "goal": int(vote.table["label"].sum()),
+                "ties": len(vote.ties),
+                **_agreement_cols(ag, "rule_"),
+            }
+        )
     return LabelStats(
-        per_labeller=pd.DataFrame(per, columns=["task", "labeller", "labelled", "goal", "not_goal", "skipped",
-                                                "rule_n", "rule_agreement", "rule_kappa"]),
-        pairs=pd.DataFrame(pairs, columns=["task", "labeller_a", "labeller_b", "common", "agreement", "kappa"]),
-        majority=pd.DataFrame(major, columns=["task", "decided", "goal", "ties", "rule_n", "rule_agreement", "rule_kappa"]),
+        per_labeller=pd.DataFrame(
+            per,
+            columns=[
+                "task",
+                "labeller",
+                "labelled",
+                "goal",
+                "not_goal",
+                "skipped",
+                "rule_n",
+                "rule_agreement",
+                "rule_kappa",
+            ],
+        ),
+        pairs=pd.DataFrame(
+            pairs, columns=["task", "labeller_a", "labeller_b", "common", "agreement", "kappa"]
+        ),
+        majority=pd.DataFrame(
+            major,
+            columns=["task", "decided", "goal", "ties", "rule_n", "rule_agreement", "rule_kappa"],
+        ),
     )
 
 

@@ -67,7 +67,9 @@ def check_frame_id(dataset: Dataset, frame_id: Any) -> int:
     if isinstance(frame_id, (bool, np.bool_)) or not isinstance(frame_id, (int, np.integer)):
         raise EvalkitError(f"Frame id {frame_id!r} is not an integer.")
     if not 0 <= int(frame_id) < len(dataset):
-        raise EvalkitError(f"Frame {frame_id} does not exist: dataset {dataset.name!r} has frames 0..{len(dataset) - 1}.")
+        raise EvalkitError(
+            f"Frame {frame_id} does not exist: dataset {dataset.name!r} has frames 0..{len(dataset) - 1}."
+        )
     return int(frame_id)
 
 
@@ -80,7 +82,9 @@ class JournalStore:
     :param key_fields: the fields that identify what an event is about (plus ``labeller``).
     """
 
-    def __init__(self, dataset: Dataset, journal_name: str, kind: str, key_fields: tuple[str, ...]) -> None:
+    def __init__(
+        self, dataset: Dataset, journal_name: str, kind: str, key_fields: tuple[str, ...]
+    ) -> None:
         self.dataset = dataset
         self.journal = Journal(dataset.path / LABELS_DIR / journal_name)
         self.kind = kind
@@ -98,9 +102,18 @@ class JournalStore:
         with self._lock:
             self.log.refresh()
 
-    def _event(self, fields: Mapping[str, Any], labeller: str, source: str, time: str | None) -> dict[str, Any]:
-        return {"v": JOURNAL_VERSION, "id": new_event_id(), "type": self.kind, **fields,
-                "labeller": check_labeller(labeller), "time": time or utc_now(), "source": source}
+    def _event(
+        self, fields: Mapping[str, Any], labeller: str, source: str, time: str | None
+    ) -> dict[str, Any]:
+        return {
+            "v": JOURNAL_VERSION,
+            "id": new_event_id(),
+            "type": self.kind,
+            **fields,
+            "labeller": check_labeller(labeller),
+            "time": time or utc_now(),
+            "source": source,
+        }
 
     def _append(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         with self._lock:
@@ -108,8 +121,9 @@ class JournalStore:
             self.log.refresh()
         return events
 
-    def undo(self, labeller: str, event_id: str | None = None, source: str = "api",
-             **match: Any) -> dict[str, Any] | None:
+    def undo(
+        self, labeller: str, event_id: str | None = None, source: str = "api", **match: Any
+    ) -> dict[str, Any] | None:
         """Undo ``event_id``, or the latest live event of ``labeller`` whose fields equal ``match``.
 
         Returns the undone event (``None`` if there was nothing to undo). The undo is an event of
@@ -126,7 +140,10 @@ class JournalStore:
                     return None
             else:
                 target = self.log.last_undoable(
-                    lambda e: e.get("labeller") == labeller and all(e.get(k) == v for k, v in match.items())
+                    lambda e: (
+                        e.get("labeller") == labeller
+                        and all(e.get(k) == v for k, v in match.items())
+                    )
                 )
                 if target is None:
                     return None
@@ -157,25 +174,57 @@ class LabelStore(JournalStore):
             self._checked_tasks.add(task)
         return task
 
-    def make_event(self, frame_id: int, task: str, label: str, labeller: str, *,
-                   source: str = "api", time: str | None = None) -> dict[str, Any]:
+    def make_event(
+        self,
+        frame_id: int,
+        task: str,
+        label: str,
+        labeller: str,
+        *,
+        source: str = "api",
+        time: str | None = None,
+    ) -> dict[str, Any]:
         """A validated label event, not yet appended."""
-        fields = {"frame_id": check_frame_id(self.dataset, frame_id), "task": self._check_task(task),
-                  "label": check_label(label)}
+        fields = {
+            "frame_id": check_frame_id(self.dataset, frame_id),
+            "task": self._check_task(task),
+            "label": check_label(label),
+        }
         return self._event(fields, labeller, source, time)
 
-    def add(self, frame_id: int, task: str, label: str, labeller: str, *, source: str = "api",
-            time: str | None = None) -> dict[str, Any]:
+    def add(
+        self,
+        frame_id: int,
+        task: str,
+        label: str,
+        labeller: str,
+        *,
+        source: str = "api",
+        time: str | None = None,
+    ) -> dict[str, Any]:
         """Record one label durably (fsync'd before this returns) and return its event."""
-        return self._append([self.make_event(frame_id, task, label, labeller, source=source, time=time)])[0]
+        return self._append(
+            [self.make_event(frame_id, task, label, labeller, source=source, time=time)]
+        )[0]
 
-    def add_many(self, items: Iterable[Mapping[str, Any]], *, source: str = "api") -> list[dict[str, Any]]:
+    def add_many(
+        self, items: Iterable[Mapping[str, Any]], *, source: str = "api"
+    ) -> list[dict[str, Any]]:
         """Record many labels with one write and one fsync; all are validated first.
 
         Each item has ``frame_id``, ``task``, ``label``, ``labeller`` and optionally ``time``.
         """
-        events = [self.make_event(i["frame_id"], i["task"], i["label"], i["labeller"], source=source,
-                                  time=i.get("time")) for i in items]
+        events = [
+            self.make_event(
+                i["frame_id"],
+                i["task"],
+                i["label"],
+                i["labeller"],
+                source=source,
+                time=i.get("time"),
+            )
+            for i in items
+        ]
         return self._append(events)
 
     def undo_last(self, labeller: str, task: str, source: str = "api") -> dict[str, Any] | None:
@@ -184,8 +233,12 @@ class LabelStore(JournalStore):
 
     def current(self, task: str | None = None, labeller: str | None = None) -> pd.DataFrame:
         """The live labels, one row per ``(frame_id, task, labeller)`` (skips included)."""
-        rows = [e for e in self.live()
-                if (task is None or e.get("task") == task) and (labeller is None or e.get("labeller") == labeller)]
+        rows = [
+            e
+            for e in self.live()
+            if (task is None or e.get("task") == task)
+            and (labeller is None or e.get("labeller") == labeller)
+        ]
         return current_table(rows)
 
     def labels_of(self, task: str, labeller: str) -> dict[int, str]:
@@ -193,7 +246,7 @@ class LabelStore(JournalStore):
         with self._lock:
             self.log.refresh()
             out = {}
-            for (frame_id, t, who) in self.log.history:
+            for frame_id, t, who in self.log.history:
                 if t == task and who == labeller:
                     e = self.log.current((frame_id, t, who))
                     if e is not None:

@@ -48,10 +48,18 @@ class DatasetEpic:
         s = self.source
         return [
             result_row(
-                r, task=self.task, label_set=self.label_set, reward_source=s.source, model=s.model,
-                pretrained=s.pretrained, alpha=math.nan if a is None else float(a),
-                model_identity=s.model_identity, random_weights=s.random_weights,
-                dataset=self.dataset, dataset_hash=self.dataset_hash, evalkit_version=__version__,
+                r,
+                task=self.task,
+                label_set=self.label_set,
+                reward_source=s.source,
+                model=s.model,
+                pretrained=s.pretrained,
+                alpha=math.nan if a is None else float(a),
+                model_identity=s.model_identity,
+                random_weights=s.random_weights,
+                dataset=self.dataset,
+                dataset_hash=self.dataset_hash,
+                evalkit_version=__version__,
             )
             for r, a in zip(self.results, s.alphas)
         ]
@@ -101,14 +109,27 @@ def evaluate_rewards(
     weights = None if weights is None else np.asarray(weights)[frame_ids]
     try:
         results = epic_goal_columns(
-            values, labels, weights, dataset.episodes[frame_ids], n_bootstrap=n_bootstrap, ci_method=ci_method,
-            confidence=confidence, seed=seed, names=source.column_names(),
+            values,
+            labels,
+            weights,
+            dataset.episodes[frame_ids],
+            n_bootstrap=n_bootstrap,
+            ci_method=ci_method,
+            confidence=confidence,
+            seed=seed,
+            names=source.column_names(),
         )
     except DegenerateError as exc:
-        raise DegenerateError(f"Task {task!r}, labels {label_set!r}, dataset {dataset.name!r}: {exc}") from None
+        raise DegenerateError(
+            f"Task {task!r}, labels {label_set!r}, dataset {dataset.name!r}: {exc}"
+        ) from None
     run = DatasetEpic(
-        dataset=dataset.name, dataset_hash=dataset.content_hash, task=task, label_set=label_set,
-        source=source, results=list(results),
+        dataset=dataset.name,
+        dataset_hash=dataset.content_hash,
+        task=task,
+        label_set=label_set,
+        source=source,
+        results=list(results),
     )
     if save:
         run = replace(run, saved_to=upsert_epic_results(dataset.path, run.rows()))

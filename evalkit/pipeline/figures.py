@@ -36,10 +36,12 @@ from evalkit.text import number_list
 if TYPE_CHECKING:
     from evalkit.vlm import ModelSpec
 
+
 def axis_label(family: Any) -> str:
     """The x-axis label of a family's landscape (:attr:`~evalkit.envs.family.Family.axis_label`,
     else the state column's name)."""
     return family.axis_label or family.state_axis or ""
+
 
 CLIP_SOURCE = "clip"
 """``reward_source`` of CLIP rewards in the saved EPIC results."""
@@ -128,8 +130,15 @@ def goal_interval(values: np.ndarray, labels: np.ndarray) -> tuple[float, float]
     return (float(lo), float(hi)) if labels[inside].all() else None
 
 
-def landscape_data(dataset: Any, task: str, model: "ModelSpec | str", alphas: Sequence[float], *,
-                   devices: str | None = None, batch_size: int | None = None) -> LandscapeData:
+def landscape_data(
+    dataset: Any,
+    task: str,
+    model: "ModelSpec | str",
+    alphas: Sequence[float],
+    *,
+    devices: str | None = None,
+    batch_size: int | None = None,
+) -> LandscapeData:
     """CLIP rewards of every frame of a sweep dataset, against the family's state axis.
 
     Embeds the dataset first if the model's embeddings are not cached.
@@ -139,30 +148,50 @@ def landscape_data(dataset: Any, task: str, model: "ModelSpec | str", alphas: Se
     t = get_task(task)
     fam = get_family(dataset.family)
     if t.family != dataset.family:
-        raise EvalkitError(f"Task {task!r} runs on {t.family}, but dataset {dataset.name!r} holds {dataset.family} states.")
+        raise EvalkitError(
+            f"Task {task!r} runs on {t.family}, but dataset {dataset.name!r} holds {dataset.family} states."
+        )
     if fam.state_axis is None or fam.state_axis not in dataset.states.columns:
         raise EvalkitError(
             f"Dataset {dataset.name!r} ({dataset.family}) has no single state axis to plot a reward landscape "
             "against; landscapes exist for sweeps of families with one (cartpole, mountaincar)."
         )
-    source = clip_reward_source(dataset, task, model, list(alphas), devices=devices, batch_size=batch_size)
+    source = clip_reward_source(
+        dataset, task, model, list(alphas), devices=devices, batch_size=batch_size
+    )
     x = dataset.states[fam.state_axis].to_numpy(dtype=float)
     values = np.asarray(source.values, dtype=float)
-    table = pd.DataFrame({
-        "state_value": np.tile(x, values.shape[1]),
-        "alpha": np.repeat(np.asarray(source.alphas, dtype=float), len(x)),
-        "reward": values.T.ravel(),
-    })
+    table = pd.DataFrame(
+        {
+            "state_value": np.tile(x, values.shape[1]),
+            "alpha": np.repeat(np.asarray(source.alphas, dtype=float), len(x)),
+            "reward": values.T.ravel(),
+        }
+    )
     region = goal_interval(x, dataset.labels(task)) if t.rule is not None else None
     return LandscapeData(
-        table=table, dataset=dataset.name, task=task, model=_model_name(model), pretrained=source.pretrained,
-        random_weights=source.random_weights, state_label=axis_label(fam),
-        goal_value=fam.goal_value, goal_region=region,
+        table=table,
+        dataset=dataset.name,
+        task=task,
+        model=_model_name(model),
+        pretrained=source.pretrained,
+        random_weights=source.random_weights,
+        state_label=axis_label(fam),
+        goal_value=fam.goal_value,
+        goal_region=region,
     )
 
 
-def histogram_data(dataset: Any, task: str, models: "Sequence[ModelSpec | str]", *, alpha: float = 0.0,
-                   label_set: str = "rule", devices: str | None = None, batch_size: int | None = None) -> HistogramData:
+def histogram_data(
+    dataset: Any,
+    task: str,
+    models: "Sequence[ModelSpec | str]",
+    *,
+    alpha: float = 0.0,
+    label_set: str = "rule",
+    devices: str | None = None,
+    batch_size: int | None = None,
+) -> HistogramData:
     """CLIP rewards at one α and goal labels, for each model.
 
     Only the frames the label set labels are used (human labels rarely cover a whole dataset),
@@ -172,14 +201,27 @@ def histogram_data(dataset: Any, task: str, models: "Sequence[ModelSpec | str]",
     frame_ids, labels = goal.frame_ids, goal.labels[goal.mask]
     parts, names, random = [], [], False
     for model in models:
-        source = clip_reward_source(dataset, task, model, [alpha], devices=devices, batch_size=batch_size)
+        source = clip_reward_source(
+            dataset, task, model, [alpha], devices=devices, batch_size=batch_size
+        )
         name = model_label(_model_name(model), source.pretrained)
         names.append(name)
         random |= source.random_weights
         rewards = np.asarray(source.values, dtype=float)[frame_ids, 0]
-        parts.append(pd.DataFrame({"model": name, "reward": rewards, "label": np.asarray(labels, dtype=bool)}))
-    return HistogramData(table=pd.concat(parts, ignore_index=True), dataset=dataset.name, task=task,
-                         label_set=label_set, alpha=float(alpha), random_weights=random, models=names)
+        parts.append(
+            pd.DataFrame(
+                {"model": name, "reward": rewards, "label": np.asarray(labels, dtype=bool)}
+            )
+        )
+    return HistogramData(
+        table=pd.concat(parts, ignore_index=True),
+        dataset=dataset.name,
+        task=task,
+        label_set=label_set,
+        alpha=float(alpha),
+        random_weights=random,
+        models=names,
+    )
 
 
 def parameter_count(model: str) -> int | None:
@@ -203,7 +245,9 @@ def saved_clip_results(dataset: Any, task: str, label_set: str = "rule") -> pd.D
     """The saved EPIC rows of CLIP rewards for ``task`` on ``dataset`` that match its content."""
     table = load_epic_results(dataset.path)
     keep = (
-        (table["task"] == task) & (table["label_set"] == label_set) & (table["reward_source"] == CLIP_SOURCE)
+        (table["task"] == task)
+        & (table["label_set"] == label_set)
+        & (table["reward_source"] == CLIP_SOURCE)
         & (table["dataset_hash"].astype(str) == dataset.content_hash)
     )
     return table[keep]
@@ -212,22 +256,37 @@ def saved_clip_results(dataset: Any, task: str, label_set: str = "rule") -> pd.D
 def _select(rows: pd.DataFrame, resolved: Any, alphas: Sequence[float]) -> pd.DataFrame:
     """Rows of one model and its weights (by the reward engine's identity of the weights, or by
     name and weights tag), at the wanted α."""
-    names = {str(resolved.spec.pretrained or ""), str(resolved.tag or ""), str(resolved.weights_path or "")}
+    names = {
+        str(resolved.spec.pretrained or ""),
+        str(resolved.tag or ""),
+        str(resolved.weights_path or ""),
+    }
     if resolved.random_weights:
         names.add("none")
     names.discard("")
     same = (rows["model_identity"].astype(str) == resolved.label) | (
-        (rows["model"] == resolved.display_name) & rows["pretrained"].astype(str).isin(names))
+        (rows["model"] == resolved.display_name) & rows["pretrained"].astype(str).isin(names)
+    )
     rows = rows[same]
     wanted = np.asarray(alphas, dtype=float)
     hit = np.isclose(rows["alpha"].to_numpy(dtype=float)[:, None], wanted[None, :]).any(axis=1)
     return rows[hit].drop_duplicates(subset="alpha", keep="last")
 
 
-def scaling_data(dataset: Any, task: str, models: "Sequence[ModelSpec | str]", alphas: Sequence[float], *,
-                 label_set: str = "rule", compute_missing: bool = True, n_bootstrap: int = 2000,
-                 devices: str | None = None, batch_size: int | None = None,
-                 progress: Callable[[str], None] | None = None, save: bool = False) -> ScalingData:
+def scaling_data(
+    dataset: Any,
+    task: str,
+    models: "Sequence[ModelSpec | str]",
+    alphas: Sequence[float],
+    *,
+    label_set: str = "rule",
+    compute_missing: bool = True,
+    n_bootstrap: int = 2000,
+    devices: str | None = None,
+    batch_size: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    save: bool = False,
+) -> ScalingData:
     """EPIC distance with its interval for every model and α.
 
     Saved results are used when they exist for this dataset's content; missing ones are computed
@@ -254,34 +313,55 @@ def scaling_data(dataset: Any, task: str, models: "Sequence[ModelSpec | str]", a
                     f"--labels {label_set} --alpha {number_list(alphas)}'."
                 )
             say(f"EPIC of {model} ({name}) on {dataset.name} is not saved yet: computing it")
-            source = clip_reward_source(dataset, task, spec, list(alphas), devices=devices, batch_size=batch_size)
-            run = evaluate_rewards(dataset, task, source, label_set=label_set, n_bootstrap=n_bootstrap, save=save)
+            source = clip_reward_source(
+                dataset, task, spec, list(alphas), devices=devices, batch_size=batch_size
+            )
+            run = evaluate_rewards(
+                dataset, task, source, label_set=label_set, n_bootstrap=n_bootstrap, save=save
+            )
             rows = _select(run.table(), resolved, alphas)
             computed.append(model)
         for key in set(zip(rows["model"], rows["pretrained"])):
             params[key] = parameter_count(model)
         parts.append(rows)
     table = scaling_table_from_results(pd.concat(parts, ignore_index=True), params)
-    return ScalingData(table=table, dataset=dataset.name, task=task, label_set=label_set,
-                       random_weights=bool(table["random_weights"].any()), computed=computed)
+    return ScalingData(
+        table=table,
+        dataset=dataset.name,
+        task=task,
+        label_set=label_set,
+        random_weights=bool(table["random_weights"].any()),
+        computed=computed,
+    )
 
 
-def scaling_table_from_results(rows: pd.DataFrame, params: dict[tuple[str, str], int | None]) -> pd.DataFrame:
+def scaling_table_from_results(
+    rows: pd.DataFrame, params: dict[tuple[str, str], int | None]
+) -> pd.DataFrame:
     """Rows of the saved EPIC results (:data:`evalkit.pipeline.results.COLUMNS`) as the scaling figures' table.
 
     ``model`` is the display name: the model name, or ``model (pretrained)`` when one model
     appears with several weights; ``base_model`` is always the model name.
     """
     pretrained_per_model = rows.groupby("model")["pretrained"].nunique()
-    names = [model_label(m, p) if pretrained_per_model[m] > 1 else m for m, p in zip(rows["model"], rows["pretrained"])]
+    names = [
+        model_label(m, p) if pretrained_per_model[m] > 1 else m
+        for m, p in zip(rows["model"], rows["pretrained"])
+    ]
     sizes = [params.get((m, p)) for m, p in zip(rows["model"], rows["pretrained"])]
-    return pd.DataFrame({
-        "model": names, "base_model": rows["model"].to_numpy(), "pretrained": rows["pretrained"].to_numpy(),
-        "params": [float(s) if s else math.nan for s in sizes], "alpha": rows["alpha"].to_numpy(dtype=float),
-        "distance": rows["distance"].to_numpy(dtype=float), "low": rows["ci_low"].to_numpy(dtype=float),
-        "high": rows["ci_high"].to_numpy(dtype=float),
-        "random_weights": rows["random_weights"].fillna(False).to_numpy(dtype=bool),
-    })
+    return pd.DataFrame(
+        {
+            "model": names,
+            "base_model": rows["model"].to_numpy(),
+            "pretrained": rows["pretrained"].to_numpy(),
+            "params": [float(s) if s else math.nan for s in sizes],
+            "alpha": rows["alpha"].to_numpy(dtype=float),
+            "distance": rows["distance"].to_numpy(dtype=float),
+            "low": rows["ci_low"].to_numpy(dtype=float),
+            "high": rows["ci_high"].to_numpy(dtype=float),
+            "random_weights": rows["random_weights"].fillna(False).to_numpy(dtype=bool),
+        }
+    )
 
 
 def distance_text(distance: float, low: float, high: float) -> str:

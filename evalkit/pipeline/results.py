@@ -29,9 +29,27 @@ KEY_COLUMNS = ("task", "label_set", "reward_source", "model", "pretrained", "alp
 
 COLUMNS = (
     *KEY_COLUMNS,
-    "distance", "rho", "ci_low", "ci_high", "rho_low", "rho_high", "ci_method", "confidence",
-    "n_bootstrap", "n_degenerate", "seed", "n_frames", "n_goal", "n_nongoal", "n_episodes",
-    "n_goal_episodes", "weighted", "model_identity", "random_weights", "dataset", "dataset_hash",
+    "distance",
+    "rho",
+    "ci_low",
+    "ci_high",
+    "rho_low",
+    "rho_high",
+    "ci_method",
+    "confidence",
+    "n_bootstrap",
+    "n_degenerate",
+    "seed",
+    "n_frames",
+    "n_goal",
+    "n_nongoal",
+    "n_episodes",
+    "n_goal_episodes",
+    "weighted",
+    "model_identity",
+    "random_weights",
+    "dataset",
+    "dataset_hash",
     "evalkit_version",
 )
 """Every column of the results table, in order."""
@@ -47,12 +65,23 @@ def result_row(result: GoalEpicResult, **keys: Any) -> dict[str, Any]:
     low, high = result.interval if result.interval is not None else (math.nan, math.nan)
     rlow, rhigh = result.rho_interval if result.rho_interval is not None else (math.nan, math.nan)
     row = {
-        "distance": result.distance, "rho": result.rho, "ci_low": low, "ci_high": high,
-        "rho_low": rlow, "rho_high": rhigh, "ci_method": result.ci_method or "",
-        "confidence": result.confidence, "n_bootstrap": result.n_bootstrap,
-        "n_degenerate": result.n_degenerate, "seed": result.seed, "n_frames": result.n_frames,
-        "n_goal": result.n_goal, "n_nongoal": result.n_nongoal, "n_episodes": result.n_episodes,
-        "n_goal_episodes": result.n_goal_episodes, "weighted": result.weighted,
+        "distance": result.distance,
+        "rho": result.rho,
+        "ci_low": low,
+        "ci_high": high,
+        "rho_low": rlow,
+        "rho_high": rhigh,
+        "ci_method": result.ci_method or "",
+        "confidence": result.confidence,
+        "n_bootstrap": result.n_bootstrap,
+        "n_degenerate": result.n_degenerate,
+        "seed": result.seed,
+        "n_frames": result.n_frames,
+        "n_goal": result.n_goal,
+        "n_nongoal": result.n_nongoal,
+        "n_episodes": result.n_episodes,
+        "n_goal_episodes": result.n_goal_episodes,
+        "weighted": result.weighted,
     }
     missing = set(KEY_COLUMNS) - set(keys)
     if missing:
@@ -92,14 +121,18 @@ def load_epic_results(dataset_path: str | os.PathLike[str]) -> pd.DataFrame:
     return _normalise(pd.read_parquet(path))
 
 
-def upsert_epic_results(dataset_path: str | os.PathLike[str], rows: pd.DataFrame | list[dict[str, Any]]) -> Path:
+def upsert_epic_results(
+    dataset_path: str | os.PathLike[str], rows: pd.DataFrame | list[dict[str, Any]]
+) -> Path:
     """Add rows to a dataset's results table, replacing rows with the same key; atomic and locked."""
     new = _normalise(pd.DataFrame(rows))
     if new.empty:
         return results_path(dataset_path)
     new_keys = _key(new)
     if new_keys.duplicated().any():
-        raise ValueError("rows to save repeat a key (task, label set, reward source, model, pretrained, alpha)")
+        raise ValueError(
+            "rows to save repeat a key (task, label set, reward source, model, pretrained, alpha)"
+        )
     path = results_path(dataset_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(path.parent / f".{EPIC_RESULTS_FILE}.lock"):
@@ -107,6 +140,8 @@ def upsert_epic_results(dataset_path: str | os.PathLike[str], rows: pd.DataFrame
         if not old.empty:
             old = old[~_key(old).isin(set(new_keys))]
         table = new if old.empty else pd.concat([old, new], ignore_index=True)
-        table = table.sort_values(list(KEY_COLUMNS), na_position="first", kind="stable").reset_index(drop=True)
+        table = table.sort_values(
+            list(KEY_COLUMNS), na_position="first", kind="stable"
+        ).reset_index(drop=True)
         atomic_write_parquet(table, path)
     return path

@@ -77,8 +77,15 @@ def dataset_rewards(
     baselines = None if baseline is None else as_prompts(baseline)
     a = tuple(float(x) for x in check_alphas(alphas))
     resolved = resolve(model)
-    emb = embed_dataset(ds, resolved, devices=devices, batch_size=batch_size, precision=precision,
-                        progress=progress, allow_upscale=allow_upscale)
+    emb = embed_dataset(
+        ds,
+        resolved,
+        devices=devices,
+        batch_size=batch_size,
+        precision=precision,
+        progress=progress,
+        allow_upscale=allow_upscale,
+    )
     cache = EmbeddingCache(ds, resolved, precision)
     embedder: list[ImageEmbedder] = []
 
@@ -91,8 +98,15 @@ def dataset_rewards(
     g = text[: len(goals)]
     b = text[len(goals) :] if baselines else None
     values = clip_rewards(emb.values, g, b, a)
-    return RewardTable(values=values, alphas=a, goal=goals, baseline=baselines, model=resolved.label,
-                       random_weights=resolved.random_weights, dataset=ds.name)
+    return RewardTable(
+        values=values,
+        alphas=a,
+        goal=goals,
+        baseline=baselines,
+        model=resolved.label,
+        random_weights=resolved.random_weights,
+        dataset=ds.name,
+    )
 
 
 def task_rewards(

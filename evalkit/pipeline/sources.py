@@ -70,7 +70,11 @@ class RewardSource:
     def describe(self) -> str:
         """One line for people: which reward (model and weights, or function, or file)."""
         if self.kind == "clip":
-            weights = "RANDOM weights" if self.random_weights else f"weights {self.pretrained or 'default'}"
+            weights = (
+                "RANDOM weights"
+                if self.random_weights
+                else f"weights {self.pretrained or 'default'}"
+            )
             ident = f" [{self.model_identity}]" if self.model_identity else ""
             return f"CLIP reward of {self.model} ({weights}){ident}"
         if self.kind == "function":
@@ -83,9 +87,13 @@ def _check_values(values: Any, n: int, what: str) -> np.ndarray:
     if v.ndim == 2 and v.shape[1] == 1:
         v = v[:, 0]
     if v.ndim != 1:
-        raise DegenerateError(f"{what} gave an array of shape {v.shape}; it must give one number per frame ({n}).")
+        raise DegenerateError(
+            f"{what} gave an array of shape {v.shape}; it must give one number per frame ({n})."
+        )
     if len(v) != n:
-        raise DegenerateError(f"{what} gave {len(v)} rewards but the dataset has {n} frames; give one reward per frame, in frame order.")
+        raise DegenerateError(
+            f"{what} gave {len(v)} rewards but the dataset has {n} frames; give one reward per frame, in frame order."
+        )
     if v.dtype == object or not (np.issubdtype(v.dtype, np.number) or v.dtype == bool):
         raise DegenerateError(f"{what} gave {v.dtype} values; rewards must be numbers.")
     return v.astype(float)
@@ -97,7 +105,9 @@ def _check_values(values: Any, n: int, what: str) -> np.ndarray:
 def _import_function(spec: str) -> Callable[..., Any]:
     module_name, sep, attr = spec.rpartition(":")
     if not sep or not module_name or not attr:
-        raise EvalkitError(f"--reward takes MODULE:FUNCTION (or path/to/file.py:FUNCTION), not {spec!r}.")
+        raise EvalkitError(
+            f"--reward takes MODULE:FUNCTION (or path/to/file.py:FUNCTION), not {spec!r}."
+        )
     if module_name.endswith(".py") or os.sep in module_name:
         path = Path(module_name)
         if not path.is_file():
@@ -151,7 +161,10 @@ def function_reward_source(dataset: Dataset, spec: str | Callable[..., Any]) -> 
         memory-mapped ``uint8 (n, H, W, 3)`` images. It returns one number per frame.
     """
     if callable(spec):
-        fn, name = spec, f"{getattr(spec, '__module__', '?')}:{getattr(spec, '__qualname__', repr(spec))}"
+        fn, name = (
+            spec,
+            f"{getattr(spec, '__module__', '?')}:{getattr(spec, '__qualname__', repr(spec))}",
+        )
     else:
         fn, name = _import_function(spec), spec
     args = (dataset.states, dataset.frames) if _positional_arity(fn) >= 2 else (dataset.states,)
@@ -164,7 +177,9 @@ def function_reward_source(dataset: Dataset, spec: str | Callable[..., Any]) -> 
             f"(at {where.filename}:{where.lineno})."
         ) from exc
     v = _check_values(values, len(dataset), f"The reward function {name}")
-    return RewardSource(kind="function", source=f"function:{name}", values=v[:, None], alphas=(None,))
+    return RewardSource(
+        kind="function", source=f"function:{name}", values=v[:, None], alphas=(None,)
+    )
 
 
 def _read_column(path: Path, column: str | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -185,10 +200,14 @@ def _read_column(path: Path, column: str | None) -> tuple[np.ndarray, np.ndarray
     if column is None:
         candidates = [c for c in table.columns if c != "frame_id"]
         if len(candidates) != 1:
-            raise EvalkitError(f"{path} has columns {', '.join(map(str, table.columns))}; say which with {path}:COLUMN.")
+            raise EvalkitError(
+                f"{path} has columns {', '.join(map(str, table.columns))}; say which with {path}:COLUMN."
+            )
         column = candidates[0]
     if column not in table.columns:
-        raise EvalkitError(f"{path} has no column {column!r} (it has: {', '.join(map(str, table.columns))}).")
+        raise EvalkitError(
+            f"{path} has no column {column!r} (it has: {', '.join(map(str, table.columns))})."
+        )
     ids = table["frame_id"].to_numpy() if "frame_id" in table.columns else None
     return table[column].to_numpy(), ids
 
@@ -260,8 +279,13 @@ def clip_reward_source(
         )
     name = canonical_model_name(spec.model)  # saved as open_clip spells it, however it was typed
     return RewardSource(
-        kind="clip", source="clip", values=values, alphas=table_alphas, model=name,
-        pretrained=pretrained_name(name, spec.pretrained), model_identity=str(table.model),
+        kind="clip",
+        source="clip",
+        values=values,
+        alphas=table_alphas,
+        model=name,
+        pretrained=pretrained_name(name, spec.pretrained),
+        model_identity=str(table.model),
         random_weights=bool(table.random_weights),
     )
 
@@ -282,4 +306,3 @@ def pretrained_name(model: str, pretrained: str | None) -> str:
     if spec.pretrained is not None:
         return pretrained_name(spec.model, spec.pretrained)
     return default_tag(spec.model.replace("/", "-")) or ""
-

@@ -69,7 +69,9 @@ def plot_histogram(
     if hi == lo:
         lo, hi = lo - 0.5, hi + 0.5
     edges = np.linspace(lo, hi, bins + 1)
-    decimals = max(2, int(math.ceil(-math.log10(hi - lo))) + 2)  # enough to tell the two means apart
+    decimals = max(
+        2, int(math.ceil(-math.log10(hi - lo))) + 2
+    )  # enough to tell the two means apart
     with paper_style():
         fig, ax = new_figure(ax)
         means = []
@@ -78,8 +80,14 @@ def plot_histogram(
             if len(values) == 0:
                 continue
             ax.hist(
-                values, bins=edges, density=density, histtype="stepfilled", alpha=0.35,
-                color=color, edgecolor=color, linewidth=1.0,
+                values,
+                bins=edges,
+                density=density,
+                histtype="stepfilled",
+                alpha=0.35,
+                color=color,
+                edgecolor=color,
+                linewidth=1.0,
                 label=f"{name}: n = {len(values)}, mean {values.mean():.{decimals}f}",
             )
             means.append((values.mean(), color, name))
@@ -87,15 +95,28 @@ def plot_histogram(
         top = data_top * 1.5  # headroom: the legend sits above the bars
         ax.set_ylim(0, top)
         for mean, color, name in means:
-            ax.axvline(mean, ymax=data_top / top, color=color, linestyle=":", linewidth=1.6, gid=MEAN_GID,
-                       label=f"_mean {name}")
+            ax.axvline(
+                mean,
+                ymax=data_top / top,
+                color=color,
+                linestyle=":",
+                linewidth=1.6,
+                gid=MEAN_GID,
+                label=f"_mean {name}",
+            )
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
-        ax.xaxis.get_major_formatter().set_useOffset(False)  # no "1e-5+0.128" offset text under the axis
+        ax.xaxis.get_major_formatter().set_useOffset(
+            False
+        )  # no "1e-5+0.128" offset text under the axis
         ax.set_xlabel(reward_label)
         ax.set_ylabel("density" if density else "frames")
         ax.grid(axis="x", visible=False)
-        ax.legend(loc="upper right", title="dotted lines: class means", title_fontsize=6.5,
-                  alignment="right")
+        ax.legend(
+            loc="upper right",
+            title="dotted lines: class means",
+            title_fontsize=6.5,
+            alignment="right",
+        )
         set_title(ax, title, random_weights, subtitle=annotation)
     return fig
 
@@ -125,8 +146,14 @@ def plot_histograms(
         fig, axes = new_grid(nrows, ncols, panel_size=(COLUMN_WIDTH * 0.85, 2.5))
         for k, model in enumerate(order):
             rows = table[table["model"] == model]
-            plot_histogram(rows["reward"], rows["label"], bins=bins, title=str(model),
-                           annotation=(annotations or {}).get(model), ax=axes[k // ncols][k % ncols])
+            plot_histogram(
+                rows["reward"],
+                rows["label"],
+                bins=bins,
+                title=str(model),
+                annotation=(annotations or {}).get(model),
+                ax=axes[k // ncols][k % ncols],
+            )
         for k in range(n, nrows * ncols):
             axes[k // ncols][k % ncols].set_visible(False)
         set_suptitle(fig, title, random_weights)

@@ -45,7 +45,9 @@ def rescale_per_alpha(table: pd.DataFrame) -> pd.DataFrame:
     grouped = table.groupby("alpha")["reward"]
     lo, hi = grouped.transform("min"), grouped.transform("max")
     span = (hi - lo).to_numpy()
-    scaled = np.where(span > 0, (table["reward"].to_numpy() - lo.to_numpy()) / np.where(span > 0, span, 1.0), 0.5)
+    scaled = np.where(
+        span > 0, (table["reward"].to_numpy() - lo.to_numpy()) / np.where(span > 0, span, 1.0), 0.5
+    )
     return table.assign(scaled=scaled)
 
 
@@ -62,11 +64,7 @@ def bin_landscape(table: pd.DataFrame, bins: int) -> pd.DataFrame:
     edges = np.linspace(np.nanmin(x), np.nanmax(x), bins + 1)
     index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
     centres = (edges[:-1] + edges[1:]) / 2
-    out = (
-        table.assign(_bin=index)
-        .groupby(["alpha", "_bin"], as_index=False)["reward"]
-        .mean()
-    )
+    out = table.assign(_bin=index).groupby(["alpha", "_bin"], as_index=False)["reward"].mean()
     out["state_value"] = centres[out["_bin"].to_numpy()]
     return out.drop(columns="_bin")[list(LANDSCAPE_COLUMNS)]
 
@@ -104,7 +102,9 @@ def plot_landscape(
     data = table[list(LANDSCAPE_COLUMNS)]
     if alphas is not None:
         wanted = np.asarray(alphas, dtype=float)
-        data = data[np.isclose(data["alpha"].to_numpy(dtype=float)[:, None], wanted[None, :]).any(axis=1)]
+        data = data[
+            np.isclose(data["alpha"].to_numpy(dtype=float)[:, None], wanted[None, :]).any(axis=1)
+        ]
         check_columns(data, LANDSCAPE_COLUMNS, "plot_landscape (after selecting alphas)")
     if bins is not None:
         data = bin_landscape(data, bins)
@@ -120,11 +120,18 @@ def plot_landscape(
             style = series_style(i)
             n = len(group)
             ax.plot(
-                group["state_value"], group[y_column], color=style["color"], marker=style["marker"],
-                markevery=max(1, n // 8), markersize=3.5, label=alpha_label(alpha),
+                group["state_value"],
+                group[y_column],
+                color=style["color"],
+                marker=style["marker"],
+                markevery=max(1, n // 8),
+                markersize=3.5,
+                label=alpha_label(alpha),
             )
         if goal_value is not None:
-            ax.axvline(goal_value, color=REFERENCE_COLOR, linestyle="--", linewidth=1.0, label="goal")
+            ax.axvline(
+                goal_value, color=REFERENCE_COLOR, linestyle="--", linewidth=1.0, label="goal"
+            )
         ax.set_xlabel(state_label)
         ax.set_ylabel(RESCALED_LABEL if rescale else "reward")
         if rescale:

@@ -70,7 +70,9 @@ class LogLinearFit:
         return self.intercept + self.slope * np.log10(np.asarray(params, dtype=float))
 
 
-def fit_log_linear(params: Sequence[float] | np.ndarray, distance: Sequence[float] | np.ndarray) -> LogLinearFit:
+def fit_log_linear(
+    params: Sequence[float] | np.ndarray, distance: Sequence[float] | np.ndarray
+) -> LogLinearFit:
     """Fit ``distance = a + b · log10(params)`` by ordinary least squares.
 
     :raises DegenerateError: fewer than two points, parameter counts that are not positive
@@ -117,7 +119,13 @@ def _model_order(table: pd.DataFrame, order: Sequence[str] | None) -> list[str]:
 
 
 def _reference_line(ax: Axes) -> None:
-    ax.axhline(UNINFORMATIVE, color=REFERENCE_COLOR, linestyle=":", linewidth=1.0, label="uninformative (√½)")
+    ax.axhline(
+        UNINFORMATIVE,
+        color=REFERENCE_COLOR,
+        linestyle=":",
+        linewidth=1.0,
+        label="uninformative (√½)",
+    )
 
 
 def plot_scaling_by_model(
@@ -149,8 +157,13 @@ def plot_scaling_by_model(
             group = group.assign(_x=group["model"].map(position)).sort_values("_x")
             style = series_style(i)
             ax.errorbar(
-                group["_x"].to_numpy(dtype=float) + offsets[i], group["distance"], yerr=_yerr(group),
-                color=style["color"], marker=style["marker"], linewidth=1.2, elinewidth=0.9,
+                group["_x"].to_numpy(dtype=float) + offsets[i],
+                group["distance"],
+                yerr=_yerr(group),
+                color=style["color"],
+                marker=style["marker"],
+                linewidth=1.2,
+                elinewidth=0.9,
                 label=alpha_label(alpha),
             )
         _reference_line(ax)
@@ -187,7 +200,9 @@ def plot_scaling_by_size(
     data = table
     if alphas is not None:
         wanted = np.asarray(alphas, dtype=float)
-        data = data[np.isclose(data["alpha"].to_numpy(dtype=float)[:, None], wanted[None, :]).any(axis=1)]
+        data = data[
+            np.isclose(data["alpha"].to_numpy(dtype=float)[:, None], wanted[None, :]).any(axis=1)
+        ]
         check_columns(data, SCALING_SIZE_COLUMNS, "plot_scaling_by_size (after selecting alphas)")
     if (data["params"].to_numpy(dtype=float) <= 0).any():
         raise ValueError("plot_scaling_by_size needs positive parameter counts.")
@@ -211,22 +226,45 @@ def plot_scaling_by_size(
             label = alpha_label(alpha)
             if group["params"].nunique() >= 2:
                 fit = fit_log_linear(group["params"], group["distance"])
-                label += f": {signed(fit.slope)}" + (f" (R² {fit.r2:.2f})" if fit.n >= 3 else f" ({fit.n} sizes)")
+                label += f": {signed(fit.slope)}" + (
+                    f" (R² {fit.r2:.2f})" if fit.n >= 3 else f" ({fit.n} sizes)"
+                )
                 ax.plot(
-                    grid, fit.predict(grid), color=style["color"], linestyle="--", linewidth=1.0,
-                    gid=FIT_GID, label="_fit",
+                    grid,
+                    fit.predict(grid),
+                    color=style["color"],
+                    linestyle="--",
+                    linewidth=1.0,
+                    gid=FIT_GID,
+                    label="_fit",
                 )
             ax.errorbar(
-                group["params"].to_numpy(dtype=float) * dodge[i], group["distance"], yerr=_yerr(group),
-                color=style["color"], marker=style["marker"], linestyle="none", elinewidth=0.9, label=label,
+                group["params"].to_numpy(dtype=float) * dodge[i],
+                group["distance"],
+                yerr=_yerr(group),
+                color=style["color"],
+                marker=style["marker"],
+                linestyle="none",
+                elinewidth=0.9,
+                label=label,
             )
         if annotate:
             # Model names above the highest error bar of each model, so no α's point is hidden.
             for model, rows in data.groupby("model"):
-                top = np.nanmax(np.fmax(rows["high"].to_numpy(dtype=float), rows["distance"].to_numpy(dtype=float)))
+                top = np.nanmax(
+                    np.fmax(
+                        rows["high"].to_numpy(dtype=float), rows["distance"].to_numpy(dtype=float)
+                    )
+                )
                 ax.annotate(
-                    str(model), (float(rows["params"].iloc[0]), top), textcoords="offset points",
-                    xytext=(0, 4), ha="center", va="bottom", fontsize=6.5, color="#333333",
+                    str(model),
+                    (float(rows["params"].iloc[0]), top),
+                    textcoords="offset points",
+                    xytext=(0, 4),
+                    ha="center",
+                    va="bottom",
+                    fontsize=6.5,
+                    color="#333333",
                 )
         _reference_line(ax)
         if annotate:
@@ -239,6 +277,12 @@ def plot_scaling_by_size(
         ax.set_xlabel("parameters (log scale)")
         ax.set_ylabel(DISTANCE_LABEL)
         fitted = any(line.get_gid() == FIT_GID for line in ax.lines)
-        legend_below(ax, ncols=2, title="dashed: fit distance = a + b·log10(params); b per 10× params" if fitted else None)
+        legend_below(
+            ax,
+            ncols=2,
+            title="dashed: fit distance = a + b·log10(params); b per 10× params"
+            if fitted
+            else None,
+        )
         set_title(ax, title, random_weights)
     return fig

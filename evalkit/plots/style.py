@@ -112,7 +112,9 @@ def series_style(i: int) -> dict[str, str]:
     return {"color": PALETTE[i % len(PALETTE)], "marker": MARKERS[i % len(MARKERS)]}
 
 
-def new_figure(ax: Axes | None = None, size: tuple[float, float] = FIGURE_SIZE) -> tuple[Figure, Axes]:
+def new_figure(
+    ax: Axes | None = None, size: tuple[float, float] = FIGURE_SIZE
+) -> tuple[Figure, Axes]:
     """A new one-panel figure, or the figure of ``ax`` when the caller supplies axes."""
     if ax is not None:
         return ax.figure, ax  # type: ignore[return-value]
@@ -120,7 +122,9 @@ def new_figure(ax: Axes | None = None, size: tuple[float, float] = FIGURE_SIZE) 
     return fig, fig.add_subplot()
 
 
-def new_grid(nrows: int, ncols: int, panel_size: tuple[float, float] = FIGURE_SIZE) -> tuple[Figure, Any]:
+def new_grid(
+    nrows: int, ncols: int, panel_size: tuple[float, float] = FIGURE_SIZE
+) -> tuple[Figure, Any]:
     """A figure with a grid of panels (``axes[row][col]``), each about ``panel_size`` inches."""
     fig = Figure(figsize=(panel_size[0] * ncols, panel_size[1] * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False)
@@ -133,10 +137,14 @@ def set_suptitle(fig: Figure, title: str | None, random_weights: bool) -> None:
     if random_weights:
         lines.append(RANDOM_WEIGHTS_NOTE)
     if lines:
-        fig.suptitle("\n".join(lines), fontsize=9, color=WARNING_COLOR if random_weights else "black")
+        fig.suptitle(
+            "\n".join(lines), fontsize=9, color=WARNING_COLOR if random_weights else "black"
+        )
 
 
-def set_title(ax: Axes, title: str | None, random_weights: bool, subtitle: str | None = None) -> None:
+def set_title(
+    ax: Axes, title: str | None, random_weights: bool, subtitle: str | None = None
+) -> None:
     """The panel title (and an optional second line), with a loud warning when the model had
     random weights."""
     lines = [t for t in (title, subtitle) if t]
@@ -147,7 +155,11 @@ def set_title(ax: Axes, title: str | None, random_weights: bool, subtitle: str |
     # Wrap to the panel's width so a long title never widens the saved figure.
     width_in = (ax.get_position().width + 0.1) * ax.figure.get_figwidth()
     chars = max(30, int(width_in * 72 / (0.52 * matplotlib.rcParams["axes.titlesize"])))
-    wrapped = [part for line in lines for part in textwrap.wrap(line, chars, break_on_hyphens=False) or [""]]
+    wrapped = [
+        part
+        for line in lines
+        for part in textwrap.wrap(line, chars, break_on_hyphens=False) or [""]
+    ]
     text = ax.set_title("\n".join(wrapped), loc="left")
     if random_weights:
         text.set_color(WARNING_COLOR)
@@ -200,14 +212,17 @@ def save_figure(
     with paper_style():
         for fmt in formats:
             out = stem.with_name(f"{stem.name}.{fmt}")
-            metadata = {"Software": "evalkit"} if fmt == "png" else {"Date": None} if fmt == "svg" else {
-                "CreationDate": None}
+            metadata = (
+                {"Software": "evalkit"}
+                if fmt == "png"
+                else {"Date": None}
+                if fmt == "svg"
+                else {"CreationDate": None}
+            )
             with atomic_path(out) as tmp:
                 fig.savefig(tmp, format=fmt, metadata=metadata)
             written.append(out)
     return written
-
-
 
 
 def check_columns(table, required: Sequence[str], what: str) -> None:

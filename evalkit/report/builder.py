@@ -133,28 +133,39 @@ class ReportContent:
 
     @property
     def any_random(self) -> bool:
-        return any(w.random_weights for w in self.weights) or any(f.random_weights for f in self.figures)
+        return any(w.random_weights for w in self.weights) or any(
+            f.random_weights for f in self.figures
+        )
 
 
 SECTIONS = (
-    ("landscapes", "Reward landscapes (paper Fig. 2)",
-     "CLIP reward against the state variable that decides the task, one line per α, each line min–max "
-     "rescaled to [0, 1] so shapes compare; the goal is the dashed vertical line, goal states (rule labels) "
-     "are shaded.",
-     "No landscape: it needs EPIC results of a CLIP model on a CartPole or MountainCar sweep "
-     "(evalkit epic --task cartpole --model MODEL).",
-     False),
-    ("scaling", "Scaling with model size (paper Fig. 4a, 4b)",
-     "EPIC distance per model and α with bootstrap intervals (a), and against the parameter count on a log "
-     "axis with a least-squares fit distance = a + b·log10(params) per α (b).",
-     "No scaling figure: it needs EPIC results of at least one model for a task (evalkit epic).",
-     False),
-    ("histograms", "Reward histograms (paper Fig. 7)",
-     "Distribution of the CLIP reward (α = 0 unless stated) over goal and non-goal frames, each normalised "
-     "to unit area; dotted lines are the class means. The further apart, the better the reward separates "
-     "goal states.",
-     "No histogram: it needs EPIC results of a CLIP model for a task.",
-     True),
+    (
+        "landscapes",
+        "Reward landscapes (paper Fig. 2)",
+        "CLIP reward against the state variable that decides the task, one line per α, each line min–max "
+        "rescaled to [0, 1] so shapes compare; the goal is the dashed vertical line, goal states (rule labels) "
+        "are shaded.",
+        "No landscape: it needs EPIC results of a CLIP model on a CartPole or MountainCar sweep "
+        "(evalkit epic --task cartpole --model MODEL).",
+        False,
+    ),
+    (
+        "scaling",
+        "Scaling with model size (paper Fig. 4a, 4b)",
+        "EPIC distance per model and α with bootstrap intervals (a), and against the parameter count on a log "
+        "axis with a least-squares fit distance = a + b·log10(params) per α (b).",
+        "No scaling figure: it needs EPIC results of at least one model for a task (evalkit epic).",
+        False,
+    ),
+    (
+        "histograms",
+        "Reward histograms (paper Fig. 7)",
+        "Distribution of the CLIP reward (α = 0 unless stated) over goal and non-goal frames, each normalised "
+        "to unit area; dotted lines are the class means. The further apart, the better the reward separates "
+        "goal states.",
+        "No histogram: it needs EPIC results of a CLIP model for a task.",
+        True,
+    ),
 )
 
 
@@ -170,18 +181,24 @@ def collect_command(ds: Any, root_option: str = "") -> str:
     m = ds.manifest
     if m.generator == "sweep":
         p = m.params
-        cmd = (f"evalkit collect {m.family} --n {p.get('n', m.n_frames)} --size {m.frame_shape[1]} "
-               f"--seed {p.get('seed', 0)} --spacing {p.get('spacing', 'grid')}")
+        cmd = (
+            f"evalkit collect {m.family} --n {p.get('n', m.n_frames)} --size {m.frame_shape[1]} "
+            f"--seed {p.get('seed', 0)} --spacing {p.get('spacing', 'grid')}"
+        )
         if m.family in FAMILIES:
             cmd += FAMILIES[m.family].variant_flags(m.render)
         return f"{cmd} --name {_quote(m.name)}{root_option}"
     if m.generator == "poses" and _default_pose_variation(m.params):
         r = m.render
-        cmd = (f"evalkit collect humanoid --poses --per-task {m.params['per_task']} --size {m.frame_shape[1]} "
-               f"--seed {m.params.get('seed', 0)} --profile {r.get('profile', 'fast')}"
-               f"{'' if r.get('textured', True) else ' --plain'}{'' if r.get('fixed_camera', True) else ' --tracking-camera'}")
+        cmd = (
+            f"evalkit collect humanoid --poses --per-task {m.params['per_task']} --size {m.frame_shape[1]} "
+            f"--seed {m.params.get('seed', 0)} --profile {r.get('profile', 'fast')}"
+            f"{'' if r.get('textured', True) else ' --plain'}{'' if r.get('fixed_camera', True) else ' --tracking-camera'}"
+        )
         return f"{cmd} --name {_quote(m.name)}{root_option}"
-    params = ", ".join(f"{k}={v}" for k, v in sorted({**m.params, "size": m.frame_shape[1]}.items()))
+    params = ", ".join(
+        f"{k}={v}" for k, v in sorted({**m.params, "size": m.frame_shape[1]}.items())
+    )
     return f"# dataset {m.name}: made by the '{m.generator}' generator of 'evalkit collect {m.family}' ({params})"
 
 
@@ -195,9 +212,21 @@ def epic_commands(epic: pd.DataFrame, root_option: str = "") -> list[str]:
     """One ``evalkit epic`` command per (dataset, task, label set, reward, interval settings) of the
     results table: rows computed with other bootstrap settings get their own command."""
     commands = []
-    keys = ["dataset", "task", "label_set", "reward_source", "model", "pretrained", "n_bootstrap", "ci_method",
-            "confidence", "seed"]
-    for (dataset, task, label_set, source, model, pretrained, *_), rows in epic.groupby(keys, sort=True, dropna=False):
+    keys = [
+        "dataset",
+        "task",
+        "label_set",
+        "reward_source",
+        "model",
+        "pretrained",
+        "n_bootstrap",
+        "ci_method",
+        "confidence",
+        "seed",
+    ]
+    for (dataset, task, label_set, source, model, pretrained, *_), rows in epic.groupby(
+        keys, sort=True, dropna=False
+    ):
         first = rows.iloc[0]
         if source == "clip":
             what = f"--model {_quote(model)} --pretrained {_quote(pretrained)} --alpha {number_list(sorted(rows['alpha']))}"
@@ -206,7 +235,11 @@ def epic_commands(epic: pd.DataFrame, root_option: str = "") -> list[str]:
         else:
             what = f"--reward-column {_quote(str(source).split(':', 1)[1])}"
         boot = int(first["n_bootstrap"]) if pd.notna(first["n_bootstrap"]) else 0
-        ci = f" --ci {first['ci_method']} --confidence {float(first['confidence']):g}" if boot else ""
+        ci = (
+            f" --ci {first['ci_method']} --confidence {float(first['confidence']):g}"
+            if boot
+            else ""
+        )
         commands.append(
             f"evalkit epic --task {_quote(task)} {what} --dataset {_quote(dataset)} --labels {_quote(label_set)} "
             f"--bootstrap {boot}{ci} --seed {int(first['seed']) if pd.notna(first['seed']) else 0}{root_option}"
@@ -214,7 +247,9 @@ def epic_commands(epic: pd.DataFrame, root_option: str = "") -> list[str]:
     return commands
 
 
-def _model_pairs(rows: pd.DataFrame, params: dict[tuple[str, str], int | None]) -> list[tuple[str, str]]:
+def _model_pairs(
+    rows: pd.DataFrame, params: dict[tuple[str, str], int | None]
+) -> list[tuple[str, str]]:
     pairs = list(dict.fromkeys(zip(rows["model"], rows["pretrained"])))
     return sorted(pairs, key=lambda p: (params.get(p) or math.inf, p[0], p[1]))
 
@@ -257,8 +292,10 @@ def gather_report(
             rows = rows[rows["label_set"].isin(list(label_sets))]
         stale = rows["dataset_hash"].astype(str) != ds.content_hash
         if stale.any():
-            notes.append(f"{int(stale.sum())} saved results of dataset {ds.name} were computed on other contents "
-                         "(the dataset was rebuilt) and are left out; run evalkit epic again.")
+            notes.append(
+                f"{int(stale.sum())} saved results of dataset {ds.name} were computed on other contents "
+                "(the dataset was rebuilt) and are left out; run evalkit epic again."
+            )
             rows = rows[~stale]
         if rows.empty:
             continue
@@ -278,9 +315,15 @@ def gather_report(
     for (model, pretrained), rows in clip.groupby(["model", "pretrained"], sort=True):
         params[(model, pretrained)] = parameter_count(model)
         identities = [i for i in rows["model_identity"].astype(str).unique() if i and i != "None"]
-        weights.append(WeightsInfo(model=model, pretrained=pretrained,
-                                   random_weights=bool(rows["random_weights"].fillna(False).astype(bool).any()),
-                                   identity="; ".join(identities), params=params[(model, pretrained)]))
+        weights.append(
+            WeightsInfo(
+                model=model,
+                pretrained=pretrained,
+                random_weights=bool(rows["random_weights"].fillna(False).astype(bool).any()),
+                identity="; ".join(identities),
+                params=params[(model, pretrained)],
+            )
+        )
     weights.sort(key=lambda w: (w.params or math.inf, w.model, w.pretrained))
     random_of = {(w.model, w.pretrained): w.random_weights for w in weights}
     by_name = {ds.name: ds for ds in datasets}
@@ -292,14 +335,24 @@ def gather_report(
         pairs = _model_pairs(rows, params)
         any_random = any(random_of[p] for p in pairs)
         figures += _scaling_figures(rows, dname, task, label_set, pairs, params, any_random)
-        figures.append(_histogram_figure(ds, rows, task, label_set, pairs, histogram_alpha, any_random))
+        figures.append(
+            _histogram_figure(ds, rows, task, label_set, pairs, histogram_alpha, any_random)
+        )
         for model, pretrained in pairs:
             key = (dname, task, model, pretrained)
             if key in landscapes_done or not _has_state_axis(ds):
                 continue
             landscapes_done.add(key)
-            alphas = sorted(rows[(rows["model"] == model) & (rows["pretrained"] == pretrained)]["alpha"].dropna().unique())
-            figures.append(_landscape_figure(ds, task, model, pretrained, alphas, random_of[(model, pretrained)]))
+            alphas = sorted(
+                rows[(rows["model"] == model) & (rows["pretrained"] == pretrained)]["alpha"]
+                .dropna()
+                .unique()
+            )
+            figures.append(
+                _landscape_figure(
+                    ds, task, model, pretrained, alphas, random_of[(model, pretrained)]
+                )
+            )
 
     root_option = f" --root {_quote(root)}" if root is not None else ""
     commands = [collect_command(ds, root_option) for ds in datasets]
@@ -308,8 +361,14 @@ def gather_report(
         commands.append(command)
     shown = wanted or sorted(epic["task"].unique())
     return ReportContent(
-        title=title or f"evalkit report: {', '.join(shown)}", tasks=list(shown), datasets=datasets, epic=epic,
-        weights=weights, figures=figures, commands=commands, notes=notes,
+        title=title or f"evalkit report: {', '.join(shown)}",
+        tasks=list(shown),
+        datasets=datasets,
+        epic=epic,
+        weights=weights,
+        figures=figures,
+        commands=commands,
+        notes=notes,
     )
 
 
@@ -323,71 +382,120 @@ def _key(*parts: Any) -> str:
     return "".join(c if c.isalnum() or c in "-." else "_" for c in text)
 
 
-def _scaling_figures(rows: pd.DataFrame, dname: str, task: str, label_set: str, pairs: list[tuple[str, str]],
-                     params: dict[tuple[str, str], int | None], random: bool) -> list[FigureSpec]:
+def _scaling_figures(
+    rows: pd.DataFrame,
+    dname: str,
+    task: str,
+    label_set: str,
+    pairs: list[tuple[str, str]],
+    params: dict[tuple[str, str], int | None],
+    random: bool,
+) -> list[FigureSpec]:
     table = scaling_table_from_results(rows, params)
     where = f"{label_set} labels, dataset {dname}"
-    specs = [FigureSpec(
-        key=_key("scaling", task, dname, label_set, "by_model"), section="scaling",
-        title=f"{task}: EPIC distance by model ({where})",
-        caption="Fig. 4a: EPIC distance to the labels per model (ordered by size), one line per α; error bars are "
-                "the bootstrap confidence intervals saved by evalkit epic. The dotted line is √½, an uninformative reward.",
-        draw=lambda t=table, tt=f"{task}: EPIC by model": plot_scaling_by_model(t, title=tt, random_weights=random),
-        random_weights=random)]
+    specs = [
+        FigureSpec(
+            key=_key("scaling", task, dname, label_set, "by_model"),
+            section="scaling",
+            title=f"{task}: EPIC distance by model ({where})",
+            caption="Fig. 4a: EPIC distance to the labels per model (ordered by size), one line per α; error bars are "
+            "the bootstrap confidence intervals saved by evalkit epic. The dotted line is √½, an uninformative reward.",
+            draw=lambda t=table, tt=f"{task}: EPIC by model": plot_scaling_by_model(
+                t, title=tt, random_weights=random
+            ),
+            random_weights=random,
+        )
+    ]
     sizes = [params.get(p) for p in pairs]
     if all(sizes) and len(set(sizes)) >= 2:
-        specs.append(FigureSpec(
-            key=_key("scaling", task, dname, label_set, "by_size"), section="scaling",
-            title=f"{task}: EPIC distance by parameter count ({where})",
-            caption="Fig. 4b: EPIC distance against the number of parameters (log axis); dashed lines are least-squares "
-                    "fits distance = a + b·log10(params), one per α, with the slope b per tenfold increase in parameters "
-                    "in the legend.",
-            draw=lambda t=table, tt=f"{task}: EPIC by size": plot_scaling_by_size(t, title=tt, random_weights=random),
-            random_weights=random))
+        specs.append(
+            FigureSpec(
+                key=_key("scaling", task, dname, label_set, "by_size"),
+                section="scaling",
+                title=f"{task}: EPIC distance by parameter count ({where})",
+                caption="Fig. 4b: EPIC distance against the number of parameters (log axis); dashed lines are least-squares "
+                "fits distance = a + b·log10(params), one per α, with the slope b per tenfold increase in parameters "
+                "in the legend.",
+                draw=lambda t=table, tt=f"{task}: EPIC by size": plot_scaling_by_size(
+                    t, title=tt, random_weights=random
+                ),
+                random_weights=random,
+            )
+        )
     return specs
 
 
-def _histogram_figure(ds: Any, rows: pd.DataFrame, task: str, label_set: str, pairs: list[tuple[str, str]],
-                      alpha: float, random: bool) -> FigureSpec:
+def _histogram_figure(
+    ds: Any,
+    rows: pd.DataFrame,
+    task: str,
+    label_set: str,
+    pairs: list[tuple[str, str]],
+    alpha: float,
+    random: bool,
+) -> FigureSpec:
     available = rows["alpha"].dropna().unique()
     a = float(available[np.argmin(np.abs(available - alpha))]) if len(available) else alpha
     at = rows[np.isclose(rows["alpha"].to_numpy(dtype=float), a)]
-    notes = {model_label(r.model, r.pretrained): f"EPIC {distance_text(r.distance, r.ci_low, r.ci_high)}"
-             for r in at.itertuples()}
+    notes = {
+        model_label(r.model, r.pretrained): f"EPIC {distance_text(r.distance, r.ci_low, r.ci_high)}"
+        for r in at.itertuples()
+    }
 
     def draw() -> Any:
         from evalkit.vlm import ModelSpec  # open_clip: only when the figure is drawn
 
-        data = histogram_data(ds, task, [ModelSpec.coerce(m, p) for m, p in pairs], alpha=a, label_set=label_set)
-        return plot_histograms(data.table, models=data.models, annotations=notes,
-                               title=f"{task}: reward at α = {a:g}, {label_set} labels",
-                               random_weights=data.random_weights)
+        data = histogram_data(
+            ds, task, [ModelSpec.coerce(m, p) for m, p in pairs], alpha=a, label_set=label_set
+        )
+        return plot_histograms(
+            data.table,
+            models=data.models,
+            annotations=notes,
+            title=f"{task}: reward at α = {a:g}, {label_set} labels",
+            random_weights=data.random_weights,
+        )
 
     return FigureSpec(
-        key=_key("histogram", task, ds.name, label_set, f"alpha{a:g}"), section="histograms",
+        key=_key("histogram", task, ds.name, label_set, f"alpha{a:g}"),
+        section="histograms",
         title=f"{task}: rewards of goal and non-goal frames at α = {a:g} ({label_set} labels, dataset {ds.name})",
         caption="Fig. 7: one panel per model; each histogram normalised to unit area, dotted lines at the class means, "
-                "EPIC distance with its interval under each panel's title.",
-        draw=draw, random_weights=random)
+        "EPIC distance with its interval under each panel's title.",
+        draw=draw,
+        random_weights=random,
+    )
 
 
-def _landscape_figure(ds: Any, task: str, model: str, pretrained: str, alphas: Sequence[float],
-                      random: bool) -> FigureSpec:
+def _landscape_figure(
+    ds: Any, task: str, model: str, pretrained: str, alphas: Sequence[float], random: bool
+) -> FigureSpec:
     fam = FAMILIES[ds.family]
 
     def draw() -> Any:
         from evalkit.vlm import ModelSpec  # open_clip: only when the figure is drawn
 
         data = landscape_data(ds, task, ModelSpec.coerce(model, pretrained), alphas)
-        return plot_landscape(data.table, data.state_label, data.goal_value, goal_region=data.goal_region,
-                              title=data.title, random_weights=data.random_weights)
+        return plot_landscape(
+            data.table,
+            data.state_label,
+            data.goal_value,
+            goal_region=data.goal_region,
+            title=data.title,
+            random_weights=data.random_weights,
+        )
 
     label = axis_label(fam)
     return FigureSpec(
-        key=_key("landscape", ds.name, task, model, pretrained), section="landscapes",
+        key=_key("landscape", ds.name, task, model, pretrained),
+        section="landscapes",
         title=f"{task}: reward landscape of {model} ({pretrained}) on {ds.name}",
-        caption="Fig. 2: " + landscape_caption(label, fam.goal_value) + " Shaded: goal states by the task's rule.",
-        draw=draw, random_weights=random)
+        caption="Fig. 2: "
+        + landscape_caption(label, fam.goal_value)
+        + " Shaded: goal states by the task's rule.",
+        draw=draw,
+        random_weights=random,
+    )
 
 
 # --------------------------------------------------------------------------- rendering
@@ -403,31 +511,50 @@ def epic_groups(epic: pd.DataFrame, order: Sequence[tuple[str, str]] = ()) -> li
     if epic.empty:
         return groups
     table = epic.copy()
-    table["_model"] = np.where(table["model"].astype(str) != "", table["model"].astype(str),
-                               table["reward_source"].astype(str))
+    table["_model"] = np.where(
+        table["model"].astype(str) != "",
+        table["model"].astype(str),
+        table["reward_source"].astype(str),
+    )
     rank = {pair: i for i, pair in enumerate(order)}
-    table["_rank"] = [rank.get((m, p), len(rank)) for m, p in zip(table["model"], table["pretrained"])]
-    for (task, dataset, label_set), rows in table.groupby(["task", "dataset", "label_set"], sort=True):
-        rows = rows.sort_values(["_rank", "_model", "pretrained", "alpha"], na_position="first", kind="stable")
+    table["_rank"] = [
+        rank.get((m, p), len(rank)) for m, p in zip(table["model"], table["pretrained"])
+    ]
+    for (task, dataset, label_set), rows in table.groupby(
+        ["task", "dataset", "label_set"], sort=True
+    ):
+        rows = rows.sort_values(
+            ["_rank", "_model", "pretrained", "alpha"], na_position="first", kind="stable"
+        )
         best = rows.groupby(["_model", "pretrained"])["distance"].transform("min")
         out = []
         for (_, r), is_best in zip(rows.iterrows(), (rows["distance"] == best).to_numpy()):
             has_ci = math.isfinite(float(r.get("ci_low", math.nan)))
-            out.append({
-                "model": r["_model"], "pretrained": r["pretrained"] or "—",
-                "alpha": "—" if pd.isna(r["alpha"]) else f"{float(r['alpha']):g}",
-                "distance": fixed(r["distance"]),
-                "interval": f"[{fixed(r['ci_low'])}, {fixed(r['ci_high'])}]" if has_ci else "—",
-                "rho": fixed(r["rho"]), "n_goal": int(r["n_goal"]), "n_nongoal": int(r["n_nongoal"]),
-                "n_episodes": int(r["n_episodes"]), "random_weights": bool(r.get("random_weights") or False),
-                "best": bool(is_best) and len(rows) > 1,
-            })
+            out.append(
+                {
+                    "model": r["_model"],
+                    "pretrained": r["pretrained"] or "—",
+                    "alpha": "—" if pd.isna(r["alpha"]) else f"{float(r['alpha']):g}",
+                    "distance": fixed(r["distance"]),
+                    "interval": f"[{fixed(r['ci_low'])}, {fixed(r['ci_high'])}]" if has_ci else "—",
+                    "rho": fixed(r["rho"]),
+                    "n_goal": int(r["n_goal"]),
+                    "n_nongoal": int(r["n_nongoal"]),
+                    "n_episodes": int(r["n_episodes"]),
+                    "random_weights": bool(r.get("random_weights") or False),
+                    "best": bool(is_best) and len(rows) > 1,
+                }
+            )
         groups.append({"task": task, "dataset": dataset, "label_set": label_set, "rows": out})
     return groups
 
 
 def _environment() -> list[tuple[str, str]]:
-    env = [("evalkit", __version__), ("python", platform.python_version()), ("platform", platform.platform())]
+    env = [
+        ("evalkit", __version__),
+        ("python", platform.python_version()),
+        ("platform", platform.platform()),
+    ]
     for pkg in ("torch", "open_clip_torch", "numpy", "pandas", "matplotlib", "jinja2"):
         try:
             env.append((pkg, metadata.version(pkg)))
@@ -452,9 +579,18 @@ def _dataset_info(ds: Any, sheet: str | None, sheet_caption: str) -> DatasetEntr
     h, w, _ = m.frame_shape
     params = ", ".join(f"{k}={v}" for k, v in _flat(m.params))
     return DatasetEntry(
-        name=m.name, family=m.family, generator=m.generator, n_frames=m.n_frames, n_episodes=m.n_episodes,
-        width=w, height=h, label_sets=ds.label_sets(), content_hash=m.content_hash, params=params,
-        sheet=sheet, sheet_caption=sheet_caption,
+        name=m.name,
+        family=m.family,
+        generator=m.generator,
+        n_frames=m.n_frames,
+        n_episodes=m.n_episodes,
+        width=w,
+        height=h,
+        label_sets=ds.label_sets(),
+        content_hash=m.content_hash,
+        params=params,
+        sheet=sheet,
+        sheet_caption=sheet_caption,
     )
 
 
@@ -466,7 +602,10 @@ def _write_contact_sheet(ds: Any, folder: Path, n: int) -> tuple[str | None, str
         return None, f"(no contact sheet: {exc})"
     name = f"{ds.name}.png"
     image.save(folder / SHEETS_DIR / name, optimize=True)
-    return f"{SHEETS_DIR}/{name}", f"Contact sheet: {min(n, len(ds))} evenly spaced frames with their goal labels."
+    return (
+        f"{SHEETS_DIR}/{name}",
+        f"Contact sheet: {min(n, len(ds))} evenly spaced frames with their goal labels.",
+    )
 
 
 def _css_width(png: Path) -> int:
@@ -478,8 +617,13 @@ def _css_width(png: Path) -> int:
         return int(round(im.width * 0.75))
 
 
-def render_report(content: ReportContent, out: str | os.PathLike[str], *, sheet_frames: int = 12,
-                  progress: Callable[[str], None] | None = None) -> Path:
+def render_report(
+    content: ReportContent,
+    out: str | os.PathLike[str],
+    *,
+    sheet_frames: int = 12,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
     """Draw every figure and write the report folder ``out`` atomically; returns the page's path.
 
     A figure that cannot be drawn (e.g. a degenerate table) is left out with a note on the page
@@ -513,32 +657,56 @@ def render_report(content: ReportContent, out: str | os.PathLike[str], *, sheet_
                 save_figure(fig, tmp / FIGURES_DIR / spec.key, formats=["png", "svg"])
             finally:
                 close(fig)
-            figures_by_section.setdefault(spec.section, []).append({
-                "key": spec.key, "title": spec.title, "caption": spec.caption,
-                "random_weights": spec.random_weights,
-                "css_width": _css_width(tmp / FIGURES_DIR / f"{spec.key}.png"),
-                "png": f"{FIGURES_DIR}/{spec.key}.png", "svg": f"{FIGURES_DIR}/{spec.key}.svg",
-            })
+            figures_by_section.setdefault(spec.section, []).append(
+                {
+                    "key": spec.key,
+                    "title": spec.title,
+                    "caption": spec.caption,
+                    "random_weights": spec.random_weights,
+                    "css_width": _css_width(tmp / FIGURES_DIR / f"{spec.key}.png"),
+                    "png": f"{FIGURES_DIR}/{spec.key}.png",
+                    "svg": f"{FIGURES_DIR}/{spec.key}.svg",
+                }
+            )
         if not content.epic.empty:
             content.epic.to_csv(tmp / "epic.csv", index=False)
         sections = [
-            {"id": sid, "heading": heading, "intro": intro, "empty": empty, "wide": wide,
-             "figures": figures_by_section.get(sid, [])}
+            {
+                "id": sid,
+                "heading": heading,
+                "intro": intro,
+                "empty": empty,
+                "wide": wide,
+                "figures": figures_by_section.get(sid, []),
+            }
             for sid, heading, intro, empty, wide in SECTIONS
         ]
         env = jinja2.Environment(
             loader=jinja2.PackageLoader("evalkit.report", "templates"),
-            autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True, default=True),
-            undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False,
+            autoescape=jinja2.select_autoescape(
+                ["html", "j2"], default_for_string=True, default=True
+            ),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=False,
+            lstrip_blocks=False,
         )
         page = env.get_template(TEMPLATE).render(
-            title=content.title, tasks=content.tasks, datasets=datasets, weights=content.weights,
+            title=content.title,
+            tasks=content.tasks,
+            datasets=datasets,
+            weights=content.weights,
             any_random=content.any_random,
-            epic_groups=epic_groups(content.epic, [(w.model, w.pretrained) for w in content.weights]),
-            figure_sections=sections, commands=content.commands, notes=notes,
-            meta={"evalkit_version": __version__,
-                  "built": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                  "environment": _environment()},
+            epic_groups=epic_groups(
+                content.epic, [(w.model, w.pretrained) for w in content.weights]
+            ),
+            figure_sections=sections,
+            commands=content.commands,
+            notes=notes,
+            meta={
+                "evalkit_version": __version__,
+                "built": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                "environment": _environment(),
+            },
         )
         (tmp / PAGE).write_text(page, encoding="utf-8")
         for p in [tmp, *tmp.rglob("*")]:
@@ -562,6 +730,12 @@ def build_report(
 
     :returns: the path of the report's ``index.html``.
     """
-    content = gather_report(root, tasks, label_sets=label_sets, title=title, command=command,
-                            histogram_alpha=histogram_alpha)
+    content = gather_report(
+        root,
+        tasks,
+        label_sets=label_sets,
+        title=title,
+        command=command,
+        histogram_alpha=histogram_alpha,
+    )
     return render_report(content, out, sheet_frames=sheet_frames, progress=progress)

@@ -114,7 +114,9 @@ class BatchScorer:
             self.seconds += time.perf_counter() - t0
             self.frames += len(chunk)
             if len(rewards) != len(chunk):
-                raise ValueError(f"the reward function returned {len(rewards)} rewards for {len(chunk)} frames")
+                raise ValueError(
+                    f"the reward function returned {len(rewards)} rewards for {len(chunk)} frames"
+                )
             out[start : start + len(chunk)] = rewards
             self.calls += 1
         return out
@@ -166,7 +168,9 @@ def _pop_frames(infos: Sequence[dict[str, Any]]) -> list[np.ndarray]:
     try:
         return [info.pop(FRAME_KEY) for info in infos]
     except KeyError:
-        raise RuntimeError("ClipRewardVecEnv needs every environment wrapped in RenderFrame") from None
+        raise RuntimeError(
+            "ClipRewardVecEnv needs every environment wrapped in RenderFrame"
+        ) from None
 
 
 class FrameBuffer:
@@ -215,12 +219,16 @@ class ClipRewardVecEnv(VecEnvWrapper):
         module docstring) instead of returning them from ``step``.
     """
 
-    def __init__(self, venv: VecEnv, reward_fn: BatchRewardFn, batch_size: int = 3200, defer: bool = False) -> None:
+    def __init__(
+        self, venv: VecEnv, reward_fn: BatchRewardFn, batch_size: int = 3200, defer: bool = False
+    ) -> None:
         super().__init__(venv)
         self.scorer = BatchScorer(reward_fn, batch_size)
         self.defer = defer
         self.stats = RewardStats(self.num_envs)
-        self._frames = FrameBuffer(self.num_envs, batch_size)  # buffered steps, not yet scored (defer=True)
+        self._frames = FrameBuffer(
+            self.num_envs, batch_size
+        )  # buffered steps, not yet scored (defer=True)
         self._scored: list[np.ndarray] = []  # scored, not yet handed over: one (n_envs,) per step
         self._dones: list[np.ndarray] = []  # done flags of every step not yet handed over
 
@@ -270,7 +278,9 @@ class ClipRewardVecEnv(VecEnvWrapper):
             self._score_buffered()
         n = (self.n_pending if score else self.n_scored) if n_steps is None else int(n_steps)
         if n > self.n_scored:
-            raise ValueError(f"asked for {n} steps but only {self.n_scored} of {self.n_pending} pending ones are scored")
+            raise ValueError(
+                f"asked for {n} steps but only {self.n_scored} of {self.n_pending} pending ones are scored"
+            )
         rewards = np.asarray(self._scored[:n], dtype=np.float32).reshape(n, self.num_envs)
         for step_rewards, dones in zip(rewards, self._dones[:n]):
             self.stats.add(step_rewards, dones)
@@ -303,7 +313,9 @@ class LabelledReplayBuffer(ReplayBuffer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.optimize_memory_usage:
-            raise EvalkitError("Batched CLIP reward labelling does not support optimize_memory_usage; drop it from algo_kwargs.")
+            raise EvalkitError(
+                "Batched CLIP reward labelling does not support optimize_memory_usage; drop it from algo_kwargs."
+            )
         self.unlabelled = 0
         self.request_labels: Callable[[], Any] | None = None
 
@@ -313,7 +325,9 @@ class LabelledReplayBuffer(ReplayBuffer):
         if isinstance(buffer, cls):
             return buffer
         if type(buffer) is not ReplayBuffer or buffer.optimize_memory_usage:
-            raise EvalkitError(f"Batched CLIP reward labelling cannot use a {type(buffer).__name__}; use --labelling step.")
+            raise EvalkitError(
+                f"Batched CLIP reward labelling cannot use a {type(buffer).__name__}; use --labelling step."
+            )
         new = cls.__new__(cls)
         new.__dict__.update(buffer.__dict__)
         new.unlabelled, new.request_labels = 0, None
@@ -333,7 +347,9 @@ class LabelledReplayBuffer(ReplayBuffer):
             super().add(*args, **kwargs)
             return
         if self.unlabelled >= self.buffer_size - 1:
-            raise RuntimeError(f"a replay buffer of {self.buffer_size} rows cannot wait for {self.unlabelled + 1} rewards")
+            raise RuntimeError(
+                f"a replay buffer of {self.buffer_size} rows cannot wait for {self.unlabelled + 1} rewards"
+            )
         super().add(*args, **kwargs)
         self.unlabelled += 1
 
@@ -414,13 +430,19 @@ class RelabelReplayBuffer(BaseCallback):
         """Label every stored transition that still holds a placeholder; returns how many steps."""
         buffer = self.buffer
         stored, pending = buffer.unlabelled, self.clip_env.n_pending
-        if not stored <= pending <= stored + 1:  # +1: a step taken but not stored (learn() stopped in on_step)
-            raise RuntimeError(f"replay buffer and reward wrapper out of step ({stored} stored, {pending} pending)")
+        if (
+            not stored <= pending <= stored + 1
+        ):  # +1: a step taken but not stored (learn() stopped in on_step)
+            raise RuntimeError(
+                f"replay buffer and reward wrapper out of step ({stored} stored, {pending} pending)"
+            )
         buffer.label(self.clip_env.take_rewards(stored))
         return stored
 
 
-def load_clip_reward(config: "TrainConfig", on_message: Callable[[str], None] | None = None) -> "RewardModel":
+def load_clip_reward(
+    config: "TrainConfig", on_message: Callable[[str], None] | None = None
+) -> "RewardModel":
     """The CLIP reward of ``config``'s task, model, weights and α on ``config.device``.
 
     A :class:`evalkit.rewards.RewardModel`: prompts embedded once, frames embedded in batches of
@@ -433,6 +455,14 @@ def load_clip_reward(config: "TrainConfig", on_message: Callable[[str], None] | 
     from evalkit.train.config import resolve_device
 
     task = get_task(config.task)
-    return RewardModel(config.model, goal=task.goal_prompt, baseline=task.baseline_prompt, alpha=config.alpha,
-                       pretrained=config.pretrained, device=resolve_device(config.device), precision=config.precision,
-                       batch_size=config.reward_batch_size, on_message=on_message)
+    return RewardModel(
+        config.model,
+        goal=task.goal_prompt,
+        baseline=task.baseline_prompt,
+        alpha=config.alpha,
+        pretrained=config.pretrained,
+        device=resolve_device(config.device),
+        precision=config.precision,
+        batch_size=config.reward_batch_size,
+        on_message=on_message,
+    )

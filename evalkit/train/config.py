@@ -46,8 +46,18 @@ REWARDS = ("clip", "ground-truth")
 LABELLING = ("auto", "batch", "rollout", "step")
 VEC_ENVS = ("dummy", "subproc")
 
-RESUMABLE = frozenset({"steps", "device", "vec_env", "torch_threads", "reward_batch_size", "precision",
-                       "checkpoint_every", "save_replay_buffer"})
+RESUMABLE = frozenset(
+    {
+        "steps",
+        "device",
+        "vec_env",
+        "torch_threads",
+        "reward_batch_size",
+        "precision",
+        "checkpoint_every",
+        "save_replay_buffer",
+    }
+)
 """Fields that ``--resume`` may change; any other difference from the saved run is refused."""
 
 
@@ -113,7 +123,9 @@ class TrainConfig:
         return [f.name for f in dataclasses.fields(cls)]
 
     @classmethod
-    def from_sources(cls, flags: Mapping[str, Any] | None = None, config_file: str | Path | None = None) -> "TrainConfig":
+    def from_sources(
+        cls, flags: Mapping[str, Any] | None = None, config_file: str | Path | None = None
+    ) -> "TrainConfig":
         """A config from a file and flags (flags win); ``None`` flag values count as not given."""
         values = load_config_file(config_file) if config_file is not None else {}
         values.update({k: v for k, v in (flags or {}).items() if v is not None})
@@ -138,7 +150,9 @@ class TrainConfig:
         settings = family_settings(task.family)
         algo = get_algorithm(self.algo or settings.default_algo, task.family)
         if self.reward not in REWARDS:
-            raise EvalkitError(f"--reward must be one of {', '.join(REWARDS)}, not {self.reward!r}.")
+            raise EvalkitError(
+                f"--reward must be one of {', '.join(REWARDS)}, not {self.reward!r}."
+            )
         if self.reward == "clip" and not self.model:
             raise EvalkitError(
                 "The CLIP reward needs a model: pass --model (e.g. --model ViT-B-32), or train with "
@@ -170,11 +184,19 @@ class TrainConfig:
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
                 raise EvalkitError(f"{flag} must be a positive whole number, not {value!r}.")
-        out = dataclasses.replace(out, reward_labelling=out.labelling)  # config.json says which one ran
+        out = dataclasses.replace(
+            out, reward_labelling=out.labelling
+        )  # config.json says which one ran
         if out.reward == "clip" and out.labelling in ("batch", "rollout"):
             _check_deferred_labelling(out)
-        if isinstance(out.alpha, bool) or not isinstance(out.alpha, (int, float)) or not 0.0 <= out.alpha <= 1.0:
-            raise EvalkitError(f"--alpha must lie in [0, 1] (Definition 1 of the paper), not {out.alpha}.")
+        if (
+            isinstance(out.alpha, bool)
+            or not isinstance(out.alpha, (int, float))
+            or not 0.0 <= out.alpha <= 1.0
+        ):
+            raise EvalkitError(
+                f"--alpha must lie in [0, 1] (Definition 1 of the paper), not {out.alpha}."
+            )
         return out
 
     @property
@@ -182,7 +204,11 @@ class TrainConfig:
         """The reward labelling actually used (``auto`` decided)."""
         if self.reward_labelling != "auto":
             return self.reward_labelling
-        return "batch" if get_algorithm(self.algo or "", get_task(self.task).family).off_policy else "step"
+        return (
+            "batch"
+            if get_algorithm(self.algo or "", get_task(self.task).family).off_policy
+            else "step"
+        )
 
     def algo_setting(self, argument: str) -> Any:
         """A stable-baselines3 constructor argument of this (resolved) run: ``algo_kwargs``'s,
@@ -196,12 +222,20 @@ class TrainConfig:
         """Vector steps of one rollout (``train_freq``; episodes counted at the task's episode length)."""
         freq = self.algo_setting("train_freq") or 1
         n, unit = (freq, "step") if isinstance(freq, int) else (int(freq[0]), str(freq[1]))
-        return n * get_family(get_task(self.task).family).episode_length if unit.startswith("episode") else n
+        return (
+            n * get_family(get_task(self.task).family).episode_length
+            if unit.startswith("episode")
+            else n
+        )
 
     @property
     def reward_is_random(self) -> bool:
         """Whether the reward comes from a CLIP model with random weights (a smoke test only)."""
-        return self.reward == "clip" and self.pretrained is not None and self.pretrained.lower() == "none"
+        return (
+            self.reward == "clip"
+            and self.pretrained is not None
+            and self.pretrained.lower() == "none"
+        )
 
     def describe_reward(self) -> str:
         if self.reward == "ground-truth":
@@ -209,7 +243,9 @@ class TrainConfig:
         weights = self.pretrained or "default weights"
         text = f"CLIP reward of {self.model} ({weights}), α = {self.alpha:g}"
         if self.reward_is_random:
-            text += " — RANDOM WEIGHTS: the reward is random noise, this run only tests the machinery"
+            text += (
+                " — RANDOM WEIGHTS: the reward is random noise, this run only tests the machinery"
+            )
         return text
 
     def default_run_name(self) -> str:
@@ -235,7 +271,8 @@ class TrainConfig:
                 saved = dict(saved or {})
                 clashes += [
                     f"{name}.{k} = {v!r} (the run has {saved.get(k)!r})"
-                    for k, v in _tuples(dict(value)).items() if _normal(v) != _normal(saved.get(k))
+                    for k, v in _tuples(dict(value)).items()
+                    if _normal(v) != _normal(saved.get(k))
                 ]
             elif _normal(value) != _normal(saved):
                 clashes.append(f"{name} = {value!r} (the run has {saved!r})")
@@ -244,12 +281,19 @@ class TrainConfig:
                 f"{run} was trained with another configuration; you asked for {'; '.join(clashes)}. "
                 "Resume without those settings, or start a new run with another --out."
             )
-        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if k in RESUMABLE and v is not None}).resolved()
+        return dataclasses.replace(
+            self, **{k: v for k, v in overrides.items() if k in RESUMABLE and v is not None}
+        ).resolved()
 
 
-_POSITIVE = {"n_envs": "--envs", "steps": "--steps", "render_size": "--render-size",
-             "reward_batch_size": "--reward-batch-size", "checkpoint_every": "checkpoint_every",
-             "torch_threads": "--threads"}
+_POSITIVE = {
+    "n_envs": "--envs",
+    "steps": "--steps",
+    "render_size": "--render-size",
+    "reward_batch_size": "--reward-batch-size",
+    "checkpoint_every": "checkpoint_every",
+    "torch_threads": "--threads",
+}
 """Settings that must be positive whole numbers, with the flag (or file key) that sets them."""
 
 
@@ -258,18 +302,28 @@ def _check_deferred_labelling(config: TrainConfig) -> None:
     kwargs = dict(config.algo_kwargs)
     fix = "drop it from algo_kwargs, or use reward_labelling = 'step' (--labelling step)"
     if kwargs.get("replay_buffer_class") is not None:
-        raise EvalkitError(f"reward_labelling = '{config.labelling}' brings its own replay buffer class; {fix}.")
+        raise EvalkitError(
+            f"reward_labelling = '{config.labelling}' brings its own replay buffer class; {fix}."
+        )
     if kwargs.get("optimize_memory_usage"):
-        raise EvalkitError(f"reward_labelling = '{config.labelling}' does not support optimize_memory_usage; {fix}.")
+        raise EvalkitError(
+            f"reward_labelling = '{config.labelling}' does not support optimize_memory_usage; {fix}."
+        )
     if int(kwargs.get("n_steps", 1) or 1) > 1:
-        raise EvalkitError(f"n-step returns (n_steps = {kwargs['n_steps']}) need every reward at once; {fix}.")
+        raise EvalkitError(
+            f"n-step returns (n_steps = {kwargs['n_steps']}) need every reward at once; {fix}."
+        )
     if not isinstance(kwargs.get("train_freq", 1), int) and len(kwargs["train_freq"]) != 2:
-        raise EvalkitError(f"train_freq must be a number of steps or [number, 'step' | 'episode'], not {kwargs['train_freq']!r}.")
+        raise EvalkitError(
+            f"train_freq must be a number of steps or [number, 'step' | 'episode'], not {kwargs['train_freq']!r}."
+        )
     waiting = config.train_freq_steps  # vector steps stored between two rollout ends
     if config.labelling == "batch":  # plus the steps of a CLIP batch that is still filling
         waiting += max(1, int(config.reward_batch_size or 1) // config.n_envs)
     rows = max(int(kwargs.get("buffer_size", 1_000_000)) // config.n_envs, 1)  # as SB3 divides it
-    needed = waiting + 2  # (once updates start, sampling keeps the waiting steps under half of those stored)
+    needed = (
+        waiting + 2
+    )  # (once updates start, sampling keeps the waiting steps under half of those stored)
     if rows < needed:
         raise EvalkitError(
             f"A replay buffer of {rows} steps ({config.n_envs} environments each) cannot hold the {waiting} steps that "
@@ -322,7 +376,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         try:
             import yaml
         except ImportError:  # pragma: no cover - PyYAML comes with huggingface_hub
-            raise EvalkitError("Reading YAML needs PyYAML (pip install pyyaml), or write the config in TOML.") from None
+            raise EvalkitError(
+                "Reading YAML needs PyYAML (pip install pyyaml), or write the config in TOML."
+            ) from None
         try:
             data = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
@@ -334,7 +390,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     data = {str(k).replace("-", "_"): v for k, v in data.items()}
     if "envs" in data:
         data["n_envs"] = data.pop("envs")
-    TrainConfig.from_dict({"task": "", **data}, source=str(p))  # unknown keys fail here, naming the file
+    TrainConfig.from_dict(
+        {"task": "", **data}, source=str(p)
+    )  # unknown keys fail here, naming the file
     return data
 
 
@@ -343,7 +401,15 @@ def library_versions() -> dict[str, str]:
     import importlib.metadata as md
 
     versions = {"python": platform.python_version()}
-    for dist in ("evalkit", "stable_baselines3", "torch", "gymnasium", "numpy", "open_clip_torch", "mujoco"):
+    for dist in (
+        "evalkit",
+        "stable_baselines3",
+        "torch",
+        "gymnasium",
+        "numpy",
+        "open_clip_torch",
+        "mujoco",
+    ):
         try:
             versions[dist] = md.version(dist)
         except md.PackageNotFoundError:
@@ -374,10 +440,14 @@ def read_run_config(run_dir: Path) -> TrainConfig:
     """The resolved config saved in a run folder."""
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
-        raise EvalkitError(f"{run_dir} is not a training run (it has no {CONFIG_FILE}); pass a folder made by 'evalkit train'.")
+        raise EvalkitError(
+            f"{run_dir} is not a training run (it has no {CONFIG_FILE}); pass a folder made by 'evalkit train'."
+        )
     try:
         values = dict(json.loads(path.read_text())["config"])
         values["algo_kwargs"] = _tuples(dict(values["algo_kwargs"]))
         return TrainConfig.from_dict(values, source=str(path))
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise EvalkitError(f"{path} is corrupt ({exc}); the run cannot be resumed or evaluated.") from None
+        raise EvalkitError(
+            f"{path} is corrupt ({exc}); the run cannot be resumed or evaluated."
+        ) from None

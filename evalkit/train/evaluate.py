@@ -100,12 +100,19 @@ class EvalResult:
         return None if self.clip_returns is None else float(np.mean(self.clip_returns))
 
     def to_dict(self) -> dict[str, Any]:
-        summary = {"episodes": self.episodes, "gt_return_mean": self.gt_return_mean, "gt_return_std": self.gt_return_std,
-                   "success_rate": self.success_rate, "clip_return_mean": self.clip_return_mean}
+        summary = {
+            "episodes": self.episodes,
+            "gt_return_mean": self.gt_return_mean,
+            "gt_return_std": self.gt_return_std,
+            "success_rate": self.success_rate,
+            "clip_return_mean": self.clip_return_mean,
+        }
         return {**summary, **asdict(self)}
 
 
-def select_checkpoint(run_dir: Path, which: str = "best") -> tuple[Path, CheckpointInfo | None, str]:
+def select_checkpoint(
+    run_dir: Path, which: str = "best"
+) -> tuple[Path, CheckpointInfo | None, str]:
     """The checkpoint file to evaluate: ``best`` (highest training reward), ``last`` or a path."""
     run_dir = Path(run_dir)
     if which not in ("best", "last"):
@@ -113,12 +120,18 @@ def select_checkpoint(run_dir: Path, which: str = "best") -> tuple[Path, Checkpo
         if not path.is_file() and (run_dir / which).is_file():
             path = run_dir / which
         if not path.is_file():
-            raise EvalkitError(f"Checkpoint {which} does not exist; use best, last or a .zip file of the run.")
-        match = [c for c in read_checkpoints(run_dir) if (run_dir / c.path).resolve() == path.resolve()]
+            raise EvalkitError(
+                f"Checkpoint {which} does not exist; use best, last or a .zip file of the run."
+            )
+        match = [
+            c for c in read_checkpoints(run_dir) if (run_dir / c.path).resolve() == path.resolve()
+        ]
         return path, (match[0] if match else None), "path"
     index = [c for c in read_checkpoints(run_dir) if (run_dir / c.path).is_file()]
     if not index:
-        raise EvalkitError(f"{run_dir} has no checkpoint yet; train it first ('evalkit train ... --out {run_dir}').")
+        raise EvalkitError(
+            f"{run_dir} has no checkpoint yet; train it first ('evalkit train ... --out {run_dir}')."
+        )
     chosen = index[-1]
     if which == "best":
         scored = [c for c in index if c.train_reward is not None]
@@ -150,8 +163,13 @@ class Rollouts:
 
 def roll_out(model: Any, config: TrainConfig, episodes: int, seed: int) -> Rollouts:
     """Run ``episodes`` deterministic episodes; record the frame and state after every step."""
-    env = make_env(config.env_id, render_mode="rgb_array", width=config.render_size, height=config.render_size,
-                   **dict(config.env_kwargs or {}))
+    env = make_env(
+        config.env_id,
+        render_mode="rgb_array",
+        width=config.render_size,
+        height=config.render_size,
+        **dict(config.env_kwargs or {}),
+    )
     frames, rows = [], []
     try:
         for episode in range(episodes):
@@ -162,11 +180,21 @@ def roll_out(model: Any, config: TrainConfig, episodes: int, seed: int) -> Rollo
                 obs, reward, terminated, truncated, _ = env.step(action)
                 done = terminated or truncated
                 frames.append(env.render())
-                rows.append({"episode": episode, "step": step, **_state_row(env), "gt_reward": float(reward)})
+                rows.append(
+                    {
+                        "episode": episode,
+                        "step": step,
+                        **_state_row(env),
+                        "gt_reward": float(reward),
+                    }
+                )
                 step += 1
         fps = int(env.metadata.get("render_fps", 30))
-        render = dict(env.unwrapped.render_settings()) if hasattr(env.unwrapped, "render_settings") else {
-            "width": config.render_size, "height": config.render_size}
+        render = (
+            dict(env.unwrapped.render_settings())
+            if hasattr(env.unwrapped, "render_settings")
+            else {"width": config.render_size, "height": config.render_size}
+        )
     finally:
         env.close()
     return Rollouts(np.stack(frames), pd.DataFrame(rows), fps, render)
@@ -245,18 +273,27 @@ def evaluate(
     clip_returns = None
     if config.reward == "clip" and clip_reward:
         reward_fn = load_clip_reward(dataclasses.replace(config, device=resolve_device(device)))
-        states["clip_reward"] = BatchScorer(reward_fn, config.reward_batch_size or 256)(rollouts.frames)
+        states["clip_reward"] = BatchScorer(reward_fn, config.reward_batch_size or 256)(
+            rollouts.frames
+        )
         clip_returns = states.groupby("episode")["clip_reward"].sum().tolist()
 
     goal = task.rule_labels(states)
     criterion = task.env.require_success()
     by_episode = states.assign(goal=goal).groupby("episode")
     result = EvalResult(
-        run_dir=str(run_dir), task=task.name, checkpoint=str(path), checkpoint_step=info.step if info else None,
-        selection=selection, gt_returns=by_episode["gt_reward"].sum().tolist(),
+        run_dir=str(run_dir),
+        task=task.name,
+        checkpoint=str(path),
+        checkpoint_step=info.step if info else None,
+        selection=selection,
+        gt_returns=by_episode["gt_reward"].sum().tolist(),
         success=[criterion.judge(g.to_numpy()) for _, g in by_episode["goal"]],
-        goal_fraction=by_episode["goal"].mean().tolist(), clip_returns=clip_returns,
-        criterion=criterion.description, reward_is_random=config.reward_is_random, seed=seed,
+        goal_fraction=by_episode["goal"].mean().tolist(),
+        clip_returns=clip_returns,
+        criterion=criterion.description,
+        reward_is_random=config.reward_is_random,
+        seed=seed,
     )
 
     out = run_dir / EVAL_DIR / path.stem
@@ -265,13 +302,31 @@ def evaluate(
         result.videos = [str(p) for p in write_videos(rollouts, out)]
     if dataset != "":
         name = dataset or f"{run_dir.name}-{path.stem}"
-        root = run_dir / ROLLOUTS_DIR if dataset is None and datasets_root is None else resolve_root(datasets_root)
-        params = {"run": str(run_dir), "task": task.name, "checkpoint": path.name, "episodes": episodes,
-                  "seed": seed, "deterministic": True}
+        root = (
+            run_dir / ROLLOUTS_DIR
+            if dataset is None and datasets_root is None
+            else resolve_root(datasets_root)
+        )
+        params = {
+            "run": str(run_dir),
+            "task": task.name,
+            "checkpoint": path.name,
+            "episodes": episodes,
+            "seed": seed,
+            "deterministic": True,
+        }
         collected = collect_into(
-            root, name, family=task.family, env_id=config.env_id, generator="rollouts", params=params,
-            render=rollouts.render, n_frames=len(rollouts.frames), frame_shape=rollouts.frames.shape[1:],
-            overwrite=overwrite, write=lambda writer: writer.add(rollouts.frames, states),
+            root,
+            name,
+            family=task.family,
+            env_id=config.env_id,
+            generator="rollouts",
+            params=params,
+            render=rollouts.render,
+            n_frames=len(rollouts.frames),
+            frame_shape=rollouts.frames.shape[1:],
+            overwrite=overwrite,
+            write=lambda writer: writer.add(rollouts.frames, states),
         )
         result.dataset_kept = not collected.created
         result.dataset = str(root / name)

@@ -88,7 +88,9 @@ def _wrap_env(env: Any, render: bool, ignore_sigint: bool) -> Any:
     return RenderFrame(env) if render else env
 
 
-def make_training_env(config: TrainConfig, reward_fn: BatchRewardFn | None = None, seed: int | None = None) -> tuple[VecEnv, ClipRewardVecEnv | None]:
+def make_training_env(
+    config: TrainConfig, reward_fn: BatchRewardFn | None = None, seed: int | None = None
+) -> tuple[VecEnv, ClipRewardVecEnv | None]:
     """The vector environment a run trains in, and its CLIP reward wrapper (``None`` for ground truth).
 
     :param config: a resolved config.
@@ -100,7 +102,9 @@ def make_training_env(config: TrainConfig, reward_fn: BatchRewardFn | None = Non
     clip = config.reward == "clip"
     env_kwargs = dict(config.env_kwargs or {})
     if clip:
-        env_kwargs.update(render_mode="rgb_array", width=config.render_size, height=config.render_size)
+        env_kwargs.update(
+            render_mode="rgb_array", width=config.render_size, height=config.render_size
+        )
     subproc = config.vec_env == "subproc"
     try:
         venv = make_vec_env(
@@ -108,16 +112,22 @@ def make_training_env(config: TrainConfig, reward_fn: BatchRewardFn | None = Non
             n_envs=config.n_envs,
             seed=config.seed if seed is None else seed,
             env_kwargs=env_kwargs,
-            wrapper_class=functools.partial(_wrap_env, render=clip, ignore_sigint=subproc) if (clip or subproc) else None,
+            wrapper_class=functools.partial(_wrap_env, render=clip, ignore_sigint=subproc)
+            if (clip or subproc)
+            else None,
             vec_env_cls=SubprocVecEnv if subproc else DummyVecEnv,
         )
     except TypeError as exc:
-        raise EvalkitError(f"Cannot make {config.env_id} with {env_kwargs}: {exc}; check env_kwargs in the config.") from None
+        raise EvalkitError(
+            f"Cannot make {config.env_id} with {env_kwargs}: {exc}; check env_kwargs in the config."
+        ) from None
     if not clip:
         return venv, None
     if reward_fn is None:
         raise ValueError("the CLIP reward needs a reward function")
-    wrapper = ClipRewardVecEnv(venv, reward_fn, batch_size=config.reward_batch_size, defer=config.labelling in DEFERRED)
+    wrapper = ClipRewardVecEnv(
+        venv, reward_fn, batch_size=config.reward_batch_size, defer=config.labelling in DEFERRED
+    )
     return wrapper, wrapper
 
 
@@ -135,7 +145,9 @@ def build_model(config: TrainConfig, env: VecEnv, run_dir: Path | None) -> BaseA
             **dict(config.algo_kwargs),
         )
     except TypeError as exc:
-        raise EvalkitError(f"{cls.__name__} does not accept these algo_kwargs ({exc}); fix the config.") from None
+        raise EvalkitError(
+            f"{cls.__name__} does not accept these algo_kwargs ({exc}); fix the config."
+        ) from None
 
 
 # -- checkpoints ---------------------------------------------------------------------------------
@@ -169,7 +181,9 @@ def read_checkpoints(run_dir: Path) -> list[CheckpointInfo]:
     try:
         return [CheckpointInfo(**row) for row in json.loads(path.read_text())]
     except (json.JSONDecodeError, TypeError) as exc:
-        raise EvalkitError(f"{path} is corrupt ({exc}); delete it to pick checkpoints by file name.") from None
+        raise EvalkitError(
+            f"{path} is corrupt ({exc}); delete it to pick checkpoints by file name."
+        ) from None
 
 
 class RunStore:
@@ -184,7 +198,9 @@ class RunStore:
         with atomic_path(target, suffix=".zip") as tmp:  # SB3 insists on the suffix
             model.save(tmp)
         index = [c for c in read_checkpoints(self.run_dir) if c.path != info.path] + [info]
-        atomic_write_text(json.dumps([asdict(c) for c in index], indent=2) + "\n", self.run_dir / INDEX_FILE)
+        atomic_write_text(
+            json.dumps([asdict(c) for c in index], indent=2) + "\n", self.run_dir / INDEX_FILE
+        )
         return info
 
     def save_resume_state(self, model: BaseAlgorithm, with_buffer: bool) -> None:
@@ -197,7 +213,10 @@ class RunStore:
             if has_buffer:
                 with atomic_path(new / BUFFER_FILE, suffix=".pkl") as tmp:
                     model.save_replay_buffer(tmp)
-            atomic_write_text(json.dumps({"step": int(model.num_timesteps), "replay_buffer": has_buffer}) + "\n", new / STATE_FILE)
+            atomic_write_text(
+                json.dumps({"step": int(model.num_timesteps), "replay_buffer": has_buffer}) + "\n",
+                new / STATE_FILE,
+            )
 
     def resume_dir(self) -> Path | None:
         """The newest complete resume state (a swap interrupted half-way is recovered)."""
@@ -208,13 +227,17 @@ class RunStore:
         return None
 
 
-def load_model(path: Path, algo: str, env: VecEnv | None = None, device: str = "auto", **kwargs: Any) -> BaseAlgorithm:
+def load_model(
+    path: Path, algo: str, env: VecEnv | None = None, device: str = "auto", **kwargs: Any
+) -> BaseAlgorithm:
     """Load a checkpoint, with one clear sentence if the file is corrupt or of another run."""
     cls = ALGORITHMS[algo].sb3_class()
     if not Path(path).is_file():
         raise EvalkitError(f"Checkpoint {path} does not exist.")
     try:
-        return cls.load(path, env=env, device=resolve_device(device), print_system_info=False, **kwargs)
+        return cls.load(
+            path, env=env, device=resolve_device(device), print_system_info=False, **kwargs
+        )
     except Exception as exc:  # noqa: BLE001 - zip, pickle, torch and shape errors all mean "unusable"
         raise EvalkitError(
             f"Checkpoint {path} cannot be loaded as a {cls.__name__} policy for this run "
@@ -261,8 +284,14 @@ class RunProgress(BaseCallback):
     :param report: where one-line messages go when there is no progress bar.
     """
 
-    def __init__(self, store: RunStore, config: TrainConfig, clip_env: ClipRewardVecEnv | None,
-                 progress: bool, report: Report) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        config: TrainConfig,
+        clip_env: ClipRewardVecEnv | None,
+        progress: bool,
+        report: Report,
+    ) -> None:
         super().__init__()
         self.store, self.config, self.clip_env = store, config, clip_env
         self.progress, self.report = progress, report
@@ -281,8 +310,16 @@ class RunProgress(BaseCallback):
         if self.progress:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=self.config.steps, initial=self.num_timesteps, unit="step", unit_scale=True,
-                             dynamic_ncols=True, smoothing=0.05, mininterval=0.5, file=sys.stderr)
+            self._bar = tqdm(
+                total=self.config.steps,
+                initial=self.num_timesteps,
+                unit="step",
+                unit_scale=True,
+                dynamic_ncols=True,
+                smoothing=0.05,
+                mininterval=0.5,
+                file=sys.stderr,
+            )
 
     def train_reward(self) -> float | None:
         if self.clip_env is None:
@@ -324,8 +361,10 @@ class RunProgress(BaseCallback):
             now = time.monotonic()
             rate = (self.num_timesteps - self._noted[0]) / max(now - self._noted[1], 1e-9)
             self._next_note, self._noted = now + 30.0, (self.num_timesteps, now)
-            self.report(f"step {self.num_timesteps}/{self.config.steps} ({rate:.0f} steps/s) "
-                        + " ".join(f"{k} {v}" for k, v in parts.items()))
+            self.report(
+                f"step {self.num_timesteps}/{self.config.steps} ({rate:.0f} steps/s) "
+                + " ".join(f"{k} {v}" for k, v in parts.items())
+            )
 
     def save(self, reason: str) -> CheckpointInfo:
         """Save a checkpoint (and the resume state) now."""
@@ -333,15 +372,20 @@ class RunProgress(BaseCallback):
             self.before_save()
         step = int(self.model.num_timesteps)
         info = CheckpointInfo(
-            step=step, path=f"{CHECKPOINT_DIR}/step_{step:09d}.zip", train_reward=self.train_reward(),
-            gt_return=recent_gt_return(self.model), reason=reason,
+            step=step,
+            path=f"{CHECKPOINT_DIR}/step_{step:09d}.zip",
+            train_reward=self.train_reward(),
+            gt_return=recent_gt_return(self.model),
+            reason=reason,
             time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
         self.store.save_checkpoint(self.model, info)
         self.store.save_resume_state(self.model, with_buffer=self.config.save_replay_buffer)
         self.checkpoints.append(info)
         if self._bar is None:
-            self.report(f"checkpoint {info.path} (training reward {significant(info.train_reward)}, ground-truth return {significant(info.gt_return)})")
+            self.report(
+                f"checkpoint {info.path} (training reward {significant(info.train_reward)}, ground-truth return {significant(info.gt_return)})"
+            )
         return info
 
     def _on_training_end(self) -> None:
@@ -411,10 +455,16 @@ class TrainResult:
 
     @property
     def steps_per_second(self) -> float:
-        return (self.steps - self.start_step) / self.learn_seconds if self.learn_seconds > 0 else float("nan")
+        return (
+            (self.steps - self.start_step) / self.learn_seconds
+            if self.learn_seconds > 0
+            else float("nan")
+        )
 
 
-def prepare_run(config: TrainConfig, run_dir: Path, resume: bool) -> tuple[TrainConfig, Path | None]:
+def prepare_run(
+    config: TrainConfig, run_dir: Path, resume: bool
+) -> tuple[TrainConfig, Path | None]:
     """The config to train with and the resume state to load, after checking the run folder.
 
     :param config: the asked config: on resume, the settings given explicitly (compared with
@@ -433,7 +483,11 @@ def prepare_run(config: TrainConfig, run_dir: Path, resume: bool) -> tuple[Train
     if not (run_dir / CONFIG_FILE).is_file():
         raise EvalkitError(f"There is no run to resume at {run_dir}; start it without --resume.")
     saved = read_run_config(run_dir)
-    asked = {k: v for k, v in config.to_dict().items() if v != getattr(TrainConfig(task=""), k) or k == "task"}
+    asked = {
+        k: v
+        for k, v in config.to_dict().items()
+        if v != getattr(TrainConfig(task=""), k) or k == "task"
+    }
     if not config.task:
         asked.pop("task")
     return saved.resume_with(asked, run_dir), RunStore(run_dir).resume_dir()
@@ -454,9 +508,11 @@ def _warn_if_learning_never_starts(config: TrainConfig, start_step: int, report:
     """Say so when ``learning_starts`` is at or past the run's last step (no gradient step would run)."""
     starts = config.algo_setting("learning_starts") or 0
     if int(starts) >= config.steps:
-        report(f"WARNING: {config.algo.upper()} learns only after {int(starts)} steps (learning_starts) but the run has "
-               f"{config.steps}: no gradient step will run and the policy stays random. Train longer, or set "
-               "algo_kwargs.learning_starts in a --config file.")
+        report(
+            f"WARNING: {config.algo.upper()} learns only after {int(starts)} steps (learning_starts) but the run has "
+            f"{config.steps}: no gradient step will run and the policy stays random. Train longer, or set "
+            "algo_kwargs.learning_starts in a --config file."
+        )
 
 
 def train(
@@ -501,19 +557,28 @@ def train(
         _check_render_size(config, reward_fn)
     random_weights = config.reward_is_random or bool(getattr(reward_fn, "random_weights", False))
     if random_weights:
-        report("WARNING: the CLIP model has random weights: the reward is random noise and the agent "
-               "cannot learn the task; this run only tests the machinery.")
+        report(
+            "WARNING: the CLIP model has random weights: the reward is random noise and the agent "
+            "cannot learn the task; this run only tests the machinery."
+        )
 
     env, clip_env = make_training_env(config, reward_fn, seed=config.seed + start_step)
     try:
         if resume_from is not None:
-            model = load_model(resume_from / MODEL_FILE, config.algo, env=env, device=config.device,
-                               tensorboard_log=str(run_dir / TB_DIR))
+            model = load_model(
+                resume_from / MODEL_FILE,
+                config.algo,
+                env=env,
+                device=config.device,
+                tensorboard_log=str(run_dir / TB_DIR),
+            )
             if (resume_from / BUFFER_FILE).is_file():
                 try:
                     model.load_replay_buffer(resume_from / BUFFER_FILE)
                 except Exception as exc:  # noqa: BLE001
-                    raise EvalkitError(f"The replay buffer {resume_from / BUFFER_FILE} is corrupt ({exc}); delete it to resume with an empty buffer.") from None
+                    raise EvalkitError(
+                        f"The replay buffer {resume_from / BUFFER_FILE} is corrupt ({exc}); delete it to resume with an empty buffer."
+                    ) from None
             elif ALGORITHMS[config.algo].off_policy:
                 report("The checkpoint has no replay buffer; resuming with an empty one.")
         else:
@@ -536,11 +601,18 @@ def train(
         t0 = time.perf_counter()
         with stop_on_sigint(stop, report):
             try:
-                model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=resume_from is None,
-                            tb_log_name="train", log_interval=4)
+                model.learn(
+                    remaining,
+                    callback=CallbackList(callbacks),
+                    reset_num_timesteps=resume_from is None,
+                    tb_log_name="train",
+                    log_interval=4,
+                )
             except KeyboardInterrupt:  # a second Ctrl-C: abort without saving
                 if created and not read_checkpoints(run_dir):
-                    shutil.rmtree(run_dir, ignore_errors=True)  # nothing to resume: as if never started
+                    shutil.rmtree(
+                        run_dir, ignore_errors=True
+                    )  # nothing to resume: as if never started
                 raise
             learn_seconds = time.perf_counter() - t0
             interrupted = stop.is_set()
@@ -550,10 +622,18 @@ def train(
     finally:
         env.close()
     return TrainResult(
-        run_dir=run_dir, config=config, start_step=start_step, steps=int(model.num_timesteps),
-        learn_seconds=learn_seconds, interrupted=interrupted, checkpoints=progress_cb.checkpoints,
-        train_reward=progress_cb.train_reward(), gt_return=recent_gt_return(model),
-        reward_is_random=random_weights, reward_batch_size=reward_batch_size(clip_env) if clip_env else None,
+        run_dir=run_dir,
+        config=config,
+        start_step=start_step,
+        steps=int(model.num_timesteps),
+        learn_seconds=learn_seconds,
+        interrupted=interrupted,
+        checkpoints=progress_cb.checkpoints,
+        train_reward=progress_cb.train_reward(),
+        gt_return=recent_gt_return(model),
+        reward_is_random=random_weights,
+        reward_batch_size=reward_batch_size(clip_env) if clip_env else None,
         reward_calls=clip_env.scorer.calls if clip_env else None,
-        reward_seconds=clip_env.scorer.seconds if clip_env else None, model=model,
+        reward_seconds=clip_env.scorer.seconds if clip_env else None,
+        model=model,
     )

@@ -49,20 +49,43 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "PRECISIONS": "precision",
-    "PRECISION_DTYPES": "devices", "autocast_for": "devices", "parse_devices": "devices",
+    "PRECISION_DTYPES": "devices",
+    "autocast_for": "devices",
+    "parse_devices": "devices",
     "ImageEmbedder": "embedder",
-    "Embeddings": "engine", "embed_dataset": "engine",
-    "RANDOM": "models", "TINY_MODELS": "models", "LoadedModel": "models", "ModelSpec": "models",
-    "ResolvedSpec": "models", "default_tag": "models", "known_models": "models", "load_model": "models",
+    "Embeddings": "engine",
+    "embed_dataset": "engine",
+    "RANDOM": "models",
+    "TINY_MODELS": "models",
+    "LoadedModel": "models",
+    "ModelSpec": "models",
+    "ResolvedSpec": "models",
+    "default_tag": "models",
+    "known_models": "models",
+    "load_model": "models",
     "resolve": "models",
     "BatchPreprocessor": "preprocess",
 }
 """The module of each name this package exports."""
 
 __all__ = [
-    "PRECISIONS", "PRECISION_DTYPES", "RANDOM", "TINY_MODELS", "BatchPreprocessor", "Embeddings", "ImageEmbedder",
-    "LoadedModel", "ModelSpec", "ResolvedSpec", "autocast_for", "default_tag", "embed_dataset", "known_models",
-    "load_model", "parse_devices", "resolve",
+    "PRECISIONS",
+    "PRECISION_DTYPES",
+    "RANDOM",
+    "TINY_MODELS",
+    "BatchPreprocessor",
+    "Embeddings",
+    "ImageEmbedder",
+    "LoadedModel",
+    "ModelSpec",
+    "ResolvedSpec",
+    "autocast_for",
+    "default_tag",
+    "embed_dataset",
+    "known_models",
+    "load_model",
+    "parse_devices",
+    "resolve",
 ]
 
 

@@ -71,17 +71,33 @@ class EmbeddingCache:
 
     def __post_init__(self) -> None:
         m = self.dataset.manifest
-        self.key_fields = json.loads(_canonical({
-            "format": CACHE_FORMAT,
-            "dataset": {"content_hash": m.content_hash, "n_frames": m.n_frames, "frame_shape": list(m.frame_shape)},
-            "model": self.resolved.identity,
-            "preprocess_version": PREPROCESS_VERSION,
-            "precision": self.precision,
-        }))
+        self.key_fields = json.loads(
+            _canonical(
+                {
+                    "format": CACHE_FORMAT,
+                    "dataset": {
+                        "content_hash": m.content_hash,
+                        "n_frames": m.n_frames,
+                        "frame_shape": list(m.frame_shape),
+                    },
+                    "model": self.resolved.identity,
+                    "preprocess_version": PREPROCESS_VERSION,
+                    "precision": self.precision,
+                }
+            )
+        )
         self.key = hashlib.sha256(_canonical(self.key_fields).encode()).hexdigest()[:16]
         r = self.resolved
-        weights = r.tag if r.weights == "tag" else ("random" if r.weights == "random" else f"file-{(r.weights_sha256 or '')[:8]}")
-        self.dir = self.dataset.path / "embeddings" / f"{_slug(r.display_name)}-{_slug(weights or '')}-{self.precision}-{self.key}"
+        weights = (
+            r.tag
+            if r.weights == "tag"
+            else ("random" if r.weights == "random" else f"file-{(r.weights_sha256 or '')[:8]}")
+        )
+        self.dir = (
+            self.dataset.path
+            / "embeddings"
+            / f"{_slug(r.display_name)}-{_slug(weights or '')}-{self.precision}-{self.key}"
+        )
 
     # -- meta ---------------------------------------------------------------------------------
 
@@ -99,7 +115,9 @@ class EmbeddingCache:
     def _meta_matches(self, meta: dict[str, Any] | None) -> bool:
         return meta is not None and _canonical(meta.get("key")) == _canonical(self.key_fields)
 
-    def prepare(self, dim: int, shard_frames: int | None = None, warn: Callable[[str], None] | None = None) -> dict[str, Any]:
+    def prepare(
+        self, dim: int, shard_frames: int | None = None, warn: Callable[[str], None] | None = None
+    ) -> dict[str, Any]:
         """Make the folder ready to receive shards; returns its meta.
 
         An existing folder with the same key keeps its shards (and shard size: resume). A folder
@@ -108,8 +126,14 @@ class EmbeddingCache:
         meta = self.read_meta()
         if self.dir.exists() and not self._meta_matches(meta):
             if warn is not None:
-                why = "has no readable meta.json" if meta is None else "was made for another dataset, model or precision"
-                warn(f"The embedding cache {self.dir} {why}; it is not reused and is being recomputed.")
+                why = (
+                    "has no readable meta.json"
+                    if meta is None
+                    else "was made for another dataset, model or precision"
+                )
+                warn(
+                    f"The embedding cache {self.dir} {why}; it is not reused and is being recomputed."
+                )
             shutil.rmtree(self.dir)
             meta = None
         if meta is not None and meta.get("dim") == dim and int(meta.get("shard_frames", 0)) > 0:
@@ -138,7 +162,9 @@ class EmbeddingCache:
         """
         root = self.dataset.subdir("embeddings")
         message = f"Another evalkit process is writing {self.dir.name}; waiting for it to finish..."
-        with file_lock(root / f".{self.dir.name}.lock", on_wait=None if say is None else lambda: say(message)):
+        with file_lock(
+            root / f".{self.dir.name}.lock", on_wait=None if say is None else lambda: say(message)
+        ):
             if self.dir.is_dir():
                 for tmp in self.dir.glob(".*.tmp"):
                     tmp.unlink(missing_ok=True)
@@ -166,13 +192,17 @@ class EmbeddingCache:
     def missing_shards(self, meta: dict[str, Any]) -> list[int]:
         """Indices of the shards that still have to be computed."""
         ranges = self.shard_ranges(int(meta["n_frames"]), int(meta["shard_frames"]))
-        return [i for i, (a, b) in enumerate(ranges) if not self._shard_ok(i, b - a, int(meta["dim"]))]
+        return [
+            i for i, (a, b) in enumerate(ranges) if not self._shard_ok(i, b - a, int(meta["dim"]))
+        ]
 
     def write_shard(self, index: int, values: np.ndarray) -> None:
         """Store one shard atomically; refuses NaN or infinite values."""
         values = np.ascontiguousarray(values, dtype=np.float32)
         if not np.isfinite(values).all():
-            raise EvalkitError(f"Shard {index} of {self.dir.name} has NaN or infinite embeddings; it was not cached.")
+            raise EvalkitError(
+                f"Shard {index} of {self.dir.name} has NaN or infinite embeddings; it was not cached."
+            )
         _atomic_save(self.shard_path(index), values)
 
     def merge(self, meta: dict[str, Any]) -> np.ndarray:
@@ -206,7 +236,9 @@ class EmbeddingCache:
 
     # -- text ---------------------------------------------------------------------------------
 
-    def text_embeddings(self, prompts: Sequence[str], compute: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    def text_embeddings(
+        self, prompts: Sequence[str], compute: Callable[[list[str]], np.ndarray]
+    ) -> np.ndarray:
         """Embeddings of ``prompts`` (in order); the ones not cached yet come from ``compute``."""
         path = self.dir / TEXT_FILE
         known: dict[str, np.ndarray] = {}
@@ -220,11 +252,19 @@ class EmbeddingCache:
         if todo:
             new = np.asarray(compute(todo), dtype=np.float32)
             if new.shape[0] != len(todo) or not np.isfinite(new).all():
-                raise EvalkitError("The text encoder returned NaN or infinite embeddings; they were not cached.")
+                raise EvalkitError(
+                    "The text encoder returned NaN or infinite embeddings; they were not cached."
+                )
             known.update(zip(todo, new))
             self.dir.mkdir(parents=True, exist_ok=True)
             names = list(known)
-            _atomic_save(path, {"prompts": np.asarray(names, dtype=np.str_), "embeddings": np.stack([known[p] for p in names])})
+            _atomic_save(
+                path,
+                {
+                    "prompts": np.asarray(names, dtype=np.str_),
+                    "embeddings": np.stack([known[p] for p in names]),
+                },
+            )
         return np.stack([known[p] for p in prompts]).astype(np.float32)
 
 

@@ -37,10 +37,16 @@ def parse_devices(devices: str | Sequence[str] | None) -> list[torch.device]:
     if devices is None or (isinstance(devices, str) and devices.strip().lower() == "auto"):
         n = torch.cuda.device_count()
         return [torch.device(f"cuda:{i}") for i in range(n)] if n else [torch.device("cpu")]
-    items = [d.strip() for d in devices.split(",")] if isinstance(devices, str) else [str(d).strip() for d in devices]
+    items = (
+        [d.strip() for d in devices.split(",")]
+        if isinstance(devices, str)
+        else [str(d).strip() for d in devices]
+    )
     items = [d for d in items if d]
     if not items:
-        raise EvalkitError("No device given; use --devices auto, cpu, cuda:0 or a comma-separated list.")
+        raise EvalkitError(
+            "No device given; use --devices auto, cpu, cuda:0 or a comma-separated list."
+        )
     out = []
     for item in items:
         try:
@@ -60,7 +66,9 @@ def parse_devices(devices: str | Sequence[str] | None) -> list[torch.device]:
         elif dev.type == "cpu":
             dev = torch.device("cpu")
         else:
-            raise EvalkitError(f"Device type {dev.type!r} is not supported; this machine has: {', '.join(available_devices())}.")
+            raise EvalkitError(
+                f"Device type {dev.type!r} is not supported; this machine has: {', '.join(available_devices())}."
+            )
         out.append(dev)
     return out
 

@@ -51,7 +51,9 @@ def _is_oom(exc: BaseException) -> bool:
     if isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)):
         return True
     text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text or "not enough memory" in text)
+    return isinstance(exc, RuntimeError) and (
+        "out of memory" in text or "can't allocate memory" in text or "not enough memory" in text
+    )
 
 
 class ImageEmbedder:
@@ -86,7 +88,11 @@ class ImageEmbedder:
     ) -> None:
         check_precision(precision)
         check_batch_size(batch_size)
-        self._loaded: LoadedModel | None = spec if isinstance(spec, LoadedModel) else load_model(spec, parse_devices(str(device))[0], pretrained)
+        self._loaded: LoadedModel | None = (
+            spec
+            if isinstance(spec, LoadedModel)
+            else load_model(spec, parse_devices(str(device))[0], pretrained)
+        )
         self.device = self.loaded.device
         self.precision = precision
         self.batch_size = batch_size or DEFAULT_BATCH.get(self.device.type, 32)
@@ -102,7 +108,9 @@ class ImageEmbedder:
         self.channels_last = is_convolutional(self.loaded.model.visual)
         if self.channels_last:
             self.loaded.model.visual.to(memory_format=torch.channels_last)
-        self._image_forward = cls_only_image_forward(self.loaded.model) or self.loaded.model.encode_image
+        self._image_forward = (
+            cls_only_image_forward(self.loaded.model) or self.loaded.model.encode_image
+        )
 
     # lifetime --------------------------------------------------------------------------------------
 
@@ -157,7 +165,9 @@ class ImageEmbedder:
         """The (cached) batch preprocessor for frames of ``in_hw`` = (height, width)."""
         key = (int(in_hw[0]), int(in_hw[1]))
         if key not in self._preprocessors:
-            self._preprocessors[key] = BatchPreprocessor(self.loaded.preprocess, key, self.device, self.allow_upscale)
+            self._preprocessors[key] = BatchPreprocessor(
+                self.loaded.preprocess, key, self.device, self.allow_upscale
+            )
         return self._preprocessors[key]
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
@@ -171,15 +181,21 @@ class ImageEmbedder:
             emb = self._image_forward(pixels)
         return F.normalize(emb.float(), dim=-1)
 
-    def _load(self, frames: np.ndarray | torch.Tensor, a: int, b: int, pre: BatchPreprocessor) -> torch.Tensor:
+    def _load(
+        self, frames: np.ndarray | torch.Tensor, a: int, b: int, pre: BatchPreprocessor
+    ) -> torch.Tensor:
         """``frames[a:b]`` read into memory; on a GPU also resized (host work that overlaps the
         GPU's, on the prefetch thread) and pinned. On the CPU the resize waits for the model's
         turn: run beside it, it would only take cores from the matrix products."""
         batch = frames[a:b]
         if isinstance(batch, torch.Tensor):
             x = batch
-        elif isinstance(batch, np.memmap) or not (batch.flags.writeable and batch.flags.c_contiguous):
-            x = torch.from_numpy(np.array(batch, copy=True))  # read from disk (or made contiguous) once
+        elif isinstance(batch, np.memmap) or not (
+            batch.flags.writeable and batch.flags.c_contiguous
+        ):
+            x = torch.from_numpy(
+                np.array(batch, copy=True)
+            )  # read from disk (or made contiguous) once
         else:
             x = torch.from_numpy(batch)  # frames in memory: used where they are, only read
         if self.device.type == "cuda":
@@ -212,18 +228,24 @@ class ImageEmbedder:
             else:
                 x = self._load(frames, a, b, pre)
             nb = min(stop, b + self.batch_size)
-            pending = (b, nb, self._prefetch.submit(self._load, frames, b, nb, pre)) if b < stop else None
+            pending = (
+                (b, nb, self._prefetch.submit(self._load, frames, b, nb, pre)) if b < stop else None
+            )
             try:
                 emb = self.encode_pixels(self._pixels(x, pre))
             except Exception as exc:
                 if not _is_oom(exc):
                     raise
                 if self.batch_size == 1:
-                    raise ModelError(f"{self.label} does not fit in memory on {self.device} even one frame at a time.") from None
+                    raise ModelError(
+                        f"{self.label} does not fit in memory on {self.device} even one frame at a time."
+                    ) from None
                 old, self.batch_size = self.batch_size, max(1, self.batch_size // 2)
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
-                self.on_message(f"Batch size {old} does not fit in memory on {self.device}; continuing with {self.batch_size}.")
+                self.on_message(
+                    f"Batch size {old} does not fit in memory on {self.device}; continuing with {self.batch_size}."
+                )
                 pending = None
                 continue
             if not bool(torch.isfinite(emb).all()):
@@ -256,6 +278,12 @@ class ImageEmbedder:
                 emb = self.loaded.model.encode_text(tokens)
             emb = F.normalize(emb.float(), dim=-1).cpu().numpy()
             if not np.isfinite(emb).all():
-                raise ModelError(f"{self.label} produced NaN text embeddings in {self.precision}; try --precision fp32.")
+                raise ModelError(
+                    f"{self.label} produced NaN text embeddings in {self.precision}; try --precision fp32."
+                )
             self._texts.update(zip(todo, emb))
-        return np.stack([self._texts[p] for p in prompts]) if prompts else np.zeros((0, self.embed_dim), np.float32)
+        return (
+            np.stack([self._texts[p] for p in prompts])
+            if prompts
+            else np.zeros((0, self.embed_dim), np.float32)
+        )

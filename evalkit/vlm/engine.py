@@ -83,7 +83,11 @@ class Embeddings:
     @property
     def images_per_second(self) -> float | None:
         """Frames embedded per second of embedding work (model loading excluded); ``None`` on a cache hit."""
-        return self.computed / self.seconds_embedding if self.computed and self.seconds_embedding > 0 else None
+        return (
+            self.computed / self.seconds_embedding
+            if self.computed and self.seconds_embedding > 0
+            else None
+        )
 
 
 def embed_dataset(
@@ -118,25 +122,42 @@ def embed_dataset(
     ds = dataset if isinstance(dataset, Dataset) else open_dataset(dataset, root)
     check_precision(precision)
     check_batch_size(batch_size)
-    resolved = embedder.resolved if embedder is not None else (spec if isinstance(spec, ResolvedSpec) else resolve(spec))
+    resolved = (
+        embedder.resolved
+        if embedder is not None
+        else (spec if isinstance(spec, ResolvedSpec) else resolve(spec))
+    )
     cache = EmbeddingCache(ds, resolved, precision)
     env = TorchrunEnv.from_environ()
     if env is None and embedder is None:
         parse_devices(devices)  # a device that does not exist is said first, before anything else
 
     def result(run: Embedded) -> Embeddings:
-        return Embeddings(values=run.values, path=cache.dir, model=resolved.label, random_weights=resolved.random_weights,
-                          precision=precision, computed=run.computed, seconds=time.perf_counter() - t0,
-                          seconds_embedding=run.seconds, devices=run.devices, batch_size=run.batch_size,
-                          identity=cache.key_fields)
+        return Embeddings(
+            values=run.values,
+            path=cache.dir,
+            model=resolved.label,
+            random_weights=resolved.random_weights,
+            precision=precision,
+            computed=run.computed,
+            seconds=time.perf_counter() - t0,
+            seconds_embedding=run.seconds,
+            devices=run.devices,
+            batch_size=run.batch_size,
+            identity=cache.key_fields,
+        )
 
     cached = cache.load()
     if cached is not None:
         return result(Embedded(cached, 0, 0.0, (), None))
     plan = plan_resize(ds.manifest.frame_shape[:2], resolved.preprocess)
     if plan.upscales and not allow_upscale:
-        BatchPreprocessor(resolved.preprocess, ds.manifest.frame_shape[:2])  # raises the explained error
-    job = EmbedJob(ds.path, resolved, precision, batch_size, allow_upscale, len(ds), shard_frames=shard_frames)
+        BatchPreprocessor(
+            resolved.preprocess, ds.manifest.frame_shape[:2]
+        )  # raises the explained error
+    job = EmbedJob(
+        ds.path, resolved, precision, batch_size, allow_upscale, len(ds), shard_frames=shard_frames
+    )
     if env is not None:
         with cache.locked(say) if env.rank == 0 else contextlib.nullcontext():
             return result(embed_with_torchrun(job, ds, cache, env, progress, say))
@@ -145,15 +166,26 @@ def embed_dataset(
         if cached is not None:
             return result(Embedded(cached, 0, 0.0, (), None))
         devices_used = [embedder.device] if embedder is not None else parse_devices(devices)
-        return result(_embed_on_this_machine(job.on(devices_used), ds, cache, embedder, progress, say))
+        return result(
+            _embed_on_this_machine(job.on(devices_used), ds, cache, embedder, progress, say)
+        )
 
 
-def _embed_on_this_machine(job: EmbedJob, ds: Dataset, cache: EmbeddingCache, embedder: ImageEmbedder | None,
-                           progress: bool, say: Message) -> Embedded:
+def _embed_on_this_machine(
+    job: EmbedJob,
+    ds: Dataset,
+    cache: EmbeddingCache,
+    embedder: ImageEmbedder | None,
+    progress: bool,
+    say: Message,
+) -> Embedded:
     """The job's missing shards in this process (one device) or in one worker process per device, merged."""
     ensure_weights(job.model)  # fail on missing weights before writing a cache or showing progress
-    meta = cache.prepare(job.model.embed_dim, job.shard_frames or default_shard_frames(job.n_frames, len(job.devices)),
-                         warn=say)
+    meta = cache.prepare(
+        job.model.embed_dim,
+        job.shard_frames or default_shard_frames(job.n_frames, len(job.devices)),
+        warn=say,
+    )
     job = job.planned(int(meta["shard_frames"]), cache.missing_shards(meta))
     job = job.on(job.devices[: max(1, len(job.shards))])
     bar = progress_bar(progress, job, job.n_frames, job.n_frames - job.frames)

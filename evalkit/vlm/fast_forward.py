@@ -25,13 +25,17 @@ def cls_only_image_forward(model: torch.nn.Module) -> Callable[[torch.Tensor], t
     """
     visual = getattr(model, "visual", None)
     if not isinstance(visual, VisionTransformer) or type(model).encode_image.__qualname__ not in (
-        "CLIP.encode_image", "CustomTextCLIP.encode_image"
+        "CLIP.encode_image",
+        "CustomTextCLIP.encode_image",
     ):
         return None
     blocks = list(getattr(visual.transformer, "resblocks", []))
     plain = (
-        visual.attn_pool is None and visual.pool_type == "tok" and not visual.output_tokens
-        and getattr(visual.transformer, "batch_first", False) and blocks
+        visual.attn_pool is None
+        and visual.pool_type == "tok"
+        and not visual.output_tokens
+        and getattr(visual.transformer, "batch_first", False)
+        and blocks
         and all(type(b) is ResidualAttentionBlock and not hasattr(b, "ln_1_kv") for b in blocks)
         and all(hasattr(visual, name) for name in ("_embeds", "_pool"))
     )

@@ -81,11 +81,17 @@ class EmbedJob:
 
     def split(self, parts: int) -> list[EmbedJob]:
         """The job cut into ``parts`` jobs, each with a contiguous run of the shards."""
-        return [dataclasses.replace(self, shards=tuple(run)) for run in split_contiguous(self.shards, parts)]
+        return [
+            dataclasses.replace(self, shards=tuple(run))
+            for run in split_contiguous(self.shards, parts)
+        ]
 
     def per_device(self) -> list[EmbedJob]:
         """One job per device, each on its device with its contiguous run of the shards."""
-        return [part.on([device]) for device, part in zip(self.devices, self.split(len(self.devices)), strict=True)]
+        return [
+            part.on([device])
+            for device, part in zip(self.devices, self.split(len(self.devices)), strict=True)
+        ]
 
     @property
     def ranges(self) -> list[tuple[int, int]]:
@@ -101,12 +107,23 @@ class EmbedJob:
 
     def embedder(self, on_message: Message) -> ImageEmbedder:
         """The model loaded on the job's (first) device with the job's settings."""
-        return ImageEmbedder(self.model, self.devices[0], self.precision, self.batch_size, self.allow_upscale,
-                             on_message=on_message)
+        return ImageEmbedder(
+            self.model,
+            self.devices[0],
+            self.precision,
+            self.batch_size,
+            self.allow_upscale,
+            on_message=on_message,
+        )
 
 
-def embed_shards(job: EmbedJob, embedder: ImageEmbedder, ds: Dataset, cache: EmbeddingCache,
-                 on_frames: Callable[[int], None]) -> None:
+def embed_shards(
+    job: EmbedJob,
+    embedder: ImageEmbedder,
+    ds: Dataset,
+    cache: EmbeddingCache,
+    on_frames: Callable[[int], None],
+) -> None:
     """Embed the job's shards with a loaded embedder and store each one as it is finished."""
     frames = ds.frames
     ranges = job.ranges
@@ -119,8 +136,14 @@ def embed_shards(job: EmbedJob, embedder: ImageEmbedder, ds: Dataset, cache: Emb
         cache.write_shard(index, out)
 
 
-def embed_here(job: EmbedJob, ds: Dataset, cache: EmbeddingCache, embedder: ImageEmbedder | None, say: Message,
-               bar: Any) -> tuple[float, int | None]:
+def embed_here(
+    job: EmbedJob,
+    ds: Dataset,
+    cache: EmbeddingCache,
+    embedder: ImageEmbedder | None,
+    say: Message,
+    bar: Any,
+) -> tuple[float, int | None]:
     """Embed the job's shards in this process, with ``embedder`` if given (else the job's own,
     released at the end). Returns the seconds of embedding and the batch size it ended with."""
     if not job.shards:
@@ -130,13 +153,17 @@ def embed_here(job: EmbedJob, ds: Dataset, cache: EmbeddingCache, embedder: Imag
         if job.batch_size:
             embedder.batch_size = job.batch_size
         if embedder.precision != job.precision:
-            raise EvalkitError(f"The embedder runs in {embedder.precision}, not the {job.precision} asked for.")
+            raise EvalkitError(
+                f"The embedder runs in {embedder.precision}, not the {job.precision} asked for."
+            )
         return _timed(job, embedder, ds, cache, bar)
     with job.embedder(say) as own:
         return _timed(job, own, ds, cache, bar)
 
 
-def _timed(job: EmbedJob, embedder: ImageEmbedder, ds: Dataset, cache: EmbeddingCache, bar: Any) -> tuple[float, int]:
+def _timed(
+    job: EmbedJob, embedder: ImageEmbedder, ds: Dataset, cache: EmbeddingCache, bar: Any
+) -> tuple[float, int]:
     t = time.perf_counter()
     embed_shards(job, embedder, ds, cache, (bar.update if bar is not None else (lambda n: None)))
     return time.perf_counter() - t, embedder.batch_size
@@ -147,5 +174,12 @@ def progress_bar(enabled: bool, job: EmbedJob, total: int, done: int) -> Any:
     if not enabled:
         return None
     where = ",".join(job.devices)
-    return tqdm(total=total, initial=done, unit="img", desc=f"embed {job.model.display_name} on {where}",
-                file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+    return tqdm(
+        total=total,
+        initial=done,
+        unit="img",
+        desc=f"embed {job.model.display_name} on {where}",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        smoothing=0.1,
+    )

@@ -153,7 +153,10 @@ class ResolvedSpec:
     @property
     def identity(self) -> dict[str, Any]:
         if self.weights == "tag":
-            weights: Any = {"tag": self.tag, "source": self.tag_cfg.get("hf_hub") or self.tag_cfg.get("url", "")}
+            weights: Any = {
+                "tag": self.tag,
+                "source": self.tag_cfg.get("hf_hub") or self.tag_cfg.get("url", ""),
+            }
         elif self.weights == "file":
             weights = {"file_sha256": self.weights_sha256}
         else:
@@ -201,7 +204,10 @@ def _closest(name: str, valid: list[str], n: int = 3) -> str:
     close = difflib.get_close_matches(name, valid, n=n, cutoff=0.5)
     if not close:
         lowered = {v.lower(): v for v in valid}
-        close = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.5)]
+        close = [
+            lowered[c]
+            for c in difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.5)
+        ]
     return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 
@@ -393,9 +399,11 @@ def resolve(spec: ModelSpec | str, pretrained: str | None = None) -> ResolvedSpe
         tag_cfg = dict(open_clip.get_pretrained_cfg(arch, tag_value))
         quick_gelu = quick_gelu or bool(tag_cfg.get("quick_gelu", False))
         weights_path = cached_weights(arch, tag_value)
-    elif Path(tag_value).expanduser().exists() or os.sep in tag_value or Path(tag_value).suffix in {
-        ".safetensors", ".pt", ".pth", ".bin", ".ckpt"
-    }:
+    elif (
+        Path(tag_value).expanduser().exists()
+        or os.sep in tag_value
+        or Path(tag_value).suffix in {".safetensors", ".pt", ".pth", ".bin", ".ckpt"}
+    ):
         path = Path(tag_value).expanduser()
         if not path.is_file():
             raise ModelError(f"Checkpoint file {path} does not exist.")
@@ -404,7 +412,9 @@ def resolve(spec: ModelSpec | str, pretrained: str | None = None) -> ResolvedSpe
         weights_sha = file_sha256(path)
     else:
         tags = open_clip.list_pretrained_tags_by_model(arch)
-        known = f"Its tags: {', '.join(tags)}." if tags else "It has no pretrained tags in open_clip."
+        known = (
+            f"Its tags: {', '.join(tags)}." if tags else "It has no pretrained tags in open_clip."
+        )
         raise ModelError(
             f"Unknown pretrained tag {tag_value!r} for model {display!r}.{_closest(tag_value, tags)} {known} "
             "Or pass a checkpoint path, or 'none' for random weights."
@@ -416,9 +426,18 @@ def resolve(spec: ModelSpec | str, pretrained: str | None = None) -> ResolvedSpe
     preprocess["size"] = config["vision_cfg"].get("image_size", preprocess["size"])
     preprocess = _canonical_preprocess(preprocess)
     return ResolvedSpec(
-        spec=spec, arch=arch, display_name=display, config=config, config_sha256=config_sha,
-        weights=kind, tag=tag, weights_path=weights_path, weights_sha256=weights_sha,
-        quick_gelu=quick_gelu, preprocess=preprocess, tag_cfg=tag_cfg,
+        spec=spec,
+        arch=arch,
+        display_name=display,
+        config=config,
+        config_sha256=config_sha,
+        weights=kind,
+        tag=tag,
+        weights_path=weights_path,
+        weights_sha256=weights_sha,
+        quick_gelu=quick_gelu,
+        preprocess=preprocess,
+        tag_cfg=tag_cfg,
     )
 
 
@@ -479,19 +498,25 @@ def _weights_file_for_tag(resolved: ResolvedSpec) -> str:
         return cached
     what = f"The weights of {resolved.display_name} ({resolved.tag})"
     if _hub_offline():
-        raise ModelError(f"{what} are not on this machine and the Hugging Face hub is offline (HF_HUB_OFFLINE); {WEIGHTS_HINT}.")
+        raise ModelError(
+            f"{what} are not on this machine and the Hugging Face hub is offline (HF_HUB_OFFLINE); {WEIGHTS_HINT}."
+        )
     cfg = resolved.tag_cfg
     if cfg.get("hf_hub"):
         endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
     else:
         endpoint = cfg.get("url", "")
     if not _reachable(endpoint):
-        raise ModelError(f"{what} are not on this machine and {urlparse(endpoint).hostname} cannot be reached; {WEIGHTS_HINT}.")
+        raise ModelError(
+            f"{what} are not on this machine and {urlparse(endpoint).hostname} cannot be reached; {WEIGHTS_HINT}."
+        )
     _log.warning("Downloading %s (%s) with open_clip...", resolved.display_name, resolved.tag)
     try:
         path = open_clip.download_pretrained(cfg)
     except Exception as exc:  # network errors come in many types
-        raise ModelError(f"Downloading {what.lower()[4:]} failed ({exc}); {WEIGHTS_HINT}.") from None
+        raise ModelError(
+            f"Downloading {what.lower()[4:]} failed ({exc}); {WEIGHTS_HINT}."
+        ) from None
     if not path or not os.path.isfile(path):
         raise ModelError(f"Downloading {what.lower()[4:]} gave no file; {WEIGHTS_HINT}.")
     return path
@@ -501,10 +526,17 @@ def _explain_load_error(exc: BaseException, path: str, resolved: ResolvedSpec) -
     text = str(exc)
     name = Path(path).name
     if "Error(s) in loading state_dict" in text:
-        missing = re.search(r"Missing key\(s\) in state_dict: (.*?)(?:\.\s*$|\.\s*\n|\n\t)", text, re.S)
-        unexpected = re.search(r"Unexpected key\(s\) in state_dict: (.*?)(?:\.\s*$|\.\s*\n|\n\t)", text, re.S)
-        shapes = re.findall(r"size mismatch for ([^:]+): copying a param with shape torch\.Size\((\[[^\]]*\])\) from "
-                            r"checkpoint, the shape in current model is torch\.Size\((\[[^\]]*\])\)", text)
+        missing = re.search(
+            r"Missing key\(s\) in state_dict: (.*?)(?:\.\s*$|\.\s*\n|\n\t)", text, re.S
+        )
+        unexpected = re.search(
+            r"Unexpected key\(s\) in state_dict: (.*?)(?:\.\s*$|\.\s*\n|\n\t)", text, re.S
+        )
+        shapes = re.findall(
+            r"size mismatch for ([^:]+): copying a param with shape torch\.Size\((\[[^\]]*\])\) from "
+            r"checkpoint, the shape in current model is torch\.Size\((\[[^\]]*\])\)",
+            text,
+        )
         parts = []
         if missing:
             keys = [k.strip().strip('"') for k in missing.group(1).split(",")]
@@ -514,7 +546,9 @@ def _explain_load_error(exc: BaseException, path: str, resolved: ResolvedSpec) -
             parts.append(f"{len(keys)} unexpected weights (e.g. {', '.join(keys[:3])})")
         if shapes:
             k, a, b = shapes[0]
-            parts.append(f"{len(shapes)} shape mismatches (e.g. {k}: {a} in the file, {b} in the model)")
+            parts.append(
+                f"{len(shapes)} shape mismatches (e.g. {k}: {a} in the file, {b} in the model)"
+            )
         detail = "; ".join(parts) or text.splitlines()[0]
         return ModelError(
             f"Checkpoint {name} does not match the architecture {resolved.display_name}: {detail}. "
@@ -558,15 +592,19 @@ def load_model(
     pp = resolved.preprocess
     kwargs: dict[str, Any] = dict(
         force_quick_gelu=resolved.quick_gelu and not resolved.config.get("quick_gelu", False),
-        image_mean=tuple(pp["mean"]), image_std=tuple(pp["std"]),
-        image_interpolation=pp["interpolation"], image_resize_mode=pp["resize_mode"],
+        image_mean=tuple(pp["mean"]),
+        image_std=tuple(pp["std"]),
+        image_interpolation=pp["interpolation"],
+        image_resize_mode=pp["resize_mode"],
         weights_only=True,
     )
     with torch.random.fork_rng(devices=[]), warnings.catch_warnings(), _quiet_open_clip():
         warnings.simplefilter("ignore", UserWarning)
         torch.manual_seed(RANDOM_SEED)
         try:
-            model, _, pil_transform = open_clip.create_model_and_transforms(resolved.arch, pretrained=weights, **kwargs)
+            model, _, pil_transform = open_clip.create_model_and_transforms(
+                resolved.arch, pretrained=weights, **kwargs
+            )
         except ModelError:
             raise
         except Exception as exc:
@@ -577,9 +615,17 @@ def load_model(
     model.requires_grad_(False)
     actual = _canonical_preprocess(model.visual.preprocess_cfg)
     if actual != resolved.preprocess:  # pragma: no cover - would mean our resolution is out of date
-        raise ModelError(f"open_clip's preprocessing for {resolved.label} ({actual}) differs from evalkit's ({resolved.preprocess}).")
+        raise ModelError(
+            f"open_clip's preprocessing for {resolved.label} ({actual}) differs from evalkit's ({resolved.preprocess})."
+        )
     tokenizer = open_clip.get_tokenizer(resolved.arch)
-    return LoadedModel(resolved=resolved, model=model, tokenizer=tokenizer, pil_transform=pil_transform, device=device)
+    return LoadedModel(
+        resolved=resolved,
+        model=model,
+        tokenizer=tokenizer,
+        pil_transform=pil_transform,
+        device=device,
+    )
 
 
 def _write_temp_config(resolved: ResolvedSpec) -> Path:
@@ -623,8 +669,28 @@ def _block_params(width: int, mlp_ratio: float) -> int:
     return 4 * width * width + 4 * width + 2 * width * hidden + hidden + width + 4 * width
 
 
-_PLAIN_VIT = {"image_size", "layers", "width", "head_width", "mlp_ratio", "patch_size", "patch_dropout", "pool_type", "output_tokens"}
-_PLAIN_TEXT = {"context_length", "vocab_size", "width", "heads", "layers", "mlp_ratio", "output_tokens", "pool_type", "proj_bias"}
+_PLAIN_VIT = {
+    "image_size",
+    "layers",
+    "width",
+    "head_width",
+    "mlp_ratio",
+    "patch_size",
+    "patch_dropout",
+    "pool_type",
+    "output_tokens",
+}
+_PLAIN_TEXT = {
+    "context_length",
+    "vocab_size",
+    "width",
+    "heads",
+    "layers",
+    "mlp_ratio",
+    "output_tokens",
+    "pool_type",
+    "proj_bias",
+}
 
 
 def _vision_params(cfg: Mapping[str, Any], embed_dim: int) -> int | None:
@@ -663,7 +729,14 @@ def _resnet_params(layers: list[int], width: int, image_size: int, embed_dim: in
         return 2 * c
 
     half = width // 2
-    n = conv(3, half, 3) + bn(half) + conv(half, half, 3) + bn(half) + conv(half, width, 3) + bn(width)
+    n = (
+        conv(3, half, 3)
+        + bn(half)
+        + conv(half, half, 3)
+        + bn(half)
+        + conv(half, width, 3)
+        + bn(width)
+    )
     inplanes = width
     for i, blocks in enumerate(layers):
         planes = width * 2**i
@@ -698,18 +771,24 @@ def known_models(include_untagged: bool = False) -> list[KnownModel]:
         by_model.setdefault(model, []).append(tag)
     names = list(by_model)
     if include_untagged:
-        names += [m for m in open_clip.list_models() if m not in by_model and not _is_custom_arch(m)]
+        names += [
+            m for m in open_clip.list_models() if m not in by_model and not _is_custom_arch(m)
+        ]
     else:
         names += [m for m in TINY_MODELS if m not in by_model]
     rows = []
     for model in names:
         tags = tuple(by_model.get(model, ()))
         config = open_clip.get_model_config(model) or {}
-        rows.append(KnownModel(
-            model=model, tags=tags, default_tag=default_tag(model),
-            parameters=count_parameters(config) if config else None,
-            cached_tags=tuple(t for t in tags if cached_weights(model, t)),
-        ))
+        rows.append(
+            KnownModel(
+                model=model,
+                tags=tags,
+                default_tag=default_tag(model),
+                parameters=count_parameters(config) if config else None,
+                cached_tags=tuple(t for t in tags if cached_weights(model, t)),
+            )
+        )
     return rows
 
 

@@ -35,6 +35,7 @@ from evalkit.errors import DatasetError
 PREPROCESS_VERSION = 2
 """Bumped whenever the pixels the model sees may change (part of the embedding cache key)."""
 
+
 @dataclass(frozen=True)
 class ResizePlan:
     """Where a frame of ``in_hw`` goes: resized to ``resized_hw``, then cropped/padded to ``out_hw``.
@@ -58,7 +59,9 @@ def plan_resize(in_hw: Sequence[int], cfg: Mapping[str, Any]) -> ResizePlan:
     """Reproduce the geometry of open_clip's ``image_transform(cfg, is_train=False)``."""
     h, w = int(in_hw[0]), int(in_hw[1])
     size = cfg["size"]
-    out_h, out_w = (int(size), int(size)) if isinstance(size, (int, float)) else (int(size[-2]), int(size[-1]))
+    out_h, out_w = (
+        (int(size), int(size)) if isinstance(size, (int, float)) else (int(size[-2]), int(size[-1]))
+    )
     mode = cfg.get("resize_mode", "shortest") or "shortest"
     interpolation = "bilinear" if cfg.get("interpolation") == "bilinear" else "bicubic"
     if mode == "squash":
@@ -84,7 +87,13 @@ def plan_resize(in_hw: Sequence[int], cfg: Mapping[str, Any]) -> ResizePlan:
             return -((target - n) // 2)
         return int(round((n - target) / 2.0))
 
-    return ResizePlan((h, w), resized, (out_h, out_w), (offset(resized[0], out_h), offset(resized[1], out_w)), interpolation)
+    return ResizePlan(
+        (h, w),
+        resized,
+        (out_h, out_w),
+        (offset(resized[0], out_h), offset(resized[1], out_w)),
+        interpolation,
+    )
 
 
 class BatchPreprocessor:
@@ -99,8 +108,13 @@ class BatchPreprocessor:
         than the model can see.
     """
 
-    def __init__(self, cfg: Mapping[str, Any], in_hw: Sequence[int], device: str | torch.device = "cpu",
-                 allow_upscale: bool = False) -> None:
+    def __init__(
+        self,
+        cfg: Mapping[str, Any],
+        in_hw: Sequence[int],
+        device: str | torch.device = "cpu",
+        allow_upscale: bool = False,
+    ) -> None:
         self.device = torch.device(device)
         self.plan = plan = plan_resize(in_hw, cfg)
         if plan.upscales and not allow_upscale:
@@ -113,11 +127,17 @@ class BatchPreprocessor:
         (rh, rw), (oh, ow), (dy, dx) = plan.resized_hw, plan.out_hw, plan.offset
         # The part of the resized image that survives the crop, and where it lands in the output.
         self._src = (slice(max(0, dy), min(rh, dy + oh)), slice(max(0, dx), min(rw, dx + ow)))
-        self._dst = (slice(max(0, -dy), max(0, -dy) + min(rh, dy + oh) - max(0, dy)),
-                     slice(max(0, -dx), max(0, -dx) + min(rw, dx + ow) - max(0, dx)))
+        self._dst = (
+            slice(max(0, -dy), max(0, -dy) + min(rh, dy + oh) - max(0, dy)),
+            slice(max(0, -dx), max(0, -dx) + min(rw, dx + ow) - max(0, dx)),
+        )
         self._fill = int(round(float(cfg.get("fill_color", 0) or 0)))
-        self._mean = torch.tensor(cfg["mean"], dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
-        self._std = torch.tensor(cfg["std"], dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+        self._mean = torch.tensor(cfg["mean"], dtype=torch.float32, device=self.device).view(
+            1, 3, 1, 1
+        )
+        self._std = torch.tensor(cfg["std"], dtype=torch.float32, device=self.device).view(
+            1, 3, 1, 1
+        )
 
     @property
     def out_hw(self) -> tuple[int, int]:
@@ -125,16 +145,30 @@ class BatchPreprocessor:
 
     def resize_uint8(self, frames: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Resized and cropped (or padded) frames, ``uint8 (n, 3, h, w)`` on the CPU, before ToTensor."""
-        if isinstance(frames, np.ndarray) and not (frames.flags.writeable and frames.flags.c_contiguous):
+        if isinstance(frames, np.ndarray) and not (
+            frames.flags.writeable and frames.flags.c_contiguous
+        ):
             frames = np.array(frames, order="C")  # a read-only memory map, or a transposed layout
-        x = torch.as_tensor(frames).contiguous()  # the resize kernel is fast on (n, H, W, 3) in this order
+        x = torch.as_tensor(
+            frames
+        ).contiguous()  # the resize kernel is fast on (n, H, W, 3) in this order
         if x.ndim != 4 or x.shape[-1] != 3 or x.dtype != torch.uint8:
             raise ValueError(f"frames must be uint8 (n, H, W, 3), got {x.dtype} {tuple(x.shape)}")
         if tuple(x.shape[1:3]) != self.plan.in_hw:
-            raise ValueError(f"frames are {tuple(x.shape[1:3])}, this preprocessor is for {self.plan.in_hw}")
-        x = x.cpu().permute(0, 3, 1, 2)  # a channels-last view: what the vectorised uint8 kernel wants
+            raise ValueError(
+                f"frames are {tuple(x.shape[1:3])}, this preprocessor is for {self.plan.in_hw}"
+            )
+        x = x.cpu().permute(
+            0, 3, 1, 2
+        )  # a channels-last view: what the vectorised uint8 kernel wants
         if self.plan.resized_hw != self.plan.in_hw:
-            x = F.interpolate(x, size=self.plan.resized_hw, mode=self.plan.interpolation, antialias=True, align_corners=False)
+            x = F.interpolate(
+                x,
+                size=self.plan.resized_hw,
+                mode=self.plan.interpolation,
+                antialias=True,
+                align_corners=False,
+            )
         x = x[:, :, self._src[0], self._src[1]]
         if tuple(x.shape[-2:]) != self.plan.out_hw:
             canvas = torch.full((x.shape[0], 3, *self.plan.out_hw), self._fill, dtype=torch.uint8)

@@ -50,23 +50,38 @@ def _broadcast(value: Any) -> Any:
     return box[0]
 
 
-def embed_with_torchrun(job: EmbedJob, ds: Dataset, cache: EmbeddingCache, env: TorchrunEnv, progress: bool,
-                        say: Message) -> Embedded:
+def embed_with_torchrun(
+    job: EmbedJob,
+    ds: Dataset,
+    cache: EmbeddingCache,
+    env: TorchrunEnv,
+    progress: bool,
+    say: Message,
+) -> Embedded:
     """This rank's share of the job, then rank 0's merge: the embeddings and the frames computed
     on rank 0 (none elsewhere), the seconds of the slowest rank, the smallest batch size."""
     rank, world = env.rank, env.world
     if not dist.is_initialized():
         dist.init_process_group(backend="gloo")
-    device = torch.device(f"cuda:{env.local_rank % torch.cuda.device_count()}") if torch.cuda.is_available() else torch.device("cpu")
+    device = (
+        torch.device(f"cuda:{env.local_rank % torch.cuda.device_count()}")
+        if torch.cuda.is_available()
+        else torch.device("cpu")
+    )
     if device.type == "cpu":
         torch.set_num_threads(max(1, cpu_count() // max(1, env.local_world)))
     dim = job.model.embed_dim
     # Rank 0 prepares the cache first (on a shared disk the others then find it ready).
-    meta = _broadcast(cache.prepare(dim, job.shard_frames or default_shard_frames(len(ds), world), warn=say)
-                      if rank == 0 else None)
+    meta = _broadcast(
+        cache.prepare(dim, job.shard_frames or default_shard_frames(len(ds), world), warn=say)
+        if rank == 0
+        else None
+    )
     if rank != 0:
         local = cache.prepare(dim, int(meta["shard_frames"]))
-        if int(local["shard_frames"]) != int(meta["shard_frames"]):  # a stale local copy: start it again
+        if int(local["shard_frames"]) != int(
+            meta["shard_frames"]
+        ):  # a stale local copy: start it again
             cache.meta_path.unlink()
             cache.prepare(dim, int(meta["shard_frames"]))
     missing: list[int] = _broadcast(cache.missing_shards(meta) if rank == 0 else None)
@@ -87,7 +102,9 @@ def embed_with_torchrun(job: EmbedJob, ds: Dataset, cache: EmbeddingCache, env: 
     if first is not None:
         raise first.exception()
     # Shards rank 0 cannot see (no shared disk) travel over torch.distributed.
-    unseen = set(_broadcast([i for i in missing if not cache.shard_path(i).is_file()] if rank == 0 else None))
+    unseen = set(
+        _broadcast([i for i in missing if not cache.shard_path(i).is_file()] if rank == 0 else None)
+    )
     if unseen:
         parcel = {i: np.load(cache.shard_path(i)) for i in mine.shards if i in unseen}
         gathered: list[Any] = [None] * world if rank == 0 else None  # type: ignore[assignment]
@@ -101,5 +118,10 @@ def embed_with_torchrun(job: EmbedJob, ds: Dataset, cache: EmbeddingCache, env: 
     values = cache.merge(meta) if rank == 0 else np.zeros((0, dim), np.float32)
     dist.barrier()
     sizes = [b for _, b in stats if b is not None]
-    return Embedded(values, whole.frames if rank == 0 else 0, max(t for t, _ in stats), (f"{world} ranks",),
-                    min(sizes) if sizes else None)
+    return Embedded(
+        values,
+        whole.frames if rank == 0 else 0,
+        max(t for t, _ in stats),
+        (f"{world} ranks",),
+        min(sizes) if sizes else None,
+    )

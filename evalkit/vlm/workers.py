@@ -65,7 +65,9 @@ def embed_with_workers(job: EmbedJob, say: Message, bar: Any) -> tuple[float, in
     devices = job.devices
     procs = []
     for w, part in enumerate(job.per_device()):
-        p = ctx.Process(target=worker_main, daemon=True, args=(w, part, _threads(job, devices[w]), messages))
+        p = ctx.Process(
+            target=worker_main, daemon=True, args=(w, part, _threads(job, devices[w]), messages)
+        )
         p.start()
         procs.append(p)
     pending = set(range(len(procs)))

@@ -98,9 +98,12 @@ def test_triangle_inequality(mdp):
 @given(mdps())
 def test_canonicalisation_is_idempotent(mdp):
     (r,), kw = mdp
-    canon = lambda x: canonicalize_tabular(
-        x, gamma=kw["gamma"], state_dist=kw["state_dist"], action_dist=kw["action_dist"]
-    )  # noqa: E731
+
+    def canon(x):
+        return canonicalize_tabular(
+            x, gamma=kw["gamma"], state_dist=kw["state_dist"], action_dist=kw["action_dist"]
+        )  # noqa: E731
+
     once = canon(r)
     np.testing.assert_allclose(canon(once), once, atol=1e-9 * max(1.0, np.abs(r).max()))
 

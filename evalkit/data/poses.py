@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from evalkit.data.store import check_root, collect_into, resolve_root
 from evalkit.envs.humanoid_poses import (
     HUMANOID_TASKS,
     JOINTS,
@@ -40,6 +41,7 @@ from evalkit.envs.humanoid_poses import (
     settle,
 )
 from evalkit.errors import EvalkitError
+from evalkit.tasks import get_family
 
 TRANSITIONS = tuple(("standing", task) for task in HUMANOID_TASKS if task != "standing")
 """Pairs of keyframes whose interpolations are transitional poses (half-way between)."""
@@ -282,8 +284,7 @@ class HumanoidOutput:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        from evalkit.data.store import check_root, resolve_root
-        from evalkit.envs.humanoid_scene import get_profile
+        from evalkit.envs.humanoid_scene import get_profile  # MuJoCo: only when a dataset is made
 
         if self.size <= 0:
             raise EvalkitError(f"--size must be positive, not {self.size}.")
@@ -310,9 +311,6 @@ class HumanoidOutput:
         """Reuse the dataset if it was built with these parameters, else write ``batches()`` of
         (frames, state rows) atomically (rule labels come with publishing); a
         :class:`~evalkit.data.store.CollectResult`."""
-        from evalkit.data.store import collect_into
-        from evalkit.tasks import get_family
-
         family = get_family("humanoid")
 
         def write(writer: Any) -> None:

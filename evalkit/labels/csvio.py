@@ -30,6 +30,7 @@ import pandas as pd
 
 from evalkit.data.store import Dataset
 from evalkit.errors import EvalkitError
+from evalkit.fileio import atomic_write_text
 from evalkit.labels.journal import check_labeller
 from evalkit.labels.store import LabelStore, check_task_for_dataset
 
@@ -262,8 +263,6 @@ def export_csv(
     """Write the live labels as CSV to a path (atomically) or an open text stream; returns rows."""
     table = export_table(dataset, task, store)
     if isinstance(out, (str, os.PathLike)):
-        from evalkit.data.store import atomic_write_text
-
         target = Path(out)
         if target.parent and not target.parent.is_dir():
             raise EvalkitError(

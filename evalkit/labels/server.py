@@ -45,6 +45,7 @@ from evalkit.data.store import Dataset
 from evalkit.errors import EvalkitError
 from evalkit.labels.journal import check_labeller
 from evalkit.labels.rating import RATINGS, SUCCESS_THRESHOLD, RatingStore, episode_frames
+from evalkit.labels.stats import rule_labels_or_none
 from evalkit.labels.store import LABELS, LabelStore, check_task_for_dataset
 
 TOKEN_HEADER = "X-Evalkit-Token"
@@ -149,8 +150,6 @@ class LabelApp:
     def rule_labels(self) -> np.ndarray | None:
         """Rule labels of the task, or ``None`` if the task has none (human labels only)."""
         if self._rule is False:
-            from evalkit.labels.stats import rule_labels_or_none
-
             self._rule = rule_labels_or_none(self.dataset, self.task)
         return self._rule  # type: ignore[return-value]
 

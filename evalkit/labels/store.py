@@ -34,6 +34,7 @@ from evalkit.labels.journal import (
     new_event_id,
     utc_now,
 )
+from evalkit.tasks import get_task
 
 LABELS = ("goal", "not_goal", "skip")
 """The values a human label can take."""
@@ -45,8 +46,6 @@ CURRENT_COLUMNS = ["frame_id", "task", "labeller", "label", "time", "event_id", 
 
 def check_task_for_dataset(dataset: Dataset, task: str):
     """The registered task ``task``, which must run on the dataset's environment family."""
-    from evalkit.tasks import get_task
-
     t = get_task(task)
     if t.family != dataset.family:
         raise EvalkitError(

@@ -47,7 +47,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -56,10 +56,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from evalkit.errors import EvalkitError
-
-if TYPE_CHECKING:
-    from evalkit.rewards import RewardModel
-    from evalkit.train.config import TrainConfig
+from evalkit.rewards import RewardModel
+from evalkit.tasks import get_task
+from evalkit.train.config import TrainConfig, resolve_device
 
 BatchRewardFn = Callable[[np.ndarray], np.ndarray]
 """``fn(frames) -> rewards``: ``uint8 (n, H, W, 3)`` frames to ``(n,)`` rewards, one per frame.
@@ -450,10 +449,6 @@ def load_clip_reward(
 
     :param on_message: where the embedder's warnings go.
     """
-    from evalkit.rewards import RewardModel
-    from evalkit.tasks import get_task
-    from evalkit.train.config import resolve_device
-
     task = get_task(config.task)
     return RewardModel(
         config.model,

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from evalkit.errors import EvalkitError
+from evalkit.fileio import atomic_write_text
 from evalkit.tasks import get_family, get_task
 from evalkit.train.hyperparams import algo_kwargs as paper_algo_kwargs
 from evalkit.train.hyperparams import family_settings, get_algorithm
@@ -419,8 +420,6 @@ def library_versions() -> dict[str, str]:
 
 def write_run_config(run_dir: Path, config: TrainConfig, **extra: Any) -> Path:
     """Write ``config.json``: the resolved config, the versions, the seed and ``extra`` facts."""
-    from evalkit.fileio import atomic_write_text
-
     doc = {
         "config": config.to_dict(),
         "seed": config.seed,

@@ -29,13 +29,12 @@ from pathlib import Path
 
 import torch
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.logger import Logger
 
 import evalkit.envs  # noqa: F401 - registers the ids
 from evalkit.train.clip_reward import BatchRewardFn, load_clip_reward
 from evalkit.train.config import TrainConfig, resolve_device
 from evalkit.train.hyperparams import ALGORITHMS
-from evalkit.train.runner import train
+from evalkit.train.runner import quiet_logger, train
 
 
 @dataclass(frozen=True)
@@ -142,9 +141,7 @@ def _time_plain_sb3(config: TrainConfig, repeats: int) -> BenchRow:
             device=resolve_device(config.device),
             **dict(config.algo_kwargs),
         )
-        model.set_logger(
-            Logger(None, [])
-        )  # SB3's default logger would leave an empty /tmp/SB3-<date> folder
+        quiet_logger(model)
         t0 = time.perf_counter()
         model.learn(config.steps)
         row = BenchRow(

@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from evalkit.errors import EvalkitError
@@ -131,11 +132,19 @@ def make_training_env(
     return wrapper, wrapper
 
 
+def quiet_logger(model: BaseAlgorithm) -> BaseAlgorithm:
+    """Give ``model`` a logger that writes nowhere (SB3's default would leave an empty
+    ``/tmp/SB3-<date>`` folder behind every run that has no TensorBoard folder)."""
+    model.set_logger(Logger(None, []))
+    return model
+
+
 def build_model(config: TrainConfig, env: VecEnv, run_dir: Path | None) -> BaseAlgorithm:
-    """A fresh stable-baselines3 model with the config's (the paper's) hyperparameters."""
+    """A fresh stable-baselines3 model with the config's (the paper's) hyperparameters; it logs
+    to the run's TensorBoard folder, or nowhere without a run folder."""
     cls = ALGORITHMS[config.algo].sb3_class()
     try:
-        return cls(
+        model = cls(
             "MlpPolicy",
             env,
             seed=config.seed,
@@ -148,6 +157,7 @@ def build_model(config: TrainConfig, env: VecEnv, run_dir: Path | None) -> BaseA
         raise EvalkitError(
             f"{cls.__name__} does not accept these algo_kwargs ({exc}); fix the config."
         ) from None
+    return model if run_dir is not None else quiet_logger(model)
 
 
 # -- checkpoints ---------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import pandas as pd
 
 from evalkit.data.poses import map_jobs
 from evalkit.errors import EvalkitError
+from evalkit.fileio import file_digest
 
 ALGORITHMS = ("SAC", "PPO", "TD3", "A2C", "DDPG")
 """stable-baselines3 algorithms a checkpoint may come from (tried in this order)."""
@@ -203,7 +204,7 @@ def collect_rollouts(
     load_policy(policy_path)
     params = {
         "policy": str(policy_path),
-        "policy_sha": _file_digest(policy_path),
+        "policy_sha": file_digest(policy_path),
         "episodes": episodes,
         "steps": steps,
         "seed": seed,
@@ -234,13 +235,3 @@ def collect_rollouts(
         )
 
     return out.collect(episodes * steps, batches, "rolling out")
-
-
-def _file_digest(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.blake2b(digest_size=8)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -42,6 +42,7 @@ class DatasetEpic:
     source: RewardSource
     results: list[GoalEpicResult]
     saved_to: Path | None = None
+    labels_hash: str = ""
 
     def rows(self) -> list[dict[str, Any]]:
         """Tidy rows, as saved in the results table."""
@@ -59,6 +60,8 @@ class DatasetEpic:
                 random_weights=s.random_weights,
                 dataset=self.dataset,
                 dataset_hash=self.dataset_hash,
+                labels_hash=self.labels_hash,
+                reward_identity=s.identity,
                 evalkit_version=__version__,
             )
             for r, a in zip(self.results, s.alphas)
@@ -130,6 +133,7 @@ def evaluate_rewards(
         label_set=label_set,
         source=source,
         results=list(results),
+        labels_hash=goal.content_hash,
     )
     if save:
         run = replace(run, saved_to=upsert_epic_results(dataset.path, run.rows()))

@@ -28,7 +28,7 @@ import pandas as pd
 from evalkit.errors import EvalkitError
 from evalkit.pipeline.evaluate import evaluate_rewards
 from evalkit.pipeline.labels import dataset_labels
-from evalkit.pipeline.results import load_epic_results
+from evalkit.pipeline.results import load_epic_results, saved_results
 from evalkit.pipeline.sources import clip_reward_source
 from evalkit.tasks import get_family, get_task
 from evalkit.text import number_list
@@ -242,15 +242,16 @@ def parameter_count(model: str) -> int | None:
 
 
 def saved_clip_results(dataset: Any, task: str, label_set: str = "rule") -> pd.DataFrame:
-    """The saved EPIC rows of CLIP rewards for ``task`` on ``dataset`` that match its content."""
+    """The saved EPIC rows of CLIP rewards for ``task`` on ``dataset`` that are current: computed
+    on its present content and labels, with the task's present prompts (stale rows are left out,
+    so callers recompute them or say which command does)."""
     table = load_epic_results(dataset.path)
     keep = (
         (table["task"] == task)
         & (table["label_set"] == label_set)
         & (table["reward_source"] == CLIP_SOURCE)
-        & (table["dataset_hash"].astype(str) == dataset.content_hash)
     )
-    return table[keep]
+    return saved_results(dataset, table[keep]).current
 
 
 def _select(rows: pd.DataFrame, resolved: Any, alphas: Sequence[float]) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalkit.data.store import RULE_LABELS, Dataset
+from evalkit.fileio import digest
 from evalkit.labels.sets import labelled_subset
 
 
@@ -27,6 +28,18 @@ class DatasetLabels:
     def frame_ids(self) -> np.ndarray:
         """Ids of the labelled frames, in frame order."""
         return np.flatnonzero(self.mask)
+
+    @property
+    def content_hash(self) -> str:
+        """A hash of which frames are labelled and how: results record it, so that a result
+        computed on other labels (a human labelled more frames since) is never shown as current."""
+        ids = self.frame_ids.astype("<i8")
+        return digest(self.task, ids.tobytes(), self.labels[ids].astype(np.uint8).tobytes())
+
+    def counts(self) -> tuple[int, int]:
+        """Goal and non-goal frames among the labelled ones."""
+        goal = int(self.labels[self.mask].sum())
+        return goal, int(self.mask.sum()) - goal
 
 
 def dataset_labels(dataset: Dataset, task: str, labels: str = RULE_LABELS) -> DatasetLabels:

@@ -2,8 +2,10 @@
 
 The table is tidy: one row per (task, label set, reward source, model, pretrained weights, α),
 the key of :data:`KEY_COLUMNS`. Writing a row whose key is already there replaces it (upsert),
-so re-running ``evalkit epic`` updates results instead of piling up duplicates. Plots and
-reports read this table instead of recomputing. Rewards that are not CLIP rewards (a
+so re-running ``evalkit epic`` updates results instead of piling up duplicates. Every row
+records what it was computed on (the dataset's content hash, the labels' content hash, the
+reward's identity); plots and reports read the table through :func:`saved_results`, which
+leaves out rows whose inputs changed since (stale) and says why. Rewards that are not CLIP rewards (a
 ``--reward`` function, a column of numbers) have an empty model and a missing (NaN) α.
 """
 
@@ -11,15 +13,20 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from evalkit.data.store import atomic_write_parquet
+from evalkit.data.store import Dataset, atomic_write_parquet
 from evalkit.epic.results import GoalEpicResult
+from evalkit.errors import EvalkitError
 from evalkit.fileio import file_lock
+from evalkit.pipeline.labels import dataset_labels
+from evalkit.pipeline.sources import clip_identity
+from evalkit.tasks import get_task
 
 RESULTS_DIR = "results"
 EPIC_RESULTS_FILE = "epic.parquet"
@@ -50,6 +57,8 @@ COLUMNS = (
     "random_weights",
     "dataset",
     "dataset_hash",
+    "labels_hash",
+    "reward_identity",
     "evalkit_version",
 )
 """Every column of the results table, in order."""
@@ -145,3 +154,74 @@ def upsert_epic_results(
         ).reset_index(drop=True)
         atomic_write_parquet(table, path)
     return path
+
+
+@dataclass(frozen=True)
+class SavedResults:
+    """A dataset's saved results split into those whose inputs are unchanged and the stale ones.
+
+    :ivar current: rows computed on the dataset's present content, labels and reward.
+    :ivar stale: the other rows, with a ``stale_reason`` column saying what changed.
+    """
+
+    current: pd.DataFrame
+    stale: pd.DataFrame
+
+    def stale_note(self, dataset_name: str) -> str | None:
+        """One sentence on the stale rows (``None`` when there are none)."""
+        if self.stale.empty:
+            return None
+        reasons = "; ".join(sorted(set(self.stale["stale_reason"])))
+        n = len(self.stale)
+        return (
+            f"{n} saved result{'s' if n != 1 else ''} of dataset {dataset_name} "
+            f"{'are' if n != 1 else 'is'} stale ({reasons}) and left out; run the evalkit epic "
+            "command again to refresh."
+        )
+
+
+def saved_results(dataset: Dataset, table: pd.DataFrame | None = None) -> SavedResults:
+    """The saved results of ``dataset`` (or ``table``), checked against what they were made of.
+
+    A row is stale when the dataset was rebuilt (its content hash differs), when the labels it
+    was computed on changed (human labels added or changed since: the labels' content hash
+    differs), when a CLIP row's prompts changed, or when it was saved by an evalkit that did not
+    record its labels. Stale rows are never shown as current.
+    """
+    rows = load_epic_results(dataset.path) if table is None else table
+    reasons = pd.Series("", index=rows.index, dtype=object)
+    reasons[rows["dataset_hash"].astype(str) != dataset.content_hash] = "the dataset was rebuilt"
+    for (task, label_set), group in rows[reasons == ""].groupby(["task", "label_set"], sort=False):
+        reasons[group.index] = _label_and_reward_changes(dataset, task, label_set, group)
+    stale = reasons != ""
+    return SavedResults(
+        current=rows[~stale], stale=rows[stale].assign(stale_reason=reasons[stale].astype(str))
+    )
+
+
+def _label_and_reward_changes(
+    dataset: Dataset, task: str, label_set: str, rows: pd.DataFrame
+) -> pd.Series:
+    """Why each row of one task and label set is stale ("" where it is current)."""
+    out = pd.Series("", index=rows.index, dtype=object)
+    recorded = rows["labels_hash"].fillna("").astype(str)
+    out[recorded == ""] = "saved by an older evalkit that did not record its labels"
+    try:
+        goal = dataset_labels(dataset, task, label_set)
+        t = get_task(task)
+    except EvalkitError as exc:
+        out[out == ""] = f"its labels cannot be read now: {exc}".rstrip(".")
+        return out
+    n_goal, n_nongoal = goal.counts()
+    changed = (recorded != "") & (recorded != goal.content_hash)
+    for i in rows.index[changed]:
+        then = f"{int(rows.at[i, 'n_goal'])} goal / {int(rows.at[i, 'n_nongoal'])} non-goal"
+        out[i] = f"the {label_set} labels changed: {then} then, {n_goal} / {n_nongoal} now"
+    clip = (out == "") & (rows["reward_source"] == "clip")
+    for i in rows.index[clip]:
+        now = clip_identity(
+            str(rows.at[i, "model_identity"]), (t.goal_prompt,), (t.baseline_prompt,)
+        )
+        if str(rows.at[i, "reward_identity"] or "") not in ("", now):
+            out[i] = f"the prompts of task {task} changed"
+    return out

@@ -32,6 +32,7 @@ import pandas as pd
 
 from evalkit.data.store import Dataset
 from evalkit.errors import DegenerateError, EvalkitError
+from evalkit.fileio import digest, file_digest
 from evalkit.pipeline.rewards import task_rewards
 from evalkit.rewards import DEFAULT_ALPHAS
 
@@ -52,6 +53,9 @@ class RewardSource:
     :ivar pretrained: weights tag or path (CLIP only; ``"none"`` for random weights).
     :ivar model_identity: the reward engine's full identity of the model and weights.
     :ivar random_weights: the model has random weights: its numbers mean nothing.
+    :ivar identity: content hash of what made the rewards (the model's identity and the prompts;
+        the function's code; the column file), saved with results so that a saved row whose
+        reward changed is not shown as current.
     """
 
     kind: str
@@ -62,6 +66,7 @@ class RewardSource:
     pretrained: str = ""
     model_identity: str = ""
     random_weights: bool = False
+    identity: str = ""
 
     def column_names(self) -> list[str]:
         """A name per column: ``alpha=0.5`` for CLIP rewards, else the function or file."""
@@ -178,8 +183,21 @@ def function_reward_source(dataset: Dataset, spec: str | Callable[..., Any]) -> 
         ) from exc
     v = _check_values(values, len(dataset), f"The reward function {name}")
     return RewardSource(
-        kind="function", source=f"function:{name}", values=v[:, None], alphas=(None,)
+        kind="function",
+        source=f"function:{name}",
+        values=v[:, None],
+        alphas=(None,),
+        identity=_function_identity(fn, name),
     )
+
+
+def _function_identity(fn: Callable[..., Any], name: str) -> str:
+    """A hash of the function's name and its module's source file (its code as it is now)."""
+    try:
+        path = inspect.getsourcefile(fn)
+    except TypeError:  # a builtin or a C function: its name is all there is
+        path = None
+    return digest(name, file_digest(path) if path and os.path.isfile(path) else "")
 
 
 def _read_column(path: Path, column: str | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -236,7 +254,13 @@ def column_reward_source(dataset: Dataset, spec: str) -> RewardSource:
             )
         values = np.asarray(values)[np.argsort(ids, kind="stable")]
     v = _check_values(values, n, what)
-    return RewardSource(kind="column", source=f"column:{spec}", values=v[:, None], alphas=(None,))
+    return RewardSource(
+        kind="column",
+        source=f"column:{spec}",
+        values=v[:, None],
+        alphas=(None,),
+        identity=digest(column, file_digest(path)),
+    )
 
 
 def clip_reward_source(
@@ -287,7 +311,13 @@ def clip_reward_source(
         pretrained=pretrained_name(name, spec.pretrained),
         model_identity=str(table.model),
         random_weights=bool(table.random_weights),
+        identity=clip_identity(str(table.model), table.goal, table.baseline),
     )
+
+
+def clip_identity(model_identity: str, goal: Sequence[str], baseline: Sequence[str] | None) -> str:
+    """The identity of a CLIP reward: the model and weights, and the goal and baseline prompts."""
+    return digest(model_identity, "\x1e".join(goal), "\x1e".join(baseline or ()))
 
 
 def pretrained_name(model: str, pretrained: str | None) -> str:

@@ -50,7 +50,7 @@ from evalkit.pipeline.figures import (
     parameter_count,
     scaling_table_from_results,
 )
-from evalkit.pipeline.results import load_epic_results
+from evalkit.pipeline.results import load_epic_results, saved_results
 from evalkit.plots import (
     landscape_caption,
     plot_histograms,
@@ -290,22 +290,22 @@ def gather_report(
             rows = rows[rows["task"].isin(wanted)]
         if label_sets:
             rows = rows[rows["label_set"].isin(list(label_sets))]
-        stale = rows["dataset_hash"].astype(str) != ds.content_hash
-        if stale.any():
-            notes.append(
-                f"{int(stale.sum())} saved results of dataset {ds.name} were computed on other contents "
-                "(the dataset was rebuilt) and are left out; run evalkit epic again."
-            )
-            rows = rows[~stale]
+        checked = saved_results(ds, rows)
+        note = checked.stale_note(ds.name)
+        if note:
+            notes.append(note)
+            notes.extend(f"refresh: {c}" for c in epic_commands(checked.stale))
+        rows = checked.current
         if rows.empty:
             continue
         datasets.append(ds)
         parts.append(rows.assign(dataset=ds.name))
     if not parts:
         which = f" for task{'s' if len(wanted) > 1 else ''} {', '.join(wanted)}" if wanted else ""
+        stale = " ".join(n for n in notes if " stale (" in n)
         raise EvalkitError(
             f"No saved EPIC results under {resolve_root(root)}{which}; run 'evalkit epic --task TASK --model MODEL' "
-            "first (the report shows what it saved)."
+            "first (the report shows what it saved)." + (f" {stale}" if stale else "")
         )
     epic = pd.concat(parts, ignore_index=True)
     clip = epic[epic["reward_source"] == CLIP_SOURCE]

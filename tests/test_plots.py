@@ -252,3 +252,28 @@ def test_figures_need_no_torch(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "a.png").is_file() and (tmp_path / "b.png").is_file()
+
+
+def test_distance_heatmap_from_pairs_in_either_order(tmp_path):
+    import pandas as pd
+
+    from evalkit.plots import plot_distance_heatmap, save_figure
+    from evalkit.plots.heatmap import distance_matrix
+
+    pairs = pd.DataFrame(
+        {
+            "source_a": ["a", "a", "c"],
+            "source_b": ["b", "c", "b"],
+            "distance": [0.1, 0.7, 0.4],
+        }
+    )
+    m = distance_matrix(pairs)
+    assert list(m.index) == ["a", "b", "c"]
+    np.testing.assert_allclose(m.to_numpy(), [[0, 0.1, 0.7], [0.1, 0, 0.4], [0.7, 0.4, 0]])
+    fig = plot_distance_heatmap(pairs, title="toy", random_weights=True)
+    texts = {t.get_text() for t in fig.axes[0].texts}
+    assert {"0.10", "0.70", "0.40", "0.00"} <= texts
+    paths = save_figure(fig, tmp_path / "heat")
+    assert all(p.stat().st_size > 2_000 for p in paths)
+    with pytest.raises(ValueError, match="lacks the pair"):
+        distance_matrix(pairs.iloc[:2])

@@ -12,12 +12,14 @@ function                               table columns                            
 :func:`plot_scaling_by_size`           ``model, params, alpha, distance, low, high``   Fig. 4b
 :func:`plot_histogram`                 arrays ``rewards``, ``labels``                  Fig. 7
 :func:`plot_histograms`                ``model, reward, label``                        Fig. 7
+:func:`plot_distance_heatmap`          ``source_a, source_b, distance``                —
 =====================================  ==============================================  =========
 
 Each returns a :class:`matplotlib.figure.Figure`; :func:`save_figure` writes PNG and SVG.
 Every function takes ``random_weights=True`` to put a loud warning in the title.
 """
 
+from evalkit.plots.heatmap import plot_distance_heatmap
 from evalkit.plots.histogram import plot_histogram, plot_histograms
 from evalkit.plots.landscape import landscape_caption, plot_landscape, rescale_per_alpha
 from evalkit.plots.scaling import (
@@ -34,6 +36,7 @@ __all__ = [
     "fit_log_linear",
     "landscape_caption",
     "paper_style",
+    "plot_distance_heatmap",
     "plot_histogram",
     "plot_histograms",
     "plot_landscape",

@@ -59,6 +59,7 @@ def plot_distance_heatmap(
     with paper_style():
         fig, ax = new_figure(ax, size=(side, side * 0.9))
         image = ax.imshow(matrix.values, vmin=0.0, vmax=1.0, cmap="viridis_r")
+        ax.grid(False)  # the style's grid would cross the cells
         labels = [str(s) for s in matrix.index]
         ax.set_xticks(range(n), labels, rotation=60, ha="right", rotation_mode="anchor")
         ax.set_yticks(range(n), labels)

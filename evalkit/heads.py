@@ -59,16 +59,19 @@ class LogisticHead:
         """The embedding dimension it takes."""
         return int(self.weights.shape[0])
 
-    def logit(self, embeddings: np.ndarray) -> np.ndarray:
-        """``w·x + b`` of every row of ``embeddings`` ``(n, d)``, in float64."""
+    def logit(self, embeddings: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+        """``w·x + b`` of every row of ``embeddings`` ``(n, d)``, in float64 whatever their dtype
+        (in chunks, so float32 caches are not copied whole)."""
         x = np.asarray(embeddings)
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise EvalkitError(
                 f"The head takes {self.dim}-dimensional embeddings, not an array of shape {x.shape}; "
                 "it belongs to another model."
             )
-        w = self.weights if x.dtype == np.float64 else self.weights.astype(np.float32)
-        return x @ w + self.bias
+        out = np.empty(len(x))
+        for i in range(0, len(x), chunk):
+            out[i : i + chunk] = x[i : i + chunk].astype(np.float64) @ self.weights
+        return out + self.bias
 
     def reward(self, embeddings: np.ndarray) -> np.ndarray:
         """The head's reward of every frame: the probability that it is a goal state."""

@@ -16,14 +16,23 @@ the dataset and the task (or the goal prompts). Nothing is written to disk unles
   journal) with the mask of labelled frames.
 - :mod:`evalkit.pipeline.evaluate` — :func:`evaluate_rewards`: EPIC of a source against labels.
 - :mod:`evalkit.pipeline.results` — the saved results table (:func:`load_epic_results`,
-  :func:`upsert_epic_results`).
+  :func:`upsert_epic_results`, :func:`saved_results`: current rows apart from stale ones).
+- :mod:`evalkit.pipeline.heads` — :func:`align`: fit a reward head with nested, episode-grouped
+  held-out scores; :func:`head_reward_source`: a saved head as a reward source.
 - :mod:`evalkit.pipeline.figures` — the tables behind the paper's figures.
 """
 
 from evalkit.pipeline.evaluate import DatasetEpic, evaluate_rewards
 from evalkit.pipeline.figures import histogram_data, landscape_data, scaling_data
+from evalkit.pipeline.heads import AlignResult, align, head_reward_source
 from evalkit.pipeline.labels import DatasetLabels, dataset_labels
-from evalkit.pipeline.results import load_epic_results, results_path, upsert_epic_results
+from evalkit.pipeline.results import (
+    SavedResults,
+    load_epic_results,
+    results_path,
+    saved_results,
+    upsert_epic_results,
+)
 from evalkit.pipeline.rewards import RewardTable, dataset_rewards, task_rewards
 from evalkit.pipeline.sources import (
     RewardSource,
@@ -34,21 +43,26 @@ from evalkit.pipeline.sources import (
 )
 
 __all__ = [
+    "AlignResult",
     "DatasetEpic",
     "DatasetLabels",
     "RewardSource",
     "RewardTable",
+    "SavedResults",
+    "align",
     "clip_reward_source",
     "column_reward_source",
     "dataset_labels",
     "dataset_rewards",
     "evaluate_rewards",
     "function_reward_source",
+    "head_reward_source",
     "histogram_data",
     "landscape_data",
     "load_epic_results",
     "pretrained_name",
     "results_path",
+    "saved_results",
     "scaling_data",
     "task_rewards",
     "upsert_epic_results",

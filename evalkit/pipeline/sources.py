@@ -44,7 +44,8 @@ if TYPE_CHECKING:
 class RewardSource:
     """Rewards for every frame of one dataset and their provenance.
 
-    :ivar kind: ``"clip"``, ``"function"`` or ``"column"``.
+    :ivar kind: ``"clip"``, ``"function"``, ``"column"`` or ``"head"`` (a fitted reward head,
+        :mod:`evalkit.pipeline.heads`).
     :ivar source: short identity saved with results (``"clip"``, ``"function:mod:fn"``,
         ``"column:file.csv:col"``).
     :ivar values: ``(n_frames, k)`` rewards, one column per α (or a single column).
@@ -84,6 +85,8 @@ class RewardSource:
             return f"CLIP reward of {self.model} ({weights}){ident}"
         if self.kind == "function":
             return f"reward function {self.source.split(':', 1)[1]}"
+        if self.kind == "head":
+            return f"reward head {self.source.split(':', 1)[1]} on {self.model_identity}"
         return f"reward column {self.source.split(':', 1)[1]}"
 
 

@@ -1,0 +1,221 @@
+"""Reward heads on a dataset: fit one with honest held-out scores (:func:`align`), use one as a
+reward source (:func:`head_reward_source`).
+
+:func:`align` embeds the dataset with the model (cached), takes the task's goal labels from a
+label set and fits an L2-regularised logistic head (:mod:`evalkit.heads`). Its held-out EPIC is
+measured by nested cross-validation with whole episodes held out: each outer fold is predicted
+by a head whose λ was chosen, and whose weights were fitted, on the other folds only, so the
+score is on frames that neither the fit nor the choice of λ saw. The saved head is then fitted
+on every labelled frame with λ chosen by cross-validation on all of them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from evalkit.data.store import RULE_LABELS, Dataset
+from evalkit.epic.goal import epic_goal
+from evalkit.epic.results import GoalEpicResult
+from evalkit.errors import EvalkitError
+from evalkit.fileio import digest, file_digest
+from evalkit.heads import (
+    L2_GRID,
+    MIN_PER_CLASS,
+    L2Choice,
+    LogisticHead,
+    check_head_fits,
+    choose_l2,
+    episode_folds,
+    fit_logistic,
+    head_paths,
+    load_head,
+    save_head,
+)
+from evalkit.pipeline.labels import dataset_labels
+from evalkit.pipeline.sources import RewardSource
+from evalkit.tasks import get_task
+
+if TYPE_CHECKING:
+    from evalkit.vlm import ModelSpec
+
+HEADS_DIR = "heads"
+
+
+@dataclass(frozen=True)
+class AlignResult:
+    """A fitted head and how good it is on frames it was not fitted on.
+
+    :ivar head: the head fitted on every labelled frame (λ by cross-validation).
+    :ivar path: where it was saved (``None``: not saved).
+    :ivar heldout: goal EPIC of the nested cross-validated rewards (the honest score).
+    :ivar in_sample: goal EPIC of the final head on the frames it was fitted on (optimistic).
+    :ivar l2: the cross-validation on all frames that chose the final head's λ.
+    :ivar folds: number of folds.
+    """
+
+    head: LogisticHead
+    path: Path | None
+    heldout: GoalEpicResult
+    in_sample: GoalEpicResult
+    l2: L2Choice
+    folds: int
+
+
+def _embeddings(
+    dataset: Dataset, model: "ModelSpec | str", precision: str, **embed: Any
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The dataset's image embeddings (cached) and what a head must match to use them."""
+    # torch and open_clip: loaded only when a model is used
+    from evalkit.vlm import embed_dataset, resolve
+
+    resolved = resolve(model)
+    emb = embed_dataset(dataset, resolved, precision=precision, **embed)
+    fields = dict(emb.identity)
+    fit = {
+        "model_identity": resolved.label,
+        "model_key": digest(json.dumps(fields.get("model", {}), sort_keys=True, default=str)),
+        "model": resolved.display_name,
+        "pretrained": resolved.spec.pretrained,
+        "random_weights": bool(resolved.random_weights),
+        "embedding": {
+            "precision": precision,
+            "preprocess_version": fields.get("preprocess_version"),
+            "dim": int(emb.values.shape[1]),
+        },
+    }
+    return np.asarray(emb.values), fit
+
+
+def align(
+    dataset: Dataset,
+    task: str,
+    model: "ModelSpec | str",
+    *,
+    labels: str = RULE_LABELS,
+    folds: int = 5,
+    grid: Sequence[float] = L2_GRID,
+    seed: int = 0,
+    n_bootstrap: int = 1000,
+    precision: str = "fp32",
+    save_to: str | Path | None = None,
+    **embed: Any,
+) -> AlignResult:
+    """Fit a reward head for ``task`` on the labelled frames of ``dataset`` (see the module docstring).
+
+    :param labels: the label set (``rule``, ``human``, ``human-NAME`` or a stored set).
+    :param folds: episode-grouped folds of the cross-validation.
+    :param grid: the λ tried.
+    :param save_to: write the head there (``.json`` + ``.safetensors``; default: do not save).
+    :param embed: passed to the embedding engine (``devices``, ``batch_size``, ``progress``).
+    :raises EvalkitError: too few labelled frames or episodes, or a task of another family.
+    """
+    t = get_task(task)
+    if t.family != dataset.family:
+        raise EvalkitError(
+            f"Task {task!r} runs on {t.family}, but dataset {dataset.name!r} holds {dataset.family} states."
+        )
+    goal = dataset_labels(dataset, task, labels)
+    _check_enough(goal.counts(), folds)
+    ids = goal.frame_ids
+    x_all, fit_meta = _embeddings(dataset, model, precision, **embed)
+    x, y, episodes = (
+        np.asarray(x_all[ids], dtype=np.float64),
+        goal.labels[ids],
+        dataset.episodes[ids],
+    )
+
+    outer = episode_folds(episodes, y, folds, seed)
+    heldout = np.empty(len(ids))
+    for f in range(folds):
+        test = outer == f
+        inner = episode_folds(
+            episodes[~test], y[~test], folds - 1 if folds > 2 else 2, seed + 1 + f
+        )
+        l2 = choose_l2(x[~test], y[~test], inner, grid).l2
+        heldout[test] = fit_logistic(x[~test], y[~test], l2).reward(x[test])
+
+    choice = choose_l2(x, y, outer, grid)
+    final = fit_logistic(x, y, choice.l2)
+    n_goal, n_non = goal.counts()
+    meta = {
+        **fit_meta,
+        "task": task,
+        "label_set": labels,
+        "labels_hash": goal.content_hash,
+        "n_goal": n_goal,
+        "n_nongoal": n_non,
+        "dataset": dataset.name,
+        "dataset_hash": dataset.content_hash,
+        "folds": folds,
+        "seed": seed,
+    }
+    score = {"n_bootstrap": n_bootstrap, "seed": seed}
+    held = epic_goal(heldout, y, episodes=episodes, name="held-out", **score)
+    meta["heldout_epic"] = {"distance": held.distance, "interval": held.interval}
+    head = LogisticHead(weights=final.weights, bias=final.bias, l2=final.l2, meta=meta)
+    in_sample = epic_goal(head.reward(x), y, episodes=episodes, name="in-sample", **score)
+    path = save_head(head, save_to) if save_to is not None else None
+    return AlignResult(head, path, held, in_sample, choice, folds)
+
+
+def _check_enough(counts: tuple[int, int], folds: int) -> None:
+    """Nested cross-validation fits on (folds − 2)/folds of the frames: each class needs enough."""
+    if folds < 3:
+        raise EvalkitError(f"Nested cross-validation needs at least 3 folds, not {folds}.")
+    needed = -(-MIN_PER_CLASS * folds // (folds - 2))
+    for count, what in zip(counts, ("goal", "non-goal")):
+        if count < needed:
+            raise EvalkitError(
+                f"Fitting a head with {folds}-fold nested cross-validation needs at least {needed} "
+                f"labelled {what} frames; there are {count}: label more, or use fewer --folds."
+            )
+
+
+def default_head_path(dataset: Dataset, task: str, model_label: str, labels: str) -> Path:
+    """``<dataset>/heads/<task>-<model>-<labels>.json``."""
+    slug = "".join(
+        c if c.isalnum() or c in "-._" else "-" for c in f"{task}-{model_label}-{labels}"
+    )
+    return dataset.path / HEADS_DIR / f"{slug}.json"
+
+
+def head_reward_source(
+    dataset: Dataset, path: str | Path, *, precision: str | None = None, **embed: Any
+) -> RewardSource:
+    """The rewards of a saved head on every frame of ``dataset`` (embedded with the head's model).
+
+    :raises EvalkitError: the head file is missing or corrupt, or its model or embedding
+        preprocessing differs from the ones that embed this dataset.
+    """
+    head = load_head(path)
+    meta = head.meta
+    if not meta.get("model"):
+        raise EvalkitError(f"The head {path} does not name the model it was fitted on.")
+    from evalkit.vlm import ModelSpec  # open_clip: only when a model is used
+
+    spec = ModelSpec(str(meta["model"]), meta.get("pretrained"))
+    fitted_precision = str(meta.get("embedding", {}).get("precision", "fp32"))
+    x, fit_meta = _embeddings(dataset, spec, precision or fitted_precision, **embed)
+    check_head_fits(head, fit_meta["model_identity"], fit_meta["embedding"])
+    if meta.get("model_key") not in (None, fit_meta["model_key"]):
+        raise EvalkitError(
+            f"The head {path} was fitted on another build of {meta.get('model_identity')} (its config or "
+            "weights differ); fit it again with evalkit align."
+        )
+    weights_path, json_path = head_paths(path)
+    return RewardSource(
+        kind="head",
+        source=f"head:{path}",
+        values=head.reward(x)[:, None],
+        alphas=(None,),
+        model=str(meta["model"]),
+        pretrained=str(meta.get("pretrained") or ""),
+        model_identity=str(meta.get("model_identity", "")),
+        random_weights=bool(meta.get("random_weights", False)),
+        identity=digest(file_digest(json_path), file_digest(weights_path)),
+    )

@@ -33,7 +33,7 @@ from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_path, atomic_write_text
 
 HEAD_FORMAT = "evalkit-head/1"
-L2_GRID: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+L2_GRID: tuple[float, ...] = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 """Regularisation strengths tried by default (per frame: the loss is a mean)."""
 MIN_PER_CLASS = 5
 """Fewest labelled frames of each class a head is fitted on."""

@@ -90,3 +90,45 @@ def test_align_needs_enough_labelled_frames_and_episodes(sweep):
         align(sweep, "cartpole", TINY, folds=2, devices="cpu", progress=False)
     with pytest.raises(EvalkitError, match="runs on humanoid"):
         align(sweep, "kneeling", TINY, devices="cpu", progress=False)
+
+
+@pytest.mark.slow
+def test_cli_align_then_epic_with_the_head(cli, sweep):
+    model = ("--model", "evalkit-tiny-vit", "--pretrained", "none")
+    r = cli(
+        "align",
+        "cartpole-sweep",
+        "--task",
+        "cartpole",
+        *model,
+        "--folds",
+        "3",
+        "--bootstrap",
+        "100",
+        "--devices",
+        "cpu",
+    )
+    assert r.exit_code == 0, r.output
+    assert (
+        "held-out (nested folds): EPIC distance" in r.output
+        and "RANDOM WEIGHTS" in r.output
+    )
+    path = sweep.path / "heads" / "cartpole-evalkit-tiny-vit-RANDOM-WEIGHTS-rule.json"
+    assert path.is_file()
+    r = cli(
+        "epic",
+        "--task",
+        "cartpole",
+        "--reward",
+        f"head:{path}",
+        "--bootstrap",
+        "0",
+        "--devices",
+        "cpu",
+        "--format",
+        "json",
+    )
+    assert r.exit_code == 0, r.output
+    assert '"reward_source": "head:' in r.output
+    r = cli("epic", "--task", "cartpole", "--reward", "head:nothing.json", "--bootstrap", "0")
+    assert r.exit_code == 2 and "does not exist" in r.output

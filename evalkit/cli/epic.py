@@ -111,7 +111,7 @@ def epic_command(
     reward: Optional[str] = typer.Option(
         None,
         "--reward",
-        help="Evaluate a Python reward instead: MODULE:FUNCTION, or FILE.py:FUNCTION with a path, called as f(states, frames) -> one number per frame.",
+        help="Evaluate another reward instead: head:PATH (a head fitted by 'evalkit align'), or a Python function MODULE:FUNCTION / FILE.py:FUNCTION called as f(states, frames) -> one number per frame.",
     ),
     reward_column: Optional[str] = typer.Option(
         None,
@@ -156,12 +156,8 @@ def epic_command(
     Prints the distance, ρ, the interval and the goal/non-goal counts, and saves them to <dataset>/results/epic.parquet.
     """
     from evalkit.epic.bootstrap import CI_METHODS
-    from evalkit.pipeline import (
-        clip_reward_source,
-        column_reward_source,
-        evaluate_rewards,
-        function_reward_source,
-    )
+    from evalkit.pipeline import clip_reward_source, column_reward_source, evaluate_rewards
+    from evalkit.pipeline.reward_spec import reward_source
     from evalkit.rewards import DEFAULT_ALPHAS
 
     if fmt not in FORMATS:
@@ -187,12 +183,13 @@ def epic_command(
             "Say which reward to evaluate with exactly one of --model (CLIP), --reward MODULE:FUNCTION "
             f"or --reward-column FILE[:COLUMN]{' (got ' + ' and '.join(given) + ')' if given else ''}."
         )
+    embeds = model is not None or (reward or "").startswith("head:")  # CLIP and heads embed
     if model is None:
         for option, value in (
             ("--alpha", alpha),
             ("--pretrained", pretrained),
-            ("--devices", devices),
-            ("--batch-size", batch_size),
+            ("--devices", None if embeds else devices),
+            ("--batch-size", None if embeds else batch_size),
         ):
             if value is not None:
                 raise EvalkitError(
@@ -207,7 +204,8 @@ def epic_command(
         spec = ModelSpec.coerce(model, pretrained)
         source = clip_reward_source(ds, task, spec, alphas, devices=devices, batch_size=batch_size)
     elif reward is not None:
-        source = function_reward_source(ds, reward)
+        embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+        source = reward_source(ds, reward, **embed)
     else:
         assert reward_column is not None
         source = column_reward_source(ds, reward_column)

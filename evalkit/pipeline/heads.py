@@ -155,10 +155,10 @@ def align(
         "seed": seed,
     }
     score = {"n_bootstrap": n_bootstrap, "seed": seed}
-    held = epic_goal(heldout, y, episodes=episodes, name="held-out", **score)
+    held = epic_goal(heldout, y, episodes=episodes, **score)
     meta["heldout_epic"] = {"distance": held.distance, "interval": held.interval}
     head = LogisticHead(weights=final.weights, bias=final.bias, l2=final.l2, meta=meta)
-    in_sample = epic_goal(head.reward(x), y, episodes=episodes, name="in-sample", **score)
+    in_sample = epic_goal(head.reward(x), y, episodes=episodes, **score)
     path = save_head(head, save_to) if save_to is not None else None
     return AlignResult(head, path, held, in_sample, choice, folds)
 

@@ -109,10 +109,7 @@ def test_cli_align_then_epic_with_the_head(cli, sweep):
         "cpu",
     )
     assert r.exit_code == 0, r.output
-    assert (
-        "held-out (nested folds): EPIC distance" in r.output
-        and "RANDOM WEIGHTS" in r.output
-    )
+    assert "held-out (nested folds): EPIC distance" in r.output and "RANDOM WEIGHTS" in r.output
     path = sweep.path / "heads" / "cartpole-evalkit-tiny-vit-RANDOM-WEIGHTS-rule.json"
     assert path.is_file()
     r = cli(

@@ -59,7 +59,7 @@ def _print_table(run, ci_method: str, n_bootstrap: int, confidence: float, seed:
         title=f"EPIC distance to the {run.label_set} labels (0 = perfect, 0.707 = no information, 1 = inverted)"
     )
     columns = [
-        "α" if s.kind == "clip" else "reward",
+        "α" if s.alphas[0] is not None else "reward",
         "EPIC distance",
         f"{confidence:.0%} CI",
         "ρ",
@@ -107,6 +107,16 @@ def epic_command(
         None,
         "--pretrained",
         help="Weights: an open_clip tag, a checkpoint path, or 'none' for random weights.",
+    ),
+    goal_frames: Optional[str] = typer.Option(
+        None,
+        "--goal-frames",
+        help="With --model: the goal as example frames instead of the task's sentence: ids:3,17, labels:rule, DATASET@ids:..., or a folder of images (their mean embedding is the goal).",
+    ),
+    baseline_frames: Optional[str] = typer.Option(
+        None,
+        "--baseline-frames",
+        help="With --goal-frames: the baseline as example frames too (default: the task's baseline sentence).",
     ),
     reward: Optional[str] = typer.Option(
         None,
@@ -196,13 +206,29 @@ def epic_command(
                     f"{option} only applies to CLIP rewards (--model); drop it with {given[0]}."
                 )
     alphas = parse_alphas(alpha) if alpha is not None else list(DEFAULT_ALPHAS)
+    if (goal_frames or baseline_frames) and model is None:
+        raise EvalkitError(
+            "--goal-frames and --baseline-frames need --model (whose embeddings they use)."
+        )
+    if baseline_frames and not goal_frames:
+        raise EvalkitError("--baseline-frames needs --goal-frames (the goal as frames too).")
 
     ds = task_dataset(task, dataset, root)
     if model is not None:
         from evalkit.vlm import ModelSpec  # open_clip: only for CLIP rewards
 
         spec = ModelSpec.coerce(model, pretrained)
-        source = clip_reward_source(ds, task, spec, alphas, devices=devices, batch_size=batch_size)
+        if goal_frames:
+            from evalkit.pipeline.prototypes import prototype_reward_source
+
+            embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+            source = prototype_reward_source(
+                ds, task, spec, goal_frames, baseline_frames, alphas, **embed
+            )
+        else:
+            source = clip_reward_source(
+                ds, task, spec, alphas, devices=devices, batch_size=batch_size
+            )
     elif reward is not None:
         embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
         source = reward_source(ds, reward, **embed)

@@ -69,8 +69,7 @@ def dataset_rewards(
     :param baseline: baseline prompt(s), or ``None`` for the plain cosine reward.
     """
     # torch and open_clip: loaded only when a model is used (figures and reports import this module)
-    from evalkit.vlm import ImageEmbedder, embed_dataset, parse_devices, resolve
-    from evalkit.vlm.cache import EmbeddingCache
+    from evalkit.vlm import embed_dataset, resolve
 
     ds = dataset if isinstance(dataset, Dataset) else open_dataset(dataset, root)
     goals = as_prompts(goal)
@@ -86,15 +85,7 @@ def dataset_rewards(
         progress=progress,
         allow_upscale=allow_upscale,
     )
-    cache = EmbeddingCache(ds, resolved, precision)
-    embedder: list[ImageEmbedder] = []
-
-    def encode(prompts: list[str]) -> np.ndarray:
-        if not embedder:
-            embedder.append(ImageEmbedder(resolved, parse_devices(devices)[0], precision))
-        return embedder[0].embed_texts(prompts)
-
-    text = cache.text_embeddings(list(goals) + list(baselines or ()), encode)
+    text = text_embeddings(ds, resolved, list(goals) + list(baselines or ()), precision, devices)
     g = text[: len(goals)]
     b = text[len(goals) :] if baselines else None
     values = clip_rewards(emb.values, g, b, a)
@@ -107,6 +98,33 @@ def dataset_rewards(
         random_weights=resolved.random_weights,
         dataset=ds.name,
     )
+
+
+def text_embeddings(
+    dataset: Dataset,
+    resolved: Any,
+    prompts: Sequence[str],
+    precision: str = "fp32",
+    devices: str | Sequence[str] | None = "auto",
+) -> np.ndarray:
+    """Unit text embeddings ``(k, d)`` of ``prompts``, cached beside the dataset's image
+    embeddings (the model is loaded only for prompts not cached yet).
+
+    :param resolved: the model, as :func:`evalkit.vlm.resolve` gives it.
+    """
+    # torch and open_clip: loaded only when a model is used (figures and reports import this module)
+    from evalkit.vlm import ImageEmbedder, parse_devices
+    from evalkit.vlm.cache import EmbeddingCache
+
+    cache = EmbeddingCache(dataset, resolved, precision)
+    embedder: list[ImageEmbedder] = []
+
+    def encode(todo: list[str]) -> np.ndarray:
+        if not embedder:
+            embedder.append(ImageEmbedder(resolved, parse_devices(devices)[0], precision))
+        return embedder[0].embed_texts(todo)
+
+    return cache.text_embeddings(list(prompts), encode)
 
 
 def task_rewards(

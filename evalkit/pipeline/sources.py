@@ -44,8 +44,9 @@ if TYPE_CHECKING:
 class RewardSource:
     """Rewards for every frame of one dataset and their provenance.
 
-    :ivar kind: ``"clip"``, ``"function"``, ``"column"`` or ``"head"`` (a fitted reward head,
-        :mod:`evalkit.pipeline.heads`).
+    :ivar kind: ``"clip"``, ``"prototype"`` (goal frames instead of a sentence,
+        :mod:`evalkit.pipeline.prototypes`), ``"function"``, ``"column"`` or ``"head"`` (a fitted
+        reward head, :mod:`evalkit.pipeline.heads`).
     :ivar source: short identity saved with results (``"clip"``, ``"function:mod:fn"``,
         ``"column:file.csv:col"``).
     :ivar values: ``(n_frames, k)`` rewards, one column per α (or a single column).
@@ -85,6 +86,9 @@ class RewardSource:
             return f"CLIP reward of {self.model} ({weights}){ident}"
         if self.kind == "function":
             return f"reward function {self.source.split(':', 1)[1]}"
+        if self.kind == "prototype":
+            goal, _, base = self.source.split(":", 1)[1].partition("|")
+            return f"frame-prototype reward of {self.model} (goal {goal}, baseline {base})"
         if self.kind == "head":
             return f"reward head {self.source.split(':', 1)[1]} on {self.model_identity}"
         return f"reward column {self.source.split(':', 1)[1]}"

@@ -80,6 +80,7 @@ CARTPOLE = register_family(
                 }
             },
         ),
+        progress="-abs(angle)",
         title="CartPole",
         description="CartPole without termination, +1 while the pole is up and -1 while it is down",
     )

@@ -168,6 +168,8 @@ class Family:
     :param seed_kwarg: environment keyword argument that receives a dataset's seed (textures).
     :param env_return_is_ground_truth: whether the environment's own reward is the task's
         ground truth (the humanoid's is locomotion, not the task).
+    :param progress: how far a state is towards the goal, as an expression of state columns
+        (``-abs(angle)``; see :meth:`progress_values`) for the rank metrics (``None``: none).
     :param title: the environment's name in prose (``CartPole``; default: :attr:`name`).
     :param description: one line for listings.
     """
@@ -188,6 +190,7 @@ class Family:
     variants: tuple[Variant, ...] = ()
     seed_kwarg: str | None = None
     env_return_is_ground_truth: bool = True
+    progress: str | None = None
     title: str = ""
     description: str = ""
 
@@ -273,6 +276,15 @@ class Family:
             )
         return self.training
 
+    def progress_values(self, states: Any, expression: str | None = None) -> np.ndarray:
+        """The progress variable of every row of a state table: ``expression`` (a state column
+        or an expression of columns such as ``-abs(angle)``), else the family's own.
+
+        :raises EvalkitError: no expression and the family has none, or one that cannot be
+            computed from the table.
+        """
+        return progress_values(states, expression or self.progress, self.name)
+
     def make_env(self, **kwargs: Any) -> Any:
         """``gym.make(env_id, **kwargs)`` (registering the family's id first)."""
         import gymnasium as gym
@@ -281,6 +293,27 @@ class Family:
 
         register_all()
         return gym.make(self.env_id, **kwargs)
+
+
+def progress_values(states: Any, expression: str | None, family: str = "") -> np.ndarray:
+    """An expression of state columns evaluated on a state table (pandas ``DataFrame.eval``:
+    column names, numbers, + − * / **, ``abs``, comparisons), one finite number per row."""
+    if not expression:
+        raise EvalkitError(
+            f"The family {family!r} has no progress variable; name one with --progress COLUMN or an "
+            "expression of state columns such as '-abs(angle)'."
+        )
+    try:
+        values = states.eval(expression, engine="python")
+    except Exception as exc:  # the user's expression: say what is wrong in one sentence
+        columns = ", ".join(map(str, states.columns))
+        raise EvalkitError(
+            f"The progress {expression!r} cannot be computed from the state columns ({columns}): {exc}."
+        ) from None
+    out = np.asarray(values, dtype=float).reshape(-1)
+    if out.shape != (len(states),) or not np.all(np.isfinite(out)):
+        raise EvalkitError(f"The progress {expression!r} must give one finite number per frame.")
+    return out
 
 
 FAMILIES: dict[str, Family] = {}

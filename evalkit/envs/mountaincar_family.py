@@ -79,6 +79,7 @@ MOUNTAINCAR = register_family(
         ),
         variants=(TEXTURED,),
         seed_kwarg="texture_seed",
+        progress="position",
         title="MountainCar",
         description="continuous MountainCar with an absorbing goal, +1 per step at the flag",
     )

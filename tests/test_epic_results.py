@@ -88,3 +88,18 @@ def test_point_estimate_rows_have_missing_intervals(tmp_path):
     assert math.isnan(row["ci_low"]) and row["ci_method"] == "" and row["n_bootstrap"] == 0
     upsert_epic_results(tmp_path, [row])
     assert load_epic_results(tmp_path)["ci_low"].isna().all()
+
+
+def test_a_table_saved_before_the_metric_panel_reads_as_epic(tmp_path):
+    import pandas as pd
+
+    old = pd.DataFrame([_row(0.5)]).drop(columns=["metric", "estimate"])
+    path = results_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    old.to_parquet(path)
+    table = load_epic_results(tmp_path)
+    assert table["metric"].tolist() == ["epic"]
+    assert table["estimate"].tolist() == table["distance"].tolist()
+    # a new EPIC row with the same key replaces it (the key includes the metric)
+    upsert_epic_results(tmp_path, [_row(0.5, seed=1)])
+    assert len(load_epic_results(tmp_path)) == 1

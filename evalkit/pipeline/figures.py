@@ -241,7 +241,9 @@ def parameter_count(model: str) -> int | None:
     return int(n) if n else None
 
 
-def saved_clip_results(dataset: Any, task: str, label_set: str = "rule") -> pd.DataFrame:
+def saved_clip_results(
+    dataset: Any, task: str, label_set: str = "rule", metric: str = "epic"
+) -> pd.DataFrame:
     """The saved EPIC rows of CLIP rewards for ``task`` on ``dataset`` that are current: computed
     on its present content and labels, with the task's present prompts (stale rows are left out,
     so callers recompute them or say which command does)."""
@@ -250,6 +252,7 @@ def saved_clip_results(dataset: Any, task: str, label_set: str = "rule") -> pd.D
         (table["task"] == task)
         & (table["label_set"] == label_set)
         & (table["reward_source"] == CLIP_SOURCE)
+        & (table["metric"] == metric)
     )
     return saved_results(dataset, table[keep]).current
 

@@ -31,11 +31,15 @@ from evalkit.tasks import get_task
 RESULTS_DIR = "results"
 EPIC_RESULTS_FILE = "epic.parquet"
 
-KEY_COLUMNS = ("task", "label_set", "reward_source", "model", "pretrained", "alpha")
-"""Columns that identify a row of the results table; a new row with the same key replaces the old."""
+KEY_COLUMNS = ("task", "label_set", "reward_source", "model", "pretrained", "alpha", "metric")
+"""Columns that identify a row of the results table; a new row with the same key replaces the old.
+Tables saved before the metric panel have no ``metric`` column: their rows are EPIC rows."""
+
+EPIC_METRIC = "epic"
 
 COLUMNS = (
     *KEY_COLUMNS,
+    "estimate",
     "distance",
     "rho",
     "ci_low",
@@ -74,6 +78,8 @@ def result_row(result: GoalEpicResult, **keys: Any) -> dict[str, Any]:
     low, high = result.interval if result.interval is not None else (math.nan, math.nan)
     rlow, rhigh = result.rho_interval if result.rho_interval is not None else (math.nan, math.nan)
     row = {
+        "metric": EPIC_METRIC,
+        "estimate": result.distance,
         "distance": result.distance,
         "rho": result.rho,
         "ci_low": low,
@@ -92,10 +98,10 @@ def result_row(result: GoalEpicResult, **keys: Any) -> dict[str, Any]:
         "n_goal_episodes": result.n_goal_episodes,
         "weighted": result.weighted,
     }
-    missing = set(KEY_COLUMNS) - set(keys)
+    row.update(keys)
+    missing = set(KEY_COLUMNS) - set(row)
     if missing:
         raise ValueError(f"a results row needs the keys {', '.join(sorted(missing))}")
-    row.update(keys)
     order = [c for c in COLUMNS if c in row] + [c for c in row if c not in COLUMNS]
     return {c: row[c] for c in order}
 
@@ -111,6 +117,9 @@ def _normalise(table: pd.DataFrame) -> pd.DataFrame:
             table[c] = np.nan if c == "alpha" else None
     for c in ("task", "label_set", "reward_source", "model", "pretrained"):
         table[c] = table[c].fillna("").astype(str)
+    table["metric"] = table["metric"].fillna(EPIC_METRIC).replace("", EPIC_METRIC).astype(str)
+    epic = table["metric"] == EPIC_METRIC
+    table.loc[epic, "estimate"] = table.loc[epic, "distance"]
     table["alpha"] = pd.to_numeric(table["alpha"], errors="coerce").astype(float)
     extra = [c for c in table.columns if c not in COLUMNS]
     return table[list(COLUMNS) + extra]
@@ -140,7 +149,7 @@ def upsert_epic_results(
     new_keys = _key(new)
     if new_keys.duplicated().any():
         raise ValueError(
-            "rows to save repeat a key (task, label set, reward source, model, pretrained, alpha)"
+            "rows to save repeat a key (task, label set, reward source, model, pretrained, alpha, metric)"
         )
     path = results_path(dataset_path)
     path.parent.mkdir(parents=True, exist_ok=True)

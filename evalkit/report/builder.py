@@ -50,7 +50,7 @@ from evalkit.pipeline.figures import (
     parameter_count,
     scaling_table_from_results,
 )
-from evalkit.pipeline.results import load_epic_results, saved_results
+from evalkit.pipeline.results import EPIC_METRIC, load_epic_results, saved_results
 from evalkit.plots import (
     landscape_caption,
     plot_histograms,
@@ -286,6 +286,7 @@ def gather_report(
             notes.append(f"dataset folder {path.name} was skipped: {exc}")
             continue
         rows = load_epic_results(path)
+        rows = rows[rows["metric"] == EPIC_METRIC]  # the panel's other metrics: their own section
         if wanted is not None:
             rows = rows[rows["task"].isin(wanted)]
         if label_sets:

@@ -26,15 +26,18 @@ from typing import Sequence
 
 import numpy as np
 
-from evalkit.epic import auc, average_precision, kendall, spearman
+from evalkit.epic.auc import DEFINITION as AUC_DEFINITION
+from evalkit.epic.average_precision import DEFINITION as AP_DEFINITION
 from evalkit.epic.cluster import draw_resamples
 from evalkit.epic.detection import goal_detection
 from evalkit.epic.erc import MIN_EPISODES, erc
 from evalkit.epic.goal import as_labels
 from evalkit.epic.goal_metric import goal_epic
+from evalkit.epic.kendall import DEFINITION as KENDALL_DEFINITION
 from evalkit.epic.kendall import kendall_exact
 from evalkit.epic.metric_result import MetricResult, MetricUnavailable
 from evalkit.epic.rank_agreement import rank_agreement
+from evalkit.epic.spearman import DEFINITION as SPEARMAN_DEFINITION
 from evalkit.epic.spearman import spearman_exact
 from evalkit.epic.stats import as_reward_matrix, check_finite
 from evalkit.epic.tables import (
@@ -87,12 +90,12 @@ METRICS: dict[str, Metric] = {
 """The panel's metrics by name, in the order :func:`metric_panel` reports them."""
 
 _DETECTION = {
-    "auc": (auc_from_hist, auc.DEFINITION),
-    "ap": (ap_from_hist, average_precision.DEFINITION),
+    "auc": (auc_from_hist, AUC_DEFINITION),
+    "ap": (ap_from_hist, AP_DEFINITION),
 }
 _RANK = {
-    "spearman": (spearman_from_table, spearman_exact, spearman.DEFINITION),
-    "kendall": (kendall_from_table, kendall_exact, kendall.DEFINITION),
+    "spearman": (spearman_from_table, spearman_exact, SPEARMAN_DEFINITION),
+    "kendall": (kendall_from_table, kendall_exact, KENDALL_DEFINITION),
 }
 
 
@@ -243,25 +246,26 @@ def metric_panel(
         "seed": seed,
         "names": names,
     }
-    available = []
-    out: list[MetricResult | MetricUnavailable] = []
-    for name in chosen:
-        reason = check_available(
+    reasons = {
+        name: check_available(
             name, r, labels=labels, progress=progress, episodes=episodes, gt_rewards=gt_rewards
         )
-        if reason is None:
-            available.append(name)
-        elif not skip_unavailable:
-            raise DegenerateError(reason[0].upper() + reason[1:])
-        else:
-            out.append(MetricUnavailable(name, reason))
+        for name in chosen
+    }
+    missing = [reason for reason in reasons.values() if reason is not None]
+    if missing and not skip_unavailable:
+        raise DegenerateError(missing[0][0].upper() + missing[0][1:])
+    available = [name for name in chosen if reasons[name] is None]
     if n_bootstrap > 0 and available:
         n_episodes = frames(r, weights, episodes, names).n_episodes
         options["resamples"] = draw_resamples(n_bootstrap, n_episodes, seed)
+    out: list[MetricResult | MetricUnavailable] = []
     done = set()
-    for name in available:
+    for name in chosen:
         group = METRICS[name].group
-        if group not in done:
+        if reasons[name] is not None:
+            out.append(MetricUnavailable(name, reasons[name]))
+        elif group not in done:
             done.add(group)
             members = [m for m in available if METRICS[m].group == group]
             out += _compute_group(group, members, inputs, options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from evalkit.bench.epic import bench_panel
 from evalkit.epic import MetricUnavailable, check_available, metric_panel, roc_auc
 from evalkit.epic.goal import epic_goal_columns
 from evalkit.epic.panel import METRICS
@@ -104,3 +105,9 @@ def test_unavailable_metrics_are_skipped_with_a_reason(data):
     assert "progress variable" in skipped[0].reason and "ground-truth" in skipped[1].reason
     assert check_available("auc", data["rewards"], labels=data["labels"]) is None
     assert res[0].to_dict()["interval"] is None
+
+
+def test_bench_panel_times_every_metric_all_and_the_matrix():
+    rows = bench_panel((2_000, 40, 2, 100), (2_000, 5), repeats=1)
+    assert [r.what for r in rows] == [*METRICS, "all", "pairwise 5 sources"]
+    assert all(r.best_s > 0 for r in rows) and rows[-2].target_s == 2.0

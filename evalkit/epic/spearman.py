@@ -20,7 +20,6 @@ import numpy as np
 
 from evalkit.epic.metric_result import MetricResult
 from evalkit.epic.rank_agreement import rank_agreement
-from evalkit.epic.stats import weighted_pearson
 from evalkit.epic.tables import RESAMPLE_BINS_2D, midranks, spearman_from_table
 
 DEFINITION = "Spearman ρ of reward and progress (weighted mid-ranks)"
@@ -40,9 +39,11 @@ def spearman_exact(
     weighted: bool = True,
 ) -> float:
     """Weighted Spearman ρ from tie-group codes of ``x`` and ``y`` (exact)."""
-    return float(
-        weighted_pearson(weighted_midranks(x_codes, w), weighted_midranks(y_codes, w), w)[0]
-    )
+    total = w.sum()
+    rx = weighted_midranks(x_codes, w) - 0.5 * total  # weighted mean of mid-ranks: W/2
+    ry = weighted_midranks(y_codes, w) - 0.5 * total
+    wrx = w * rx
+    return float(np.clip((wrx @ ry) / np.sqrt((wrx @ rx) * ((w * ry) @ ry)), -1.0, 1.0))
 
 
 def spearman(

@@ -26,7 +26,7 @@ from evalkit.errors import DegenerateError
 
 RESAMPLE_BINS_1D = 64
 """Value bins of the reward in AUC/AP resample tables (exact with at most this many values)."""
-RESAMPLE_BINS_2D = 16
+RESAMPLE_BINS_2D = 12
 """Value bins per axis of the Spearman/Kendall resample tables (reward × progress)."""
 
 
@@ -163,7 +163,7 @@ def spearman_from_table(table: np.ndarray) -> np.ndarray:
     half = 0.5 * total[..., None]
     rx = midranks(rows) - half
     ry = midranks(cols) - half
-    cov = np.einsum("...ab,...a,...b->...", table, rx, ry)
+    cov = np.sum(rx * (table @ ry[..., None])[..., 0], axis=-1)
     vx = np.sum(rows * rx * rx, axis=-1)
     vy = np.sum(cols * ry * ry, axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -46,7 +46,9 @@ def episode_voc(
     """
     n, n_episodes = len(rewards), len(length)
     first = np.cumsum(length) - length
-    by_value = np.lexsort((rewards, episode))
+    by_value = np.argsort(rewards, kind="stable")  # then by episode, stably (radix for uint16)
+    small = episode.astype(np.uint16) if n_episodes <= 65536 else episode
+    by_value = by_value[np.argsort(small[by_value], kind="stable")]
     ev, xv = episode[by_value], rewards[by_value]
     new = np.concatenate([[True], (ev[1:] != ev[:-1]) | (xv[1:] != xv[:-1])])
     group = np.cumsum(new) - 1

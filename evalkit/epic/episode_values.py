@@ -12,20 +12,35 @@ def episode_sum(values: np.ndarray, episode: np.ndarray, n_episodes: int) -> np.
     return np.bincount(episode, weights=values, minlength=n_episodes)
 
 
-def counted_midranks(counts_t: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Mid-ranks of per-episode ``values`` ``(E,)`` when episode ``e`` appears ``counts_t[e, r]`` times.
+class CountedRanks:
+    """Mid-ranks of per-episode ``values`` ``(E,)`` under resample counts (one sort, done here).
 
-    :param counts_t: ``(E, b)`` resample counts, one column per resample (rows are gathered).
-    :return: ``(E, b)`` ranks ``C(< v_e) + ½ C(= v_e)`` (copies of an episode tie with it).
+    Calling it with ``counts_t`` ``(E, b)`` (one column per resample) gives ``(E, b)`` centred
+    ranks ``C(< v_e) + ½ C(= v_e) − ½ C``: copies of an episode tie with it, and the centred
+    ranks have weighted mean 0.
     """
-    order = np.argsort(values, kind="stable")
-    sorted_v = values[order]
-    new = np.concatenate([[True], sorted_v[1:] != sorted_v[:-1]])
-    mass = counts_t[order]
-    if not new.all():
-        mass = np.add.reduceat(mass, np.flatnonzero(new), axis=0)
-    ranks = np.cumsum(mass, axis=0)
-    ranks -= 0.5 * mass
-    out = np.empty(counts_t.shape)
-    out[order] = ranks if new.all() else ranks[np.cumsum(new) - 1]
-    return out
+
+    def __init__(self, values: np.ndarray):
+        self.order = np.argsort(values, kind="stable")
+        sorted_v = values[self.order]
+        new = np.concatenate([[True], sorted_v[1:] != sorted_v[:-1]])
+        self.starts = None if new.all() else np.flatnonzero(new)
+        self.group = np.cumsum(new) - 1
+
+    def __call__(self, counts_t: np.ndarray) -> np.ndarray:
+        mass = counts_t[self.order]
+        if self.starts is not None:
+            mass = np.add.reduceat(mass, self.starts, axis=0)
+        ranks = _cumsum_rows(mass.copy())
+        ranks -= 0.5 * (mass + ranks[-1])
+        out = np.empty(counts_t.shape)
+        out[self.order] = ranks if self.starts is None else ranks[self.group]
+        return out
+
+
+def _cumsum_rows(m: np.ndarray) -> np.ndarray:
+    """``np.cumsum(m, axis=0)`` in place, row by row: 2–3× faster than numpy's strided
+    accumulation for a few thousand long rows."""
+    for i in range(1, len(m)):
+        np.add(m[i], m[i - 1], out=m[i])
+    return m

@@ -22,7 +22,7 @@ import numpy as np
 
 from evalkit.epic.bootstrap import episode_sums, rho_from_sums
 from evalkit.epic.cluster import SummedStatistic, cluster_bootstrap
-from evalkit.epic.episode_values import counted_midranks, episode_sum
+from evalkit.epic.episode_values import CountedRanks, episode_sum
 from evalkit.epic.metric_result import MetricResult
 from evalkit.epic.tables import check_bootstrap, frames, per_frame, results
 from evalkit.errors import DegenerateError
@@ -32,8 +32,6 @@ DEFINITIONS = {
     "erc_spearman": "ERC: Spearman ρ of per-episode reward returns and ground-truth returns",
 }
 MIN_EPISODES = 3
-_CACHE_BLOCK = 128
-"""Resamples per block of the rank computation."""
 
 
 def _standard(v: np.ndarray) -> np.ndarray:
@@ -53,29 +51,22 @@ def pearson_statistic(returns: np.ndarray, gt: np.ndarray) -> SummedStatistic:
 
 def spearman_statistic(returns: np.ndarray, gt: np.ndarray):
     """``counts (b, E) -> (b, k)``: Spearman ρ of each column of ``returns`` with ``gt``, the
-    mid-ranks recomputed with the episodes' counts (centred ranks have weighted mean 0)."""
-
-    def centred_ranks(counts_t: np.ndarray, values: np.ndarray) -> np.ndarray:
-        return counted_midranks(counts_t, values) - 0.5 * counts_t.sum(axis=0)
+    mid-ranks recomputed with the episodes' counts (:class:`CountedRanks`)."""
+    rank_gt = CountedRanks(gt)
+    rank_returns = [CountedRanks(returns[:, j]) for j in range(returns.shape[1])]
 
     def stat(counts: np.ndarray) -> np.ndarray:
-        # Blocks of resamples small enough for the CPU cache: every pass below is memory-bound.
-        return np.concatenate(
-            [block(counts[a : a + _CACHE_BLOCK]) for a in range(0, len(counts), _CACHE_BLOCK)]
-        )
-
-    def block(counts: np.ndarray) -> np.ndarray:
         counts_t = np.ascontiguousarray(counts.T)
-        rg = centred_ranks(counts_t, gt)
+        total = counts_t.sum(axis=0)
+        rg = rank_gt(counts_t)
         wrg = counts_t * rg
         vg = np.einsum("ij,ij->j", wrg, rg)
         out = []
-        for j in range(returns.shape[1]):
-            rr = centred_ranks(counts_t, returns[:, j])
+        for rank in rank_returns:
+            rr = rank(counts_t)
             vr = np.einsum("ij,ij->j", counts_t * rr, rr)
             with np.errstate(divide="ignore", invalid="ignore"):
                 rho = np.einsum("ij,ij->j", wrg, rr) / np.sqrt(vr * vg)
-            total = counts_t.sum(axis=0)
             bad = ~(vr > 1e-12 * total**3) | ~(vg > 1e-12 * total**3)
             out.append(np.where(bad, np.nan, np.clip(rho, -1.0, 1.0)))
         return np.stack(out, axis=1)

@@ -29,7 +29,7 @@ import numpy as np
 
 from evalkit.epic.detection import goal_detection
 from evalkit.epic.metric_result import MetricResult
-from evalkit.epic.tables import RESAMPLE_BINS_1D, auc_from_hist
+from evalkit.epic.tables import RESAMPLE_BINS_1D, BootstrapOptions, auc_from_hist
 
 DEFINITION = "ROC-AUC of the reward as a goal detector (ties count ½; Mann–Whitney U / n₁n₀)"
 
@@ -66,11 +66,7 @@ def roc_auc(
         labels,
         weights,
         episodes,
-        n_bootstrap=n_bootstrap,
-        ci_method=ci_method,
-        confidence=confidence,
-        seed=seed,
-        names=names,
-        bins=bins,
-        resamples=resamples,
+        BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples),
+        names,
+        bins,
     )

@@ -23,7 +23,7 @@ import numpy as np
 
 from evalkit.epic.detection import goal_detection
 from evalkit.epic.metric_result import MetricResult
-from evalkit.epic.tables import RESAMPLE_BINS_1D, ap_from_hist
+from evalkit.epic.tables import RESAMPLE_BINS_1D, BootstrapOptions, ap_from_hist
 
 DEFINITION = "average precision of the reward as a goal detector (tied scores: one threshold)"
 
@@ -52,11 +52,7 @@ def average_precision(
         labels,
         weights,
         episodes,
-        n_bootstrap=n_bootstrap,
-        ci_method=ci_method,
-        confidence=confidence,
-        seed=seed,
-        names=names,
-        bins=bins,
-        resamples=resamples,
+        BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples),
+        names,
+        bins,
     )

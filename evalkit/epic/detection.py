@@ -8,16 +8,16 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from evalkit.epic.cluster import SummedStatistic, cluster_bootstrap, stack
+from evalkit.epic.cluster import SummedStatistic, stack
 from evalkit.epic.goal import as_labels
 from evalkit.epic.metric_result import MetricResult
 from evalkit.epic.tables import (
+    BootstrapOptions,
     Frames,
-    check_bootstrap,
     coarsen,
     episode_histogram,
+    finish,
     frames,
-    results,
     tie_groups,
 )
 from evalkit.errors import DegenerateError
@@ -56,14 +56,9 @@ def goal_detection(
     labels: np.ndarray,
     weights: np.ndarray | None,
     episodes: np.ndarray | None,
-    *,
-    n_bootstrap: int,
-    ci_method: str,
-    confidence: float,
-    seed: int,
+    options: BootstrapOptions,
     names: Sequence[str] | None,
     bins: int | None,
-    resamples: np.ndarray | None = None,
 ) -> list[MetricResult]:
     """Each ``statistics[metric] = (function, definition)`` of every reward column, with intervals.
 
@@ -72,7 +67,7 @@ def goal_detection(
     fr = frames(rewards, weights, episodes, names)
     y = as_labels(labels, len(fr.keep))[fr.keep]
     check_two_classes(y, " and ".join(statistics))
-    boot = check_bootstrap(n_bootstrap, ci_method, confidence, fr.n_episodes)
+    boot = options.wanted(fr.n_episodes)
     funcs = [f for f, _ in statistics.values()]
     wg, wn = fr.weights * y, fr.weights * ~y
     k = fr.rewards.shape[1]
@@ -85,33 +80,12 @@ def goal_detection(
         estimates[j] = [f(g, h) for f in funcs]
         if boot:
             parts.append(_column_part(funcs, *coarsen(codes, sizes, bins), fr, wg, wn))
-    interval = None
-    if boot:
-        interval = cluster_bootstrap(
-            stack(parts),
-            fr.n_episodes,
-            estimates.ravel(),
-            n_resamples=n_bootstrap,
-            method=ci_method,
-            confidence=confidence,
-            seed=seed,
-            what=" and ".join(statistics),
-            resamples=resamples,
-        )
     n_goal = int(y.sum())
     details = {
         "n_goal": n_goal,
         "n_nongoal": fr.n - n_goal,
         "n_goal_episodes": len(np.unique(fr.episode[y])),
     }
-    return results(
-        [(m, d) for m, (_, d) in statistics.items()],
-        estimates,
-        interval,
-        fr,
-        n_bootstrap=n_bootstrap,
-        ci_method=ci_method,
-        confidence=confidence,
-        seed=seed,
-        details=details,
-    )
+    what = " and ".join(statistics)
+    metrics = [(m, d) for m, (_, d) in statistics.items()]
+    return finish(metrics, estimates, stack(parts) if boot else None, fr, options, what, details)

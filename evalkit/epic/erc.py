@@ -21,10 +21,10 @@ from typing import Sequence
 import numpy as np
 
 from evalkit.epic.bootstrap import episode_sums, rho_from_sums
-from evalkit.epic.cluster import SummedStatistic, cluster_bootstrap
+from evalkit.epic.cluster import SummedStatistic
 from evalkit.epic.episode_values import CountedRanks, episode_sum
 from evalkit.epic.metric_result import MetricResult
-from evalkit.epic.tables import check_bootstrap, frames, per_frame, results
+from evalkit.epic.tables import BootstrapOptions, finish, frames, per_frame
 from evalkit.errors import DegenerateError
 
 DEFINITIONS = {
@@ -112,7 +112,8 @@ def erc(
         raise DegenerateError(
             "The ground-truth return is the same in every episode, so ERC is undefined."
         )
-    boot = check_bootstrap(n_bootstrap, ci_method, confidence, fr.n_episodes)
+    options = BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples)
+    options.wanted(fr.n_episodes)
     returns = np.stack(
         [
             episode_sum(fr.rewards[:, j], fr.episode, fr.n_episodes)
@@ -134,28 +135,7 @@ def erc(
             raise DegenerateError(
                 f"The reward return{label} is the same in every episode, so ERC is undefined."
             )
-        interval = None
-        if boot:
-            interval = cluster_bootstrap(
-                stat,
-                fr.n_episodes,
-                estimates.ravel(),
-                n_resamples=n_bootstrap,
-                method=ci_method,
-                confidence=confidence,
-                seed=seed,
-                what="ERC",
-                resamples=resamples,
-            )
-        out += results(
-            [(metric, DEFINITIONS[metric])],
-            estimates,
-            interval,
-            fr,
-            n_bootstrap=n_bootstrap,
-            ci_method=ci_method,
-            confidence=confidence,
-            seed=seed,
-            details={"n_return_episodes": fr.n_episodes},
-        )
+        definition = [(metric, DEFINITIONS[metric])]
+        details = {"n_return_episodes": fr.n_episodes}
+        out += finish(definition, estimates, stat, fr, options, "ERC", details)
     return out

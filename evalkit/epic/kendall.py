@@ -23,7 +23,7 @@ from scipy.stats import kendalltau
 
 from evalkit.epic.metric_result import MetricResult
 from evalkit.epic.rank_agreement import rank_agreement
-from evalkit.epic.tables import RESAMPLE_BINS_2D, kendall_from_table
+from evalkit.epic.tables import RESAMPLE_BINS_2D, BootstrapOptions, kendall_from_table
 from evalkit.errors import DegenerateError
 
 DEFINITION = "Kendall τ-b of reward and progress (tie-corrected)"
@@ -76,11 +76,7 @@ def kendall(
         progress,
         weights,
         episodes,
-        n_bootstrap=n_bootstrap,
-        ci_method=ci_method,
-        confidence=confidence,
-        seed=seed,
-        names=names,
-        bins=bins,
-        resamples=resamples,
+        BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples),
+        names,
+        bins,
     )

@@ -24,7 +24,7 @@ import numpy as np
 
 from evalkit.epic.cluster import SummedStatistic, cluster_bootstrap
 from evalkit.epic.stats import distance_from_rho
-from evalkit.epic.tables import check_bootstrap, frames
+from evalkit.epic.tables import BootstrapOptions, frames
 from evalkit.errors import DegenerateError
 
 
@@ -107,7 +107,7 @@ def epic_pairwise(
     k = fr.rewards.shape[1]
     if k < 2:
         raise DegenerateError("A pairwise distance matrix needs at least 2 reward sources.")
-    boot = check_bootstrap(n_bootstrap, ci_method, confidence, fr.n_episodes)
+    boot = BootstrapOptions(n_bootstrap, ci_method, confidence, seed).wanted(fr.n_episodes)
     z = _standardised(fr.rewards, fr.weights, fr.names)
     p = fr.weights / fr.weights.sum()
     rho = (z * p[:, None]).T @ z

@@ -43,6 +43,7 @@ from evalkit.epic.stats import as_reward_matrix, check_finite
 from evalkit.epic.tables import (
     RESAMPLE_BINS_1D,
     RESAMPLE_BINS_2D,
+    BootstrapOptions,
     ap_from_hist,
     auc_from_hist,
     frames,
@@ -99,36 +100,28 @@ _RANK = {
 }
 
 
-def _compute_group(group: str, chosen: list[str], i: dict, o: dict) -> list[MetricResult]:
+def _compute_group(
+    group: str, chosen: list[str], i: dict, options: BootstrapOptions, names
+) -> list[MetricResult]:
     """The results of the chosen metrics of one group."""
+    r, weights, episodes = i["rewards"], i["weights"], i["episodes"]
     if group == "epic":
-        options = {key: v for key, v in o.items() if key != "resamples"}
-        return goal_epic(i["rewards"], i["labels"], i["weights"], i["episodes"], **options)
+        kwargs = options.as_kwargs()
+        del kwargs["resamples"]
+        return goal_epic(r, i["labels"], weights, episodes, **kwargs, names=names)
     if group == "detection":
         stats = {m: _DETECTION[m] for m in chosen}
         return goal_detection(
-            stats,
-            i["rewards"],
-            i["labels"],
-            i["weights"],
-            i["episodes"],
-            bins=RESAMPLE_BINS_1D,
-            **o,
+            stats, r, i["labels"], weights, episodes, options, names, RESAMPLE_BINS_1D
         )
     if group == "rank":
         stats = {m: _RANK[m] for m in chosen}
         return rank_agreement(
-            stats,
-            i["rewards"],
-            i["progress"],
-            i["weights"],
-            i["episodes"],
-            bins=RESAMPLE_BINS_2D,
-            **o,
+            stats, r, i["progress"], weights, episodes, options, names, RESAMPLE_BINS_2D
         )
     if group == "voc":
-        return voc(i["rewards"], i["episodes"], i["weights"], **o)
-    return erc(i["rewards"], i["gt_rewards"], i["episodes"], i["weights"], **o)
+        return voc(r, episodes, weights, **options.as_kwargs(), names=names)
+    return erc(r, i["gt_rewards"], episodes, weights, **options.as_kwargs(), names=names)
 
 
 _NEEDS_TEXT = {
@@ -239,13 +232,6 @@ def metric_panel(
         "gt_rewards": gt_rewards,
         "weights": weights,
     }
-    options = {
-        "n_bootstrap": n_bootstrap,
-        "ci_method": ci_method,
-        "confidence": confidence,
-        "seed": seed,
-        "names": names,
-    }
     reasons = {
         name: check_available(
             name, r, labels=labels, progress=progress, episodes=episodes, gt_rewards=gt_rewards
@@ -256,9 +242,11 @@ def metric_panel(
     if missing and not skip_unavailable:
         raise DegenerateError(missing[0][0].upper() + missing[0][1:])
     available = [name for name in chosen if reasons[name] is None]
+    resamples = None
     if n_bootstrap > 0 and available:
         n_episodes = frames(r, weights, episodes, names).n_episodes
-        options["resamples"] = draw_resamples(n_bootstrap, n_episodes, seed)
+        resamples = draw_resamples(n_bootstrap, n_episodes, seed)
+    options = BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples)
     out: list[MetricResult | MetricUnavailable] = []
     done = set()
     for name in chosen:
@@ -268,5 +256,5 @@ def metric_panel(
         elif group not in done:
             done.add(group)
             members = [m for m in available if METRICS[m].group == group]
-            out += _compute_group(group, members, inputs, options)
+            out += _compute_group(group, members, inputs, options, names)
     return out

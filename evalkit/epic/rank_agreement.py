@@ -13,15 +13,15 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from evalkit.epic.cluster import SummedStatistic, cluster_bootstrap, stack
+from evalkit.epic.cluster import SummedStatistic, stack
 from evalkit.epic.metric_result import MetricResult
 from evalkit.epic.tables import (
-    check_bootstrap,
+    BootstrapOptions,
     coarsen,
     episode_histogram,
+    finish,
     frames,
     per_frame,
-    results,
     tie_groups,
 )
 from evalkit.errors import DegenerateError
@@ -38,14 +38,9 @@ def rank_agreement(
     progress: np.ndarray | None,
     weights: np.ndarray | None,
     episodes: np.ndarray | None,
-    *,
-    n_bootstrap: int,
-    ci_method: str,
-    confidence: float,
-    seed: int,
+    options: BootstrapOptions,
     names: Sequence[str] | None,
     bins: int | None,
-    resamples: np.ndarray | None = None,
 ) -> list[MetricResult]:
     """Each ``statistics[metric] = (table statistic, exact statistic, definition)`` per column."""
     fr = frames(rewards, weights, episodes, names)
@@ -55,7 +50,7 @@ def rank_agreement(
         raise DegenerateError(
             f"The progress variable is constant over the frames, so the {what} rank correlation is undefined."
         )
-    boot = check_bootstrap(n_bootstrap, ci_method, confidence, fr.n_episodes)
+    boot = options.wanted(fr.n_episodes)
     k = fr.rewards.shape[1]
     y_codes, y_sizes = tie_groups(y)
     cy, qy = coarsen(y_codes, y_sizes, bins)
@@ -83,26 +78,5 @@ def rank_agreement(
                 return np.stack([f(t) for f in tables], axis=1)
 
             parts.append(SummedStatistic(hist, reduce))
-    interval = None
-    if boot:
-        interval = cluster_bootstrap(
-            stack(parts),
-            fr.n_episodes,
-            estimates.ravel(),
-            n_resamples=n_bootstrap,
-            method=ci_method,
-            confidence=confidence,
-            seed=seed,
-            what=what,
-            resamples=resamples,
-        )
-    return results(
-        [(m, d) for m, (_, _, d) in statistics.items()],
-        estimates,
-        interval,
-        fr,
-        n_bootstrap=n_bootstrap,
-        ci_method=ci_method,
-        confidence=confidence,
-        seed=seed,
-    )
+    metrics = [(m, d) for m, (_, _, d) in statistics.items()]
+    return finish(metrics, estimates, stack(parts) if boot else None, fr, options, what)

@@ -20,7 +20,7 @@ import numpy as np
 
 from evalkit.epic.metric_result import MetricResult
 from evalkit.epic.rank_agreement import rank_agreement
-from evalkit.epic.tables import RESAMPLE_BINS_2D, midranks, spearman_from_table
+from evalkit.epic.tables import RESAMPLE_BINS_2D, BootstrapOptions, midranks, spearman_from_table
 
 DEFINITION = "Spearman ρ of reward and progress (weighted mid-ranks)"
 
@@ -71,11 +71,7 @@ def spearman(
         progress,
         weights,
         episodes,
-        n_bootstrap=n_bootstrap,
-        ci_method=ci_method,
-        confidence=confidence,
-        seed=seed,
-        names=names,
-        bins=bins,
-        resamples=resamples,
+        BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples),
+        names,
+        bins,
     )

@@ -13,13 +13,13 @@ the exact estimate (:func:`evalkit.epic.cluster.cluster_bootstrap`). Estimates a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, fields
+from typing import Callable, Sequence
 
 import numpy as np
 
 from evalkit.epic.bootstrap import check_interval_options, episode_index
-from evalkit.epic.cluster import ClusterInterval
+from evalkit.epic.cluster import ClusterInterval, cluster_bootstrap
 from evalkit.epic.metric_result import MetricResult
 from evalkit.epic.stats import as_reward_matrix, as_weights, check_finite
 from evalkit.errors import DegenerateError
@@ -193,32 +193,86 @@ def kendall_from_table(table: np.ndarray) -> np.ndarray:
     return np.where(degenerate, np.nan, np.clip(tau, -1.0, 1.0))
 
 
-def results(
+@dataclass(frozen=True)
+class BootstrapOptions:
+    """How a metric's interval is bootstrapped (the keyword arguments of every metric function).
+
+    :ivar n_bootstrap: resamples (0: point estimate only).
+    :ivar ci_method: ``"bca"`` or ``"percentile"``.
+    :ivar confidence: nominal coverage, in (0, 1).
+    :ivar seed: seed of the resampling.
+    :ivar resamples: counts from :func:`evalkit.epic.cluster.draw_resamples`, to share one draw.
+    """
+
+    n_bootstrap: int = 2000
+    ci_method: str = "bca"
+    confidence: float = 0.95
+    seed: int = 0
+    resamples: np.ndarray | None = None
+
+    def wanted(self, n_episodes: int) -> bool:
+        """Check the options; whether to bootstrap (which needs at least 2 episodes)."""
+        check_interval_options(self.ci_method, self.confidence, self.n_bootstrap)
+        if self.n_bootstrap > 0 and n_episodes < 2:
+            raise DegenerateError(
+                f"There is {n_episodes} episode; a bootstrap over episodes needs at least 2 (or ask "
+                "for the point estimate only: n_bootstrap=0)."
+            )
+        return self.n_bootstrap > 0
+
+    def as_kwargs(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def finish(
+    metrics: Sequence[tuple[str, str]],
+    estimates: np.ndarray,
+    statistic: Callable[[np.ndarray], np.ndarray] | None,
+    fr: Frames,
+    options: BootstrapOptions,
+    what: str,
+    details: Sequence[dict] | dict | None = None,
+) -> list[MetricResult]:
+    """Bootstrap ``statistic`` (unless ``n_bootstrap`` is 0 or it is ``None``) and build the results.
+
+    :param metrics: ``(name, definition)`` of each of ``m`` metrics.
+    :param estimates: ``(k, m)`` exact values per column and metric; the statistic's values are
+        in the order of ``estimates.ravel()``.
+    :param what: the metrics' name in error messages.
+    :param details: one dict for all columns, or one per column.
+    :return: :class:`MetricResult` objects ordered by metric, then column.
+    """
+    interval = None
+    if statistic is not None and options.n_bootstrap > 0:
+        interval = cluster_bootstrap(
+            statistic,
+            fr.n_episodes,
+            estimates.ravel(),
+            n_resamples=options.n_bootstrap,
+            method=options.ci_method,
+            confidence=options.confidence,
+            seed=options.seed,
+            what=what,
+            resamples=options.resamples,
+        )
+    return _results(metrics, estimates, interval, fr, options, details)
+
+
+def _results(
     metrics: Sequence[tuple[str, str]],
     estimates: np.ndarray,
     interval: ClusterInterval | None,
     fr: Frames,
-    *,
-    n_bootstrap: int,
-    ci_method: str,
-    confidence: float,
-    seed: int,
-    details: Sequence[dict] | dict | None = None,
+    options: BootstrapOptions,
+    details: Sequence[dict] | dict | None,
 ) -> list[MetricResult]:
-    """:class:`MetricResult` objects ordered by metric, then column.
-
-    :param metrics: ``(name, definition)`` of each of ``m`` metrics.
-    :param estimates: ``(k, m)`` values per column and metric; the interval's values are in the
-        order of ``estimates.ravel()``.
-    :param details: one dict for all columns, or one per column.
-    """
     k, m = estimates.shape
     out = []
     for i, (metric, definition) in enumerate(metrics):
         method = definition
         if interval is not None:
-            label = "BCa" if ci_method == "bca" else "percentile"
-            method += f"; {label} bootstrap over episodes (B={n_bootstrap})"
+            label = "BCa" if options.ci_method == "bca" else "percentile"
+            method += f"; {label} bootstrap over episodes (B={options.n_bootstrap})"
         for j in range(k):
             v = j * m + i
             d = details[j] if isinstance(details, (list, tuple)) else details
@@ -230,26 +284,15 @@ def results(
                     if interval is None
                     else (float(interval.low[v]), float(interval.high[v])),
                     method=method,
-                    ci_method=ci_method if interval is not None else None,
-                    confidence=confidence,
+                    ci_method=options.ci_method if interval is not None else None,
+                    confidence=options.confidence,
                     n=fr.n,
                     n_episodes=fr.n_episodes,
-                    n_bootstrap=n_bootstrap if interval is not None else 0,
+                    n_bootstrap=options.n_bootstrap if interval is not None else 0,
                     n_degenerate=0 if interval is None else int(interval.n_degenerate[v]),
-                    seed=seed,
+                    seed=options.seed,
                     name=fr.column_name(j),
                     details=dict(d or {}),
                 )
             )
     return out
-
-
-def check_bootstrap(n_bootstrap: int, ci_method: str, confidence: float, n_episodes: int) -> bool:
-    """Validate interval options; whether to bootstrap (needs at least 2 episodes)."""
-    check_interval_options(ci_method, confidence, n_bootstrap)
-    if n_bootstrap > 0 and n_episodes < 2:
-        raise DegenerateError(
-            f"There is {n_episodes} episode; a bootstrap over episodes needs at least 2 (or ask for "
-            "the point estimate only: n_bootstrap=0)."
-        )
-    return n_bootstrap > 0

@@ -19,9 +19,9 @@ from typing import Sequence
 
 import numpy as np
 
-from evalkit.epic.cluster import SummedStatistic, cluster_bootstrap, stack
+from evalkit.epic.cluster import SummedStatistic, stack
 from evalkit.epic.metric_result import MetricResult
-from evalkit.epic.tables import check_bootstrap, frames, results
+from evalkit.epic.tables import BootstrapOptions, finish, frames
 from evalkit.errors import DegenerateError
 
 DEFINITION = "VOC: mean over episodes of Spearman(reward, frame index); undefined episodes left out"
@@ -100,7 +100,8 @@ def voc(
             "VOC needs episode ids (it correlates reward with time inside each episode)."
         )
     fr = frames(rewards, weights, episodes, names)
-    boot = check_bootstrap(n_bootstrap, ci_method, confidence, fr.n_episodes)
+    options = BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples)
+    options.wanted(fr.n_episodes)
     t, length = time_index(fr.episode, fr.n_episodes)
     single = int(np.sum(length < 2))
     if single == fr.n_episodes:
@@ -129,27 +130,4 @@ def voc(
                 "n_single_frame_episodes": single,
             }
         )
-    interval = None
-    if boot:
-        interval = cluster_bootstrap(
-            stack(parts),
-            fr.n_episodes,
-            estimates.ravel(),
-            n_resamples=n_bootstrap,
-            method=ci_method,
-            confidence=confidence,
-            seed=seed,
-            what="VOC",
-            resamples=resamples,
-        )
-    return results(
-        [("voc", DEFINITION)],
-        estimates,
-        interval,
-        fr,
-        n_bootstrap=n_bootstrap,
-        ci_method=ci_method,
-        confidence=confidence,
-        seed=seed,
-        details=details,
-    )
+    return finish([("voc", DEFINITION)], estimates, stack(parts), fr, options, "VOC", details)

@@ -19,6 +19,7 @@ from evalkit.epic.erc import erc
 from evalkit.epic.kendall import kendall
 from evalkit.epic.spearman import spearman
 from evalkit.epic.voc import voc
+from evalkit.errors import DegenerateError
 from tests.test_epic_metrics import naive_ap
 
 B = 150
@@ -182,3 +183,13 @@ def test_auc_interval_coverage_by_simulation():
         )[0]
         covered += res.interval[0] <= true_auc <= res.interval[1]
     assert 160 <= covered <= 194, covered
+
+
+def test_mostly_degenerate_resamples_refuse_the_interval():
+    rng = np.random.default_rng(0)
+    ep = np.repeat(np.arange(20), 10)
+    y = ep == 0  # goal frames in one episode: about a third of the resamples miss it
+    x = y + rng.normal(size=200)
+    assert roc_auc(x, y, episodes=ep, n_bootstrap=0)[0].estimate > 0.5
+    with pytest.raises(DegenerateError, match="resamples leave the auc undefined"):
+        roc_auc(x, y, episodes=ep, n_bootstrap=200)

@@ -168,23 +168,19 @@ def check_available(
     given = {"labels": labels, "progress": progress, "episodes": episodes, "gt_rewards": gt_rewards}
     for need in spec.needs:
         if given[need] is None:
-            return f"{metric} needs {_NEEDS_TEXT[need]}, and none was given."
+            return f"The metric {metric} needs {_NEEDS_TEXT[need]}, and none was given."
     n = len(np.asarray(rewards))
     if "labels" in spec.needs:
         y = as_labels(labels, n)
         if y.all() or not y.any():
             which = "goal" if y.all() else "non-goal"
-            return (
-                f"{metric} needs goal and non-goal frames, and all {n} frames are labelled {which}."
-            )
+            return f"The metric {metric} needs goal and non-goal frames, and all {n} frames are labelled {which}."
     if metric in ("voc", "erc"):
         _, frames_per = np.unique(np.asarray(episodes), return_counts=True)
         if metric == "voc" and frames_per.max() < 2:
-            return (
-                "voc correlates reward with time inside episodes, and every episode has one frame."
-            )
+            return "The metric voc correlates reward with time inside episodes, and every episode has one frame."
         if metric == "erc" and len(frames_per) < MIN_EPISODES:
-            return f"erc correlates returns over episodes and needs at least {MIN_EPISODES}; there are {len(frames_per)}."
+            return f"The metric erc correlates returns over episodes and needs at least {MIN_EPISODES}; there are {len(frames_per)}."
     return None
 
 
@@ -240,7 +236,7 @@ def metric_panel(
     }
     missing = [reason for reason in reasons.values() if reason is not None]
     if missing and not skip_unavailable:
-        raise DegenerateError(missing[0][0].upper() + missing[0][1:])
+        raise DegenerateError(missing[0])
     available = [name for name in chosen if reasons[name] is None]
     resamples = None
     if n_bootstrap > 0 and available:

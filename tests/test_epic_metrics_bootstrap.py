@@ -11,9 +11,10 @@ import pytest
 from scipy.special import ndtr
 from scipy.stats import kendalltau, mannwhitneyu, pearsonr, spearmanr
 
+from evalkit.epic import cluster
 from evalkit.epic.auc import roc_auc
 from evalkit.epic.average_precision import average_precision
-from evalkit.epic.bootstrap import _bca_levels
+from evalkit.epic.bootstrap import _bca_levels, bootstrap_pearson
 from evalkit.epic.cluster import draw_resamples
 from evalkit.epic.erc import erc
 from evalkit.epic.kendall import kendall
@@ -193,3 +194,17 @@ def test_mostly_degenerate_resamples_refuse_the_interval():
     assert roc_auc(x, y, episodes=ep, n_bootstrap=0)[0].estimate > 0.5
     with pytest.raises(DegenerateError, match="resamples leave the auc undefined"):
         roc_auc(x, y, episodes=ep, n_bootstrap=200)
+
+
+def test_resamples_are_goal_epics_and_blocks_draw_the_same(monkeypatch):
+    x, y, p, gt, ep = episodes_data(5)
+    ref = bootstrap_pearson(x, y.astype(float), episodes=ep, n_resamples=B, seed=8, binary_y=True)
+    counts = draw_resamples(B, N_EP, seed=8)
+    rows = [np.corrcoef(x[i], y[i])[0, 1] for i, _ in resampled_rows(counts, ep)]
+    assert np.allclose(ref.resamples[:, 0], rows, atol=1e-9)
+    monkeypatch.setattr(cluster, "_BLOCK_ENTRIES", 5 * N_EP)  # blocks of 5 resamples
+    blocked = roc_auc(x, y, episodes=ep, n_bootstrap=23, seed=2)[0]
+    shared = roc_auc(
+        x, y, episodes=ep, n_bootstrap=23, seed=2, resamples=draw_resamples(23, N_EP, 2)
+    )
+    assert blocked == shared[0]

@@ -28,6 +28,8 @@ import numpy as np
 from evalkit.epic.bootstrap import _BLOCK_ENTRIES, _bca_levels, resample_counts
 from evalkit.errors import DegenerateError
 
+SHARED_RESAMPLES_MAX = 4 * _BLOCK_ENTRIES
+"""The panel shares one draw of resample counts up to this many entries (128 MB)."""
 MAX_DEGENERATE_SHARE = 0.25
 """More degenerate resamples than this share and the interval is refused (as goal EPIC does)."""
 
@@ -83,7 +85,9 @@ def stack(parts: Sequence[SummedStatistic]) -> SummedStatistic:
 def draw_resamples(n_resamples: int, n_episodes: int, seed: int) -> np.ndarray:
     """``(n_resamples, n_episodes)`` episode counts, drawn as :func:`cluster_bootstrap` draws them.
 
-    Draw once and pass as ``resamples=`` to evaluate several metrics on the same resamples.
+    Draw once and pass as ``resamples=`` to evaluate several metrics on the same resamples
+    (``n_resamples × n_episodes`` floats in memory; without it each metric draws them block by
+    block; the panel shares a draw up to :data:`SHARED_RESAMPLES_MAX` counts).
     """
     rng = np.random.default_rng(seed)
     block = max(1, _BLOCK_ENTRIES // max(n_episodes, 1))
@@ -141,13 +145,14 @@ def cluster_bootstrap(
     est = np.atleast_1d(np.asarray(estimate, dtype=float))
     full = np.asarray(statistic(np.ones((1, n_episodes))), dtype=float)[0]
     shift = np.where(np.isfinite(full), est - full, 0.0)
-    if resamples is None or resamples.shape != (n_resamples, n_episodes):
-        resamples = draw_resamples(n_resamples, n_episodes, seed)
+    shared = resamples is not None and resamples.shape == (n_resamples, n_episodes)
+    rng = np.random.default_rng(seed)
     block = max(1, _BLOCK_ENTRIES // max(n_episodes, 1))
     boot = np.empty((n_resamples, len(est)))
     for start in range(0, n_resamples, block):
         stop = min(n_resamples, start + block)
-        boot[start:stop] = statistic(resamples[start:stop])
+        counts = resamples[start:stop] if shared else resample_counts(rng, stop - start, n_episodes)
+        boot[start:stop] = statistic(counts)
     boot += shift
     valid = np.isfinite(boot)
     n_degenerate = (~valid).sum(axis=0)

@@ -28,7 +28,7 @@ import numpy as np
 
 from evalkit.epic.auc import DEFINITION as AUC_DEFINITION
 from evalkit.epic.average_precision import DEFINITION as AP_DEFINITION
-from evalkit.epic.cluster import draw_resamples
+from evalkit.epic.cluster import SHARED_RESAMPLES_MAX, draw_resamples
 from evalkit.epic.detection import goal_detection
 from evalkit.epic.erc import MIN_EPISODES, erc
 from evalkit.epic.goal import as_labels
@@ -241,7 +241,8 @@ def metric_panel(
     resamples = None
     if n_bootstrap > 0 and available:
         n_episodes = frames(r, weights, episodes, names).n_episodes
-        resamples = draw_resamples(n_bootstrap, n_episodes, seed)
+        if n_bootstrap * n_episodes <= SHARED_RESAMPLES_MAX:
+            resamples = draw_resamples(n_bootstrap, n_episodes, seed)
     options = BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples)
     out: list[MetricResult | MetricUnavailable] = []
     done = set()

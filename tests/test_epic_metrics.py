@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 from scipy.stats import kendalltau, mannwhitneyu, pearsonr, spearmanr
@@ -14,6 +16,8 @@ from evalkit.epic.pairwise import epic_pairwise
 from evalkit.epic.spearman import spearman
 from evalkit.epic.voc import voc
 from evalkit.errors import DegenerateError
+
+kendall_module = importlib.import_module("evalkit.epic.kendall")  # the package exports the function
 
 
 def naive_ap(scores: np.ndarray, goal: np.ndarray) -> float:
@@ -185,3 +189,15 @@ def test_pairwise_weights_are_repeated_rows_and_interval_brackets():
     assert np.allclose(res.distance, rep.distance, atol=1e-12)
     off = ~np.eye(3, dtype=bool)
     assert np.all(res.low[off] <= res.distance[off]) and np.all(res.distance[off] <= res.high[off])
+
+
+def test_weighted_kendall_beyond_the_table_uses_repeated_rows(monkeypatch):
+    rng = np.random.default_rng(6)
+    p = rng.random(120)
+    x = p + rng.normal(size=120)
+    w = rng.integers(1, 4, size=120)
+    want = kendalltau(np.repeat(x, w), np.repeat(p, w), variant="b").statistic
+    monkeypatch.setattr(kendall_module, "MAX_WEIGHTED_CELLS", 100)
+    assert kendall(x, p, w, n_bootstrap=0)[0].estimate == pytest.approx(want, abs=1e-12)
+    with pytest.raises(DegenerateError, match="non-integer weights"):
+        kendall(x, p, w + 0.5, n_bootstrap=0)

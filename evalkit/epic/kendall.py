@@ -8,7 +8,8 @@ Definition: **τ-b** (tie-corrected; not τ-a, which some benchmarks report unde
 (``scipy.stats.kendalltau(variant="b")``). Weighted (integer weights equal repeated rows), over
 ordered pairs: ``Σ w_i w_j sgn(Δx) sgn(Δy) / sqrt((W² − Σ_groups Wx²)(W² − Σ_groups Wy²))``.
 Unweighted estimates use scipy's O(n log n) algorithm; weighted ones the contingency table of
-distinct values (refused above ``MAX_WEIGHTED_CELLS`` cells).
+distinct values, or beyond ``MAX_WEIGHTED_CELLS`` cells integer weights as repeated rows
+(non-integer weights are then refused).
 
 Interval: as :mod:`evalkit.epic.spearman` (binned per-episode tables, exact with at most
 ``bins`` distinct values per variable, re-centred otherwise).
@@ -29,6 +30,8 @@ from evalkit.errors import DegenerateError
 DEFINITION = "Kendall τ-b of reward and progress (tie-corrected)"
 MAX_WEIGHTED_CELLS = 20_000_000
 """Largest (distinct rewards × distinct progress values) table for a weighted τ-b."""
+MAX_REPEATED_ROWS = 20_000_000
+"""Beyond the table, integer weights up to this total are expanded into repeated rows."""
 
 
 def kendall_exact(
@@ -44,9 +47,15 @@ def kendall_exact(
         return float(kendalltau(x_codes, y_codes, variant="b").statistic)
     cx, qx, cy, qy = x_codes, len(x_sizes), y_codes, len(y_sizes)
     if qx * qy > MAX_WEIGHTED_CELLS:
+        if np.all(w == np.round(w)) and w.sum() <= MAX_REPEATED_ROWS:
+            reps = w.astype(np.int64)
+            return float(
+                kendalltau(np.repeat(cx, reps), np.repeat(cy, reps), variant="b").statistic
+            )
         raise DegenerateError(
-            f"A weighted Kendall τ-b of {qx} distinct rewards × {qy} distinct progress values is too "
-            "large to compute; use equal weights or a coarser progress variable."
+            f"A weighted Kendall τ-b of {qx} distinct rewards × {qy} distinct progress values with "
+            "non-integer weights is too large to compute; use integer or equal weights, or a coarser "
+            "progress variable."
         )
     table = np.bincount(cx * qy + cy, weights=w, minlength=qx * qy).reshape(qx, qy)
     return float(kendall_from_table(table))

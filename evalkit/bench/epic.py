@@ -1,6 +1,8 @@
-"""Timing of :func:`evalkit.epic.epic_goal_columns` with bootstrap intervals on synthetic data (``evalkit bench epic``).
+"""Timing of :func:`evalkit.epic.epic_goal_columns` and of the metric panel with bootstrap intervals on synthetic data (``evalkit bench epic``).
 
-The target (issue 4): 2 000 resamples over 100 000 frames in 1 000 episodes in under 2 s.
+The targets: goal EPIC (issue 4), 2 000 resamples over 100 000 frames in 1 000 episodes in
+under 2 s; the panel (issue 13), all metrics for 5 reward columns at that size in under 2 s,
+and the pairwise distance matrix of 50 reward sources over 100 000 frames in under 1 s.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalkit.epic.goal import epic_goal_columns
+from evalkit.epic.pairwise import epic_pairwise
+from evalkit.epic.panel import METRICS, metric_panel
 
 TARGET_SHAPE = (100_000, 1_000, 1, 2_000)
 """(frames, episodes, reward columns, resamples) of the speed target."""
@@ -87,4 +91,89 @@ def bench_epic(
                     statistics.median(times),
                 )
             )
+    return rows
+
+
+PANEL_SHAPE = (100_000, 1_000, 5, 2_000)
+"""(frames, episodes, reward columns, resamples) of the panel's target (issue 13): all metrics."""
+PANEL_SECONDS = 2.0
+PAIRWISE_SHAPE = (100_000, 50)
+"""(frames, reward sources) of the pairwise distance matrix target."""
+PAIRWISE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class PanelRow:
+    """Seconds (best and median of the repeats) of one metric, of all of them, or of the matrix."""
+
+    what: str
+    best_s: float
+    median_s: float
+    target_s: float | None = None
+
+
+def panel_inputs(frames: int, episodes: int, columns: int, seed: int = 0) -> dict:
+    """Synthetic inputs for every metric: rewards, labels, episodes, a progress variable and a
+    ground-truth reward (frames of an episode in time order)."""
+    rewards, labels, ep = synthetic(frames, episodes, columns, seed)
+    rng = np.random.default_rng(seed + 1)
+    progress = labels + rng.normal(size=frames)
+    gt = labels + 0.1 * rng.normal(size=frames)
+    return {
+        "rewards": rewards,
+        "labels": labels,
+        "episodes": ep,
+        "progress": progress,
+        "gt_rewards": gt,
+    }
+
+
+def _timed(call, repeats: int) -> tuple[float, float]:
+    call()  # warm-up, untimed
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+def bench_panel(
+    shape=PANEL_SHAPE,
+    pairwise_shape=PAIRWISE_SHAPE,
+    ci_method: str = "bca",
+    repeats: int = 3,
+    seed: int = 0,
+    per_metric: bool = True,
+) -> list[PanelRow]:
+    """Time :func:`evalkit.epic.metric_panel` per metric (unless ``per_metric=False``) and for
+    all metrics at once (which shares one draw of resamples and the tables of AUC/AP and
+    Spearman/Kendall), and the pairwise distance matrix of ``pairwise_shape`` sources (point
+    estimates)."""
+    frames, episodes, columns, resamples = shape
+    inputs = panel_inputs(frames, episodes, columns, seed)
+    rewards = inputs.pop("rewards")
+
+    def run(metrics) -> None:
+        metric_panel(
+            rewards,
+            **inputs,
+            metrics=metrics,
+            n_bootstrap=resamples,
+            ci_method=ci_method,
+            seed=seed,
+        )
+
+    rows = [PanelRow(m, *_timed(lambda m=m: run([m]), repeats)) for m in METRICS if per_metric]
+    rows.append(PanelRow("all", *_timed(lambda: run("all"), repeats), PANEL_SECONDS))
+    n, k = pairwise_shape
+    rng = np.random.default_rng(seed)
+    sources = rng.normal(size=(n, k)) + rng.normal(size=(n, 1))
+    rows.append(
+        PanelRow(
+            f"pairwise {k} sources",
+            *_timed(lambda: epic_pairwise(sources), repeats),
+            PAIRWISE_SECONDS,
+        )
+    )
     return rows

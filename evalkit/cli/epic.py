@@ -275,20 +275,38 @@ def bench_epic_command(
     repeats: int = typer.Option(
         3, "--repeats", min=1, help="Timed runs per shape (best and median reported)."
     ),
-    quick: bool = typer.Option(False, "--quick", help="Only the target shape."),
+    quick: bool = typer.Option(
+        False,
+        "--quick",
+        help="Only the target shapes (the panel: all metrics at once, no per-metric rows).",
+    ),
+    panel: bool = typer.Option(
+        True,
+        "--panel/--no-panel",
+        help="Also time the metric panel (every metric, and all at once) and the pairwise distance matrix.",
+    ),
 ) -> None:
-    """EPIC with bootstrap intervals on synthetic data: seconds per call for several sizes (target: 2 000 resamples of 100 000 frames in 1 000 episodes under 2 s)."""
+    """EPIC and the metric panel with bootstrap intervals on synthetic data: seconds per call (targets: goal EPIC, 2 000 resamples of 100 000 frames in 1 000 episodes, under 2 s; all panel metrics for 5 reward columns at that size under 2 s; the distance matrix of 50 sources over 100 000 frames under 1 s)."""
     import os
     import platform
 
     from rich.table import Table
 
-    from evalkit.bench.epic import DEFAULT_SHAPES, TARGET_SECONDS, TARGET_SHAPE, bench_epic
+    from evalkit.bench.epic import (
+        DEFAULT_SHAPES,
+        PAIRWISE_SHAPE,
+        PANEL_SHAPE,
+        TARGET_SECONDS,
+        TARGET_SHAPE,
+        bench_epic,
+        bench_panel,
+    )
 
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
     shapes = (TARGET_SHAPE,) if quick else DEFAULT_SHAPES
     rows = bench_epic(shapes, repeats=repeats)
     table = Table(
-        title=f"evalkit bench epic — epic_goal with bootstrap, best of {repeats} ({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs)"
+        title=f"evalkit bench epic — epic_goal with bootstrap, best of {repeats} ({machine})"
     )
     for c in (
         "frames",
@@ -317,4 +335,22 @@ def bench_epic_command(
             f"{r.median_s:.3f}",
             mark,
         )
+    console().print(table)
+    if not panel:
+        return
+    frames, episodes, columns, resamples = PANEL_SHAPE
+    table = Table(
+        title=(
+            f"metric panel — {frames:,} frames, {episodes:,} episodes, {columns} reward columns, "
+            f"{resamples:,} BCa resamples; pairwise: {PAIRWISE_SHAPE[1]} sources × "
+            f"{PAIRWISE_SHAPE[0]:,} frames; best of {repeats} ({machine})"
+        )
+    )
+    for c in ("metric", "best s", "median s", ""):
+        table.add_column(c, justify="right")
+    for r in bench_panel(repeats=repeats, per_metric=not quick):
+        mark = ""
+        if r.target_s is not None:
+            mark = f"target < {r.target_s:g} s: " + ("met" if r.best_s < r.target_s else "MISSED")
+        table.add_row(r.what, f"{r.best_s:.3f}", f"{r.median_s:.3f}", mark)
     console().print(table)

@@ -11,11 +11,23 @@ touches a file.
 - :func:`bootstrap_pearson` — the vectorised episode bootstrap behind the intervals.
 - :class:`GoalEpicResult`, :class:`EpicResult` — the results.
 
+The metric panel (issue 13), one module per metric, each returning :class:`MetricResult`
+objects with an episode-cluster bootstrap interval (:mod:`evalkit.epic.cluster`):
+:func:`roc_auc`, :func:`average_precision`, :func:`spearman`, :func:`kendall` (τ-b),
+:func:`voc`, :func:`erc`, :func:`goal_epic` (goal EPIC in the same form) and
+:func:`epic_pairwise` (the distance matrix between reward sources). :func:`metric_panel`
+computes the ones named in :data:`METRICS` in one call; :func:`check_available` says why a
+metric is not defined on a dataset.
+
 EPIC of CLIP rewards, a reward function or a column of numbers against a dataset's labels, and
 the saved results table, are :mod:`evalkit.pipeline`.
 """
 
+from evalkit.epic.auc import roc_auc
+from evalkit.epic.average_precision import average_precision
 from evalkit.epic.bootstrap import CI_METHODS, BootstrapResult, bootstrap_pearson
+from evalkit.epic.cluster import ClusterInterval, SummedStatistic, cluster_bootstrap, draw_resamples
+from evalkit.epic.erc import erc
 from evalkit.epic.general import (
     canonicalize,
     canonicalize_tabular,
@@ -25,24 +37,50 @@ from evalkit.epic.general import (
     tabular_reward,
 )
 from evalkit.epic.goal import epic_goal, epic_goal_columns, lemma1_rho
+from evalkit.epic.goal_metric import goal_epic
+from evalkit.epic.kendall import kendall
+from evalkit.epic.metric_result import MetricResult, MetricUnavailable
+from evalkit.epic.pairwise import PairwiseEpic, epic_pairwise
+from evalkit.epic.panel import METRICS, check_available, metric_names, metric_panel
 from evalkit.epic.results import EpicResult, GoalEpicResult
+from evalkit.epic.spearman import spearman
 from evalkit.epic.stats import distance_from_rho, weighted_pearson
+from evalkit.epic.voc import voc
 
 __all__ = [
     "CI_METHODS",
+    "METRICS",
     "BootstrapResult",
+    "ClusterInterval",
     "EpicResult",
     "GoalEpicResult",
+    "MetricResult",
+    "MetricUnavailable",
+    "PairwiseEpic",
+    "SummedStatistic",
+    "average_precision",
     "bootstrap_pearson",
     "canonicalize",
     "canonicalize_tabular",
+    "check_available",
+    "cluster_bootstrap",
     "distance_from_rho",
+    "draw_resamples",
     "epic",
     "epic_goal",
     "epic_goal_columns",
+    "epic_pairwise",
     "epic_tabular",
+    "erc",
+    "goal_epic",
+    "kendall",
     "lemma1_rho",
+    "metric_names",
+    "metric_panel",
+    "roc_auc",
+    "spearman",
     "state_reward",
     "tabular_reward",
+    "voc",
     "weighted_pearson",
 ]

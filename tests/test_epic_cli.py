@@ -422,3 +422,49 @@ def test_human_labels_on_a_subset_of_frames(cli, sweep, rewards_module, tmp_path
         rho = np.corrcoef(-np.abs(angles), labels)[0, 1]
         assert row["distance"] == pytest.approx(math.sqrt(0.5 * (1 - rho)), abs=1e-9)
         assert row["n_goal"] + row["n_nongoal"] == 120
+
+
+def test_metrics_option_json_carries_every_metric_and_says_what_was_skipped(
+    cli, sweep, rewards_module
+):
+    r = cli(
+        "epic",
+        "--task",
+        "cartpole",
+        "--reward",
+        f"{rewards_module}:neg_abs_angle",
+        "--metrics",
+        "epic,auc,voc",
+        "--bootstrap",
+        "100",
+        "--format",
+        "json",
+    )
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout[r.stdout.index("[") :])
+    assert [row["metric"] for row in rows] == ["epic", "auc"]
+    assert "voc: skipped — " in r.stderr
+    bad = cli(
+        "epic",
+        "--task",
+        "cartpole",
+        "--reward",
+        f"{rewards_module}:neg_abs_angle",
+        "--metrics",
+        "auroc",
+    )
+    assert bad.exit_code == 2 and "Unknown metric 'auroc'" in bad.output and "kendall" in bad.output
+    prog = cli(
+        "epic",
+        "--task",
+        "cartpole",
+        "--reward",
+        f"{rewards_module}:neg_abs_angle",
+        "--metrics",
+        "spearman",
+        "--progress",
+        "speed",
+        "--bootstrap",
+        "0",
+    )
+    assert prog.exit_code == 2 and "cannot be computed from the state columns" in prog.output

@@ -64,3 +64,33 @@ def test_epic_goal_returns_one_result_and_columns_a_list():
     assert len(epic_goal_columns(x[:, 0], y, n_bootstrap=0)) == 1
     with pytest.raises(DegenerateError, match="epic_goal_columns"):
         epic_goal(x, y, n_bootstrap=0)
+
+
+def test_evaluate_rewards_with_the_metric_panel(datasets_root):
+    """Every metric on the same frames, rows in the results table keyed by metric; a metric not
+    defined on a sweep (VOC: one frame per episode) is skipped with its reason."""
+    from scipy.stats import kendalltau, mannwhitneyu, spearmanr
+
+    from evalkit.data.sweeps import collect_sweep
+    from evalkit.pipeline import evaluate_rewards, function_reward_source, load_epic_results
+
+    ds = collect_sweep("cartpole", 61, 16, root=datasets_root, progress=False).dataset
+    rng = np.random.default_rng(0)
+    noisy = -np.abs(ds.states["angle"].to_numpy()) + rng.normal(0, 0.3, len(ds))
+    source = function_reward_source(ds, lambda states: noisy)
+    run = evaluate_rewards(ds, "cartpole", source, metrics="all", n_bootstrap=200, save=True)
+    by = {r.metric: r for r in run.panel if hasattr(r, "estimate")}
+    labels = ds.labels("cartpole")
+    u = mannwhitneyu(noisy[labels], noisy[~labels]).statistic
+    assert by["auc"].estimate == pytest.approx(u / (labels.sum() * (~labels).sum()), abs=1e-12)
+    progress = -np.abs(ds.states["angle"].to_numpy())
+    assert by["spearman"].estimate == pytest.approx(spearmanr(noisy, progress).statistic, abs=1e-12)
+    assert by["kendall"].estimate == pytest.approx(
+        kendalltau(noisy, progress, variant="b").statistic, abs=1e-12
+    )
+    assert {s.metric for s in run.skipped()} == {"voc", "erc"}
+    saved = load_epic_results(ds.path)
+    assert sorted(saved["metric"]) == ["ap", "auc", "epic", "kendall", "spearman"]
+    assert saved.set_index("metric").loc["auc", "estimate"] == pytest.approx(by["auc"].estimate)
+    only = evaluate_rewards(ds, "cartpole", source, metrics="auc", n_bootstrap=0)
+    assert only.results == [] and [r.metric for r in only.panel] == ["auc"]

@@ -139,6 +139,16 @@ def epic_command(
         "--alpha",
         help="Comma-separated α of goal-baseline regularisation (default: 0,0.25,0.5,0.75,1).",
     ),
+    metrics: str = typer.Option(
+        "epic",
+        "--metrics",
+        help="Comma-separated metrics: epic, auc, ap, spearman, kendall, voc, erc, or all (each with its episode-bootstrap interval; one not defined on the dataset is skipped with the reason).",
+    ),
+    progress: Optional[str] = typer.Option(
+        None,
+        "--progress",
+        help="Progress variable of spearman and kendall: a state column or an expression such as '-abs(angle)' (default: the family's).",
+    ),
     bootstrap: int = typer.Option(
         2000, "--bootstrap", min=0, help="Bootstrap resamples over episodes (0: no interval)."
     ),
@@ -245,10 +255,16 @@ def epic_command(
         confidence=confidence,
         seed=seed,
         save=save,
+        metrics=metrics,
+        progress=progress,
     )
 
+    for skip in run.skipped():
+        console(stderr=True).print(f"{skip.metric}: skipped — {skip.reason}", highlight=False)
     if fmt == "table":
-        _print_table(run, ci, bootstrap, confidence, seed)
+        if run.results:
+            _print_table(run, ci, bootstrap, confidence, seed)
+        _print_panel(run, confidence)
         return
     from rich.markup import escape
 
@@ -257,7 +273,7 @@ def epic_command(
         err.print(
             f"[bold red]{escape(_RANDOM_WARNING.format(model=source.model, pretrained=source.pretrained))}[/]"
         )
-    rows = run.rows()
+    rows = run.rows() + run.panel_rows()
     if fmt == "csv":
         import pandas as pd
 
@@ -268,6 +284,51 @@ def epic_command(
         )
     if run.saved_to is not None:
         err.print(escape(f"Saved to {run.saved_to}"))
+
+
+def _print_panel(run, confidence: float) -> None:
+    """The panel's other metrics: one row per metric and reward column."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from evalkit.epic import MetricResult
+
+    results = [r for r in run.panel if isinstance(r, MetricResult)]
+    if not results:
+        if run.saved_to is not None and not run.results:
+            console().print(escape(f"Saved to {run.saved_to}"))
+        return
+    table = Table(
+        title="Other metrics (AUC/AP: 1 = perfect goal detector, 0.5 = chance; ranks: 1 = same order)"
+    )
+    for c in (
+        "metric",
+        "reward",
+        "estimate",
+        f"{confidence:.0%} CI",
+        "frames",
+        "episodes",
+        "method",
+    ):
+        table.add_column(c, justify="right" if c in {"estimate", "frames", "episodes"} else "left")
+    for r in results:
+        ci = (
+            "—"
+            if r.interval is None
+            else escape(f"[{fixed(r.interval[0])}, {fixed(r.interval[1])}]")
+        )
+        table.add_row(
+            r.metric,
+            escape(r.name or ""),
+            fixed(r.estimate),
+            ci,
+            str(r.n),
+            str(r.n_episodes),
+            escape(r.method),
+        )
+    console().print(table)
+    if run.saved_to is not None and not run.results:
+        console().print(escape(f"Saved to {run.saved_to}"))
 
 
 @bench_app.command("epic")

@@ -8,7 +8,8 @@ reward (and of the progress variable): a resample's table is ``counts @ histogra
 product. Bins follow the sorted values and never split tied values; when a variable has at most
 ``bins`` distinct values each bin is one value and the resample statistic is *exact*. Otherwise
 frames in one bin count as tied inside the resample, and the resample values are re-centred on
-the exact estimate (:func:`evalkit.epic.cluster.cluster_bootstrap`). Estimates are always exact.
+the exact estimate (:func:`evalkit.epic.cluster.cluster_bootstrap`), and the interval is clipped
+to the metric's range (:data:`METRIC_RANGES`). Estimates are always exact.
 """
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ RESAMPLE_BINS_1D = 64
 """Value bins of the reward in AUC/AP resample tables (exact with at most this many values)."""
 RESAMPLE_BINS_2D = 12
 """Value bins per axis of the Spearman/Kendall resample tables (reward × progress)."""
+
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    "epic": (0.0, 1.0),
+    "auc": (0.0, 1.0),
+    "ap": (0.0, 1.0),
+}
+"""The values a metric can take; an interval is clipped to them (re-centred binned resamples can
+step outside). Correlations not listed lie in [-1, 1]."""
+
+
+def _clipped(metric: str, low: float, high: float) -> tuple[float, float]:
+    lo, hi = METRIC_RANGES.get(metric, (-1.0, 1.0))
+    return float(min(max(low, lo), hi)), float(min(max(high, lo), hi))
 
 
 @dataclass(frozen=True)
@@ -282,7 +296,7 @@ def _results(
                     estimate=float(estimates[j, i]),
                     interval=None
                     if interval is None
-                    else (float(interval.low[v]), float(interval.high[v])),
+                    else _clipped(metric, interval.low[v], interval.high[v]),
                     method=method,
                     ci_method=options.ci_method if interval is not None else None,
                     confidence=options.confidence,

@@ -1,9 +1,12 @@
-"""EPIC of a reward source against a dataset's goal labels: what ``evalkit epic`` runs.
+"""EPIC (and the metric panel) of a reward source on a dataset: what ``evalkit epic`` runs.
 
 :func:`evaluate_rewards` measures each reward of a :class:`~evalkit.pipeline.sources.RewardSource`
 against a label set with :func:`evalkit.epic.epic_goal_columns` (episodes of the dataset as the
-bootstrap unit) and, when asked (``save=True``), saves the rows to the dataset's results table
-(:mod:`evalkit.pipeline.results`).
+bootstrap unit) and, with ``metrics``, the other metrics of :func:`evalkit.epic.metric_panel` on
+the same frames: AUC and AP against the labels, Spearman and Kendall τ-b against the family's
+progress variable (or ``progress``), VOC over episodes, ERC against the ground-truth reward a
+dataset stores (``gt_reward``). When asked (``save=True``), the rows go to the dataset's results
+table (:mod:`evalkit.pipeline.results`), one per metric and reward column.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,10 +22,12 @@ import pandas as pd
 from evalkit import __version__
 from evalkit.data.store import RULE_LABELS, Dataset
 from evalkit.epic.goal import epic_goal_columns
+from evalkit.epic.metric_result import MetricResult, MetricUnavailable
+from evalkit.epic.panel import metric_names, metric_panel
 from evalkit.epic.results import GoalEpicResult
-from evalkit.errors import DatasetError, DegenerateError
+from evalkit.errors import DatasetError, DegenerateError, EvalkitError
 from evalkit.pipeline.labels import dataset_labels
-from evalkit.pipeline.results import result_row, upsert_epic_results
+from evalkit.pipeline.results import EPIC_METRIC, result_row, upsert_epic_results
 from evalkit.pipeline.sources import RewardSource
 from evalkit.tasks import get_task
 
@@ -43,6 +48,7 @@ class DatasetEpic:
     results: list[GoalEpicResult]
     saved_to: Path | None = None
     labels_hash: str = ""
+    panel: tuple[MetricResult | MetricUnavailable, ...] = ()
 
     def rows(self) -> list[dict[str, Any]]:
         """Tidy rows, as saved in the results table."""
@@ -67,9 +73,62 @@ class DatasetEpic:
             for r, a in zip(self.results, s.alphas)
         ]
 
+    def panel_rows(self) -> list[dict[str, Any]]:
+        """Tidy rows of the panel's other metrics (skipped ones are not rows)."""
+        s = self.source
+        alpha_of = dict(zip(s.column_names(), s.alphas))
+        rows = []
+        for r in self.panel:
+            if not isinstance(r, MetricResult):
+                continue
+            low, high = r.interval if r.interval is not None else (math.nan, math.nan)
+            alpha = alpha_of.get(r.name or "", None)
+            rows.append(
+                {
+                    "task": self.task,
+                    "label_set": self.label_set,
+                    "reward_source": s.source,
+                    "model": s.model,
+                    "pretrained": s.pretrained,
+                    "alpha": math.nan if alpha is None else float(alpha),
+                    "metric": r.metric,
+                    "estimate": r.estimate,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "ci_method": r.ci_method or "",
+                    "confidence": r.confidence,
+                    "n_bootstrap": r.n_bootstrap,
+                    "n_degenerate": r.n_degenerate,
+                    "seed": r.seed,
+                    "n_frames": r.n,
+                    "n_episodes": r.n_episodes,
+                    **{
+                        k: v
+                        for k, v in r.details.items()
+                        if k in ("n_goal", "n_nongoal", "n_goal_episodes")
+                    },
+                    "model_identity": s.model_identity,
+                    "random_weights": s.random_weights,
+                    "dataset": self.dataset,
+                    "dataset_hash": self.dataset_hash,
+                    "labels_hash": self.labels_hash,
+                    "reward_identity": s.identity,
+                    "evalkit_version": __version__,
+                }
+            )
+        return rows
+
+    def skipped(self) -> list[MetricUnavailable]:
+        """The asked-for metrics that are not defined on this dataset, with the reason."""
+        seen: dict[str, MetricUnavailable] = {}
+        for r in self.panel:
+            if isinstance(r, MetricUnavailable):
+                seen.setdefault(r.metric, r)
+        return list(seen.values())
+
     def table(self) -> pd.DataFrame:
-        """:meth:`rows` as a DataFrame."""
-        return pd.DataFrame(self.rows())
+        """:meth:`rows` and :meth:`panel_rows` as a DataFrame."""
+        return pd.DataFrame(self.rows() + self.panel_rows())
 
 
 def evaluate_rewards(
@@ -84,6 +143,8 @@ def evaluate_rewards(
     confidence: float = 0.95,
     seed: int = 0,
     save: bool = False,
+    metrics: str | Sequence[str] = (EPIC_METRIC,),
+    progress: str | None = None,
 ) -> DatasetEpic:
     """EPIC distance of each reward of ``source`` to the dataset's goal labels for ``task``.
 
@@ -92,8 +153,15 @@ def evaluate_rewards(
         the set labels are evaluated (human labels rarely cover a whole dataset).
     :param weights: optional frame weights (the state distribution μ); default equal.
     :param save: upsert the rows into ``<dataset>/results/epic.parquet`` (default: write nothing).
-    :raises DegenerateError: with the dataset, task and label set named, when EPIC is undefined.
+    :param metrics: names of :data:`evalkit.epic.METRICS` (``"all"``, or a comma-separated
+        string); a metric not defined on this dataset is skipped with its reason (see
+        :meth:`DatasetEpic.skipped`).
+    :param progress: the progress variable of the rank metrics: a state column or an expression
+        of them (default: the family's, :attr:`~evalkit.envs.family.Family.progress`).
+    :raises DegenerateError: with the dataset, task and label set named, when EPIC is undefined,
+        or an unknown metric name.
     """
+    chosen = metric_names(metrics)
     t = get_task(task)
     if t.family != dataset.family:
         raise DatasetError(
@@ -111,21 +179,45 @@ def evaluate_rewards(
     values = values[frame_ids]
     weights = None if weights is None else np.asarray(weights)[frame_ids]
     try:
-        results = epic_goal_columns(
+        results = (
+            []
+            if EPIC_METRIC not in chosen
+            else epic_goal_columns(
+                values,
+                labels,
+                weights,
+                dataset.episodes[frame_ids],
+                n_bootstrap=n_bootstrap,
+                ci_method=ci_method,
+                confidence=confidence,
+                seed=seed,
+                names=source.column_names(),
+            )
+        )
+    except DegenerateError as exc:
+        raise DegenerateError(
+            f"Task {task!r}, labels {label_set!r}, dataset {dataset.name!r}: {exc}"
+        ) from None
+    others = [m for m in chosen if m != EPIC_METRIC]
+    panel = (
+        _panel(
+            dataset,
+            t,
+            frame_ids,
             values,
             labels,
             weights,
-            dataset.episodes[frame_ids],
+            others,
+            progress,
             n_bootstrap=n_bootstrap,
             ci_method=ci_method,
             confidence=confidence,
             seed=seed,
             names=source.column_names(),
         )
-    except DegenerateError as exc:
-        raise DegenerateError(
-            f"Task {task!r}, labels {label_set!r}, dataset {dataset.name!r}: {exc}"
-        ) from None
+        if others
+        else []
+    )
     run = DatasetEpic(
         dataset=dataset.name,
         dataset_hash=dataset.content_hash,
@@ -134,7 +226,57 @@ def evaluate_rewards(
         source=source,
         results=list(results),
         labels_hash=goal.content_hash,
+        panel=tuple(panel),
     )
     if save:
-        run = replace(run, saved_to=upsert_epic_results(dataset.path, run.rows()))
+        run = replace(
+            run, saved_to=upsert_epic_results(dataset.path, run.rows() + run.panel_rows())
+        )
     return run
+
+
+RANK_METRICS = ("spearman", "kendall")
+GT_REWARD_COLUMN = "gt_reward"
+"""The state-table column of the ground-truth reward (evaluation rollouts store it): ERC's input."""
+
+
+def _panel(
+    dataset: Dataset,
+    task: Any,
+    frame_ids: np.ndarray,
+    values: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray | None,
+    metrics: list[str],
+    progress: str | None,
+    **options: Any,
+) -> list[MetricResult | MetricUnavailable]:
+    """The panel's other metrics on the evaluated frames; undefined ones come back skipped."""
+    states = dataset.states.iloc[frame_ids]
+    progress_values = None
+    skipped: list[MetricUnavailable] = []
+    if any(m in RANK_METRICS for m in metrics):
+        try:
+            progress_values = task.env.progress_values(states, progress)
+        except EvalkitError as exc:
+            if progress is not None:
+                raise  # the user named a progress that does not work: say so, do not skip
+            skipped = [MetricUnavailable(m, str(exc)) for m in metrics if m in RANK_METRICS]
+            metrics = [m for m in metrics if m not in RANK_METRICS]
+    gt = states[GT_REWARD_COLUMN].to_numpy(dtype=float) if GT_REWARD_COLUMN in states else None
+    results = (
+        metric_panel(
+            values,
+            labels=labels,
+            progress=progress_values,
+            episodes=dataset.episodes[frame_ids],
+            gt_rewards=gt,
+            weights=weights,
+            metrics=metrics,
+            skip_unavailable=True,
+            **options,
+        )
+        if metrics
+        else []
+    )
+    return skipped + list(results)

@@ -118,8 +118,10 @@ def _normalise(table: pd.DataFrame) -> pd.DataFrame:
     for c in ("task", "label_set", "reward_source", "model", "pretrained"):
         table[c] = table[c].fillna("").astype(str)
     table["metric"] = table["metric"].fillna(EPIC_METRIC).replace("", EPIC_METRIC).astype(str)
-    epic = table["metric"] == EPIC_METRIC
-    table.loc[epic, "estimate"] = table.loc[epic, "distance"]
+    epic = (table["metric"] == EPIC_METRIC).to_numpy()
+    distance = pd.to_numeric(table["distance"], errors="coerce").to_numpy(dtype=float)
+    estimate = pd.to_numeric(table["estimate"], errors="coerce").to_numpy(dtype=float)
+    table["estimate"] = np.where(epic, distance, estimate)
     table["alpha"] = pd.to_numeric(table["alpha"], errors="coerce").astype(float)
     extra = [c for c in table.columns if c not in COLUMNS]
     return table[list(COLUMNS) + extra]

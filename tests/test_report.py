@@ -491,3 +491,43 @@ def test_figure_defaults_match_the_library():
     from evalkit.rewards import DEFAULT_ALPHAS as LIBRARY
 
     assert [float(a) for a in DEFAULT_ALPHAS.split(",")] == list(LIBRARY)
+
+
+@pytest.mark.slow
+def test_scaling_of_another_metric(tiny_results, tmp_path):
+    import shutil
+
+    copy = tmp_path / "datasets"
+    shutil.copytree(tiny_results, copy)  # the shared results stay as they are (it saves AUC rows)
+    root = ("--root", str(copy))
+    r = _run(
+        "scaling",
+        "--task",
+        "cartpole",
+        "--models",
+        ",".join(TINY),
+        "--pretrained",
+        "none",
+        "--metric",
+        "auc",
+        "--bootstrap",
+        "100",
+        "--out",
+        str(tmp_path / "s.png"),
+        *root,
+    )
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "s_by_model.png").stat().st_size > 5_000
+    r = _run(
+        "scaling",
+        "--task",
+        "cartpole",
+        "--models",
+        TINY[0],
+        "--pretrained",
+        "none",
+        "--metric",
+        "auroc",
+        *root,
+    )
+    assert r.exit_code == 2 and "Unknown metric 'auroc'" in r.output

@@ -246,6 +246,11 @@ def scaling_command(
         "--compute/--saved-only",
         help="Compute EPIC results that are not saved yet (embedding the dataset if needed), or fail.",
     ),
+    metric: str = typer.Option(
+        "epic",
+        "--metric",
+        help="What to draw: epic (default), auc, ap, spearman, kendall, voc, erc_pearson or erc_spearman (see 'evalkit epic --metrics').",
+    ),
     out: Optional[Path] = typer.Option(
         None,
         "--out",
@@ -267,7 +272,10 @@ def scaling_command(
 
     from evalkit.pipeline.figures import scaling_data
     from evalkit.plots import fit_log_linear, plot_scaling_by_model, plot_scaling_by_size
+    from evalkit.plots.scaling import METRIC_AXES
 
+    if metric not in METRIC_AXES:
+        raise EvalkitError(f"Unknown metric {metric!r}; use one of {', '.join(METRIC_AXES)}.")
     pairs = _pairs(models, pretrained)
     alphas = parse_alphas(alpha)
     check_bootstrap(bootstrap)
@@ -285,20 +293,25 @@ def scaling_command(
         batch_size=batch_size,
         progress=lambda m: err.print(m, highlight=False),
         save=True,
+        metric=metric,
     )
     table = data.table
-    target = _target(out, _slug("scaling", task, ds.name))
+    target = _target(out, _slug("scaling", task, ds.name, "" if metric == "epic" else metric))
     suffix = target.suffix if target.suffix.lower() in {".png", ".svg", ".pdf"} else ""
     stem = target.with_suffix("") if suffix else target
     title = f"{task}, {labels} labels, {ds.name}"
     paths = _save(
-        plot_scaling_by_model(table, title=title, random_weights=data.random_weights),
+        plot_scaling_by_model(
+            table, title=title, random_weights=data.random_weights, metric=metric
+        ),
         stem.with_name(f"{stem.name}_by_model{suffix}"),
     )
     sized = table.dropna(subset=["params"])
     if sized["params"].nunique() >= 1 and len(sized) == len(table):
         paths += _save(
-            plot_scaling_by_size(table, title=title, random_weights=data.random_weights),
+            plot_scaling_by_size(
+                table, title=title, random_weights=data.random_weights, metric=metric
+            ),
             stem.with_name(f"{stem.name}_by_size{suffix}"),
         )
     else:

@@ -112,6 +112,7 @@ class ScalingData:
     label_set: str
     random_weights: bool
     computed: list[str] = field(default_factory=list)
+    metric: str = "epic"
 
 
 def _model_name(model: "ModelSpec | str") -> str:
@@ -290,8 +291,12 @@ def scaling_data(
     batch_size: int | None = None,
     progress: Callable[[str], None] | None = None,
     save: bool = False,
+    metric: str = "epic",
 ) -> ScalingData:
-    """EPIC distance with its interval for every model and α.
+    """EPIC distance (or another metric of the panel) with its interval for every model and α.
+
+    :param metric: a row name of the results table: ``epic``, ``auc``, ``ap``, ``spearman``,
+        ``kendall``, ``voc``, ``erc_pearson`` or ``erc_spearman``.
 
     Saved results are used when they exist for this dataset's content; missing ones are computed
     with :func:`evalkit.pipeline.evaluate_rewards` when ``compute_missing`` (and saved when
@@ -301,7 +306,7 @@ def scaling_data(
     from evalkit.vlm import ModelSpec, resolve
 
     say = progress or (lambda _msg: None)
-    saved = saved_clip_results(dataset, task, label_set)
+    saved = saved_clip_results(dataset, task, label_set, metric)
     parts, computed, params = [], [], {}
     for spec in models:
         spec = ModelSpec.coerce(spec)
@@ -312,18 +317,30 @@ def scaling_data(
         if len(rows) < len(alphas):
             if not compute_missing:
                 raise EvalkitError(
-                    f"No saved EPIC results of {model} ({name}) for task {task!r} on {dataset.name!r} for every α; "
+                    f"No saved {metric} results of {model} ({name}) for task {task!r} on {dataset.name!r} for every α; "
                     f"run 'evalkit epic --task {task} --model {model} --pretrained {name} --dataset {dataset.name} "
-                    f"--labels {label_set} --alpha {number_list(alphas)}'."
+                    f"--labels {label_set} --alpha {number_list(alphas)} --metrics {metric}'."
                 )
-            say(f"EPIC of {model} ({name}) on {dataset.name} is not saved yet: computing it")
+            say(f"{metric} of {model} ({name}) on {dataset.name} is not saved yet: computing it")
             source = clip_reward_source(
                 dataset, task, spec, list(alphas), devices=devices, batch_size=batch_size
             )
             run = evaluate_rewards(
-                dataset, task, source, label_set=label_set, n_bootstrap=n_bootstrap, save=save
+                dataset,
+                task,
+                source,
+                label_set=label_set,
+                n_bootstrap=n_bootstrap,
+                save=save,
+                metrics=["erc" if metric.startswith("erc_") else metric],
             )
-            rows = _select(run.table(), resolved, alphas)
+            table = run.table()
+            rows = _select(table[table["metric"] == metric], resolved, alphas)
+            if rows.empty:
+                reason = "; ".join(r.reason for r in run.skipped()) or "it is not defined here"
+                raise EvalkitError(
+                    f"The metric {metric} cannot be computed on {dataset.name!r}: {reason}"
+                )
             computed.append(model)
         for key in set(zip(rows["model"], rows["pretrained"])):
             params[key] = parameter_count(model)
@@ -336,6 +353,7 @@ def scaling_data(
         label_set=label_set,
         random_weights=bool(table["random_weights"].any()),
         computed=computed,
+        metric=metric,
     )
 
 
@@ -360,7 +378,7 @@ def scaling_table_from_results(
             "pretrained": rows["pretrained"].to_numpy(),
             "params": [float(s) if s else math.nan for s in sizes],
             "alpha": rows["alpha"].to_numpy(dtype=float),
-            "distance": rows["distance"].to_numpy(dtype=float),
+            "distance": rows["estimate"].to_numpy(dtype=float),
             "low": rows["ci_low"].to_numpy(dtype=float),
             "high": rows["ci_high"].to_numpy(dtype=float),
             "random_weights": rows["random_weights"].fillna(False).to_numpy(dtype=bool),

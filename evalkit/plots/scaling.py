@@ -46,6 +46,28 @@ SCALING_SIZE_COLUMNS = ("model", "params", "alpha", "distance", "low", "high")
 UNINFORMATIVE = math.sqrt(0.5)
 """EPIC distance of a reward uncorrelated with the labels."""
 DISTANCE_LABEL = "EPIC distance (lower is better)"
+
+
+@dataclass(frozen=True)
+class MetricAxis:
+    """How a metric's value is drawn: the y-axis label and the value of an uninformative reward."""
+
+    label: str
+    reference: float | None
+    reference_label: str = ""
+
+
+METRIC_AXES: dict[str, MetricAxis] = {
+    "epic": MetricAxis(DISTANCE_LABEL, UNINFORMATIVE, "uninformative (√½)"),
+    "auc": MetricAxis("ROC-AUC (higher is better)", 0.5, "chance (0.5)"),
+    "ap": MetricAxis("average precision (higher is better)", None),
+    "spearman": MetricAxis("Spearman ρ with progress (higher is better)", 0.0, "no order (0)"),
+    "kendall": MetricAxis("Kendall τ-b with progress (higher is better)", 0.0, "no order (0)"),
+    "voc": MetricAxis("VOC (higher is better)", 0.0, "no order (0)"),
+    "erc_pearson": MetricAxis("ERC, Pearson (higher is better)", 0.0, "uncorrelated (0)"),
+    "erc_spearman": MetricAxis("ERC, Spearman (higher is better)", 0.0, "uncorrelated (0)"),
+}
+"""The y axis of the scaling figures for each metric of the panel (``distance`` holds its value)."""
 FIT_GID = "log-linear-fit"
 """``gid`` of the fitted lines in :func:`plot_scaling_by_size` (to find them among the artists)."""
 
@@ -118,13 +140,15 @@ def _model_order(table: pd.DataFrame, order: Sequence[str] | None) -> list[str]:
     return present
 
 
-def _reference_line(ax: Axes) -> None:
+def _reference_line(ax: Axes, axis: MetricAxis) -> None:
+    if axis.reference is None:
+        return
     ax.axhline(
-        UNINFORMATIVE,
+        axis.reference,
         color=REFERENCE_COLOR,
         linestyle=":",
         linewidth=1.0,
-        label="uninformative (√½)",
+        label=axis.reference_label,
     )
 
 
@@ -135,6 +159,7 @@ def plot_scaling_by_model(
     title: str | None = None,
     random_weights: bool = False,
     ax: Axes | None = None,
+    metric: str = "epic",
 ) -> Figure:
     """Fig. 4a: EPIC distance for each model, one line per α, bootstrap intervals as error bars.
 
@@ -142,10 +167,13 @@ def plot_scaling_by_model(
         then ordered by size); one row per model and α.
     :param model_order: x-axis order of the models (default: by ``params`` if present, else the
         table's order).
+    :param metric: which metric ``distance`` holds (:data:`METRIC_AXES`: the y label and the
+        uninformative reference line).
     :returns: the figure; one :class:`~matplotlib.container.ErrorbarContainer` per α, labelled
         ``"α = …"``. Points of different α are nudged sideways so their error bars do not overlap.
     """
     check_columns(table, SCALING_MODEL_COLUMNS, "plot_scaling_by_model")
+    axis = METRIC_AXES[metric]
     models = _model_order(table, model_order)
     position = {m: i for i, m in enumerate(models)}
     groups = sorted(table.groupby("alpha"), key=lambda kv: kv[0])
@@ -166,11 +194,11 @@ def plot_scaling_by_model(
                 elinewidth=0.9,
                 label=alpha_label(alpha),
             )
-        _reference_line(ax)
+        _reference_line(ax, axis)
         ax.set_xticks(range(len(models)), models)
         ax.set_xlim(-0.5, len(models) - 0.5)
         ax.set_xlabel("CLIP model")
-        ax.set_ylabel(DISTANCE_LABEL)
+        ax.set_ylabel(axis.label)
         ax.grid(axis="x", visible=False)
         legend_below(ax, ncols=3)
         set_title(ax, title, random_weights)
@@ -185,18 +213,21 @@ def plot_scaling_by_size(
     title: str | None = None,
     random_weights: bool = False,
     ax: Axes | None = None,
+    metric: str = "epic",
 ) -> Figure:
     """Fig. 4b: EPIC distance against parameter count (log x axis) with a log-linear fit per α.
 
     :param table: columns ``model, params, alpha, distance, low, high``.
     :param alphas: which α to draw (default: every α in the table).
     :param annotate: write each model's name above its points.
+    :param metric: which metric ``distance`` holds (see :func:`plot_scaling_by_model`).
     :returns: the figure; per α one :class:`~matplotlib.container.ErrorbarContainer` (the
         measurements, whose legend label gives the fitted slope b per tenfold increase in
         parameters and R²) and, when at least two model sizes are present, one dashed fitted
         line with ``gid`` :data:`FIT_GID`.
     """
     check_columns(table, SCALING_SIZE_COLUMNS, "plot_scaling_by_size")
+    axis = METRIC_AXES[metric]
     data = table
     if alphas is not None:
         wanted = np.asarray(alphas, dtype=float)
@@ -266,7 +297,7 @@ def plot_scaling_by_size(
                     fontsize=6.5,
                     color="#333333",
                 )
-        _reference_line(ax)
+        _reference_line(ax, axis)
         if annotate:
             bottom, top = ax.get_ylim()
             ax.set_ylim(bottom, top + 0.08 * (top - bottom))  # room for the model names
@@ -275,7 +306,7 @@ def plot_scaling_by_size(
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: short_count(value)))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("parameters (log scale)")
-        ax.set_ylabel(DISTANCE_LABEL)
+        ax.set_ylabel(axis.label)
         fitted = any(line.get_gid() == FIT_GID for line in ax.lines)
         legend_below(
             ax,

@@ -319,7 +319,8 @@ def test_report_end_to_end_with_tiny_random_models(tiny_results, tmp_path):
     figures = {p.stem for p in (out / "figures").glob("*.png")}
     assert {p.stem for p in (out / "figures").glob("*.svg")} == figures
     kinds = {f.split("_")[0] for f in figures}
-    assert kinds == {"landscape", "scaling", "histogram"}
+    assert kinds == {"landscape", "scaling", "histogram", "pairwise"}
+    assert "EPIC distance between every pair of 10 CLIP rewards" in html  # 2 models × 5 α
     assert sum(f.startswith("landscape") for f in figures) == len(TINY)
     assert any(f.endswith("by_size") for f in figures)  # two model sizes: Fig. 4b with its fit
     assert (out / "datasets" / "cartpole-sweep.png").is_file()

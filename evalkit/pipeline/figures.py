@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from evalkit.epic.pairwise import epic_pairwise
 from evalkit.errors import EvalkitError
 from evalkit.pipeline.evaluate import evaluate_rewards
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.results import load_epic_results, saved_results
 from evalkit.pipeline.sources import clip_reward_source
 from evalkit.tasks import get_family, get_task
-from evalkit.text import number_list
+from evalkit.text import alpha_label, number_list
 
 if TYPE_CHECKING:
     from evalkit.vlm import ModelSpec
@@ -223,6 +224,52 @@ def histogram_data(
         random_weights=random,
         models=names,
     )
+
+
+@dataclass(frozen=True)
+class PairwiseData:
+    """EPIC distances between reward sources on one dataset's labelled frames.
+
+    :ivar table: ``source_a, source_b, distance`` for every pair (the heat map's input).
+    """
+
+    table: pd.DataFrame
+    dataset: str
+    task: str
+    random_weights: bool
+
+
+def pairwise_data(
+    dataset: Any,
+    task: str,
+    sources: "Sequence[tuple[ModelSpec | str, Sequence[float]]]",
+    *,
+    label_set: str = "rule",
+    devices: str | None = None,
+    batch_size: int | None = None,
+) -> PairwiseData:
+    """The EPIC distance (Pearson distance of the rewards, per frame) between every pair of CLIP
+    rewards ``(model, α)`` on the frames the label set labels (those ``evalkit epic`` scores)."""
+    goal = dataset_labels(dataset, task, label_set)
+    columns, names, random = [], [], False
+    for model, alphas in sources:
+        source = clip_reward_source(
+            dataset, task, model, list(alphas), devices=devices, batch_size=batch_size
+        )
+        random |= source.random_weights
+        columns.append(np.asarray(source.values, dtype=float)[goal.frame_ids])
+        names += [f"{_model_name(model)}, {alpha_label(a)}" for a in source.alphas]
+    values = np.concatenate(columns, axis=1)
+    pairs = epic_pairwise(values, episodes=dataset.episodes[goal.frame_ids], names=names)
+    i, j = np.triu_indices(len(names), k=1)
+    table = pd.DataFrame(
+        {
+            "source_a": [names[a] for a in i],
+            "source_b": [names[b] for b in j],
+            "distance": pairs.distance[i, j],
+        }
+    )
+    return PairwiseData(table=table, dataset=dataset.name, task=task, random_weights=random)
 
 
 def parameter_count(model: str) -> int | None:

@@ -47,12 +47,14 @@ from evalkit.pipeline.figures import (
     histogram_data,
     landscape_data,
     model_label,
+    pairwise_data,
     parameter_count,
     scaling_table_from_results,
 )
 from evalkit.pipeline.results import EPIC_METRIC, load_epic_results, saved_results
 from evalkit.plots import (
     landscape_caption,
+    plot_distance_heatmap,
     plot_histograms,
     plot_landscape,
     plot_scaling_by_model,
@@ -155,6 +157,14 @@ SECTIONS = (
         "EPIC distance per model and α with bootstrap intervals (a), and against the parameter count on a log "
         "axis with a least-squares fit distance = a + b·log10(params) per α (b).",
         "No scaling figure: it needs EPIC results of at least one model for a task (evalkit epic).",
+        False,
+    ),
+    (
+        "pairwise",
+        "How alike the rewards are",
+        "EPIC distance between every pair of CLIP rewards (model × α) on a dataset's labelled frames: 0 "
+        "where two rewards rank and space the frames alike, 1 where one is the other reversed.",
+        "No matrix: it needs EPIC results of at least two rewards (models or α) for a task.",
         False,
     ),
     (
@@ -339,6 +349,8 @@ def gather_report(
         figures.append(
             _histogram_figure(ds, rows, task, label_set, pairs, histogram_alpha, any_random)
         )
+        if len(rows) >= 2:
+            figures.append(_pairwise_figure(ds, rows, task, label_set, pairs, any_random))
         for model, pretrained in pairs:
             key = (dname, task, model, pretrained)
             if key in landscapes_done or not _has_state_axis(ds):
@@ -463,6 +475,45 @@ def _histogram_figure(
         title=f"{task}: rewards of goal and non-goal frames at α = {a:g} ({label_set} labels, dataset {ds.name})",
         caption="Fig. 7: one panel per model; each histogram normalised to unit area, dotted lines at the class means, "
         "EPIC distance with its interval under each panel's title.",
+        draw=draw,
+        random_weights=random,
+    )
+
+
+MAX_PAIRWISE_SOURCES = 24
+"""Most rewards drawn in one distance matrix (the smallest models first)."""
+
+
+def _pairwise_figure(
+    ds: Any,
+    rows: pd.DataFrame,
+    task: str,
+    label_set: str,
+    pairs: list[tuple[str, str]],
+    random: bool,
+) -> FigureSpec:
+    alphas = {p: sorted(g["alpha"].dropna()) for p, g in rows.groupby(["model", "pretrained"])}
+    chosen, count = [], 0
+    for pair in pairs:
+        take = alphas.get(pair, [])[: max(0, MAX_PAIRWISE_SOURCES - count)]
+        if take:
+            chosen.append((pair, take))
+            count += len(take)
+
+    def draw() -> Any:
+        from evalkit.vlm import ModelSpec  # open_clip: only when the figure is drawn
+
+        sources = [(ModelSpec.coerce(m, p), a) for (m, p), a in chosen]
+        data = pairwise_data(ds, task, sources, label_set=label_set)
+        return plot_distance_heatmap(
+            data.table, title=f"{task}: rewards compared", random_weights=data.random_weights
+        )
+
+    return FigureSpec(
+        key=_key("pairwise", task, ds.name, label_set),
+        section="pairwise",
+        title=f"{task}: EPIC distance between rewards ({label_set} labels, dataset {ds.name})",
+        caption=f"EPIC distance between every pair of {count} CLIP rewards on the labelled frames.",
         draw=draw,
         random_weights=random,
     )

@@ -74,6 +74,8 @@ def test_embeddings_equal_transformers_processor_and_features(which, padding, cl
         np.testing.assert_allclose(embedder.embed_frames(frames), image, atol=1e-4)
         np.testing.assert_array_equal(embedder.embed_texts(PROMPTS), text)
         assert embedder.embed_dim == image.shape[1] and not embedder.random_weights
+        fast = "clip_image_forward.<locals>.forward" if which == "clip" else "encode_pixels"
+        assert fast in embedder._image_forward.__qualname__
 
 
 def test_siglip_pads_texts_to_its_maximum_length(siglip_dir, clip_dir):

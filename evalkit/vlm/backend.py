@@ -45,6 +45,15 @@ class ResolvedModel(ABC):
     display_name: str
     """The model's short name (progress bars, cache folder names)."""
 
+    spec: Any
+    """The :class:`~evalkit.vlm.models.ModelSpec` it was resolved from."""
+
+    tag: str | None
+    """open_clip's pretrained tag; ``None`` for weights named otherwise (files, revisions)."""
+
+    weights_path: str | None
+    """The weights file or folder on this machine, where known (``None`` otherwise)."""
+
     preprocess: dict[str, Any]
     """The preprocessing config of :class:`~evalkit.vlm.preprocess.BatchPreprocessor`: the
     geometry (``size``, ``resize_mode``, ``interpolation``...) and normalisation (``mean``, ``std``)."""

@@ -31,7 +31,7 @@ import json
 import logging
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -39,7 +39,8 @@ import torch
 from huggingface_hub import constants, snapshot_download
 
 from evalkit.errors import ModelError
-from evalkit.vlm.backend import RANDOM, RANDOM_SEED, LoadedModel, ResolvedModel
+from evalkit.vlm.backend import RANDOM, RANDOM_SEED, ImageForward, LoadedModel, ResolvedModel
+from evalkit.vlm.hf_fast_forward import clip_image_forward
 from evalkit.vlm.hub import file_sha256, hub_offline, reachable, sha256_json
 
 PREFIX = "hf:"
@@ -341,8 +342,17 @@ class HFResolved(ResolvedModel):
     preprocess: dict[str, Any]
     files_sha256: tuple[tuple[str, str], ...]  # a local folder's files (hub snapshots: the commit)
     random: bool
+    spec: Any = field(default=None, compare=False)  # the ModelSpec it was resolved from
 
     backend = "hf"
+
+    @property
+    def tag(self) -> str | None:  # type: ignore[override]
+        return None  # weights are named by the revision, not by a tag
+
+    @property
+    def weights_path(self) -> str | None:  # type: ignore[override]
+        return None if self.random else self.folder
 
     @property
     def random_weights(self) -> bool:
@@ -414,6 +424,10 @@ class HFResolved(ResolvedModel):
             },
         }
 
+    @property
+    def class_token_only_last_block(self) -> bool:
+        return self.model_type == "clip"  # evalkit.vlm.hf_fast_forward
+
     def ensure_weights(self) -> None:
         pass  # resolving found (or downloaded) every file
 
@@ -421,11 +435,12 @@ class HFResolved(ResolvedModel):
         return HFModel.load(self, device)
 
 
-def resolve_hf(name: str, pretrained: str | None = None) -> HFResolved:
+def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HFResolved:
     """Check a Hugging Face model name and its files (offline-first), without loading weights.
 
     :param pretrained: ``None`` (the checkpoint's weights) or ``"none"`` (random weights from
         its config).
+    :param spec: the :class:`~evalkit.vlm.models.ModelSpec` asked for (kept with the result).
     :raises ModelError: transformers missing, files missing, an unsupported model class or
         image processor.
     """
@@ -490,6 +505,7 @@ def resolve_hf(name: str, pretrained: str | None = None) -> HFResolved:
         preprocess=preprocess,
         files_sha256=files,
         random=random,
+        spec=spec,
     )
 
 
@@ -559,6 +575,9 @@ class HFModel(LoadedModel):
         model = model.float().to(device).eval()
         model.requires_grad_(False)
         return cls(resolved, model, tokenizer, device)
+
+    def image_forward(self) -> ImageForward:
+        return clip_image_forward(self.model) or self.encode_pixels
 
     def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         return _features(self.model.get_image_features(pixel_values=pixels))

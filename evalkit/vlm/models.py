@@ -378,7 +378,7 @@ def resolve(spec: ModelSpec | str, pretrained: str | None = None) -> ResolvedMod
     """
     spec = ModelSpec.coerce(spec, pretrained)
     if hf_models.is_hf_name(spec.model):
-        return hf_models.resolve_hf(spec.model, spec.pretrained)
+        return hf_models.resolve_hf(spec.model, spec.pretrained, spec)
     return _resolve_open_clip(spec)
 
 

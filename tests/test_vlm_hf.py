@@ -86,19 +86,15 @@ def test_siglip_pads_texts_to_its_maximum_length(siglip_dir, clip_dir):
 
 @pytest.mark.slow
 def test_two_cpu_workers_give_the_embeddings_of_one_process(datasets_root, clip_dir):
-    one = embed_dataset(
-        make_dataset(datasets_root, "one", n=12, hw=(40, 48)),
-        f"hf:{clip_dir}",
-        devices="cpu",
-        shard_frames=4,
-        progress=False,
-    )
-    two = embed_dataset(
-        make_dataset(datasets_root, "two", n=12, hw=(40, 48)),
-        f"hf:{clip_dir}",
-        devices="cpu,cpu",
-        shard_frames=4,
-        progress=False,
+    one, two = (
+        embed_dataset(
+            make_dataset(datasets_root, name, n=12, hw=(40, 48)),
+            f"hf:{clip_dir}",
+            devices=devices,
+            shard_frames=4,
+            progress=False,
+        )
+        for name, devices in (("one", "cpu"), ("two", "cpu,cpu"))
     )
     assert two.devices == ("cpu", "cpu") and two.computed == 12
     np.testing.assert_allclose(two.values, one.values, atol=1e-6)

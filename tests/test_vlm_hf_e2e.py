@@ -11,23 +11,12 @@ import textwrap
 import numpy as np
 import pytest
 from helpers_hf import save_tiny_clip
-from helpers_train import one_torch_thread
+from helpers_train import SMALL, one_torch_thread
 from helpers_vlm import make_dataset
 
 from evalkit.vlm.embedder import ImageEmbedder
 
 pytestmark = pytest.mark.slow
-
-SMALL = """render_size = 32
-checkpoint_every = 80
-[algo_kwargs]
-learning_starts = 60
-train_freq = 20
-gradient_steps = 2
-buffer_size = 4000
-batch_size = 16
-policy_kwargs = { net_arch = [16, 16] }
-"""
 
 
 def test_torchrun_two_ranks_give_the_embeddings_of_one_process(datasets_root, tmp_path):

@@ -8,6 +8,8 @@
   test models ``evalkit-tiny-vit`` and ``evalkit-tiny-rn`` are registered with open_clip on import;
 - :mod:`evalkit.vlm.hf_models` — the Hugging Face backend (``hf:ORG/NAME[@REVISION]``,
   ``hf:/local/dir``): CLIP and SigLIP, transformers as the optional extra ``evalkit[hf]``;
+  its image processor as the engine's preprocessing is :mod:`evalkit.vlm.hf_processor`, its
+  fast CLIP image forward :mod:`evalkit.vlm.hf_fast_forward`;
 - :mod:`evalkit.vlm.hub` — file hashes, whether the hub is offline or reachable.
 - :mod:`evalkit.vlm.preprocess` — batched tensor preprocessing identical to open_clip's PIL one.
 - :mod:`evalkit.vlm.engine` — :func:`embed_dataset` (cached, resumable, one worker per device,

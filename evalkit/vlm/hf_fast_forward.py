@@ -20,7 +20,8 @@ def _plain_clip_tower(model: torch.nn.Module) -> bool:
         and bool(layers)
         and all(
             type(layer).__name__ == "CLIPEncoderLayer"
-            and type(layer.self_attn).__name__ == "CLIPAttention"
+            # transformers 5 has one attention class; 4 names one per implementation
+            and type(layer.self_attn).__name__ in ("CLIPAttention", "CLIPSdpaAttention")
             and type(layer.mlp).__name__ == "CLIPMLP"
             for layer in layers
         )

@@ -88,6 +88,19 @@ def render_states(
     return np.stack(frames)
 
 
+SMALL = """render_size = 32
+checkpoint_every = 80
+[algo_kwargs]
+learning_starts = 60
+train_freq = 20
+gradient_steps = 2
+buffer_size = 4000
+batch_size = 16
+policy_kwargs = { net_arch = [16, 16] }
+"""
+"""A small training config for quick runs (DQN/SAC settings, 32-pixel renders)."""
+
+
 @contextlib.contextmanager
 def one_torch_thread() -> Iterator[None]:
     """Tiny networks train fastest (and steadiest on a busy machine) on one thread."""

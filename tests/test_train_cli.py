@@ -10,20 +10,9 @@ import sys
 import time
 
 import pytest
-from helpers_train import one_torch_thread
+from helpers_train import SMALL, one_torch_thread
 
 from evalkit.train.runner import load_model, read_checkpoints
-
-SMALL = """render_size = 32
-checkpoint_every = 80
-[algo_kwargs]
-learning_starts = 60
-train_freq = 20
-gradient_steps = 2
-buffer_size = 4000
-batch_size = 16
-policy_kwargs = { net_arch = [16, 16] }
-"""
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 The **naive reference** is what one would write first, run in a fresh process of its own with
 default settings: for each batch, open_clip's PIL preprocess frame by frame, ``torch.stack``,
-``model.encode_image`` under ``torch.no_grad`` in fp32. The **engine** is
+``model.encode_image`` under ``torch.no_grad`` in fp32 (for a Hugging Face model: its image
+processor on the batch's PIL images, ``get_image_features``;
+:meth:`~evalkit.vlm.backend.LoadedModel.naive_pixels`). The **engine** is
 :class:`~evalkit.vlm.embedder.ImageEmbedder` in this process: frames from a memory map,
 ``uint8`` batch preprocessing (torch's antialiased resize, one grey level from Pillow at most), ``inference_mode``, the chosen precision, glibc told to keep freed memory
 (:func:`~evalkit.vlm.devices.keep_freed_memory`), class-token-only last ViT block, channels-last
@@ -46,7 +48,8 @@ from PIL import Image
 from evalkit.data.store import DatasetWriter
 from evalkit.rewards import regularised_reward_naive, reward_sweep, unit
 from evalkit.vlm import PRECISION_DTYPES, ImageEmbedder, autocast_for, embed_dataset, parse_devices
-from evalkit.vlm.models import ModelSpec, ResolvedSpec, load_model, resolve
+from evalkit.vlm.backend import ResolvedModel
+from evalkit.vlm.models import ModelSpec, load_model, resolve
 
 
 @dataclass
@@ -269,7 +272,7 @@ def _peak(device: torch.device) -> int | None:
 
 
 def _naive_reference(
-    resolved: ResolvedSpec,
+    resolved: ResolvedModel,
     device: str,
     frames_path: str,
     threads: int,
@@ -278,12 +281,11 @@ def _naive_reference(
 ) -> None:
     """Child process: the naive loop, one batch per request ``(a, b)`` on ``conn``; ``None`` ends.
 
-    ``precision`` other than fp32 wraps ``encode_image`` in ``torch.autocast`` (the usual way to
+    ``precision`` other than fp32 wraps the image forward in ``torch.autocast`` (the usual way to
     run a model in half precision without touching it)."""
     torch.set_num_threads(threads)
     dev = torch.device(device)
     loaded = load_model(resolved, dev)
-    model, pil = loaded.model, loaded.pil_transform
     frames = np.load(frames_path, mmap_mode="r")
     conn.send("ready")
     while True:
@@ -294,11 +296,11 @@ def _naive_reference(
         _reset_peak(dev)
         _sync(dev)
         t0 = time.perf_counter()
-        x = torch.stack([pil(Image.fromarray(np.asarray(f))) for f in frames[a:b]]).to(dev)
+        x = loaded.naive_pixels([Image.fromarray(np.asarray(f)) for f in frames[a:b]]).to(dev)
         _sync(dev)
         t1 = time.perf_counter()
         with torch.no_grad(), autocast_for(dev.type, precision):
-            emb = F.normalize(model.encode_image(x).float(), dim=-1)
+            emb = F.normalize(loaded.encode_pixels(x).float(), dim=-1)
         _sync(dev)
         t2 = time.perf_counter()
         conn.send((emb.cpu().numpy(), t1 - t0, t2 - t1, _peak(dev)))
@@ -481,9 +483,10 @@ def run_embed_benchmark(
                 engine.seconds_model
             ) = 0.0
             # The matrix units' rate at the tower's shapes, measured between batches (best of them).
+            shape = resolved.flop_config
             probe = (
-                MatmulProbe(resolved.config, bs, device, PRECISION_DTYPES[precision])
-                if one_device and _vit_shape(resolved.config)
+                MatmulProbe(shape, bs, device, PRECISION_DTYPES[precision])
+                if one_device and shape and _vit_shape(shape)
                 else None
             )
             naive_out, engine_out = [], []
@@ -550,16 +553,20 @@ def run_embed_benchmark(
         sweep_shape=sweep_shape,
         sweep_dim=dim,
         sweep_max_error=sweep_err,
-        gflop_per_image=image_gflop(resolved.config),
+        gflop_per_image=image_gflop(resolved.flop_config) if resolved.flop_config else None,
         mode=mode,
         machine=_machine(device),
         matmul_tflops=probe.best if probe is not None else None,
-        engine_gflop_per_image=image_gflop(resolved.config, class_token_only_last_block=True),
+        engine_gflop_per_image=image_gflop(
+            resolved.flop_config, resolved.class_token_only_last_block
+        )
+        if resolved.flop_config
+        else None,
     )
 
 
 def _engine_with_workers(
-    resolved: ResolvedSpec,
+    resolved: ResolvedModel,
     frames: np.ndarray,
     devices: Sequence[torch.device],
     batch_size: int,

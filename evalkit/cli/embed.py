@@ -15,14 +15,15 @@ ModelOption = typer.Option(
     ...,
     "--model",
     "-m",
-    help="open_clip architecture (see 'evalkit models'), or a model config JSON.",
+    help="open_clip architecture (see 'evalkit models'), a model config JSON, or a Hugging Face "
+    "CLIP/SigLIP model: hf:ORG/NAME[@REVISION] or hf:/path/to/save_pretrained/folder.",
 )
 PretrainedOption = typer.Option(
     None,
     "--pretrained",
     "-p",
     help="Pretrained tag, path to a checkpoint (.safetensors / state dict), or 'none' for random weights "
-    "(default: evalkit's tag for the model).",
+    "(default: evalkit's tag for the model; an hf: model takes only 'none').",
 )
 DevicesOption = typer.Option(
     "auto",
@@ -123,20 +124,32 @@ def models_command(
         False, "--cached", help="Only models with weights on this machine."
     ),
 ) -> None:
-    """List open_clip models: evalkit's default weights, parameters, pretrained tags, what is cached here."""
-    from rich.table import Table
-
+    """List models: open_clip's (evalkit's default weights, parameters, pretrained tags) and
+    well-known Hugging Face CLIP/SigLIP repositories (parameters), with what is cached here."""
+    from evalkit.vlm.hf_models import known_hf_models
     from evalkit.vlm.models import known_models
 
     rows = known_models(include_untagged=all_models)
+    hf_rows = known_hf_models()
     if cached:
         rows = [r for r in rows if r.cached_tags]
-        if not rows:
+        hf_rows = [r for r in hf_rows if r.cached]
+        if not rows and not hf_rows:
             console().print(
-                "No open_clip weights are cached on this machine yet: they download on first use "
-                "(evalkit embed DATASET --model NAME), or load from a file with --pretrained PATH."
+                "No open_clip weights or Hugging Face models are cached on this machine yet: they "
+                "download on first use (evalkit embed DATASET --model NAME), or load from a file "
+                "with --pretrained PATH or --model hf:/path/to/folder."
             )
             return
+    if rows:
+        _print_open_clip_models(rows)
+    if hf_rows:
+        _print_hf_models(hf_rows)
+
+
+def _print_open_clip_models(rows: list) -> None:
+    from rich.table import Table
+
     table = Table(
         title="open_clip models (a tag marked ✓ has its weights on this machine; default = evalkit's tag)",
         show_lines=False,
@@ -163,6 +176,28 @@ def models_command(
     )
 
 
+def _print_hf_models(rows: list) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title="Hugging Face CLIP and SigLIP models (✓: in the local Hugging Face cache)",
+        show_lines=False,
+    )
+    table.add_column("model")
+    table.add_column("parameters", justify="right")
+    table.add_column("cached")
+    for r in rows:
+        params = f"{r.parameters / 1e6:,.1f} M" if r.parameters else "?"
+        table.add_row(f"hf:{r.repo}", params, "[green]✓[/]" if r.cached else "")
+    out = console()
+    out.print(table)
+    out.print(
+        f"{len(rows)} Hugging Face models, {sum(r.cached for r in rows)} cached here. Any CLIPModel "
+        "or SiglipModel works: evalkit embed DATASET --model hf:ORG/NAME[@REVISION] or hf:/path/to/folder "
+        "(needs pip install 'evalkit[hf]')."
+    )
+
+
 def _parse_size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().replace("×", "x").split("x"))
@@ -177,7 +212,12 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 @bench_app.command("embed")
 def bench_embed_command(
-    model: str = typer.Option("ViT-B-32", "--model", "-m", help="open_clip architecture."),
+    model: str = typer.Option(
+        "ViT-B-32",
+        "--model",
+        "-m",
+        help="open_clip architecture, or hf:ORG/NAME[@REVISION] / hf:/path (Hugging Face CLIP/SigLIP).",
+    ),
     pretrained: Optional[str] = PretrainedOption,
     devices: str = DevicesOption,
     n: int = typer.Option(128, "--n", help="Frames to embed."),
@@ -199,7 +239,8 @@ def bench_embed_command(
     root: Optional[Path] = ROOT_OPTION,
     sweep_n: int = typer.Option(100_000, "--sweep-n", help="Embeddings in the timed reward sweep."),
 ) -> None:
-    """Naive reference (PIL + encode_image, fp32) vs evalkit's engine on the same frames, and a reward sweep."""
+    """Naive reference (PIL + encode_image, fp32; for hf: models the image processor on PIL images +
+    get_image_features) vs evalkit's engine on the same frames, and a reward sweep."""
     import numpy as np
 
     from evalkit.bench.embed import run_embed_benchmark
@@ -259,7 +300,8 @@ def bench_embed_command(
         return f"  {name:<44}{ips:8.2f} images/s   ({split})   peak memory {gib(side.peak_bytes)}"
 
     ref = "fp32" if r.reference_precision == "fp32" else f"{r.reference_precision} autocast"
-    out.print(line(f"naive reference (PIL, encode_image, {ref}):", r.naive, r.naive_images_per_s))
+    naive = "processor, get_image_features" if r.model.startswith("hf:") else "PIL, encode_image"
+    out.print(line(f"naive reference ({naive}, {ref}):", r.naive, r.naive_images_per_s))
     out.print(line(f"evalkit engine ({r.precision}):", r.engine, r.engine_images_per_s))
     how = {
         "interleaved": "interleaved batch by batch",

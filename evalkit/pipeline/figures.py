@@ -273,19 +273,18 @@ def pairwise_data(
 
 
 def parameter_count(model: str) -> int | None:
-    """Parameters of the whole CLIP model (image and text towers) from its open_clip config
-    (:func:`evalkit.vlm.models.count_parameters`); ``None`` if the config is not a standard one.
+    """Parameters of the whole model (image and text towers), of any backend
+    (:func:`evalkit.vlm.models.model_parameters`); ``None`` if unknown.
 
     The count depends on the architecture only, so it takes the architecture's name, not weights.
     """
     # open_clip: only when counting
-    from evalkit.vlm.models import RANDOM, count_parameters, resolve
+    from evalkit.vlm.models import model_parameters
 
     try:
-        config = resolve(model, RANDOM).config
+        n = model_parameters(model)
     except EvalkitError:
         return None
-    n = count_parameters(config)
     return int(n) if n else None
 
 

@@ -1,8 +1,16 @@
-"""open_clip models and the cached, multi-device image-embedding engine.
+"""Image-text models (open_clip, Hugging Face) and the cached, multi-device image-embedding engine.
 
-- :mod:`evalkit.vlm.models` — :class:`ModelSpec`, :func:`resolve`, :func:`load_model`, the
-  model catalogue (``evalkit models``); tiny random-weight test models ``evalkit-tiny-vit`` and
-  ``evalkit-tiny-rn`` are registered with open_clip on import.
+- :mod:`evalkit.vlm.backend` — the interface every model backend implements
+  (:class:`ResolvedModel`, :class:`LoadedModel`); the engine, caches, bench, figures and
+  training see models through it only;
+- :mod:`evalkit.vlm.models` — :class:`ModelSpec`, :func:`resolve`, :func:`load_model` for any
+  backend, and the open_clip backend with its catalogue (``evalkit models``); tiny random-weight
+  test models ``evalkit-tiny-vit`` and ``evalkit-tiny-rn`` are registered with open_clip on import;
+- :mod:`evalkit.vlm.hf_models` — the Hugging Face backend (``hf:ORG/NAME[@REVISION]``,
+  ``hf:/local/dir``): CLIP and SigLIP, transformers as the optional extra ``evalkit[hf]``;
+  its image processor as the engine's preprocessing is :mod:`evalkit.vlm.hf_processor`, its
+  fast CLIP image forward :mod:`evalkit.vlm.hf_fast_forward`;
+- :mod:`evalkit.vlm.hub` — file hashes, whether the hub is offline or reachable.
 - :mod:`evalkit.vlm.preprocess` — batched tensor preprocessing identical to open_clip's PIL one.
 - :mod:`evalkit.vlm.engine` — :func:`embed_dataset` (cached, resumable, one worker per device,
   torchrun), composed of:
@@ -30,6 +38,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from evalkit.vlm.backend import ResolvedModel
     from evalkit.vlm.devices import PRECISION_DTYPES, autocast_for, parse_devices
     from evalkit.vlm.embedder import ImageEmbedder
     from evalkit.vlm.engine import Embeddings, embed_dataset
@@ -60,6 +69,7 @@ _HOMES = {
     "LoadedModel": "models",
     "ModelSpec": "models",
     "ResolvedSpec": "models",
+    "ResolvedModel": "backend",
     "default_tag": "models",
     "known_models": "models",
     "load_model": "models",
@@ -78,6 +88,7 @@ __all__ = [
     "ImageEmbedder",
     "LoadedModel",
     "ModelSpec",
+    "ResolvedModel",
     "ResolvedSpec",
     "autocast_for",
     "default_tag",

@@ -9,7 +9,9 @@ Layout, under the dataset's ``embeddings/`` folder, one folder per key::
         text.npz           text embeddings of prompts seen so far (prompt -> vector)
 
 The key is a hash of: the dataset's content hash and frame shape, the model's identity
-(architecture config hash, weights: tag / checkpoint SHA-256 / random seed, QuickGELU,
+(:attr:`~evalkit.vlm.backend.ResolvedModel.identity`: for open_clip the architecture config
+hash, weights: tag / checkpoint SHA-256 / random seed, QuickGELU, preprocessing config; for
+Hugging Face the backend, the repository and its commit or the folder's file hashes, the
 preprocessing config), the preprocessing implementation's version, and the precision. ``meta.json`` holds the full key; a folder whose meta does
 not match what is asked for (edited, copied from elsewhere, made by another evalkit) is never
 reused: it is wiped and recomputed, with a warning.
@@ -36,7 +38,7 @@ import numpy as np
 from evalkit.data.store import Dataset
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_path, atomic_write_text, file_lock
-from evalkit.vlm.models import ResolvedSpec
+from evalkit.vlm.backend import ResolvedModel
 from evalkit.vlm.preprocess import PREPROCESS_VERSION
 
 CACHE_FORMAT = 1
@@ -66,7 +68,7 @@ class EmbeddingCache:
     """The cache folder of one (dataset, model identity, precision)."""
 
     dataset: Dataset
-    resolved: ResolvedSpec
+    resolved: ResolvedModel
     precision: str
 
     def __post_init__(self) -> None:
@@ -88,15 +90,10 @@ class EmbeddingCache:
         )
         self.key = hashlib.sha256(_canonical(self.key_fields).encode()).hexdigest()[:16]
         r = self.resolved
-        weights = (
-            r.tag
-            if r.weights == "tag"
-            else ("random" if r.weights == "random" else f"file-{(r.weights_sha256 or '')[:8]}")
-        )
         self.dir = (
             self.dataset.path
             / "embeddings"
-            / f"{_slug(r.display_name)}-{_slug(weights or '')}-{self.precision}-{self.key}"
+            / f"{_slug(r.display_name)}-{_slug(r.weights_slug)}-{self.precision}-{self.key}"
         )
 
     # -- meta ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The in-memory engine: :class:`ImageEmbedder`, a loaded open_clip model that embeds batches of
+"""The in-memory engine: :class:`ImageEmbedder`, a loaded model (any backend) that embeds batches of
 ``uint8 (n, H, W, 3)`` frames and prompts (e.g. inside RL training), with a batch read ahead
 on a thread, the batch size halved when it does not fit, and the model released by
 :meth:`~ImageEmbedder.close` (or at the end of a ``with`` block)."""
@@ -16,9 +16,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from evalkit.errors import EvalkitError, ModelError
+from evalkit.vlm.backend import LoadedModel, ResolvedModel
 from evalkit.vlm.devices import autocast_for, keep_freed_memory, parse_devices
-from evalkit.vlm.fast_forward import cls_only_image_forward, is_convolutional
-from evalkit.vlm.models import LoadedModel, ModelSpec, ResolvedSpec, load_model
+from evalkit.vlm.models import ModelSpec, load_model
 from evalkit.vlm.precision import check_precision
 from evalkit.vlm.preprocess import BatchPreprocessor
 
@@ -57,7 +57,7 @@ def _is_oom(exc: BaseException) -> bool:
 
 
 class ImageEmbedder:
-    """A loaded open_clip model that embeds batches of frames and prompts (float32, unit norm).
+    """A loaded model (any backend, :mod:`evalkit.vlm.backend`) that embeds batches of frames and prompts (float32, unit norm).
 
     :param spec: the model (see :class:`~evalkit.vlm.models.ModelSpec`), or an already
         :func:`~evalkit.vlm.models.load_model`-ed one.
@@ -78,7 +78,7 @@ class ImageEmbedder:
 
     def __init__(
         self,
-        spec: ModelSpec | ResolvedSpec | LoadedModel | str,
+        spec: ModelSpec | ResolvedModel | LoadedModel | str,
         device: str | torch.device = "cpu",
         precision: str = "fp32",
         batch_size: int | None = None,
@@ -103,14 +103,10 @@ class ImageEmbedder:
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalkit-prefetch")
         if self.device.type == "cpu":
             keep_freed_memory()
-        # Convolutional image towers (ResNets, ConvNeXts) run faster in channels-last layout
-        # (oneDNN on CPU, cuDNN on GPU); this converts the loaded model in place.
-        self.channels_last = is_convolutional(self.loaded.model.visual)
-        if self.channels_last:
-            self.loaded.model.visual.to(memory_format=torch.channels_last)
-        self._image_forward = (
-            cls_only_image_forward(self.loaded.model) or self.loaded.model.encode_image
-        )
+        # The backend's fastest image forward (e.g. open_clip's class-token-only last block),
+        # and whether it wants channels-last pixels (convolutional towers).
+        self.channels_last = self.loaded.channels_last
+        self._image_forward = self.loaded.image_forward()
 
     # lifetime --------------------------------------------------------------------------------------
 
@@ -144,7 +140,7 @@ class ImageEmbedder:
     # identity ------------------------------------------------------------------------------------
 
     @property
-    def resolved(self) -> ResolvedSpec:
+    def resolved(self) -> ResolvedModel:
         return self.loaded.resolved
 
     @property
@@ -273,9 +269,8 @@ class ImageEmbedder:
         prompts = [prompts] if isinstance(prompts, str) else list(prompts)
         todo = [p for p in dict.fromkeys(prompts) if p not in self._texts]
         if todo:
-            tokens = self.loaded.tokenizer(todo).to(self.device)
             with torch.inference_mode(), self._autocast():
-                emb = self.loaded.model.encode_text(tokens)
+                emb = self.loaded.encode_texts(todo)
             emb = F.normalize(emb.float(), dim=-1).cpu().numpy()
             if not np.isfinite(emb).all():
                 raise ModelError(

@@ -41,11 +41,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from evalkit.data.store import Dataset, open_dataset
+from evalkit.vlm.backend import ResolvedModel
 from evalkit.vlm.cache import EmbeddingCache, default_shard_frames
 from evalkit.vlm.devices import parse_devices
 from evalkit.vlm.embedder import ImageEmbedder, Message, check_batch_size, say_on_stderr
 from evalkit.vlm.job import Embedded, EmbedJob, embed_here, progress_bar
-from evalkit.vlm.models import ModelSpec, ResolvedSpec, ensure_weights, resolve
+from evalkit.vlm.models import ModelSpec, ensure_weights, resolve
 from evalkit.vlm.precision import check_precision
 from evalkit.vlm.preprocess import BatchPreprocessor, plan_resize
 from evalkit.vlm.torchrun import TorchrunEnv, embed_with_torchrun
@@ -92,7 +93,7 @@ class Embeddings:
 
 def embed_dataset(
     dataset: Dataset | str | os.PathLike[str],
-    spec: ModelSpec | ResolvedSpec | str,
+    spec: ModelSpec | ResolvedModel | str,
     devices: str | Sequence[str] | None = "auto",
     batch_size: int | None = None,
     precision: str = "fp32",
@@ -125,7 +126,7 @@ def embed_dataset(
     resolved = (
         embedder.resolved
         if embedder is not None
-        else (spec if isinstance(spec, ResolvedSpec) else resolve(spec))
+        else (spec if isinstance(spec, ResolvedModel) else resolve(spec))
     )
     cache = EmbeddingCache(ds, resolved, precision)
     env = TorchrunEnv.from_environ()

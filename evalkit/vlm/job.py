@@ -21,9 +21,9 @@ from tqdm import tqdm
 
 from evalkit.data.store import Dataset
 from evalkit.errors import EvalkitError
+from evalkit.vlm.backend import ResolvedModel
 from evalkit.vlm.cache import EmbeddingCache
 from evalkit.vlm.embedder import ImageEmbedder, Message
-from evalkit.vlm.models import ResolvedSpec
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class EmbedJob:
     """
 
     dataset: Path
-    model: ResolvedSpec
+    model: ResolvedModel
     precision: str
     batch_size: int | None
     allow_upscale: bool

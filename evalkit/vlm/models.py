@@ -1,4 +1,10 @@
-"""Loading open_clip models: by name and pretrained tag, from a local checkpoint, or random.
+"""Models by name (the front door of every backend) and the open_clip backend: by name and
+pretrained tag, from a local checkpoint, or random.
+
+:func:`resolve` and :func:`load_model` take any model name: ``hf:ORG/NAME[@REVISION]`` and
+``hf:/local/dir`` go to the Hugging Face backend (:mod:`evalkit.vlm.hf_models`), every other
+name to open_clip (this module). Both give a :class:`~evalkit.vlm.backend.ResolvedModel` and a
+:class:`~evalkit.vlm.backend.LoadedModel`, the interface the engine talks to.
 
 A model is named by a :class:`ModelSpec`: an open_clip architecture (``ViT-B-32``, ``RN50``,
 evalkit's tiny test models ``evalkit-tiny-vit`` / ``evalkit-tiny-rn``, or a path to a model
@@ -8,6 +14,7 @@ config JSON) and where its weights come from::
     ModelSpec("ViT-H-14", "laion2b_s32b_b79k")          # an open_clip pretrained tag
     ModelSpec("ViT-B-32", "weights/vit-b-32.safetensors")   # a local checkpoint
     ModelSpec("evalkit-tiny-vit", "none")               # random weights (tests, smoke runs)
+    ModelSpec("hf:openai/clip-vit-base-patch32")       # Hugging Face (evalkit.vlm.hf_models)
 
 :func:`resolve` checks a spec without loading anything heavy (unknown names and tags fail
 here, with the closest valid names) and gives its *identity*: what the embedding cache is keyed
@@ -25,13 +32,11 @@ from __future__ import annotations
 
 import atexit
 import difflib
-import hashlib
 import json
 import logging
 import os
 import re
 import shutil
-import socket
 import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -44,21 +49,49 @@ import torch
 from open_clip.transform import PreprocessCfg, merge_preprocess_dict
 
 from evalkit.errors import ModelError
+from evalkit.vlm import hf_models
+from evalkit.vlm.backend import (  # RANDOM... are re-exported: this module named them first
+    RANDOM,
+    RANDOM_SEED,
+    RANDOM_WEIGHTS_WARNING,
+    ImageForward,
+    LoadedModel,
+    ResolvedModel,
+)
+from evalkit.vlm.fast_forward import cls_only_image_forward, is_convolutional
+from evalkit.vlm.hub import file_sha256
+from evalkit.vlm.hub import hub_offline as _hub_offline
+from evalkit.vlm.hub import reachable as _reachable
+from evalkit.vlm.hub import sha256_json as _sha256_json
+
+__all__ = [
+    "RANDOM",
+    "RANDOM_SEED",
+    "RANDOM_WEIGHTS_WARNING",
+    "TINY_MODELS",
+    "KnownModel",
+    "LoadedModel",
+    "ModelSpec",
+    "OpenClipModel",
+    "ResolvedModel",
+    "ResolvedSpec",
+    "cached_weights",
+    "canonical_model_name",
+    "count_parameters",
+    "default_tag",
+    "ensure_weights",
+    "file_sha256",
+    "known_models",
+    "load_model",
+    "model_parameters",
+    "resolve",
+]
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 """Model configs shipped with evalkit (``evalkit-tiny-vit``, ``evalkit-tiny-rn``)."""
 
 TINY_MODELS = ("evalkit-tiny-vit", "evalkit-tiny-rn")
 """Tiny random-weight architectures for tests: 32×32 input, embedding dimension 32."""
-
-RANDOM = "none"
-"""The ``pretrained`` value that asks for random weights."""
-
-RANDOM_SEED = 0
-"""Seed of random weights: every load of ``(model, "none")`` gives the same weights."""
-
-RANDOM_WEIGHTS_WARNING = "RANDOM WEIGHTS: {label} has random weights (--pretrained none); its embeddings and rewards mean nothing."
-"""What every command says about a model with random weights (``label`` is the model's label)."""
 
 DEFAULT_TAGS: dict[str, str] = {
     # The paper's models (Section 4.4).
@@ -114,6 +147,8 @@ class ModelSpec:
         if isinstance(spec, ModelSpec):
             return spec if pretrained is None else cls(spec.model, pretrained)
         text = str(spec)
+        if hf_models.is_hf_name(text):
+            return cls(text.strip(), pretrained)
         if pretrained is None and ":" in text and not Path(text).exists():
             name, _, tag = text.partition(":")
             if name in open_clip.list_models():
@@ -122,8 +157,8 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
-class ResolvedSpec:
-    """A checked :class:`ModelSpec`: the architecture config, the weights' source and identity.
+class ResolvedSpec(ResolvedModel):
+    """A checked open_clip :class:`ModelSpec`: the architecture config, the weights' source and identity.
 
     Nothing heavy has been loaded. ``identity`` is a JSON-able dict that changes whenever the
     weights, architecture or preprocessing would change the embeddings.
@@ -141,6 +176,8 @@ class ResolvedSpec:
     quick_gelu: bool
     preprocess: dict[str, Any]
     tag_cfg: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    backend = "open_clip"
 
     @property
     def random_weights(self) -> bool:
@@ -178,26 +215,30 @@ class ResolvedSpec:
             return f"{self.display_name}/file:{Path(self.weights_path or '').name}@{(self.weights_sha256 or '')[:12]}"
         return f"{self.display_name}/RANDOM-WEIGHTS"
 
+    @property
+    def weights_slug(self) -> str:
+        if self.weights == "tag":
+            return self.tag or ""
+        return "random" if self.weights == "random" else f"file-{(self.weights_sha256 or '')[:8]}"
 
-def _sha256_json(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=list).encode()).hexdigest()
+    @property
+    def parameters(self) -> int | None:
+        return count_parameters(self.config)
 
+    @property
+    def flop_config(self) -> Mapping[str, Any] | None:
+        return self.config
 
-_FILE_HASHES: dict[tuple[str, int, int], str] = {}
+    @property
+    def class_token_only_last_block(self) -> bool:
+        return True  # where the tower is a plain ViT (the only case flop_config is counted)
 
+    def ensure_weights(self) -> None:
+        if self.tag and not self.random_weights:
+            _weights_file_for_tag(self)
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file, remembered per (path, size, mtime) within the process."""
-    p = Path(path).resolve()
-    st = p.stat()
-    key = (str(p), st.st_size, st.st_mtime_ns)
-    if key not in _FILE_HASHES:
-        h = hashlib.sha256()
-        with open(p, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 22), b""):
-                h.update(chunk)
-        _FILE_HASHES[key] = h.hexdigest()
-    return _FILE_HASHES[key]
+    def load(self, device: torch.device) -> OpenClipModel:
+        return _load_open_clip(self, device)
 
 
 def _closest(name: str, valid: list[str], n: int = 3) -> str:
@@ -260,6 +301,8 @@ def default_tag(model: str) -> str | None:
     The paper's tags for its models (:data:`DEFAULT_TAGS`); ``openai`` for other ResNets; else
     the LAION/DataComp run with the most samples seen (``..._s34b_...``); else the first tag.
     """
+    if hf_models.is_hf_name(model):
+        return None  # a Hugging Face model's weights are named by its revision
     tags = open_clip.list_pretrained_tags_by_model(model)
     if not tags:
         return None
@@ -276,31 +319,6 @@ def default_tag(model: str) -> str | None:
 
     best = max(tags, key=seen)
     return best if seen(best) > 0 else tags[0]
-
-
-def _hub_offline() -> bool:
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
-        return True
-    try:
-        from huggingface_hub import constants
-
-        return bool(constants.HF_HUB_OFFLINE)
-    except Exception:  # pragma: no cover - huggingface_hub is an open_clip dependency
-        return False
-
-
-def _reachable(url: str, timeout: float = 3.0) -> bool:
-    """Whether a TCP connection to the host of ``url`` opens within ``timeout`` seconds."""
-    parsed = urlparse(url)
-    host = parsed.hostname
-    if not host:
-        return False
-    port = parsed.port or (443 if parsed.scheme != "http" else 80)
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def _hf_candidates(hf_hub: str) -> tuple[str, list[str]]:
@@ -350,13 +368,21 @@ def canonical_model_name(name: str) -> str:
     return {m.lower(): m for m in open_clip.list_models()}.get(arch.lower(), name.strip())
 
 
-def resolve(spec: ModelSpec | str, pretrained: str | None = None) -> ResolvedSpec:
+def resolve(spec: ModelSpec | str, pretrained: str | None = None) -> ResolvedModel:
     """Check a model spec and work out its identity, without loading weights or downloading.
+
+    ``hf:`` names go to the Hugging Face backend (:func:`evalkit.vlm.hf_models.resolve_hf`).
 
     :raises ModelError: unknown architecture or tag (with the closest valid names), a missing
         checkpoint file, a config file that is not an open_clip config.
     """
     spec = ModelSpec.coerce(spec, pretrained)
+    if hf_models.is_hf_name(spec.model):
+        return hf_models.resolve_hf(spec.model, spec.pretrained, spec)
+    return _resolve_open_clip(spec)
+
+
+def _resolve_open_clip(spec: ModelSpec) -> ResolvedSpec:
     name = spec.model.strip()
     preprocess_extra: dict[str, Any] = {}
     if name.endswith(".json") or Path(name).is_file():
@@ -458,8 +484,13 @@ def _canonical_preprocess(cfg: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class LoadedModel:
-    """An open_clip model in eval mode on a device, with its preprocessing and tokenizer."""
+class OpenClipModel(LoadedModel):
+    """An open_clip model in eval mode on a device, with its preprocessing and tokenizer.
+
+    Convolutional image towers (ResNets, ConvNeXts) are converted to channels-last (faster with
+    oneDNN on the CPU and cuDNN on a GPU); a plain ViT runs its last block for the class token
+    alone (:func:`~evalkit.vlm.fast_forward.cls_only_image_forward`).
+    """
 
     resolved: ResolvedSpec
     model: torch.nn.Module
@@ -467,28 +498,32 @@ class LoadedModel:
     pil_transform: Callable[[Any], torch.Tensor]
     device: torch.device
 
-    @property
-    def preprocess(self) -> dict[str, Any]:
-        return self.resolved.preprocess
+    def __post_init__(self) -> None:
+        self._channels_last = is_convolutional(self.model.visual)
+        if self._channels_last:
+            self.model.visual.to(memory_format=torch.channels_last)
 
     @property
-    def random_weights(self) -> bool:
-        return self.resolved.random_weights
+    def channels_last(self) -> bool:
+        return self._channels_last
 
-    @property
-    def embed_dim(self) -> int:
-        return self.resolved.embed_dim
+    def image_forward(self) -> ImageForward:
+        return cls_only_image_forward(self.model) or self.model.encode_image
 
-    @property
-    def label(self) -> str:
-        return self.resolved.label
+    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_image(pixels)
+
+    def encode_texts(self, prompts: list[str]) -> torch.Tensor:
+        return self.model.encode_text(self.tokenizer(prompts).to(self.device))
+
+    def naive_pixels(self, images: list[Any]) -> torch.Tensor:
+        return torch.stack([self.pil_transform(im) for im in images])
 
 
-def ensure_weights(resolved: ResolvedSpec) -> None:
-    """Make sure a tag's weights are on this machine (downloading them if the hub is reachable),
+def ensure_weights(resolved: ResolvedModel) -> None:
+    """Make sure a model's weights are on this machine (downloading them if the hub is reachable),
     so that a missing-weights error comes before any work starts or any cache is written."""
-    if resolved.tag and not resolved.random_weights:
-        _weights_file_for_tag(resolved)
+    resolved.ensure_weights()
 
 
 def _weights_file_for_tag(resolved: ResolvedSpec) -> str:
@@ -570,15 +605,19 @@ def _explain_load_error(exc: BaseException, path: str, resolved: ResolvedSpec) -
 
 
 def load_model(
-    spec: ModelSpec | ResolvedSpec | str,
+    spec: ModelSpec | ResolvedModel | str,
     device: str | torch.device = "cpu",
     pretrained: str | None = None,
 ) -> LoadedModel:
-    """Build the model of ``spec`` on ``device`` in eval mode (fp32 weights).
+    """Build the model of ``spec`` on ``device`` in eval mode (fp32 weights), with its backend.
 
     :raises ModelError: unknown names, missing weights offline, a corrupt or mismatched checkpoint.
     """
-    resolved = spec if isinstance(spec, ResolvedSpec) else resolve(spec, pretrained)
+    resolved = spec if isinstance(spec, ResolvedModel) else resolve(spec, pretrained)
+    return resolved.load(torch.device(device))
+
+
+def _load_open_clip(resolved: ResolvedSpec, device: torch.device) -> OpenClipModel:
     if resolved.arch not in open_clip.list_models():  # custom config in a fresh process
         open_clip.add_model_config(_write_temp_config(resolved))
     device = torch.device(device)
@@ -619,7 +658,7 @@ def load_model(
             f"open_clip's preprocessing for {resolved.label} ({actual}) differs from evalkit's ({resolved.preprocess})."
         )
     tokenizer = open_clip.get_tokenizer(resolved.arch)
-    return LoadedModel(
+    return OpenClipModel(
         resolved=resolved,
         model=model,
         tokenizer=tokenizer,
@@ -790,6 +829,20 @@ def known_models(include_untagged: bool = False) -> list[KnownModel]:
             )
         )
     return rows
+
+
+def model_parameters(model: str) -> int | None:
+    """Parameters of a model (image and text towers) by name, from its config; for a Hugging Face
+    repository that is not cached, its approximate count if it is a well-known one; ``None`` if
+    unknown. The count depends on the architecture only, not on the weights."""
+    try:
+        return resolve(model, RANDOM).parameters
+    except ModelError:
+        if hf_models.is_hf_name(model):
+            repo, _, _ = str(model).strip()[len(hf_models.PREFIX) :].partition("@")
+            known = hf_models.KNOWN_REPOS.get(repo)
+            return int(known) if known else None
+        return None
 
 
 def _is_custom_arch(name: str) -> bool:

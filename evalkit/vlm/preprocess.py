@@ -1,4 +1,5 @@
-"""Batched image preprocessing: open_clip's PIL transform for whole batches of frames.
+"""Batched image preprocessing: open_clip's PIL transform (or a Hugging Face image processor's
+resize, crop and normalisation, see :func:`plan_resize`) for whole batches of frames.
 
 open_clip's inference transform (``image_transform(..., is_train=False)``) resizes a PIL image
 (bicubic or bilinear, antialiased), centre-crops (or pads) it to the model's input size, and
@@ -56,7 +57,14 @@ class ResizePlan:
 
 
 def plan_resize(in_hw: Sequence[int], cfg: Mapping[str, Any]) -> ResizePlan:
-    """Reproduce the geometry of open_clip's ``image_transform(cfg, is_train=False)``."""
+    """Reproduce the geometry of open_clip's ``image_transform(cfg, is_train=False)``, or of a
+    Hugging Face image processor's resize and centre crop.
+
+    ``resize_mode`` is open_clip's (``shortest``, ``longest``, ``squash``), or ``shortest_edge``:
+    Hugging Face's resize of the short side to ``resize_size`` (torchvision's ``Resize(int)``),
+    then a crop to ``size``. ``crop_offset`` is ``round`` (open_clip, torchvision) or ``floor``
+    (Hugging Face's ``center_crop``) for the crop's top-left corner.
+    """
     h, w = int(in_hw[0]), int(in_hw[1])
     size = cfg["size"]
     out_h, out_w = (
@@ -66,6 +74,8 @@ def plan_resize(in_hw: Sequence[int], cfg: Mapping[str, Any]) -> ResizePlan:
     interpolation = "bilinear" if cfg.get("interpolation") == "bilinear" else "bicubic"
     if mode == "squash":
         resized = (out_h, out_w)
+    elif mode == "shortest_edge":
+        resized = _short_side_to(h, w, int(cfg["resize_size"]))
     elif mode == "longest" or out_h != out_w:
         # open_clip's ResizeKeepRatio; its non-square 'shortest' case uses the default (bicubic).
         longest = 1.0 if mode == "longest" else 0.0
@@ -75,17 +85,15 @@ def plan_resize(in_hw: Sequence[int], cfg: Mapping[str, Any]) -> ResizePlan:
         ratio = max(ratio_h, ratio_w) * longest + min(ratio_h, ratio_w) * (1.0 - longest)
         resized = (round(h * 1.0 / ratio), round(w * 1.0 / ratio))
     elif mode == "shortest":
-        # torchvision Resize(int): the short side becomes `size`, the long side is truncated.
-        short, long = (w, h) if w <= h else (h, w)
-        new_short, new_long = out_h, int(out_h * long / short)
-        resized = (new_long, new_short) if w <= h else (new_short, new_long)
+        resized = _short_side_to(h, w, out_h)
     else:
         raise ValueError(f"unknown resize mode {mode!r}")
+    floor = cfg.get("crop_offset", "round") == "floor"
 
     def offset(n: int, target: int) -> int:
         if target > n:
             return -((target - n) // 2)
-        return int(round((n - target) / 2.0))
+        return int((n - target) / 2.0) if floor else int(round((n - target) / 2.0))
 
     return ResizePlan(
         (h, w),
@@ -94,6 +102,13 @@ def plan_resize(in_hw: Sequence[int], cfg: Mapping[str, Any]) -> ResizePlan:
         (offset(resized[0], out_h), offset(resized[1], out_w)),
         interpolation,
     )
+
+
+def _short_side_to(h: int, w: int, size: int) -> tuple[int, int]:
+    """torchvision's ``Resize(int)``: the short side becomes ``size``, the long side is truncated."""
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = size, int(size * long / short)
+    return (new_long, new_short) if w <= h else (new_short, new_long)
 
 
 class BatchPreprocessor:
@@ -119,10 +134,11 @@ class BatchPreprocessor:
         self.plan = plan = plan_resize(in_hw, cfg)
         if plan.upscales and not allow_upscale:
             h, w = plan.in_hw
+            need = max(*plan.out_hw, int(cfg.get("resize_size") or 0))
             raise DatasetError(
                 f"Frames are {w}×{h} pixels but the model looks at {plan.out_hw[1]}×{plan.out_hw[0]}; they would be "
                 f"upscaled to {plan.resized_hw[1]}×{plan.resized_hw[0]}. Collect the dataset again with a larger "
-                f"--size (at least {max(plan.out_hw)}), or pass --allow-upscale to embed them anyway."
+                f"--size (at least {need}), or pass --allow-upscale to embed them anyway."
             )
         (rh, rw), (oh, ow), (dy, dx) = plan.resized_hw, plan.out_hw, plan.offset
         # The part of the resized image that survives the crop, and where it lands in the output.

@@ -1,0 +1,532 @@
+"""The Hugging Face backend: CLIP and SigLIP (SigLIP 2 fixed-resolution) checkpoints.
+
+Names::
+
+    hf:openai/clip-vit-base-patch32                 # a hub repository, its main revision
+    hf:google/siglip2-base-patch16-224@<commit>     # a branch, tag or commit of it
+    hf:/path/to/folder                              # a save_pretrained folder
+
+Model classes: ``CLIPModel`` and ``SiglipModel`` (config ``model_type`` ``clip`` / ``siglip``;
+SigLIP 2's fixed-resolution checkpoints are ``SiglipModel``s); embeddings come from their
+``get_image_features`` / ``get_text_features`` (a tensor in transformers 4, an output object
+whose ``pooler_output`` is the embedding in transformers 5).
+
+Files are read offline-first: from the folder, or from the Hugging Face cache (a revision must be
+cached, or the hub reachable to download it; with ``HF_HUB_OFFLINE`` nothing is tried). The
+image processor's ``preprocessor_config.json`` is translated into the engine's batched tensor
+preprocessing (:func:`~evalkit.vlm.hf_processor.processor_to_preprocess`: resize of the short side or squash resize,
+centre crop, rescale, mean/std); a config the engine cannot reproduce is refused, never
+approximated. Texts go through the model's own tokenizer with the model's padding rule (SigLIP
+pads to its maximum length: its text embedding is read at the last position).
+
+``transformers`` is the optional extra ``evalkit[hf]``; this module imports it only when a model
+is loaded or counted (it is slow to import, and resolving a cached model does not need it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from huggingface_hub import constants, snapshot_download
+
+from evalkit.errors import ModelError
+from evalkit.vlm.backend import RANDOM, RANDOM_SEED, ImageForward, LoadedModel, ResolvedModel
+from evalkit.vlm.hf_fast_forward import clip_image_forward
+from evalkit.vlm.hf_processor import processor_to_preprocess
+from evalkit.vlm.hub import file_sha256, hub_offline, reachable, sha256_json
+
+PREFIX = "hf:"
+"""What starts the name of a Hugging Face model."""
+
+TRANSFORMERS_MODULE = "transformers"
+"""The library this backend needs (a name, so that tests can simulate it missing)."""
+
+INSTALL_HINT = "install it with: pip install 'evalkit[hf]' (or pip install transformers)"
+
+MODEL_CLASSES: dict[str, str] = {"clip": "CLIPModel", "siglip": "SiglipModel"}
+"""transformers class of each supported config ``model_type``."""
+
+SUPPORTED = "CLIPModel (CLIP) and SiglipModel (SigLIP, SigLIP 2 fixed-resolution)"
+
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "spiece.model")
+PROCESSOR_FILE = "preprocessor_config.json"
+
+KNOWN_REPOS: dict[str, float] = {
+    "openai/clip-vit-base-patch32": 151.3e6,
+    "openai/clip-vit-base-patch16": 149.6e6,
+    "openai/clip-vit-large-patch14": 427.6e6,
+    "openai/clip-vit-large-patch14-336": 427.9e6,
+    "laion/CLIP-ViT-B-32-laion2B-s34B-b79K": 151.3e6,
+    "laion/CLIP-ViT-L-14-laion2B-s32B-b82K": 427.6e6,
+    "laion/CLIP-ViT-H-14-laion2B-s32B-b79K": 986.1e6,
+    "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k": 2539.6e6,
+    "google/siglip-base-patch16-224": 203.2e6,
+    "google/siglip-large-patch16-384": 652.5e6,
+    "google/siglip-so400m-patch14-384": 878.0e6,
+    "google/siglip2-base-patch16-224": 375.2e6,
+    "google/siglip2-large-patch16-384": 881.5e6,
+    "google/siglip2-so400m-patch14-384": 1136.0e6,
+}
+"""Well-known CLIP and SigLIP repositories with their approximate parameter counts (image and
+text towers; the exact count is computed from the config once it is cached)."""
+
+_log = logging.getLogger(__name__)
+
+
+def is_hf_name(name: object) -> bool:
+    """Whether a model name is a Hugging Face one (``hf:...``)."""
+    return str(name).strip().lower().startswith(PREFIX)
+
+
+def transformers_module() -> Any:
+    """The ``transformers`` module, imported now.
+
+    :raises ModelError: it is not installed (one sentence saying how to install it).
+    """
+    try:
+        # Imported here, not at the top: an optional extra, and slow to import.
+        return importlib.import_module(TRANSFORMERS_MODULE)
+    except ImportError:
+        raise ModelError(
+            f"Hugging Face models need the transformers library, which is not installed; {INSTALL_HINT}."
+        ) from None
+
+
+def _check_transformers() -> None:
+    if importlib.util.find_spec(TRANSFORMERS_MODULE) is None:
+        transformers_module()  # raises the explained error
+
+
+# -- names and files ----------------------------------------------------------------------------
+
+
+def parse_name(name: str) -> tuple[str | None, Path | None, str | None]:
+    """``(repo, folder, revision)`` of ``hf:ORG/NAME[@REVISION]`` or ``hf:/local/dir``."""
+    body = str(name).strip()[len(PREFIX) :].strip()
+    if not body:
+        raise ModelError(
+            "A Hugging Face model is named hf:ORG/NAME[@REVISION] or hf:/path/to/folder."
+        )
+    local = Path(body).expanduser()
+    if body.startswith(("/", ".", "~")) or local.is_dir():
+        return None, local, None
+    repo, _, revision = body.partition("@")
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise ModelError(
+            f"{name!r} is not a Hugging Face repository name (hf:ORG/NAME[@REVISION]) nor an existing folder."
+        )
+    return repo, None, revision or None
+
+
+def _hub_snapshot(repo: str, revision: str | None) -> Path:
+    """The cached snapshot folder of ``repo`` at ``revision``; downloaded only when the hub is on."""
+    rev = revision or "main"
+    what = f"{repo}@{rev}" if revision else repo
+    try:
+        return Path(snapshot_download(repo, revision=revision, local_files_only=True))
+    except Exception:  # not cached: LocalEntryNotFoundError, or a revision not in the cache
+        pass
+    hint = (
+        "run once with network access (HF_HUB_OFFLINE unset) to download it, "
+        "or pass hf:/path/to/a/save_pretrained/folder"
+    )
+    if hub_offline():
+        raise ModelError(
+            f"Hugging Face model {what} (revision {rev}) is not in the local Hugging Face cache and the hub "
+            f"is offline (HF_HUB_OFFLINE); {hint}."
+        )
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    if not reachable(endpoint):
+        raise ModelError(
+            f"Hugging Face model {what} is not in the local cache and {endpoint} cannot be reached; {hint}."
+        )
+    _log.warning("Downloading %s from the Hugging Face hub...", what)
+    try:
+        path = snapshot_download(
+            repo,
+            revision=revision,
+            allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "*.bin"],
+        )
+    except Exception as exc:  # network and hub errors come in many types
+        raise ModelError(
+            f"Downloading Hugging Face model {what} failed ({type(exc).__name__}); {hint}."
+        ) from None
+    return Path(path)
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{what} {path} is not readable JSON ({exc}).") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{what} {path} is not a JSON object.")
+    return data
+
+
+def _model_type(config: Mapping[str, Any], where: str) -> str:
+    kind = str(config.get("model_type", ""))
+    arch = ", ".join(config.get("architectures") or []) or kind or "unknown"
+    if kind == "siglip2":
+        raise ModelError(
+            f"{where} is a Siglip2Model (NaFlex: variable resolution and patch count), whose image "
+            f"processor evalkit cannot reproduce; supported are {SUPPORTED}, which include SigLIP 2's "
+            "fixed-resolution checkpoints (e.g. google/siglip2-base-patch16-224)."
+        )
+    if kind not in MODEL_CLASSES:
+        raise ModelError(
+            f"{where} is a {arch} model, not an image-text model evalkit supports; supported are {SUPPORTED}."
+        )
+    return kind
+
+
+# -- the resolved model ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HFResolved(ResolvedModel):
+    """A checked Hugging Face model: its folder, revision, config and preprocessing."""
+
+    name: str  # as typed, e.g. "hf:openai/clip-vit-base-patch32"
+    display_name: str
+    repo: str | None
+    folder: str
+    commit: str | None  # of a hub snapshot; None for a local folder
+    model_type: str
+    config: dict[str, Any]
+    preprocess: dict[str, Any]
+    files_sha256: tuple[tuple[str, str], ...]  # a local folder's files (hub snapshots: the commit)
+    random: bool
+    spec: Any = field(default=None, compare=False)  # the ModelSpec it was resolved from
+
+    backend = "hf"
+
+    @property
+    def tag(self) -> str | None:  # type: ignore[override]
+        return None  # weights are named by the revision, not by a tag
+
+    @property
+    def weights_path(self) -> str | None:  # type: ignore[override]
+        return None if self.random else self.folder
+
+    @property
+    def random_weights(self) -> bool:
+        return self.random
+
+    @property
+    def embed_dim(self) -> int:
+        if self.model_type == "clip":
+            return int(self.config.get("projection_dim", 512))
+        return int(self.config.get("vision_config", {}).get("hidden_size", 768))
+
+    @property
+    def text_padding(self) -> tuple[str | bool, int]:
+        """``(padding, max_length)`` of the tokenizer call: SigLIP pads to its maximum length
+        (its text embedding is read at the last position), CLIP to the longest prompt."""
+        text = self.config.get("text_config", {}) or {}
+        if self.model_type == "siglip":
+            return "max_length", int(text.get("max_position_embeddings", 64))
+        return True, int(text.get("max_position_embeddings", 77))
+
+    @property
+    def source_hash(self) -> str:
+        """The commit of a hub snapshot, or a hash of a local folder's files."""
+        return self.commit or sha256_json(list(self.files_sha256))
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        padding, max_length = self.text_padding
+        return {
+            "backend": "hf",
+            "model": self.repo or self.display_name,
+            "source": {"commit": self.commit}
+            if self.commit
+            else {"files": dict(self.files_sha256)},
+            "config_sha256": sha256_json(self.config),
+            "weights": {"random_seed": RANDOM_SEED} if self.random else "pretrained",
+            "preprocess": self.preprocess,
+            "text": {"padding": padding, "max_length": max_length},
+        }
+
+    @property
+    def label(self) -> str:
+        if self.random:
+            return f"{self.name}/RANDOM-WEIGHTS"
+        return f"{self.name}@{self.source_hash[:12]}" if "@" not in self.name else self.name
+
+    @property
+    def weights_slug(self) -> str:
+        return "random" if self.random else self.source_hash[:12]
+
+    @property
+    def parameters(self) -> int | None:
+        return count_parameters(self.model_type, self.folder)
+
+    @property
+    def flop_config(self) -> Mapping[str, Any] | None:
+        v = self.config.get("vision_config", {}) or {}
+        if self.model_type == "siglip" and v.get("vision_use_head", True):
+            return None  # attention-pooling head: not the plain class-token ViT the count knows
+        width = int(v.get("hidden_size", 768))
+        return {
+            "embed_dim": self.embed_dim,
+            "vision_cfg": {
+                "image_size": int(v.get("image_size", 224)),
+                "patch_size": int(v.get("patch_size", 32)),
+                "width": width,
+                "mlp_ratio": int(v.get("intermediate_size", 4 * width)) / width,
+                "layers": int(v.get("num_hidden_layers", 12)),
+            },
+        }
+
+    @property
+    def class_token_only_last_block(self) -> bool:
+        return self.model_type == "clip"  # evalkit.vlm.hf_fast_forward
+
+    def ensure_weights(self) -> None:
+        pass  # resolving found (or downloaded) every file
+
+    def load(self, device: torch.device) -> HFModel:
+        return HFModel.load(self, device)
+
+
+def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HFResolved:
+    """Check a Hugging Face model name and its files (offline-first), without loading weights.
+
+    :param pretrained: ``None`` (the checkpoint's weights) or ``"none"`` (random weights from
+        its config).
+    :param spec: the :class:`~evalkit.vlm.models.ModelSpec` asked for (kept with the result).
+    :raises ModelError: transformers missing, files missing, an unsupported model class or
+        image processor.
+    """
+    _check_transformers()
+    random = False
+    if pretrained is not None:
+        if str(pretrained).strip().lower() != RANDOM:
+            raise ModelError(
+                f"A Hugging Face model takes --pretrained none (random weights) or nothing, not {pretrained!r}; "
+                "name a revision as hf:ORG/NAME@REVISION or a folder as hf:/path."
+            )
+        random = True
+    repo, local, revision = parse_name(name)
+    if local is not None:
+        if not local.is_dir():
+            raise ModelError(f"Hugging Face model folder {local} does not exist.")
+        folder, commit, where = local.resolve(), None, f"folder {local}"
+        display = local.resolve().name
+    else:
+        assert repo is not None
+        folder = _hub_snapshot(repo, revision)
+        commit, where, display = folder.name, f"hf:{repo}", repo
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise ModelError(
+            f"Hugging Face model {where} has no config.json; it must be a save_pretrained folder or hub repository."
+        )
+    config = _read_json(config_path, "Model config")
+    model_type = _model_type(config, where)
+    if not random and not any((folder / f).is_file() for f in WEIGHT_FILES):
+        raise ModelError(
+            f"Hugging Face model {where} has no weights ({' or '.join(WEIGHT_FILES[::2])}); "
+            "pass --pretrained none for random weights from its config."
+        )
+    if not any((folder / f).is_file() for f in TOKENIZER_FILES):
+        raise ModelError(
+            f"Hugging Face model {where} has no tokenizer files ({', '.join(TOKENIZER_FILES)})."
+        )
+    if not (folder / PROCESSOR_FILE).is_file():
+        raise ModelError(
+            f"Hugging Face model {where} has no {PROCESSOR_FILE} (its image processor)."
+        )
+    processor = _read_json(folder / PROCESSOR_FILE, "Image processor config")
+    preprocess = processor_to_preprocess(processor, model_type, where)
+    files: tuple[tuple[str, str], ...] = ()
+    if commit is None:
+        files = tuple(
+            (f.name, file_sha256(f))
+            for f in sorted(folder.iterdir())
+            if f.is_file() and not (random and f.name.startswith(("model.", "pytorch_model")))
+        )
+    return HFResolved(
+        name=f"{PREFIX}{repo}" + (f"@{revision}" if revision else "")
+        if repo
+        else f"{PREFIX}{folder}",
+        display_name=display,
+        repo=repo,
+        folder=str(folder),
+        commit=commit,
+        model_type=model_type,
+        config=config,
+        preprocess=preprocess,
+        files_sha256=files,
+        random=random,
+        spec=spec,
+    )
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def _features(out: Any) -> torch.Tensor:
+    """The embedding from ``get_*_features``: a tensor (transformers 4) or its ``pooler_output``
+    (transformers 5's output object)."""
+    return out if isinstance(out, torch.Tensor) else out.pooler_output
+
+
+class _quiet_transformers:
+    """transformers' own warnings, logs and progress bars off while a model loads (evalkit says
+    what matters)."""
+
+    def __init__(self, tf: Any) -> None:
+        self._bars = tf.utils.logging
+
+    def __enter__(self) -> None:
+        self._level = logging.root.manager.disable
+        logging.disable(logging.WARNING)
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore")
+        self._bars_on = self._bars.is_progress_bar_enabled()
+        self._bars.disable_progress_bar()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bars_on:
+            self._bars.enable_progress_bar()
+        self._warnings.__exit__(*exc)
+        logging.disable(self._level)
+
+
+class HFModel(LoadedModel):
+    """A Hugging Face CLIP or SigLIP model on a device, with its tokenizer."""
+
+    def __init__(
+        self, resolved: HFResolved, model: torch.nn.Module, tokenizer: Any, device: torch.device
+    ) -> None:
+        self.resolved = resolved
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        self._processor: Any = None
+
+    @classmethod
+    def load(cls, resolved: HFResolved, device: torch.device) -> HFModel:
+        """The model of ``resolved`` on ``device`` (eval mode, fp32, no gradients)."""
+        tf = transformers_module()
+        model_class = getattr(tf, MODEL_CLASSES[resolved.model_type])
+        folder = resolved.folder
+        with _quiet_transformers(tf), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_SEED)
+            try:
+                if resolved.random:
+                    model = model_class(model_class.config_class.from_pretrained(folder))
+                else:
+                    model = model_class.from_pretrained(folder, local_files_only=True)
+                tokenizer = tf.AutoTokenizer.from_pretrained(folder, local_files_only=True)
+            except (OSError, ValueError, RuntimeError, KeyError) as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                raise ModelError(
+                    f"Loading {resolved.name} with transformers failed ({type(exc).__name__}: {first})."
+                ) from None
+        model = model.float().to(device).eval()
+        model.requires_grad_(False)
+        return cls(resolved, model, tokenizer, device)
+
+    def image_forward(self) -> ImageForward:
+        return clip_image_forward(self.model) or self.encode_pixels
+
+    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        return _features(self.model.get_image_features(pixel_values=pixels))
+
+    def tokenize(self, prompts: list[str]) -> dict[str, torch.Tensor]:
+        """The model's tokenizer on ``prompts`` with its padding rule (:attr:`HFResolved.text_padding`)."""
+        padding, max_length = self.resolved.text_padding
+        tokens = self.tokenizer(
+            prompts, padding=padding, max_length=max_length, truncation=True, return_tensors="pt"
+        )
+        return {k: v.to(self.device) for k, v in tokens.items() if k != "token_type_ids"}
+
+    def encode_texts(self, prompts: list[str]) -> torch.Tensor:
+        return _features(self.model.get_text_features(**self.tokenize(prompts)))
+
+    def naive_pixels(self, images: list[Any]) -> torch.Tensor:
+        if self._processor is None:
+            tf = transformers_module()
+            with _quiet_transformers(tf):
+                self._processor = tf.AutoImageProcessor.from_pretrained(
+                    self.resolved.folder, local_files_only=True
+                )
+        return self._processor(images=images, return_tensors="pt")["pixel_values"]
+
+
+# -- catalogue ------------------------------------------------------------------------------------
+
+
+def count_parameters(model_type: str, folder: str | os.PathLike[str]) -> int | None:
+    """Parameters of the model whose config is in ``folder`` (built on the meta device, no memory);
+    ``None`` when transformers is missing."""
+    try:
+        tf = transformers_module()
+    except ModelError:
+        return None
+    model_class = getattr(tf, MODEL_CLASSES[model_type])
+    with _quiet_transformers(tf), torch.device("meta"):
+        model = model_class(model_class.config_class.from_pretrained(str(folder)))
+    return int(sum(p.numel() for p in model.parameters()))
+
+
+@dataclass(frozen=True)
+class KnownHFModel:
+    """A row of ``evalkit models`` for Hugging Face: a repository, its parameters, whether cached."""
+
+    repo: str
+    parameters: int | None
+    cached: bool
+
+
+def known_hf_models() -> list[KnownHFModel]:
+    """The well-known CLIP/SigLIP repositories, and any other CLIP/SigLIP repository in the local
+    Hugging Face cache; exact parameter counts for cached ones."""
+    rows = {repo: KnownHFModel(repo, int(n), False) for repo, n in KNOWN_REPOS.items()}
+    for repo, folder, model_type in _cached_repos():
+        n = count_parameters(model_type, folder) if model_type else None
+        rows[repo] = KnownHFModel(
+            repo, n or (rows[repo].parameters if repo in rows else None), True
+        )
+    return sorted(rows.values(), key=lambda r: (r.repo.split("/")[0], r.parameters or 0, r.repo))
+
+
+def _cached_repos() -> list[tuple[str, Path, str]]:
+    """(repo, snapshot folder, model_type) of the CLIP/SigLIP models in the Hugging Face cache
+    (the snapshot ``main`` points to, else the newest)."""
+    found = []
+    for base in sorted(Path(constants.HF_HUB_CACHE).expanduser().glob("models--*--*")):
+        snapshots = [p for p in (base / "snapshots").glob("*") if (p / "config.json").is_file()]
+        if not snapshots:
+            continue
+        main = base / "refs" / "main"
+        commit = main.read_text().strip() if main.is_file() else ""
+        chosen = next((p for p in snapshots if p.name == commit), None) or max(
+            snapshots, key=lambda p: p.stat().st_mtime
+        )
+        try:
+            kind = json.loads((chosen / "config.json").read_text()).get("model_type")
+        except (OSError, ValueError):
+            continue
+        if kind in MODEL_CLASSES:
+            found.append((base.name[len("models--") :].replace("--", "/", 1), chosen, kind))
+    return found

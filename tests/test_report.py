@@ -532,3 +532,35 @@ def test_scaling_of_another_metric(tiny_results, tmp_path):
         *root,
     )
     assert r.exit_code == 2 and "Unknown metric 'auroc'" in r.output
+
+
+@pytest.mark.slow
+def test_report_shows_the_other_metrics(tiny_results, tmp_path):
+    import shutil
+
+    copy = tmp_path / "datasets"
+    shutil.copytree(tiny_results, copy)
+    r = _run(
+        "epic",
+        "--task",
+        "cartpole",
+        "--model",
+        TINY[0],
+        "--pretrained",
+        "none",
+        "--metrics",
+        "auc,spearman",
+        "--bootstrap",
+        "100",
+        "--root",
+        str(copy),
+    )
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "report"
+    r = _run("report", "--task", "cartpole", "--root", str(copy), "--out", str(out))
+    assert r.exit_code == 0, r.output
+    html = (out / "index.html").read_text()
+    section = html[html.index('<section id="metrics">') :]
+    section = section[: section.index("</section>")]
+    assert '<th class="num">auc</th>' in section and '<th class="num">spearman</th>' in section
+    assert section.count("<tr><td><code>evalkit-tiny-vit</code>") == 5  # one row per α

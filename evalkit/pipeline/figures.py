@@ -353,6 +353,8 @@ def scaling_data(
 
     say = progress or (lambda _msg: None)
     saved = saved_clip_results(dataset, task, label_set, metric)
+    what = "EPIC" if metric == "epic" else metric
+    metric_option = "" if metric == "epic" else f" --metrics {metric.split('_')[0]}"
     parts, computed, params = [], [], {}
     for spec in models:
         spec = ModelSpec.coerce(spec)
@@ -363,11 +365,11 @@ def scaling_data(
         if len(rows) < len(alphas):
             if not compute_missing:
                 raise EvalkitError(
-                    f"No saved {metric} results of {model} ({name}) for task {task!r} on {dataset.name!r} for every α; "
+                    f"No saved {what} results of {model} ({name}) for task {task!r} on {dataset.name!r} for every α; "
                     f"run 'evalkit epic --task {task} --model {model} --pretrained {name} --dataset {dataset.name} "
-                    f"--labels {label_set} --alpha {number_list(alphas)} --metrics {metric}'."
+                    f"--labels {label_set} --alpha {number_list(alphas)}{metric_option}'."
                 )
-            say(f"{metric} of {model} ({name}) on {dataset.name} is not saved yet: computing it")
+            say(f"{what} of {model} ({name}) on {dataset.name} is not saved yet: computing it")
             source = clip_reward_source(
                 dataset, task, spec, list(alphas), devices=devices, batch_size=batch_size
             )
@@ -381,7 +383,11 @@ def scaling_data(
                 metrics=["erc" if metric.startswith("erc_") else metric],
             )
             table = run.table()
-            rows = _select(table[table["metric"] == metric], resolved, alphas)
+            rows = (
+                table
+                if table.empty
+                else _select(table[table["metric"] == metric], resolved, alphas)
+            )
             if rows.empty:
                 reason = "; ".join(r.reason for r in run.skipped()) or "it is not defined here"
                 raise EvalkitError(

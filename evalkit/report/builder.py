@@ -132,6 +132,7 @@ class ReportContent:
     figures: list[FigureSpec]
     commands: list[str]
     notes: list[str] = field(default_factory=list)
+    panel: pd.DataFrame = field(default_factory=pd.DataFrame)  # the other metrics' saved rows
 
     @property
     def any_random(self) -> bool:
@@ -288,7 +289,7 @@ def gather_report(
     """
     wanted = [get_task(t).name for t in tasks] if tasks else None
     notes: list[str] = []
-    datasets, parts = [], []
+    datasets, parts, panel_parts = [], [], []
     for path in iter_datasets(root):
         try:
             ds = Dataset(path)
@@ -296,7 +297,6 @@ def gather_report(
             notes.append(f"dataset folder {path.name} was skipped: {exc}")
             continue
         rows = load_epic_results(path)
-        rows = rows[rows["metric"] == EPIC_METRIC]  # the panel's other metrics: their own section
         if wanted is not None:
             rows = rows[rows["task"].isin(wanted)]
         if label_sets:
@@ -306,11 +306,14 @@ def gather_report(
         if note:
             notes.append(note)
             notes.extend(f"refresh: {c}" for c in epic_commands(checked.stale))
-        rows = checked.current
+        rows = checked.current.assign(dataset=ds.name)
+        others = rows["metric"] != EPIC_METRIC  # the panel's other metrics: their own table
+        panel_parts.append(rows[others])
+        rows = rows[~others]
         if rows.empty:
             continue
         datasets.append(ds)
-        parts.append(rows.assign(dataset=ds.name))
+        parts.append(rows)
     if not parts:
         which = f" for task{'s' if len(wanted) > 1 else ''} {', '.join(wanted)}" if wanted else ""
         stale = " ".join(n for n in notes if " stale (" in n)
@@ -378,6 +381,7 @@ def gather_report(
         tasks=list(shown),
         datasets=datasets,
         epic=epic,
+        panel=pd.concat(panel_parts, ignore_index=True) if panel_parts else pd.DataFrame(),
         weights=weights,
         figures=figures,
         commands=commands,
@@ -551,6 +555,55 @@ def _landscape_figure(
 
 
 # --------------------------------------------------------------------------- rendering
+
+
+def panel_groups(panel: pd.DataFrame) -> list[dict[str, Any]]:
+    """The other metrics of the panel, one table per (task, dataset, label set): a row per
+    reward (model, weights, α), a column per metric with its interval."""
+    groups: list[dict[str, Any]] = []
+    if panel.empty:
+        return groups
+    for (task, dataset, label_set), rows in panel.groupby(
+        ["task", "dataset", "label_set"], sort=True
+    ):
+        metrics = list(dict.fromkeys(rows["metric"]))
+        table = []
+        keys = ["reward_source", "model", "pretrained", "alpha"]
+        for key, group in rows.groupby(keys, sort=True, dropna=False):
+            source, model, pretrained, alpha = key
+            by_metric = {r["metric"]: r for _, r in group.iterrows()}
+            cells = []
+            for m in metrics:
+                r = by_metric.get(m)
+                if r is None:
+                    cells.append("—")
+                    continue
+                ci = math.isfinite(float(r.get("ci_low", math.nan)))
+                cells.append(
+                    fixed(r["estimate"])
+                    + (f" [{fixed(r['ci_low'])}, {fixed(r['ci_high'])}]" if ci else "")
+                )
+            table.append(
+                {
+                    "reward": model or source,
+                    "pretrained": pretrained or "—",
+                    "alpha": "—" if pd.isna(alpha) else f"{float(alpha):g}",
+                    "cells": cells,
+                    "random_weights": bool(
+                        group["random_weights"].fillna(False).astype(bool).any()
+                    ),
+                }
+            )
+        groups.append(
+            {
+                "task": task,
+                "dataset": dataset,
+                "label_set": label_set,
+                "metrics": metrics,
+                "rows": table,
+            }
+        )
+    return groups
 
 
 def epic_groups(epic: pd.DataFrame, order: Sequence[tuple[str, str]] = ()) -> list[dict[str, Any]]:
@@ -752,6 +805,7 @@ def render_report(
                 content.epic, [(w.model, w.pretrained) for w in content.weights]
             ),
             figure_sections=sections,
+            panel_groups=panel_groups(content.panel),
             commands=content.commands,
             notes=notes,
             meta={

@@ -3,22 +3,44 @@
 Every writer in evalkit that replaces a file (datasets, caches, figures, checkpoints, label sets)
 goes through :func:`atomic_path`, so a crash or Ctrl-C never leaves a half-written file behind;
 a folder (a dataset, a report, a resume state) is published whole by :func:`atomic_folder`.
-Writers that share a file across processes hold :func:`file_lock`.
+Writers that share a file across processes hold :func:`file_lock`. SIGTERM (what ``timeout``,
+SLURM preemption and ``docker stop`` send) is made to act like Ctrl-C by
+:func:`terminate_as_interrupt`, so the same clean-up runs for both.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
+
+INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""The signals that stop evalkit as Ctrl-C does (each clean-up and checkpoint-on-stop handles both)."""
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: no locking
     fcntl = None  # type: ignore[assignment]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's ``KeyboardInterrupt`` would be (and caught like it)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def terminate_as_interrupt() -> None:
+    """From now on SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``) in the main
+    thread, so whatever cleans up after Ctrl-C also cleans up after ``kill``/``timeout``."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 @contextmanager

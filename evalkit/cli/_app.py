@@ -22,25 +22,38 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from rich.console import Console
 
-from evalkit.errors import EvalkitError
+from evalkit.errors import EvalkitError, unusable_path_error
+from evalkit.fileio import Terminated, terminate_as_interrupt
+
+
+def _fail(exc: EvalkitError) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg="red", err=True)
+    return typer.Exit(2)
 
 
 class _EvalkitGroup(TyperGroup):
-    """Root command group: user errors print one sentence and exit 2; Ctrl-C exits 130."""
+    """Root command group: user errors (and unwritable places the user chose) print one
+    sentence and exit 2; Ctrl-C exits 130 and SIGTERM, which is handled the same way, 143."""
 
     def invoke(self, ctx: Any) -> Any:
+        terminate_as_interrupt()
         try:
             return super().invoke(ctx)
         except EvalkitError as exc:
-            typer.secho(f"error: {exc}", fg="red", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
+            raise _fail(exc) from None
+        except OSError as exc:
+            error = unusable_path_error(exc)
+            if error is None:
+                raise
+            raise _fail(error) from None
+        except KeyboardInterrupt as exc:
+            terminated = isinstance(exc, Terminated)
             typer.secho(
-                "Interrupted. Nothing half-written was kept; run the command again (finished cached work, such as embedding shards or checkpoints, is reused).",
+                f"{'Terminated (SIGTERM)' if terminated else 'Interrupted'}. Nothing half-written was kept; run the command again (finished cached work, such as embedding shards or checkpoints, is reused).",
                 fg="yellow",
                 err=True,
             )
-            raise typer.Exit(130) from None
+            raise typer.Exit(143 if terminated else 130) from None
 
 
 app = typer.Typer(

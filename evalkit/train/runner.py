@@ -39,7 +39,7 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from evalkit.errors import EvalkitError
-from evalkit.fileio import atomic_folder, atomic_path, atomic_write_text
+from evalkit.fileio import INTERRUPT_SIGNALS, atomic_folder, atomic_path, atomic_write_text
 from evalkit.text import significant
 from evalkit.train.clip_reward import (
     BatchRewardFn,
@@ -84,8 +84,9 @@ def make_env(env_id: str, **kwargs: Any) -> Any:
 
 
 def _wrap_env(env: Any, render: bool, ignore_sigint: bool) -> Any:
-    if ignore_sigint:  # worker processes: Ctrl-C is the main process's business
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if ignore_sigint:  # worker processes: Ctrl-C and SIGTERM are the main process's business
+        for sig in INTERRUPT_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
     return RenderFrame(env) if render else env
 
 
@@ -407,22 +408,27 @@ class RunProgress(BaseCallback):
 
 @contextlib.contextmanager
 def stop_on_sigint(event: threading.Event, report: Report) -> Iterator[None]:
-    """While inside, the first Ctrl-C sets ``event`` (training stops and saves); a second one aborts."""
+    """While inside, the first Ctrl-C or SIGTERM sets ``event`` (training stops and saves); a
+    second one aborts."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {sig: signal.getsignal(sig) for sig in INTERRUPT_SIGNALS}
 
     def handler(signum: int, frame: Any) -> None:
         event.set()
-        report("Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to abort).")
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        report(f"{name}: stopping after this step and saving a checkpoint (Ctrl-C again to abort).")
+        for sig in INTERRUPT_SIGNALS:
+            signal.signal(sig, signal.default_int_handler)
 
-    signal.signal(signal.SIGINT, handler)
+    for sig in INTERRUPT_SIGNALS:
+        signal.signal(sig, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 # -- the run -------------------------------------------------------------------------------------

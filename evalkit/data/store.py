@@ -36,6 +36,7 @@ from evalkit import __version__
 from evalkit.config import datasets_root
 from evalkit.errors import DatasetError
 from evalkit.fileio import atomic_folder, atomic_path, atomic_write_text
+from evalkit.text import byte_size
 
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
@@ -44,6 +45,12 @@ FRAMES_FILE = "frames.npy"
 LABELS_DIR = "labels"
 RULE_LABELS = "rule"
 """Name of the label set computed from each task's goal rule."""
+
+MAX_DATASET_BYTES = 1 << 40
+"""Largest dataset evalkit writes (1 TiB of frames): beyond it a typo in ``--n`` is likelier
+than a wish."""
+_STATE_ROW_BYTES = 128
+"""Rough size of one state row on disk and in memory (a few float64 columns and ids)."""
 
 _TMP_PREFIX = ".tmp-"
 _TRASH_PREFIX = ".trash-"
@@ -340,6 +347,32 @@ def check_root(root: Path) -> Path:
     return root
 
 
+def dataset_bytes(n_frames: int, frame_shape: tuple[int, int, int]) -> int:
+    """Bytes a dataset of ``n_frames`` frames of ``frame_shape`` takes on disk (frames and states)."""
+    h, w, c = (int(x) for x in frame_shape)
+    return int(n_frames) * (h * w * c + _STATE_ROW_BYTES)
+
+
+def check_dataset_size(root: Path, n_frames: int, frame_shape: tuple[int, int, int]) -> int:
+    """Refuse, before anything is written or built, a dataset larger than the free disk under
+    ``root`` or than :data:`MAX_DATASET_BYTES`; returns its size in bytes."""
+    need = dataset_bytes(n_frames, frame_shape)
+    h, w, _ = frame_shape
+    what = f"{n_frames:,} frames of {w}×{h} need {byte_size(need)}"
+    advice = "collect fewer frames (--n) or smaller ones (--size)"
+    if need > MAX_DATASET_BYTES:
+        raise DatasetError(
+            f"{what}, more than evalkit's limit of {byte_size(MAX_DATASET_BYTES)} for one dataset; {advice}."
+        )
+    probe = root if root.exists() else next((p for p in root.parents if p.exists()), Path("."))
+    free = shutil.disk_usage(probe).free
+    if need > free:
+        raise DatasetError(
+            f"{what}, more than the {byte_size(free)} free under {root}; {advice}, or pass another --root."
+        )
+    return need
+
+
 def _validate_name(name: str) -> str:
     if not name or name.startswith(".") or "/" in name or "\\" in name or name in {"..", "."}:
         raise DatasetError(f"{name!r} is not a valid dataset name (no slashes, no leading dot).")
@@ -386,6 +419,7 @@ class DatasetWriter:
             raise DatasetError(
                 f"Frames must be (height, width, 3) with positive sizes, not {self.frame_shape}."
             )
+        check_dataset_size(self.root, self.n_frames, self.frame_shape)
         self._tmp: Path | None = None
         self._folder: ContextManager[Path] | None = None
         self._rows: list[pd.DataFrame] = []

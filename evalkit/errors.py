@@ -39,6 +39,8 @@ _PLACE_ERRNOS = {
     errno.EISDIR: "it is a folder",
     errno.ENOTDIR: "a part of the path is a file, not a folder",
     errno.ENAMETOOLONG: "the name is too long",
+    errno.ENOENT: "no such file or folder",
+    errno.EEXIST: "something of that name is in the way",
 }
 
 

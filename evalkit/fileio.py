@@ -53,9 +53,10 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     :param suffix: suffix of the temporary file (default ``.tmp``), for writers that insist on one.
     """
     target = Path(target)
-    fd, name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=suffix or ".tmp"
-    )
+    with _named_after(target):
+        fd, name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=suffix or ".tmp"
+        )
     os.close(fd)
     tmp = Path(name)
     os.chmod(tmp, 0o666 & ~umask())
@@ -65,6 +66,25 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _named_after(target: Path) -> Iterator[None]:
+    """Report an ``OSError`` of making a temporary beside ``target`` under ``target``'s name
+    (the place the user chose), not the hidden temporary's."""
+    try:
+        yield
+    except OSError as exc:
+        raise type(exc)(exc.errno, exc.strerror, str(target)) from None
+
+
+def is_writable(folder: str | os.PathLike[str]) -> bool:
+    """Whether a file can be created in ``folder`` (tried, so read-only mounts count too)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def atomic_write_text(text: str, target: str | os.PathLike[str]) -> None:
@@ -144,7 +164,8 @@ def atomic_folder(
     """
     target = Path(target)
     if temporary is None:
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+        with _named_after(target):
+            tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
         os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes 0700; a folder gets the usual permissions
     else:
         tmp = Path(temporary)

@@ -12,6 +12,7 @@ import typer
 from evalkit.cli._app import app, bench_app, console
 from evalkit.cli._common import ROOT_OPTION, check_bootstrap, parse_alphas, task_dataset
 from evalkit.errors import EvalkitError
+from evalkit.fileio import is_writable
 from evalkit.text import fixed, plural
 
 FORMATS = ("table", "csv", "json")
@@ -201,6 +202,14 @@ def epic_command(
     alphas = parse_alphas(alpha) if alpha is not None else list(DEFAULT_ALPHAS)
 
     ds = task_dataset(task, dataset, root)
+    if save and not is_writable(ds.path):
+        save = False
+        console(stderr=True).print(
+            f"Dataset {ds.name!r} at {ds.path} is read-only: the result is printed but not saved "
+            "(pass --no-save to skip this check).",
+            highlight=False,
+            soft_wrap=True,
+        )
     if model is not None:
         from evalkit.vlm import ModelSpec  # open_clip: only for CLIP rewards
 

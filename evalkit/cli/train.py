@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from evalkit.cli._app import app, bench_app, console
+from evalkit.cli._common import seed_option
 from evalkit.text import significant
 
 
@@ -44,7 +45,7 @@ def train_command(
         "--envs",
         help="Parallel environments; their frames are embedded together (default 1).",
     ),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed (default 0)."),
+    seed: Optional[int] = seed_option(None, "Seed (default 0)."),
     out: Optional[Path] = typer.Option(
         None,
         "--out",
@@ -212,8 +213,8 @@ def evaluate_command(
     video: bool = typer.Option(
         False, "--video", help="Write one video per episode (MP4 with imageio-ffmpeg, else GIF)."
     ),
-    seed: Optional[int] = typer.Option(
-        None, "--seed", help="Seed of the first episode (default: the run's seed + 10000)."
+    seed: Optional[int] = seed_option(
+        None, "Seed of the first episode (default: the run's seed + 10000)."
     ),
     dataset: Optional[str] = typer.Option(
         None,

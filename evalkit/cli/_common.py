@@ -73,7 +73,7 @@ def parse_alphas(text: str) -> list[float]:
 
 def task_dataset(task_name: str, dataset: Optional[str], root: Optional[Path]) -> "Dataset":
     """The dataset a task is evaluated on: ``dataset`` if given, else the task's default one
-    (with a clear error saying how to make it when it is not there)."""
+    (with a clear error saying how to make it when it is not there, or which file is corrupt)."""
     from evalkit.data.store import dataset_path, open_dataset, resolve_root
     from evalkit.tasks import get_task
 
@@ -86,4 +86,6 @@ def task_dataset(task_name: str, dataset: Optional[str], root: Optional[Path]) -
                 f"{resolve_root(root)}; make it with 'evalkit collect {task.family}' (or pass --dataset)."
             )
         dataset = name
-    return open_dataset(dataset, root)
+    ds = open_dataset(dataset, root)
+    ds.check_tables()  # a corrupt states, labels or results table is one sentence, before any work
+    return ds

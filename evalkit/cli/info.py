@@ -46,11 +46,23 @@ def tasks_command() -> None:
 
 
 @app.command("datasets")
-def datasets_command(root: Optional[Path] = ROOT_OPTION) -> None:
-    """List the datasets on disk: name, family, frames, episodes, label sets and size."""
+def datasets_command(
+    root: Optional[Path] = ROOT_OPTION,
+    verify: bool = typer.Option(
+        False,
+        "--verify",
+        help="Also recompute each dataset's content hash (reads every pixel): finds frames or "
+        "states changed after the dataset was written.",
+    ),
+) -> None:
+    """List the datasets on disk: name, family, frames, episodes, label sets and size.
+
+    A dataset whose files cannot be read (or, with --verify, whose content changed) is marked
+    corrupt with the reason.
+    """
     from evalkit.data.store import list_datasets, resolve_root
 
-    infos = list_datasets(root)
+    infos = list_datasets(root, verify=verify)
     out = console()
     if not infos:
         out.print(
@@ -85,6 +97,10 @@ def datasets_command(root: Optional[Path] = ROOT_OPTION) -> None:
             byte_size(i.size_bytes),
         )
     out.print(table)
+    corrupt = [i.name for i in infos if i.problem]
+    if verify and corrupt:
+        typer.secho(f"corrupt: {', '.join(corrupt)}", fg="red", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("delete")

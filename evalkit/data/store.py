@@ -52,6 +52,10 @@ than a wish."""
 _STATE_ROW_BYTES = 128
 """Rough size of one state row on disk and in memory (a few float64 columns and ids)."""
 
+RESULTS_DIR = "results"
+REBUILD = "delete the dataset and collect it again"
+RESULTS_ADVICE = "delete it and run 'evalkit epic' again (nothing else depends on it)"
+
 _TMP_PREFIX = ".tmp-"
 _TRASH_PREFIX = ".trash-"
 
@@ -177,9 +181,7 @@ class Dataset:
         try:
             frames = np.load(frames_path, mmap_mode="r")
         except (ValueError, OSError) as exc:
-            raise DatasetError(
-                f"{frames_path} is unreadable ({exc}); delete the dataset and collect it again."
-            ) from None
+            raise corrupt_file_error(frames_path, exc, REBUILD) from None
         expected = (self.manifest.n_frames, *self.manifest.frame_shape)
         if frames.shape != expected or frames.dtype != np.uint8:
             raise DatasetError(
@@ -202,7 +204,7 @@ class Dataset:
     def states(self) -> pd.DataFrame:
         """One row per frame: ``frame_id``, ``episode``, ``step`` and physical state columns."""
         if self._states is None:
-            table = pd.read_parquet(self.path / STATES_FILE)
+            table = read_table(self.path / STATES_FILE, REBUILD)
             if len(table) != self.manifest.n_frames:
                 raise DatasetError(
                     f"Dataset {self.name!r} has {len(table)} state rows but {self.manifest.n_frames} "
@@ -241,7 +243,7 @@ class Dataset:
             raise DatasetError(
                 f"Dataset {self.name!r} has no label set {label_set!r} (it has: {sets})."
             )
-        return pd.read_parquet(path)
+        return read_table(path, label_set_advice(label_set))
 
     def labels(self, task: str, label_set: str = RULE_LABELS) -> np.ndarray:
         """Goal label (bool) of every frame for ``task``, in frame order.
@@ -302,6 +304,15 @@ class Dataset:
                     "it was written); collect it again."
                 )
 
+    def check_tables(self) -> None:
+        """Read every table of the dataset (states, label sets, saved results) once, so that a
+        corrupt one is found now: raises :class:`DatasetError` naming it."""
+        _ = self.states
+        for name in self.label_sets():
+            self.label_table(name)
+        for path in sorted((self.path / RESULTS_DIR).glob("*.parquet")):
+            read_table(path, RESULTS_ADVICE)
+
     def size_bytes(self) -> int:
         """Bytes on disk, caches included."""
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
@@ -322,6 +333,27 @@ def _states_digest(states: pd.DataFrame) -> bytes:
     h.update(",".join(map(str, states.columns)).encode())
     h.update(pd.util.hash_pandas_object(states, index=False).to_numpy().tobytes())
     return h.digest()
+
+
+def corrupt_file_error(path: Path, exc: BaseException, advice: str) -> DatasetError:
+    """The one sentence for a dataset file that cannot be read: ``PATH is corrupt (why); advice.``"""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DatasetError(f"{path} is corrupt ({reason}); {advice}.")
+
+
+def read_table(path: Path, advice: str) -> pd.DataFrame:
+    """Read one parquet table of a dataset; a corrupt file is :func:`corrupt_file_error`."""
+    try:
+        return pd.read_parquet(path)
+    except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise corrupt_file_error(path, exc, advice) from None
+
+
+def label_set_advice(label_set: str) -> str:
+    """What to do about a corrupt label set."""
+    if label_set == RULE_LABELS:
+        return "delete it (rule labels are then computed from the states)"
+    return f"delete it and import or label the {label_set!r} set again"
 
 
 def atomic_write_parquet(table: pd.DataFrame, target: Path) -> None:
@@ -739,12 +771,21 @@ class DatasetInfo:
     problem: str | None = None
 
 
-def list_datasets(root: str | os.PathLike[str] | None = None) -> list[DatasetInfo]:
-    """Describe every dataset under ``root``; corrupt ones are listed with their problem."""
+def list_datasets(
+    root: str | os.PathLike[str] | None = None, verify: bool = False
+) -> list[DatasetInfo]:
+    """Describe every dataset under ``root``; corrupt ones are listed with their problem.
+
+    Every table is read (a corrupt one is a problem); ``verify`` also recomputes the content
+    hash over frames and states (slower: it reads every pixel).
+    """
     infos = []
     for path in iter_datasets(root):
         try:
             ds = Dataset(path)
+            ds.check_tables()
+            if verify:
+                ds.validate(deep=True)
             m = ds.manifest
             infos.append(
                 DatasetInfo(

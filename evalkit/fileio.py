@@ -111,6 +111,7 @@ def file_lock(
     target: int | str | os.PathLike[str],
     shared: bool = False,
     on_wait: Callable[[], None] | None = None,
+    wait: bool = True,
 ) -> Iterator[None]:
     """Hold an ``flock`` on ``target`` for the block (released at its end, even on an error).
 
@@ -119,6 +120,7 @@ def file_lock(
     :param shared: take a shared (reader) lock instead of an exclusive (writer) one.
     :param on_wait: called once, before waiting, if another process holds the lock (e.g. to
         say so); without it the lock is simply waited for.
+    :param wait: ``False``: raise :class:`BlockingIOError` at once if another process holds it.
 
     Locks are advisory: they only order processes that take them. Without ``fcntl`` (not
     POSIX) nothing is locked.
@@ -128,7 +130,9 @@ def file_lock(
     try:
         if fcntl is not None:
             mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-            if on_wait is None:
+            if not wait:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            elif on_wait is None:
                 fcntl.flock(fd, mode)
             else:
                 try:

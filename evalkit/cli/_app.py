@@ -42,7 +42,9 @@ class _EvalkitGroup(TyperGroup):
         except EvalkitError as exc:
             raise _fail(exc) from None
         except OSError as exc:
-            error = unusable_path_error(exc)
+            from evalkit.data.store import vanished_dataset_error  # numpy, pandas: not for --help
+
+            error = vanished_dataset_error(exc) or unusable_path_error(exc)
             if error is None:
                 raise
             raise _fail(error) from None

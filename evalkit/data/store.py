@@ -18,6 +18,8 @@ generator, parameters and render settings; its content hash covers frames and st
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -35,7 +37,7 @@ import pandas as pd
 from evalkit import __version__
 from evalkit.config import datasets_root
 from evalkit.errors import DatasetError
-from evalkit.fileio import atomic_folder, atomic_path, atomic_write_text
+from evalkit.fileio import atomic_folder, atomic_path, atomic_write_text, file_lock
 from evalkit.text import byte_size
 
 FORMAT_VERSION = 1
@@ -805,10 +807,41 @@ def list_datasets(
 
 
 def delete_dataset(name: str, root: str | os.PathLike[str] | None = None) -> None:
-    """Delete a dataset folder (and its caches)."""
+    """Delete a dataset folder (and its caches).
+
+    :raises DatasetError: another process holds one of the dataset's locks (it is embedding
+        into it or saving results): deleting now would crash it.
+    """
     path = resolve_root(root) / _validate_name(name)
     if not (path / MANIFEST_FILE).exists():
         raise DatasetError(f"No dataset called {name!r} under {resolve_root(root)}.")
     trash = path.with_name(f"{_TRASH_PREFIX}{name}-{os.getpid()}")
-    os.rename(path, trash)
+    with contextlib.ExitStack() as locks:
+        for lock in sorted(path.rglob(".*.lock")):
+            try:
+                locks.enter_context(file_lock(lock, wait=False))
+            except BlockingIOError:
+                raise DatasetError(
+                    f"Dataset {name!r} is in use by another evalkit process (it holds "
+                    f"{lock.relative_to(path)}); wait for it to finish or stop it, then delete again."
+                ) from None
+        os.rename(path, trash)
     shutil.rmtree(trash, ignore_errors=True)
+
+
+_DERIVED_DIRS = (LABELS_DIR, RESULTS_DIR, "embeddings")
+
+
+def vanished_dataset_error(exc: OSError) -> DatasetError | None:
+    """The sentence for a write into a dataset that was deleted meanwhile (``None`` if the
+    missing file was not inside a dataset's labels, results or embeddings)."""
+    if exc.errno != errno.ENOENT or not exc.filename:
+        return None
+    path = Path(os.fsdecode(exc.filename))
+    for parent in path.parents:
+        if parent.name in _DERIVED_DIRS and not parent.parent.exists():
+            return DatasetError(
+                f"Dataset {parent.parent.name!r} at {parent.parent} vanished while this command "
+                "was writing into it (deleted by another process?); collect it again."
+            )
+    return None

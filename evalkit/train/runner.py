@@ -185,16 +185,29 @@ class CheckpointInfo:
 
 
 def read_checkpoints(run_dir: Path) -> list[CheckpointInfo]:
-    """The checkpoint index of a run, oldest first (empty if none was saved yet)."""
+    """The checkpoint index of a run, oldest first (empty if none was saved yet).
+
+    Without an index file (deleted because it was corrupt), the checkpoint files are found by
+    name (``checkpoints/step_*.zip``), without their rewards.
+    """
     path = Path(run_dir) / INDEX_FILE
     if not path.is_file():
-        return []
+        return _checkpoints_by_name(Path(run_dir))
     try:
         return [CheckpointInfo(**row) for row in json.loads(path.read_text())]
     except (json.JSONDecodeError, TypeError) as exc:
         raise EvalkitError(
             f"{path} is corrupt ({exc}); delete it to pick checkpoints by file name."
         ) from None
+
+
+def _checkpoints_by_name(run_dir: Path) -> list[CheckpointInfo]:
+    found = []
+    for file in (run_dir / CHECKPOINT_DIR).glob("step_*.zip"):
+        digits = file.stem[len("step_") :]
+        if digits.isdigit():
+            found.append(CheckpointInfo(int(digits), f"{CHECKPOINT_DIR}/{file.name}", None, None))
+    return sorted(found, key=lambda c: c.step)
 
 
 class RunStore:
@@ -236,6 +249,74 @@ class RunStore:
             if (d / STATE_FILE).is_file():
                 return d
         return None
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """A saved model a run can go on from: its file, its step and its replay buffer (if any)."""
+
+    model: Path
+    step: int
+    buffer: Path | None = None
+
+
+def resume_points(run_dir: Path, resume_from: Path | None) -> list[ResumePoint]:
+    """What ``--resume`` may load, best first: the resume state (model and replay buffer),
+    then every checkpoint file, newest first (found by file name if the index is gone)."""
+    points = []
+    if resume_from is not None:
+        step = int(json.loads((resume_from / STATE_FILE).read_text())["step"])
+        points.append(ResumePoint(resume_from / MODEL_FILE, step, resume_from / BUFFER_FILE))
+    for c in sorted(read_checkpoints(run_dir), key=lambda c: c.step, reverse=True):
+        if (run_dir / c.path).is_file():
+            points.append(ResumePoint(run_dir / c.path, c.step))
+    return points
+
+
+def _load_resume_point(
+    points: list[ResumePoint], config: TrainConfig, env: VecEnv, run_dir: Path, report: Report
+) -> tuple[BaseAlgorithm, int]:
+    """Load the first of ``points`` that loads (warning when it is not the first); its step.
+
+    A resume state whose model is there but does not load is an error (its advice, to delete
+    it, then falls back here); a missing one, or a checkpoint that does not load, is skipped.
+    """
+    first_problem: EvalkitError | None = None
+    for point in points:
+        try:
+            if not point.model.is_file():
+                raise EvalkitError(f"{point.model.relative_to(run_dir)} does not exist")
+            model = load_model(
+                point.model,
+                config.algo,
+                env=env,
+                device=config.device,
+                tensorboard_log=str(run_dir / TB_DIR),
+            )
+        except EvalkitError as exc:
+            if point.buffer is not None and point.model.is_file():
+                raise
+            first_problem = first_problem or exc
+            continue
+        if first_problem is not None:
+            report(
+                f"WARNING: {str(first_problem).split('; ')[0].rstrip('.')}; resuming from "
+                f"{point.model.relative_to(run_dir)} (step {point.step}) without its replay buffer."
+            )
+        elif point.buffer is not None and point.buffer.is_file():
+            try:
+                model.load_replay_buffer(point.buffer)
+            except Exception as exc:  # noqa: BLE001
+                raise EvalkitError(
+                    f"The replay buffer {point.buffer} is corrupt ({exc}); delete it to resume with an empty buffer."
+                ) from None
+        elif ALGORITHMS[config.algo].off_policy:
+            report("The checkpoint has no replay buffer; resuming with an empty one.")
+        return model, point.step
+    assert first_problem is not None
+    raise EvalkitError(
+        f"No saved model of {run_dir} can be loaded ({first_problem}); start a new run with another --out."
+    )
 
 
 def load_model(
@@ -553,9 +634,9 @@ def train(
     """
     run_dir = Path(run_dir)
     config, resume_from = prepare_run(config, run_dir, resume)
-    state = json.loads((resume_from / STATE_FILE).read_text()) if resume_from else {"step": 0}
-    start_step = int(state["step"])
-    if resume and resume_from is None:
+    points = resume_points(run_dir, resume_from) if resume else []
+    start_step = points[0].step if points else 0
+    if resume and not points:
         report(f"{run_dir} has no checkpoint yet; starting it from step 0.")
     if start_step >= config.steps:
         raise EvalkitError(
@@ -580,23 +661,8 @@ def train(
 
     env, clip_env = make_training_env(config, reward_fn, seed=config.seed + start_step)
     try:
-        if resume_from is not None:
-            model = load_model(
-                resume_from / MODEL_FILE,
-                config.algo,
-                env=env,
-                device=config.device,
-                tensorboard_log=str(run_dir / TB_DIR),
-            )
-            if (resume_from / BUFFER_FILE).is_file():
-                try:
-                    model.load_replay_buffer(resume_from / BUFFER_FILE)
-                except Exception as exc:  # noqa: BLE001
-                    raise EvalkitError(
-                        f"The replay buffer {resume_from / BUFFER_FILE} is corrupt ({exc}); delete it to resume with an empty buffer."
-                    ) from None
-            elif ALGORITHMS[config.algo].off_policy:
-                report("The checkpoint has no replay buffer; resuming with an empty one.")
+        if points:
+            model, start_step = _load_resume_point(points, config, env, run_dir, report)
         else:
             model = build_model(config, env, run_dir)
         created = not run_dir.exists()
@@ -620,7 +686,7 @@ def train(
                 model.learn(
                     remaining,
                     callback=CallbackList(callbacks),
-                    reset_num_timesteps=resume_from is None,
+                    reset_num_timesteps=not points,
                     tb_log_name="train",
                     log_interval=4,
                 )

@@ -151,6 +151,44 @@ def file_lock(
 
 
 @contextmanager
+def transient_lock(
+    target: str | os.PathLike[str], on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """Hold an exclusive lock on the lock file ``target``, which exists only while it is held
+    (deleted before release, so nothing is left beside what it guards).
+
+    :param on_wait: called once, before waiting, if another process holds the lock.
+    """
+    path = Path(target)
+    told = False
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    if on_wait is not None and not told:
+                        on_wait()
+                        told = True
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+            try:  # the holder before us deleted the file: lock the new one instead
+                if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
 def atomic_folder(
     target: str | os.PathLike[str],
     temporary: str | os.PathLike[str] | None = None,

@@ -37,7 +37,13 @@ import pandas as pd
 from evalkit import __version__
 from evalkit.config import datasets_root
 from evalkit.errors import DatasetError
-from evalkit.fileio import atomic_folder, atomic_path, atomic_write_text, file_lock
+from evalkit.fileio import (
+    atomic_folder,
+    atomic_path,
+    atomic_write_text,
+    file_lock,
+    transient_lock,
+)
 from evalkit.text import byte_size
 
 FORMAT_VERSION = 1
@@ -710,23 +716,26 @@ def collect_into(
         "params": dict(params),
         "render": dict(render),
     }
-    existing = existing_matching(root, name, identity, overwrite=overwrite)
-    if existing is not None:
-        return CollectResult(existing, created=False, seconds=0.0)
-    start = time.perf_counter()
-    with DatasetWriter(
-        root,
-        name,
-        family=family,
-        env_id=env_id,
-        generator=generator,
-        params=dict(params),
-        render=dict(render),
-        n_frames=n_frames,
-        frame_shape=frame_shape,
-        overwrite=overwrite,
-    ) as writer:
-        write(writer)
+    say = f"Another evalkit process is collecting {name!r}; waiting for it to finish..."
+    # one collector of a name at a time: a second one waits, then reuses (or refuses) its work
+    with transient_lock(root / f".{_validate_name(name)}.lock", lambda: print(say, flush=True)):
+        existing = existing_matching(root, name, identity, overwrite=overwrite)
+        if existing is not None:
+            return CollectResult(existing, created=False, seconds=0.0)
+        start = time.perf_counter()
+        with DatasetWriter(
+            root,
+            name,
+            family=family,
+            env_id=env_id,
+            generator=generator,
+            params=dict(params),
+            render=dict(render),
+            n_frames=n_frames,
+            frame_shape=frame_shape,
+            overwrite=overwrite,
+        ) as writer:
+            write(writer)
     assert writer.dataset is not None
     return CollectResult(writer.dataset, created=True, seconds=time.perf_counter() - start)
 
@@ -791,7 +800,7 @@ def list_datasets(
             m = ds.manifest
             infos.append(
                 DatasetInfo(
-                    m.name,
+                    path.name,  # the name commands take (a copied folder keeps its manifest's)
                     m.family,
                     m.generator,
                     m.n_frames,

@@ -14,7 +14,8 @@ so that ``evalkit --help`` stays fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+import warnings
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -37,6 +38,8 @@ class _EvalkitGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         terminate_as_interrupt()
+        default_show = warnings.showwarning
+        warnings.showwarning = _evalkit_warning(default_show)
         try:
             return super().invoke(ctx)
         except EvalkitError as exc:
@@ -56,6 +59,21 @@ class _EvalkitGroup(TyperGroup):
                 err=True,
             )
             raise typer.Exit(143 if terminated else 130) from None
+        finally:
+            warnings.showwarning = default_show
+
+
+def _evalkit_warning(default: Callable[..., None]) -> Callable[..., None]:
+    """``warnings.showwarning`` that prints evalkit's own warnings as one line (no source
+    location: the user did not write that code) and leaves every other warning to ``default``."""
+
+    def show(message: Any, category: type, filename: str, lineno: int, *rest: Any) -> None:
+        if category.__module__.startswith("evalkit"):
+            typer.secho(f"warning: {message}", fg="yellow", err=True)
+        else:
+            default(message, category, filename, lineno, *rest)
+
+    return show
 
 
 app = typer.Typer(

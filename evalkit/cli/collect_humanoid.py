@@ -63,7 +63,7 @@ def collect_humanoid(
             per_task=per_task,
             size=size,
             seed=seed,
-            name=name or "humanoid-poses",
+            name="humanoid-poses" if name is None else name,
             root=root_arg,
             overwrite=overwrite,
             workers=workers,
@@ -80,7 +80,7 @@ def collect_humanoid(
             steps=steps,
             size=size,
             seed=seed,  # type: ignore[arg-type]
-            name=name or "humanoid-rollouts",
+            name="humanoid-rollouts" if name is None else name,
             root=root_arg,
             overwrite=overwrite,
             workers=workers,

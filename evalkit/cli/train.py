@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Optional
@@ -124,9 +125,26 @@ def train_command(
     }
     if envs is not None and envs < 1:
         raise EvalkitError(f"--envs must be at least 1, not {envs}.")
+    if reward == "ground-truth":
+        clip_only = [
+            f
+            for f, v in (("--model", model), ("--pretrained", pretrained), ("--alpha", alpha))
+            if v is not None
+        ]
+        if clip_only:
+            raise EvalkitError(
+                f"{' and '.join(clip_only)} only apply to the CLIP reward; drop {'them' if len(clip_only) > 1 else 'it'} with --reward ground-truth."
+            )
     if resume:
         if out is None:
-            raise EvalkitError("--resume needs the run folder: --out runs/NAME.")
+            if task is None:
+                raise EvalkitError(
+                    "--resume needs the run folder: --out runs/NAME, or the --task (and settings) that made it."
+                )
+            out = (
+                runs_root()
+                / TrainConfig.from_sources(flags, config_file).resolved().default_run_name()
+            )
         config = TrainConfig.from_sources({**flags, "task": task or ""}, config_file)
     else:
         config = TrainConfig.from_sources(flags, config_file)
@@ -143,7 +161,7 @@ def train_command(
             raise  # nothing was kept: the usual message
         typer.secho(
             f"Aborted; the checkpoints up to step {saved[-1].step} are kept. Go on with: "
-            f"evalkit train --out {out} --resume",
+            f"evalkit train --out {shlex.quote(str(out))} --resume",
             fg="yellow",
             err=True,
         )
@@ -184,12 +202,12 @@ def train_command(
         )
     if result.interrupted:
         typer.secho(
-            f"Interrupted at step {result.steps}; resume with: evalkit train --out {result.run_dir} --resume",
+            f"Interrupted at step {result.steps}; resume with: evalkit train --out {shlex.quote(str(result.run_dir))} --resume",
             fg="yellow",
             err=True,
         )
         raise typer.Exit(130)
-    con.print(f"next:     evalkit evaluate {result.run_dir}")
+    con.print(f"next:     evalkit evaluate {shlex.quote(str(result.run_dir))}")
 
 
 def _return_name(family: str) -> str:

@@ -718,7 +718,8 @@ def collect_into(
     }
     say = f"Another evalkit process is collecting {name!r}; waiting for it to finish..."
     # one collector of a name at a time: a second one waits, then reuses (or refuses) its work
-    with transient_lock(root / f".{_validate_name(name)}.lock", lambda: print(say, flush=True)):
+    lock = check_root(Path(root)) / f".{_validate_name(name)}.lock"
+    with transient_lock(lock, lambda: print(say, flush=True)):
         existing = existing_matching(root, name, identity, overwrite=overwrite)
         if existing is not None:
             return CollectResult(existing, created=False, seconds=0.0)

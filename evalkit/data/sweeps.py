@@ -152,7 +152,7 @@ def collect_sweep(
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise EvalkitError(f"The number of states must be a positive whole number, not {n}.")
     chosen = fam.resolve_variants(check_variants(fam, _variants(textured, variants or {})))
-    name = name or fam.sweep_dataset_name(chosen)
+    name = fam.sweep_dataset_name(chosen) if name is None else name  # '' is refused, not replaced
     root_path = check_root(resolve_root(root))
     check_dataset_size(root_path, int(n), (size, size, 3))  # before the state table is built
     states = spec.states(int(n), spacing, seed)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import shlex
 import shutil
 import signal
 import sys
@@ -399,6 +400,8 @@ class RunProgress(BaseCallback):
         self._next_checkpoint = (self.num_timesteps // every + 1) * every
         self._shown = self.num_timesteps
         self._noted = (self.num_timesteps, time.monotonic())
+        self._started = self._noted
+        self._eta_told = False
         if self.progress:
             from tqdm.auto import tqdm
 
@@ -434,6 +437,9 @@ class RunProgress(BaseCallback):
                 self.logger.record("clip/ep_reward_mean", self.clip_env.stats.episode_mean)
             self.logger.record("clip/batch_size", reward_batch_size(self.clip_env))
         self._show(gt)
+        if not self._eta_told:
+            self._eta_told = True
+            self.report(self._eta_message())
         if self.num_timesteps >= self._next_checkpoint:
             self.save("interval")
             every = self.config.checkpoint_every
@@ -457,6 +463,23 @@ class RunProgress(BaseCallback):
                 f"step {self.num_timesteps}/{self.config.steps} ({rate:.0f} steps/s) "
                 + " ".join(f"{k} {v}" for k, v in parts.items())
             )
+
+    def _eta_message(self) -> str:
+        """After the first rollout: the speed, the time the run will take, and what to do when
+        that is days."""
+        steps, start = self._started
+        rate = (self.num_timesteps - steps) / max(time.monotonic() - start, 1e-9)
+        left = max(self.config.steps - self.num_timesteps, 0) / max(rate, 1e-9)
+        message = f"{rate:.0f} steps/s over the first rollout: about {duration(left)} for the {self.config.steps} steps"
+        starts = int(self.config.algo_setting("learning_starts") or 0)
+        if self.num_timesteps < starts:
+            message += f" (gradient steps start at step {starts}, so expect it to be slower)"
+        if left > 86400:
+            message += (
+                "; that is days: train on a GPU (--device cuda), use more --envs, fewer --steps, "
+                "or --reward ground-truth to check the set-up first"
+            )
+        return message + "."
 
     def save(self, reason: str) -> CheckpointInfo:
         """Save a checkpoint (and the resume state) now."""
@@ -485,6 +508,14 @@ class RunProgress(BaseCallback):
             self._bar.update(self.num_timesteps - self._shown)
             self._bar.close()
             self._bar = None
+
+
+def duration(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3.5 h``, ``2.1 days``: a time span for people."""
+    for size, unit in ((86400, "days"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}" if size > 60 else f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 @contextlib.contextmanager
@@ -669,6 +700,9 @@ def train(
         run_dir.mkdir(parents=True, exist_ok=True)
         write_run_config(run_dir, config, reward_is_random=random_weights)
 
+        report(
+            f"TensorBoard logs: {run_dir / TB_DIR} (view with: tensorboard --logdir {shlex.quote(str(run_dir / TB_DIR))})"
+        )
         store = RunStore(run_dir)
         progress_cb = RunProgress(store, config, clip_env, progress, report)
         callbacks: list[BaseCallback] = []

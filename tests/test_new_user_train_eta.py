@@ -1,0 +1,36 @@
+"""``train`` says after its first rollout how fast it goes and how long the run will take (with
+advice when that is days), and where its TensorBoard logs go."""
+
+from __future__ import annotations
+
+import threading
+
+from helpers_train import one_torch_thread, tiny_config
+
+from evalkit.train.runner import duration, train
+
+
+def test_a_run_of_days_says_so_after_the_first_rollout(tmp_path):
+    run, stop, messages = tmp_path / "run", threading.Event(), []
+
+    def report(message: str) -> None:
+        messages.append(message)
+        if "first rollout" in message:
+            stop.set()  # seen it: stop as Ctrl-C would
+
+    with one_torch_thread():
+        result = train(
+            tiny_config("cartpole", reward="ground-truth", steps=10**9),
+            run,
+            report=report,
+            stop=stop,
+        )
+    assert result.interrupted
+    eta = next(m for m in messages if "steps/s over the first rollout" in m)
+    assert "days for the 1000000000 steps" in eta and "train on a GPU (--device cuda)" in eta
+    tb = next(m for m in messages if m.startswith("TensorBoard logs:"))
+    assert str(run / "tb") in tb and "tensorboard --logdir" in tb
+
+
+def test_duration_reads_as_people_say_it():
+    assert [duration(s) for s in (5, 125, 5400, 3 * 86400)] == ["5 s", "2 min", "1.5 h", "3.0 days"]

@@ -116,3 +116,39 @@ def test_tasks_as_csv_and_json(cli):
     assert cartpole["goal_prompt"] == "pole vertically upright on top of the cart"
     assert "human_success_criterion" in rows[0]
     assert cli("tasks", "--format", "xml").exit_code == 2
+
+
+def test_a_reward_module_with_a_syntax_error_is_one_sentence(
+    cli, datasets_root, tmp_path, monkeypatch
+):
+    from evalkit.data.sweeps import collect_sweep
+
+    collect_sweep("cartpole", n=20, size=16, progress=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken_rewards.py").write_text("def reward(states):\n    return states[\n")
+    result = cli(
+        "epic", "--task", "cartpole", "--reward", "broken_rewards:reward", "--bootstrap", "0"
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "broken_rewards.py, line " in result.output and "fix that Python file" in result.output
+
+
+def test_an_invalid_mujoco_gl_is_one_sentence(cli, monkeypatch):
+    monkeypatch.setenv("MUJOCO_GL", "vulkan")
+    result = cli("collect", "humanoid", "--per-task", "1")
+    assert (
+        result.exit_code == 2
+        and "MUJOCO_GL='vulkan' is not a MuJoCo rendering backend" in result.output
+    )
+    assert cli("tasks", "--format", "json").exit_code == 0  # commands without MuJoCo do not care
+
+
+def test_a_figure_in_a_format_it_is_not_written_in_is_refused(cli, datasets_root, tmp_path):
+    from evalkit.data.sweeps import collect_sweep
+
+    collect_sweep("cartpole", n=20, size=16, progress=False)
+    result = cli("landscape", "cartpole", "--model", "evalkit-tiny-vit", "--pretrained", "none",
+                 "--out", str(tmp_path / "l.gif"))  # fmt: skip
+    text = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and "not .gif" in text
+    assert not (tmp_path / "l.gif.png").exists()

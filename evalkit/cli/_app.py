@@ -14,7 +14,9 @@ so that ``evalkit --help`` stays fast.
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
@@ -44,6 +46,14 @@ class _EvalkitGroup(TyperGroup):
             return super().invoke(ctx)
         except EvalkitError as exc:
             raise _fail(exc) from None
+        except SyntaxError as exc:
+            if exc.filename is None or _is_evalkit_file(exc.filename):
+                raise
+            raise _fail(
+                EvalkitError(
+                    f"{exc.filename}, line {exc.lineno}: {exc.msg}; fix that Python file (a module named by --reward or a tasks file) and run again."
+                )
+            ) from None
         except OSError as exc:
             from evalkit.data.store import vanished_dataset_error  # numpy, pandas: not for --help
 
@@ -61,6 +71,30 @@ class _EvalkitGroup(TyperGroup):
             raise typer.Exit(143 if terminated else 130) from None
         finally:
             warnings.showwarning = default_show
+
+
+def _is_evalkit_file(filename: str) -> bool:
+    """Whether ``filename`` is a source file of evalkit itself (a bug, not the user's)."""
+    package = Path(__file__).resolve().parents[1]
+    return Path(filename).resolve().is_relative_to(package)
+
+
+MUJOCO_GL_BACKENDS = ("egl", "osmesa", "glfw", "cgl")
+"""The values of ``$MUJOCO_GL`` that MuJoCo accepts."""
+
+
+_RENDERING_COMMANDS = {"collect", "train", "evaluate", "bench"}
+"""Commands that may load MuJoCo (others run whatever ``$MUJOCO_GL`` says)."""
+
+
+def check_mujoco_gl() -> None:
+    """An invalid ``$MUJOCO_GL`` is one sentence up front, not a traceback from deep in MuJoCo."""
+    value = os.environ.get("MUJOCO_GL")
+    if value is not None and value.lower() not in MUJOCO_GL_BACKENDS:
+        raise EvalkitError(
+            f"MUJOCO_GL={value!r} is not a MuJoCo rendering backend; set it to one of "
+            f"{', '.join(MUJOCO_GL_BACKENDS)} (evalkit uses egl when it is unset), or unset it."
+        )
 
 
 def _evalkit_warning(default: Callable[..., None]) -> Callable[..., None]:
@@ -130,6 +164,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False,
         "--version",
@@ -145,6 +180,8 @@ def _root(
     ),
 ) -> None:
     """Is a vision-language model a good zero-shot reward model for your RL task?"""
+    if ctx.invoked_subcommand in _RENDERING_COMMANDS:
+        check_mujoco_gl()
     if tasks_file:
         from evalkit.tasks import load_tasks_file
 

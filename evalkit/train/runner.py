@@ -483,6 +483,13 @@ class RunProgress(BaseCallback):
 
     def save(self, reason: str) -> CheckpointInfo:
         """Save a checkpoint (and the resume state) now."""
+        pending = self.clip_env.n_pending if self.clip_env is not None else 0
+        if reason == "interrupt" and pending and self.before_save is not None:
+            frames = pending * self.config.n_envs
+            self.report(
+                f"Scoring the {frames} frames still waiting for CLIP rewards, then saving "
+                "(Ctrl-C again to abort without saving)..."
+            )
         if self.before_save is not None:
             self.before_save()
         step = int(self.model.num_timesteps)

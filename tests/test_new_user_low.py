@@ -152,3 +152,9 @@ def test_a_figure_in_a_format_it_is_not_written_in_is_refused(cli, datasets_root
     text = " ".join(result.output.replace("│", " ").split())
     assert result.exit_code == 2 and "not .gif" in text
     assert not (tmp_path / "l.gif.png").exists()
+
+
+def test_datasets_with_a_file_as_root(cli, tmp_path):
+    (tmp_path / "afile").write_text("x")
+    result = cli("datasets", "--root", str(tmp_path / "afile"))
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from evalkit.cli._app import app, console
 from evalkit.cli._common import ROOT_OPTION
+from evalkit.errors import EvalkitError
 from evalkit.text import byte_size
 
 _TASK_COLUMNS = (
@@ -88,6 +89,10 @@ def datasets_command(
     """
     from evalkit.data.store import list_datasets, resolve_root
 
+    if resolve_root(root).exists() and not resolve_root(root).is_dir():
+        raise EvalkitError(
+            f"The datasets root {resolve_root(root)} is a file, not a folder; pass another --root."
+        )
     infos = list_datasets(root, verify=verify)
     out = console()
     if not infos:

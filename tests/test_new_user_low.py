@@ -63,16 +63,7 @@ def test_resume_without_out_goes_on_with_the_run_the_command_would_create(
     cli, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("EVALKIT_RUNS", str(tmp_path / "runs"))
-    args = [
-        "train",
-        "--task",
-        "cartpole",
-        "--reward",
-        "ground-truth",
-        "--steps",
-        "64",
-        "--no-progress",
-    ]
+    args = "train --task cartpole --reward ground-truth --steps 64 --no-progress".split()
     first = cli(*args)
     assert first.exit_code == 0, first.output
     (run,) = (tmp_path / "runs").iterdir()

@@ -58,21 +58,8 @@ def test_sigterm_during_collect_leaves_no_temporary_folder(tmp_path):
 
 def test_sigterm_during_train_saves_a_checkpoint(tmp_path):
     run = tmp_path / "run"
-    proc = _start(
-        [
-            "train",
-            "--task",
-            "cartpole",
-            "--reward",
-            "ground-truth",
-            "--steps",
-            "10000000",
-            "--out",
-            str(run),
-            "--no-progress",
-        ],
-        tmp_path,
-    )
+    args = "train --task cartpole --reward ground-truth --steps 10000000 --no-progress --out"
+    proc = _start([*args.split(), str(run)], tmp_path)
     _wait_for(lambda: (run / "config.json").is_file(), proc)
     time.sleep(2.0)
     proc.send_signal(signal.SIGTERM)

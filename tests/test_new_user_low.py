@@ -28,7 +28,7 @@ def test_clip_options_with_a_ground_truth_reward_are_refused(cli, tmp_path, flag
     result = cli(
         "train", "--task", "cartpole", "--reward", "ground-truth", *flag, "--out", str(out)
     )
-    assert result.exit_code == 2 and f"{flag[0]} only apply to the CLIP reward" in result.output
+    assert result.exit_code == 2 and f"{flag[0]} only applies to the CLIP reward" in result.output
     assert not out.exists()
 
 
@@ -57,6 +57,7 @@ def test_evaluate_with_a_missing_gpu_is_one_sentence(cli, tmp_path, monkeypatch)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     result = cli("evaluate", str(run), "--device", "cuda", "--episodes", "1")
     assert result.exit_code == 2 and "torch sees none" in result.output
+    assert "cannot be loaded" not in result.output
 
 
 def test_resume_without_out_goes_on_with_the_run_the_command_would_create(

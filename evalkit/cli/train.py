@@ -133,7 +133,7 @@ def train_command(
         ]
         if clip_only:
             raise EvalkitError(
-                f"{' and '.join(clip_only)} only apply to the CLIP reward; drop {'them' if len(clip_only) > 1 else 'it'} with --reward ground-truth."
+                f"{' and '.join(clip_only)} only {'apply' if len(clip_only) > 1 else 'applies'} to the CLIP reward; drop {'them' if len(clip_only) > 1 else 'it'} with --reward ground-truth."
             )
     if resume:
         if out is None:

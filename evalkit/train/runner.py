@@ -327,10 +327,9 @@ def load_model(
     cls = ALGORITHMS[algo].sb3_class()
     if not Path(path).is_file():
         raise EvalkitError(f"Checkpoint {path} does not exist.")
+    device = resolve_device(device)  # a missing GPU is its own sentence, not a corrupt checkpoint
     try:
-        return cls.load(
-            path, env=env, device=resolve_device(device), print_system_info=False, **kwargs
-        )
+        return cls.load(path, env=env, device=device, print_system_info=False, **kwargs)
     except Exception as exc:  # noqa: BLE001 - zip, pickle, torch and shape errors all mean "unusable"
         raise EvalkitError(
             f"Checkpoint {path} cannot be loaded as a {cls.__name__} policy for this run "

@@ -150,3 +150,10 @@ def test_datasets_with_a_file_as_root(cli, tmp_path):
     (tmp_path / "afile").write_text("x")
     result = cli("datasets", "--root", str(tmp_path / "afile"))
     assert result.exit_code == 2 and "is a file, not a folder" in result.output
+
+
+@pytest.mark.parametrize("command", [["collect", "mountaincar"], ["train"], ["datasets"]])
+def test_flags_show_no_value_type_in_help(cli, command):
+    text = cli(*command, "--help").output
+    assert "<bool>" not in text
+    assert "<int>" in text or "<path>" in text  # options that take a value still show its type

@@ -20,13 +20,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 from evalkit.errors import EvalkitError, unusable_path_error
 from evalkit.fileio import Terminated, terminate_as_interrupt
+
+_option_type_in_help = TyperOption.display_type_rich
+
+
+def _no_type_for_flags(self: TyperOption, ctx: Any) -> Optional[str]:
+    """Help shows a value type only for options that take a value (Typer shows ``<bool>`` for
+    flags such as ``--overwrite``, which take none)."""
+    return None if self.is_flag else _option_type_in_help(self, ctx)
+
+
+TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
 
 
 def _fail(exc: EvalkitError) -> typer.Exit:

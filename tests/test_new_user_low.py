@@ -157,3 +157,23 @@ def test_flags_show_no_value_type_in_help(cli, command):
     text = cli(*command, "--help").output
     assert "<bool>" not in text
     assert "<int>" in text or "<path>" in text  # options that take a value still show its type
+
+
+def test_label_rate_prints_a_summary_when_stopped_before_any_rating(monkeypatch):
+    from types import SimpleNamespace
+
+    import pandas as pd
+    from rich.console import Console
+
+    import evalkit.labels.rating as rating
+    from evalkit.cli.label import _after_serving
+
+    monkeypatch.setattr(rating, "success_rates", lambda ratings, task: pd.DataFrame())
+    console = Console(record=True, width=200)
+    app = SimpleNamespace(task="kneeling", ratings=SimpleNamespace(path="runs/r/ratings.jsonl"))
+    _after_serving(None, app, "rate", console)
+    text = console.export_text()
+    assert (
+        "Stopped. Ratings of kneeling are in runs/r/ratings.jsonl; no episode was rated yet."
+        in text
+    )

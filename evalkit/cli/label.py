@@ -78,6 +78,10 @@ def _after_serving(ds, app, page: str, console) -> None:
 
     if page == "rate":
         rates = success_rates(app.ratings, app.task)
+        console.print(
+            f"\nStopped. Ratings of {app.task} are in {app.ratings.path}"
+            + ("." if len(rates) else "; no episode was rated yet.")
+        )
         for _, r in rates.iterrows():
             console.print(
                 f"{r['labeller']}: {r['episodes']} episodes rated, success rate "

@@ -20,14 +20,14 @@ def test_a_run_of_days_says_so_after_the_first_rollout(tmp_path):
 
     with one_torch_thread():
         result = train(
-            tiny_config("cartpole", reward="ground-truth", steps=10**9),
+            tiny_config("cartpole", reward="ground-truth", steps=10**11),
             run,
             report=report,
             stop=stop,
         )
     assert result.interrupted
     eta = next(m for m in messages if "steps/s over the first rollout" in m)
-    assert "days for the 1000000000 steps" in eta and "train on a GPU (--device cuda)" in eta
+    assert "days for the 100000000000 steps" in eta and "train on a GPU (--device cuda)" in eta
     tb = next(m for m in messages if m.startswith("TensorBoard logs:"))
     assert str(run / "tb") in tb and "tensorboard --logdir" in tb
 

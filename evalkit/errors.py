@@ -7,6 +7,8 @@ keeps its traceback.
 
 from __future__ import annotations
 
+import errno
+
 
 class EvalkitError(Exception):
     """A problem caused by the user's input or environment, with advice on how to fix it."""
@@ -26,3 +28,29 @@ class DegenerateError(EvalkitError):
 
 class RewardError(EvalkitError, ValueError):
     """Rewards cannot be computed from these embeddings or prompts (e.g. a goal equal to its baseline)."""
+
+
+_PLACE_ERRNOS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EROFS: "it is on a read-only file system",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EISDIR: "it is a folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.ENAMETOOLONG: "the name is too long",
+    errno.ENOENT: "no such file or folder",
+    errno.EEXIST: "something of that name is in the way",
+}
+
+
+def unusable_path_error(exc: OSError) -> EvalkitError | None:
+    """The one sentence for an :class:`OSError` about a place the user chose (unwritable,
+    read-only, full disk, a folder where a file goes), or ``None`` for any other error."""
+    reason = _PLACE_ERRNOS.get(exc.errno) if exc.errno is not None else None
+    if reason is None or not exc.filename:
+        return None
+    return EvalkitError(
+        f"Cannot write or read {exc.filename}: {reason}; choose another place (--out, --root or "
+        "$EVALKIT_DATASETS/$EVALKIT_RUNS/$EVALKIT_REPORTS) or fix its permissions."
+    )

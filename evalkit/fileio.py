@@ -3,7 +3,9 @@
 Every writer in evalkit that replaces a file (datasets, caches, figures, checkpoints, label sets)
 goes through :func:`atomic_path`, so a crash or Ctrl-C never leaves a half-written file behind;
 a folder (a dataset, a report, a resume state) is published whole by :func:`atomic_folder`.
-Writers that share a file across processes hold :func:`file_lock`.
+Writers that share a file across processes hold :func:`file_lock`. SIGTERM (what ``timeout``,
+SLURM preemption and ``docker stop`` send) is made to act like Ctrl-C by
+:func:`terminate_as_interrupt`, so the same clean-up runs for both.
 """
 
 from __future__ import annotations
@@ -11,15 +13,35 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
+
+INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""The signals that stop evalkit as Ctrl-C does (each clean-up and checkpoint-on-stop handles both)."""
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: no locking
     fcntl = None  # type: ignore[assignment]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's ``KeyboardInterrupt`` would be (and caught like it)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def terminate_as_interrupt() -> None:
+    """From now on SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``) in the main
+    thread, so whatever cleans up after Ctrl-C also cleans up after ``kill``/``timeout``."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 @contextmanager
@@ -32,9 +54,10 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     :param suffix: suffix of the temporary file (default ``.tmp``), for writers that insist on one.
     """
     target = Path(target)
-    fd, name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=suffix or ".tmp"
-    )
+    with _named_after(target):
+        fd, name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=suffix or ".tmp"
+        )
     os.close(fd)
     tmp = Path(name)
     os.chmod(tmp, 0o666 & ~umask())
@@ -44,6 +67,25 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _named_after(target: Path) -> Iterator[None]:
+    """Report an ``OSError`` of making a temporary beside ``target`` under ``target``'s name
+    (the place the user chose), not the hidden temporary's."""
+    try:
+        yield
+    except OSError as exc:
+        raise type(exc)(exc.errno, exc.strerror, str(target)) from None
+
+
+def is_writable(folder: str | os.PathLike[str]) -> bool:
+    """Whether a file can be created in ``folder`` (tried, so read-only mounts count too)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def atomic_write_text(text: str, target: str | os.PathLike[str]) -> None:
@@ -89,6 +131,7 @@ def file_lock(
     target: int | str | os.PathLike[str],
     shared: bool = False,
     on_wait: Callable[[], None] | None = None,
+    wait: bool = True,
 ) -> Iterator[None]:
     """Hold an ``flock`` on ``target`` for the block (released at its end, even on an error).
 
@@ -97,6 +140,7 @@ def file_lock(
     :param shared: take a shared (reader) lock instead of an exclusive (writer) one.
     :param on_wait: called once, before waiting, if another process holds the lock (e.g. to
         say so); without it the lock is simply waited for.
+    :param wait: ``False``: raise :class:`BlockingIOError` at once if another process holds it.
 
     Locks are advisory: they only order processes that take them. Without ``fcntl`` (not
     POSIX) nothing is locked.
@@ -106,7 +150,9 @@ def file_lock(
     try:
         if fcntl is not None:
             mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-            if on_wait is None:
+            if not wait:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            elif on_wait is None:
                 fcntl.flock(fd, mode)
             else:
                 try:
@@ -122,6 +168,44 @@ def file_lock(
     finally:
         if owned:
             os.close(fd)
+
+
+@contextmanager
+def transient_lock(
+    target: str | os.PathLike[str], on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """Hold an exclusive lock on the lock file ``target``, which exists only while it is held
+    (deleted before release, so nothing is left beside what it guards).
+
+    :param on_wait: called once, before waiting, if another process holds the lock.
+    """
+    path = Path(target)
+    told = False
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    if on_wait is not None and not told:
+                        on_wait()
+                        told = True
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+            try:  # the holder before us deleted the file: lock the new one instead
+                if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)  # releases the lock
 
 
 @contextmanager
@@ -142,7 +226,8 @@ def atomic_folder(
     """
     target = Path(target)
     if temporary is None:
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+        with _named_after(target):
+            tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
         os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes 0700; a folder gets the usual permissions
     else:
         tmp = Path(temporary)

@@ -31,6 +31,7 @@ imports a physics engine.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from dataclasses import dataclass, field
@@ -254,7 +255,7 @@ def register_task(task: Task, *, replace: bool = False) -> Task:
     """Add a task to the registry. Refuses to shadow an existing name unless ``replace``."""
     get_family(task.family)
     if task.rule is not None:
-        get_rule(task.rule, family=task.family)
+        check_rule_params(task.rule, get_rule(task.rule, family=task.family), task.rule_params)
     if task.name in TASKS and not replace and TASKS[task.name] != task:
         raise EvalkitError(
             f"A task called {task.name!r} already exists; choose another name or pass replace=True."
@@ -266,33 +267,89 @@ def register_task(task: Task, *, replace: bool = False) -> Task:
 def load_tasks_file(path: str | os.PathLike[str]) -> list[Task]:
     """Register the tasks of a TOML file (see the module docstring) and return them."""
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise EvalkitError(f"Tasks file {p} does not exist.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise EvalkitError(f"Tasks file {p} is not valid TOML: {exc}.") from None
+    data = _read_toml(p)
     _import_modules(p, data.get("modules", []))
     entries = data.get("task", [])
     if not isinstance(entries, list) or not entries:
         raise EvalkitError(f"Tasks file {p} has no [[task]] tables.")
     loaded = []
     for i, entry in enumerate(entries):
+        where = f"Task #{i + 1} in {p}"
+        if not isinstance(entry, dict):
+            raise EvalkitError(
+                f"{where} is {entry!r}, not a table; write each task as a [[task]] table."
+            )
         missing = [k for k in ("name", "family", "goal", "baseline") if k not in entry]
         if missing:
-            raise EvalkitError(f"Task #{i + 1} in {p} lacks {', '.join(missing)}.")
-        family = get_family(entry["family"])
+            raise EvalkitError(f"{where} lacks {', '.join(missing)}.")
+        family = get_family(str(entry["family"]))
+        rule = entry.get("rule", family.default_rule)
+        if rule is not None and not isinstance(rule, str):
+            raise EvalkitError(f"{where}: rule must be a rule's name, not {rule!r}.")
         task = Task(
             name=str(entry["name"]),
             family=family.name,
             goal_prompt=str(entry["goal"]),
             baseline_prompt=str(entry["baseline"]),
             criterion=str(entry.get("criterion", "")),
-            rule=entry.get("rule", family.default_rule),
-            rule_params=dict(entry.get("rule_params", {})),
+            rule=rule,
+            rule_params=_rule_params(entry.get("rule_params", {}), where),
         )
         loaded.append(register_task(task, replace=bool(entry.get("replace", False))))
     return loaded
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The TOML table of a tasks file, with one sentence for anything that is not one."""
+    if path.is_dir():
+        raise EvalkitError(f"Tasks file {path} is a folder; give the path of a .toml file.")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EvalkitError(f"Tasks file {path} does not exist.") from None
+    except UnicodeDecodeError:
+        raise EvalkitError(f"Tasks file {path} is not a text (TOML) file.") from None
+    except OSError as exc:
+        raise EvalkitError(f"Cannot read tasks file {path} ({exc.strerror}).") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise EvalkitError(f"Tasks file {path} is not valid TOML: {exc}.") from None
+
+
+def _rule_params(params: Any, where: str) -> dict[str, float]:
+    """``rule_params`` of a tasks-file entry: a table of numbers."""
+    if not isinstance(params, dict):
+        raise EvalkitError(
+            f"{where}: rule_params must be a table such as {{ max_angle = 0.2 }}, not {params!r}."
+        )
+    for key, value in params.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise EvalkitError(f"{where}: rule parameter {key} must be a number, not {value!r}.")
+    return dict(params)
+
+
+def check_rule_params(rule: str, fn: RuleFn, params: Mapping[str, Any]) -> None:
+    """Refuse parameters that the rule ``fn`` does not take (a misspelt ``max_angel``)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        return
+    try:
+        signature.bind(None, **params)
+    except TypeError:
+        takes = [
+            name
+            for name, p in list(signature.parameters.items())[1:]
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+        unknown = sorted(set(params) - set(takes))
+        if not unknown:
+            raise EvalkitError(
+                f"Goal rule {rule!r} needs the parameters {', '.join(takes)} in rule_params."
+            ) from None
+        raise EvalkitError(
+            f"Goal rule {rule!r} takes no parameter {', '.join(unknown)} "
+            f"(it takes: {', '.join(takes) or 'none'})."
+        ) from None
 
 
 def _import_modules(path: Path, modules: Any) -> None:

@@ -49,7 +49,7 @@ from evalkit.data.store import DatasetWriter
 from evalkit.rewards import regularised_reward_naive, reward_sweep, unit
 from evalkit.vlm import PRECISION_DTYPES, ImageEmbedder, autocast_for, embed_dataset, parse_devices
 from evalkit.vlm.backend import ResolvedModel
-from evalkit.vlm.models import ModelSpec, load_model, resolve
+from evalkit.vlm.models import ModelSpec, ensure_weights, load_model, resolve
 
 
 @dataclass
@@ -409,6 +409,7 @@ def run_embed_benchmark(
     """
     say = progress or (lambda s: None)
     resolved = resolve(spec)
+    ensure_weights(resolved)  # here: a missing-weights error before the reference process spawns
     device_list = parse_devices(devices)
     device = device_list[0]
     frames = synthetic_frames(n, frame_hw) if frames is None else np.asarray(frames[:n])

@@ -14,33 +14,111 @@ so that ``evalkit --help`` stays fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-from evalkit.errors import EvalkitError
+from evalkit.errors import EvalkitError, unusable_path_error
+from evalkit.fileio import Terminated, terminate_as_interrupt
+
+_option_type_in_help = TyperOption.display_type_rich
+
+
+def _no_type_for_flags(self: TyperOption, ctx: Any) -> Optional[str]:
+    """Help shows a value type only for options that take a value (Typer shows ``<bool>`` for
+    flags such as ``--overwrite``, which take none)."""
+    return None if self.is_flag else _option_type_in_help(self, ctx)
+
+
+TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
+
+
+def _fail(exc: EvalkitError) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg="red", err=True)
+    return typer.Exit(2)
 
 
 class _EvalkitGroup(TyperGroup):
-    """Root command group: user errors print one sentence and exit 2; Ctrl-C exits 130."""
+    """Root command group: user errors (and unwritable places the user chose) print one
+    sentence and exit 2; Ctrl-C exits 130 and SIGTERM, which is handled the same way, 143."""
 
     def invoke(self, ctx: Any) -> Any:
+        terminate_as_interrupt()
+        default_show = warnings.showwarning
+        warnings.showwarning = _evalkit_warning(default_show)
         try:
             return super().invoke(ctx)
         except EvalkitError as exc:
-            typer.secho(f"error: {exc}", fg="red", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
+            raise _fail(exc) from None
+        except SyntaxError as exc:
+            if exc.filename is None or _is_evalkit_file(exc.filename):
+                raise
+            raise _fail(
+                EvalkitError(
+                    f"{exc.filename}, line {exc.lineno}: {exc.msg}; fix that Python file (a module named by --reward or a tasks file) and run again."
+                )
+            ) from None
+        except OSError as exc:
+            from evalkit.data.store import vanished_dataset_error  # numpy, pandas: not for --help
+
+            error = vanished_dataset_error(exc) or unusable_path_error(exc)
+            if error is None:
+                raise
+            raise _fail(error) from None
+        except KeyboardInterrupt as exc:
+            terminated = isinstance(exc, Terminated)
             typer.secho(
-                "Interrupted. Nothing half-written was kept; run the command again (finished cached work, such as embedding shards or checkpoints, is reused).",
+                f"{'Terminated (SIGTERM)' if terminated else 'Interrupted'}. Nothing half-written was kept; run the command again (finished cached work, such as embedding shards or checkpoints, is reused).",
                 fg="yellow",
                 err=True,
             )
-            raise typer.Exit(130) from None
+            raise typer.Exit(143 if terminated else 130) from None
+        finally:
+            warnings.showwarning = default_show
+
+
+def _is_evalkit_file(filename: str) -> bool:
+    """Whether ``filename`` is a source file of evalkit itself (a bug, not the user's)."""
+    package = Path(__file__).resolve().parents[1]
+    return Path(filename).resolve().is_relative_to(package)
+
+
+MUJOCO_GL_BACKENDS = ("egl", "osmesa", "glfw", "cgl")
+"""The values of ``$MUJOCO_GL`` that MuJoCo accepts."""
+
+
+_RENDERING_COMMANDS = {"collect", "train", "evaluate", "bench"}
+"""Commands that may load MuJoCo (others run whatever ``$MUJOCO_GL`` says)."""
+
+
+def check_mujoco_gl() -> None:
+    """An invalid ``$MUJOCO_GL`` is one sentence up front, not a traceback from deep in MuJoCo."""
+    value = os.environ.get("MUJOCO_GL")
+    if value is not None and value.lower() not in MUJOCO_GL_BACKENDS:
+        raise EvalkitError(
+            f"MUJOCO_GL={value!r} is not a MuJoCo rendering backend; set it to one of "
+            f"{', '.join(MUJOCO_GL_BACKENDS)} (evalkit uses egl when it is unset), or unset it."
+        )
+
+
+def _evalkit_warning(default: Callable[..., None]) -> Callable[..., None]:
+    """``warnings.showwarning`` that prints evalkit's own warnings as one line (no source
+    location: the user did not write that code) and leaves every other warning to ``default``."""
+
+    def show(message: Any, category: type, filename: str, lineno: int, *rest: Any) -> None:
+        if category.__module__.startswith("evalkit"):
+            typer.secho(f"warning: {message}", fg="yellow", err=True)
+        else:
+            default(message, category, filename, lineno, *rest)
+
+    return show
 
 
 app = typer.Typer(
@@ -97,6 +175,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False,
         "--version",
@@ -112,6 +191,8 @@ def _root(
     ),
 ) -> None:
     """Is a vision-language model a good zero-shot reward model for your RL task?"""
+    if ctx.invoked_subcommand in _RENDERING_COMMANDS:
+        check_mujoco_gl()
     if tasks_file:
         from evalkit.tasks import load_tasks_file
 

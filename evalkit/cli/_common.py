@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -16,6 +16,24 @@ ROOT_OPTION = typer.Option(
     None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets)."
 )
 """``--root``: where datasets live; every command that reads or writes datasets takes it."""
+
+
+MAX_SEED = 2**32 - 1
+"""Largest seed numpy and gymnasium accept (seeds are 0 ... 2**32 - 1)."""
+
+
+def check_seed(value: Optional[int]) -> Optional[int]:
+    """``--seed``: a whole number from 0 to :data:`MAX_SEED` (``None``: the command's default)."""
+    if value is not None and not 0 <= value <= MAX_SEED:
+        raise typer.BadParameter(
+            f"{value} is not a seed; use a whole number from 0 to {MAX_SEED}.", param_hint="--seed"
+        )
+    return value
+
+
+def seed_option(default: Optional[int], help: str) -> Any:
+    """The ``--seed`` option of every command that takes one, checked by :func:`check_seed`."""
+    return typer.Option(default, "--seed", help=help, callback=check_seed)
 
 
 MIN_BOOTSTRAP = 100
@@ -55,7 +73,7 @@ def parse_alphas(text: str) -> list[float]:
 
 def task_dataset(task_name: str, dataset: Optional[str], root: Optional[Path]) -> "Dataset":
     """The dataset a task is evaluated on: ``dataset`` if given, else the task's default one
-    (with a clear error saying how to make it when it is not there)."""
+    (with a clear error saying how to make it when it is not there, or which file is corrupt)."""
     from evalkit.data.store import dataset_path, open_dataset, resolve_root
     from evalkit.tasks import get_task
 
@@ -68,4 +86,6 @@ def task_dataset(task_name: str, dataset: Optional[str], root: Optional[Path]) -
                 f"{resolve_root(root)}; make it with 'evalkit collect {task.family}' (or pass --dataset)."
             )
         dataset = name
-    return open_dataset(dataset, root)
+    ds = open_dataset(dataset, root)
+    ds.check_tables()  # a corrupt states, labels or results table is one sentence, before any work
+    return ds

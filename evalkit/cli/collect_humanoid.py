@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from evalkit.cli._app import bench_app, collect_app, console
-from evalkit.cli._common import ROOT_OPTION
+from evalkit.cli._common import ROOT_OPTION, seed_option
 from evalkit.errors import EvalkitError
 
 
@@ -33,9 +33,7 @@ def collect_humanoid(
     episodes: int = typer.Option(10, "--episodes", help="--policy: number of episodes."),
     steps: int = typer.Option(100, "--steps", help="--policy: steps per episode."),
     size: int = typer.Option(224, "--size", help="Frame width and height in pixels."),
-    seed: int = typer.Option(
-        0, "--seed", help="Seed of the pose variation / of the episodes' resets."
-    ),
+    seed: int = seed_option(0, "Seed of the pose variation / of the episodes' resets."),
     workers: int = typer.Option(1, "--workers", help="Rendering worker processes."),
     profile: str = typer.Option("fast", "--profile", help="Render profile: 'fast' or 'quality'."),
     textured: bool = typer.Option(
@@ -65,7 +63,7 @@ def collect_humanoid(
             per_task=per_task,
             size=size,
             seed=seed,
-            name=name or "humanoid-poses",
+            name="humanoid-poses" if name is None else name,
             root=root_arg,
             overwrite=overwrite,
             workers=workers,
@@ -82,7 +80,7 @@ def collect_humanoid(
             steps=steps,
             size=size,
             seed=seed,  # type: ignore[arg-type]
-            name=name or "humanoid-rollouts",
+            name="humanoid-rollouts" if name is None else name,
             root=root_arg,
             overwrite=overwrite,
             workers=workers,

@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from evalkit.cli._app import collect_app, console
-from evalkit.cli._common import ROOT_OPTION
+from evalkit.cli._common import ROOT_OPTION, seed_option
 from evalkit.text import plural
 
 # Defaults equal evalkit.data.sweeps.DEFAULT_N / DEFAULT_SIZE (a test checks it); written out
@@ -26,7 +26,7 @@ _N = typer.Option(
     1000, "--n", "--states", help="Number of states (frames) in the sweep.", show_default=True
 )
 _SIZE = typer.Option(224, "--size", help="Frame width and height in pixels.")
-_SEED = typer.Option(0, "--seed", help="Seed of random spacing and of the procedural textures.")
+_SEED = seed_option(0, "Seed of random spacing and of the procedural textures.")
 _SPACING = typer.Option(
     "grid", "--spacing", help="'grid': evenly spaced, both ends included; 'random': uniform draws."
 )

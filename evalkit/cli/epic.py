@@ -10,8 +10,15 @@ from typing import Any, Optional
 import typer
 
 from evalkit.cli._app import app, bench_app, console
-from evalkit.cli._common import ROOT_OPTION, check_bootstrap, parse_alphas, task_dataset
+from evalkit.cli._common import (
+    ROOT_OPTION,
+    check_bootstrap,
+    parse_alphas,
+    seed_option,
+    task_dataset,
+)
 from evalkit.errors import EvalkitError
+from evalkit.fileio import is_writable
 from evalkit.text import fixed, plural
 
 FORMATS = ("table", "csv", "json")
@@ -154,7 +161,7 @@ def epic_command(
     ),
     ci: str = typer.Option("bca", "--ci", help="Interval method: bca or percentile."),
     confidence: float = typer.Option(0.95, "--confidence", help="Interval coverage, in (0, 1)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    seed: int = seed_option(0, "Seed of the bootstrap."),
     fmt: str = typer.Option("table", "--format", "-f", help="Output: table, csv or json."),
     root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = typer.Option(
@@ -224,6 +231,14 @@ def epic_command(
         raise EvalkitError("--baseline-frames needs --goal-frames (the goal as frames too).")
 
     ds = task_dataset(task, dataset, root)
+    if save and not is_writable(ds.path):
+        save = False
+        console(stderr=True).print(
+            f"Dataset {ds.name!r} at {ds.path} is read-only: the result is printed but not saved "
+            "(pass --no-save to skip this check).",
+            highlight=False,
+            soft_wrap=True,
+        )
     if model is not None:
         from evalkit.vlm import ModelSpec  # open_clip: only for CLIP rewards
 

@@ -48,6 +48,21 @@ def _target(out: Optional[Path], default_stem: str) -> Path:
     return out
 
 
+_OTHER_IMAGE_SUFFIXES = {".gif", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".eps", ".ps"}
+"""Image formats a user may try that figures are not written in (they would get ``.png`` added)."""
+
+
+def _check_figure_out(out: Optional[Path]) -> Optional[Path]:
+    """``--out`` of a figure: refused at once when its suffix is an image format not written."""
+    if out is not None and out.suffix.lower() in _OTHER_IMAGE_SUFFIXES:
+        raise typer.BadParameter(
+            f"figures are written as .png, .svg or .pdf, not {out.suffix}; give one of those "
+            "suffixes (or none, for PNG and SVG).",
+            param_hint="--out",
+        )
+    return out
+
+
 def _save(fig, target: Path) -> list[Path]:
     from evalkit.plots import close, save_figure
 
@@ -135,6 +150,7 @@ def landscape_command(
         "--out",
         "-o",
         help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG) (default: <reports>/figures/landscape_...).",
+        callback=_check_figure_out,
     ),
     root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = _DEVICES,
@@ -256,6 +272,7 @@ def scaling_command(
         "--out",
         "-o",
         help="Output file stem: writes STEM_by_model and STEM_by_size (.png/.svg/.pdf suffix picks one format).",
+        callback=_check_figure_out,
     ),
     root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = _DEVICES,
@@ -355,7 +372,11 @@ def histogram_command(
     labels: str = _LABELS,
     bins: int = typer.Option(30, "--bins", min=1, help="Histogram bins."),
     out: Optional[Path] = typer.Option(
-        None, "--out", "-o", help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG)."
+        None,
+        "--out",
+        "-o",
+        help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG).",
+        callback=_check_figure_out,
     ),
     root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = _DEVICES,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
 from typing import Optional
 
@@ -10,30 +13,36 @@ from rich.table import Table
 
 from evalkit.cli._app import app, console
 from evalkit.cli._common import ROOT_OPTION
+from evalkit.errors import EvalkitError
 from evalkit.text import byte_size
+
+_TASK_COLUMNS = (
+    "task",
+    "family",
+    "environment",
+    "goal prompt",
+    "baseline prompt",
+    "goal labels",
+    "human success criterion",
+)
 
 
 @app.command("tasks")
-def tasks_command() -> None:
+def tasks_command(
+    fmt: str = typer.Option(
+        "table", "--format", "-f", help="Output: table, or csv / json for scripts (one task a row)."
+    ),
+) -> None:
     """List every task: family, environment, goal and baseline prompts, labels, success criterion.
 
-    Add your own tasks with a TOML file: ``evalkit --tasks-file my_tasks.toml tasks``.
+    Add your own tasks with a TOML file: evalkit --tasks-file my_tasks.toml tasks.
     """
     from evalkit.tasks import all_tasks
 
-    table = Table(title="evalkit tasks (paper Tables 2 and 3)", show_lines=True)
-    for col in (
-        "task",
-        "family",
-        "environment",
-        "goal prompt",
-        "baseline prompt",
-        "goal labels",
-        "human success criterion",
-    ):
-        table.add_column(col, overflow="fold")
-    for t in all_tasks():
-        table.add_row(
+    if fmt not in ("table", "csv", "json"):
+        raise typer.BadParameter("use one of table, csv, json.", param_hint="--format")
+    rows = [
+        (
             t.name,
             t.family,
             t.env.env_id,
@@ -42,15 +51,49 @@ def tasks_command() -> None:
             t.label_source,
             t.criterion,
         )
+        for t in all_tasks()
+    ]
+    if fmt == "json":
+        keys = [c.replace(" ", "_") for c in _TASK_COLUMNS]
+        typer.echo(json.dumps([dict(zip(keys, row)) for row in rows], indent=2, ensure_ascii=False))
+        return
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([c.replace(" ", "_") for c in _TASK_COLUMNS])
+        writer.writerows(rows)
+        typer.echo(out.getvalue(), nl=False)
+        return
+    table = Table(title="evalkit tasks (paper Tables 2 and 3)", show_lines=True)
+    for col in _TASK_COLUMNS:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     console().print(table)
 
 
 @app.command("datasets")
-def datasets_command(root: Optional[Path] = ROOT_OPTION) -> None:
-    """List the datasets on disk: name, family, frames, episodes, label sets and size."""
+def datasets_command(
+    root: Optional[Path] = ROOT_OPTION,
+    verify: bool = typer.Option(
+        False,
+        "--verify",
+        help="Also recompute each dataset's content hash (reads every pixel): finds frames or "
+        "states changed after the dataset was written.",
+    ),
+) -> None:
+    """List the datasets on disk: name, family, frames, episodes, label sets and size.
+
+    A dataset whose files cannot be read (or, with --verify, whose content changed) is marked
+    corrupt with the reason.
+    """
     from evalkit.data.store import list_datasets, resolve_root
 
-    infos = list_datasets(root)
+    if resolve_root(root).exists() and not resolve_root(root).is_dir():
+        raise EvalkitError(
+            f"The datasets root {resolve_root(root)} is a file, not a folder; pass another --root."
+        )
+    infos = list_datasets(root, verify=verify)
     out = console()
     if not infos:
         out.print(
@@ -85,6 +128,10 @@ def datasets_command(root: Optional[Path] = ROOT_OPTION) -> None:
             byte_size(i.size_bytes),
         )
     out.print(table)
+    corrupt = [i.name for i in infos if i.problem]
+    if verify and corrupt:
+        typer.secho(f"corrupt: {', '.join(corrupt)}", fg="red", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("delete")

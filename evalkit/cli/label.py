@@ -11,7 +11,7 @@ from rich.table import Table
 
 from evalkit.cli._app import bench_app, label_app
 from evalkit.cli._app import console as make_console
-from evalkit.cli._common import ROOT_OPTION
+from evalkit.cli._common import ROOT_OPTION, seed_option
 from evalkit.text import fixed, plural
 
 TaskOption = typer.Option(..., "--task", "-t", help="Task to label (see 'evalkit tasks').")
@@ -25,7 +25,7 @@ HostOption = typer.Option(
 OrderOption = typer.Option(
     "random", "--order", help="Order of frames/episodes: random (seeded) or episode."
 )
-SeedOption = typer.Option(0, "--seed", help="Seed of the random order.")
+SeedOption = seed_option(0, "Seed of the random order.")
 
 
 def _fmt(x: float | None) -> str:
@@ -78,6 +78,10 @@ def _after_serving(ds, app, page: str, console) -> None:
 
     if page == "rate":
         rates = success_rates(app.ratings, app.task)
+        console.print(
+            f"\nStopped. Ratings of {app.task} are in {app.ratings.path}"
+            + ("." if len(rates) else "; no episode was rated yet.")
+        )
         for _, r in rates.iterrows():
             console.print(
                 f"{r['labeller']}: {r['episodes']} episodes rated, success rate "

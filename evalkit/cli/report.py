@@ -24,7 +24,11 @@ def report_command(
         None, "--labels", help="Only these label sets (repeat, or comma-separate) (default: all)."
     ),
     out: Optional[Path] = typer.Option(
-        None, "--out", "-o", help="Report folder (default: <reports>/report-TASKS)."
+        None,
+        "--out",
+        "-o",
+        help="Report folder (default: reports/report, or reports/report-TASK1-TASK2 with --task; "
+        "reports is $EVALKIT_REPORTS or ./reports).",
     ),
     title: Optional[str] = typer.Option(None, "--title", help="Page title."),
     histogram_alpha: float = typer.Option(

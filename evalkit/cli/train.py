@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Optional
@@ -9,6 +10,7 @@ from typing import Optional
 import typer
 
 from evalkit.cli._app import app, bench_app, console
+from evalkit.cli._common import seed_option
 from evalkit.text import significant
 
 
@@ -44,7 +46,7 @@ def train_command(
         "--envs",
         help="Parallel environments; their frames are embedded together (default 1).",
     ),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed (default 0)."),
+    seed: Optional[int] = seed_option(None, "Seed (default 0)."),
     out: Optional[Path] = typer.Option(
         None,
         "--out",
@@ -123,9 +125,26 @@ def train_command(
     }
     if envs is not None and envs < 1:
         raise EvalkitError(f"--envs must be at least 1, not {envs}.")
+    if reward == "ground-truth":
+        clip_only = [
+            f
+            for f, v in (("--model", model), ("--pretrained", pretrained), ("--alpha", alpha))
+            if v is not None
+        ]
+        if clip_only:
+            raise EvalkitError(
+                f"{' and '.join(clip_only)} only {'apply' if len(clip_only) > 1 else 'applies'} to the CLIP reward; drop {'them' if len(clip_only) > 1 else 'it'} with --reward ground-truth."
+            )
     if resume:
         if out is None:
-            raise EvalkitError("--resume needs the run folder: --out runs/NAME.")
+            if task is None:
+                raise EvalkitError(
+                    "--resume needs the run folder: --out runs/NAME, or the --task (and settings) that made it."
+                )
+            out = (
+                runs_root()
+                / TrainConfig.from_sources(flags, config_file).resolved().default_run_name()
+            )
         config = TrainConfig.from_sources({**flags, "task": task or ""}, config_file)
     else:
         config = TrainConfig.from_sources(flags, config_file)
@@ -142,7 +161,7 @@ def train_command(
             raise  # nothing was kept: the usual message
         typer.secho(
             f"Aborted; the checkpoints up to step {saved[-1].step} are kept. Go on with: "
-            f"evalkit train --out {out} --resume",
+            f"evalkit train --out {shlex.quote(str(out))} --resume",
             fg="yellow",
             err=True,
         )
@@ -183,12 +202,12 @@ def train_command(
         )
     if result.interrupted:
         typer.secho(
-            f"Interrupted at step {result.steps}; resume with: evalkit train --out {result.run_dir} --resume",
+            f"Interrupted at step {result.steps}; resume with: evalkit train --out {shlex.quote(str(result.run_dir))} --resume",
             fg="yellow",
             err=True,
         )
         raise typer.Exit(130)
-    con.print(f"next:     evalkit evaluate {result.run_dir}")
+    con.print(f"next:     evalkit evaluate {shlex.quote(str(result.run_dir))}")
 
 
 def _return_name(family: str) -> str:
@@ -212,8 +231,8 @@ def evaluate_command(
     video: bool = typer.Option(
         False, "--video", help="Write one video per episode (MP4 with imageio-ffmpeg, else GIF)."
     ),
-    seed: Optional[int] = typer.Option(
-        None, "--seed", help="Seed of the first episode (default: the run's seed + 10000)."
+    seed: Optional[int] = seed_option(
+        None, "Seed of the first episode (default: the run's seed + 10000)."
     ),
     dataset: Optional[str] = typer.Option(
         None,

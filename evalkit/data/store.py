@@ -18,6 +18,8 @@ generator, parameters and render settings; its content hash covers frames and st
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -35,7 +37,14 @@ import pandas as pd
 from evalkit import __version__
 from evalkit.config import datasets_root
 from evalkit.errors import DatasetError
-from evalkit.fileio import atomic_folder, atomic_path, atomic_write_text
+from evalkit.fileio import (
+    atomic_folder,
+    atomic_path,
+    atomic_write_text,
+    file_lock,
+    transient_lock,
+)
+from evalkit.text import byte_size
 
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
@@ -44,6 +53,16 @@ FRAMES_FILE = "frames.npy"
 LABELS_DIR = "labels"
 RULE_LABELS = "rule"
 """Name of the label set computed from each task's goal rule."""
+
+MAX_DATASET_BYTES = 1 << 40
+"""Largest dataset evalkit writes (1 TiB of frames): beyond it a typo in ``--n`` is likelier
+than a wish."""
+_STATE_ROW_BYTES = 128
+"""Rough size of one state row on disk and in memory (a few float64 columns and ids)."""
+
+RESULTS_DIR = "results"
+REBUILD = "delete the dataset and collect it again"
+RESULTS_ADVICE = "delete it and run 'evalkit epic' again (nothing else depends on it)"
 
 _TMP_PREFIX = ".tmp-"
 _TRASH_PREFIX = ".trash-"
@@ -170,9 +189,7 @@ class Dataset:
         try:
             frames = np.load(frames_path, mmap_mode="r")
         except (ValueError, OSError) as exc:
-            raise DatasetError(
-                f"{frames_path} is unreadable ({exc}); delete the dataset and collect it again."
-            ) from None
+            raise corrupt_file_error(frames_path, exc, REBUILD) from None
         expected = (self.manifest.n_frames, *self.manifest.frame_shape)
         if frames.shape != expected or frames.dtype != np.uint8:
             raise DatasetError(
@@ -195,7 +212,7 @@ class Dataset:
     def states(self) -> pd.DataFrame:
         """One row per frame: ``frame_id``, ``episode``, ``step`` and physical state columns."""
         if self._states is None:
-            table = pd.read_parquet(self.path / STATES_FILE)
+            table = read_table(self.path / STATES_FILE, REBUILD)
             if len(table) != self.manifest.n_frames:
                 raise DatasetError(
                     f"Dataset {self.name!r} has {len(table)} state rows but {self.manifest.n_frames} "
@@ -234,7 +251,7 @@ class Dataset:
             raise DatasetError(
                 f"Dataset {self.name!r} has no label set {label_set!r} (it has: {sets})."
             )
-        return pd.read_parquet(path)
+        return read_table(path, label_set_advice(label_set))
 
     def labels(self, task: str, label_set: str = RULE_LABELS) -> np.ndarray:
         """Goal label (bool) of every frame for ``task``, in frame order.
@@ -295,6 +312,15 @@ class Dataset:
                     "it was written); collect it again."
                 )
 
+    def check_tables(self) -> None:
+        """Read every table of the dataset (states, label sets, saved results) once, so that a
+        corrupt one is found now: raises :class:`DatasetError` naming it."""
+        _ = self.states
+        for name in self.label_sets():
+            self.label_table(name)
+        for path in sorted((self.path / RESULTS_DIR).glob("*.parquet")):
+            read_table(path, RESULTS_ADVICE)
+
     def size_bytes(self) -> int:
         """Bytes on disk, caches included."""
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
@@ -315,6 +341,27 @@ def _states_digest(states: pd.DataFrame) -> bytes:
     h.update(",".join(map(str, states.columns)).encode())
     h.update(pd.util.hash_pandas_object(states, index=False).to_numpy().tobytes())
     return h.digest()
+
+
+def corrupt_file_error(path: Path, exc: BaseException, advice: str) -> DatasetError:
+    """The one sentence for a dataset file that cannot be read: ``PATH is corrupt (why); advice.``"""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DatasetError(f"{path} is corrupt ({reason}); {advice}.")
+
+
+def read_table(path: Path, advice: str) -> pd.DataFrame:
+    """Read one parquet table of a dataset; a corrupt file is :func:`corrupt_file_error`."""
+    try:
+        return pd.read_parquet(path)
+    except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise corrupt_file_error(path, exc, advice) from None
+
+
+def label_set_advice(label_set: str) -> str:
+    """What to do about a corrupt label set."""
+    if label_set == RULE_LABELS:
+        return "delete it (rule labels are then computed from the states)"
+    return f"delete it and import or label the {label_set!r} set again"
 
 
 def atomic_write_parquet(table: pd.DataFrame, target: Path) -> None:
@@ -338,6 +385,32 @@ def check_root(root: Path) -> Path:
     if not os.access(root, os.W_OK | os.X_OK):
         raise DatasetError(f"The datasets root {root} is not writable; pass another --root.")
     return root
+
+
+def dataset_bytes(n_frames: int, frame_shape: tuple[int, int, int]) -> int:
+    """Bytes a dataset of ``n_frames`` frames of ``frame_shape`` takes on disk (frames and states)."""
+    h, w, c = (int(x) for x in frame_shape)
+    return int(n_frames) * (h * w * c + _STATE_ROW_BYTES)
+
+
+def check_dataset_size(root: Path, n_frames: int, frame_shape: tuple[int, int, int]) -> int:
+    """Refuse, before anything is written or built, a dataset larger than the free disk under
+    ``root`` or than :data:`MAX_DATASET_BYTES`; returns its size in bytes."""
+    need = dataset_bytes(n_frames, frame_shape)
+    h, w, _ = frame_shape
+    what = f"{n_frames:,} frames of {w}×{h} need {byte_size(need)}"
+    advice = "collect fewer frames (--n) or smaller ones (--size)"
+    if need > MAX_DATASET_BYTES:
+        raise DatasetError(
+            f"{what}, more than evalkit's limit of {byte_size(MAX_DATASET_BYTES)} for one dataset; {advice}."
+        )
+    probe = root if root.exists() else next((p for p in root.parents if p.exists()), Path("."))
+    free = shutil.disk_usage(probe).free
+    if need > free:
+        raise DatasetError(
+            f"{what}, more than the {byte_size(free)} free under {root}; {advice}, or pass another --root."
+        )
+    return need
 
 
 def _validate_name(name: str) -> str:
@@ -386,6 +459,7 @@ class DatasetWriter:
             raise DatasetError(
                 f"Frames must be (height, width, 3) with positive sizes, not {self.frame_shape}."
             )
+        check_dataset_size(self.root, self.n_frames, self.frame_shape)
         self._tmp: Path | None = None
         self._folder: ContextManager[Path] | None = None
         self._rows: list[pd.DataFrame] = []
@@ -642,23 +716,27 @@ def collect_into(
         "params": dict(params),
         "render": dict(render),
     }
-    existing = existing_matching(root, name, identity, overwrite=overwrite)
-    if existing is not None:
-        return CollectResult(existing, created=False, seconds=0.0)
-    start = time.perf_counter()
-    with DatasetWriter(
-        root,
-        name,
-        family=family,
-        env_id=env_id,
-        generator=generator,
-        params=dict(params),
-        render=dict(render),
-        n_frames=n_frames,
-        frame_shape=frame_shape,
-        overwrite=overwrite,
-    ) as writer:
-        write(writer)
+    say = f"Another evalkit process is collecting {name!r}; waiting for it to finish..."
+    # one collector of a name at a time: a second one waits, then reuses (or refuses) its work
+    lock = check_root(Path(root)) / f".{_validate_name(name)}.lock"
+    with transient_lock(lock, lambda: print(say, flush=True)):
+        existing = existing_matching(root, name, identity, overwrite=overwrite)
+        if existing is not None:
+            return CollectResult(existing, created=False, seconds=0.0)
+        start = time.perf_counter()
+        with DatasetWriter(
+            root,
+            name,
+            family=family,
+            env_id=env_id,
+            generator=generator,
+            params=dict(params),
+            render=dict(render),
+            n_frames=n_frames,
+            frame_shape=frame_shape,
+            overwrite=overwrite,
+        ) as writer:
+            write(writer)
     assert writer.dataset is not None
     return CollectResult(writer.dataset, created=True, seconds=time.perf_counter() - start)
 
@@ -705,16 +783,25 @@ class DatasetInfo:
     problem: str | None = None
 
 
-def list_datasets(root: str | os.PathLike[str] | None = None) -> list[DatasetInfo]:
-    """Describe every dataset under ``root``; corrupt ones are listed with their problem."""
+def list_datasets(
+    root: str | os.PathLike[str] | None = None, verify: bool = False
+) -> list[DatasetInfo]:
+    """Describe every dataset under ``root``; corrupt ones are listed with their problem.
+
+    Every table is read (a corrupt one is a problem); ``verify`` also recomputes the content
+    hash over frames and states (slower: it reads every pixel).
+    """
     infos = []
     for path in iter_datasets(root):
         try:
             ds = Dataset(path)
+            ds.check_tables()
+            if verify:
+                ds.validate(deep=True)
             m = ds.manifest
             infos.append(
                 DatasetInfo(
-                    m.name,
+                    path.name,  # the name commands take (a copied folder keeps its manifest's)
                     m.family,
                     m.generator,
                     m.n_frames,
@@ -730,10 +817,41 @@ def list_datasets(root: str | os.PathLike[str] | None = None) -> list[DatasetInf
 
 
 def delete_dataset(name: str, root: str | os.PathLike[str] | None = None) -> None:
-    """Delete a dataset folder (and its caches)."""
+    """Delete a dataset folder (and its caches).
+
+    :raises DatasetError: another process holds one of the dataset's locks (it is embedding
+        into it or saving results): deleting now would crash it.
+    """
     path = resolve_root(root) / _validate_name(name)
     if not (path / MANIFEST_FILE).exists():
         raise DatasetError(f"No dataset called {name!r} under {resolve_root(root)}.")
     trash = path.with_name(f"{_TRASH_PREFIX}{name}-{os.getpid()}")
-    os.rename(path, trash)
+    with contextlib.ExitStack() as locks:
+        for lock in sorted(path.rglob(".*.lock")):
+            try:
+                locks.enter_context(file_lock(lock, wait=False))
+            except BlockingIOError:
+                raise DatasetError(
+                    f"Dataset {name!r} is in use by another evalkit process (it holds "
+                    f"{lock.relative_to(path)}); wait for it to finish or stop it, then delete again."
+                ) from None
+        os.rename(path, trash)
     shutil.rmtree(trash, ignore_errors=True)
+
+
+_DERIVED_DIRS = (LABELS_DIR, RESULTS_DIR, "embeddings")
+
+
+def vanished_dataset_error(exc: OSError) -> DatasetError | None:
+    """The sentence for a write into a dataset that was deleted meanwhile (``None`` if the
+    missing file was not inside a dataset's labels, results or embeddings)."""
+    if exc.errno != errno.ENOENT or not exc.filename:
+        return None
+    path = Path(os.fsdecode(exc.filename))
+    for parent in path.parents:
+        if parent.name in _DERIVED_DIRS and not parent.parent.exists():
+            return DatasetError(
+                f"Dataset {parent.parent.name!r} at {parent.parent} vanished while this command "
+                "was writing into it (deleted by another process?); collect it again."
+            )
+    return None

@@ -40,7 +40,14 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from evalkit.data.store import CollectResult, DatasetWriter, check_root, collect_into, resolve_root
+from evalkit.data.store import (
+    CollectResult,
+    DatasetWriter,
+    check_dataset_size,
+    check_root,
+    collect_into,
+    resolve_root,
+)
 from evalkit.envs.family import SPACINGS, Family, Spacing, all_families, sweep_values  # noqa: F401 - re-exported
 from evalkit.errors import EvalkitError
 from evalkit.tasks import get_family
@@ -145,9 +152,10 @@ def collect_sweep(
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise EvalkitError(f"The number of states must be a positive whole number, not {n}.")
     chosen = fam.resolve_variants(check_variants(fam, _variants(textured, variants or {})))
-    states = spec.states(int(n), spacing, seed)
-    name = name or fam.sweep_dataset_name(chosen)
+    name = fam.sweep_dataset_name(chosen) if name is None else name  # '' is refused, not replaced
     root_path = check_root(resolve_root(root))
+    check_dataset_size(root_path, int(n), (size, size, 3))  # before the state table is built
+    states = spec.states(int(n), spacing, seed)
 
     env = _make_env(fam, int(size), chosen, seed)
     params = {
@@ -191,15 +199,15 @@ def _render_into(
 
     n = len(states)
     columns = list(env.state_columns)
-    records = states.to_dict("records")
     with tqdm(
         total=n, desc=f"collect {name}", unit="frame", disable=not progress, leave=False
     ) as bar:
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
             frames, rows = [], []
-            for i in range(start, stop):
-                env.set_state(records[i])
+            records = states.iloc[start:stop].to_dict("records")  # one batch of rows at a time
+            for i, record in zip(range(start, stop), records):
+                env.set_state(record)
                 frames.append(env.render())
                 state = env.get_state()
                 rows.append({"episode": i, "step": 0, **{c: state[c] for c in columns}})

@@ -265,9 +265,10 @@ def export_csv(
     if isinstance(out, (str, os.PathLike)):
         target = Path(out)
         if target.parent and not target.parent.is_dir():
-            raise EvalkitError(
-                f"Folder {target.parent} does not exist; create it or choose another --out."
+            what = (
+                "is a file, not a folder" if target.parent.exists() else "(a folder) does not exist"
             )
+            raise EvalkitError(f"{target.parent} {what}; create it or choose another --out.")
         atomic_write_text(table.to_csv(index=False), target)
     else:
         table.to_csv(out, index=False)

@@ -293,6 +293,7 @@ def gather_report(
     for path in iter_datasets(root):
         try:
             ds = Dataset(path)
+            ds.check_tables()  # a corrupt states, labels or results table skips this dataset
         except DatasetError as exc:
             notes.append(f"dataset folder {path.name} was skipped: {exc}")
             continue

@@ -354,12 +354,29 @@ def _normal(value: Any) -> Any:
 
 
 def resolve_device(device: str) -> str:
-    """``auto`` becomes ``cuda`` when a GPU is visible, else ``cpu``."""
-    if device != "auto":
-        return device
-    import torch
+    """``auto`` becomes ``cuda`` when a GPU is visible, else ``cpu``; a GPU asked for that is
+    not there (or a device torch does not know) is an error, not a slow surprise later."""
+    import torch  # here: 'evalkit --help' does not load torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError):
+        raise EvalkitError(
+            f"--device {device!r} is not a device; use auto, cpu, cuda or cuda:N."
+        ) from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise EvalkitError(
+            f"--device {device} asks for a GPU but torch sees none on this machine; use --device cpu (or auto)."
+        )
+    if kind == "cuda" and torch.device(device).index is not None:
+        count = torch.cuda.device_count()
+        if torch.device(device).index >= count:
+            raise EvalkitError(
+                f"--device {device}: this machine has {count} GPU{'s' if count != 1 else ''} (cuda:0 ... cuda:{count - 1})."
+            )
+    return device
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import shlex
 import shutil
 import signal
 import sys
@@ -39,7 +40,7 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from evalkit.errors import EvalkitError
-from evalkit.fileio import atomic_folder, atomic_path, atomic_write_text
+from evalkit.fileio import INTERRUPT_SIGNALS, atomic_folder, atomic_path, atomic_write_text
 from evalkit.text import significant
 from evalkit.train.clip_reward import (
     BatchRewardFn,
@@ -84,8 +85,9 @@ def make_env(env_id: str, **kwargs: Any) -> Any:
 
 
 def _wrap_env(env: Any, render: bool, ignore_sigint: bool) -> Any:
-    if ignore_sigint:  # worker processes: Ctrl-C is the main process's business
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if ignore_sigint:  # worker processes: Ctrl-C and SIGTERM are the main process's business
+        for sig in INTERRUPT_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
     return RenderFrame(env) if render else env
 
 
@@ -184,16 +186,29 @@ class CheckpointInfo:
 
 
 def read_checkpoints(run_dir: Path) -> list[CheckpointInfo]:
-    """The checkpoint index of a run, oldest first (empty if none was saved yet)."""
+    """The checkpoint index of a run, oldest first (empty if none was saved yet).
+
+    Without an index file (deleted because it was corrupt), the checkpoint files are found by
+    name (``checkpoints/step_*.zip``), without their rewards.
+    """
     path = Path(run_dir) / INDEX_FILE
     if not path.is_file():
-        return []
+        return _checkpoints_by_name(Path(run_dir))
     try:
         return [CheckpointInfo(**row) for row in json.loads(path.read_text())]
     except (json.JSONDecodeError, TypeError) as exc:
         raise EvalkitError(
             f"{path} is corrupt ({exc}); delete it to pick checkpoints by file name."
         ) from None
+
+
+def _checkpoints_by_name(run_dir: Path) -> list[CheckpointInfo]:
+    found = []
+    for file in (run_dir / CHECKPOINT_DIR).glob("step_*.zip"):
+        digits = file.stem[len("step_") :]
+        if digits.isdigit():
+            found.append(CheckpointInfo(int(digits), f"{CHECKPOINT_DIR}/{file.name}", None, None))
+    return sorted(found, key=lambda c: c.step)
 
 
 class RunStore:
@@ -237,6 +252,74 @@ class RunStore:
         return None
 
 
+@dataclass(frozen=True)
+class ResumePoint:
+    """A saved model a run can go on from: its file, its step and its replay buffer (if any)."""
+
+    model: Path
+    step: int
+    buffer: Path | None = None
+
+
+def resume_points(run_dir: Path, resume_from: Path | None) -> list[ResumePoint]:
+    """What ``--resume`` may load, best first: the resume state (model and replay buffer),
+    then every checkpoint file, newest first (found by file name if the index is gone)."""
+    points = []
+    if resume_from is not None:
+        step = int(json.loads((resume_from / STATE_FILE).read_text())["step"])
+        points.append(ResumePoint(resume_from / MODEL_FILE, step, resume_from / BUFFER_FILE))
+    for c in sorted(read_checkpoints(run_dir), key=lambda c: c.step, reverse=True):
+        if (run_dir / c.path).is_file():
+            points.append(ResumePoint(run_dir / c.path, c.step))
+    return points
+
+
+def _load_resume_point(
+    points: list[ResumePoint], config: TrainConfig, env: VecEnv, run_dir: Path, report: Report
+) -> tuple[BaseAlgorithm, int]:
+    """Load the first of ``points`` that loads (warning when it is not the first); its step.
+
+    A resume state whose model is there but does not load is an error (its advice, to delete
+    it, then falls back here); a missing one, or a checkpoint that does not load, is skipped.
+    """
+    first_problem: EvalkitError | None = None
+    for point in points:
+        try:
+            if not point.model.is_file():
+                raise EvalkitError(f"{point.model.relative_to(run_dir)} does not exist")
+            model = load_model(
+                point.model,
+                config.algo,
+                env=env,
+                device=config.device,
+                tensorboard_log=str(run_dir / TB_DIR),
+            )
+        except EvalkitError as exc:
+            if point.buffer is not None and point.model.is_file():
+                raise
+            first_problem = first_problem or exc
+            continue
+        if first_problem is not None:
+            report(
+                f"WARNING: {str(first_problem).split('; ')[0].rstrip('.')}; resuming from "
+                f"{point.model.relative_to(run_dir)} (step {point.step}) without its replay buffer."
+            )
+        elif point.buffer is not None and point.buffer.is_file():
+            try:
+                model.load_replay_buffer(point.buffer)
+            except Exception as exc:  # noqa: BLE001
+                raise EvalkitError(
+                    f"The replay buffer {point.buffer} is corrupt ({exc}); delete it to resume with an empty buffer."
+                ) from None
+        elif ALGORITHMS[config.algo].off_policy:
+            report("The checkpoint has no replay buffer; resuming with an empty one.")
+        return model, point.step
+    assert first_problem is not None
+    raise EvalkitError(
+        f"No saved model of {run_dir} can be loaded ({first_problem}); start a new run with another --out."
+    )
+
+
 def load_model(
     path: Path, algo: str, env: VecEnv | None = None, device: str = "auto", **kwargs: Any
 ) -> BaseAlgorithm:
@@ -244,10 +327,9 @@ def load_model(
     cls = ALGORITHMS[algo].sb3_class()
     if not Path(path).is_file():
         raise EvalkitError(f"Checkpoint {path} does not exist.")
+    device = resolve_device(device)  # a missing GPU is its own sentence, not a corrupt checkpoint
     try:
-        return cls.load(
-            path, env=env, device=resolve_device(device), print_system_info=False, **kwargs
-        )
+        return cls.load(path, env=env, device=device, print_system_info=False, **kwargs)
     except Exception as exc:  # noqa: BLE001 - zip, pickle, torch and shape errors all mean "unusable"
         raise EvalkitError(
             f"Checkpoint {path} cannot be loaded as a {cls.__name__} policy for this run "
@@ -317,6 +399,8 @@ class RunProgress(BaseCallback):
         self._next_checkpoint = (self.num_timesteps // every + 1) * every
         self._shown = self.num_timesteps
         self._noted = (self.num_timesteps, time.monotonic())
+        self._started = self._noted
+        self._eta_told = False
         if self.progress:
             from tqdm.auto import tqdm
 
@@ -352,6 +436,9 @@ class RunProgress(BaseCallback):
                 self.logger.record("clip/ep_reward_mean", self.clip_env.stats.episode_mean)
             self.logger.record("clip/batch_size", reward_batch_size(self.clip_env))
         self._show(gt)
+        if not self._eta_told:
+            self._eta_told = True
+            self.report(self._eta_message())
         if self.num_timesteps >= self._next_checkpoint:
             self.save("interval")
             every = self.config.checkpoint_every
@@ -376,8 +463,32 @@ class RunProgress(BaseCallback):
                 + " ".join(f"{k} {v}" for k, v in parts.items())
             )
 
+    def _eta_message(self) -> str:
+        """After the first rollout: the speed, the time the run will take, and what to do when
+        that is days."""
+        steps, start = self._started
+        rate = (self.num_timesteps - steps) / max(time.monotonic() - start, 1e-9)
+        left = max(self.config.steps - self.num_timesteps, 0) / max(rate, 1e-9)
+        message = f"{rate:.0f} steps/s over the first rollout: about {duration(left)} for the {self.config.steps} steps"
+        starts = int(self.config.algo_setting("learning_starts") or 0)
+        if self.num_timesteps < starts:
+            message += f" (gradient steps start at step {starts}, so expect it to be slower)"
+        if left > 86400:
+            message += (
+                "; that is days: train on a GPU (--device cuda), use more --envs, fewer --steps, "
+                "or --reward ground-truth to check the set-up first"
+            )
+        return message + "."
+
     def save(self, reason: str) -> CheckpointInfo:
         """Save a checkpoint (and the resume state) now."""
+        pending = self.clip_env.n_pending if self.clip_env is not None else 0
+        if reason == "interrupt" and pending and self.before_save is not None:
+            frames = pending * self.config.n_envs
+            self.report(
+                f"Scoring the {frames} frames still waiting for CLIP rewards, then saving "
+                "(Ctrl-C again to abort without saving)..."
+            )
         if self.before_save is not None:
             self.before_save()
         step = int(self.model.num_timesteps)
@@ -405,24 +516,37 @@ class RunProgress(BaseCallback):
             self._bar = None
 
 
+def duration(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3.5 h``, ``2.1 days``: a time span for people."""
+    for size, unit in ((86400, "days"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}" if size > 60 else f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
 @contextlib.contextmanager
 def stop_on_sigint(event: threading.Event, report: Report) -> Iterator[None]:
-    """While inside, the first Ctrl-C sets ``event`` (training stops and saves); a second one aborts."""
+    """While inside, the first Ctrl-C or SIGTERM sets ``event`` (training stops and saves); a
+    second one aborts."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {sig: signal.getsignal(sig) for sig in INTERRUPT_SIGNALS}
 
     def handler(signum: int, frame: Any) -> None:
         event.set()
-        report("Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to abort).")
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        report(f"{name}: stopping after this step and saving a checkpoint (Ctrl-C again to abort).")
+        for sig in INTERRUPT_SIGNALS:
+            signal.signal(sig, signal.default_int_handler)
 
-    signal.signal(signal.SIGINT, handler)
+    for sig in INTERRUPT_SIGNALS:
+        signal.signal(sig, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 # -- the run -------------------------------------------------------------------------------------
@@ -547,9 +671,9 @@ def train(
     """
     run_dir = Path(run_dir)
     config, resume_from = prepare_run(config, run_dir, resume)
-    state = json.loads((resume_from / STATE_FILE).read_text()) if resume_from else {"step": 0}
-    start_step = int(state["step"])
-    if resume and resume_from is None:
+    points = resume_points(run_dir, resume_from) if resume else []
+    start_step = points[0].step if points else 0
+    if resume and not points:
         report(f"{run_dir} has no checkpoint yet; starting it from step 0.")
     if start_step >= config.steps:
         raise EvalkitError(
@@ -574,29 +698,17 @@ def train(
 
     env, clip_env = make_training_env(config, reward_fn, seed=config.seed + start_step)
     try:
-        if resume_from is not None:
-            model = load_model(
-                resume_from / MODEL_FILE,
-                config.algo,
-                env=env,
-                device=config.device,
-                tensorboard_log=str(run_dir / TB_DIR),
-            )
-            if (resume_from / BUFFER_FILE).is_file():
-                try:
-                    model.load_replay_buffer(resume_from / BUFFER_FILE)
-                except Exception as exc:  # noqa: BLE001
-                    raise EvalkitError(
-                        f"The replay buffer {resume_from / BUFFER_FILE} is corrupt ({exc}); delete it to resume with an empty buffer."
-                    ) from None
-            elif ALGORITHMS[config.algo].off_policy:
-                report("The checkpoint has no replay buffer; resuming with an empty one.")
+        if points:
+            model, start_step = _load_resume_point(points, config, env, run_dir, report)
         else:
             model = build_model(config, env, run_dir)
         created = not run_dir.exists()
         run_dir.mkdir(parents=True, exist_ok=True)
         write_run_config(run_dir, config, reward_is_random=random_weights)
 
+        report(
+            f"TensorBoard logs: {run_dir / TB_DIR} (view with: tensorboard --logdir {shlex.quote(str(run_dir / TB_DIR))})"
+        )
         store = RunStore(run_dir)
         progress_cb = RunProgress(store, config, clip_env, progress, report)
         callbacks: list[BaseCallback] = []
@@ -614,7 +726,7 @@ def train(
                 model.learn(
                     remaining,
                     callback=CallbackList(callbacks),
-                    reset_num_timesteps=resume_from is None,
+                    reset_num_timesteps=not points,
                     tb_log_name="train",
                     log_interval=4,
                 )

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.data.store import Dataset, atomic_write_parquet
+from evalkit.data.store import Dataset, atomic_write_parquet, read_table
 from evalkit.epic.results import GoalEpicResult
 from evalkit.errors import EvalkitError
 from evalkit.fileio import file_lock
@@ -138,7 +138,9 @@ def load_epic_results(dataset_path: str | os.PathLike[str]) -> pd.DataFrame:
     path = results_path(dataset_path)
     if not path.is_file():
         return _empty()
-    return _normalise(pd.read_parquet(path))
+    return _normalise(
+        read_table(path, "delete it and run 'evalkit epic' again (nothing else depends on it)")
+    )
 
 
 def upsert_epic_results(

@@ -46,6 +46,7 @@ class BenchRow:
     seconds: float
     reward_calls: int | None = None
     reward_seconds: float | None = None
+    requested_steps: int | None = None
 
     @property
     def steps_per_second(self) -> float:
@@ -93,6 +94,18 @@ class TrainBenchResult:
             / self.row("ground truth, plain").steps_per_second
         )
 
+    def overshoot_note(self) -> str | None:
+        """One line on why runs took more steps than asked (``None`` if none did)."""
+        over = [r for r in self.rows if r.requested_steps and r.steps > r.requested_steps]
+        if not over:
+            return None
+        r = max(over, key=lambda r: r.steps - (r.requested_steps or 0))
+        return (
+            f"Step counts exceed the request (e.g. {r.steps} for {r.requested_steps} in "
+            f"'{r.name}'): SB3 checks the budget only after a whole rollout (every environment "
+            "steps together), so a run ends at the first rollout boundary past it."
+        )
+
     def verdicts(self) -> list[str]:
         s, r, g = self.batched_speedup, self.reward_speedup, self.ground_truth_ratio
         single = self.row("CLIP, per-frame")
@@ -119,6 +132,7 @@ def _time_train(
             result.learn_seconds,
             result.reward_calls,
             result.reward_seconds,
+            config.steps,
         )
         best = row if best is None or row.seconds < best.seconds else best
     assert best is not None
@@ -145,7 +159,10 @@ def _time_plain_sb3(config: TrainConfig, repeats: int) -> BenchRow:
         t0 = time.perf_counter()
         model.learn(config.steps)
         row = BenchRow(
-            "ground truth, plain SB3", int(model.num_timesteps), time.perf_counter() - t0
+            "ground truth, plain SB3",
+            int(model.num_timesteps),
+            time.perf_counter() - t0,
+            requested_steps=config.steps,
         )
         env.close()
         best = row if best is None or row.seconds < best.seconds else best

@@ -371,5 +371,8 @@ def bench_train_command(
         )
     con = console()
     con.print(table)
+    note = result.overshoot_note()
+    if note:
+        con.print(note)
     for line in result.verdicts():
         con.print(line)

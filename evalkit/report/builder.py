@@ -63,6 +63,7 @@ from evalkit.plots import (
 from evalkit.plots.style import close, save_figure
 from evalkit.tasks import FAMILIES, get_task
 from evalkit.text import fixed, number_list, short_count
+from evalkit.vlm.models import FILE_LABEL
 
 TEMPLATE = "report.html.j2"
 PAGE = "index.html"
@@ -82,6 +83,14 @@ class WeightsInfo:
     random_weights: bool
     identity: str = ""
     params: int | None = None
+    checkpoint_file: bool = False
+
+    @property
+    def kind(self) -> str:
+        """What the weights are: random, a user's checkpoint file, or a trained pretrained tag."""
+        if self.random_weights:
+            return "random weights"
+        return "checkpoint file" if self.checkpoint_file else "trained"
 
     @property
     def params_text(self) -> str:
@@ -337,6 +346,7 @@ def gather_report(
                 random_weights=bool(rows["random_weights"].fillna(False).astype(bool).any()),
                 identity="; ".join(identities),
                 params=params[(model, pretrained)],
+                checkpoint_file=any(FILE_LABEL in i for i in identities),
             )
         )
     weights.sort(key=lambda w: (w.params or math.inf, w.model, w.pretrained))

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -157,15 +158,34 @@ class EmbeddingCache:
 
         Under the lock, temporary files left by a killed writer are removed.
         """
-        root = self.dataset.subdir("embeddings")
+        lock = self.dataset.subdir("embeddings") / f".{self.dir.name}.lock"
         message = f"Another evalkit process is writing {self.dir.name}; waiting for it to finish..."
-        with file_lock(
-            root / f".{self.dir.name}.lock", on_wait=None if say is None else lambda: say(message)
-        ):
-            if self.dir.is_dir():
-                for tmp in self.dir.glob(".*.tmp"):
-                    tmp.unlink(missing_ok=True)
-            yield
+        fresh = not self.dir.exists() and not lock.exists()
+        while True:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                with file_lock(fd, on_wait=None if say is None else lambda: say(message)):
+                    if not _is_same_file(fd, lock):
+                        continue  # a failed writer removed this lock file: take the current one
+                    if self.dir.is_dir():
+                        for tmp in self.dir.glob(".*.tmp"):
+                            tmp.unlink(missing_ok=True)
+                    try:
+                        yield
+                    except BaseException:
+                        if fresh:  # e.g. the model failed to load: leave nothing behind
+                            self._discard_if_unused(lock)
+                        raise
+                    return
+            finally:
+                os.close(fd)
+
+    def _discard_if_unused(self, lock: Path) -> None:
+        """Remove the cache folder if it holds no more than its meta, then its lock file."""
+        if self.dir.is_dir() and {p.name for p in self.dir.iterdir()} <= {META_FILE}:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if not self.dir.exists():
+            lock.unlink(missing_ok=True)
 
     # -- shards ---------------------------------------------------------------------------------
 
@@ -263,6 +283,14 @@ class EmbeddingCache:
                 },
             )
         return np.stack([known[p] for p in prompts]).astype(np.float32)
+
+
+def _is_same_file(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd`` (not removed or replaced)."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 def _atomic_save(target: Path, data: np.ndarray | dict[str, np.ndarray]) -> None:

@@ -79,6 +79,7 @@ __all__ = [
     "canonical_model_name",
     "count_parameters",
     "default_tag",
+    "FILE_LABEL",
     "ensure_weights",
     "file_sha256",
     "known_models",
@@ -105,6 +106,9 @@ DEFAULT_TAGS: dict[str, str] = {
     "ViT-g-14": "laion2b_s34b_b88k",
 }
 """evalkit's pretrained tag per architecture; others use :func:`default_tag`'s rule."""
+
+FILE_LABEL = "/file:"
+"""What a model label holds between architecture and file name for a checkpoint file's weights."""
 
 WEIGHTS_HINT = (
     "pass --pretrained PATH to a local checkpoint (.safetensors or a torch state dict), "
@@ -212,7 +216,7 @@ class ResolvedSpec(ResolvedModel):
         if self.weights == "tag":
             return f"{self.display_name}/{self.tag}"
         if self.weights == "file":
-            return f"{self.display_name}/file:{Path(self.weights_path or '').name}@{(self.weights_sha256 or '')[:12]}"
+            return f"{self.display_name}{FILE_LABEL}{Path(self.weights_path or '').name}@{(self.weights_sha256 or '')[:12]}"
         return f"{self.display_name}/RANDOM-WEIGHTS"
 
     @property
@@ -431,8 +435,7 @@ def _resolve_open_clip(spec: ModelSpec) -> ResolvedSpec:
         or Path(tag_value).suffix in {".safetensors", ".pt", ".pth", ".bin", ".ckpt"}
     ):
         path = Path(tag_value).expanduser()
-        if not path.is_file():
-            raise ModelError(f"Checkpoint file {path} does not exist.")
+        _check_checkpoint_file(path)
         kind, tag = "file", None
         weights_path = str(path.resolve())
         weights_sha = file_sha256(path)
@@ -465,6 +468,18 @@ def _resolve_open_clip(spec: ModelSpec) -> ResolvedSpec:
         preprocess=preprocess,
         tag_cfg=tag_cfg,
     )
+
+
+def _check_checkpoint_file(where: "Path | str | None") -> None:
+    """Refuse a ``--pretrained`` path that is not a file, naming what it is instead."""
+    path = Path(where) if where else None
+    if path is not None and path.is_dir():
+        raise ModelError(
+            f"Checkpoint {path} is a folder; --pretrained expects a checkpoint file "
+            "(.safetensors, .pt, .bin) inside it."
+        )
+    if path is None or not path.is_file():
+        raise ModelError(f"Checkpoint file {where} does not exist.")
 
 
 def _canonical_preprocess(cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -572,29 +587,21 @@ def _explain_load_error(exc: BaseException, path: str, resolved: ResolvedSpec) -
             r"checkpoint, the shape in current model is torch\.Size\((\[[^\]]*\])\)",
             text,
         )
-        parts = []
-        if missing:
-            keys = [k.strip().strip('"') for k in missing.group(1).split(",")]
-            parts.append(f"{len(keys)} weights missing (e.g. {', '.join(keys[:3])})")
-        if unexpected:
-            keys = [k.strip().strip('"') for k in unexpected.group(1).split(",")]
-            parts.append(f"{len(keys)} unexpected weights (e.g. {', '.join(keys[:3])})")
-        if shapes:
-            k, a, b = shapes[0]
-            parts.append(
-                f"{len(shapes)} shape mismatches (e.g. {k}: {a} in the file, {b} in the model)"
-            )
-        detail = "; ".join(parts) or text.splitlines()[0]
-        return ModelError(
-            f"Checkpoint {name} does not match the architecture {resolved.display_name}: {detail}. "
-            "Pass the --model the checkpoint was trained with."
+        detail = _difference_text(
+            [k.strip().strip('"') for k in missing.group(1).split(",")] if missing else [],
+            [k.strip().strip('"') for k in unexpected.group(1).split(",")] if unexpected else [],
+            shapes,
         )
+        return _mismatch_error(name, resolved, detail or text.splitlines()[0])
     if "Unsupported global" in text:
         return ModelError(
             f"Checkpoint {name} holds pickled Python objects, which evalkit does not execute "
             "(torch.load weights_only). Save a plain state dict (torch.save(model.state_dict(), ...)) "
             "or a .safetensors file."
         )
+    mismatch = _architecture_mismatch(path, resolved)
+    if mismatch:  # a readable state dict that open_clip's own adapters choked on
+        return _mismatch_error(name, resolved, mismatch)
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     if "Weights only load failed" in text:
         first = "not a torch state dict"
@@ -602,6 +609,59 @@ def _explain_load_error(exc: BaseException, path: str, resolved: ResolvedSpec) -
         f"Checkpoint {name} is not a readable weights file ({type(exc).__name__}: {first[:200]}); "
         "it may be truncated or corrupt — download or save it again."
     )
+
+
+def _mismatch_error(name: str, resolved: ResolvedSpec, detail: str) -> ModelError:
+    return ModelError(
+        f"Checkpoint {name} belongs to another architecture; it does not match the architecture "
+        f"{resolved.display_name}: {detail}. Pass the --model the checkpoint was trained with."
+    )
+
+
+def _architecture_mismatch(path: str, resolved: ResolvedSpec) -> str | None:
+    """How a readable checkpoint's weights differ from the architecture's (``None``: unreadable,
+    or no difference in names and shapes)."""
+    try:
+        state = open_clip.factory.load_state_dict(path, weights_only=True)
+        shapes = {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
+    except Exception:  # not a state dict at all: the caller says corrupt
+        return None
+    if not shapes:
+        return None
+    with torch.device("meta"), _quiet_open_clip():  # the names and shapes, no memory
+        expected = {
+            k: tuple(v.shape)
+            for k, v in open_clip.create_model(resolved.arch, device="meta").state_dict().items()
+        }
+    return (
+        _difference_text(
+            [k for k in expected if k not in shapes],
+            [k for k in shapes if k not in expected],
+            [
+                (k, str(list(shapes[k])), str(list(expected[k])))
+                for k in expected
+                if k in shapes and shapes[k] != expected[k]
+            ],
+        )
+        or None
+    )
+
+
+def _difference_text(
+    missing: list[str], unexpected: list[str], shapes: list[tuple[str, str, str]]
+) -> str:
+    """A checkpoint's weights against the model's, briefly: (name, file shape, model shape)."""
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} weights missing (e.g. {', '.join(missing[:3])})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected weights (e.g. {', '.join(unexpected[:3])})")
+    if shapes:
+        k, a, b = shapes[0]
+        parts.append(
+            f"{len(shapes)} shape mismatches (e.g. {k}: {a} in the file, {b} in the model)"
+        )
+    return "; ".join(parts)
 
 
 def load_model(
@@ -626,8 +686,7 @@ def _load_open_clip(resolved: ResolvedSpec, device: torch.device) -> OpenClipMod
         weights = _weights_file_for_tag(resolved)
     elif resolved.weights == "file":
         weights = resolved.weights_path
-        if not weights or not os.path.isfile(weights):
-            raise ModelError(f"Checkpoint file {weights} does not exist.")
+        _check_checkpoint_file(weights)
     pp = resolved.preprocess
     kwargs: dict[str, Any] = dict(
         force_quick_gelu=resolved.quick_gelu and not resolved.config.get("quick_gelu", False),

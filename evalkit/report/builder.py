@@ -63,7 +63,7 @@ from evalkit.plots import (
 from evalkit.plots.style import close, save_figure
 from evalkit.tasks import FAMILIES, get_task
 from evalkit.text import fixed, number_list, short_count
-from evalkit.vlm.models import FILE_LABEL
+from evalkit.vlm.names import FILE_LABEL  # torch-free: reports never load a model
 
 TEMPLATE = "report.html.j2"
 PAGE = "index.html"

@@ -63,6 +63,7 @@ from evalkit.vlm.hub import file_sha256
 from evalkit.vlm.hub import hub_offline as _hub_offline
 from evalkit.vlm.hub import reachable as _reachable
 from evalkit.vlm.hub import sha256_json as _sha256_json
+from evalkit.vlm.names import FILE_LABEL
 
 __all__ = [
     "RANDOM",
@@ -106,9 +107,6 @@ DEFAULT_TAGS: dict[str, str] = {
     "ViT-g-14": "laion2b_s34b_b88k",
 }
 """evalkit's pretrained tag per architecture; others use :func:`default_tag`'s rule."""
-
-FILE_LABEL = "/file:"
-"""What a model label holds between architecture and file name for a checkpoint file's weights."""
 
 WEIGHTS_HINT = (
     "pass --pretrained PATH to a local checkpoint (.safetensors or a torch state dict), "

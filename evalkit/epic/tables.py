@@ -25,9 +25,9 @@ from evalkit.epic.metric_result import MetricResult
 from evalkit.epic.stats import as_reward_matrix, as_weights, check_finite
 from evalkit.errors import DegenerateError
 
-RESAMPLE_BINS_1D = 64
+RESAMPLE_BINS_1D = 256
 """Value bins of the reward in AUC/AP resample tables (exact with at most this many values)."""
-RESAMPLE_BINS_2D = 12
+RESAMPLE_BINS_2D = 24
 """Value bins per axis of the Spearman/Kendall resample tables (reward × progress)."""
 
 METRIC_RANGES: dict[str, tuple[float, float]] = {

@@ -32,7 +32,11 @@ def train_command(
     alpha: Optional[float] = typer.Option(
         None, "--alpha", help="Goal-baseline regularisation α in [0, 1] (0: plain CLIP reward)."
     ),
-    reward: Optional[str] = typer.Option(None, "--reward", help="clip (default) or ground-truth."),
+    reward: Optional[str] = typer.Option(
+        None,
+        "--reward",
+        help="clip (default), ground-truth, or head:PATH (a reward head fitted by 'evalkit align'; its own model embeds the frames).",
+    ),
     algo: Optional[str] = typer.Option(
         None,
         "--algo",

@@ -56,6 +56,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from evalkit.errors import EvalkitError
+from evalkit.heads import check_head_fits, load_head
 from evalkit.rewards import RewardModel
 from evalkit.tasks import get_task
 from evalkit.train.config import TrainConfig, resolve_device
@@ -439,6 +440,40 @@ class RelabelReplayBuffer(BaseCallback):
         return stored
 
 
+class HeadRewardModel:
+    """A reward head's reward of frames in memory (``--reward head:PATH``): the frames are
+    embedded by the head's model, as in :class:`evalkit.rewards.RewardModel`, then scored by the
+    head (the probability of a goal state)."""
+
+    def __init__(
+        self, config: "TrainConfig", on_message: Callable[[str], None] | None = None
+    ) -> None:
+        from evalkit.vlm import ImageEmbedder, ModelSpec  # torch: loaded only when a model is used
+
+        assert config.head_path is not None
+        self.head = load_head(config.head_path)
+        self.embedder = ImageEmbedder(
+            ModelSpec(str(config.model), config.pretrained),
+            device=resolve_device(config.device),
+            precision=config.precision,
+            batch_size=config.reward_batch_size,
+            on_message=on_message,
+        )
+        check_head_fits(
+            self.head,
+            self.embedder.resolved.label,
+            {"precision": config.precision, "dim": self.embedder.embed_dim},
+        )
+
+    @property
+    def random_weights(self) -> bool:
+        return self.embedder.random_weights
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """One reward per frame, float32 ``(n,)``."""
+        return self.head.reward(self.embedder.embed_frames(frames)).astype(np.float32)
+
+
 def load_clip_reward(
     config: "TrainConfig", on_message: Callable[[str], None] | None = None
 ) -> "RewardModel":
@@ -450,6 +485,8 @@ def load_clip_reward(
     :param on_message: where the embedder's warnings go.
     """
     task = get_task(config.task)
+    if config.head_path is not None:
+        return HeadRewardModel(config, on_message)
     return RewardModel(
         config.model,
         goal=task.goal_prompt,

@@ -32,6 +32,7 @@ from typing import Any, Mapping
 
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_write_text
+from evalkit.heads import load_head
 from evalkit.tasks import get_family, get_task
 from evalkit.train.hyperparams import algo_kwargs as paper_algo_kwargs
 from evalkit.train.hyperparams import family_settings, get_algorithm
@@ -147,13 +148,22 @@ class TrainConfig:
 
     def resolved(self) -> "TrainConfig":
         """This config with every default filled in from the paper's table, validated."""
+        task = get_task(self.task)  # task, family and algorithm errors come first
+        get_algorithm(self.algo or family_settings(task.family).default_algo, task.family)
+        if self.reward not in REWARDS and not self.reward.startswith(HEAD_REWARD):
+            raise EvalkitError(
+                f"--reward must be one of {', '.join(REWARDS)} or head:PATH (a head fitted by "
+                f"'evalkit align'), not {self.reward!r}."
+            )
+        if self.reward.startswith(HEAD_REWARD):
+            return dataclasses.replace(self, **_head_model(self)).resolved_with_model()
+        return self.resolved_with_model()
+
+    def resolved_with_model(self) -> "TrainConfig":
+        """:meth:`resolved` once the reward's model is known."""
         task = get_task(self.task)
         settings = family_settings(task.family)
         algo = get_algorithm(self.algo or settings.default_algo, task.family)
-        if self.reward not in REWARDS:
-            raise EvalkitError(
-                f"--reward must be one of {', '.join(REWARDS)}, not {self.reward!r}."
-            )
         if self.reward == "clip" and not self.model:
             raise EvalkitError(
                 "The CLIP reward needs a model: pass --model (e.g. --model ViT-B-32), or train with "
@@ -188,7 +198,7 @@ class TrainConfig:
         out = dataclasses.replace(
             out, reward_labelling=out.labelling
         )  # config.json says which one ran
-        if out.reward == "clip" and out.labelling in ("batch", "rollout"):
+        if out.model_reward and out.labelling in ("batch", "rollout"):
             _check_deferred_labelling(out)
         if (
             isinstance(out.alpha, bool)
@@ -230,27 +240,45 @@ class TrainConfig:
         )
 
     @property
+    def model_reward(self) -> bool:
+        """Whether the reward comes from a model's embeddings of rendered frames (CLIP or a head)."""
+        return self.reward != "ground-truth"
+
+    @property
+    def head_path(self) -> str | None:
+        """The reward head's file for ``--reward head:PATH`` (``None`` otherwise)."""
+        return self.reward[len(HEAD_REWARD) :] if self.reward.startswith(HEAD_REWARD) else None
+
+    @property
     def reward_is_random(self) -> bool:
-        """Whether the reward comes from a CLIP model with random weights (a smoke test only)."""
+        """Whether the reward comes from a model with random weights (a smoke test only)."""
         return (
-            self.reward == "clip"
-            and self.pretrained is not None
-            and self.pretrained.lower() == "none"
+            self.model_reward and self.pretrained is not None and self.pretrained.lower() == "none"
         )
 
     def describe_reward(self) -> str:
         if self.reward == "ground-truth":
             return "ground-truth reward of the environment"
         weights = self.pretrained or "default weights"
-        text = f"CLIP reward of {self.model} ({weights}), α = {self.alpha:g}"
-        if self.reward_is_random:
+        if self.head_path is not None:
+            text = f"reward head {self.head_path} on {self.model} ({weights})"
+        else:
+            text = f"CLIP reward of {self.model} ({weights}), α = {self.alpha:g}"
+        if self.reward_is_random and self.head_path is not None:
+            text += " — RANDOM WEIGHTS: the head reads features of an untrained image tower"
+        elif self.reward_is_random:
             text += (
                 " — RANDOM WEIGHTS: the reward is random noise, this run only tests the machinery"
             )
         return text
 
     def default_run_name(self) -> str:
-        tag = "gt" if self.reward == "ground-truth" else f"clip-{self.model}-a{self.alpha:g}"
+        if self.reward == "ground-truth":
+            tag = "gt"
+        elif self.head_path is not None:
+            tag = f"head-{Path(self.head_path).stem}"
+        else:
+            tag = f"clip-{self.model}-a{self.alpha:g}"
         return f"{self.task}-{tag}-{self.algo or 'default'}-s{self.seed}".replace("/", "_")
 
     def to_dict(self) -> dict[str, Any]:
@@ -296,6 +324,24 @@ _POSITIVE = {
     "torch_threads": "--threads",
 }
 """Settings that must be positive whole numbers, with the flag (or file key) that sets them."""
+
+
+HEAD_REWARD = "head:"
+
+
+def _head_model(config: TrainConfig) -> dict[str, Any]:
+    """The model and weights a head reward embeds with (from the head's file); a model given
+    otherwise is an error."""
+    head = load_head(config.reward[len(HEAD_REWARD) :])
+    model, pretrained = head.meta.get("model"), head.meta.get("pretrained")
+    if not model:
+        raise EvalkitError(f"The head {config.reward} does not name the model it was fitted on.")
+    if config.model is not None and config.model != model:
+        raise EvalkitError(
+            f"The head {config.reward} was fitted on {model}'s embeddings, not {config.model}'s; "
+            "drop --model (the head names its own)."
+        )
+    return {"model": model, "pretrained": config.pretrained if config.pretrained else pretrained}
 
 
 def _check_deferred_labelling(config: TrainConfig) -> None:

@@ -271,7 +271,7 @@ def evaluate(
     states = rollouts.states
 
     clip_returns = None
-    if config.reward == "clip" and clip_reward:
+    if config.model_reward and clip_reward:
         reward_fn = load_clip_reward(dataclasses.replace(config, device=resolve_device(device)))
         states["clip_reward"] = BatchScorer(reward_fn, config.reward_batch_size or 256)(
             rollouts.frames

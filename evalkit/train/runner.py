@@ -102,7 +102,7 @@ def make_training_env(
     """
     from stable_baselines3.common.env_util import make_vec_env
 
-    clip = config.reward == "clip"
+    clip = config.model_reward
     env_kwargs = dict(config.env_kwargs or {})
     if clip:
         env_kwargs.update(
@@ -685,7 +685,7 @@ def train(
         import torch
 
         torch.set_num_threads(config.torch_threads)
-    if config.reward == "clip" and reward_fn is None:
+    if config.model_reward and reward_fn is None:
         reward_fn = load_clip_reward(config, on_message=report)
     if reward_fn is not None:
         _check_render_size(config, reward_fn)

@@ -105,3 +105,32 @@ def test_cli_epic_with_goal_frames(cli, sweep):
     )
     r = cli("epic", "--task", "cartpole", "--reward", "x:y", "--goal-frames", "ids:1")
     assert r.exit_code == 2 and "need --model" in r.output
+
+
+def test_landscape_with_goal_frames(cli, sweep, tmp_path):
+    out = tmp_path / "land.png"
+    r = cli(
+        "landscape",
+        "cartpole",
+        "--model",
+        "evalkit-tiny-vit",
+        "--pretrained",
+        "none",
+        "--goal-frames",
+        "ids:14,15",
+        "--alpha",
+        "0,1",
+        "--out",
+        str(out),
+        "--devices",
+        "cpu",
+    )
+    assert r.exit_code == 0, r.output
+    assert out.stat().st_size > 5_000
+    from evalkit.pipeline.figures import landscape_data
+
+    data = landscape_data(sweep, "cartpole", TINY, [0.0], goal_frames="ids:14,15", devices="cpu")
+    src = prototype_reward_source(
+        sweep, "cartpole", TINY, "ids:14,15", alphas=(0.0,), devices="cpu", progress=False
+    )
+    np.testing.assert_array_equal(data.table["reward"].to_numpy(), src.values[:, 0])

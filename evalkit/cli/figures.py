@@ -142,6 +142,16 @@ def landscape_command(
     size: Optional[int] = typer.Option(
         None, "--size", min=1, help="Frame size when the sweep has to be collected (default: 224)."
     ),
+    goal_frames: Optional[str] = typer.Option(
+        None,
+        "--goal-frames",
+        help="The goal as example frames instead of the task's sentence: ids:3,17, labels:rule, DATASET@ids:..., or a folder of images.",
+    ),
+    baseline_frames: Optional[str] = typer.Option(
+        None,
+        "--baseline-frames",
+        help="With --goal-frames: the baseline as example frames too (default: the task's baseline sentence).",
+    ),
     raw: bool = typer.Option(
         False, "--raw", help="Draw raw rewards instead of rescaling each α to [0, 1]."
     ),
@@ -213,7 +223,16 @@ def landscape_command(
                 f"collected {ds.name}: {len(ds)} frames -> {ds.path}", highlight=False
             )
     [spec] = _specs([(model, pretrained)])
-    data = landscape_data(ds, task_name, spec, alphas, devices=devices, batch_size=batch_size)
+    data = landscape_data(
+        ds,
+        task_name,
+        spec,
+        alphas,
+        devices=devices,
+        batch_size=batch_size,
+        goal_frames=goal_frames,
+        baseline_frames=baseline_frames,
+    )
     fig = plot_landscape(
         data.table,
         data.state_label,

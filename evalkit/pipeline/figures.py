@@ -29,6 +29,7 @@ from evalkit.epic.pairwise import epic_pairwise
 from evalkit.errors import EvalkitError
 from evalkit.pipeline.evaluate import evaluate_rewards
 from evalkit.pipeline.labels import dataset_labels
+from evalkit.pipeline.prototypes import prototype_reward_source
 from evalkit.pipeline.results import load_epic_results, saved_results
 from evalkit.pipeline.sources import clip_reward_source
 from evalkit.tasks import get_family, get_task
@@ -140,10 +141,14 @@ def landscape_data(
     *,
     devices: str | None = None,
     batch_size: int | None = None,
+    goal_frames: str | None = None,
+    baseline_frames: str | None = None,
 ) -> LandscapeData:
     """CLIP rewards of every frame of a sweep dataset, against the family's state axis.
 
-    Embeds the dataset first if the model's embeddings are not cached.
+    Embeds the dataset first if the model's embeddings are not cached. With ``goal_frames`` (and
+    ``baseline_frames``) the goal is a prototype of example frames instead of the task's sentence
+    (:mod:`evalkit.pipeline.prototypes`).
 
     :raises EvalkitError: the dataset's family has no state axis (the humanoid).
     """
@@ -158,9 +163,13 @@ def landscape_data(
             f"Dataset {dataset.name!r} ({dataset.family}) has no single state axis to plot a reward landscape "
             "against; landscapes exist for sweeps of families with one (cartpole, mountaincar)."
         )
-    source = clip_reward_source(
-        dataset, task, model, list(alphas), devices=devices, batch_size=batch_size
-    )
+    embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+    if goal_frames is not None:
+        source = prototype_reward_source(
+            dataset, task, model, goal_frames, baseline_frames, list(alphas), **embed
+        )
+    else:
+        source = clip_reward_source(dataset, task, model, list(alphas), **embed)
     x = dataset.states[fam.state_axis].to_numpy(dtype=float)
     values = np.asarray(source.values, dtype=float)
     table = pd.DataFrame(

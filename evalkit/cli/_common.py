@@ -17,6 +17,23 @@ ROOT_OPTION = typer.Option(
 )
 """``--root``: where datasets live; every command that reads or writes datasets takes it."""
 
+GOAL_FRAMES_OPTION = typer.Option(
+    None,
+    "--goal-frames",
+    help="With --model: the goal as example frames instead of the task's sentence: ids:3,17, labels:rule, DATASET@ids:..., or a folder of images (their mean embedding is the goal).",
+)
+BASELINE_FRAMES_OPTION = typer.Option(
+    None,
+    "--baseline-frames",
+    help="With --goal-frames: the baseline as example frames too (default: the task's baseline sentence).",
+)
+"""``--goal-frames`` / ``--baseline-frames``: a frame-prototype goal (:mod:`evalkit.pipeline.prototypes`)."""
+
+
+def embed_options(devices: Optional[str], batch_size: Optional[int]) -> dict[str, object]:
+    """``--devices`` / ``--batch-size`` as keyword arguments for the embedding engine (unset ones left out)."""
+    return {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+
 
 MAX_SEED = 2**32 - 1
 """Largest seed numpy and gymnasium accept (seeds are 0 ... 2**32 - 1)."""

@@ -11,8 +11,11 @@ import typer
 
 from evalkit.cli._app import app, bench_app, console
 from evalkit.cli._common import (
+    BASELINE_FRAMES_OPTION,
+    GOAL_FRAMES_OPTION,
     ROOT_OPTION,
     check_bootstrap,
+    embed_options,
     parse_alphas,
     seed_option,
     task_dataset,
@@ -115,16 +118,8 @@ def epic_command(
         "--pretrained",
         help="Weights: an open_clip tag, a checkpoint path, or 'none' for random weights.",
     ),
-    goal_frames: Optional[str] = typer.Option(
-        None,
-        "--goal-frames",
-        help="With --model: the goal as example frames instead of the task's sentence: ids:3,17, labels:rule, DATASET@ids:..., or a folder of images (their mean embedding is the goal).",
-    ),
-    baseline_frames: Optional[str] = typer.Option(
-        None,
-        "--baseline-frames",
-        help="With --goal-frames: the baseline as example frames too (default: the task's baseline sentence).",
-    ),
+    goal_frames: Optional[str] = GOAL_FRAMES_OPTION,
+    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
     reward: Optional[str] = typer.Option(
         None,
         "--reward",
@@ -246,7 +241,7 @@ def epic_command(
         if goal_frames:
             from evalkit.pipeline.prototypes import prototype_reward_source
 
-            embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+            embed = embed_options(devices, batch_size)
             source = prototype_reward_source(
                 ds, task, spec, goal_frames, baseline_frames, alphas, **embed
             )
@@ -255,7 +250,7 @@ def epic_command(
                 ds, task, spec, alphas, devices=devices, batch_size=batch_size
             )
     elif reward is not None:
-        embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+        embed = embed_options(devices, batch_size)
         source = reward_source(ds, reward, **embed)
     else:
         assert reward_column is not None

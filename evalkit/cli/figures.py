@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from evalkit.cli._app import app, console
-from evalkit.cli._common import ROOT_OPTION, check_bootstrap, parse_alphas, task_dataset
+from evalkit.cli._common import (
+    BASELINE_FRAMES_OPTION,
+    GOAL_FRAMES_OPTION,
+    ROOT_OPTION,
+    check_bootstrap,
+    parse_alphas,
+    task_dataset,
+)
 from evalkit.config import DEFAULT_ALPHAS as _LIBRARY_ALPHAS
 from evalkit.errors import DatasetError, EvalkitError
 from evalkit.text import number_list
@@ -142,16 +149,8 @@ def landscape_command(
     size: Optional[int] = typer.Option(
         None, "--size", min=1, help="Frame size when the sweep has to be collected (default: 224)."
     ),
-    goal_frames: Optional[str] = typer.Option(
-        None,
-        "--goal-frames",
-        help="The goal as example frames instead of the task's sentence: ids:3,17, labels:rule, DATASET@ids:..., or a folder of images.",
-    ),
-    baseline_frames: Optional[str] = typer.Option(
-        None,
-        "--baseline-frames",
-        help="With --goal-frames: the baseline as example frames too (default: the task's baseline sentence).",
-    ),
+    goal_frames: Optional[str] = GOAL_FRAMES_OPTION,
+    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
     raw: bool = typer.Option(
         False, "--raw", help="Draw raw rewards instead of rescaling each α to [0, 1]."
     ),

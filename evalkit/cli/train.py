@@ -11,7 +11,7 @@ import typer
 
 from evalkit.cli._app import app, bench_app, console
 from evalkit.cli._common import seed_option
-from evalkit.text import significant
+from evalkit.text import fixed, significant
 
 
 def _report(message: str) -> None:
@@ -204,6 +204,7 @@ def train_command(
         con.print(
             "[bold red]WARNING: RANDOM WEIGHTS — the reward was random noise; this run says nothing about CLIP.[/]"
         )
+    _write_curves(result.run_dir)
     if result.interrupted:
         typer.secho(
             f"Interrupted at step {result.steps}; resume with: evalkit train --out {shlex.quote(str(result.run_dir))} --resume",
@@ -212,6 +213,36 @@ def train_command(
         )
         raise typer.Exit(130)
     con.print(f"next:     evalkit evaluate {shlex.quote(str(result.run_dir))}")
+
+
+def _print_reward_metrics(label: str, metrics: list[dict]) -> None:
+    """The training reward's metrics on the rollouts, one line each (skipped ones with the reason)."""
+    if not metrics:
+        return
+    con = console()
+    con.print(
+        f"{label} reward on these rollouts against the rule labels (episode-bootstrap intervals):"
+    )
+    for m in metrics:
+        if "reason" in m:
+            con.print(f"  {m['metric']:<13} not computed: {m['reason']}", highlight=False)
+            continue
+        low_high = m["interval"]
+        ci = f" [{fixed(low_high[0])}, {fixed(low_high[1])}]" if low_high else ""
+        con.print(f"  {m['metric']:<13} {fixed(m['estimate'])}{ci}", highlight=False)
+
+
+def _write_curves(run_dir: Path) -> None:
+    """Draw the run's learning curves into its folder (a run with nothing logged gets a note)."""
+    from evalkit.errors import EvalkitError  # here, as every import of this module: fast --help
+    from evalkit.train.learning_curves import write_learning_curves
+
+    try:
+        png = write_learning_curves(run_dir)[0]
+    except EvalkitError as exc:
+        typer.secho(f"no learning curves: {exc}", err=True)
+        return
+    console().print(f"curves:   {png} (and .svg)", highlight=False)
 
 
 def _return_name(family: str) -> str:
@@ -287,7 +318,8 @@ def evaluate_command(
     )
     con.print(f"steps in goal: {sum(r.goal_fraction) / len(r.goal_fraction):.0%} on average")
     if r.clip_return_mean is not None:
-        con.print(f"CLIP return:  {r.clip_return_mean:.4g} per episode")
+        con.print(f"{r.reward_label} return:  {r.clip_return_mean:.4g} per episode")
+    _print_reward_metrics(r.reward_label, r.reward_metrics)
     if r.dataset:
         con.print(
             f"dataset:      {r.dataset}"

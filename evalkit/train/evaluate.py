@@ -8,9 +8,12 @@ deterministically for ``episodes`` episodes in a fresh environment (its own seed
 - success per episode from the task's goal rule on the physical state of every step, judged
   as its family's :attr:`~evalkit.envs.family.Family.success` says (CartPole: upright throughout; MountainCar: reaches the flag;
   humanoid: in the goal state in at least 50 % of the steps, the paper's human criterion);
-- the CLIP return per episode when the run trained on the CLIP reward.
+- the return per episode under the reward the run trained on (CLIP, a head), and that reward's
+  metrics on the rollouts against the rule labels (:mod:`evalkit.train.rollout_metrics`: goal
+  EPIC, AUC, ERC across episodes...); a ground-truth run has neither.
 
-The frames and states become a dataset (:func:`evalkit.data.store.collect_into`, generator
+The frames and states (with ``gt_reward`` and the training reward, ``train_reward``, of every
+step) become a dataset (:func:`evalkit.data.store.collect_into`, generator
 ``rollouts``; inside the run unless named) that ``evalkit label rate RUN`` and
 ``evalkit epic --dataset PATH`` read; ``video=True`` also writes
 one video per episode (MP4 if imageio's ffmpeg plugin is installed, else GIF).
@@ -33,6 +36,7 @@ from evalkit.fileio import atomic_write_text
 from evalkit.tasks import get_task
 from evalkit.train.clip_reward import BatchScorer, load_clip_reward
 from evalkit.train.config import TrainConfig, read_run_config, resolve_device
+from evalkit.train.rollout_metrics import REWARD_COLUMN, reward_metrics
 from evalkit.train.runner import CheckpointInfo, load_model, make_env, read_checkpoints
 
 EVAL_DIR = "eval"
@@ -51,7 +55,12 @@ class EvalResult:
     :param gt_returns: ground-truth return of each episode.
     :param success: success of each episode (see :attr:`criterion`).
     :param goal_fraction: fraction of each episode's steps in the goal state (rule label).
-    :param clip_returns: CLIP return of each episode (``None`` for ground-truth runs).
+    :param clip_returns: return of each episode under the training reward (CLIP or a head;
+        ``None`` for ground-truth runs).
+    :param reward_label: what that reward is, for people (``CLIP``, ``reward head``).
+    :param reward_metrics: the training reward's panel metrics on the rollouts against the rule
+        labels (:meth:`MetricResult.to_dict` / :meth:`MetricUnavailable.to_dict`; empty for
+        ground-truth runs).
     :param criterion: the success criterion, in words.
     :param dataset: folder of the rollout dataset written (``None`` if none).
     :param videos: the video files written.
@@ -74,6 +83,8 @@ class EvalResult:
     videos: list[str] = field(default_factory=list)
     reward_is_random: bool = False
     seed: int = 0
+    reward_label: str = "CLIP"
+    reward_metrics: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def family(self) -> str:
@@ -254,7 +265,8 @@ def evaluate(
         finds it; with ``dataset`` it goes under the datasets root (``$EVALKIT_DATASETS`` or
         ``./datasets``) so that ``evalkit datasets`` lists it.
     :param device: torch device for the policy and the CLIP model.
-    :param clip_reward: score the frames with the run's CLIP reward too (CLIP runs only).
+    :param clip_reward: score the frames with the run's training reward too, and measure it
+        (runs with a model reward only).
     :param overwrite: replace an existing dataset of that name made otherwise (its labels and
         embeddings with it). Without it such a dataset is an error; one made by the same
         evaluation (same run, checkpoint, episodes and seed) is kept as it is, labels included.
@@ -273,12 +285,13 @@ def evaluate(
     clip_returns = None
     if config.model_reward and clip_reward:
         reward_fn = load_clip_reward(dataclasses.replace(config, device=resolve_device(device)))
-        states["clip_reward"] = BatchScorer(reward_fn, config.reward_batch_size or 256)(
+        states[REWARD_COLUMN] = BatchScorer(reward_fn, config.reward_batch_size or 256)(
             rollouts.frames
         )
-        clip_returns = states.groupby("episode")["clip_reward"].sum().tolist()
+        clip_returns = states.groupby("episode")[REWARD_COLUMN].sum().tolist()
 
     goal = task.rule_labels(states)
+    metrics = reward_metrics(states, goal, task.env.progress_values)
     criterion = task.env.require_success()
     by_episode = states.assign(goal=goal).groupby("episode")
     result = EvalResult(
@@ -294,6 +307,8 @@ def evaluate(
         criterion=criterion.description,
         reward_is_random=config.reward_is_random,
         seed=seed,
+        reward_label="reward head" if config.head_path is not None else "CLIP",
+        reward_metrics=[m.to_dict() for m in metrics],
     )
 
     out = run_dir / EVAL_DIR / path.stem

@@ -1,0 +1,84 @@
+"""The training reward on evaluation rollouts: its column in the rollout dataset and its metrics.
+
+``evalkit evaluate`` scores every rollout frame with the reward the run trained on (CLIP, a
+frame prototype or a reward head) and stores it as :data:`REWARD_COLUMN` beside the
+environment's ``gt_reward``; datasets written before kept it as ``clip_reward``
+(:data:`LEGACY_REWARD_COLUMN`), which :func:`stored_rewards` still reads.
+
+:func:`reward_metrics` measures that reward against the task's rule labels of the rollout
+states with the metric panel (:func:`evalkit.epic.panel.metric_panel`, every metric: goal EPIC,
+AUC, AP, rank agreement with the family's progress variable, VOC, and ERC across episodes against
+the ground-truth returns), each with its episode-bootstrap interval.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.epic.metric_result import MetricResult, MetricUnavailable
+from evalkit.epic.panel import metric_panel
+from evalkit.errors import EvalkitError
+
+REWARD_COLUMN = "train_reward"
+"""The rollout-state column of the run's training reward per step."""
+LEGACY_REWARD_COLUMN = "clip_reward"
+"""Its name in rollout datasets written before any reward other than CLIP could train."""
+GT_COLUMN = "gt_reward"
+RANK_METRICS = ("spearman", "kendall")
+EVAL_BOOTSTRAP = 1000
+"""Bootstrap resamples of the rollout metrics' intervals (episodes are few; 1000 is plenty)."""
+
+
+def stored_rewards(states: pd.DataFrame) -> np.ndarray | None:
+    """The training reward per step stored in rollout states (``None`` for ground-truth runs)."""
+    for column in (REWARD_COLUMN, LEGACY_REWARD_COLUMN):
+        if column in states.columns:
+            return states[column].to_numpy(dtype=float)
+    return None
+
+
+def reward_metrics(
+    states: pd.DataFrame,
+    labels: np.ndarray,
+    progress: Any,
+    *,
+    n_bootstrap: int = EVAL_BOOTSTRAP,
+    seed: int = 0,
+) -> list[MetricResult | MetricUnavailable]:
+    """Every panel metric of the stored training reward of ``states`` against ``labels``.
+
+    :param states: rollout states with ``episode``, ``gt_reward`` and the reward column.
+    :param labels: the task's rule label of every row.
+    :param progress: a callable giving the family's progress variable of ``states`` (it may
+        raise :class:`EvalkitError`: the rank metrics are then skipped with its reason).
+    :returns: empty when ``states`` hold no training reward (a ground-truth run).
+    """
+    rewards = stored_rewards(states)
+    if rewards is None:
+        return []
+    try:
+        progress_values, no_progress = progress(states), None
+    except EvalkitError as exc:
+        progress_values, no_progress = None, str(exc)
+    results = metric_panel(
+        rewards,
+        labels=np.asarray(labels, dtype=bool),
+        progress=progress_values,
+        episodes=states["episode"].to_numpy(),
+        gt_rewards=states[GT_COLUMN].to_numpy(dtype=float),
+        metrics="all",
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        skip_unavailable=True,
+    )
+    if no_progress is None:
+        return results
+    return [  # the family's own reason, not "no progress variable was given"
+        MetricUnavailable(r.metric, no_progress)
+        if isinstance(r, MetricUnavailable) and r.metric in RANK_METRICS
+        else r
+        for r in results
+    ]

@@ -38,10 +38,16 @@ def report_command(
         12, "--sheet-frames", min=1, help="Frames in each dataset's contact sheet."
     ),
     root: Optional[Path] = ROOT_OPTION,
+    run: Optional[List[Path]] = typer.Option(
+        None,
+        "--run",
+        help="Also show this training run, or the runs in this folder (repeat); those under the runs root ($EVALKIT_RUNS or ./runs) are always shown.",
+    ),
 ) -> None:
     """Build an HTML report: datasets (contact sheets), EPIC table per model × task × α with
-    intervals, reward landscapes, scaling and histogram figures, the weights used (a loud banner
-    when any were random), the evalkit version and the commands to reproduce it.
+    intervals, reward landscapes, scaling and histogram figures, the training runs with their
+    learning curves, the weights used (a loud banner when any were random), the evalkit version
+    and the commands to reproduce it.
 
     The folder holds index.html and the figures as PNG and SVG, linked relatively: zip it and
     open it anywhere, no server needed. Reads what 'evalkit epic' saved; rewards for the figures
@@ -68,6 +74,8 @@ def report_command(
         args += ["--histogram-alpha", f"{histogram_alpha:g}"]
     if root is not None:
         args += ["--root", str(root)]
+    for r in run or []:
+        args += ["--run", str(r)]
     args += ["--out", str(target)]
     err = console(stderr=True)
     page = build_report(
@@ -79,6 +87,7 @@ def report_command(
         histogram_alpha=histogram_alpha,
         sheet_frames=sheet_frames,
         command=shlex.join(args),
+        runs=run or [],
         progress=lambda msg: err.print(f"report: {msg}", highlight=False),
     )
     console().print(str(page), highlight=False, soft_wrap=True)

@@ -13,13 +13,14 @@ folder is built in a hidden temporary folder next to it and renamed into place, 
 interrupted build leaves the previous report (or nothing), never half a report.
 
 Building has two steps: :func:`gather_report` reads what other evalkit commands saved (datasets,
-``<dataset>/results/epic.parquet``) and computes the figure tables through the library
+``<dataset>/results/epic.parquet``, training runs: :mod:`evalkit.report.runs`) and computes the figure tables through the library
 (:mod:`evalkit.pipeline.figures`: rewards from the embedding cache); :func:`render_report` draws and
 writes. :func:`build_report` does both.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import platform
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit import __version__
+from evalkit.config import runs_root as default_runs_root
 from evalkit.data.contact_sheet import contact_sheet
 from evalkit.data.poses import PoseSpec
 from evalkit.data.store import Dataset, iter_datasets, resolve_root
@@ -51,6 +53,7 @@ from evalkit.pipeline.figures import (
     parameter_count,
     scaling_table_from_results,
 )
+from evalkit.pipeline.results import COLUMNS as RESULT_COLUMNS
 from evalkit.pipeline.results import EPIC_METRIC, load_epic_results, saved_results
 from evalkit.plots import (
     landscape_caption,
@@ -61,6 +64,7 @@ from evalkit.plots import (
     plot_scaling_by_size,
 )
 from evalkit.plots.style import close, save_figure
+from evalkit.report.runs import RunEntry, gather_runs, run_rows
 from evalkit.tasks import FAMILIES, get_task
 from evalkit.text import fixed, number_list, short_count
 from evalkit.vlm.names import FILE_LABEL  # torch-free: reports never load a model
@@ -142,6 +146,7 @@ class ReportContent:
     commands: list[str]
     notes: list[str] = field(default_factory=list)
     panel: pd.DataFrame = field(default_factory=pd.DataFrame)  # the other metrics' saved rows
+    runs: list[RunEntry] = field(default_factory=list)
 
     @property
     def any_random(self) -> bool:
@@ -282,8 +287,11 @@ def gather_report(
     title: str | None = None,
     command: str | None = None,
     histogram_alpha: float = 0.0,
+    runs: Sequence[str | os.PathLike[str]] = (),
+    runs_root: str | os.PathLike[str] | None = None,
 ) -> ReportContent:
-    """Collect what the report shows from the datasets under ``root`` and their saved EPIC results.
+    """Collect what the report shows from the datasets under ``root`` and their saved EPIC results,
+    and from the training runs under ``runs_root`` and in ``runs``.
 
     Only results computed on a dataset's current content are used (a rebuilt dataset makes
     older results stale; they are left out with a note). Nothing is drawn or computed here:
@@ -294,7 +302,10 @@ def gather_report(
     :param label_sets: only these label sets (default: all).
     :param command: the command that built the report, listed under "Reproduce".
     :param histogram_alpha: α of the rewards in the histograms (the closest saved α is used).
-    :raises EvalkitError: no saved results match.
+    :param runs: run folders, or folders of runs, to show besides those under ``runs_root``.
+    :param runs_root: the folder of runs (default ``$EVALKIT_RUNS`` or ``./runs``; skipped if
+        it does not exist). A folder there that is not a run is a note.
+    :raises EvalkitError: no saved results match and there is no run.
     """
     wanted = [get_task(t).name for t in tasks] if tasks else None
     notes: list[str] = []
@@ -324,14 +335,21 @@ def gather_report(
             continue
         datasets.append(ds)
         parts.append(rows)
-    if not parts:
+    run_root = Path(runs_root) if runs_root is not None else default_runs_root()
+    run_entries, run_notes = gather_runs(([run_root] if run_root.is_dir() else []) + list(runs))
+    notes += run_notes
+    if not parts and not run_entries:
         which = f" for task{'s' if len(wanted) > 1 else ''} {', '.join(wanted)}" if wanted else ""
         stale = " ".join(n for n in notes if " stale (" in n)
         raise EvalkitError(
             f"No saved EPIC results under {resolve_root(root)}{which}; run 'evalkit epic --task TASK --model MODEL' "
             "first (the report shows what it saved)." + (f" {stale}" if stale else "")
         )
-    epic = pd.concat(parts, ignore_index=True)
+    epic = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=list(RESULT_COLUMNS))  # a report of training runs alone
+    )
     clip = epic[epic["reward_source"] == CLIP_SOURCE]
 
     params: dict[tuple[str, str], int | None] = {}
@@ -381,12 +399,14 @@ def gather_report(
                 )
             )
 
+    figures += [_run_figure(i, e) for i, e in enumerate(run_entries)]
+
     root_option = f" --root {_quote(root)}" if root is not None else ""
     commands = [collect_command(ds, root_option) for ds in datasets]
     commands += epic_commands(epic, root_option)
     if command:
         commands.append(command)
-    shown = wanted or sorted(epic["task"].unique())
+    shown = wanted or sorted({*epic["task"].unique(), *(e.summary.task for e in run_entries)})
     return ReportContent(
         title=title or f"evalkit report: {', '.join(shown)}",
         tasks=list(shown),
@@ -397,6 +417,28 @@ def gather_report(
         figures=figures,
         commands=commands,
         notes=notes,
+        runs=run_entries,
+    )
+
+
+def _learning_curves(run_dir: str) -> Any:
+    from evalkit.train.learning_curves import learning_curve_figure  # torch: only when drawn
+
+    return learning_curve_figure(run_dir)
+
+
+def _run_figure(index: int, entry: RunEntry) -> FigureSpec:
+    s = entry.summary
+    picked = f"step {s.evaluated_step}" if s.evaluated_step is not None else "none saved yet"
+    return FigureSpec(
+        key=_key("run", index, s.name, "learning_curves"),
+        section="runs",
+        title=f"{s.name}: learning curves ({s.task}, {s.status})",
+        caption=f"{s.reward}. Ground-truth and training-reward returns of the recent training episodes, "
+        "success rate and the reward's fidelity on the visited states (goal EPIC with its interval, AUC) "
+        f"against environment steps; dashed: the checkpoint 'evalkit evaluate' picks ({picked}).",
+        draw=functools.partial(_learning_curves, s.path),
+        random_weights=s.reward_is_random,
     )
 
 
@@ -817,6 +859,8 @@ def render_report(
             ),
             figure_sections=sections,
             panel_groups=panel_groups(content.panel),
+            runs=run_rows(content.runs),
+            run_figures=figures_by_section.get("runs", []),
             commands=content.commands,
             notes=notes,
             meta={
@@ -842,6 +886,8 @@ def build_report(
     sheet_frames: int = 12,
     command: str | None = None,
     progress: Callable[[str], None] | None = None,
+    runs: Sequence[str | os.PathLike[str]] = (),
+    runs_root: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Gather (:func:`gather_report`) and render (:func:`render_report`) a report into ``out``.
 
@@ -854,5 +900,7 @@ def build_report(
         title=title,
         command=command,
         histogram_alpha=histogram_alpha,
+        runs=runs,
+        runs_root=runs_root,
     )
     return render_report(content, out, sheet_frames=sheet_frames, progress=progress)

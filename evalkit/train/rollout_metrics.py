@@ -8,7 +8,9 @@ environment's ``gt_reward``; datasets written before kept it as ``clip_reward``
 :func:`reward_metrics` measures that reward against the task's rule labels of the rollout
 states with the metric panel (:func:`evalkit.epic.panel.metric_panel`, every metric: goal EPIC,
 AUC, AP, rank agreement with the family's progress variable, VOC, and ERC across episodes against
-the ground-truth returns), each with its episode-bootstrap interval.
+the ground-truth returns), each with its episode-bootstrap interval; a metric that is undefined on the rollouts (ERC when
+every episode has the same ground-truth return, as a fixed-length CartPole episode does) is
+skipped with its reason.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from evalkit.epic.metric_result import MetricResult, MetricUnavailable
-from evalkit.epic.panel import metric_panel
-from evalkit.errors import EvalkitError
+from evalkit.epic.panel import METRICS, metric_panel
+from evalkit.errors import DegenerateError, EvalkitError
 
 REWARD_COLUMN = "train_reward"
 """The rollout-state column of the run's training reward per step."""
@@ -63,17 +65,22 @@ def reward_metrics(
         progress_values, no_progress = progress(states), None
     except EvalkitError as exc:
         progress_values, no_progress = None, str(exc)
-    results = metric_panel(
-        rewards,
-        labels=np.asarray(labels, dtype=bool),
-        progress=progress_values,
-        episodes=states["episode"].to_numpy(),
-        gt_rewards=states[GT_COLUMN].to_numpy(dtype=float),
-        metrics="all",
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-        skip_unavailable=True,
-    )
+    results: list[MetricResult | MetricUnavailable] = []
+    for name in METRICS:  # one at a time: one undefined on these rollouts skips only itself
+        try:
+            results += metric_panel(
+                rewards,
+                labels=np.asarray(labels, dtype=bool),
+                progress=progress_values,
+                episodes=states["episode"].to_numpy(),
+                gt_rewards=states[GT_COLUMN].to_numpy(dtype=float),
+                metrics=[name],
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+                skip_unavailable=True,
+            )
+        except DegenerateError as exc:  # e.g. ERC when every episode has the same return
+            results.append(MetricUnavailable(name, str(exc)))
     if no_progress is None:
         return results
     return [  # the family's own reason, not "no progress variable was given"

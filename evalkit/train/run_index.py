@@ -5,9 +5,10 @@ A run folder is one made by :func:`evalkit.train.runner.train` (it has ``config.
 numbers come from ``metrics.csv`` (:mod:`evalkit.train.metrics_log`) and, for runs made before
 that file existed, from the checkpoint index ``checkpoints.json``.
 
-The runner leaves no lock, so whether a run is still going is a guess from its files: one whose
-logs changed within :data:`RECENT_SECONDS` after its last checkpoint, and that has not reached its
-planned steps, is ``running?``.
+The runner leaves no lock, so whether a run is still going is a guess from its files: one that
+has not reached its planned steps and whose logs (``metrics.csv``, TensorBoard) changed within
+:data:`RECENT_SECONDS` is ``running?`` (after a Ctrl-C checkpoint: only logs written later than
+:data:`SETTLE_SECONDS` after it count, i.e. a resume); otherwise it is ``interrupted``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from evalkit.train.runner import INDEX_FILE, TB_DIR, CheckpointInfo, read_checkp
 
 RECENT_SECONDS = 300.0
 """A run whose logs changed this recently (and after its last checkpoint) may still be training."""
+
+SETTLE_SECONDS = 10.0
+"""Logs written this soon after an interrupted run's last save are that run closing, not a resume."""
 
 FINISHED, INTERRUPTED, RUNNING = "finished", "interrupted", "running?"
 
@@ -124,12 +128,15 @@ def run_status(
     """``finished``, ``interrupted`` or ``running?`` (see the module docstring)."""
     if steps_done >= steps_planned or (last is not None and last.reason == "end"):
         return FINISHED
-    index = run_dir / INDEX_FILE
-    saved = index.stat().st_mtime if index.is_file() else 0.0
     logged = _newest_log_time(run_dir)
-    if time.time() - logged < RECENT_SECONDS and logged > saved:
-        return RUNNING
-    return INTERRUPTED
+    if time.time() - logged >= RECENT_SECONDS:
+        return INTERRUPTED  # stopped, or killed without a word
+    if last is not None and last.reason == "interrupt":
+        index = run_dir / INDEX_FILE
+        saved = index.stat().st_mtime if index.is_file() else 0.0
+        if logged <= saved + SETTLE_SECONDS:  # the logs closing after the Ctrl-C save
+            return INTERRUPTED
+    return RUNNING
 
 
 def summarize_run(run_dir: str | Path) -> RunSummary:

@@ -112,7 +112,7 @@ def test_train_then_evaluate_writes_report_videos_and_a_dataset(cli, tmp_path, s
         and ds.manifest.generator == "rollouts"
         and ds.frames.shape[1:] == (32, 32, 3)
     )
-    assert {"episode", "step", "position", "velocity", "gt_reward", "clip_reward"} <= set(
+    assert {"episode", "step", "position", "velocity", "gt_reward", "train_reward"} <= set(
         ds.states.columns
     )
     goal = ds.labels("mountaincar")  # rule labels, as evalkit epic reads them

@@ -29,24 +29,8 @@ def finished_run(tmp_path_factory):
     with one_torch_thread():
         result = CliRunner().invoke(
             app,
-            [
-                "train",
-                "--task",
-                "cartpole",
-                "--model",
-                "evalkit-tiny-vit",
-                "--pretrained",
-                "none",
-                "--steps",
-                "600",
-                "--envs",
-                "1",
-                "--config",
-                str(base / "small.toml"),
-                "--out",
-                str(run),
-                "--no-progress",
-            ],
+            "train --task cartpole --model evalkit-tiny-vit --pretrained none --steps 600 --envs 1".split()
+            + ["--config", str(base / "small.toml"), "--out", str(run), "--no-progress"],
             catch_exceptions=False,
         )
     assert result.exit_code == 0, result.output

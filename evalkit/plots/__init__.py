@@ -13,6 +13,7 @@ function                               table columns                            
 :func:`plot_histogram`                 arrays ``rewards``, ``labels``                  Fig. 7
 :func:`plot_histograms`                ``model, reward, label``                        Fig. 7
 :func:`plot_distance_heatmap`          ``source_a, source_b, distance``                —
+:func:`plot_learning_curves`           ``step, gt_return, …, fidelity_epic, …``        —
 =====================================  ==============================================  =========
 
 Each returns a :class:`matplotlib.figure.Figure`; :func:`save_figure` writes PNG and SVG.
@@ -22,6 +23,7 @@ Every function takes ``random_weights=True`` to put a loud warning in the title.
 from evalkit.plots.heatmap import plot_distance_heatmap
 from evalkit.plots.histogram import plot_histogram, plot_histograms
 from evalkit.plots.landscape import landscape_caption, plot_landscape, rescale_per_alpha
+from evalkit.plots.learning_curve import plot_learning_curves
 from evalkit.plots.scaling import (
     LogLinearFit,
     fit_log_linear,
@@ -40,6 +42,7 @@ __all__ = [
     "plot_histogram",
     "plot_histograms",
     "plot_landscape",
+    "plot_learning_curves",
     "plot_scaling_by_model",
     "plot_scaling_by_size",
     "rescale_per_alpha",

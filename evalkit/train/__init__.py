@@ -6,7 +6,10 @@
   algorithms a replay buffer whose newest rows wait for their rewards (Algorithm 1) with the
   callback that writes them.
 - :mod:`evalkit.train.runner` — :func:`train`: environments, model, checkpoints, resume, Ctrl-C.
-- :mod:`evalkit.train.evaluate` — :func:`evaluate`: returns, success rates, videos, rollout datasets.
+- :mod:`evalkit.train.evaluate` — :func:`evaluate`: returns, success rates, videos, rollout datasets;
+  :mod:`evalkit.train.rollout_metrics` — the training reward's metric panel on those rollouts.
+- :mod:`evalkit.train.metrics_log` — a run's ``metrics.csv``; :mod:`evalkit.train.run_index` —
+  the runs in a folder (``evalkit runs``); :mod:`evalkit.train.learning_curves` — a run's figure.
 - ``evalkit bench train`` is :mod:`evalkit.bench.train`.
 
 Heavy imports (torch, stable-baselines3) happen when these modules are imported, not here.

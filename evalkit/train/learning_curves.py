@@ -10,7 +10,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from evalkit.errors import EvalkitError
-from evalkit.plots.learning_curve import plot_learning_curves
+from evalkit.plots.learning_curve import curve_panels, plot_learning_curves
 from evalkit.plots.style import save_figure
 from evalkit.train.config import read_run_config
 from evalkit.train.run_index import curve_table, summarize_run
@@ -32,7 +32,7 @@ def learning_curve_figure(run_dir: str | Path) -> Figure:
     table = curves.table
     if not config.model_reward:
         table = table.drop(columns="train_return")
-    if table.drop(columns="step").notna().sum().sum() == 0:
+    if not curve_panels(table):
         raise EvalkitError(
             f"{run_dir} has logged no returns yet (its {curves.source} has none); "
             "train it longer than one rollout."

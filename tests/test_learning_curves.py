@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import threading
 
@@ -238,3 +239,26 @@ def test_report_shows_the_curves_of_every_run_and_notes_broken_ones(
     assert "600 / 600" in section and "finished" in section and "interrupted" in section
     assert f"picks (step {_best_step(runs_folder / 'pole')})" in section
     assert "run folder broken was skipped" in html and "run folder notes was skipped" in html
+
+
+def test_report_shows_the_evaluation_of_the_picked_checkpoint_and_notes_a_stale_one(
+    runs_folder, datasets_root, tmp_path, cli
+):
+    run = runs_folder / "pole"
+    with one_torch_thread():
+        assert cli("evaluate", str(run), "--episodes", "2", "--device", "cpu").exit_code == 0
+    (evaluated,) = (run / "eval").glob("*/report.json")
+    saved = json.loads(evaluated.read_text())
+    epic = next(m for m in saved["reward_metrics"] if m["metric"] == "epic")
+    result = cli("report", "--out", str(tmp_path / "r"), "--run", str(run))
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "r" / "index.html").read_text()
+    row = re.search(r"<tr><td><code>pole</code>.*?</tr>", html, flags=re.S).group(0)
+    assert f"{saved['success_rate']:.0%}" in row and f"{epic['estimate']:.3f}" in row
+    assert f"--run {run}" in html  # the command that rebuilds the report
+
+    evaluated.parent.rename(run / "eval" / "step_000000001")  # an evaluation of another checkpoint
+    assert cli("report", "--out", str(tmp_path / "r"), "--run", str(run)).exit_code == 0
+    html = (tmp_path / "r" / "index.html").read_text()
+    assert "run pole: its evaluation (step_000000001) is not of the checkpoint" in html
+    assert f"refresh: evalkit evaluate {run}" in html

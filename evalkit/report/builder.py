@@ -13,9 +13,10 @@ folder is built in a hidden temporary folder next to it and renamed into place, 
 interrupted build leaves the previous report (or nothing), never half a report.
 
 Building has two steps: :func:`gather_report` reads what other evalkit commands saved (datasets,
-``<dataset>/results/epic.parquet``, training runs: :mod:`evalkit.report.runs`) and computes the figure tables through the library
+``<dataset>/results/epic.parquet``) and computes the figure tables through the library
 (:mod:`evalkit.pipeline.figures`: rewards from the embedding cache); :func:`render_report` draws and
-writes. :func:`build_report` does both.
+writes. :func:`build_report` does both. Training runs (their summaries, evaluations and learning
+curves) are gathered by :mod:`evalkit.report.runs`.
 """
 
 from __future__ import annotations

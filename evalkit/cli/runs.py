@@ -21,12 +21,12 @@ def runs_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (runs and skipped folders)."),
 ) -> None:
-    """List training runs: task, reward, steps done / planned, best ground-truth return, last
-    reward fidelity (goal EPIC on the agent's own states) and status.
+    """List training runs: task, reward, steps done / planned, best ground-truth return, last reward fidelity (goal EPIC on the agent's own states) and status.
 
-    Status: finished (all planned steps), interrupted (stopped or killed before them; resume with
-    evalkit train --out RUN --resume), running? (its logs changed in the last minutes: evalkit
-    leaves no lock, so this is a guess). A folder that is not a run is named and skipped.
+    finished: every planned step trained.
+    interrupted: stopped (Ctrl-C) or killed before that; go on with evalkit train --out RUN --resume.
+    running?: its logs changed in the last minutes (evalkit leaves no lock: a guess).
+    A folder that is not a run is named and skipped.
     """
     from evalkit.config import runs_root  # here: 'evalkit --help' does not load SB3 and torch
     from evalkit.train.run_index import find_runs, summarize_run

@@ -8,8 +8,9 @@ file: a ``.png``/``.svg``/``.pdf`` suffix writes that format, no suffix writes P
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
@@ -368,11 +369,18 @@ def scaling_command(
 @app.command("histogram")
 def histogram_command(
     task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. kneeling."),
-    model: str = typer.Option(
-        ...,
+    model: Optional[str] = typer.Option(
+        None,
         "--model",
         "-m",
         help="open_clip model; a comma-separated list draws one panel per model.",
+    ),
+    goal_frames: Optional[str] = GOAL_FRAMES_OPTION,
+    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
+    reward: Optional[List[str]] = typer.Option(
+        None,
+        "--reward",
+        help="Also draw another reward, one panel each (repeat for several): head:PATH (a head fitted by 'evalkit align') or MODULE:FUNCTION.",
     ),
     pretrained: Optional[str] = typer.Option(
         None,
@@ -403,11 +411,22 @@ def histogram_command(
     """Reward histograms (paper Fig. 7): CLIP rewards of goal vs non-goal frames, means marked.
 
     Each panel is annotated with the model's EPIC distance at this α (from the saved results,
-    computed and saved if missing).
+    computed and saved if missing). With --goal-frames the models' goal is a frame prototype;
+    --reward adds panels of heads or functions (their EPIC computed as 'evalkit epic' does).
     """
     from evalkit.pipeline.figures import distance_text, histogram_data, model_label, scaling_data
     from evalkit.plots import plot_histograms
 
+    if model is None and not reward:
+        raise EvalkitError(
+            "Say which rewards to draw: --model (CLIP), --reward head:PATH, or both."
+        )
+    if (goal_frames or baseline_frames) and model is None:
+        raise EvalkitError(
+            "--goal-frames and --baseline-frames need --model (whose embeddings they use)."
+        )
+    if baseline_frames and not goal_frames:
+        raise EvalkitError("--baseline-frames needs --goal-frames (the goal as frames too).")
     alphas = parse_alphas(alpha)
     if out is not None and len(alphas) > 1:  # one figure per α: --out is a folder
         if out.suffix:
@@ -415,22 +434,47 @@ def histogram_command(
                 "with several α, give a folder: one figure per α goes into it.", param_hint="--out"
             )
         out.mkdir(parents=True, exist_ok=True)
-    pairs = _pairs(model, pretrained)
+    pairs = _pairs(model, pretrained) if model is not None else []
     ds = task_dataset(task, dataset, root)
     specs = _specs(pairs)
-    epic = scaling_data(
-        ds, task, specs, alphas, label_set=labels, devices=devices, batch_size=batch_size, save=True
-    ).table
+    epic = (
+        scaling_data(
+            ds,
+            task,
+            specs,
+            alphas,
+            label_set=labels,
+            devices=devices,
+            batch_size=batch_size,
+            save=True,
+        ).table
+        if specs and goal_frames is None
+        else None
+    )
     for a in alphas:
         data = histogram_data(
-            ds, task, specs, alpha=a, label_set=labels, devices=devices, batch_size=batch_size
+            ds,
+            task,
+            specs,
+            alpha=a,
+            label_set=labels,
+            devices=devices,
+            batch_size=batch_size,
+            goal_frames=goal_frames,
+            baseline_frames=baseline_frames,
+            rewards=reward or (),
         )
         notes = {
-            model_label(
-                r.base_model, r.pretrained
-            ): f"EPIC distance {distance_text(r.distance, r.low, r.high)}"
-            for r in epic[epic["alpha"].sub(a).abs() < 1e-12].itertuples()
+            name: f"EPIC distance {distance_text(r.distance, *(r.interval or (math.nan, math.nan)))}"
+            for name, r in data.epic.items()
         }
+        if epic is not None:
+            notes |= {
+                model_label(
+                    r.base_model, r.pretrained
+                ): f"EPIC distance {distance_text(r.distance, r.low, r.high)}"
+                for r in epic[epic["alpha"].sub(a).abs() < 1e-12].itertuples()
+            }
         fig = plot_histograms(
             data.table,
             models=data.models,
@@ -439,7 +483,6 @@ def histogram_command(
             title=f"{task}: reward at α = {a:g}, {labels} labels, {ds.name}",
             random_weights=data.random_weights,
         )
-        name = _slug("histogram", task, ds.name, *(m for m, _ in pairs), f"alpha{a:g}")
-        _print_written(
-            _save(fig, _target(out, name)), data.random_weights, ", ".join(m for m, _ in pairs)
-        )
+        drawn = [m for m, _ in pairs] + (["heads"] if reward else [])
+        name = _slug("histogram", task, ds.name, *drawn, f"alpha{a:g}")
+        _print_written(_save(fig, _target(out, name)), data.random_weights, ", ".join(data.models))

@@ -13,10 +13,8 @@ from scipy import stats
 from evalkit.data.sweeps import collect_sweep
 from evalkit.epic.goal import epic_goal
 from evalkit.errors import EvalkitError
-from evalkit.heads import choose_l2, episode_folds, fit_logistic, load_head
-from evalkit.pipeline import align, histogram_data
+from evalkit.heads import choose_l2, episode_folds, fit_logistic
 from evalkit.pipeline.labels import dataset_labels
-from evalkit.pipeline.prototypes import prototype_reward_source
 from evalkit.pipeline.rewards import text_embeddings
 from evalkit.pipeline.selection import (
     CandidateGroup,
@@ -206,30 +204,3 @@ def test_cli_select_prints_saves_and_writes_json(cli, sweep, tmp_path, monkeypat
     bad.write_text("a pole\na pole\n")
     r = cli("select", sweep.name, "-t", "cartpole", "-m", "evalkit-tiny-vit", "--prompts", str(bad))
     assert r.exit_code == 2 and "repeats line 1" in r.output
-
-
-def test_histogram_of_a_frame_prototype_and_a_head(sweep, tmp_path):
-    head = align(
-        sweep, "cartpole", TINY, folds=3, n_bootstrap=0, devices="cpu", save_to=tmp_path / "h"
-    )
-    data = histogram_data(
-        sweep,
-        "cartpole",
-        [TINY],
-        alpha=0.5,
-        devices="cpu",
-        goal_frames="labels:rule",
-        rewards=[f"head:{head.path}"],
-    )
-    proto_name, head_name = data.models
-    assert proto_name.endswith("goal labels:rule") and head_name == "head h"
-    y = dataset_labels(sweep, "cartpole").labels
-    proto = prototype_reward_source(sweep, "cartpole", TINY, "labels:rule", alphas=[0.5]).values
-    x = embed_dataset(sweep, resolve(TINY), progress=False).values
-    for name, want in ((proto_name, proto[:, 0]), (head_name, load_head(head.path).reward(x))):
-        rows = data.table[data.table["model"] == name]
-        np.testing.assert_allclose(rows["reward"], want)
-        assert np.array_equal(rows["label"], y)
-        direct = epic_goal(want, y, episodes=sweep.episodes, seed=0)
-        assert data.epic[name].distance == pytest.approx(direct.distance, abs=1e-12)
-        assert data.epic[name].interval == pytest.approx(direct.interval, abs=1e-12)

@@ -20,6 +20,7 @@ from evalkit.cli._common import (
     GOAL_FRAMES_OPTION,
     ROOT_OPTION,
     check_bootstrap,
+    check_frame_options,
     parse_alphas,
     task_dataset,
 )
@@ -266,6 +267,8 @@ def scaling_command(
         help="Comma-separated weights, one per model or one for all (default: each model's default tag).",
     ),
     alpha: str = typer.Option(DEFAULT_ALPHAS, "--alpha", help="Comma-separated α, one line each."),
+    goal_frames: Optional[str] = GOAL_FRAMES_OPTION,
+    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
     dataset: Optional[str] = typer.Option(
         None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."
     ),
@@ -303,6 +306,8 @@ def scaling_command(
     missing. Fig. 4a: one line per α over the models, bootstrap intervals as error bars.
     Fig. 4b: distance against parameters on a log axis with a least-squares fit
     distance = a + b·log10(params) per α; the slope b (per tenfold parameters) is in the legend.
+    With --goal-frames every model's goal is a frame prototype instead (computed from its
+    cached embeddings, and saved like any result).
     """
     from rich.table import Table
 
@@ -310,6 +315,7 @@ def scaling_command(
     from evalkit.plots import fit_log_linear, plot_scaling_by_model, plot_scaling_by_size
     from evalkit.plots.scaling import METRIC_AXES
 
+    check_frame_options(goal_frames, baseline_frames, models)
     if metric not in METRIC_AXES:
         raise EvalkitError(f"Unknown metric {metric!r}; use one of {', '.join(METRIC_AXES)}.")
     pairs = _pairs(models, pretrained)
@@ -330,12 +336,17 @@ def scaling_command(
         progress=lambda m: err.print(m, highlight=False),
         save=True,
         metric=metric,
+        goal_frames=goal_frames,
+        baseline_frames=baseline_frames,
     )
     table = data.table
-    target = _target(out, _slug("scaling", task, ds.name, "" if metric == "epic" else metric))
+    prototype = "" if goal_frames is None else f"goal {goal_frames}"
+    target = _target(
+        out, _slug("scaling", task, ds.name, "" if metric == "epic" else metric, prototype)
+    )
     suffix = target.suffix if target.suffix.lower() in {".png", ".svg", ".pdf"} else ""
     stem = target.with_suffix("") if suffix else target
-    title = f"{task}, {labels} labels, {ds.name}"
+    title = f"{task}, {labels} labels, {ds.name}" + (f", {prototype}" if prototype else "")
     paths = _save(
         plot_scaling_by_model(
             table, title=title, random_weights=data.random_weights, metric=metric
@@ -421,12 +432,7 @@ def histogram_command(
         raise EvalkitError(
             "Say which rewards to draw: --model (CLIP), --reward head:PATH, or both."
         )
-    if (goal_frames or baseline_frames) and model is None:
-        raise EvalkitError(
-            "--goal-frames and --baseline-frames need --model (whose embeddings they use)."
-        )
-    if baseline_frames and not goal_frames:
-        raise EvalkitError("--baseline-frames needs --goal-frames (the goal as frames too).")
+    check_frame_options(goal_frames, baseline_frames, model)
     alphas = parse_alphas(alpha)
     if out is not None and len(alphas) > 1:  # one figure per α: --out is a folder
         if out.suffix:

@@ -371,11 +371,16 @@ def scaling_data(
     progress: Callable[[str], None] | None = None,
     save: bool = False,
     metric: str = "epic",
+    goal_frames: str | None = None,
+    baseline_frames: str | None = None,
 ) -> ScalingData:
     """EPIC distance (or another metric of the panel) with its interval for every model and α.
 
     :param metric: a row name of the results table: ``epic``, ``auc``, ``ap``, ``spearman``,
         ``kendall``, ``voc``, ``erc_pearson`` or ``erc_spearman``.
+    :param goal_frames: the goal as example frames instead of the task's sentence (with
+        ``baseline_frames``, the baseline too): every model's prototype reward is computed from
+        its cached embeddings (never read from saved results, which hold CLIP rows only).
 
     Saved results are used when they exist for this dataset's content; missing ones are computed
     with :func:`evalkit.pipeline.evaluate_rewards` when ``compute_missing`` (and saved when
@@ -394,18 +399,24 @@ def scaling_data(
         model, pretrained = spec.model, spec.pretrained
         resolved = resolve(spec)
         name = resolved.tag or ("none" if resolved.random_weights else str(pretrained or ""))
-        rows = _select(saved, resolved, alphas)
+        rows = _select(saved, resolved, alphas) if goal_frames is None else saved.iloc[:0]
         if len(rows) < len(alphas):
-            if not compute_missing:
+            if not compute_missing and goal_frames is None:
                 raise EvalkitError(
                     f"No saved {what} results of {model} ({name}) for task {task!r} on {dataset.name!r} for every α; "
                     f"run 'evalkit epic --task {task} --model {model} --pretrained {name} --dataset {dataset.name} "
                     f"--labels {label_set} --alpha {number_list(alphas)}{metric_option}'."
                 )
-            say(f"{what} of {model} ({name}) on {dataset.name} is not saved yet: computing it")
-            source = clip_reward_source(
-                dataset, task, spec, list(alphas), devices=devices, batch_size=batch_size
-            )
+            if goal_frames is None:
+                say(f"{what} of {model} ({name}) on {dataset.name} is not saved yet: computing it")
+                source = clip_reward_source(
+                    dataset, task, spec, list(alphas), devices=devices, batch_size=batch_size
+                )
+            else:
+                embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+                source = prototype_reward_source(
+                    dataset, task, spec, goal_frames, baseline_frames, list(alphas), **embed
+                )
             run = evaluate_rewards(
                 dataset,
                 task,

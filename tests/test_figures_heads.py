@@ -5,25 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_heads import TINY, embedded_sweep
 
-from evalkit.data.sweeps import collect_sweep
 from evalkit.epic.goal import epic_goal
 from evalkit.heads import load_head
 from evalkit.pipeline import align, histogram_data, scaling_data
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.prototypes import prototype_reward_source
-from evalkit.vlm import ModelSpec, embed_dataset, resolve
-
-TINY = ModelSpec("evalkit-tiny-vit", "none")
+from evalkit.vlm import embed_dataset, resolve
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
-    ds = collect_sweep(
-        "cartpole", 120, 32, root=tmp_path_factory.mktemp("datasets"), progress=False
-    ).dataset
-    embed_dataset(ds, resolve(TINY), devices="cpu", progress=False)
-    return ds
+    return embedded_sweep(tmp_path_factory.mktemp("datasets"))
 
 
 def test_histogram_of_a_frame_prototype_and_a_head(sweep, tmp_path):

@@ -8,9 +8,9 @@ import math
 
 import numpy as np
 import pytest
+from helpers_heads import TINY, embedded_sweep
 from scipy import stats
 
-from evalkit.data.sweeps import collect_sweep
 from evalkit.epic.goal import epic_goal
 from evalkit.errors import EvalkitError
 from evalkit.heads import choose_l2, episode_folds, fit_logistic
@@ -26,7 +26,6 @@ from evalkit.rewards import clip_rewards
 from evalkit.tasks import TASKS, Task, get_task, register_task
 from evalkit.vlm import ModelSpec, embed_dataset, resolve
 
-TINY = ModelSpec("evalkit-tiny-vit", "none")
 PROMPTS = ["a pole standing upright", "a cart on a track"]
 ALPHAS = (0.0, 0.5, 1.0)
 FOLDS = 4
@@ -34,11 +33,7 @@ FOLDS = 4
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
-    ds = collect_sweep(
-        "cartpole", 120, 32, root=tmp_path_factory.mktemp("datasets"), progress=False
-    ).dataset
-    embed_dataset(ds, resolve(TINY), devices="cpu", progress=False)
-    return ds
+    return embedded_sweep(tmp_path_factory.mktemp("datasets"))
 
 
 def _unit(v):
@@ -65,20 +60,24 @@ def _oracle_head(x, y, episodes, fit_on, folds, seed):
     return fit_logistic(x[fit_on], y[fit_on], l2).reward(x)
 
 
-def test_nested_selection_equals_a_naive_loop_over_folds(sweep):
-    got = select(
+def _select(sweep, **options):
+    """Every prompt × α and the rule-label prototype × α (and what ``options`` add)."""
+    return select(
         sweep,
         "cartpole",
         TINY,
         PROMPTS,
         ALPHAS,
         goal_frames=["labels:rule"],
-        heads=True,
         folds=FOLDS,
-        seed=3,
         n_bootstrap=200,
         devices="cpu",
+        **options,
     ).result
+
+
+def test_nested_selection_equals_a_naive_loop_over_folds(sweep):
+    got = _select(sweep, heads=True, seed=3)
     episodes = sweep.episodes
     y = dataset_labels(sweep, "cartpole").labels
     folds_of = episode_folds(episodes, y, FOLDS, 3)
@@ -105,17 +104,7 @@ def test_nested_selection_equals_a_naive_loop_over_folds(sweep):
 
 
 def test_the_winner_is_the_argmin_of_separately_computed_epic_distances(sweep):
-    got = select(
-        sweep,
-        "cartpole",
-        TINY,
-        PROMPTS,
-        ALPHAS,
-        goal_frames=["labels:rule"],
-        folds=FOLDS,
-        n_bootstrap=200,
-        devices="cpu",
-    ).result
+    got = _select(sweep)
     fixed, _, y, _ = _oracle_candidates(sweep, np.unique(sweep.episodes))
     separate = [epic_goal(r, y, episodes=sweep.episodes, n_bootstrap=200, seed=0) for r in fixed.T]
     distances = [r.distance for r in separate]

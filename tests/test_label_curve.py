@@ -9,7 +9,8 @@ import pytest
 from evalkit.epic.goal import epic_goal
 from evalkit.errors import EvalkitError
 from evalkit.heads import choose_l2, episode_folds, fit_logistic
-from evalkit.pipeline.label_curve import BOOTSTRAP_INTERVAL, label_curve
+from evalkit.pipeline.label_curve import BOOTSTRAP_INTERVAL, CurvePoint, LabelCurve, label_curve
+from evalkit.pipeline.selection import FoldEstimate
 from evalkit.plots import plot_label_curve
 from evalkit.plots.label_curve import PLATEAU_GID
 
@@ -49,12 +50,22 @@ def test_label_curve_points_equal_independent_fits():
     ).reward(x[test])
     want = epic_goal(full, y[test], episodes=episodes[test], n_bootstrap=200, seed=0)
     assert (last.estimate.low, last.estimate.high) == pytest.approx(want.interval)
-    plateau = next(p for p in curve.points if p.estimate.mean <= want.interval[1])
+    within = [p.estimate.mean <= want.interval[1] for p in curve.points]
+    plateau = curve.points[next(i for i in range(len(within)) if all(within[i:]))]
     assert (
         curve.plateau is plateau and f"{plateau.n_episodes} labelled episodes" in curve.sentence()
     )
     table = curve.table()
     assert list(table["n_episodes"]) == [6, 12, 36] and table["distance"].iloc[-1] == want.distance
+
+
+def test_the_plateau_ignores_a_lucky_small_subset_followed_by_worse_scores():
+    def point(n, mean, low=np.nan, high=np.nan):
+        return CurvePoint(n, n, n / 4, (), FoldEstimate(mean, low, high, (mean,)))
+
+    points = (point(5, 0.2), point(10, 0.4), point(20, 0.31), point(40, 0.3, 0.25, 0.35))
+    curve = LabelCurve(points, np.arange(3), 30, (), 3, 0.95)
+    assert curve.plateau is points[2] and "about 20 labelled episodes" in curve.sentence()
 
 
 def test_sizes_too_small_to_fit_are_skipped_and_bad_sizes_refused():

@@ -8,7 +8,8 @@ held-out episodes. A point is the mean over repeats with a Student-t interval ov
 episodes were labelled is what varies; the held-out episodes are the same for every point).
 The largest size, every episode, is fitted once; its interval is a bootstrap over the held-out
 episodes (how much its score would vary with other held-out episodes). More labels stop
-helping at the first size whose score lies within that interval (:attr:`LabelCurve.plateau`). A draw whose frames are too few to fit a head (too few of
+helping at the first size from which on every score lies within that interval
+(:attr:`LabelCurve.plateau`). A draw whose frames are too few to fit a head (too few of
 a class, or of episodes for the cross-validation) is drawn again, and a size where no draw fits
 is reported as skipped.
 """
@@ -69,12 +70,18 @@ class LabelCurve:
 
     @property
     def plateau(self) -> CurvePoint | None:
-        """The fewest episodes whose score lies within the interval of the largest size's."""
+        """The fewest episodes from which on every score lies within the interval of the
+        largest size's (a lucky small subset followed by worse scores does not count)."""
         if not self.points:
             return None
         last = self.points[-1].estimate
         bound = last.high if np.isfinite(last.high) else last.mean
-        return next(p for p in self.points if p.estimate.mean <= bound)
+        plateau = self.points[-1]
+        for p in reversed(self.points):
+            if p.estimate.mean > bound:
+                break
+            plateau = p
+        return plateau
 
     def table(self) -> pd.DataFrame:
         """One row per point: ``n_episodes, n_frames, n_goal, distance, low, high, repeats``."""
@@ -108,9 +115,9 @@ class LabelCurve:
         e = p.estimate
         return (
             f"more labels stop helping at about {p.n_episodes} labelled episodes ({p.n_frames:.0f} frames, "
-            f"{p.n_goal:.0f} goal): its held-out EPIC {e.mean:.3f} is within the interval "
-            f"[{last.estimate.low:.3f}, {last.estimate.high:.3f}] of all {last.n_episodes} episodes' "
-            f"{last.estimate.mean:.3f}."
+            f"{p.n_goal:.0f} goal): from there on the held-out EPIC ({e.mean:.3f} there) stays within "
+            f"the interval [{last.estimate.low:.3f}, {last.estimate.high:.3f}] of all "
+            f"{last.n_episodes} episodes' {last.estimate.mean:.3f}."
         )
 
 

@@ -30,6 +30,18 @@ BASELINE_FRAMES_OPTION = typer.Option(
 """``--goal-frames`` / ``--baseline-frames``: a frame-prototype goal (:mod:`evalkit.pipeline.prototypes`)."""
 
 
+def check_frame_options(
+    goal_frames: Optional[str], baseline_frames: Optional[str], model: Optional[str]
+) -> None:
+    """``--goal-frames`` / ``--baseline-frames`` need ``--model``, and a baseline needs a goal."""
+    if (goal_frames or baseline_frames) and model is None:
+        raise EvalkitError(
+            "--goal-frames and --baseline-frames need --model (whose embeddings they use)."
+        )
+    if baseline_frames and not goal_frames:
+        raise EvalkitError("--baseline-frames needs --goal-frames (the goal as frames too).")
+
+
 def embed_options(devices: Optional[str], batch_size: Optional[int]) -> dict[str, object]:
     """``--devices`` / ``--batch-size`` as keyword arguments for the embedding engine (unset ones left out)."""
     return {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}

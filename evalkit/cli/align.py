@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from evalkit.cli._app import app, console
 from evalkit.cli._common import ROOT_OPTION, check_bootstrap
+from evalkit.cli.figures import _check_figure_out, _print_written, _save, _slug, _target
+from evalkit.errors import EvalkitError
+from evalkit.text import fixed
+
+if TYPE_CHECKING:
+    from evalkit.data.store import Dataset
+    from evalkit.vlm import ModelSpec
 
 
 @app.command("align")
@@ -35,6 +42,27 @@ def align_command(
         1000, "--bootstrap", min=0, help="Bootstrap resamples of the held-out interval (0: none)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the folds and of the bootstrap."),
+    eval_dataset: Optional[str] = typer.Option(
+        None,
+        "--eval-dataset",
+        help="Also score the head on another dataset of the same family (transfer: e.g. fitted on a sweep, scored on rollouts), beside its held-out score here.",
+    ),
+    eval_labels: Optional[str] = typer.Option(
+        None, "--eval-labels", help="Label set of --eval-dataset (default: --labels)."
+    ),
+    label_curve: bool = typer.Option(
+        False,
+        "--label-curve",
+        help="Also draw how many labels you need: the head's held-out EPIC against the labelled episodes it is fitted on (fixed held-out episodes, random subsets), as a table and a PNG+SVG figure.",
+    ),
+    curve_repeats: int = typer.Option(
+        5, "--curve-repeats", min=1, help="Random subsets per size of the label curve."
+    ),
+    curve_out: Optional[Path] = typer.Option(
+        None,
+        "--curve-out",
+        help="Where to write the label-curve figure (default: reports/figures/label-curve-<task>-<dataset>-<model>; a suffix picks one format).",
+    ),
     root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = typer.Option(
         None, "--devices", help="Devices for embedding what is not cached, e.g. cpu or cuda:0."
@@ -53,7 +81,14 @@ def align_command(
     from evalkit.vlm import ModelSpec, resolve
 
     check_bootstrap(bootstrap)
+    _check_figure_out(curve_out)
     ds = open_dataset(dataset, root)
+    other = None if eval_dataset is None else open_dataset(eval_dataset, root)
+    if other is not None and other.family != ds.family:
+        raise EvalkitError(
+            f"--eval-dataset {other.name!r} holds {other.family} states, not {ds.family} ones like "
+            f"{ds.name!r}: a head is scored only on datasets of the family it was fitted on."
+        )
     spec = ModelSpec.coerce(model, pretrained)
     target = out or default_head_path(ds, task, resolve(spec).label, labels)
     embed = {"devices": devices} if devices else {}
@@ -87,3 +122,103 @@ def align_command(
         highlight=False,
         soft_wrap=True,
     )
+    if other is not None:
+        from evalkit.pipeline.heads import transfer
+
+        moved = transfer(
+            result.path,
+            other,
+            task,
+            labels=eval_labels or labels,
+            n_bootstrap=bootstrap,
+            seed=seed,
+            **embed,
+        )
+        con.print(f"transfer: {moved.sentence()}", highlight=False, soft_wrap=True)
+    if label_curve:
+        _label_curve(
+            ds, task, spec, labels, folds, curve_repeats, bootstrap, seed, curve_out, embed
+        )
+
+
+def _label_curve(
+    ds: "Dataset",
+    task: str,
+    spec: "ModelSpec",
+    labels: str,
+    folds: int,
+    repeats: int,
+    n_bootstrap: int,
+    seed: int,
+    out: Optional[Path],
+    embed: dict[str, str],
+) -> None:
+    """Compute, print and draw the label curve of ``evalkit align --label-curve``."""
+    from rich.table import Table
+
+    # numpy, matplotlib: only when the command runs (evalkit --help stays fast)
+    from evalkit.pipeline.label_curve import dataset_label_curve
+    from evalkit.plots import plot_label_curve
+    from evalkit.vlm import resolve
+
+    err = console(stderr=True)
+    resolved = resolve(spec)
+    curve = dataset_label_curve(
+        ds,
+        task,
+        spec,
+        labels=labels,
+        repeats=repeats,
+        folds=folds,
+        seed=seed,
+        n_bootstrap=n_bootstrap,
+        on_point=lambda i, n: err.print(f"label curve: size {i + 1}/{n}", highlight=False),
+        **embed,
+    )
+    table = Table(
+        title=(
+            f"How many labels: held-out EPIC on {len(curve.heldout_episodes)} fixed held-out episodes "
+            f"({curve.n_heldout_frames} frames), mean of up to {repeats} random subsets of the others"
+        )
+    )
+    for c in (
+        "labelled episodes",
+        "labelled frames",
+        "goal frames",
+        "held-out EPIC",
+        f"{curve.confidence:.0%} interval",
+        "interval over",
+        "subsets",
+    ):
+        table.add_column(c, justify="right")
+    for p in curve.points:
+        e = p.estimate
+        ci = "—" if not e.low == e.low else f"[{fixed(e.low)}, {fixed(e.high)}]"
+        table.add_row(
+            str(p.n_episodes),
+            f"{p.n_frames:.0f}",
+            f"{p.n_goal:.0f}",
+            fixed(e.mean),
+            ci,
+            p.interval_method,
+            str(len(p.subsets)),
+        )
+    con = console()
+    con.print(table)
+    if curve.skipped:
+        con.print(
+            f"skipped (too few labels of a class to fit a head): {', '.join(map(str, curve.skipped))} episodes",
+            highlight=False,
+        )
+    con.print(curve.sentence(), highlight=False, soft_wrap=True)
+    if not curve.points:
+        return
+    plateau = curve.plateau
+    fig = plot_label_curve(
+        curve.table(),
+        plateau_frames=None if plateau is None else plateau.n_frames,
+        title=f"How many labels: {task} head on {ds.name} ({resolved.label})",
+        random_weights=bool(resolved.random_weights),
+    )
+    target = _target(out, _slug("label-curve", task, ds.name, resolved.label))
+    _print_written(_save(fig, target), bool(resolved.random_weights), resolved.label)

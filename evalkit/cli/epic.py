@@ -15,6 +15,7 @@ from evalkit.cli._common import (
     GOAL_FRAMES_OPTION,
     ROOT_OPTION,
     check_bootstrap,
+    check_frame_options,
     embed_options,
     parse_alphas,
     seed_option,
@@ -218,12 +219,7 @@ def epic_command(
                     f"{option} only applies to CLIP rewards (--model); drop it with {given[0]}."
                 )
     alphas = parse_alphas(alpha) if alpha is not None else list(DEFAULT_ALPHAS)
-    if (goal_frames or baseline_frames) and model is None:
-        raise EvalkitError(
-            "--goal-frames and --baseline-frames need --model (whose embeddings they use)."
-        )
-    if baseline_frames and not goal_frames:
-        raise EvalkitError("--baseline-frames needs --goal-frames (the goal as frames too).")
+    check_frame_options(goal_frames, baseline_frames, model)
 
     ds = task_dataset(task, dataset, root)
     if save and not is_writable(ds.path):

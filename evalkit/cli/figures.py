@@ -8,8 +8,9 @@ file: a ``.png``/``.svg``/``.pdf`` suffix writes that format, no suffix writes P
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
@@ -19,6 +20,7 @@ from evalkit.cli._common import (
     GOAL_FRAMES_OPTION,
     ROOT_OPTION,
     check_bootstrap,
+    check_frame_options,
     parse_alphas,
     task_dataset,
 )
@@ -265,6 +267,8 @@ def scaling_command(
         help="Comma-separated weights, one per model or one for all (default: each model's default tag).",
     ),
     alpha: str = typer.Option(DEFAULT_ALPHAS, "--alpha", help="Comma-separated α, one line each."),
+    goal_frames: Optional[str] = GOAL_FRAMES_OPTION,
+    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
     dataset: Optional[str] = typer.Option(
         None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."
     ),
@@ -302,6 +306,8 @@ def scaling_command(
     missing. Fig. 4a: one line per α over the models, bootstrap intervals as error bars.
     Fig. 4b: distance against parameters on a log axis with a least-squares fit
     distance = a + b·log10(params) per α; the slope b (per tenfold parameters) is in the legend.
+    With --goal-frames every model's goal is a frame prototype instead (computed from its
+    cached embeddings, and saved like any result).
     """
     from rich.table import Table
 
@@ -309,6 +315,7 @@ def scaling_command(
     from evalkit.plots import fit_log_linear, plot_scaling_by_model, plot_scaling_by_size
     from evalkit.plots.scaling import METRIC_AXES
 
+    check_frame_options(goal_frames, baseline_frames, models)
     if metric not in METRIC_AXES:
         raise EvalkitError(f"Unknown metric {metric!r}; use one of {', '.join(METRIC_AXES)}.")
     pairs = _pairs(models, pretrained)
@@ -329,12 +336,17 @@ def scaling_command(
         progress=lambda m: err.print(m, highlight=False),
         save=True,
         metric=metric,
+        goal_frames=goal_frames,
+        baseline_frames=baseline_frames,
     )
     table = data.table
-    target = _target(out, _slug("scaling", task, ds.name, "" if metric == "epic" else metric))
+    prototype = "" if goal_frames is None else f"goal {goal_frames}"
+    target = _target(
+        out, _slug("scaling", task, ds.name, "" if metric == "epic" else metric, prototype)
+    )
     suffix = target.suffix if target.suffix.lower() in {".png", ".svg", ".pdf"} else ""
     stem = target.with_suffix("") if suffix else target
-    title = f"{task}, {labels} labels, {ds.name}"
+    title = f"{task}, {labels} labels, {ds.name}" + (f", {prototype}" if prototype else "")
     paths = _save(
         plot_scaling_by_model(
             table, title=title, random_weights=data.random_weights, metric=metric
@@ -368,11 +380,18 @@ def scaling_command(
 @app.command("histogram")
 def histogram_command(
     task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. kneeling."),
-    model: str = typer.Option(
-        ...,
+    model: Optional[str] = typer.Option(
+        None,
         "--model",
         "-m",
         help="open_clip model; a comma-separated list draws one panel per model.",
+    ),
+    goal_frames: Optional[str] = GOAL_FRAMES_OPTION,
+    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
+    reward: Optional[List[str]] = typer.Option(
+        None,
+        "--reward",
+        help="Also draw another reward, one panel each (repeat for several): head:PATH (a head fitted by 'evalkit align') or MODULE:FUNCTION.",
     ),
     pretrained: Optional[str] = typer.Option(
         None,
@@ -403,11 +422,17 @@ def histogram_command(
     """Reward histograms (paper Fig. 7): CLIP rewards of goal vs non-goal frames, means marked.
 
     Each panel is annotated with the model's EPIC distance at this α (from the saved results,
-    computed and saved if missing).
+    computed and saved if missing). With --goal-frames the models' goal is a frame prototype;
+    --reward adds panels of heads or functions (their EPIC computed as 'evalkit epic' does).
     """
     from evalkit.pipeline.figures import distance_text, histogram_data, model_label, scaling_data
     from evalkit.plots import plot_histograms
 
+    if model is None and not reward:
+        raise EvalkitError(
+            "Say which rewards to draw: --model (CLIP), --reward head:PATH, or both."
+        )
+    check_frame_options(goal_frames, baseline_frames, model)
     alphas = parse_alphas(alpha)
     if out is not None and len(alphas) > 1:  # one figure per α: --out is a folder
         if out.suffix:
@@ -415,22 +440,47 @@ def histogram_command(
                 "with several α, give a folder: one figure per α goes into it.", param_hint="--out"
             )
         out.mkdir(parents=True, exist_ok=True)
-    pairs = _pairs(model, pretrained)
+    pairs = _pairs(model, pretrained) if model is not None else []
     ds = task_dataset(task, dataset, root)
     specs = _specs(pairs)
-    epic = scaling_data(
-        ds, task, specs, alphas, label_set=labels, devices=devices, batch_size=batch_size, save=True
-    ).table
+    epic = (
+        scaling_data(
+            ds,
+            task,
+            specs,
+            alphas,
+            label_set=labels,
+            devices=devices,
+            batch_size=batch_size,
+            save=True,
+        ).table
+        if specs and goal_frames is None
+        else None
+    )
     for a in alphas:
         data = histogram_data(
-            ds, task, specs, alpha=a, label_set=labels, devices=devices, batch_size=batch_size
+            ds,
+            task,
+            specs,
+            alpha=a,
+            label_set=labels,
+            devices=devices,
+            batch_size=batch_size,
+            goal_frames=goal_frames,
+            baseline_frames=baseline_frames,
+            rewards=reward or (),
         )
         notes = {
-            model_label(
-                r.base_model, r.pretrained
-            ): f"EPIC distance {distance_text(r.distance, r.low, r.high)}"
-            for r in epic[epic["alpha"].sub(a).abs() < 1e-12].itertuples()
+            name: f"EPIC distance {distance_text(r.distance, *(r.interval or (math.nan, math.nan)))}"
+            for name, r in data.epic.items()
         }
+        if epic is not None:
+            notes |= {
+                model_label(
+                    r.base_model, r.pretrained
+                ): f"EPIC distance {distance_text(r.distance, r.low, r.high)}"
+                for r in epic[epic["alpha"].sub(a).abs() < 1e-12].itertuples()
+            }
         fig = plot_histograms(
             data.table,
             models=data.models,
@@ -439,7 +489,6 @@ def histogram_command(
             title=f"{task}: reward at α = {a:g}, {labels} labels, {ds.name}",
             random_weights=data.random_weights,
         )
-        name = _slug("histogram", task, ds.name, *(m for m, _ in pairs), f"alpha{a:g}")
-        _print_written(
-            _save(fig, _target(out, name)), data.random_weights, ", ".join(m for m, _ in pairs)
-        )
+        drawn = [m for m, _ in pairs] + (["heads"] if reward else [])
+        name = _slug("histogram", task, ds.name, *drawn, f"alpha{a:g}")
+        _print_written(_save(fig, _target(out, name)), data.random_weights, ", ".join(data.models))

@@ -18,7 +18,12 @@ the dataset and the task (or the goal prompts). Nothing is written to disk unles
 - :mod:`evalkit.pipeline.results` — the saved results table (:func:`load_epic_results`,
   :func:`upsert_epic_results`, :func:`saved_results`: current rows apart from stale ones).
 - :mod:`evalkit.pipeline.heads` — :func:`align`: fit a reward head with nested, episode-grouped
-  held-out scores; :func:`head_reward_source`: a saved head as a reward source.
+  held-out scores; :func:`head_reward_source`: a saved head as a reward source; ``transfer``:
+  a head scored on another dataset of its family.
+- :mod:`evalkit.pipeline.selection` — ``select``: honest (nested) selection among prompts × α,
+  frame prototypes and heads (``evalkit select``).
+- :mod:`evalkit.pipeline.label_curve` — ``dataset_label_curve``: a head's held-out EPIC against
+  the labels it is fitted on (``evalkit align --label-curve``).
 - :mod:`evalkit.pipeline.figures` — the tables behind the paper's figures.
 """
 

@@ -20,18 +20,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from evalkit.epic.pairwise import epic_pairwise
+from evalkit.epic.results import GoalEpicResult
 from evalkit.errors import EvalkitError
 from evalkit.pipeline.evaluate import evaluate_rewards
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.prototypes import prototype_reward_source
 from evalkit.pipeline.results import load_epic_results, saved_results
-from evalkit.pipeline.sources import clip_reward_source
+from evalkit.pipeline.reward_spec import reward_source
+from evalkit.pipeline.sources import RewardSource, clip_reward_source
 from evalkit.tasks import get_family, get_task
 from evalkit.text import alpha_label, number_list
 
@@ -86,8 +89,11 @@ class LandscapeData:
 class HistogramData:
     """Rewards and goal labels of a dataset for reward histograms (:func:`evalkit.plots.plot_histograms`).
 
-    :ivar table: ``model, reward, label`` (``model`` is the display name of model and weights).
+    :ivar table: ``model, reward, label`` (``model`` is the display name of model and weights,
+        or of the frame-prototype goal or reward head).
     :ivar random_weights: whether any model had random weights.
+    :ivar epic: the EPIC distance of each panel that is not a saved CLIP reward (frame
+        prototypes, heads), as ``evalkit epic`` computes it.
     """
 
     table: pd.DataFrame
@@ -97,6 +103,7 @@ class HistogramData:
     alpha: float
     random_weights: bool
     models: list[str] = field(default_factory=list)
+    epic: dict[str, GoalEpicResult] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -202,36 +209,53 @@ def histogram_data(
     label_set: str = "rule",
     devices: str | None = None,
     batch_size: int | None = None,
+    goal_frames: str | None = None,
+    baseline_frames: str | None = None,
+    rewards: Sequence[str] = (),
 ) -> HistogramData:
-    """CLIP rewards at one α and goal labels, for each model.
+    """CLIP rewards at one α and goal labels, for each model (and each other reward).
 
     Only the frames the label set labels are used (human labels rarely cover a whole dataset),
     the same frames ``evalkit epic`` evaluates.
+
+    :param goal_frames: the goal as example frames instead of the task's sentence (with
+        ``baseline_frames``, the baseline too; :mod:`evalkit.pipeline.prototypes`).
+    :param rewards: ``--reward`` specs drawn beside the models: ``head:PATH`` or a function.
     """
     goal = dataset_labels(dataset, task, label_set)
     frame_ids, labels = goal.frame_ids, goal.labels[goal.mask]
-    parts, names, random = [], [], False
+    embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+    panels: list[tuple[str, RewardSource]] = []
     for model in models:
-        source = clip_reward_source(
-            dataset, task, model, [alpha], devices=devices, batch_size=batch_size
-        )
-        name = model_label(_model_name(model), source.pretrained)
-        names.append(name)
-        random |= source.random_weights
-        rewards = np.asarray(source.values, dtype=float)[frame_ids, 0]
-        parts.append(
-            pd.DataFrame(
-                {"model": name, "reward": rewards, "label": np.asarray(labels, dtype=bool)}
+        if goal_frames is not None:
+            source = prototype_reward_source(
+                dataset, task, model, goal_frames, baseline_frames, [alpha], **embed
             )
+        else:
+            source = clip_reward_source(dataset, task, model, [alpha], **embed)
+        name = model_label(_model_name(model), source.pretrained)
+        panels.append((name if goal_frames is None else f"{name}, goal {goal_frames}", source))
+    for spec in rewards:
+        source = reward_source(dataset, spec, **embed)
+        name = source.source.split(":", 1)[-1]
+        panels.append((f"head {Path(name).stem}" if source.kind == "head" else name, source))
+    parts, epic = [], {}
+    for name, source in panels:
+        values = np.asarray(source.values, dtype=float)[frame_ids, 0]
+        parts.append(
+            pd.DataFrame({"model": name, "reward": values, "label": np.asarray(labels, dtype=bool)})
         )
+        if source.kind != "clip":
+            epic[name] = evaluate_rewards(dataset, task, source, label_set=label_set).results[0]
     return HistogramData(
         table=pd.concat(parts, ignore_index=True),
         dataset=dataset.name,
         task=task,
         label_set=label_set,
         alpha=float(alpha),
-        random_weights=random,
-        models=names,
+        random_weights=any(s.random_weights for _, s in panels),
+        models=[name for name, _ in panels],
+        epic=epic,
     )
 
 
@@ -347,11 +371,16 @@ def scaling_data(
     progress: Callable[[str], None] | None = None,
     save: bool = False,
     metric: str = "epic",
+    goal_frames: str | None = None,
+    baseline_frames: str | None = None,
 ) -> ScalingData:
     """EPIC distance (or another metric of the panel) with its interval for every model and α.
 
     :param metric: a row name of the results table: ``epic``, ``auc``, ``ap``, ``spearman``,
         ``kendall``, ``voc``, ``erc_pearson`` or ``erc_spearman``.
+    :param goal_frames: the goal as example frames instead of the task's sentence (with
+        ``baseline_frames``, the baseline too): every model's prototype reward is computed from
+        its cached embeddings (never read from saved results, which hold CLIP rows only).
 
     Saved results are used when they exist for this dataset's content; missing ones are computed
     with :func:`evalkit.pipeline.evaluate_rewards` when ``compute_missing`` (and saved when
@@ -370,18 +399,24 @@ def scaling_data(
         model, pretrained = spec.model, spec.pretrained
         resolved = resolve(spec)
         name = resolved.tag or ("none" if resolved.random_weights else str(pretrained or ""))
-        rows = _select(saved, resolved, alphas)
+        rows = _select(saved, resolved, alphas) if goal_frames is None else saved.iloc[:0]
         if len(rows) < len(alphas):
-            if not compute_missing:
+            if not compute_missing and goal_frames is None:
                 raise EvalkitError(
                     f"No saved {what} results of {model} ({name}) for task {task!r} on {dataset.name!r} for every α; "
                     f"run 'evalkit epic --task {task} --model {model} --pretrained {name} --dataset {dataset.name} "
                     f"--labels {label_set} --alpha {number_list(alphas)}{metric_option}'."
                 )
-            say(f"{what} of {model} ({name}) on {dataset.name} is not saved yet: computing it")
-            source = clip_reward_source(
-                dataset, task, spec, list(alphas), devices=devices, batch_size=batch_size
-            )
+            if goal_frames is None:
+                say(f"{what} of {model} ({name}) on {dataset.name} is not saved yet: computing it")
+                source = clip_reward_source(
+                    dataset, task, spec, list(alphas), devices=devices, batch_size=batch_size
+                )
+            else:
+                embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+                source = prototype_reward_source(
+                    dataset, task, spec, goal_frames, baseline_frames, list(alphas), **embed
+                )
             run = evaluate_rewards(
                 dataset,
                 task,

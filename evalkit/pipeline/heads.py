@@ -36,7 +36,7 @@ from evalkit.heads import (
     load_head,
     save_head,
 )
-from evalkit.pipeline.labels import dataset_labels
+from evalkit.pipeline.labels import DatasetLabels, dataset_labels
 from evalkit.pipeline.sources import RewardSource
 from evalkit.tasks import get_task
 
@@ -91,6 +91,56 @@ def _embeddings(
     return np.asarray(emb.values), fit
 
 
+def check_task_family(task: str, dataset: Dataset) -> None:
+    """Refuse a task of another environment family than the dataset's states."""
+    family = get_task(task).family
+    if family != dataset.family:
+        raise EvalkitError(
+            f"Task {task!r} runs on {family}, but dataset {dataset.name!r} holds {dataset.family} states."
+        )
+
+
+@dataclass(frozen=True)
+class LabelledEmbeddings:
+    """The labelled frames of a dataset for a task, as a head is fitted on them.
+
+    :ivar labels: the label set's labels of every frame.
+    :ivar x: ``(m, d)`` float64 image embeddings of the labelled frames (frame order).
+    :ivar y: their goal labels; :ivar episodes: their episodes.
+    :ivar fit_meta: what a head fitted on them must record (model identity, embedding).
+    """
+
+    labels: DatasetLabels
+    x: np.ndarray
+    y: np.ndarray
+    episodes: np.ndarray
+    fit_meta: dict[str, Any]
+
+
+def labelled_embeddings(
+    dataset: Dataset,
+    task: str,
+    model: "ModelSpec | str",
+    labels: str = RULE_LABELS,
+    precision: str = "fp32",
+    *,
+    folds: int = 5,
+    **embed: Any,
+) -> LabelledEmbeddings:
+    """The embeddings and labels of ``dataset``'s labelled frames, checked to be enough for
+    ``folds``-fold nested cross-validation (embedded with the model first if not cached).
+
+    :raises EvalkitError: a task of another family, or too few labelled frames of a class.
+    """
+    check_task_family(task, dataset)
+    goal = dataset_labels(dataset, task, labels)
+    check_enough_labels(goal.counts(), folds)
+    ids = goal.frame_ids
+    x_all, fit_meta = _embeddings(dataset, model, precision, **embed)
+    x = np.asarray(x_all[ids], dtype=np.float64)
+    return LabelledEmbeddings(goal, x, goal.labels[ids], dataset.episodes[ids], fit_meta)
+
+
 def align(
     dataset: Dataset,
     task: str,
@@ -114,30 +164,17 @@ def align(
     :param embed: passed to the embedding engine (``devices``, ``batch_size``, ``progress``).
     :raises EvalkitError: too few labelled frames or episodes, or a task of another family.
     """
-    t = get_task(task)
-    if t.family != dataset.family:
-        raise EvalkitError(
-            f"Task {task!r} runs on {t.family}, but dataset {dataset.name!r} holds {dataset.family} states."
-        )
-    goal = dataset_labels(dataset, task, labels)
-    _check_enough(goal.counts(), folds)
-    ids = goal.frame_ids
-    x_all, fit_meta = _embeddings(dataset, model, precision, **embed)
-    x, y, episodes = (
-        np.asarray(x_all[ids], dtype=np.float64),
-        goal.labels[ids],
-        dataset.episodes[ids],
-    )
+    data = labelled_embeddings(dataset, task, model, labels, precision, folds=folds, **embed)
+    goal, x, y, episodes, fit_meta = data.labels, data.x, data.y, data.episodes, data.fit_meta
 
     outer = episode_folds(episodes, y, folds, seed)
-    heldout = np.empty(len(ids))
+    heldout = np.empty(len(y))
     for f in range(folds):
         test = outer == f
-        inner = episode_folds(
-            episodes[~test], y[~test], folds - 1 if folds > 2 else 2, seed + 1 + f
+        fold_head = fit_head(
+            x[~test], y[~test], episodes[~test], inner_folds(folds), seed + 1 + f, grid
         )
-        l2 = choose_l2(x[~test], y[~test], inner, grid).l2
-        heldout[test] = fit_logistic(x[~test], y[~test], l2).reward(x[test])
+        heldout[test] = fold_head.reward(x[test])
 
     choice = choose_l2(x, y, outer, grid)
     final = fit_logistic(x, y, choice.l2)
@@ -163,7 +200,26 @@ def align(
     return AlignResult(head, path, held, in_sample, choice, folds)
 
 
-def _check_enough(counts: tuple[int, int], folds: int) -> None:
+def inner_folds(folds: int) -> int:
+    """Folds of the cross-validation that chooses λ inside one outer fold's training part."""
+    return folds - 1 if folds > 2 else 2
+
+
+def fit_head(
+    x: np.ndarray,
+    y: np.ndarray,
+    episodes: np.ndarray,
+    folds: int,
+    seed: int,
+    grid: Sequence[float] = L2_GRID,
+) -> LogisticHead:
+    """A head fitted on these frames only, λ chosen by ``folds``-fold episode-grouped
+    cross-validation on them (folds dealt by :func:`episode_folds` with ``seed``)."""
+    l2 = choose_l2(x, y, episode_folds(episodes, y, folds, seed), grid).l2
+    return fit_logistic(x, y, l2)
+
+
+def check_enough_labels(counts: tuple[int, int], folds: int) -> None:
     """Nested cross-validation fits on (folds − 2)/folds of the frames: each class needs enough."""
     if folds < 3:
         raise EvalkitError(f"Nested cross-validation needs at least 3 folds, not {folds}.")
@@ -176,12 +232,19 @@ def _check_enough(counts: tuple[int, int], folds: int) -> None:
             )
 
 
-def default_head_path(dataset: Dataset, task: str, model_label: str, labels: str) -> Path:
-    """``<dataset>/heads/<task>-<model>-<labels>.json``."""
+def dataset_json_path(
+    dataset: Dataset, folder: str, task: str, model_label: str, labels: str
+) -> Path:
+    """``<dataset>/<folder>/<task>-<model>-<labels>.json`` (other characters as ``-``)."""
     slug = "".join(
         c if c.isalnum() or c in "-._" else "-" for c in f"{task}-{model_label}-{labels}"
     )
-    return dataset.path / HEADS_DIR / f"{slug}.json"
+    return dataset.path / folder / f"{slug}.json"
+
+
+def default_head_path(dataset: Dataset, task: str, model_label: str, labels: str) -> Path:
+    """``<dataset>/heads/<task>-<model>-<labels>.json``."""
+    return dataset_json_path(dataset, HEADS_DIR, task, model_label, labels)
 
 
 def head_reward_source(
@@ -196,6 +259,7 @@ def head_reward_source(
     meta = head.meta
     if not meta.get("model"):
         raise EvalkitError(f"The head {path} does not name the model it was fitted on.")
+    check_same_family(head, dataset, path)
     from evalkit.vlm import ModelSpec  # open_clip: only when a model is used
 
     spec = ModelSpec(str(meta["model"]), meta.get("pretrained"))
@@ -219,3 +283,77 @@ def head_reward_source(
         random_weights=bool(meta.get("random_weights", False)),
         identity=digest(file_digest(json_path), file_digest(weights_path)),
     )
+
+
+def check_same_family(head: LogisticHead, dataset: Dataset, path: str | Path) -> None:
+    """Refuse a head used on a dataset of another environment family than the one it was fitted on."""
+    task = head.meta.get("task")
+    family = get_task(str(task)).family if task else None
+    if family is not None and family != dataset.family:
+        raise EvalkitError(
+            f"The head {path} was fitted on {family} states (task {task!r} on dataset "
+            f"{head.meta.get('dataset')!r}), so it cannot score dataset {dataset.name!r} of {dataset.family} "
+            "states; fit a head on that family with evalkit align."
+        )
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """A head fitted on one dataset and scored on another of the same family.
+
+    :ivar fitted_on: the dataset it was fitted on.
+    :ivar own_heldout: its nested held-out EPIC there (distance, interval), as saved in the head
+        file (``None``: the file has none).
+    :ivar dataset: the other dataset.
+    :ivar other: its EPIC on that dataset's labels (every labelled frame is held out: the head
+        was fitted on none of them).
+    """
+
+    fitted_on: str
+    own_heldout: tuple[float, tuple[float, float] | None] | None
+    dataset: str
+    other: GoalEpicResult
+
+    def sentence(self) -> str:
+        """``fitted on A: 0.210 held-out; on B: EPIC distance 0.350 ...``."""
+        own = "no held-out score saved"
+        if self.own_heldout is not None:
+            distance, interval = self.own_heldout
+            ci = "" if interval is None else f" [{interval[0]:.3f}, {interval[1]:.3f}]"
+            own = f"{distance:.3f}{ci} held-out"
+        return f"fitted on {self.fitted_on}: {own}; on {self.dataset}: {self.other}"
+
+
+def transfer(
+    path: str | Path,
+    dataset: Dataset,
+    task: str,
+    *,
+    labels: str = RULE_LABELS,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    **embed: Any,
+) -> TransferResult:
+    """The saved head at ``path`` scored on the ``labels`` of another dataset of its family,
+    beside its held-out score on its own dataset.
+
+    :param embed: passed to the embedding engine (``devices``, ``batch_size``, ``progress``).
+    :raises EvalkitError: the dataset holds another family's states, or the head another model's.
+    """
+    head = load_head(path)
+    source = head_reward_source(dataset, path, **embed)
+    goal = dataset_labels(dataset, task, labels)
+    ids = goal.frame_ids
+    other = epic_goal(
+        source.values[ids, 0],
+        goal.labels[ids],
+        episodes=dataset.episodes[ids],
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+    )
+    saved = head.meta.get("heldout_epic")
+    own = None
+    if isinstance(saved, dict) and "distance" in saved:
+        interval = saved.get("interval")
+        own = (float(saved["distance"]), None if interval is None else tuple(interval))
+    return TransferResult(str(head.meta.get("dataset", "?")), own, dataset.name, other)

@@ -14,6 +14,7 @@ function                               table columns                            
 :func:`plot_histograms`                ``model, reward, label``                        Fig. 7
 :func:`plot_distance_heatmap`          ``source_a, source_b, distance``                —
 :func:`plot_learning_curves`           ``step, gt_return, …, fidelity_epic, …``        —
+:func:`plot_label_curve`               ``n_frames, distance, low, high``               —
 =====================================  ==============================================  =========
 
 Each returns a :class:`matplotlib.figure.Figure`; :func:`save_figure` writes PNG and SVG.
@@ -22,6 +23,7 @@ Every function takes ``random_weights=True`` to put a loud warning in the title.
 
 from evalkit.plots.heatmap import plot_distance_heatmap
 from evalkit.plots.histogram import plot_histogram, plot_histograms
+from evalkit.plots.label_curve import plot_label_curve
 from evalkit.plots.landscape import landscape_caption, plot_landscape, rescale_per_alpha
 from evalkit.plots.learning_curve import plot_learning_curves
 from evalkit.plots.scaling import (
@@ -41,6 +43,7 @@ __all__ = [
     "plot_distance_heatmap",
     "plot_histogram",
     "plot_histograms",
+    "plot_label_curve",
     "plot_landscape",
     "plot_learning_curves",
     "plot_scaling_by_model",

@@ -1,0 +1,205 @@
+"""``evalkit select``: honest selection among prompts, α, frame prototypes and heads (issue 15)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, List, Optional
+
+import typer
+
+from evalkit.cli._app import app, console
+from evalkit.cli._common import (
+    BASELINE_FRAMES_OPTION,
+    ROOT_OPTION,
+    check_bootstrap,
+    parse_alphas,
+    seed_option,
+)
+from evalkit.errors import EvalkitError
+from evalkit.text import fixed
+
+if TYPE_CHECKING:
+    from evalkit.pipeline.selection import DatasetSelection
+
+_ALPHAS = "0,0.25,0.5,0.75,1"
+
+
+def _interval(low: float, high: float) -> str:
+    return "—" if low != low or high != high else f"[{fixed(low)}, {fixed(high)}]"
+
+
+def _print_selection(selection: "DatasetSelection", top: int | None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from evalkit.pipeline.selection import INTERVAL_METHOD
+
+    out = console()
+    r = selection.result
+    if selection.random_weights:
+        out.print(
+            f"[bold red]WARNING: RANDOM WEIGHTS ({escape(selection.model_identity)}): these scores "
+            "measure an untrained model and say nothing about CLIP.[/]"
+        )
+    winner = r.in_sample[r.winner]
+    out.print(
+        escape(
+            f"{selection.label_set} labels of task {selection.task} on dataset {selection.dataset}, "
+            f"{selection.model_identity}; {r.folds} episode-grouped folds, seed {r.seed}"
+        ),
+        soft_wrap=True,
+    )
+    out.print(escape(r.sentence()), soft_wrap=True)
+    if winner is not None:
+        out.print(escape(f"  winner, in-sample (naive):   {winner}"), soft_wrap=True)
+    out.print(
+        escape(
+            f"  winner, held-out (nested):    EPIC distance {fixed(r.nested.mean)} "
+            f"({r.confidence:.0%} {INTERVAL_METHOD}: {_interval(r.nested.low, r.nested.high)}); "
+            f"the folds picked {', '.join(sorted(set(r.names[i] for i in r.picks)))}"
+        ),
+        soft_wrap=True,
+    )
+    table = Table(
+        title=f"Candidates by held-out EPIC distance (mean over {r.folds} held-out folds; lower is better)"
+    )
+    for c in (
+        "rank",
+        "candidate",
+        "held-out EPIC",
+        f"{r.confidence:.0%} fold interval",
+        "in-sample EPIC",
+        f"{r.confidence:.0%} CI (bootstrap)",
+        "picked in folds",
+    ):
+        table.add_column(c, justify="left" if c == "candidate" else "right")
+    order = r.ranking()
+    for rank, i in enumerate(order[:top] if top else order, 1):
+        ins = r.in_sample[i]
+        name = escape(r.names[i]) + (" [bold](winner)[/]" if i == r.winner else "")
+        table.add_row(
+            str(rank),
+            name,
+            fixed(r.heldout[i].mean),
+            _interval(r.heldout[i].low, r.heldout[i].high),
+            "—" if ins is None else fixed(ins.distance),
+            "—" if ins is None or ins.interval is None else _interval(*ins.interval),
+            f"{sum(p == i for p in r.picks)} / {r.folds}",
+        )
+    out.print(table)
+    if top and len(order) > top:
+        out.print(f"({len(order) - top} more candidates: --top 0 shows all)")
+
+
+@app.command("select")
+def select_command(
+    dataset: str = typer.Argument(..., help="Dataset whose labelled frames score the candidates."),
+    task: str = typer.Option(..., "--task", "-t", help="Task whose goal labels score them."),
+    model: str = typer.Option(
+        ..., "--model", "-m", help="Model whose cached embeddings every candidate uses."
+    ),
+    pretrained: Optional[str] = typer.Option(
+        None, "--pretrained", help="Weights: an open_clip tag, a checkpoint path, or 'none'."
+    ),
+    prompts: Optional[Path] = typer.Option(
+        None,
+        "--prompts",
+        help="Text file of goal prompts, one per line (each is tried with the task's baseline prompt and every α).",
+    ),
+    alphas: str = typer.Option(
+        _ALPHAS, "--alphas", "--alpha", help="Comma-separated α tried with every goal."
+    ),
+    goal_frames: Optional[List[str]] = typer.Option(
+        None,
+        "--goal-frames",
+        help="A goal as example frames (ids:3,17, labels:rule, DATASET@..., or a folder), tried with every α; repeat for several. labels:SET of this dataset is built from the fitting episodes of each fold only.",
+    ),
+    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
+    heads: bool = typer.Option(
+        False,
+        "--heads",
+        help="Also try a reward head (logistic regression on the embeddings), fitted on the fitting episodes of each fold only.",
+    ),
+    labels: str = typer.Option("rule", "--labels", help="Label set: rule, human, or another."),
+    folds: int = typer.Option(
+        5, "--folds", min=2, help="Episode-grouped folds of the nested selection (3+ with --heads)."
+    ),
+    bootstrap: int = typer.Option(
+        1000,
+        "--bootstrap",
+        min=0,
+        help="Bootstrap resamples over episodes of the in-sample intervals (0: none).",
+    ),
+    seed: int = seed_option(0, "Seed of the folds and of the bootstrap."),
+    top: int = typer.Option(
+        0, "--top", min=0, help="Show only the best N candidates of the table (0: all)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON instead."),
+    out: Optional[Path] = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Where to save the selection (default: <dataset>/selections/<task>-<model>-<labels>.json).",
+    ),
+    save: bool = typer.Option(True, "--save/--no-save", help="Save the selection file."),
+    root: Optional[Path] = ROOT_OPTION,
+    devices: Optional[str] = typer.Option(
+        None, "--devices", help="Device for embedding prompts not cached yet, e.g. cpu or cuda:0."
+    ),
+) -> None:
+    """Rank candidate rewards by held-out EPIC, and say how optimistic the best-looking one is.
+
+    Candidates: every prompt of --prompts (as the goal, with the task's baseline prompt) and
+    every --goal-frames prototype, each with every α, and a reward head with --heads. In each
+    of --folds episode-grouped folds the candidate with the best in-sample EPIC on the other
+    folds is picked and scored on the held-out fold: the mean of those scores is the winner's
+    honest (nested) estimate, printed beside its naive in-sample EPIC on all frames. Uses the
+    cached image embeddings of the model only (evalkit embed DATASET --model M first).
+    """
+    from evalkit.data.store import open_dataset
+    from evalkit.pipeline.selection import read_prompts, save_selection, select, selection_path
+    from evalkit.vlm import ModelSpec, resolve
+
+    check_bootstrap(bootstrap)
+    if baseline_frames and not goal_frames and not prompts:
+        raise EvalkitError(
+            "--baseline-frames needs goals to go with it (--prompts or --goal-frames)."
+        )
+    alpha_list = parse_alphas(alphas)
+    prompt_list = read_prompts(prompts) if prompts is not None else []
+    ds = open_dataset(dataset, root)
+    ds.check_tables()
+    spec = ModelSpec.coerce(model, pretrained)
+    err = console(stderr=True)
+    n_candidates = (len(prompt_list) + len(goal_frames or ())) * len(alpha_list) + int(heads)
+
+    def on_fold(f: int, k: int) -> None:
+        err.print(
+            f"fold {f + 1}/{k}: scoring {n_candidates} candidates on its fitting episodes",
+            highlight=False,
+        )
+
+    selection = select(
+        ds,
+        task,
+        spec,
+        prompt_list,
+        alpha_list,
+        goal_frames=list(goal_frames or ()),
+        baseline_frames=baseline_frames,
+        heads=heads,
+        labels=labels,
+        folds=folds,
+        seed=seed,
+        n_bootstrap=bootstrap,
+        devices=devices,
+        on_fold=on_fold,
+    )
+    if as_json:
+        typer.echo(json.dumps(selection.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_selection(selection, top or None)
+    if save:
+        target = out or selection_path(ds, task, resolve(spec).label, labels)
+        err.print(f"Saved to {save_selection(selection, target)}", highlight=False, soft_wrap=True)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from evalkit.cli._app import app, bench_app, collect_app, label_app
+from evalkit.cli._app import app, bench_app, collect_app, label_app, reflow_command_help
 
 __all__ = ["app", "bench_app", "collect_app", "label_app", "main"]
 
 for _module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if not _module.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_module.name}")
+reflow_command_help(app)
 
 
 def main() -> None:

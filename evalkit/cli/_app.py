@@ -14,6 +14,7 @@ so that ``evalkit --help`` stays fast.
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from pathlib import Path
@@ -153,6 +154,42 @@ collect_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(collect_app, name="collect")
+
+
+_LIST_MARKERS = ("- ", "* ", "• ")
+
+
+def reflow_help(doc: str) -> str:
+    """A command docstring as help text: the lines of a paragraph that the source wrapped are
+    joined (rich keeps every newline, so a 90-column source line would fold mid-sentence in an
+    80-column terminal). A line ending a sentence or a ``term:``, or starting a list item, keeps
+    its line break, so deliberate one-per-line lists stay as written."""
+    lines = inspect.cleandoc(doc).splitlines()
+    out: list[str] = []
+    for line in lines:
+        previous = out[-1] if out else ""
+        joinable = (
+            previous.strip()
+            and line.strip()
+            and not previous.rstrip().endswith((".", ":", "!", "?"))
+            and not line.lstrip().startswith(_LIST_MARKERS)
+            and not line.startswith(" ")
+        )
+        if joinable:
+            out[-1] = f"{previous.rstrip()} {line.strip()}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def reflow_command_help(group: typer.Typer) -> None:
+    """Give every command of ``group`` (and of its sub-groups) its reflowed docstring as help."""
+    for info in group.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = reflow_help(info.callback.__doc__)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            reflow_command_help(sub.typer_instance)
 
 
 def console(stderr: bool = False) -> "Console":

@@ -1,0 +1,422 @@
+"""Reward fidelity on the agent's own states, reward-hacking frames and training success.
+
+EPIC depends on the state distribution, and the offline dataset a reward was judged on is not
+the distribution the policy visits. So during a run with a model reward (CLIP, frame prototype,
+reward head) on a task with a goal rule:
+
+- :class:`RecordState` (a gymnasium wrapper) puts the physical state of the state every step
+  reaches into ``info["state"]`` (beside the frame of :class:`~evalkit.train.clip_reward.RenderFrame`);
+- :class:`VisitedFrames` receives every step's states and, when the reward wrapper has scored
+  them, their frames and rewards; it keeps a window of the most recent visited frames (reward,
+  rule label, progress, episode) and :meth:`VisitedFrames.measure` computes the metric panel's
+  goal EPIC (with its episode-bootstrap interval), AUC and Spearman ρ with the family's
+  progress variable on it (:class:`Fidelity`), plus the share of goal states;
+- a :class:`ContactSheetReservoir` keeps the highest-rewarded non-goal frames and the
+  lowest-rewarded goal frames between checkpoints (bounded: a few frames each), drawn at every
+  checkpoint by :func:`evalkit.plots.contact_sheet.plot_contact_sheet`;
+- :class:`EpisodeSuccess` judges every finished training episode with the family's success
+  criterion on its rule labels (any run, the ground truth included).
+
+Rule labels are computed in batches (one state table per reward batch, or per
+:data:`STAGE_FRAMES` frames when rewards come a step at a time): a table per step would cost
+more than the reward itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+
+from evalkit.data.store import Dataset, iter_datasets
+from evalkit.epic.metric_result import MetricResult
+from evalkit.epic.panel import metric_panel
+from evalkit.errors import EvalkitError
+from evalkit.pipeline.figures import saved_clip_results
+from evalkit.plots.contact_sheet import plot_contact_sheet
+from evalkit.plots.style import save_figure
+from evalkit.tasks import Task
+
+STATE_KEY = "state"
+"""Where :class:`RecordState` puts a step's physical state in ``info``."""
+WINDOW_FRAMES = 10_000
+"""Visited frames the fidelity figures are computed on: the most recent ones."""
+SHEET_FRAMES = 8
+"""Frames per row of a contact sheet (non-goal frames the reward likes, goal frames it does not)."""
+STAGE_FRAMES = 128
+"""Frames scored a few at a time are labelled once this many have gathered."""
+N_BOOTSTRAP = 1000
+"""Episode-bootstrap resamples of the fidelity EPIC interval."""
+SHEETS_DIR = "fidelity"
+"""The contact sheets' folder inside a run."""
+
+
+def state_row(env: Any) -> dict[str, float]:
+    """The physical state of an evalkit environment as named columns (for goal rules)."""
+    inner = env.unwrapped
+    if hasattr(inner, "state_row"):
+        return dict(inner.state_row())
+    state = inner.get_state() if hasattr(inner, "get_state") else None
+    return dict(state) if isinstance(state, Mapping) else {}
+
+
+class RecordState(gym.Wrapper):
+    """Put the physical state reached by every step into ``info["state"]`` (a dict of columns).
+
+    It records inside the environment, before a vector environment auto-resets, so the last
+    step of an episode carries its own state, as :class:`~evalkit.train.clip_reward.RenderFrame`
+    does with its frame.
+    """
+
+    def step(self, action: Any):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info[STATE_KEY] = state_row(self.env)
+        return obs, reward, terminated, truncated, info
+
+
+# -- the figures ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """How well the training reward matches the goal rule on recently visited frames.
+
+    :param frames: visited frames the figures are computed on.
+    :param goal_share: share of them that the rule calls goal states.
+    :param epic: goal EPIC distance of the reward to the rule labels (0 best, 1 inverted;
+        ``None`` while the window holds one class only).
+    :param epic_interval: its episode-bootstrap interval.
+    :param auc: ROC-AUC of the reward as a goal detector.
+    :param progress_rank: Spearman ρ of the reward with the family's progress variable
+        (``None`` when the family has none).
+    """
+
+    frames: int
+    goal_share: float
+    epic: float | None = None
+    epic_interval: tuple[float, float] | None = None
+    auc: float | None = None
+    progress_rank: float | None = None
+
+    def columns(self) -> dict[str, float | int | None]:
+        """The figures under their ``metrics.csv`` column names."""
+        low, high = self.epic_interval or (None, None)
+        return {
+            "fidelity_epic": self.epic,
+            "fidelity_epic_low": low,
+            "fidelity_epic_high": high,
+            "fidelity_auc": self.auc,
+            "fidelity_progress_rank": self.progress_rank,
+            "goal_share": self.goal_share,
+            "fidelity_frames": self.frames,
+        }
+
+    def epic_text(self) -> str | None:
+        """``0.64 (0.58–0.70)``, or ``None`` without an EPIC figure."""
+        if self.epic is None:
+            return None
+        if self.epic_interval is None:
+            return f"{self.epic:.2f}"
+        return f"{self.epic:.2f} ({self.epic_interval[0]:.2f}–{self.epic_interval[1]:.2f})"
+
+
+def measure_fidelity(
+    rewards: np.ndarray,
+    labels: np.ndarray,
+    episodes: np.ndarray,
+    progress: np.ndarray | None = None,
+    *,
+    n_bootstrap: int = N_BOOTSTRAP,
+    seed: int = 0,
+) -> Fidelity:
+    """The metric panel's goal EPIC, AUC and Spearman ρ (with ``progress``) of ``rewards``
+    against 0/1 ``labels``, episodes the bootstrap's unit; a metric undefined on these frames
+    (one class only, a constant reward) is ``None``."""
+    labels = np.asarray(labels, dtype=bool)
+    metrics = ("epic", "auc", "spearman") if progress is not None else ("epic", "auc")
+    results = metric_panel(
+        np.asarray(rewards, dtype=np.float64),
+        labels=labels,
+        progress=progress,
+        episodes=np.asarray(episodes),
+        metrics=metrics,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        skip_unavailable=True,
+    )
+    found = {r.metric: r for r in results if isinstance(r, MetricResult)}
+    epic = found.get("epic")
+    return Fidelity(
+        frames=len(labels),
+        goal_share=float(labels.mean()) if len(labels) else math.nan,
+        epic=_finite(epic.estimate) if epic else None,
+        epic_interval=tuple(map(float, epic.interval)) if epic and epic.interval else None,  # type: ignore[arg-type]
+        auc=_finite(found["auc"].estimate) if "auc" in found else None,
+        progress_rank=_finite(found["spearman"].estimate) if "spearman" in found else None,
+    )
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+# -- the contact sheet's candidates --------------------------------------------------------------
+
+
+class ContactSheetReservoir:
+    """The ``size`` highest-rewarded non-goal frames and the ``size`` lowest-rewarded goal frames
+    offered since the last :meth:`take` (copies; at most ``2 * size`` frames in memory)."""
+
+    def __init__(self, size: int = SHEET_FRAMES) -> None:
+        self.size = size
+        self._kept: dict[bool, tuple[np.ndarray, list[np.ndarray]]] = {}
+        self.clear()
+
+    def clear(self) -> None:
+        self._kept = {False: (np.empty(0), []), True: (np.empty(0), [])}
+
+    def offer(self, frames: np.ndarray, rewards: np.ndarray, labels: np.ndarray) -> None:
+        """Consider a batch of scored frames (``frames`` may be a view reused afterwards)."""
+        for goal in (False, True):
+            idx = np.flatnonzero(labels == goal)
+            if not len(idx):
+                continue
+            order = np.argsort(rewards[idx] if goal else -rewards[idx], kind="stable")
+            idx = idx[order[: self.size]]
+            kept_r, kept_f = self._kept[goal]
+            merged_r = np.concatenate([kept_r, rewards[idx]])
+            sign = 1.0 if goal else -1.0
+            best = np.argsort(sign * merged_r, kind="stable")[: self.size]
+            n_old = len(kept_r)
+            new_frames = [
+                kept_f[i] if i < n_old else np.array(frames[idx[i - n_old]]) for i in best
+            ]
+            self._kept[goal] = (merged_r[best], new_frames)
+
+    def candidates(self, goal: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The kept rewards (best first: highest for non-goal, lowest for goal) and frames."""
+        return self._kept[goal]
+
+    def __len__(self) -> int:
+        return sum(len(r) for r, _ in self._kept.values())
+
+
+# -- the window of visited frames ----------------------------------------------------------------
+
+
+class VisitedFrames:
+    """The visited frames of a run with their rewards, rule labels and episodes.
+
+    The reward wrapper calls :meth:`on_step` with every vector step's infos and done flags,
+    and :meth:`on_scored` with the frames it scored, oldest step first (they may be scored
+    several steps later, in a batch).
+
+    :param task: the run's task (it must have a goal rule).
+    :param n_envs: frames per vector step.
+    :param window: how many of the most recent frames :meth:`measure` uses.
+    :param sheet_size: frames per row of a contact sheet.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        n_envs: int,
+        window: int = WINDOW_FRAMES,
+        sheet_size: int = SHEET_FRAMES,
+        n_bootstrap: int = N_BOOTSTRAP,
+    ) -> None:
+        self.task, self.n_envs, self.window, self.n_bootstrap = task, n_envs, window, n_bootstrap
+        self.progress = task.env.progress
+        self.reservoir = ContactSheetReservoir(sheet_size)
+        self._episode = np.arange(n_envs)  # the running episode id of every environment
+        self._pending: deque[tuple[list[dict[str, float]], np.ndarray]] = deque()
+        self._staged: list[tuple[list[dict[str, float]], np.ndarray, np.ndarray, np.ndarray]] = []
+        self._chunks: deque[pd.DataFrame] = deque()
+        self._rows = 0
+
+    def on_step(self, infos: Sequence[dict[str, Any]], dones: np.ndarray) -> None:
+        """One vector step: the states reached and which episodes ended there."""
+        self._pending.append(([info[STATE_KEY] for info in infos], self._episode.copy()))
+        self._episode = np.where(dones, self._episode + self.n_envs, self._episode)
+
+    def on_scored(self, frames: np.ndarray, rewards: np.ndarray) -> None:
+        """The frames of the oldest pending steps and their rewards (step by step)."""
+        steps = len(rewards) // self.n_envs
+        states: list[dict[str, float]] = []
+        episodes = []
+        for _ in range(steps):
+            step_states, step_episodes = self._pending.popleft()
+            states += step_states
+            episodes.append(step_episodes)
+        batch = (states, np.concatenate(episodes), np.asarray(rewards, dtype=np.float64))
+        staged = sum(len(s[1]) for s in self._staged)
+        if staged + len(rewards) < STAGE_FRAMES:
+            self._staged.append((*batch, np.array(frames)))
+            return
+        self.flush()
+        self._label(*batch, frames)
+
+    def discard_pending(self) -> None:
+        """Forget the steps whose frames will never be scored."""
+        self._pending.clear()
+
+    def flush(self) -> None:
+        """Label the frames staged so far."""
+        if not self._staged:
+            return
+        staged, self._staged = self._staged, []
+        self._label(
+            [s for part in staged for s in part[0]],
+            np.concatenate([p[1] for p in staged]),
+            np.concatenate([p[2] for p in staged]),
+            np.concatenate([p[3] for p in staged]),
+        )
+
+    def _label(
+        self,
+        states: list[dict[str, float]],
+        episodes: np.ndarray,
+        rewards: np.ndarray,
+        frames: np.ndarray,
+    ) -> None:
+        table = pd.DataFrame(states)
+        labels = np.asarray(self.task.rule_labels(table), dtype=bool)
+        table["reward"], table["goal"], table["episode"] = rewards, labels, episodes
+        if self.progress is not None:
+            table["progress"] = self.task.env.progress_values(table)
+        self._chunks.append(table)
+        self._rows += len(table)
+        while self._chunks and self._rows - len(self._chunks[0]) >= self.window:
+            self._rows -= len(self._chunks.popleft())
+        self.reservoir.offer(frames, rewards, labels)
+
+    def table(self) -> pd.DataFrame:
+        """The window: the most recent labelled frames' states, ``reward``, ``goal``,
+        ``episode`` (and ``progress``), oldest first."""
+        self.flush()
+        if not self._chunks:
+            return pd.DataFrame(columns=["reward", "goal", "episode"])
+        return pd.concat(self._chunks, ignore_index=True).tail(self.window)
+
+    def measure(self) -> Fidelity | None:
+        """The fidelity figures of the window (``None`` before any frame was scored)."""
+        table = self.table()
+        if table.empty:
+            return None
+        return measure_fidelity(
+            table["reward"].to_numpy(),
+            table["goal"].to_numpy(dtype=bool),
+            table["episode"].to_numpy(),
+            table["progress"].to_numpy() if "progress" in table else None,
+            n_bootstrap=self.n_bootstrap,
+        )
+
+    def write_sheet(self, path: Path, title: str) -> Path | None:
+        """Draw the reservoir into a PNG at ``path`` and empty it (``None``: nothing to draw)."""
+        self.flush()
+        if not len(self.reservoir):
+            return None
+        fig = plot_contact_sheet(
+            self.reservoir.candidates(False), self.reservoir.candidates(True), title
+        )
+        self.reservoir.clear()
+        return save_figure(fig, path)[0]
+
+
+# -- success of training episodes ----------------------------------------------------------------
+
+
+class EpisodeSuccess:
+    """Success of the recent finished training episodes, by the family's criterion on the
+    rule labels of each episode's steps.
+
+    :param task: the run's task (with a goal rule; its family with a success criterion).
+    :param n_envs: environments per vector step.
+    :param window: how many recent episodes :meth:`rate` averages (as SB3's ``ep_rew_mean``).
+    """
+
+    def __init__(self, task: Task, n_envs: int, window: int = 100) -> None:
+        self.task, self.n_envs = task, n_envs
+        self.judge = task.env.require_success().judge
+        self.recent: deque[bool] = deque(maxlen=window)
+        self._states: list[dict[str, float]] = []
+        self._dones: list[np.ndarray] = []
+        self._running: list[list[np.ndarray]] = [[] for _ in range(n_envs)]
+
+    def on_step(self, infos: Sequence[dict[str, Any]], dones: np.ndarray) -> None:
+        self._states += [info[STATE_KEY] for info in infos]
+        self._dones.append(np.asarray(dones, dtype=bool))
+
+    def rate(self) -> float | None:
+        """Share of successes among the recent finished episodes (``None`` before one ended)."""
+        if self._dones:
+            labels = np.asarray(self.task.rule_labels(pd.DataFrame(self._states)), dtype=bool)
+            labels = labels.reshape(len(self._dones), self.n_envs)
+            dones = np.stack(self._dones)
+            self._states, self._dones = [], []
+            for env in range(self.n_envs):
+                start = 0
+                for end in np.flatnonzero(dones[:, env]) + 1:
+                    self._running[env].append(labels[start:end, env])
+                    self.recent.append(bool(self.judge(np.concatenate(self._running[env]))))
+                    self._running[env], start = [], end
+                if start < len(labels):
+                    self._running[env].append(labels[start:, env])
+        return float(np.mean(self.recent)) if self.recent else None
+
+
+# -- the summary ---------------------------------------------------------------------------------
+
+
+def offline_epic(
+    task: Task, model: str | None, pretrained: str | None, alpha: float, root: Any = None
+) -> tuple[str, float] | None:
+    """The saved, current goal EPIC of this CLIP reward on a dataset of the task's family:
+    ``(dataset name, distance)``, the family's default dataset first; ``None`` if none is saved."""
+    found = []
+    for path in iter_datasets(root):
+        try:
+            ds = Dataset(path)
+            if ds.family != task.family:
+                continue
+            rows = saved_clip_results(ds, task.name)
+        except EvalkitError:
+            continue
+        rows = rows[
+            (rows["model"] == str(model)) & np.isclose(rows["alpha"].to_numpy(dtype=float), alpha)
+        ]
+        if pretrained is not None:
+            rows = rows[rows["pretrained"].astype(str) == str(pretrained)]
+        elif rows["pretrained"].nunique() > 1:
+            continue  # the run used the default weights, and the table has several
+        if not rows.empty:
+            found.append(
+                (ds.name != task.env.default_dataset, ds.name, float(rows["estimate"].iloc[-1]))
+            )
+    return min(found)[1:] if found else None
+
+
+def fidelity_sentence(fidelity: Fidelity, offline: tuple[str, float] | None) -> str | None:
+    """``on the agent's states the reward's EPIC is 0.64 (0.58–0.70); offline on cartpole-sweep
+    it was 0.31: the agent visits states the reward misjudges`` (``None`` without an EPIC)."""
+    text = fidelity.epic_text()
+    if text is None:
+        return None
+    sentence = f"on the agent's states the reward's EPIC is {text}"
+    if offline is None:
+        return sentence
+    name, before = offline
+    low, high = fidelity.epic_interval or (fidelity.epic, fidelity.epic)
+    if low is not None and low > before:
+        verdict = "the agent visits states the reward misjudges"
+    elif high is not None and high < before:
+        verdict = "the reward judges the agent's states better than the offline dataset's"
+    else:
+        verdict = "the reward judges the agent's states as it judged the dataset's"
+    return f"{sentence}; offline on {name} it was {before:.2f}: {verdict}"

@@ -50,6 +50,8 @@ def buffer_visits(model) -> pd.DataFrame:
 
 
 def offline_panel(table: pd.DataFrame) -> dict[str, object]:
+    """The panel on the buffer's visits (every metric with its interval; the run computes
+    EPIC's only)."""
     res = metric_panel(
         table["reward"].to_numpy(),
         labels=table["goal"].to_numpy(),
@@ -61,16 +63,31 @@ def offline_panel(table: pd.DataFrame) -> dict[str, object]:
     return {r.metric: r for r in res}
 
 
-@pytest.mark.parametrize("labelling", ["batch", "step"])
-def test_fidelity_equals_the_metric_panel_on_the_replay_buffer(tmp_path, labelling):
-    config = tiny_config("cartpole", steps=240, reward_labelling=labelling, metrics_every=80)
+@pytest.mark.parametrize(
+    "labelling, batch_size, steps",
+    [
+        ("batch", 64, 240),  # batches of 64 frames, labelled a few together
+        ("batch", 256, 320),  # a batch of 256 frames, labelled at once
+        ("step", 64, 240),  # two frames a step, labelled a few steps together
+    ],
+)
+def test_fidelity_equals_the_metric_panel_on_the_replay_buffer(
+    tmp_path, labelling, batch_size, steps
+):
+    config = tiny_config(
+        "cartpole",
+        steps=steps,
+        reward_labelling=labelling,
+        reward_batch_size=batch_size,
+        metrics_every=80,
+    )
     with one_torch_thread():
         result = train(config, tmp_path / "run", reward_fn=shape_reward)
     visits = buffer_visits(result.model)
-    assert len(visits) == result.steps == 240
+    assert len(visits) == result.steps == steps
     expected = offline_panel(visits)
     f = result.fidelity
-    assert f is not None and f.frames == 240
+    assert f is not None and f.frames == steps
     assert f.goal_share == pytest.approx(visits["goal"].mean())
     assert 0 < f.goal_share < 1
     assert f.epic == pytest.approx(expected["epic"].estimate, abs=1e-9)
@@ -79,13 +96,13 @@ def test_fidelity_equals_the_metric_panel_on_the_replay_buffer(tmp_path, labelli
     assert f.progress_rank == pytest.approx(expected["spearman"].estimate, abs=1e-6)
 
     rows = MetricsLog(tmp_path / "run").rows()
-    assert [r["step"] for r in rows] == [80, 160, 240]
+    assert [r["step"] for r in rows] == list(range(80, steps + 1, 80))
     last = rows[-1]
     assert last["fidelity_epic"] == pytest.approx(f.epic)
-    assert last["fidelity_frames"] == 240 and last["goal_share"] == pytest.approx(f.goal_share)
+    assert last["fidelity_frames"] == steps and last["goal_share"] == pytest.approx(f.goal_share)
     # the first row was measured on the frames scored by then: a prefix of the buffer's
-    first = rows[0]
-    assert first["fidelity_frames"] <= 80
+    first = next(r for r in rows if r["fidelity_frames"] is not None)
+    assert first["fidelity_frames"] <= first["step"]
     prefix = visits.iloc[: int(first["fidelity_frames"])]
     assert first["goal_share"] == pytest.approx(prefix["goal"].mean())
     assert list((tmp_path / "run" / "tb").rglob("events.out.tfevents*"))

@@ -11,11 +11,14 @@ starting at once so that gradient updates are part of the measurement), timed ov
 4. CLIP reward, per-frame: the step wrapper with batch size 1, one forward pass per frame —
    what an unbatched reward wrapper does;
 5. ground-truth reward through ``evalkit.train.train`` (Monitor, callbacks, TensorBoard);
-6. ground-truth reward with plain stable-baselines3 (``make_vec_env`` + ``learn``).
+6. ground-truth reward with plain stable-baselines3 (``make_vec_env`` + ``learn``);
+7. the default labelling again without reward fidelity (:mod:`evalkit.train.fidelity`: the
+   visited states kept beside the frames, rule labels, the metric panel every
+   ``metrics_every`` steps), which every CLIP run above measures.
 
 Short untimed runs first warm up torch, the renderer and the model (one per labelling mode).
 Targets: the default labelling (1, or 3 for PPO) at least 3× the steps/s of (4); (5) within
-20 % of (6). The table also shows the time spent inside the reward function, which batching
+20 % of (6); fidelity costs at most 5 % of the steps/s of (7). The table also shows the time spent inside the reward function, which batching
 speeds up more than the whole loop: rendering, stepping and learning cost the same in every run.
 """
 
@@ -35,6 +38,9 @@ from evalkit.train.clip_reward import BatchRewardFn, load_clip_reward
 from evalkit.train.config import TrainConfig, resolve_device
 from evalkit.train.hyperparams import ALGORITHMS
 from evalkit.train.runner import quiet_logger, train
+
+NO_FIDELITY = "without fidelity"
+"""The name of the row of the default labelling without reward fidelity starts so."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,11 @@ class TrainBenchResult:
         return batched / single if batched and single else float("nan")
 
     @property
+    def fidelity_overhead(self) -> float:
+        """The share of training steps/s that measuring the reward's fidelity costs (target ≤ 0.05)."""
+        return 1.0 - self._batched().steps_per_second / self.row(NO_FIDELITY).steps_per_second
+
+    @property
     def ground_truth_ratio(self) -> float:
         """evalkit's ground-truth training speed over plain SB3's (target ≥ 0.8)."""
         return (
@@ -108,6 +119,7 @@ class TrainBenchResult:
 
     def verdicts(self) -> list[str]:
         s, r, g = self.batched_speedup, self.reward_speedup, self.ground_truth_ratio
+        o = self.fidelity_overhead
         single = self.row("CLIP, per-frame")
         share = single.reward_seconds / single.seconds if single.reward_seconds else float("nan")
         return [
@@ -116,6 +128,8 @@ class TrainBenchResult:
             f"{'met' if s >= 3 else 'NOT met'}); inside the reward function alone {r:.1f}× the frames/s",
             f"per-frame run: {share:.0%} of its time in the reward function, the rest in rendering, stepping and learning",
             f"ground-truth training: {g:.0%} of plain SB3's steps/s (target ≥ 80 %: {'met' if g >= 0.8 else 'NOT met'})",
+            f"reward fidelity on the visited states: {o:.1%} of the training steps/s (target ≤ 5 %: "
+            f"{'met' if o <= 0.05 else 'NOT met'})",
         ]
 
 
@@ -182,7 +196,7 @@ def bench_train(
     repeats: int = 1,
     threads: int | None = None,
 ) -> TrainBenchResult:
-    """Time the five runs described in the module docstring.
+    """Time the seven runs described in the module docstring.
 
     :param task: task whose environment and paper hyperparameters to use.
     :param n_envs: parallel environments.
@@ -239,4 +253,8 @@ def bench_train(
     )
     result.rows.append(_time_train(gt, None, "ground truth, evalkit train", repeats))
     result.rows.append(_time_plain_sb3(gt, repeats))
+    default = dataclasses.replace(clip, reward_labelling=base.labelling, fidelity=False)
+    result.rows.append(
+        _time_train(default, reward_fn, f"{NO_FIDELITY}: {names[base.labelling]}", repeats)
+    )
     return result

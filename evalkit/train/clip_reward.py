@@ -68,7 +68,7 @@ class FrameObserver(Protocol):
 
     def on_step(self, infos: Sequence[dict[str, Any]], dones: np.ndarray) -> None: ...
 
-    def on_scored(self, frames: np.ndarray, rewards: np.ndarray) -> None: ...
+    def on_scored(self, frames: np.ndarray, rewards: np.ndarray, owned: bool = False) -> None: ...
 
     def discard_pending(self) -> None: ...
 
@@ -265,7 +265,7 @@ class ClipRewardVecEnv(VecEnvWrapper):
             batch = np.stack(frames)
             rewards = self.scorer(batch)
             if self.observer is not None:
-                self.observer.on_scored(batch, rewards)
+                self.observer.on_scored(batch, rewards, owned=True)  # a new array every step
             self.stats.add(rewards, dones)
             return obs, rewards, dones, infos
         self._frames.append(frames)

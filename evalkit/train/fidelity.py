@@ -49,8 +49,9 @@ WINDOW_FRAMES = 10_000
 """Visited frames the fidelity figures are computed on: the most recent ones."""
 SHEET_FRAMES = 8
 """Frames per row of a contact sheet (non-goal frames the reward likes, goal frames it does not)."""
-STAGE_FRAMES = 128
-"""Frames scored a few at a time are labelled once this many have gathered."""
+STAGE_FRAMES = 256
+"""Frames scored a few at a time are labelled once this many have gathered (kept meanwhile,
+copied only when the caller reuses its array)."""
 N_BOOTSTRAP = 1000
 """Episode-bootstrap resamples of the fidelity EPIC interval."""
 SHEETS_DIR = "fidelity"
@@ -64,6 +65,16 @@ def state_row(env: Any) -> dict[str, float]:
         return dict(inner.state_row())
     state = inner.get_state() if hasattr(inner, "get_state") else None
     return dict(state) if isinstance(state, Mapping) else {}
+
+
+def state_table(states: Sequence[Mapping[str, float]]) -> pd.DataFrame:
+    """Rows of state columns (all with the same columns) as a table, faster than pandas' own
+    reading of a list of dicts."""
+    if not states:
+        return pd.DataFrame()
+    columns = list(states[0])
+    values = np.array([list(s.values()) for s in states], dtype=np.float64)
+    return pd.DataFrame(values.reshape(len(states), len(columns)), columns=columns)
 
 
 class RecordState(gym.Wrapper):
@@ -135,21 +146,22 @@ def measure_fidelity(
     n_bootstrap: int = N_BOOTSTRAP,
     seed: int = 0,
 ) -> Fidelity:
-    """The metric panel's goal EPIC, AUC and Spearman ρ (with ``progress``) of ``rewards``
-    against 0/1 ``labels``, episodes the bootstrap's unit; a metric undefined on these frames
-    (one class only, a constant reward) is ``None``."""
+    """The metric panel's goal EPIC with its episode-bootstrap interval, and the point estimates
+    of AUC and Spearman ρ (with ``progress``), of ``rewards`` against 0/1 ``labels``; a metric
+    undefined on these frames (one class only, a constant reward) is ``None``.
+
+    Only EPIC gets an interval: the others' bootstraps would cost more than the rest of the
+    measurement together."""
     labels = np.asarray(labels, dtype=bool)
-    metrics = ("epic", "auc", "spearman") if progress is not None else ("epic", "auc")
-    results = metric_panel(
-        np.asarray(rewards, dtype=np.float64),
-        labels=labels,
-        progress=progress,
-        episodes=np.asarray(episodes),
-        metrics=metrics,
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-        skip_unavailable=True,
-    )
+    inputs = dict(labels=labels, progress=progress, episodes=np.asarray(episodes), seed=seed)
+    rewards = np.asarray(rewards, dtype=np.float64)
+    ranks = ("auc", "spearman") if progress is not None else ("auc",)
+    results = [
+        *metric_panel(
+            rewards, metrics=("epic",), n_bootstrap=n_bootstrap, skip_unavailable=True, **inputs
+        ),
+        *metric_panel(rewards, metrics=ranks, n_bootstrap=0, skip_unavailable=True, **inputs),
+    ]
     found = {r.metric: r for r in results if isinstance(r, MetricResult)}
     epic = found.get("epic")
     return Fidelity(
@@ -171,7 +183,7 @@ def _finite(value: float) -> float | None:
 
 class ContactSheetReservoir:
     """The ``size`` highest-rewarded non-goal frames and the ``size`` lowest-rewarded goal frames
-    offered since the last :meth:`take` (copies; at most ``2 * size`` frames in memory)."""
+    offered since the last :meth:`clear` (copies; at most ``2 * size`` frames in memory)."""
 
     def __init__(self, size: int = SHEET_FRAMES) -> None:
         self.size = size
@@ -181,8 +193,9 @@ class ContactSheetReservoir:
     def clear(self) -> None:
         self._kept = {False: (np.empty(0), []), True: (np.empty(0), [])}
 
-    def offer(self, frames: np.ndarray, rewards: np.ndarray, labels: np.ndarray) -> None:
-        """Consider a batch of scored frames (``frames`` may be a view reused afterwards)."""
+    def offer(self, frames: Sequence[np.ndarray], rewards: np.ndarray, labels: np.ndarray) -> None:
+        """Consider a batch of scored frames (``frames`` may be reused afterwards: the kept ones
+        are copied)."""
         for goal in (False, True):
             idx = np.flatnonzero(labels == goal)
             if not len(idx):
@@ -237,6 +250,7 @@ class VisitedFrames:
         self._episode = np.arange(n_envs)  # the running episode id of every environment
         self._pending: deque[tuple[list[dict[str, float]], np.ndarray]] = deque()
         self._staged: list[tuple[list[dict[str, float]], np.ndarray, np.ndarray, np.ndarray]] = []
+        self._n_staged = 0
         self._chunks: deque[pd.DataFrame] = deque()
         self._rows = 0
 
@@ -245,8 +259,13 @@ class VisitedFrames:
         self._pending.append(([info[STATE_KEY] for info in infos], self._episode.copy()))
         self._episode = np.where(dones, self._episode + self.n_envs, self._episode)
 
-    def on_scored(self, frames: np.ndarray, rewards: np.ndarray) -> None:
-        """The frames of the oldest pending steps and their rewards (step by step)."""
+    def on_scored(self, frames: np.ndarray, rewards: np.ndarray, owned: bool = False) -> None:
+        """The frames of the oldest pending steps and their rewards (step by step).
+
+        :param owned: the caller will not reuse ``frames`` (a fresh array): a few frames at a
+            time are then kept as they are until :data:`STAGE_FRAMES` have gathered and are
+            labelled together; otherwise they are copied first.
+        """
         steps = len(rewards) // self.n_envs
         states: list[dict[str, float]] = []
         episodes = []
@@ -254,13 +273,16 @@ class VisitedFrames:
             step_states, step_episodes = self._pending.popleft()
             states += step_states
             episodes.append(step_episodes)
-        batch = (states, np.concatenate(episodes), np.asarray(rewards, dtype=np.float64))
-        staged = sum(len(s[1]) for s in self._staged)
-        if staged + len(rewards) < STAGE_FRAMES:
-            self._staged.append((*batch, np.array(frames)))
+        rewards = np.asarray(rewards, dtype=np.float64)
+        batch = (states, np.concatenate(episodes), rewards)
+        if len(rewards) >= STAGE_FRAMES:
+            self.flush()
+            self._label(*batch, frames)
             return
-        self.flush()
-        self._label(*batch, frames)
+        self._staged.append((*batch, frames if owned else np.array(frames)))
+        self._n_staged += len(rewards)
+        if self._n_staged >= STAGE_FRAMES:
+            self.flush()
 
     def discard_pending(self) -> None:
         """Forget the steps whose frames will never be scored."""
@@ -270,12 +292,12 @@ class VisitedFrames:
         """Label the frames staged so far."""
         if not self._staged:
             return
-        staged, self._staged = self._staged, []
+        staged, self._staged, self._n_staged = self._staged, [], 0
         self._label(
             [s for part in staged for s in part[0]],
             np.concatenate([p[1] for p in staged]),
             np.concatenate([p[2] for p in staged]),
-            np.concatenate([p[3] for p in staged]),
+            [frame for part in staged for frame in part[3]],
         )
 
     def _label(
@@ -283,13 +305,12 @@ class VisitedFrames:
         states: list[dict[str, float]],
         episodes: np.ndarray,
         rewards: np.ndarray,
-        frames: np.ndarray,
+        frames: Sequence[np.ndarray],
     ) -> None:
-        table = pd.DataFrame(states)
+        """Label a batch of rows, add it to the window and offer its frames to the sheet."""
+        table = state_table(states)
         labels = np.asarray(self.task.rule_labels(table), dtype=bool)
         table["reward"], table["goal"], table["episode"] = rewards, labels, episodes
-        if self.progress is not None:
-            table["progress"] = self.task.env.progress_values(table)
         self._chunks.append(table)
         self._rows += len(table)
         while self._chunks and self._rows - len(self._chunks[0]) >= self.window:
@@ -297,8 +318,8 @@ class VisitedFrames:
         self.reservoir.offer(frames, rewards, labels)
 
     def table(self) -> pd.DataFrame:
-        """The window: the most recent labelled frames' states, ``reward``, ``goal``,
-        ``episode`` (and ``progress``), oldest first."""
+        """The window: the most recent labelled frames' states, ``reward``, ``goal`` and
+        ``episode``, oldest first."""
         self.flush()
         if not self._chunks:
             return pd.DataFrame(columns=["reward", "goal", "episode"])
@@ -313,7 +334,7 @@ class VisitedFrames:
             table["reward"].to_numpy(),
             table["goal"].to_numpy(dtype=bool),
             table["episode"].to_numpy(),
-            table["progress"].to_numpy() if "progress" in table else None,
+            self.task.env.progress_values(table) if self.progress is not None else None,
             n_bootstrap=self.n_bootstrap,
         )
 
@@ -356,7 +377,7 @@ class EpisodeSuccess:
     def rate(self) -> float | None:
         """Share of successes among the recent finished episodes (``None`` before one ended)."""
         if self._dones:
-            labels = np.asarray(self.task.rule_labels(pd.DataFrame(self._states)), dtype=bool)
+            labels = np.asarray(self.task.rule_labels(state_table(self._states)), dtype=bool)
             labels = labels.reshape(len(self._dones), self.n_envs)
             dones = np.stack(self._dones)
             self._states, self._dones = [], []

@@ -10,12 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_train import one_torch_thread, shape_reward, tiny_config
+from helpers_train import SMALL, one_torch_thread, shape_reward, tiny_config
 
 import evalkit.train.fidelity as fidelity_module
+from evalkit.data.sweeps import collect_sweep
 from evalkit.epic.panel import metric_panel
+from evalkit.pipeline.results import load_epic_results
 from evalkit.tasks import TASKS, Task, get_task, register_task
-from evalkit.train.fidelity import N_BOOTSTRAP, Fidelity, fidelity_sentence
+from evalkit.train.fidelity import N_BOOTSTRAP, Fidelity, fidelity_sentence, measure_fidelity
 from evalkit.train.metrics_log import FIDELITY_COLUMNS, MetricsLog
 from evalkit.train.runner import RESUME_DIR, train
 
@@ -215,6 +217,34 @@ def test_a_task_without_goal_rule_says_once_that_fidelity_is_off(tmp_path, task_
     assert not (tmp_path / "run" / "fidelity").exists()
 
 
+def test_the_summary_names_the_saved_offline_epic_of_the_same_reward(tmp_path, cli, datasets_root):
+    collect_sweep("cartpole", 60, 32, root=datasets_root, progress=False)
+    epic = ("epic", "--task", "cartpole", "--model", "evalkit-tiny-vit", "--pretrained", "none")
+    assert cli(*epic, "--alpha", "0", "--bootstrap", "0", "--devices", "cpu").exit_code == 0
+    saved = load_epic_results(datasets_root / "cartpole-sweep")
+    assert list(saved["alpha"]) == [0.0]
+    offline = float(saved["distance"].iloc[0])
+    with one_torch_thread():
+        same = train(tiny_config("cartpole", steps=160), tmp_path / "same")
+        other = train(tiny_config("cartpole", steps=160, alpha=0.5), tmp_path / "other")
+    assert same.fidelity.epic is not None
+    assert f"; offline on cartpole-sweep it was {offline:.2f}: " in same.fidelity_summary
+    assert "offline" not in other.fidelity_summary  # nothing saved for α = 0.5
+
+
+def test_a_measurement_never_stops_the_run():
+    rng = np.random.default_rng(0)
+    rewards, episodes = rng.normal(size=40), np.arange(40) // 10
+    one_goal_episode = episodes == 1
+    f = measure_fidelity(rewards, one_goal_episode, episodes, rewards)
+    assert f.epic is not None and f.epic_interval is None  # no bootstrap over one goal episode
+    assert f.auc is not None and f.progress_rank == pytest.approx(1.0)
+    constant = measure_fidelity(np.ones(40), episodes % 2 == 0, episodes)
+    assert constant.epic is None and constant.goal_share == 0.5
+    none = measure_fidelity(rewards, np.zeros(40, dtype=bool), episodes)
+    assert none.epic is None and none.auc is None and none.goal_share == 0
+
+
 def test_the_summary_compares_with_the_offline_epic():
     f = Fidelity(frames=900, goal_share=0.2, epic=0.64, epic_interval=(0.58, 0.70))
     assert fidelity_sentence(f, ("cartpole-sweep", 0.31)) == (
@@ -227,3 +257,26 @@ def test_the_summary_compares_with_the_offline_epic():
     assert "as it judged" in fidelity_sentence(f, ("cartpole-sweep", 0.6))
     assert "better than" in fidelity_sentence(f, ("cartpole-sweep", 0.9))
     assert fidelity_sentence(Fidelity(frames=10, goal_share=0.0), None) is None
+
+
+def test_the_cli_summary_says_fidelity_and_success(cli, tmp_path):
+    (tmp_path / "small.toml").write_text(SMALL)
+    run = tmp_path / "run"
+    args = ("--task", "cartpole", "--model", "evalkit-tiny-vit", "--pretrained", "none")
+    more = ("--steps", "240", "--envs", "1", "--metrics-every", "80", "--device", "cpu")
+    with one_torch_thread():
+        result = cli(
+            "train", *args, *more, "--config", str(tmp_path / "small.toml"), "--out", str(run)
+        )
+    assert result.exit_code == 0, result.output
+    rows = MetricsLog(run).rows()
+    last = rows[-1]
+    assert "fidelity: on the agent's states the reward's EPIC is " in result.output
+    low = last["fidelity_epic_low"]  # none when goal frames came in one episode only
+    interval = "" if low is None else f" ({low:.2f}–{last['fidelity_epic_high']:.2f})"
+    assert f"EPIC is {last['fidelity_epic']:.2f}{interval}" in result.output
+    assert f"{last['goal_share']:.0%} goal states, on the last 240 visited frames" in result.output
+    assert f"success rate (recent training episodes, goal rule): {last['success_rate']:.0%}" in (
+        result.output
+    )
+    assert sorted(p.name for p in (run / "fidelity").iterdir())[-1] == "step_000000240.png"

@@ -37,7 +37,7 @@ import pandas as pd
 from evalkit.data.store import Dataset, iter_datasets
 from evalkit.epic.metric_result import MetricResult
 from evalkit.epic.panel import metric_panel
-from evalkit.errors import EvalkitError
+from evalkit.errors import DegenerateError, EvalkitError
 from evalkit.pipeline.figures import saved_clip_results
 from evalkit.plots.contact_sheet import plot_contact_sheet
 from evalkit.plots.style import save_figure
@@ -155,23 +155,34 @@ def measure_fidelity(
     labels = np.asarray(labels, dtype=bool)
     inputs = dict(labels=labels, progress=progress, episodes=np.asarray(episodes), seed=seed)
     rewards = np.asarray(rewards, dtype=np.float64)
-    ranks = ("auc", "spearman") if progress is not None else ("auc",)
-    results = [
-        *metric_panel(
-            rewards, metrics=("epic",), n_bootstrap=n_bootstrap, skip_unavailable=True, **inputs
-        ),
-        *metric_panel(rewards, metrics=ranks, n_bootstrap=0, skip_unavailable=True, **inputs),
-    ]
-    found = {r.metric: r for r in results if isinstance(r, MetricResult)}
-    epic = found.get("epic")
+    epic = _panel_result(rewards, "epic", n_bootstrap, inputs)
+    auc = _panel_result(rewards, "auc", 0, inputs)
+    rank = _panel_result(rewards, "spearman", 0, inputs) if progress is not None else None
     return Fidelity(
         frames=len(labels),
         goal_share=float(labels.mean()) if len(labels) else math.nan,
         epic=_finite(epic.estimate) if epic else None,
         epic_interval=tuple(map(float, epic.interval)) if epic and epic.interval else None,  # type: ignore[arg-type]
-        auc=_finite(found["auc"].estimate) if "auc" in found else None,
-        progress_rank=_finite(found["spearman"].estimate) if "spearman" in found else None,
+        auc=_finite(auc.estimate) if auc else None,
+        progress_rank=_finite(rank.estimate) if rank else None,
     )
+
+
+def _panel_result(
+    rewards: np.ndarray, metric: str, n_bootstrap: int, inputs: dict[str, Any]
+) -> MetricResult | None:
+    """One metric of the panel; without its interval when the bootstrap is not defined (goal
+    frames in one episode only), ``None`` when the metric is not (one class, a constant reward):
+    a measurement never stops a training run."""
+    for n in dict.fromkeys((n_bootstrap, 0)):
+        try:
+            results = metric_panel(
+                rewards, metrics=(metric,), n_bootstrap=n, skip_unavailable=True, **inputs
+            )
+        except DegenerateError:
+            continue
+        return next((r for r in results if isinstance(r, MetricResult)), None)
+    return None
 
 
 def _finite(value: float) -> float | None:
@@ -410,10 +421,11 @@ def offline_epic(
         except EvalkitError:
             continue
         rows = rows[
-            (rows["model"] == str(model)) & np.isclose(rows["alpha"].to_numpy(dtype=float), alpha)
+            (rows["model"].str.lower() == str(model).lower())
+            & np.isclose(rows["alpha"].to_numpy(dtype=float), alpha)
         ]
         if pretrained is not None:
-            rows = rows[rows["pretrained"].astype(str) == str(pretrained)]
+            rows = rows[rows["pretrained"].astype(str).str.lower() == str(pretrained).lower()]
         elif rows["pretrained"].nunique() > 1:
             continue  # the run used the default weights, and the table has several
         if not rows.empty:

@@ -397,6 +397,7 @@ def bench_train_command(
         "CLIP calls",
         "s in CLIP",
         "CLIP frames/s",
+        "s in fidelity",
     ):
         table.add_column(col, justify="left" if col == "setting" else "right")
     for row in result.rows:
@@ -409,6 +410,7 @@ def bench_train_command(
             str(row.reward_calls) if clip else "",
             f"{row.reward_seconds:.2f}" if clip else "",
             f"{row.reward_frames_per_second:.0f}" if clip else "",
+            f"{row.fidelity_seconds:.2f}" if row.fidelity_seconds is not None else "",
         )
     con = console()
     con.print(table)

@@ -24,11 +24,13 @@ more than the reward itself.
 
 from __future__ import annotations
 
+import functools
 import math
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -233,6 +235,22 @@ class ContactSheetReservoir:
 
 # -- the window of visited frames ----------------------------------------------------------------
 
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def _timed(method: Method) -> Method:
+    """Add the time a method takes to its object's ``seconds``."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    return wrapper  # type: ignore[return-value]
+
 
 class VisitedFrames:
     """The visited frames of a run with their rewards, rule labels and episodes.
@@ -245,6 +263,9 @@ class VisitedFrames:
     :param n_envs: frames per vector step.
     :param window: how many of the most recent frames :meth:`measure` uses.
     :param sheet_size: frames per row of a contact sheet.
+
+    ``seconds`` counts the time spent in :meth:`on_step`, :meth:`on_scored` and :meth:`measure`
+    (what fidelity costs the training loop; contact sheets are drawn at checkpoints).
     """
 
     def __init__(
@@ -264,12 +285,15 @@ class VisitedFrames:
         self._n_staged = 0
         self._chunks: deque[pd.DataFrame] = deque()
         self._rows = 0
+        self.seconds = 0.0
 
+    @_timed
     def on_step(self, infos: Sequence[dict[str, Any]], dones: np.ndarray) -> None:
         """One vector step: the states reached and which episodes ended there."""
         self._pending.append(([info[STATE_KEY] for info in infos], self._episode.copy()))
         self._episode = np.where(dones, self._episode + self.n_envs, self._episode)
 
+    @_timed
     def on_scored(self, frames: np.ndarray, rewards: np.ndarray, owned: bool = False) -> None:
         """The frames of the oldest pending steps and their rewards (step by step).
 
@@ -336,6 +360,7 @@ class VisitedFrames:
             return pd.DataFrame(columns=["reward", "goal", "episode"])
         return pd.concat(self._chunks, ignore_index=True).tail(self.window)
 
+    @_timed
     def measure(self) -> Fidelity | None:
         """The fidelity figures of the window (``None`` before any frame was scored)."""
         table = self.table()

@@ -9,7 +9,9 @@ One run is one folder::
       resume/             the newest model with its replay buffer, for --resume
       tb/                 TensorBoard logs (rollout/ep_rew_mean is the ground-truth return;
                           clip/ep_reward_mean and clip/step_reward_mean the CLIP reward,
-                          fidelity/* the reward's fidelity on the visited states)
+                          fidelity/* the reward's fidelity on the visited states,
+                          rollout/success_rate_rule the success of training episodes by the
+                          goal rule)
       metrics.csv         one row every ``metrics_every`` steps (:mod:`evalkit.train.metrics_log`)
       fidelity/step_000064000.png ...   at every checkpoint, the visited non-goal frames the
                           reward likes most and the goal frames it likes least
@@ -659,6 +661,7 @@ class TrainResult:
         no goal rule, or fidelity off).
     :param fidelity_summary: that in a sentence, beside the reward's saved offline EPIC when
         there is one (``None`` without an EPIC figure).
+    :param fidelity_seconds: time spent measuring fidelity inside ``learn()`` (``None``: off).
     :param model: the trained model (its environment closed).
     """
 
@@ -678,6 +681,7 @@ class TrainResult:
     success_rate: float | None = None
     fidelity: Fidelity | None = None
     fidelity_summary: str | None = None
+    fidelity_seconds: float | None = None
     model: BaseAlgorithm | None = field(default=None, repr=False)
 
     @property
@@ -848,6 +852,7 @@ def train(
                     )  # nothing to resume: as if never started
                 raise
             learn_seconds = time.perf_counter() - t0
+            fidelity_seconds = visited.seconds if visited is not None else None
             interrupted = stop.is_set()
             progress_cb.log_metrics()  # every frame is scored now: the run's last figures
             saved = progress_cb.checkpoints[-1].step if progress_cb.checkpoints else start_step
@@ -872,6 +877,7 @@ def train(
         success_rate=success.rate() if success is not None else None,
         fidelity=progress_cb.fidelity,
         fidelity_summary=_fidelity_summary(config, progress_cb.fidelity),
+        fidelity_seconds=fidelity_seconds,
         model=model,
     )
 

@@ -127,7 +127,7 @@ class TrainBenchResult:
 
     def verdicts(self) -> list[str]:
         s, r, g = self.batched_speedup, self.reward_speedup, self.ground_truth_ratio
-        o, share = self.fidelity_overhead, self.fidelity_share
+        o, own = self.fidelity_overhead, self.fidelity_share
         single = self.row("CLIP, per-frame")
         share = single.reward_seconds / single.seconds if single.reward_seconds else float("nan")
         return [
@@ -137,7 +137,7 @@ class TrainBenchResult:
             f"per-frame run: {share:.0%} of its time in the reward function, the rest in rendering, stepping and learning",
             f"ground-truth training: {g:.0%} of plain SB3's steps/s (target ≥ 80 %: {'met' if g >= 0.8 else 'NOT met'})",
             f"reward fidelity on the visited states: {o:.1%} fewer training steps/s than without "
-            f"(target ≤ 5 %: {'met' if o <= 0.05 else 'NOT met'}); its own code took {share:.1%} of "
+            f"(target ≤ 5 %: {'met' if o <= 0.05 else 'NOT met'}); its own code took {own:.1%} of "
             "the training time (the steps/s of two runs also differ by the machine's noise)",
         ]
 

@@ -113,6 +113,7 @@ def train_command(
 
     Defaults are the paper's hyperparameters per environment (Appendix C). Checkpoints are
     saved at the paper's intervals; Ctrl-C saves one and stops; --resume goes on from it.
+
     With a model reward on a task with a goal rule, the reward's fidelity on the states the
     agent visits is measured as it trains (TensorBoard fidelity/*, the run's metrics.csv) and
     every checkpoint draws the non-goal frames the reward likes most (fidelity/step_*.png).

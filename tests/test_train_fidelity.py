@@ -16,8 +16,15 @@ import evalkit.train.fidelity as fidelity_module
 from evalkit.data.sweeps import collect_sweep
 from evalkit.epic.panel import metric_panel
 from evalkit.pipeline.results import load_epic_results
+from evalkit.plots.contact_sheet import plot_contact_sheet
 from evalkit.tasks import TASKS, Task, get_task, register_task
-from evalkit.train.fidelity import N_BOOTSTRAP, Fidelity, fidelity_sentence, measure_fidelity
+from evalkit.train.fidelity import (
+    N_BOOTSTRAP,
+    ContactSheetReservoir,
+    Fidelity,
+    fidelity_sentence,
+    measure_fidelity,
+)
 from evalkit.train.metrics_log import FIDELITY_COLUMNS, MetricsLog
 from evalkit.train.runner import RESUME_DIR, train
 
@@ -280,3 +287,29 @@ def test_the_cli_summary_says_fidelity_and_success(cli, tmp_path):
         result.output
     )
     assert sorted(p.name for p in (run / "fidelity").iterdir())[-1] == "step_000000240.png"
+
+
+def test_the_reservoir_keeps_the_best_candidates_of_every_batch_as_copies(tmp_path):
+    rng = np.random.default_rng(1)
+    reservoir = ContactSheetReservoir(size=3)
+    buffer = np.zeros((20, 4, 4, 3), dtype=np.uint8)  # reused for every batch, as the wrapper's
+    everything = []
+    for batch in range(5):
+        rewards, labels = rng.normal(size=20), rng.random(20) < 0.3
+        buffer[:] = np.arange(20)[:, None, None, None] + 20 * batch  # frame i of batch b: 20b + i
+        reservoir.offer(buffer, rewards, labels)
+        everything += [(r, g, 20 * batch + i) for i, (r, g) in enumerate(zip(rewards, labels))]
+    buffer[:] = 255  # the kept frames are copies
+    non_goal = sorted((t for t in everything if not t[1]), key=lambda t: -t[0])[:3]
+    goal = sorted((t for t in everything if t[1]), key=lambda t: t[0])[:3]
+    for kept, expected in (
+        (reservoir.candidates(False), non_goal),
+        (reservoir.candidates(True), goal),
+    ):
+        rewards, frames = kept
+        np.testing.assert_allclose(rewards, [t[0] for t in expected])
+        assert [int(f[0, 0, 0]) for f in frames] == [t[2] for t in expected]
+    fig = plot_contact_sheet(reservoir.candidates(False), (np.empty(0), []), "a title")
+    assert len([ax for ax in fig.axes if ax.images]) == 3
+    reservoir.clear()
+    assert len(reservoir) == 0

@@ -43,7 +43,7 @@ def plot_contact_sheet(non_goal: Candidates, goal: Candidates, title: str = "") 
                     ax.set_axis_off()
                     continue
                 ax.imshow(frames[c])
-                ax.set_xlabel(f"r = {rewards[c]:.3g}", fontsize=6)
+                ax.set_xlabel(f"r = {float(rewards[c]) + 0.0:.4g}", fontsize=6)  # no "-0"
                 for spine in ax.spines.values():
                     spine.set_visible(True)
                     spine.set_edgecolor(color)

@@ -15,9 +15,11 @@ from helpers_train import SMALL, one_torch_thread, shape_reward, tiny_config
 import evalkit.train.fidelity as fidelity_module
 from evalkit.data.sweeps import collect_sweep
 from evalkit.epic.panel import metric_panel
+from evalkit.errors import EvalkitError
 from evalkit.pipeline.results import load_epic_results
 from evalkit.plots.contact_sheet import plot_contact_sheet
 from evalkit.tasks import TASKS, Task, get_task, register_task
+from evalkit.train.config import TrainConfig
 from evalkit.train.fidelity import (
     N_BOOTSTRAP,
     ContactSheetReservoir,
@@ -313,3 +315,15 @@ def test_the_reservoir_keeps_the_best_candidates_of_every_batch_as_copies(tmp_pa
     assert len([ax for ax in fig.axes if ax.images]) == 3
     reservoir.clear()
     assert len(reservoir) == 0
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("metrics_every", 0, "--metrics-every must be a positive whole number"),
+        ("fidelity", "no", "fidelity must be true or false"),
+    ],
+)
+def test_bad_fidelity_settings_are_refused(field, value, message):
+    with pytest.raises(EvalkitError, match=message):
+        TrainConfig(**{"task": "cartpole", "model": "m", field: value}).resolved()

@@ -207,6 +207,8 @@ class TrainConfig:
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
                 raise EvalkitError(f"{flag} must be a positive whole number, not {value!r}.")
+        if not isinstance(out.fidelity, bool):
+            raise EvalkitError(f"fidelity must be true or false, not {out.fidelity!r}.")
         out = dataclasses.replace(
             out, reward_labelling=out.labelling
         )  # config.json says which one ran

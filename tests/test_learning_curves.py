@@ -71,19 +71,38 @@ def _marked_steps(fig) -> set[float]:
     }
 
 
-def test_train_writes_curves_of_its_checkpoints(finished_run):
+def test_train_writes_curves_of_its_metrics(finished_run):
     from evalkit.train.learning_curves import learning_curve_figure
 
     assert (finished_run / "learning_curves.png").stat().st_size > 0
     assert (finished_run / "learning_curves.svg").read_text().lstrip().startswith("<?xml")
-    index = [c for c in _index(finished_run) if c["gt_return"] is not None]
-    fig = learning_curve_figure(finished_run)  # no metrics.csv: the checkpoints' numbers
+    with (finished_run / "metrics.csv").open() as handle:
+        raw = list(csv.DictReader(handle))
+    # the runner logs a row at every checkpoint
+    assert {c["step"] for c in _index(finished_run)} <= {int(r["step"]) for r in raw}
+    fig = learning_curve_figure(finished_run)
+    lines = _lines(fig)
+    for label, column in (("ground truth", "gt_return"), ("training reward", "train_return")):
+        rows = [r for r in raw if r[column] != ""]
+        np.testing.assert_array_equal(lines[label][0], [float(r["step"]) for r in rows])
+        np.testing.assert_allclose(lines[label][1], [float(r[column]) for r in rows])
+    assert _marked_steps(fig) == {float(_best_step(finished_run))}
+
+
+def test_curves_of_an_older_run_come_from_its_checkpoints(finished_run, tmp_path):
+    from evalkit.train.learning_curves import learning_curve_figure
+
+    run = tmp_path / "old"
+    shutil.copytree(finished_run, run)
+    (run / "metrics.csv").unlink()  # a run made before metrics.csv existed
+    index = [c for c in _index(run) if c["gt_return"] is not None]
+    fig = learning_curve_figure(run)
     lines = _lines(fig)
     np.testing.assert_array_equal(lines["ground truth"][0], [c["step"] for c in index])
     np.testing.assert_allclose(lines["ground truth"][1], [c["gt_return"] for c in index])
     np.testing.assert_allclose(lines["training reward"][1], [c["train_reward"] for c in index])
     assert "success" not in lines and "goal EPIC (lower is better)" not in lines  # not logged
-    assert _marked_steps(fig) == {float(_best_step(finished_run))}
+    assert _marked_steps(fig) == {float(_best_step(run))}
     assert len(fig.axes) == 2
 
 
@@ -92,6 +111,7 @@ def test_curves_follow_metrics_csv_when_the_run_has_one(finished_run, tmp_path):
 
     run = tmp_path / "pole"
     shutil.copytree(finished_run, run)
+    (run / "metrics.csv").unlink()  # rows of the test's own
     log = MetricsLog(run)
     for i, step in enumerate((200, 400, 600)):
         log.append(
@@ -181,7 +201,10 @@ def test_runs_lists_finished_interrupted_and_skips_what_is_not_a_run(cli, runs_f
         assert run["steps_done"] == index[-1]["step"] and run["steps_planned"] == config["steps"]
         gt = [c["gt_return"] for c in index if c["gt_return"] is not None]
         assert run["best_gt_return"] == (max(gt) if gt else None)
-        assert run["last_fidelity_epic"] is None  # nothing measured it
+        epics = [r["fidelity_epic"] for r in MetricsLog(runs_folder / name).rows()]
+        assert run["last_fidelity_epic"] == next(
+            (e for e in reversed(epics) if e is not None), None
+        )
         assert run["reward"].startswith("CLIP reward of evalkit-tiny-vit (none), α = 0")
     assert _index(runs_folder / "stopped")[-1]["reason"] == "interrupt"
     skipped = {os.path.basename(s["path"]): s["reason"] for s in doc["skipped"]}

@@ -227,6 +227,7 @@ def test_bench_train_times_every_labelling_against_per_frame_rewards():
         "CLIP, per-frame reward",
         "ground truth, evalkit train",
         "ground truth, plain SB3",
+        "without fidelity: CLIP, batch labelling",
     ]
     per_frame, batch = result.row("CLIP, per-frame"), result.row("CLIP, batch")
     assert (
@@ -236,4 +237,6 @@ def test_bench_train_times_every_labelling_against_per_frame_rewards():
         batch.reward_calls < result.row("CLIP, step").reward_calls == 24
     )  # fewer, larger batches than one per step
     assert result.default_labelling == "batch" and result.batched_speedup > 0
-    assert len(result.verdicts()) == 3 and "batch labelling, the default" in result.verdicts()[0]
+    assert len(result.verdicts()) == 4 and "batch labelling, the default" in result.verdicts()[0]
+    assert result.row("without fidelity").steps == 48 and result.fidelity_overhead < 1
+    assert "reward fidelity on the visited states" in result.verdicts()[3]

@@ -11,11 +11,15 @@ starting at once so that gradient updates are part of the measurement), timed ov
 4. CLIP reward, per-frame: the step wrapper with batch size 1, one forward pass per frame —
    what an unbatched reward wrapper does;
 5. ground-truth reward through ``evalkit.train.train`` (Monitor, callbacks, TensorBoard);
-6. ground-truth reward with plain stable-baselines3 (``make_vec_env`` + ``learn``).
+6. ground-truth reward with plain stable-baselines3 (``make_vec_env`` + ``learn``);
+7. the default labelling again without reward fidelity (:mod:`evalkit.train.fidelity`: the
+   visited states kept beside the frames, rule labels, the metric panel every
+   ``metrics_every`` steps), which every CLIP run above measures; its repeats alternate with
+   those of (1) or (3), and the time spent in fidelity's own code is reported too.
 
 Short untimed runs first warm up torch, the renderer and the model (one per labelling mode).
 Targets: the default labelling (1, or 3 for PPO) at least 3× the steps/s of (4); (5) within
-20 % of (6). The table also shows the time spent inside the reward function, which batching
+20 % of (6); fidelity costs at most 5 % of the steps/s of (7). The table also shows the time spent inside the reward function, which batching
 speeds up more than the whole loop: rendering, stepping and learning cost the same in every run.
 """
 
@@ -36,6 +40,9 @@ from evalkit.train.config import TrainConfig, resolve_device
 from evalkit.train.hyperparams import ALGORITHMS
 from evalkit.train.runner import quiet_logger, train
 
+NO_FIDELITY = "without fidelity"
+"""The name of the row of the default labelling without reward fidelity starts so."""
+
 
 @dataclass(frozen=True)
 class BenchRow:
@@ -47,6 +54,7 @@ class BenchRow:
     reward_calls: int | None = None
     reward_seconds: float | None = None
     requested_steps: int | None = None
+    fidelity_seconds: float | None = None
 
     @property
     def steps_per_second(self) -> float:
@@ -87,6 +95,17 @@ class TrainBenchResult:
         return batched / single if batched and single else float("nan")
 
     @property
+    def fidelity_overhead(self) -> float:
+        """The share of training steps/s that measuring the reward's fidelity costs (target ≤ 0.05)."""
+        return 1.0 - self._batched().steps_per_second / self.row(NO_FIDELITY).steps_per_second
+
+    @property
+    def fidelity_share(self) -> float:
+        """The share of the default labelling's training time spent in fidelity's own code."""
+        row = self._batched()
+        return (row.fidelity_seconds or 0.0) / row.seconds if row.seconds else float("nan")
+
+    @property
     def ground_truth_ratio(self) -> float:
         """evalkit's ground-truth training speed over plain SB3's (target ≥ 0.8)."""
         return (
@@ -108,6 +127,7 @@ class TrainBenchResult:
 
     def verdicts(self) -> list[str]:
         s, r, g = self.batched_speedup, self.reward_speedup, self.ground_truth_ratio
+        o, own = self.fidelity_overhead, self.fidelity_share
         single = self.row("CLIP, per-frame")
         share = single.reward_seconds / single.seconds if single.reward_seconds else float("nan")
         return [
@@ -116,6 +136,9 @@ class TrainBenchResult:
             f"{'met' if s >= 3 else 'NOT met'}); inside the reward function alone {r:.1f}× the frames/s",
             f"per-frame run: {share:.0%} of its time in the reward function, the rest in rendering, stepping and learning",
             f"ground-truth training: {g:.0%} of plain SB3's steps/s (target ≥ 80 %: {'met' if g >= 0.8 else 'NOT met'})",
+            f"reward fidelity on the visited states: {o:.1%} fewer training steps/s than without "
+            f"(target ≤ 5 %: {'met' if o <= 0.05 else 'NOT met'}); its own code took {own:.1%} of "
+            "the training time (the steps/s of two runs also differ by the machine's noise)",
         ]
 
 
@@ -133,10 +156,27 @@ def _time_train(
             result.reward_calls,
             result.reward_seconds,
             config.steps,
+            result.fidelity_seconds,
         )
         best = row if best is None or row.seconds < best.seconds else best
     assert best is not None
     return best
+
+
+def _time_with_and_without_fidelity(
+    config: TrainConfig, reward_fn: BatchRewardFn, name: str, repeats: int
+) -> tuple[BenchRow, BenchRow]:
+    """The best of ``repeats`` runs with fidelity and without, taken in turns so that the
+    machine's load changes both alike."""
+    rows: dict[bool, list[BenchRow]] = {True: [], False: []}
+    for _ in range(repeats):
+        for on in (True, False):
+            run = dataclasses.replace(config, fidelity=on)
+            rows[on].append(
+                _time_train(run, reward_fn, name if on else f"{NO_FIDELITY}: {name}", 1)
+            )
+    on_row, off_row = (min(rows[on], key=lambda r: r.seconds) for on in (True, False))
+    return on_row, off_row
 
 
 def _time_plain_sb3(config: TrainConfig, repeats: int) -> BenchRow:
@@ -182,7 +222,7 @@ def bench_train(
     repeats: int = 1,
     threads: int | None = None,
 ) -> TrainBenchResult:
-    """Time the five runs described in the module docstring.
+    """Time the seven runs described in the module docstring.
 
     :param task: task whose environment and paper hyperparameters to use.
     :param n_envs: parallel environments.
@@ -222,13 +262,20 @@ def bench_train(
         "step": f"CLIP, step labelling (batch = {n_envs})",
     }
     modes = ("batch", "rollout", "step") if ALGORITHMS[base.algo].off_policy else ("step",)
+    without_fidelity = None
     for mode in modes:
         run = dataclasses.replace(clip, reward_labelling=mode)
         # Warm-up (untimed): first-call costs of torch, the renderer and the model stay out of the
         # figures, among them the first touch of the memory a full reward batch needs (kept by
         # glibc afterwards, see evalkit.vlm.devices.keep_freed_memory) — paid once per training run.
         _time_train(run, reward_fn, "warm-up", 1)
-        result.rows.append(_time_train(run, reward_fn, names[mode], repeats))
+        if mode == base.labelling:
+            row, without_fidelity = _time_with_and_without_fidelity(
+                run, reward_fn, names[mode], repeats
+            )
+            result.rows.append(row)
+        else:
+            result.rows.append(_time_train(run, reward_fn, names[mode], repeats))
     result.rows.append(
         _time_train(
             dataclasses.replace(clip, reward_labelling="step", reward_batch_size=1),
@@ -239,4 +286,6 @@ def bench_train(
     )
     result.rows.append(_time_train(gt, None, "ground truth, evalkit train", repeats))
     result.rows.append(_time_plain_sb3(gt, repeats))
+    assert without_fidelity is not None
+    result.rows.append(without_fidelity)
     return result

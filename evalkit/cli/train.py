@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -98,11 +98,25 @@ def train_command(
         "--progress/--no-progress",
         help="Progress bar (default: when standard error is a terminal).",
     ),
+    metrics_every: Optional[int] = typer.Option(
+        None,
+        "--metrics-every",
+        help="Environment steps between rows of the run's metrics.csv and measurements of the reward's fidelity (default 3200).",
+    ),
+    fidelity: Optional[bool] = typer.Option(
+        None,
+        "--fidelity/--no-fidelity",
+        help="Measure the reward's goal EPIC, AUC and progress rank on the states the agent visits, and draw the frames it misjudges at every checkpoint (default: on for model rewards on tasks with a goal rule).",
+    ),
 ) -> None:
     """Train an agent with the CLIP reward (the paper's Algorithm 1) or the ground truth.
 
     Defaults are the paper's hyperparameters per environment (Appendix C). Checkpoints are
     saved at the paper's intervals; Ctrl-C saves one and stops; --resume goes on from it.
+
+    With a model reward on a task with a goal rule, the reward's fidelity on the states the
+    agent visits is measured as it trains (TensorBoard fidelity/*, the run's metrics.csv) and
+    every checkpoint draws the non-goal frames the reward likes most (fidelity/step_*.png).
     """
     from evalkit.config import runs_root
     from evalkit.errors import EvalkitError
@@ -126,6 +140,8 @@ def train_command(
         "reward_labelling": labelling,
         "vec_env": vec_env,
         "torch_threads": threads,
+        "metrics_every": metrics_every,
+        "fidelity": fidelity,
     }
     if envs is not None and envs < 1:
         raise EvalkitError(f"--envs must be at least 1, not {envs}.")
@@ -193,6 +209,10 @@ def train_command(
         f"training reward (recent episodes): {significant(result.train_reward)}; "
         f"{_return_name(get_task(c.task).family)}: {significant(result.gt_return)}"
     )
+    if result.success_rate is not None:
+        con.print(f"success rate (recent training episodes, goal rule): {result.success_rate:.0%}")
+    if result.fidelity is not None:
+        _print_fidelity(con, result)
     if result.reward_batch_size is not None and result.reward_batch_size < c.reward_batch_size:
         con.print(f"CLIP batch size backed off to {result.reward_batch_size} frames (memory).")
     if result.checkpoints:
@@ -243,6 +263,24 @@ def _write_curves(run_dir: Path) -> None:
         typer.secho(f"no learning curves: {exc}", err=True)
         return
     console().print(f"curves:   {png} (and .svg)", highlight=False)
+
+
+def _print_fidelity(con: Any, result: Any) -> None:
+    """The summary's lines on the reward's fidelity on the visited states."""
+    f = result.fidelity
+    where = f"{result.run_dir / 'metrics.csv'}; contact sheets in {result.run_dir / 'fidelity'}"
+    if result.fidelity_summary is None:
+        kind = "goal" if f.goal_share >= 1 else "non-goal"
+        con.print(
+            f"fidelity: the last {f.frames} visited frames are all {kind} states, so the reward's EPIC "
+            f"is not defined on them (it needs both); {where}"
+        )
+        return
+    con.print(f"fidelity: {result.fidelity_summary}")
+    con.print(
+        f"          (AUC {significant(f.auc, 2)}, progress rank {significant(f.progress_rank, 2)}, "
+        f"{f.goal_share:.0%} goal states, on the last {f.frames} visited frames; {where})"
+    )
 
 
 def _return_name(family: str) -> str:
@@ -392,6 +430,7 @@ def bench_train_command(
         "CLIP calls",
         "s in CLIP",
         "CLIP frames/s",
+        "s in fidelity",
     ):
         table.add_column(col, justify="left" if col == "setting" else "right")
     for row in result.rows:
@@ -404,6 +443,7 @@ def bench_train_command(
             str(row.reward_calls) if clip else "",
             f"{row.reward_seconds:.2f}" if clip else "",
             f"{row.reward_frames_per_second:.0f}" if clip else "",
+            f"{row.fidelity_seconds:.2f}" if row.fidelity_seconds is not None else "",
         )
     con = console()
     con.print(table)

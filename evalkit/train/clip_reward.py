@@ -47,7 +47,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -60,6 +60,18 @@ from evalkit.heads import check_head_fits, load_head
 from evalkit.rewards import RewardModel
 from evalkit.tasks import get_task
 from evalkit.train.config import TrainConfig, resolve_device
+
+
+class FrameObserver(Protocol):
+    """Sees every vector step and, once scored, its frames and rewards (oldest step first):
+    :class:`evalkit.train.fidelity.VisitedFrames`."""
+
+    def on_step(self, infos: Sequence[dict[str, Any]], dones: np.ndarray) -> None: ...
+
+    def on_scored(self, frames: np.ndarray, rewards: np.ndarray, owned: bool = False) -> None: ...
+
+    def discard_pending(self) -> None: ...
+
 
 BatchRewardFn = Callable[[np.ndarray], np.ndarray]
 """``fn(frames) -> rewards``: ``uint8 (n, H, W, 3)`` frames to ``(n,)`` rewards, one per frame.
@@ -217,14 +229,21 @@ class ClipRewardVecEnv(VecEnvWrapper):
     :param batch_size: the most frames scored in one call of ``reward_fn``.
     :param defer: buffer frames and hand rewards over through :meth:`take_rewards` (see the
         module docstring) instead of returning them from ``step``.
+    :param observer: told of every step and of every scored batch (reward fidelity).
     """
 
     def __init__(
-        self, venv: VecEnv, reward_fn: BatchRewardFn, batch_size: int = 3200, defer: bool = False
+        self,
+        venv: VecEnv,
+        reward_fn: BatchRewardFn,
+        batch_size: int = 3200,
+        defer: bool = False,
+        observer: FrameObserver | None = None,
     ) -> None:
         super().__init__(venv)
         self.scorer = BatchScorer(reward_fn, batch_size)
         self.defer = defer
+        self.observer = observer
         self.stats = RewardStats(self.num_envs)
         self._frames = FrameBuffer(
             self.num_envs, batch_size
@@ -237,11 +256,16 @@ class ClipRewardVecEnv(VecEnvWrapper):
 
     def step_wait(self):
         obs, gt_rewards, dones, infos = self.venv.step_wait()
+        if self.observer is not None:
+            self.observer.on_step(infos, dones)
         frames = _pop_frames(infos)
         for info, gt in zip(infos, gt_rewards):
             info[GT_REWARD_KEY] = float(gt)
         if not self.defer:
-            rewards = self.scorer(np.stack(frames))
+            batch = np.stack(frames)
+            rewards = self.scorer(batch)
+            if self.observer is not None:
+                self.observer.on_scored(batch, rewards, owned=True)  # a new array every step
             self.stats.add(rewards, dones)
             return obs, rewards, dones, infos
         self._frames.append(frames)
@@ -263,6 +287,8 @@ class ClipRewardVecEnv(VecEnvWrapper):
     def _score_buffered(self) -> None:
         if self._frames.steps:
             rewards = self.scorer(self._frames.frames())
+            if self.observer is not None:
+                self.observer.on_scored(self._frames.frames(), rewards)
             self._scored.extend(rewards.reshape(self._frames.steps, self.num_envs))
             self._frames.clear()
 
@@ -292,6 +318,8 @@ class ClipRewardVecEnv(VecEnvWrapper):
         self._frames.clear()
         self._scored.clear()
         self._dones.clear()
+        if self.observer is not None:
+            self.observer.discard_pending()
 
 
 class LabelledReplayBuffer(ReplayBuffer):

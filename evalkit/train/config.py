@@ -47,6 +47,9 @@ CONFIG_FILE = "config.json"
 REWARDS = ("clip", "ground-truth")
 LABELLING = ("auto", "batch", "rollout", "step")
 VEC_ENVS = ("dummy", "subproc")
+METRICS_EVERY = 3200
+"""Default environment steps between rows of a run's ``metrics.csv`` (and fidelity measurements):
+one paper-sized reward batch."""
 
 RESUMABLE = frozenset(
     {
@@ -58,6 +61,8 @@ RESUMABLE = frozenset(
         "precision",
         "checkpoint_every",
         "save_replay_buffer",
+        "metrics_every",
+        "fidelity",
     }
 )
 """Fields that ``--resume`` may change; any other difference from the saved run is refused."""
@@ -88,6 +93,10 @@ class TrainConfig:
         step; any algorithm), or ``auto`` (``batch`` when off-policy, else ``step``).
     :param checkpoint_every: environment steps between checkpoints.
     :param save_replay_buffer: keep the replay buffer with the newest checkpoint (for ``--resume``).
+    :param metrics_every: environment steps between rows of ``metrics.csv`` (written at the
+        first rollout end past each multiple) and reward-fidelity measurements.
+    :param fidelity: measure the reward's fidelity on the visited states (model rewards on a
+        task with a goal rule; see :mod:`evalkit.train.fidelity`).
     :param vec_env: ``dummy`` (one process) or ``subproc`` (one process per environment).
     :param torch_threads: CPU threads of torch (``None``: torch's default); small networks on a
         busy machine often train fastest on 1.
@@ -112,6 +121,8 @@ class TrainConfig:
     reward_labelling: str = "auto"
     checkpoint_every: int | None = None
     save_replay_buffer: bool = True
+    metrics_every: int | None = None
+    fidelity: bool = True
     vec_env: str = "dummy"
     torch_threads: int | None = None
     env_id: str | None = None
@@ -185,6 +196,7 @@ class TrainConfig:
             steps=_default(self.steps, settings.steps),
             reward_batch_size=_default(self.reward_batch_size, settings.reward_batch_size),
             checkpoint_every=_default(self.checkpoint_every, settings.checkpoint_every),
+            metrics_every=_default(self.metrics_every, METRICS_EVERY),
             env_id=self.env_id or task.env.env_id,
             env_kwargs=dict(settings.env_kwargs if self.env_kwargs is None else self.env_kwargs),
             algo_kwargs=merged,
@@ -195,6 +207,8 @@ class TrainConfig:
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
                 raise EvalkitError(f"{flag} must be a positive whole number, not {value!r}.")
+        if not isinstance(out.fidelity, bool):
+            raise EvalkitError(f"fidelity must be true or false, not {out.fidelity!r}.")
         out = dataclasses.replace(
             out, reward_labelling=out.labelling
         )  # config.json says which one ran
@@ -321,6 +335,7 @@ _POSITIVE = {
     "render_size": "--render-size",
     "reward_batch_size": "--reward-batch-size",
     "checkpoint_every": "checkpoint_every",
+    "metrics_every": "--metrics-every",
     "torch_threads": "--threads",
 }
 """Settings that must be positive whole numbers, with the flag (or file key) that sets them."""

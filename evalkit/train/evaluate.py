@@ -25,7 +25,7 @@ import dataclasses
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,7 @@ from evalkit.fileio import atomic_write_text
 from evalkit.tasks import get_task
 from evalkit.train.clip_reward import BatchScorer, load_clip_reward
 from evalkit.train.config import TrainConfig, read_run_config, resolve_device
+from evalkit.train.fidelity import state_row as _state_row
 from evalkit.train.rollout_metrics import REWARD_COLUMN, reward_metrics
 from evalkit.train.runner import CheckpointInfo, load_model, make_env, read_checkpoints
 
@@ -151,15 +152,6 @@ def select_checkpoint(
     else:
         chosen = max(index, key=lambda c: c.step)
     return run_dir / chosen.path, chosen, which
-
-
-def _state_row(env: Any) -> dict[str, float]:
-    """The physical state of an evalkit environment as named columns (for goal rules)."""
-    inner = env.unwrapped
-    if hasattr(inner, "state_row"):
-        return dict(inner.state_row())
-    state = inner.get_state() if hasattr(inner, "get_state") else None
-    return dict(state) if isinstance(state, Mapping) else {}
 
 
 @dataclass

@@ -130,4 +130,5 @@ class MetricsLog:
 
 
 def _as_int_step(column: str, value: object) -> object:
-    return int(value) if column == "step" and isinstance(value, float) else value
+    counts = column in ("step", "fidelity_frames")
+    return int(value) if counts and isinstance(value, float) else value

@@ -8,7 +8,14 @@ One run is one folder::
       checkpoints/step_000064000.zip ...   policies at the paper's intervals, at the end, on Ctrl-C
       resume/             the newest model with its replay buffer, for --resume
       tb/                 TensorBoard logs (rollout/ep_rew_mean is the ground-truth return;
-                          clip/ep_reward_mean and clip/step_reward_mean the CLIP reward)
+                          clip/ep_reward_mean and clip/step_reward_mean the CLIP reward,
+                          fidelity/* the reward's fidelity on the visited states,
+                          rollout/success_rate_rule the success of training episodes by the
+                          goal rule)
+      metrics.csv         one row every ``metrics_every`` steps and at every checkpoint
+                          (:mod:`evalkit.train.metrics_log`)
+      fidelity/step_000064000.png ...   at every checkpoint, the visited non-goal frames the
+                          reward likes most and the goal frames it likes least
 
 Read top to bottom: :func:`make_training_env` builds the vector environment (rendering and the
 batched reward wrapper only for the CLIP reward), :func:`build_model` the algorithm with the
@@ -41,6 +48,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from evalkit.errors import EvalkitError
 from evalkit.fileio import INTERRUPT_SIGNALS, atomic_folder, atomic_path, atomic_write_text
+from evalkit.tasks import get_task
 from evalkit.text import significant
 from evalkit.train.clip_reward import (
     BatchRewardFn,
@@ -56,7 +64,17 @@ from evalkit.train.config import (
     resolve_device,
     write_run_config,
 )
+from evalkit.train.fidelity import (
+    SHEETS_DIR,
+    EpisodeSuccess,
+    Fidelity,
+    RecordState,
+    VisitedFrames,
+    fidelity_sentence,
+    offline_epic,
+)
 from evalkit.train.hyperparams import ALGORITHMS
+from evalkit.train.metrics_log import MetricsLog
 
 DEFERRED = ("batch", "rollout")
 """Reward labellings that write CLIP rewards into the replay buffer after the step."""
@@ -84,21 +102,29 @@ def make_env(env_id: str, **kwargs: Any) -> Any:
     return gym.make(env_id, **kwargs)
 
 
-def _wrap_env(env: Any, render: bool, ignore_sigint: bool) -> Any:
+def _wrap_env(env: Any, render: bool, ignore_sigint: bool, states: bool = False) -> Any:
     if ignore_sigint:  # worker processes: Ctrl-C and SIGTERM are the main process's business
         for sig in INTERRUPT_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
+    env = RecordState(env) if states else env
     return RenderFrame(env) if render else env
 
 
 def make_training_env(
-    config: TrainConfig, reward_fn: BatchRewardFn | None = None, seed: int | None = None
+    config: TrainConfig,
+    reward_fn: BatchRewardFn | None = None,
+    seed: int | None = None,
+    observer: VisitedFrames | None = None,
 ) -> tuple[VecEnv, ClipRewardVecEnv | None]:
     """The vector environment a run trains in, and its CLIP reward wrapper (``None`` for ground truth).
+
+    Every step's physical state goes into ``info["state"]`` when the task has a goal rule
+    (for the success rate of training episodes and the reward's fidelity).
 
     :param config: a resolved config.
     :param reward_fn: the reward of a batch of frames (required for the CLIP reward).
     :param seed: seed of the first environment (default ``config.seed``).
+    :param observer: sees every step and every scored batch of frames (model rewards only).
     """
     from stable_baselines3.common.env_util import make_vec_env
 
@@ -109,14 +135,17 @@ def make_training_env(
             render_mode="rgb_array", width=config.render_size, height=config.render_size
         )
     subproc = config.vec_env == "subproc"
+    states = get_task(config.task).rule is not None
     try:
         venv = make_vec_env(
             functools.partial(make_env, config.env_id),
             n_envs=config.n_envs,
             seed=config.seed if seed is None else seed,
             env_kwargs=env_kwargs,
-            wrapper_class=functools.partial(_wrap_env, render=clip, ignore_sigint=subproc)
-            if (clip or subproc)
+            wrapper_class=functools.partial(
+                _wrap_env, render=clip, ignore_sigint=subproc, states=states
+            )
+            if (clip or subproc or states)
             else None,
             vec_env_cls=SubprocVecEnv if subproc else DummyVecEnv,
         )
@@ -129,7 +158,11 @@ def make_training_env(
     if reward_fn is None:
         raise ValueError("the CLIP reward needs a reward function")
     wrapper = ClipRewardVecEnv(
-        venv, reward_fn, batch_size=config.reward_batch_size, defer=config.labelling in DEFERRED
+        venv,
+        reward_fn,
+        batch_size=config.reward_batch_size,
+        defer=config.labelling in DEFERRED,
+        observer=observer,
     )
     return wrapper, wrapper
 
@@ -365,7 +398,8 @@ def recent_gt_return(model: BaseAlgorithm) -> float | None:
 
 
 class RunProgress(BaseCallback):
-    """Checkpoints at fixed step intervals, CLIP reward statistics in TensorBoard, a progress bar.
+    """Checkpoints at fixed step intervals, CLIP reward statistics in TensorBoard, a progress bar,
+    the rows of ``metrics.csv`` with the reward's fidelity, and the checkpoints' contact sheets.
 
     Everything happens at the end of a rollout; :attr:`before_save` labels what is pending first.
 
@@ -374,6 +408,9 @@ class RunProgress(BaseCallback):
     :param clip_env: the CLIP reward wrapper (``None`` for ground truth).
     :param progress: show a progress bar (steps/s, mean rewards) on standard error.
     :param report: where one-line messages go when there is no progress bar.
+    :param visited: the visited frames the reward's fidelity is measured on (``None``: off).
+    :param success: the success of training episodes (``None``: the task has no goal rule or
+        its family no success criterion).
     """
 
     def __init__(
@@ -383,10 +420,17 @@ class RunProgress(BaseCallback):
         clip_env: ClipRewardVecEnv | None,
         progress: bool,
         report: Report,
+        visited: VisitedFrames | None = None,
+        success: EpisodeSuccess | None = None,
     ) -> None:
         super().__init__()
         self.store, self.config, self.clip_env = store, config, clip_env
         self.progress, self.report = progress, report
+        self.visited, self.success = visited, success
+        self.metrics = MetricsLog(store.run_dir)
+        self.fidelity: Fidelity | None = None
+        """The newest fidelity figures (``None`` before the first measurement)."""
+        self._last_row: int | None = None
         self.checkpoints: list[CheckpointInfo] = []
         self.before_save: Callable[[], Any] | None = None
         """Called first by :meth:`save` (labels the transitions still waiting for rewards)."""
@@ -397,6 +441,9 @@ class RunProgress(BaseCallback):
     def _on_training_start(self) -> None:
         every = self.config.checkpoint_every
         self._next_checkpoint = (self.num_timesteps // every + 1) * every
+        self._next_row = (
+            self.num_timesteps // self.config.metrics_every + 1
+        ) * self.config.metrics_every
         self._shown = self.num_timesteps
         self._noted = (self.num_timesteps, time.monotonic())
         self._started = self._noted
@@ -421,6 +468,8 @@ class RunProgress(BaseCallback):
         return self.clip_env.stats.episode_mean
 
     def _on_step(self) -> bool:
+        if self.success is not None:
+            self.success.on_step(self.locals["infos"], self.locals["dones"])
         if self._bar is not None and self.num_timesteps - self._shown >= 256:
             self._bar.update(self.num_timesteps - self._shown)
             self._shown = self.num_timesteps
@@ -435,6 +484,10 @@ class RunProgress(BaseCallback):
             if self.clip_env.stats.episode_mean is not None:
                 self.logger.record("clip/ep_reward_mean", self.clip_env.stats.episode_mean)
             self.logger.record("clip/batch_size", reward_batch_size(self.clip_env))
+        if self.num_timesteps >= self._next_row:
+            self.log_metrics()
+            every = self.config.metrics_every
+            self._next_row = (self.num_timesteps // every + 1) * every
         self._show(gt)
         if not self._eta_told:
             self._eta_told = True
@@ -450,6 +503,8 @@ class RunProgress(BaseCallback):
             parts["clip/ep"] = f"{self.clip_env.stats.episode_mean:.4g}"
         if gt is not None:
             parts["gt/ep"] = f"{gt:.4g}"
+        if self.fidelity is not None and self.fidelity.epic is not None:
+            parts["fidelity/epic"] = f"{self.fidelity.epic:.2f}"
         if self._bar is not None:
             self._bar.update(self.num_timesteps - self._shown)
             self._shown = self.num_timesteps
@@ -462,6 +517,33 @@ class RunProgress(BaseCallback):
                 f"step {self.num_timesteps}/{self.config.steps} ({rate:.0f} steps/s) "
                 + " ".join(f"{k} {v}" for k, v in parts.items())
             )
+
+    def log_metrics(self) -> None:
+        """Measure the reward's fidelity (if on) and write a row of ``metrics.csv`` now (in place of
+        a row of the same step) and the fidelity figures to TensorBoard."""
+        step = int(self.model.num_timesteps)
+        rate = self.success.rate() if self.success is not None else None
+        row: dict[str, object] = {
+            "step": step,
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "gt_return": recent_gt_return(self.model),
+            "train_return": self.train_reward(),
+            "success_rate": rate,
+        }
+        if rate is not None:
+            self.logger.record("rollout/success_rate_rule", rate)
+        if self.visited is not None:
+            self.fidelity = self.visited.measure() or self.fidelity
+            if self.fidelity is not None:
+                columns = self.fidelity.columns()
+                row.update(columns)
+                for name, value in columns.items():
+                    if value is not None:
+                        self.logger.record(f"fidelity/{name.removeprefix('fidelity_')}", value)
+        if self._last_row == step:
+            self.metrics.truncate_after(step - 1)
+        self.metrics.append(row)
+        self._last_row = step
 
     def _eta_message(self) -> str:
         """After the first rollout: the speed, the time the run will take, and what to do when
@@ -492,6 +574,13 @@ class RunProgress(BaseCallback):
         if self.before_save is not None:
             self.before_save()
         step = int(self.model.num_timesteps)
+        if self._last_row != step:  # every checkpoint is a point of the learning curves
+            self.log_metrics()
+        if self.visited is not None:
+            self.visited.write_sheet(
+                self.store.run_dir / SHEETS_DIR / f"step_{step:09d}.png",
+                f"{self.config.task}, step {step}: {self.config.describe_reward()}",
+            )
         info = CheckpointInfo(
             step=step,
             path=f"{CHECKPOINT_DIR}/step_{step:09d}.zip",
@@ -569,6 +658,13 @@ class TrainResult:
     :param reward_batch_size: CLIP batch size at the end (smaller than asked if memory ran out).
     :param reward_calls: calls of the CLIP reward function.
     :param reward_seconds: time spent in the CLIP reward function (embedding and rewards).
+    :param success_rate: share of the recent training episodes that met the family's success
+        criterion on their rule labels (``None`` without a goal rule or before one ended).
+    :param fidelity: the reward's fidelity on the frames visited last (``None``: ground truth,
+        no goal rule, or fidelity off).
+    :param fidelity_summary: that in a sentence, beside the reward's saved offline EPIC when
+        there is one (``None`` without an EPIC figure).
+    :param fidelity_seconds: time spent measuring fidelity inside ``learn()`` (``None``: off).
     :param model: the trained model (its environment closed).
     """
 
@@ -585,6 +681,10 @@ class TrainResult:
     reward_batch_size: int | None = None
     reward_calls: int | None = None
     reward_seconds: float | None = None
+    success_rate: float | None = None
+    fidelity: Fidelity | None = None
+    fidelity_summary: str | None = None
+    fidelity_seconds: float | None = None
     model: BaseAlgorithm | None = field(default=None, repr=False)
 
     @property
@@ -696,7 +796,24 @@ def train(
             "cannot learn the task; this run only tests the machinery."
         )
 
-    env, clip_env = make_training_env(config, reward_fn, seed=config.seed + start_step)
+    task = get_task(config.task)
+    visited = None
+    if config.model_reward and config.fidelity:
+        if task.rule is None:
+            report(
+                f"Reward fidelity is off: task {task.name} has no goal rule to compare the reward "
+                "with on the visited states."
+            )
+        else:
+            visited = VisitedFrames(task, config.n_envs)
+    success = (
+        EpisodeSuccess(task, config.n_envs)
+        if task.rule is not None and task.env.success is not None
+        else None
+    )
+    env, clip_env = make_training_env(
+        config, reward_fn, seed=config.seed + start_step, observer=visited
+    )
     try:
         if points:
             model, start_step = _load_resume_point(points, config, env, run_dir, report)
@@ -705,12 +822,13 @@ def train(
         created = not run_dir.exists()
         run_dir.mkdir(parents=True, exist_ok=True)
         write_run_config(run_dir, config, reward_is_random=random_weights)
+        MetricsLog(run_dir).truncate_after(start_step)  # rows past the resumed step were not kept
 
         report(
             f"TensorBoard logs: {run_dir / TB_DIR} (view with: tensorboard --logdir {shlex.quote(str(run_dir / TB_DIR))})"
         )
         store = RunStore(run_dir)
-        progress_cb = RunProgress(store, config, clip_env, progress, report)
+        progress_cb = RunProgress(store, config, clip_env, progress, report, visited, success)
         callbacks: list[BaseCallback] = []
         if clip_env is not None and clip_env.defer:
             relabel = RelabelReplayBuffer(clip_env, wait_for_batch=config.labelling == "batch")
@@ -737,7 +855,9 @@ def train(
                     )  # nothing to resume: as if never started
                 raise
             learn_seconds = time.perf_counter() - t0
+            fidelity_seconds = visited.seconds if visited is not None else None
             interrupted = stop.is_set()
+            progress_cb.log_metrics()  # every frame is scored now: the run's last figures
             saved = progress_cb.checkpoints[-1].step if progress_cb.checkpoints else start_step
             if model.num_timesteps > saved or (interrupted and not progress_cb.checkpoints):
                 progress_cb.save("interrupt" if interrupted else "end")
@@ -757,5 +877,19 @@ def train(
         reward_batch_size=reward_batch_size(clip_env) if clip_env else None,
         reward_calls=clip_env.scorer.calls if clip_env else None,
         reward_seconds=clip_env.scorer.seconds if clip_env else None,
+        success_rate=success.rate() if success is not None else None,
+        fidelity=progress_cb.fidelity,
+        fidelity_summary=_fidelity_summary(config, progress_cb.fidelity),
+        fidelity_seconds=fidelity_seconds,
         model=model,
     )
+
+
+def _fidelity_summary(config: TrainConfig, fidelity: Fidelity | None) -> str | None:
+    """The fidelity sentence of the run's summary, with the reward's offline EPIC if saved."""
+    if fidelity is None:
+        return None
+    offline = None
+    if config.head_path is None:
+        offline = offline_epic(get_task(config.task), config.model, config.pretrained, config.alpha)
+    return fidelity_sentence(fidelity, offline)

@@ -219,10 +219,12 @@ def test_runs_lists_finished_interrupted_and_skips_what_is_not_a_run(cli, runs_f
     assert [r["name"] for r in json.loads(one.output)["runs"]] == ["pole"]
 
 
-def test_status_running_is_a_guess_from_fresh_logs(runs_folder):
+def test_status_of_a_run_without_lock_is_a_guess_from_fresh_logs(runs_folder):
     from evalkit.train.run_index import summarize_run
+    from evalkit.train.runner import LOCK_FILE
 
     run = runs_folder / "pole"
+    (run / LOCK_FILE).unlink()  # a run made before evalkit kept a lock
     config = json.loads((run / "config.json").read_text())
     config["config"]["steps"] = 10_000  # planned further: not finished
     (run / "config.json").write_text(json.dumps(config))

@@ -25,7 +25,8 @@ def runs_command(
 
     finished: every planned step trained.
     interrupted: stopped (Ctrl-C) or killed before that; go on with evalkit train --out RUN --resume.
-    running?: its logs changed in the last minutes (evalkit leaves no lock: a guess).
+    running: a process is training it now (it holds the run's lock).
+    running?: a run made before evalkit kept a lock whose logs changed in the last minutes (a guess).
     A folder that is not a run is named and skipped.
     """
     from evalkit.config import runs_root  # here: 'evalkit --help' does not load SB3 and torch

@@ -5,10 +5,12 @@ A run folder is one made by :func:`evalkit.train.runner.train` (it has ``config.
 numbers come from ``metrics.csv`` (:mod:`evalkit.train.metrics_log`) and, for runs made before
 that file existed, from the checkpoint index ``checkpoints.json``.
 
-The runner leaves no lock, so whether a run is still going is a guess from its files: one that
-has not reached its planned steps and whose logs (``metrics.csv``, TensorBoard) changed within
-:data:`RECENT_SECONDS` is ``running?`` (after a Ctrl-C checkpoint: only logs written later than
-:data:`SETTLE_SECONDS` after it count, i.e. a resume); otherwise it is ``interrupted``.
+A run is ``running`` while a process holds its lock (:class:`evalkit.train.runner.RunLock`;
+the kernel releases it when that process dies, kill -9 included). Runs made before evalkit kept a
+lock get a guess from their files: one that has not reached its planned steps and whose logs
+(``metrics.csv``, TensorBoard) changed within :data:`RECENT_SECONDS` is ``running?`` (after a
+Ctrl-C checkpoint: only logs written later than :data:`SETTLE_SECONDS` after it count, i.e. a
+resume); otherwise it is ``interrupted``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from evalkit.errors import EvalkitError
 from evalkit.train.config import CONFIG_FILE, read_run_config
 from evalkit.train.evaluate import select_checkpoint
 from evalkit.train.metrics_log import COLUMNS, METRICS_FILE, MetricsLog
-from evalkit.train.runner import INDEX_FILE, TB_DIR, CheckpointInfo, read_checkpoints
+from evalkit.train.runner import (
+    INDEX_FILE,
+    TB_DIR,
+    CheckpointInfo,
+    read_checkpoints,
+    run_is_training,
+)
 
 RECENT_SECONDS = 300.0
 """A run whose logs changed this recently (and after its last checkpoint) may still be training."""
@@ -33,7 +41,7 @@ RECENT_SECONDS = 300.0
 SETTLE_SECONDS = 10.0
 """Logs written this soon after an interrupted run's last save are that run closing, not a resume."""
 
-FINISHED, INTERRUPTED, RUNNING = "finished", "interrupted", "running?"
+FINISHED, INTERRUPTED, RUNNING, TRAINING = "finished", "interrupted", "running?", "running"
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,8 @@ class RunSummary:
     :param best_gt_return: the highest mean ground-truth return logged (``None``: none logged).
     :param last_fidelity_epic: goal EPIC of the reward on the visited states at the last row
         that measured it (``None`` for ground-truth runs and runs that never measured it).
-    :param status: ``finished``, ``interrupted`` or ``running?`` (see the module docstring).
+    :param status: ``running``, ``finished``, ``interrupted`` or ``running?`` (see the module
+        docstring).
     :param evaluated_step: the step of the checkpoint ``evalkit evaluate`` would pick.
     """
 
@@ -125,9 +134,14 @@ def _newest_log_time(run_dir: Path) -> float:
 def run_status(
     run_dir: Path, steps_done: int, steps_planned: int, last: CheckpointInfo | None
 ) -> str:
-    """``finished``, ``interrupted`` or ``running?`` (see the module docstring)."""
+    """``running``, ``finished``, ``interrupted`` or ``running?`` (see the module docstring)."""
+    training = run_is_training(run_dir)
+    if training:
+        return TRAINING
     if steps_done >= steps_planned or (last is not None and last.reason == "end"):
         return FINISHED
+    if training is False:  # the run keeps a lock and nobody holds it
+        return INTERRUPTED
     logged = _newest_log_time(run_dir)
     if time.time() - logged >= RECENT_SECONDS:
         return INTERRUPTED  # stopped, or killed without a word

@@ -47,7 +47,13 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from evalkit.errors import EvalkitError
-from evalkit.fileio import INTERRUPT_SIGNALS, atomic_folder, atomic_path, atomic_write_text
+from evalkit.fileio import (
+    INTERRUPT_SIGNALS,
+    atomic_folder,
+    atomic_path,
+    atomic_write_text,
+    file_lock,
+)
 from evalkit.tasks import get_task
 from evalkit.text import significant
 from evalkit.train.clip_reward import (
@@ -85,6 +91,8 @@ TB_DIR = "tb"
 MODEL_FILE = "model.zip"
 BUFFER_FILE = "replay_buffer.pkl"
 STATE_FILE = "state.json"
+LOCK_FILE = "train.lock"
+"""Held (``flock``) by the process training the run; the kernel drops it when that process dies."""
 
 Report = Callable[[str], None]
 """Where the runner's messages go (the CLI prints them to standard error)."""
@@ -638,6 +646,58 @@ def stop_on_sigint(event: threading.Event, report: Report) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+class RunLock:
+    """The lock of a run folder, held while a process trains it: two processes never train one
+    run at once, and ``evalkit runs`` knows a run is training (not a guess from file times).
+
+    Entering takes the lock of an existing run; :meth:`take` takes it once a new run's folder
+    exists. Leaving releases it; a killed process releases it with its file descriptors.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self._held = contextlib.ExitStack()
+        self._taken = False
+
+    def take(self) -> None:
+        """Hold the lock now (nothing if already held).
+
+        :raises EvalkitError: another process is training the run.
+        """
+        if self._taken:
+            return
+        try:
+            self._held.enter_context(file_lock(self.run_dir / LOCK_FILE, wait=False))
+        except BlockingIOError:
+            raise EvalkitError(
+                f"{self.run_dir} is being trained by another process right now; wait for it to "
+                "finish, or stop it (Ctrl-C) before resuming it here."
+            ) from None
+        self._taken = True
+
+    def __enter__(self) -> "RunLock":
+        if (self.run_dir / CONFIG_FILE).is_file() or (self.run_dir / LOCK_FILE).is_file():
+            self.take()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._held.close()
+        self._taken = False
+
+
+def run_is_training(run_dir: Path) -> bool | None:
+    """Whether a process holds the run's lock now (``None``: the run has no lock file, as runs
+    made before evalkit kept one)."""
+    path = Path(run_dir) / LOCK_FILE
+    if not path.is_file():
+        return None
+    try:
+        with file_lock(path, shared=True, wait=False):
+            return False
+    except BlockingIOError:
+        return True
+
+
 # -- the run -------------------------------------------------------------------------------------
 
 
@@ -768,8 +828,24 @@ def train(
     :param progress: show a progress bar on standard error.
     :param report: receives one-line messages (warnings, checkpoints, the random-weights notice).
     :param stop: set it (from another thread) to stop training as Ctrl-C does.
+    :raises EvalkitError: among others, when another process is training the run.
     """
     run_dir = Path(run_dir)
+    with RunLock(run_dir) as lock:
+        return _train(config, run_dir, lock, resume, reward_fn, progress, report, stop)
+
+
+def _train(
+    config: TrainConfig,
+    run_dir: Path,
+    lock: RunLock,
+    resume: bool,
+    reward_fn: BatchRewardFn | None,
+    progress: bool,
+    report: Report,
+    stop: threading.Event | None,
+) -> TrainResult:
+    """:func:`train`, holding the run's lock."""
     config, resume_from = prepare_run(config, run_dir, resume)
     points = resume_points(run_dir, resume_from) if resume else []
     start_step = points[0].step if points else 0
@@ -821,6 +897,7 @@ def train(
             model = build_model(config, env, run_dir)
         created = not run_dir.exists()
         run_dir.mkdir(parents=True, exist_ok=True)
+        lock.take()
         write_run_config(run_dir, config, reward_is_random=random_weights)
         MetricsLog(run_dir).truncate_after(start_step)  # rows past the resumed step were not kept
 

@@ -546,6 +546,28 @@ def head_label(reward_source: str) -> str:
     return f"head {Path(str(reward_source)[len(HEAD_PREFIX) :]).stem}"
 
 
+PROTOTYPE_PREFIX = "prototype:"
+"""``reward_source`` of a frame-prototype reward's rows: ``prototype:GOAL|BASELINE``."""
+
+
+def prototype_frames(reward_source: str) -> tuple[str, str | None]:
+    """The goal and baseline frame sets of a prototype row (baseline ``None``: the task's prompt)."""
+    goal, _, base = str(reward_source)[len(PROTOTYPE_PREFIX) :].partition("|")
+    return goal, (None if not base or base.startswith("prompt:") else base)
+
+
+def result_label(reward_source: str, model: str) -> str:
+    """How a saved result's reward is named in tables: the model (CLIP), ``head NAME (MODEL)``,
+    ``MODEL, prototype goal G[, baseline B]``, else the function or file."""
+    source = str(reward_source)
+    if source.startswith(HEAD_PREFIX):
+        return f"{head_label(source)} ({model})" if model else head_label(source)
+    if source.startswith(PROTOTYPE_PREFIX):
+        goal, base = prototype_frames(source)
+        return f"{model}, prototype goal {goal}" + (f", baseline {base}" if base else "")
+    return model or source
+
+
 def scaling_table_from_results(
     rows: pd.DataFrame, params: dict[tuple[str, str], int | None]
 ) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from evalkit.errors import DegenerateError
 from evalkit.plots.style import (
     COLUMN_WIDTH,
-    PALETTE,
+    OKABE_ITO,
     REFERENCE_COLOR,
     check_columns,
     legend_below,
@@ -73,6 +73,12 @@ METRIC_AXES: dict[str, MetricAxis] = {
 """The y axis of the scaling figures for each metric of the panel (``distance`` holds its value)."""
 HEAD_MARKERS: tuple[str, ...] = ("*", "P", "X", "h", "p")
 """Markers of reward heads' points (series of α use :data:`~evalkit.plots.style.MARKERS`)."""
+HEAD_COLORS: tuple[str, ...] = (
+    OKABE_ITO["black"],
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["reddish_purple"],
+)
+"""Colours of reward heads' points, apart from the first α series' colours."""
 HEAD_GID = "reward-head"
 """``gid`` of the error-bar lines of reward heads' points."""
 FIT_GID = "log-linear-fit"
@@ -160,7 +166,7 @@ def _draw_heads(ax: Axes, table: pd.DataFrame, x_of: Callable[[pd.DataFrame], np
         return
     heads = table[table["head"].fillna("").astype(str) != ""]
     for j, (name, rows) in enumerate(heads.groupby("head", sort=False)):
-        color = PALETTE[(len(PALETTE) - 1 - j) % len(PALETTE)]
+        color = HEAD_COLORS[j % len(HEAD_COLORS)]
         container = ax.errorbar(
             x_of(rows),
             rows["distance"],

@@ -45,6 +45,10 @@ def test_report_names_heads_and_prototypes_and_draws_them(results, tmp_path):
     figures = {p.stem for p in (page.parent / "figures").glob("*.png")}
     assert "landscape_cartpole-sweep_cartpole_heads" in figures
     assert "reward landscape of head upright (evalkit-tiny-vit)" in html
+    assert (
+        "landscape_cartpole-sweep_cartpole_evalkit-tiny-vit_none_prototype_labels_rule" in figures
+    )
+    assert "reward landscape of evalkit-tiny-vit, prototype goal labels:rule (none)" in html
     content = gather_report(ds.path.parent, ["cartpole"])
     [scaling] = [f for f in content.figures if f.key.endswith("by_model")]
     ax = scaling.draw().axes[0]

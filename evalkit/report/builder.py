@@ -439,6 +439,17 @@ def gather_report(
                 )
             )
 
+    prototypes = epic[epic["reward_source"].astype(str).str.startswith(PROTOTYPE_PREFIX)]
+    keys = ["dataset", "task", "model", "pretrained", "reward_source"]
+    for (dname, task, model, pretrained, source), rows in prototypes.groupby(keys, sort=True):
+        if _has_state_axis(by_name[dname]):
+            random = bool(rows["random_weights"].fillna(False).astype(bool).any())
+            alphas = sorted(rows["alpha"].dropna().unique())
+            figures.append(
+                _landscape_figure(
+                    by_name[dname], task, model, pretrained, alphas, random, prototype=source
+                )
+            )
     for (dname, task), rows in heads.groupby(["dataset", "task"], sort=True):
         if _has_state_axis(by_name[dname]):
             figures.append(_head_landscape_figure(by_name[dname], task, rows))
@@ -632,30 +643,50 @@ def _pairwise_figure(
 
 
 def _landscape_figure(
-    ds: Any, task: str, model: str, pretrained: str, alphas: Sequence[float], random: bool
+    ds: Any,
+    task: str,
+    model: str,
+    pretrained: str,
+    alphas: Sequence[float],
+    random: bool,
+    prototype: str = "",
 ) -> FigureSpec:
+    """The landscape of a model's CLIP reward, or (``prototype``: a row's ``reward_source``) of
+    its frame-prototype reward."""
     fam = FAMILIES[ds.family]
+    goal, base = prototype_frames(prototype) if prototype else (None, None)
 
     def draw() -> Any:
         from evalkit.vlm import ModelSpec  # open_clip: only when the figure is drawn
 
-        data = landscape_data(ds, task, ModelSpec.coerce(model, pretrained), alphas)
+        data = landscape_data(
+            ds,
+            task,
+            ModelSpec.coerce(model, pretrained),
+            alphas,
+            goal_frames=goal,
+            baseline_frames=base,
+        )
         return plot_landscape(
             data.table,
             data.state_label,
             data.goal_value,
             goal_region=data.goal_region,
-            title=data.title,
+            title=data.title + (f", prototype goal {goal}" if goal else ""),
             random_weights=data.random_weights,
         )
 
     label = axis_label(fam)
+    what = f"{model} ({pretrained})"
+    if prototype:
+        what = f"{result_label(prototype, model)} ({pretrained})"
     return FigureSpec(
-        key=_key("landscape", ds.name, task, model, pretrained),
+        key=_key("landscape", ds.name, task, model, pretrained, "prototype" if goal else "", goal),
         section="landscapes",
-        title=f"{task}: reward landscape of {model} ({pretrained}) on {ds.name}",
+        title=f"{task}: reward landscape of {what} on {ds.name}",
         caption="Fig. 2: "
         + landscape_caption(label, fam.goal_value)
+        + (f" The goal is the prototype of the frames {goal}." if goal else "")
         + " Shaded: goal states by the task's rule.",
         draw=draw,
         random_weights=random,

@@ -108,25 +108,9 @@ def test_scaling_refuses_a_function_reward(sweep):
 
 def test_scaling_cli_with_a_head(cli, sweep, head, tmp_path, monkeypatch):
     monkeypatch.setenv("EVALKIT_DATASETS", str(sweep.path.parent))
-    r = cli(
-        "scaling",
-        "--task",
-        "cartpole",
-        "--models",
-        "evalkit-tiny-vit",
-        "--pretrained",
-        "none",
-        "--alpha",
-        "0",
-        "--dataset",
-        sweep.name,
-        "--reward",
-        f"head:{head}",
-        "--bootstrap",
-        "100",
-        "--out",
-        str(tmp_path / "scaling.png"),
-    )
+    args = "scaling --task cartpole --models evalkit-tiny-vit --pretrained none --alpha 0 --bootstrap 100"
+    out = str(tmp_path / "scaling.png")
+    r = cli(*args.split(), "--dataset", sweep.name, "--reward", f"head:{head}", "--out", out)
     assert r.exit_code == 0, r.output
     assert (tmp_path / "scaling_by_model.png").stat().st_size > 5_000
     assert "head upright (evalkit-tiny-vit): epic" in r.output

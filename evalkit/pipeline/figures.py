@@ -459,26 +459,10 @@ def scaling_data(
                 source = prototype_reward_source(
                     dataset, task, spec, goal_frames, baseline_frames, list(alphas), **embed
                 )
-            run = evaluate_rewards(
-                dataset,
-                task,
-                source,
-                label_set=label_set,
-                n_bootstrap=n_bootstrap,
-                save=save,
-                metrics=["erc" if metric.startswith("erc_") else metric],
+            measured = _metric_rows(
+                dataset, task, source, label_set, n_bootstrap, save, metric, f"on {dataset.name!r}"
             )
-            table = run.table()
-            rows = (
-                table
-                if table.empty
-                else _select(table[table["metric"] == metric], resolved, alphas)
-            )
-            if rows.empty:
-                reason = "; ".join(r.reason for r in run.skipped()) or "it is not defined here"
-                raise EvalkitError(
-                    f"The metric {metric} cannot be computed on {dataset.name!r}: {reason}"
-                )
+            rows = _select(measured, resolved, alphas)
             computed.append(model)
         for key in set(zip(rows["model"], rows["pretrained"])):
             params[key] = parameter_count(model)
@@ -522,6 +506,23 @@ def _head_rows(
         )
     embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
     source = reward_source(dataset, spec, **embed)
+    return _metric_rows(dataset, task, source, label_set, n_bootstrap, save, metric, f"of {spec}")
+
+
+def _metric_rows(
+    dataset: Any,
+    task: str,
+    source: RewardSource,
+    label_set: str,
+    n_bootstrap: int,
+    save: bool,
+    metric: str,
+    where: str,
+) -> pd.DataFrame:
+    """The results rows of ``metric`` of a reward source, computed now (and saved with ``save``).
+
+    :raises EvalkitError: the metric is not defined here (``where`` says for what, in the error).
+    """
     run = evaluate_rewards(
         dataset,
         task,
@@ -535,7 +536,7 @@ def _head_rows(
     rows = table if table.empty else table[table["metric"] == metric]
     if rows.empty:
         reason = "; ".join(r.reason for r in run.skipped()) or "it is not defined here"
-        raise EvalkitError(f"The metric {metric} of {spec} cannot be computed: {reason}")
+        raise EvalkitError(f"The metric {metric} cannot be computed {where}: {reason}")
     return rows
 
 

@@ -642,6 +642,19 @@ def _pairwise_figure(
     )
 
 
+def _plot_landscape(data: Any, title: str | None) -> Any:
+    """The landscape of :func:`~evalkit.pipeline.figures.landscape_data`'s result (``title``:
+    its own title unless given)."""
+    return plot_landscape(
+        data.table,
+        data.state_label,
+        data.goal_value,
+        goal_region=data.goal_region,
+        title=title or data.title,
+        random_weights=data.random_weights,
+    )
+
+
 def _landscape_figure(
     ds: Any,
     task: str,
@@ -667,14 +680,7 @@ def _landscape_figure(
             goal_frames=goal,
             baseline_frames=base,
         )
-        return plot_landscape(
-            data.table,
-            data.state_label,
-            data.goal_value,
-            goal_region=data.goal_region,
-            title=data.title + (f", prototype goal {goal}" if goal else ""),
-            random_weights=data.random_weights,
-        )
+        return _plot_landscape(data, data.title + (f", prototype goal {goal}" if goal else ""))
 
     label = axis_label(fam)
     what = f"{model} ({pretrained})"
@@ -700,15 +706,7 @@ def _head_landscape_figure(ds: Any, task: str, rows: pd.DataFrame) -> FigureSpec
     names = [result_label(s, m) for s, m in rows.groupby("reward_source")["model"].first().items()]
 
     def draw() -> Any:
-        data = landscape_data(ds, task, None, [], rewards=specs)
-        return plot_landscape(
-            data.table,
-            data.state_label,
-            data.goal_value,
-            goal_region=data.goal_region,
-            title=data.title,
-            random_weights=data.random_weights,
-        )
+        return _plot_landscape(landscape_data(ds, task, None, [], rewards=specs), None)
 
     return FigureSpec(
         key=_key("landscape", ds.name, task, "heads"),

@@ -30,7 +30,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 from evalkit.errors import EvalkitError
-from evalkit.fileio import atomic_path, atomic_write_text
+from evalkit.fileio import atomic_path, atomic_write_text, digest, file_digest
 
 HEAD_FORMAT = "evalkit-head/1"
 L2_GRID: tuple[float, ...] = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -222,6 +222,15 @@ def head_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     p = Path(path)
     base = p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
     return base.with_suffix(".safetensors"), base.with_suffix(".json")
+
+
+def head_file_identity(path: str | os.PathLike[str]) -> str:
+    """The content hash of a saved head's two files (what results computed with it record).
+
+    :raises OSError: a file is missing or unreadable.
+    """
+    weights_path, meta_path = head_paths(path)
+    return digest(file_digest(meta_path), file_digest(weights_path))
 
 
 def save_head(head: LogisticHead, path: str | os.PathLike[str]) -> Path:

@@ -123,11 +123,25 @@ def _pairs(models: str, pretrained: Optional[str]) -> list[tuple[str, Optional[s
 @app.command("landscape")
 def landscape_command(
     family: str = typer.Argument(..., help="cartpole or mountaincar."),
-    model: str = typer.Option(
-        "ViT-B-32", "--model", "-m", help="open_clip model (or evalkit-tiny-vit / evalkit-tiny-rn)."
+    model: Optional[str] = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="open_clip model (or evalkit-tiny-vit / evalkit-tiny-rn) of the text-prompt lines "
+        "(default: ViT-B-32, or none when --reward is given).",
     ),
     pretrained: Optional[str] = typer.Option(None, "--pretrained", help=_PRETRAINED_HELP),
-    alpha: str = typer.Option(DEFAULT_ALPHAS, "--alpha", help="Comma-separated α, one line each."),
+    alpha: Optional[str] = typer.Option(
+        None,
+        "--alpha",
+        help=f"Comma-separated α, one line each (default: {DEFAULT_ALPHAS}); heads have no α.",
+    ),
+    reward: Optional[List[str]] = typer.Option(
+        None,
+        "--reward",
+        help="Also draw a reward head's score, one line each (repeat for several): head:PATH (a head fitted by "
+        "'evalkit align'; it scores the frames with its own model).",
+    ),
     textured: Optional[bool] = typer.Option(
         None,
         "--textured/--plain",
@@ -171,7 +185,8 @@ def landscape_command(
 
     Collects the sweep and embeds it with the model if they are missing (with progress), then
     draws every α's reward min–max rescaled to [0, 1] (shapes compare, not magnitudes) with the
-    goal as a dashed vertical line and the goal states (rule labels) shaded.
+    goal as a dashed vertical line and the goal states (rule labels) shaded. --reward head:PATH
+    adds a head's score as a line of its own (beside the text prompt's, or alone without --model).
     """
     from evalkit.data.store import dataset_path, open_dataset
     from evalkit.data.sweeps import collect_sweep, default_name, sweep_families
@@ -189,7 +204,17 @@ def landscape_command(
     ]
     if textured is not None and family not in has_textured:
         raise EvalkitError(f"--textured/--plain only applies to {' and '.join(has_textured)}.")
-    alphas = parse_alphas(alpha)
+    if model is None and not reward:
+        model = "ViT-B-32"
+    check_frame_options(goal_frames, baseline_frames, model)
+    alphas = parse_alphas(alpha or DEFAULT_ALPHAS)
+    if reward and alpha is not None:
+        console(stderr=True).print(
+            "note: --alpha applies to the text-prompt reward"
+            + (f" of {model}" if model else " (none is drawn: give --model)")
+            + "; a reward head has no α, its line is its score as it is.",
+            highlight=False,
+        )
     task_name = task or next(t.name for t in tasks_for_family(family))
     if get_task(task_name).family != family:
         raise EvalkitError(
@@ -223,7 +248,7 @@ def landscape_command(
             console(stderr=True).print(
                 f"collected {ds.name}: {len(ds)} frames -> {ds.path}", highlight=False
             )
-    [spec] = _specs([(model, pretrained)])
+    spec = _specs([(model, pretrained)])[0] if model is not None else None
     data = landscape_data(
         ds,
         task_name,
@@ -233,6 +258,7 @@ def landscape_command(
         batch_size=batch_size,
         goal_frames=goal_frames,
         baseline_frames=baseline_frames,
+        rewards=reward or (),
     )
     fig = plot_landscape(
         data.table,
@@ -243,10 +269,17 @@ def landscape_command(
         random_weights=data.random_weights,
         rescale=not raw,
     )
-    paths = _save(fig, _target(out, _slug("landscape", ds.name, model, data.pretrained)))
-    _print_written(paths, data.random_weights, model)
+    stem = _slug("landscape", ds.name, model or "", data.pretrained, "heads" if reward else "")
+    paths = _save(fig, _target(out, stem))
+    _print_written(paths, data.random_weights, model or ", ".join(data.heads))
     console().print(
-        landscape_caption(data.state_label, data.goal_value, rescale=not raw),
+        landscape_caption(
+            data.state_label,
+            data.goal_value,
+            rescale=not raw,
+            heads=data.heads,
+            clip=model is not None,
+        ),
         highlight=False,
         soft_wrap=True,
     )
@@ -269,6 +302,12 @@ def scaling_command(
     alpha: str = typer.Option(DEFAULT_ALPHAS, "--alpha", help="Comma-separated α, one line each."),
     goal_frames: Optional[str] = GOAL_FRAMES_OPTION,
     baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
+    reward: Optional[List[str]] = typer.Option(
+        None,
+        "--reward",
+        help="Also place a reward head (repeat for several): head:PATH, a point at its own model's size with "
+        "its interval, marked apart from the α lines (a head has no α).",
+    ),
     dataset: Optional[str] = typer.Option(
         None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."
     ),
@@ -307,11 +346,12 @@ def scaling_command(
     Fig. 4b: distance against parameters on a log axis with a least-squares fit
     distance = a + b·log10(params) per α; the slope b (per tenfold parameters) is in the legend.
     With --goal-frames every model's goal is a frame prototype instead (computed from its
-    cached embeddings, and saved like any result).
+    cached embeddings, and saved like any result). --reward head:PATH adds each head as a point
+    of its own at its model (its EPIC computed as 'evalkit epic' does, and saved).
     """
     from rich.table import Table
 
-    from evalkit.pipeline.figures import scaling_data
+    from evalkit.pipeline.figures import distance_text, scaling_data
     from evalkit.plots import fit_log_linear, plot_scaling_by_model, plot_scaling_by_size
     from evalkit.plots.scaling import METRIC_AXES
 
@@ -338,6 +378,7 @@ def scaling_command(
         metric=metric,
         goal_frames=goal_frames,
         baseline_frames=baseline_frames,
+        rewards=reward or (),
     )
     table = data.table
     prototype = "" if goal_frames is None else f"goal {goal_frames}"
@@ -367,11 +408,18 @@ def scaling_command(
             highlight=False,
         )
     _print_written(paths, data.random_weights, ", ".join(m for m, _ in pairs))
+    for r in table[table["head"] != ""].itertuples():
+        console().print(
+            f"{r.head} ({r.model}): {metric} {distance_text(r.distance, r.low, r.high)}",
+            highlight=False,
+        )
     if table["params"].notna().all() and table["params"].nunique() >= 2:
         fits = Table(title="log-linear fit: distance = a + b·log10(params)")
         for c in ("α", "slope b (per 10× params)", "intercept a", "R²", "models"):
             fits.add_column(c, justify="right")
-        for a, rows in table.groupby("alpha"):
+        for a, rows in table.groupby("alpha"):  # heads (no α) are not fitted
+            if rows["params"].nunique() < 2:
+                continue
             f = fit_log_linear(rows["params"], rows["distance"])
             fits.add_row(f"{a:g}", f"{f.slope:+.4f}", f"{f.intercept:.4f}", f"{f.r2:.3f}", str(f.n))
         console().print(fits)
@@ -488,6 +536,7 @@ def histogram_command(
             bins=bins,
             title=f"{task}: reward at α = {a:g}, {labels} labels, {ds.name}",
             random_weights=data.random_weights,
+            kinds=data.kinds,
         )
         drawn = [m for m, _ in pairs] + (["heads"] if reward else [])
         name = _slug("histogram", task, ds.name, *drawn, f"alpha{a:g}")

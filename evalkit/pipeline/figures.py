@@ -33,7 +33,7 @@ from evalkit.pipeline.evaluate import evaluate_rewards
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.prototypes import prototype_reward_source
 from evalkit.pipeline.results import load_epic_results, saved_results
-from evalkit.pipeline.reward_spec import reward_source
+from evalkit.pipeline.reward_spec import HEAD_PREFIX, reward_source
 from evalkit.pipeline.sources import RewardSource, clip_reward_source
 from evalkit.tasks import get_family, get_task
 from evalkit.text import alpha_label, number_list
@@ -57,6 +57,20 @@ def model_label(model: str, pretrained: str) -> str:
     return f"{model} ({pretrained})" if pretrained else model
 
 
+def source_name(source: RewardSource) -> str:
+    """``head NAME`` (the head file's name) for a head, the function or file for other ``--reward``s."""
+    name = source.source.split(":", 1)[-1]
+    return f"head {Path(name).stem}" if source.kind == "head" else name
+
+
+def source_title(source: RewardSource) -> str:
+    """``head NAME (MODEL (WEIGHTS))``: a head with the model it scores embeddings of."""
+    name = source_name(source)
+    if source.kind != "head":
+        return name
+    return f"{name} ({model_label(source.model, source.pretrained)})"
+
+
 @dataclass(frozen=True)
 class LandscapeData:
     """Rewards of a state sweep for a landscape (:func:`evalkit.plots.plot_landscape`).
@@ -66,6 +80,9 @@ class LandscapeData:
     :ivar goal_value: the family's goal on the state axis (vertical line).
     :ivar goal_region: ``(low, high)`` of the state values of goal frames (rule labels), if they
         form one interval.
+    :ivar model: the CLIP model of the α lines (``""``: none, only other rewards are drawn).
+    :ivar heads: the other rewards drawn (``--reward``), each a line of its own without α, named
+        with their model (:func:`source_title`); the table's ``series`` names every row's line.
     """
 
     table: pd.DataFrame
@@ -77,11 +94,13 @@ class LandscapeData:
     state_label: str
     goal_value: float | None
     goal_region: tuple[float, float] | None
+    heads: list[str] = field(default_factory=list)
 
     @property
     def title(self) -> str:
         """``ViT-B-32 (openai), cartpole-sweep`` (the task first when it is not the family's own)."""
-        text = f"{model_label(self.model, self.pretrained)}, {self.dataset}"
+        drawn = [model_label(self.model, self.pretrained)] if self.model else []
+        text = f"{', '.join(drawn + self.heads)}, {self.dataset}"
         return text if self.dataset.startswith(self.task) else f"{self.task}: {text}"
 
 
@@ -94,6 +113,7 @@ class HistogramData:
     :ivar random_weights: whether any model had random weights.
     :ivar epic: the EPIC distance of each panel that is not a saved CLIP reward (frame
         prototypes, heads), as ``evalkit epic`` computes it.
+    :ivar kinds: each panel's kind of reward source (``clip``, ``prototype``, ``head``, ...).
     """
 
     table: pd.DataFrame
@@ -104,6 +124,7 @@ class HistogramData:
     random_weights: bool
     models: list[str] = field(default_factory=list)
     epic: dict[str, GoalEpicResult] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -143,13 +164,14 @@ def goal_interval(values: np.ndarray, labels: np.ndarray) -> tuple[float, float]
 def landscape_data(
     dataset: Any,
     task: str,
-    model: "ModelSpec | str",
+    model: "ModelSpec | str | None",
     alphas: Sequence[float],
     *,
     devices: str | None = None,
     batch_size: int | None = None,
     goal_frames: str | None = None,
     baseline_frames: str | None = None,
+    rewards: Sequence[str] = (),
 ) -> LandscapeData:
     """CLIP rewards of every frame of a sweep dataset, against the family's state axis.
 
@@ -157,7 +179,10 @@ def landscape_data(
     ``baseline_frames``) the goal is a prototype of example frames instead of the task's sentence
     (:mod:`evalkit.pipeline.prototypes`).
 
-    :raises EvalkitError: the dataset's family has no state axis (the humanoid).
+    :param model: the CLIP model of the α lines; ``None`` draws only ``rewards``.
+    :param rewards: ``--reward`` specs (``head:PATH``: each head scores the frames with its own
+        model), each one line without α.
+    :raises EvalkitError: the dataset's family has no state axis (the humanoid), or nothing to draw.
     """
     t = get_task(task)
     fam = get_family(dataset.family)
@@ -170,33 +195,47 @@ def landscape_data(
             f"Dataset {dataset.name!r} ({dataset.family}) has no single state axis to plot a reward landscape "
             "against; landscapes exist for sweeps of families with one (cartpole, mountaincar)."
         )
-    embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
-    if goal_frames is not None:
-        source = prototype_reward_source(
-            dataset, task, model, goal_frames, baseline_frames, list(alphas), **embed
+    if model is None and not rewards:
+        raise EvalkitError(
+            "Say which rewards to draw: a CLIP model, a --reward head:PATH, or both."
         )
-    else:
-        source = clip_reward_source(dataset, task, model, list(alphas), **embed)
+    embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+    sources: list[tuple[RewardSource, list[str]]] = []
+    if model is not None:
+        if goal_frames is not None:
+            clip = prototype_reward_source(
+                dataset, task, model, goal_frames, baseline_frames, list(alphas), **embed
+            )
+        else:
+            clip = clip_reward_source(dataset, task, model, list(alphas), **embed)
+        sources.append((clip, [alpha_label(a) for a in clip.alphas]))
+    others = [reward_source(dataset, spec, **embed) for spec in rewards]
+    sources += [(s, [source_name(s)]) for s in others]
     x = dataset.states[fam.state_axis].to_numpy(dtype=float)
-    values = np.asarray(source.values, dtype=float)
-    table = pd.DataFrame(
-        {
-            "state_value": np.tile(x, values.shape[1]),
-            "alpha": np.repeat(np.asarray(source.alphas, dtype=float), len(x)),
-            "reward": values.T.ravel(),
-        }
-    )
+    parts = [
+        pd.DataFrame(
+            {
+                "state_value": x,
+                "alpha": math.nan if a is None else float(a),
+                "reward": np.asarray(source.values, dtype=float)[:, j],
+                "series": name,
+            }
+        )
+        for source, names in sources
+        for j, (a, name) in enumerate(zip(source.alphas, names))
+    ]
     region = goal_interval(x, dataset.labels(task)) if t.rule is not None else None
     return LandscapeData(
-        table=table,
+        table=pd.concat(parts, ignore_index=True),
         dataset=dataset.name,
         task=task,
-        model=_model_name(model),
-        pretrained=source.pretrained,
-        random_weights=source.random_weights,
+        model="" if model is None else _model_name(model),
+        pretrained=sources[0][0].pretrained if model is not None else "",
+        random_weights=any(s.random_weights for s, _ in sources),
         state_label=axis_label(fam),
         goal_value=fam.goal_value,
         goal_region=region,
+        heads=[source_title(s) for s in others],
     )
 
 
@@ -237,8 +276,7 @@ def histogram_data(
         panels.append((name if goal_frames is None else f"{name}, goal {goal_frames}", source))
     for spec in rewards:
         source = reward_source(dataset, spec, **embed)
-        name = source.source.split(":", 1)[-1]
-        panels.append((f"head {Path(name).stem}" if source.kind == "head" else name, source))
+        panels.append((source_name(source), source))
     parts, epic = [], {}
     for name, source in panels:
         values = np.asarray(source.values, dtype=float)[frame_ids, 0]
@@ -256,6 +294,7 @@ def histogram_data(
         random_weights=any(s.random_weights for _, s in panels),
         models=[name for name, _ in panels],
         epic=epic,
+        kinds={name: source.kind for name, source in panels},
     )
 
 
@@ -373,6 +412,7 @@ def scaling_data(
     metric: str = "epic",
     goal_frames: str | None = None,
     baseline_frames: str | None = None,
+    rewards: Sequence[str] = (),
 ) -> ScalingData:
     """EPIC distance (or another metric of the panel) with its interval for every model and α.
 
@@ -381,6 +421,8 @@ def scaling_data(
     :param goal_frames: the goal as example frames instead of the task's sentence (with
         ``baseline_frames``, the baseline too): every model's prototype reward is computed from
         its cached embeddings (never read from saved results, which hold CLIP rows only).
+    :param rewards: ``head:PATH`` specs: each head is one more row, at its own model (whose
+        parameter count places it) with no α, its metric computed on its rewards now.
 
     Saved results are used when they exist for this dataset's content; missing ones are computed
     with :func:`evalkit.pipeline.evaluate_rewards` when ``compute_missing`` (and saved when
@@ -417,29 +459,21 @@ def scaling_data(
                 source = prototype_reward_source(
                     dataset, task, spec, goal_frames, baseline_frames, list(alphas), **embed
                 )
-            run = evaluate_rewards(
-                dataset,
-                task,
-                source,
-                label_set=label_set,
-                n_bootstrap=n_bootstrap,
-                save=save,
-                metrics=["erc" if metric.startswith("erc_") else metric],
+            measured = _metric_rows(
+                dataset, task, source, label_set, n_bootstrap, save, metric, f"on {dataset.name!r}"
             )
-            table = run.table()
-            rows = (
-                table
-                if table.empty
-                else _select(table[table["metric"] == metric], resolved, alphas)
-            )
-            if rows.empty:
-                reason = "; ".join(r.reason for r in run.skipped()) or "it is not defined here"
-                raise EvalkitError(
-                    f"The metric {metric} cannot be computed on {dataset.name!r}: {reason}"
-                )
+            rows = _select(measured, resolved, alphas)
             computed.append(model)
         for key in set(zip(rows["model"], rows["pretrained"])):
             params[key] = parameter_count(model)
+        parts.append(rows)
+    for spec in rewards:
+        rows = _head_rows(
+            dataset, task, spec, label_set, n_bootstrap, save, metric, devices, batch_size
+        )
+        params[(rows["model"].iloc[0], rows["pretrained"].iloc[0])] = parameter_count(
+            rows["model"].iloc[0]
+        )
         parts.append(rows)
     table = scaling_table_from_results(pd.concat(parts, ignore_index=True), params)
     return ScalingData(
@@ -453,13 +487,97 @@ def scaling_data(
     )
 
 
+def _head_rows(
+    dataset: Any,
+    task: str,
+    spec: str,
+    label_set: str,
+    n_bootstrap: int,
+    save: bool,
+    metric: str,
+    devices: str | None,
+    batch_size: int | None,
+) -> pd.DataFrame:
+    """The results row of one ``head:PATH`` reward for the scaling table (computed now)."""
+    if not spec.startswith(HEAD_PREFIX):
+        raise EvalkitError(
+            f"The scaling figures place a reward at its model's size; {spec!r} is not a head "
+            "(give head:PATH, a head fitted by evalkit align)."
+        )
+    embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+    source = reward_source(dataset, spec, **embed)
+    return _metric_rows(dataset, task, source, label_set, n_bootstrap, save, metric, f"of {spec}")
+
+
+def _metric_rows(
+    dataset: Any,
+    task: str,
+    source: RewardSource,
+    label_set: str,
+    n_bootstrap: int,
+    save: bool,
+    metric: str,
+    where: str,
+) -> pd.DataFrame:
+    """The results rows of ``metric`` of a reward source, computed now (and saved with ``save``).
+
+    :raises EvalkitError: the metric is not defined here (``where`` says for what, in the error).
+    """
+    run = evaluate_rewards(
+        dataset,
+        task,
+        source,
+        label_set=label_set,
+        n_bootstrap=n_bootstrap,
+        save=save,
+        metrics=["erc" if metric.startswith("erc_") else metric],
+    )
+    table = run.table()
+    rows = table if table.empty else table[table["metric"] == metric]
+    if rows.empty:
+        reason = "; ".join(r.reason for r in run.skipped()) or "it is not defined here"
+        raise EvalkitError(f"The metric {metric} cannot be computed {where}: {reason}")
+    return rows
+
+
+def head_label(reward_source: str) -> str:
+    """``head NAME`` for a results row of a head (its ``reward_source`` is ``head:PATH``), else ``""``."""
+    if not str(reward_source).startswith(HEAD_PREFIX):
+        return ""
+    return f"head {Path(str(reward_source)[len(HEAD_PREFIX) :]).stem}"
+
+
+PROTOTYPE_PREFIX = "prototype:"
+"""``reward_source`` of a frame-prototype reward's rows: ``prototype:GOAL|BASELINE``."""
+
+
+def prototype_frames(reward_source: str) -> tuple[str, str | None]:
+    """The goal and baseline frame sets of a prototype row (baseline ``None``: the task's prompt)."""
+    goal, _, base = str(reward_source)[len(PROTOTYPE_PREFIX) :].partition("|")
+    return goal, (None if not base or base.startswith("prompt:") else base)
+
+
+def result_label(reward_source: str, model: str) -> str:
+    """How a saved result's reward is named in tables: the model (CLIP), ``head NAME (MODEL)``,
+    ``MODEL, prototype goal G[, baseline B]``, else the function or file."""
+    source = str(reward_source)
+    if source.startswith(HEAD_PREFIX):
+        return f"{head_label(source)} ({model})" if model else head_label(source)
+    if source.startswith(PROTOTYPE_PREFIX):
+        goal, base = prototype_frames(source)
+        return f"{model}, prototype goal {goal}" + (f", baseline {base}" if base else "")
+    return model or source
+
+
 def scaling_table_from_results(
     rows: pd.DataFrame, params: dict[tuple[str, str], int | None]
 ) -> pd.DataFrame:
     """Rows of the saved EPIC results (:data:`evalkit.pipeline.results.COLUMNS`) as the scaling figures' table.
 
     ``model`` is the display name: the model name, or ``model (pretrained)`` when one model
-    appears with several weights; ``base_model`` is always the model name.
+    appears with several weights; ``base_model`` is always the model name. ``head`` names the
+    reward head of a head's row (:func:`head_label`; ``""`` for CLIP and prototype rows, which
+    have an α).
     """
     pretrained_per_model = rows.groupby("model")["pretrained"].nunique()
     names = [
@@ -478,6 +596,7 @@ def scaling_table_from_results(
             "low": rows["ci_low"].to_numpy(dtype=float),
             "high": rows["ci_high"].to_numpy(dtype=float),
             "random_weights": rows["random_weights"].fillna(False).to_numpy(dtype=bool),
+            "head": [head_label(r) for r in rows["reward_source"]],
         }
     )
 

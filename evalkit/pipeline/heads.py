@@ -22,7 +22,7 @@ from evalkit.data.store import RULE_LABELS, Dataset
 from evalkit.epic.goal import epic_goal
 from evalkit.epic.results import GoalEpicResult
 from evalkit.errors import EvalkitError
-from evalkit.fileio import digest, file_digest
+from evalkit.fileio import digest
 from evalkit.heads import (
     L2_GRID,
     MIN_PER_CLASS,
@@ -32,7 +32,7 @@ from evalkit.heads import (
     choose_l2,
     episode_folds,
     fit_logistic,
-    head_paths,
+    head_file_identity,
     load_head,
     save_head,
 )
@@ -271,7 +271,6 @@ def head_reward_source(
             f"The head {path} was fitted on another build of {meta.get('model_identity')} (its config or "
             "weights differ); fit it again with evalkit align."
         )
-    weights_path, json_path = head_paths(path)
     return RewardSource(
         kind="head",
         source=f"head:{path}",
@@ -281,7 +280,7 @@ def head_reward_source(
         pretrained=str(meta.get("pretrained") or ""),
         model_identity=str(meta.get("model_identity", "")),
         random_weights=bool(meta.get("random_weights", False)),
-        identity=digest(file_digest(json_path), file_digest(weights_path)),
+        identity=head_file_identity(path),
     )
 
 

@@ -24,7 +24,9 @@ from evalkit.data.store import Dataset, atomic_write_parquet, read_table
 from evalkit.epic.results import GoalEpicResult
 from evalkit.errors import EvalkitError
 from evalkit.fileio import file_lock
+from evalkit.heads import head_file_identity
 from evalkit.pipeline.labels import dataset_labels
+from evalkit.pipeline.reward_spec import HEAD_PREFIX
 from evalkit.pipeline.sources import clip_identity
 from evalkit.tasks import get_task
 
@@ -198,8 +200,9 @@ def saved_results(dataset: Dataset, table: pd.DataFrame | None = None) -> SavedR
 
     A row is stale when the dataset was rebuilt (its content hash differs), when the labels it
     was computed on changed (human labels added or changed since: the labels' content hash
-    differs), when a CLIP row's prompts changed, or when it was saved by an evalkit that did not
-    record its labels. Stale rows are never shown as current.
+    differs), when a CLIP row's prompts changed, when a reward head's file was rewritten or
+    removed since, or when it was saved by an evalkit that did not record its labels. Stale rows
+    are never shown as current.
     """
     rows = load_epic_results(dataset.path) if table is None else table
     reasons = pd.Series("", index=rows.index, dtype=object)
@@ -237,4 +240,21 @@ def _label_and_reward_changes(
         )
         if str(rows.at[i, "reward_identity"] or "") not in ("", now):
             out[i] = f"the prompts of task {task} changed"
+    heads = (out == "") & rows["reward_source"].str.startswith(HEAD_PREFIX)
+    for i in rows.index[heads]:
+        out[i] = head_change(
+            str(rows.at[i, "reward_source"])[len(HEAD_PREFIX) :],
+            str(rows.at[i, "reward_identity"] or ""),
+        )
     return out
+
+
+def head_change(path: str, recorded: str) -> str:
+    """Why a result of the head saved at ``path`` is stale (``""``: its files are as they were)."""
+    try:
+        now = head_file_identity(path)
+    except OSError:
+        return f"the head file {path} is missing"
+    if recorded and recorded != now:
+        return f"the head file {path} was rewritten since"
+    return ""

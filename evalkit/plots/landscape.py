@@ -10,6 +10,10 @@ Rewards of different α live on different scales (α = 1 keeps only the componen
 goal−baseline direction), so each α's curve is min–max rescaled to [0, 1] before drawing: the
 figure compares *shapes* — where the maximum is, how smooth the slope towards it is — not
 magnitudes. The axis label and :func:`landscape_caption` say so.
+
+Rewards that have no α (a reward head, whose score is a probability) are lines of their own: the
+table then has a ``series`` column naming each row's line (``α = 0.5``, ``head cartpole-…``) and
+every line is rescaled on its own.
 """
 
 from __future__ import annotations
@@ -33,16 +37,24 @@ from evalkit.plots.style import (
 from evalkit.text import alpha_label
 
 LANDSCAPE_COLUMNS = ("state_value", "alpha", "reward")
+SERIES_COLUMN = "series"
+"""Optional column of a landscape table: the line each row belongs to (default: its α)."""
 RESCALED_LABEL = "reward (min–max rescaled per α)"
+RESCALED_LINE_LABEL = "reward (min–max rescaled per line)"
+
+
+def _line_key(table: pd.DataFrame) -> str:
+    """The column that says which line a row is on: ``series`` when present, else ``alpha``."""
+    return SERIES_COLUMN if SERIES_COLUMN in table.columns else "alpha"
 
 
 def rescale_per_alpha(table: pd.DataFrame) -> pd.DataFrame:
-    """Add a ``scaled`` column: each α's rewards mapped linearly onto [0, 1].
+    """Add a ``scaled`` column: each α's (each line's) rewards mapped linearly onto [0, 1].
 
     A constant reward (no shape to show) maps to 0.5.
     """
     check_columns(table, LANDSCAPE_COLUMNS, "rescale_per_alpha")
-    grouped = table.groupby("alpha")["reward"]
+    grouped = table.groupby(_line_key(table), dropna=False)["reward"]
     lo, hi = grouped.transform("min"), grouped.transform("max")
     span = (hi - lo).to_numpy()
     scaled = np.where(
@@ -64,9 +76,14 @@ def bin_landscape(table: pd.DataFrame, bins: int) -> pd.DataFrame:
     edges = np.linspace(np.nanmin(x), np.nanmax(x), bins + 1)
     index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
     centres = (edges[:-1] + edges[1:]) / 2
-    out = table.assign(_bin=index).groupby(["alpha", "_bin"], as_index=False)["reward"].mean()
+    keys = [c for c in ("alpha", SERIES_COLUMN) if c in table.columns]
+    out = (
+        table.assign(_bin=index)
+        .groupby([*keys, "_bin"], as_index=False, dropna=False)["reward"]
+        .mean()
+    )
     out["state_value"] = centres[out["_bin"].to_numpy()]
-    return out.drop(columns="_bin")[list(LANDSCAPE_COLUMNS)]
+    return out.drop(columns="_bin")[[*LANDSCAPE_COLUMNS, *keys[1:]]]
 
 
 def plot_landscape(
@@ -84,7 +101,8 @@ def plot_landscape(
 ) -> Figure:
     """Draw the reward landscape: reward against ``state_value``, one line per α.
 
-    :param table: columns ``state_value, alpha, reward`` (one row per frame and α).
+    :param table: columns ``state_value, alpha, reward`` (one row per frame and α), and
+        optionally ``series`` (the line's label; rows without α, such as a reward head's, need it).
     :param state_label: x-axis label, e.g. ``"pole angle (rad)"``.
     :param goal_value: where the goal state sits on the x axis; drawn as a vertical dashed line.
     :param goal_region: optional ``(low, high)`` interval of goal states (e.g. the rule's
@@ -96,15 +114,16 @@ def plot_landscape(
         :func:`bin_landscape`); ``None`` draws every frame.
     :param alphas: which α to draw (default: every α in the table, ascending).
     :param ax: draw into these axes instead of a new figure.
-    :returns: the figure. Lines carry ``label="α = …"``; the goal line is labelled ``"goal"``.
+    :returns: the figure. Lines carry ``label="α = …"`` (or their ``series``); the goal line is
+        labelled ``"goal"``.
     """
     check_columns(table, LANDSCAPE_COLUMNS, "plot_landscape")
-    data = table[list(LANDSCAPE_COLUMNS)]
+    key = _line_key(table)
+    data = table[list(dict.fromkeys([*LANDSCAPE_COLUMNS, key]))]
     if alphas is not None:
         wanted = np.asarray(alphas, dtype=float)
-        data = data[
-            np.isclose(data["alpha"].to_numpy(dtype=float)[:, None], wanted[None, :]).any(axis=1)
-        ]
+        a = data["alpha"].to_numpy(dtype=float)
+        data = data[np.isnan(a) | np.isclose(a[:, None], wanted[None, :]).any(axis=1)]
         check_columns(data, LANDSCAPE_COLUMNS, "plot_landscape (after selecting alphas)")
     if bins is not None:
         data = bin_landscape(data, bins)
@@ -115,7 +134,7 @@ def plot_landscape(
         fig, ax = new_figure(ax)
         if goal_region is not None:
             ax.axvspan(*goal_region, color=REFERENCE_COLOR, alpha=0.12, lw=0, label="goal region")
-        for i, (alpha, group) in enumerate(sorted(data.groupby("alpha"), key=lambda kv: kv[0])):
+        for i, (line, group) in enumerate(_lines(data, key)):
             group = group.sort_values("state_value")
             style = series_style(i)
             n = len(group)
@@ -126,14 +145,17 @@ def plot_landscape(
                 marker=style["marker"],
                 markevery=max(1, n // 8),
                 markersize=3.5,
-                label=alpha_label(alpha),
+                label=line,
             )
         if goal_value is not None:
             ax.axvline(
                 goal_value, color=REFERENCE_COLOR, linestyle="--", linewidth=1.0, label="goal"
             )
         ax.set_xlabel(state_label)
-        ax.set_ylabel(RESCALED_LABEL if rescale else "reward")
+        per_alpha = key == "alpha" or data["alpha"].notna().all()
+        ax.set_ylabel(
+            (RESCALED_LABEL if per_alpha else RESCALED_LINE_LABEL) if rescale else "reward"
+        )
         if rescale:
             ax.set_ylim(-0.04, 1.04)
             ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
@@ -143,15 +165,45 @@ def plot_landscape(
     return fig
 
 
-def landscape_caption(state_label: str, goal_value: float | None, rescale: bool = True) -> str:
-    """One sentence saying what the landscape shows and how it was rescaled."""
-    parts = [f"CLIP reward against {state_label}, one line per regularisation strength α"]
+def _lines(data: pd.DataFrame, key: str) -> list[tuple[str, pd.DataFrame]]:
+    """``(label, rows)`` of every line: α ascending, then the lines without α in table order."""
+    if key == "alpha":
+        return [(alpha_label(a), g) for a, g in sorted(data.groupby("alpha"), key=lambda kv: kv[0])]
+    first = data.groupby(key, sort=False)["alpha"].first()
+    order = sorted(
+        first.index, key=lambda s: (np.isnan(first[s]), 0.0 if np.isnan(first[s]) else first[s])
+    )
+    return [(str(s), data[data[key] == s]) for s in order]
+
+
+def landscape_caption(
+    state_label: str,
+    goal_value: float | None,
+    rescale: bool = True,
+    *,
+    heads: Sequence[str] = (),
+    clip: bool = True,
+) -> str:
+    """One sentence saying what the landscape shows and how it was rescaled.
+
+    :param heads: names of reward heads drawn as lines of their own (α does not apply to them).
+    :param clip: whether CLIP rewards (one line per α) are drawn.
+    """
+    what = f"CLIP reward against {state_label}, one line per regularisation strength α"
+    if heads:
+        names = f"reward head{'s' if len(heads) > 1 else ''} {', '.join(heads)}"
+        what = (
+            f"{what}, and the score of {names} (a probability; α does not apply)"
+            if clip
+            else f"Score of {names} against {state_label} (a probability; α does not apply)"
+        )
+    parts = [what]
     if goal_value is not None:
         parts.append(f"the goal ({goal_value:g}) is the dashed vertical line")
     text = "; ".join(parts) + "."
     if rescale:
         text += (
-            " Each α's rewards are min–max rescaled to [0, 1] over the states shown, so the curves "
+            f" Each {'line' if heads else 'α'}'s rewards are min–max rescaled to [0, 1] over the states shown, so the curves "
             "compare shapes (where the maximum is and how smoothly the reward rises towards it), "
             "not magnitudes."
         )

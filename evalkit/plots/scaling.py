@@ -7,7 +7,9 @@ Both take a tidy results table with one row per (model, α)::
     ViT-bigG-14  2539567362  0.0    0.48      0.46   0.50
 
 ``low``/``high`` are the bootstrap confidence interval of ``distance`` (as saved by
-``evalkit epic``); ``params`` is the parameter count of the whole CLIP model. Lower distance is
+``evalkit epic``). A row whose optional ``head`` column names a reward head (its α is NaN: a head
+has none) is drawn as a point of its own at its model, with a distinct marker and its name in the
+legend, and is not part of any α's line or fit; ``params`` is the parameter count of the whole CLIP model. Lower distance is
 better; √½ ≈ 0.707 is what an uninformative reward gets, and is drawn as a reference line.
 
 :func:`fit_log_linear` is the pure least-squares fit behind Fig. 4b,
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,6 +32,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from evalkit.errors import DegenerateError
 from evalkit.plots.style import (
     COLUMN_WIDTH,
+    OKABE_ITO,
     REFERENCE_COLOR,
     check_columns,
     legend_below,
@@ -68,6 +71,16 @@ METRIC_AXES: dict[str, MetricAxis] = {
     "erc_spearman": MetricAxis("ERC, Spearman (higher is better)", 0.0, "uncorrelated (0)"),
 }
 """The y axis of the scaling figures for each metric of the panel (``distance`` holds its value)."""
+HEAD_MARKERS: tuple[str, ...] = ("*", "P", "X", "h", "p")
+"""Markers of reward heads' points (series of α use :data:`~evalkit.plots.style.MARKERS`)."""
+HEAD_COLORS: tuple[str, ...] = (
+    OKABE_ITO["black"],
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["reddish_purple"],
+)
+"""Colours of reward heads' points, apart from the first α series' colours."""
+HEAD_GID = "reward-head"
+"""``gid`` of the error-bar lines of reward heads' points."""
 FIT_GID = "log-linear-fit"
 """``gid`` of the fitted lines in :func:`plot_scaling_by_size` (to find them among the artists)."""
 
@@ -140,6 +153,34 @@ def _model_order(table: pd.DataFrame, order: Sequence[str] | None) -> list[str]:
     return present
 
 
+def _alpha_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of α series (not those of reward heads)."""
+    if "head" not in table.columns:
+        return table
+    return table[table["head"].fillna("").astype(str) == ""]
+
+
+def _draw_heads(ax: Axes, table: pd.DataFrame, x_of: Callable[[pd.DataFrame], np.ndarray]) -> None:
+    """One labelled point with its interval per reward head in ``table``, at ``x_of(rows)``."""
+    if "head" not in table.columns:
+        return
+    heads = table[table["head"].fillna("").astype(str) != ""]
+    for j, (name, rows) in enumerate(heads.groupby("head", sort=False)):
+        color = HEAD_COLORS[j % len(HEAD_COLORS)]
+        container = ax.errorbar(
+            x_of(rows),
+            rows["distance"],
+            yerr=_yerr(rows),
+            color=color,
+            marker=HEAD_MARKERS[j % len(HEAD_MARKERS)],
+            markersize=8,
+            linestyle="none",
+            elinewidth=0.9,
+            label=f"{name} ({rows['model'].iloc[0]})",
+        )
+        container.lines[0].set_gid(HEAD_GID)
+
+
 def _reference_line(ax: Axes, axis: MetricAxis) -> None:
     if axis.reference is None:
         return
@@ -176,7 +217,7 @@ def plot_scaling_by_model(
     axis = METRIC_AXES[metric]
     models = _model_order(table, model_order)
     position = {m: i for i, m in enumerate(models)}
-    groups = sorted(table.groupby("alpha"), key=lambda kv: kv[0])
+    groups = sorted(_alpha_rows(table).groupby("alpha"), key=lambda kv: kv[0])
     width = min(0.3, 0.08 * len(groups))
     offsets = np.linspace(-width, width, len(groups)) if len(groups) > 1 else np.zeros(1)
     with paper_style():
@@ -194,6 +235,7 @@ def plot_scaling_by_model(
                 elinewidth=0.9,
                 label=alpha_label(alpha),
             )
+        _draw_heads(ax, table, lambda rows: rows["model"].map(position).to_numpy(dtype=float))
         _reference_line(ax, axis)
         ax.set_xticks(range(len(models)), models)
         ax.set_xlim(-0.5, len(models) - 0.5)
@@ -231,13 +273,12 @@ def plot_scaling_by_size(
     data = table
     if alphas is not None:
         wanted = np.asarray(alphas, dtype=float)
-        data = data[
-            np.isclose(data["alpha"].to_numpy(dtype=float)[:, None], wanted[None, :]).any(axis=1)
-        ]
+        a = data["alpha"].to_numpy(dtype=float)  # heads (no α) are kept
+        data = data[np.isnan(a) | np.isclose(a[:, None], wanted[None, :]).any(axis=1)]
         check_columns(data, SCALING_SIZE_COLUMNS, "plot_scaling_by_size (after selecting alphas)")
     if (data["params"].to_numpy(dtype=float) <= 0).any():
         raise ValueError("plot_scaling_by_size needs positive parameter counts.")
-    groups = sorted(data.groupby("alpha"), key=lambda kv: kv[0])
+    groups = sorted(_alpha_rows(data).groupby("alpha"), key=lambda kv: kv[0])
     with paper_style():
         fig, ax = new_figure(ax, size=(COLUMN_WIDTH, 3.0))
         ax.set_xscale("log")
@@ -279,6 +320,7 @@ def plot_scaling_by_size(
                 elinewidth=0.9,
                 label=label,
             )
+        _draw_heads(ax, data, lambda rows: rows["params"].to_numpy(dtype=float))
         if annotate:
             # Model names above the highest error bar of each model, so no α's point is hidden.
             for model, rows in data.groupby("model"):

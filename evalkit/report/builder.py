@@ -45,17 +45,22 @@ from evalkit.errors import DatasetError, EvalkitError
 from evalkit.fileio import atomic_folder
 from evalkit.pipeline.figures import (
     CLIP_SOURCE,
+    PROTOTYPE_PREFIX,
     axis_label,
     distance_text,
+    head_label,
     histogram_data,
     landscape_data,
     model_label,
     pairwise_data,
     parameter_count,
+    prototype_frames,
+    result_label,
     scaling_table_from_results,
 )
 from evalkit.pipeline.results import COLUMNS as RESULT_COLUMNS
 from evalkit.pipeline.results import EPIC_METRIC, load_epic_results, saved_results
+from evalkit.pipeline.reward_spec import HEAD_PREFIX
 from evalkit.plots import (
     landscape_caption,
     plot_distance_heatmap,
@@ -256,6 +261,15 @@ def epic_commands(epic: pd.DataFrame, root_option: str = "") -> list[str]:
         first = rows.iloc[0]
         if source == "clip":
             what = f"--model {_quote(model)} --pretrained {_quote(pretrained)} --alpha {number_list(sorted(rows['alpha']))}"
+        elif str(source).startswith(HEAD_PREFIX):
+            what = f"--reward {_quote(source)}"
+        elif str(source).startswith(PROTOTYPE_PREFIX):
+            goal, base = prototype_frames(source)
+            what = (
+                f"--model {_quote(model)} --pretrained {_quote(pretrained)} --goal-frames {_quote(goal)}"
+                + (f" --baseline-frames {_quote(base)}" if base else "")
+                + f" --alpha {number_list(sorted(rows['alpha']))}"
+            )
         elif str(source).startswith("function:"):
             what = f"--reward {_quote(str(source).split(':', 1)[1])}"
         else:
@@ -372,15 +386,40 @@ def gather_report(
     random_of = {(w.model, w.pretrained): w.random_weights for w in weights}
     by_name = {ds.name: ds for ds in datasets}
 
+    heads = epic[epic["reward_source"].astype(str).str.startswith(HEAD_PREFIX)]
+    for key in set(zip(heads["model"], heads["pretrained"])):
+        params.setdefault(key, parameter_count(key[0]))
+
     figures: list[FigureSpec] = []
     landscapes_done: set[tuple[str, str, str, str]] = set()
     for (dname, task, label_set), rows in clip.groupby(["dataset", "task", "label_set"], sort=True):
         ds = by_name[dname]
         pairs = _model_pairs(rows, params)
         any_random = any(random_of[p] for p in pairs)
-        figures += _scaling_figures(rows, dname, task, label_set, pairs, params, any_random)
+        own_heads = heads[
+            (heads["dataset"] == dname)
+            & (heads["task"] == task)
+            & (heads["label_set"] == label_set)
+        ]
+        figures += _scaling_figures(
+            pd.concat([rows, own_heads], ignore_index=True),
+            dname,
+            task,
+            label_set,
+            pairs,
+            params,
+            any_random,
+        )
         figures.append(
-            _histogram_figure(ds, rows, task, label_set, pairs, histogram_alpha, any_random)
+            _histogram_figure(
+                ds,
+                pd.concat([rows, own_heads], ignore_index=True),
+                task,
+                label_set,
+                pairs,
+                histogram_alpha,
+                any_random,
+            )
         )
         if len(rows) >= 2:
             figures.append(_pairwise_figure(ds, rows, task, label_set, pairs, any_random))
@@ -400,6 +439,20 @@ def gather_report(
                 )
             )
 
+    prototypes = epic[epic["reward_source"].astype(str).str.startswith(PROTOTYPE_PREFIX)]
+    keys = ["dataset", "task", "model", "pretrained", "reward_source"]
+    for (dname, task, model, pretrained, source), rows in prototypes.groupby(keys, sort=True):
+        if _has_state_axis(by_name[dname]):
+            random = bool(rows["random_weights"].fillna(False).astype(bool).any())
+            alphas = sorted(rows["alpha"].dropna().unique())
+            figures.append(
+                _landscape_figure(
+                    by_name[dname], task, model, pretrained, alphas, random, prototype=source
+                )
+            )
+    for (dname, task), rows in heads.groupby(["dataset", "task"], sort=True):
+        if _has_state_axis(by_name[dname]):
+            figures.append(_head_landscape_figure(by_name[dname], task, rows))
     figures += [_run_figure(i, e) for i, e in enumerate(run_entries)]
 
     root_option = f" --root {_quote(root)}" if root is not None else ""
@@ -487,8 +540,8 @@ def _scaling_figures(
                 caption="Fig. 4b: EPIC distance against the number of parameters (log axis); dashed lines are least-squares "
                 "fits distance = a + b·log10(params), one per α, with the slope b per tenfold increase in parameters "
                 "in the legend.",
-                draw=lambda t=table, tt=f"{task}: EPIC by size": plot_scaling_by_size(
-                    t, title=tt, random_weights=random
+                draw=lambda t=table.dropna(subset=["params"]), tt=f"{task}: EPIC by size": (
+                    plot_scaling_by_size(t, title=tt, random_weights=random)
                 ),
                 random_weights=random,
             )
@@ -505,6 +558,8 @@ def _histogram_figure(
     alpha: float,
     random: bool,
 ) -> FigureSpec:
+    heads = rows[rows["reward_source"].astype(str).str.startswith(HEAD_PREFIX)]
+    rows = rows.drop(heads.index)
     available = rows["alpha"].dropna().unique()
     a = float(available[np.argmin(np.abs(available - alpha))]) if len(available) else alpha
     at = rows[np.isclose(rows["alpha"].to_numpy(dtype=float), a)]
@@ -512,12 +567,21 @@ def _histogram_figure(
         model_label(r.model, r.pretrained): f"EPIC {distance_text(r.distance, r.ci_low, r.ci_high)}"
         for r in at.itertuples()
     }
+    notes |= {
+        head_label(r.reward_source): f"EPIC {distance_text(r.distance, r.ci_low, r.ci_high)}"
+        for r in heads.itertuples()
+    }
 
     def draw() -> Any:
         from evalkit.vlm import ModelSpec  # open_clip: only when the figure is drawn
 
         data = histogram_data(
-            ds, task, [ModelSpec.coerce(m, p) for m, p in pairs], alpha=a, label_set=label_set
+            ds,
+            task,
+            [ModelSpec.coerce(m, p) for m, p in pairs],
+            alpha=a,
+            label_set=label_set,
+            rewards=list(heads["reward_source"]),
         )
         return plot_histograms(
             data.table,
@@ -525,6 +589,7 @@ def _histogram_figure(
             annotations=notes,
             title=f"{task}: reward at α = {a:g}, {label_set} labels",
             random_weights=data.random_weights,
+            kinds=data.kinds,
         )
 
     return FigureSpec(
@@ -577,34 +642,81 @@ def _pairwise_figure(
     )
 
 
+def _plot_landscape(data: Any, title: str | None) -> Any:
+    """The landscape of :func:`~evalkit.pipeline.figures.landscape_data`'s result (``title``:
+    its own title unless given)."""
+    return plot_landscape(
+        data.table,
+        data.state_label,
+        data.goal_value,
+        goal_region=data.goal_region,
+        title=title or data.title,
+        random_weights=data.random_weights,
+    )
+
+
 def _landscape_figure(
-    ds: Any, task: str, model: str, pretrained: str, alphas: Sequence[float], random: bool
+    ds: Any,
+    task: str,
+    model: str,
+    pretrained: str,
+    alphas: Sequence[float],
+    random: bool,
+    prototype: str = "",
 ) -> FigureSpec:
+    """The landscape of a model's CLIP reward, or (``prototype``: a row's ``reward_source``) of
+    its frame-prototype reward."""
     fam = FAMILIES[ds.family]
+    goal, base = prototype_frames(prototype) if prototype else (None, None)
 
     def draw() -> Any:
         from evalkit.vlm import ModelSpec  # open_clip: only when the figure is drawn
 
-        data = landscape_data(ds, task, ModelSpec.coerce(model, pretrained), alphas)
-        return plot_landscape(
-            data.table,
-            data.state_label,
-            data.goal_value,
-            goal_region=data.goal_region,
-            title=data.title,
-            random_weights=data.random_weights,
+        data = landscape_data(
+            ds,
+            task,
+            ModelSpec.coerce(model, pretrained),
+            alphas,
+            goal_frames=goal,
+            baseline_frames=base,
         )
+        return _plot_landscape(data, data.title + (f", prototype goal {goal}" if goal else ""))
 
     label = axis_label(fam)
+    what = f"{model} ({pretrained})"
+    if prototype:
+        what = f"{result_label(prototype, model)} ({pretrained})"
     return FigureSpec(
-        key=_key("landscape", ds.name, task, model, pretrained),
+        key=_key("landscape", ds.name, task, model, pretrained, "prototype" if goal else "", goal),
         section="landscapes",
-        title=f"{task}: reward landscape of {model} ({pretrained}) on {ds.name}",
+        title=f"{task}: reward landscape of {what} on {ds.name}",
         caption="Fig. 2: "
         + landscape_caption(label, fam.goal_value)
+        + (f" The goal is the prototype of the frames {goal}." if goal else "")
         + " Shaded: goal states by the task's rule.",
         draw=draw,
         random_weights=random,
+    )
+
+
+def _head_landscape_figure(ds: Any, task: str, rows: pd.DataFrame) -> FigureSpec:
+    """The landscape of the reward heads with saved results on a sweep: a line per head."""
+    fam = FAMILIES[ds.family]
+    specs = sorted(rows["reward_source"].astype(str).unique())
+    names = [result_label(s, m) for s, m in rows.groupby("reward_source")["model"].first().items()]
+
+    def draw() -> Any:
+        return _plot_landscape(landscape_data(ds, task, None, [], rewards=specs), None)
+
+    return FigureSpec(
+        key=_key("landscape", ds.name, task, "heads"),
+        section="landscapes",
+        title=f"{task}: reward landscape of {', '.join(names)} on {ds.name}",
+        caption="Fig. 2: "
+        + landscape_caption(axis_label(fam), fam.goal_value, heads=names, clip=False)
+        + " Shaded: goal states by the task's rule.",
+        draw=draw,
+        random_weights=bool(rows["random_weights"].fillna(False).astype(bool).any()),
     )
 
 
@@ -639,7 +751,7 @@ def panel_groups(panel: pd.DataFrame) -> list[dict[str, Any]]:
                 )
             table.append(
                 {
-                    "reward": model or source,
+                    "reward": result_label(source, model),
                     "pretrained": pretrained or "—",
                     "alpha": "—" if pd.isna(alpha) else f"{float(alpha):g}",
                     "cells": cells,
@@ -670,11 +782,10 @@ def epic_groups(epic: pd.DataFrame, order: Sequence[tuple[str, str]] = ()) -> li
     if epic.empty:
         return groups
     table = epic.copy()
-    table["_model"] = np.where(
-        table["model"].astype(str) != "",
-        table["model"].astype(str),
-        table["reward_source"].astype(str),
-    )
+    table["_model"] = [
+        result_label(source, model)
+        for source, model in zip(table["reward_source"].astype(str), table["model"].astype(str))
+    ]
     rank = {pair: i for i, pair in enumerate(order)}
     table["_rank"] = [
         rank.get((m, p), len(rank)) for m, p in zip(table["model"], table["pretrained"])

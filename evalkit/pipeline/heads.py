@@ -79,7 +79,7 @@ def _embeddings(
     fit = {
         "model_identity": resolved.label,
         "model_key": digest(json.dumps(fields.get("model", {}), sort_keys=True, default=str)),
-        "model": resolved.display_name,
+        "model": _spec_name(resolved),
         "pretrained": resolved.spec.pretrained,
         "random_weights": bool(resolved.random_weights),
         "embedding": {
@@ -89,6 +89,14 @@ def _embeddings(
         },
     }
     return np.asarray(emb.values), fit
+
+
+def _spec_name(resolved: Any) -> str:
+    """The model name a :class:`~evalkit.vlm.ModelSpec` takes back: a model config file's path
+    (its display name is only the file's stem), else the display name."""
+    if getattr(resolved, "arch", resolved.display_name) != resolved.display_name:
+        return str(Path(resolved.spec.model).expanduser().resolve())
+    return str(resolved.display_name)
 
 
 def align(

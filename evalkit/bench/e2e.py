@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
+import torch
+from safetensors.torch import save_file
 
 from evalkit.data.store import Dataset, open_dataset
 from evalkit.data.sweeps import collect_sweep
@@ -53,10 +55,13 @@ from evalkit.heads import load_head
 from evalkit.pipeline import align
 from evalkit.pipeline.heads import head_reward_source
 from evalkit.pipeline.rewards import task_rewards
+from evalkit.plots.style import new_figure, paper_style, save_figure, series_style
 from evalkit.tasks import get_task
 from evalkit.train.config import TrainConfig
 from evalkit.train.evaluate import EVAL_DIR, REPORT_FILE, evaluate
 from evalkit.train.runner import read_checkpoints, train
+from evalkit.vlm import ModelSpec, embed_dataset, load_model, resolve
+from evalkit.vlm.models import CONFIG_DIR
 
 TASK = "cartpole"
 DATASET = "cartpole-box"
@@ -66,6 +71,8 @@ SUMMARY_JSON = "summary.json"
 SUMMARY_MD = "summary.md"
 CURVE_PNG = "learning_curve.png"
 EPIC_FILE = "text_epic.json"
+EPISODE_RETURN = 200
+"""The largest CartPole return (+1 in each of 200 steps); −200: the pole down throughout."""
 ISSUE_SUCCESS = 0.5
 """The issue's success criterion: the pole upright in at least this fraction of an episode's steps."""
 
@@ -245,8 +252,6 @@ class Layout:
 
 def model_config(settings: E2ESettings) -> dict[str, Any]:
     """The open_clip config (hub style, with the preprocessing) of the bench's image tower."""
-    from evalkit.vlm.models import CONFIG_DIR  # torch and open_clip: only when a model is used
-
     text = json.loads((CONFIG_DIR / "evalkit-tiny-vit.json").read_text())["text_cfg"]
     vision = {**settings.vision, "image_size": settings.size, "pool_type": "avg"}
     return {
@@ -258,11 +263,6 @@ def model_config(settings: E2ESettings) -> dict[str, Any]:
 def save_random_model(settings: E2ESettings, config_path: Path, weights_path: Path) -> str:
     """Write the tower's config and a seeded random-weight checkpoint of it (see the module
     docstring for the two choices); returns the checkpoint's label."""
-    import torch  # torch, open_clip and safetensors: only when a model is made
-    from safetensors.torch import save_file
-
-    from evalkit.vlm import ModelSpec, load_model, resolve
-
     config_path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(json.dumps(model_config(settings), indent=2) + "\n", config_path)
     state = load_model(ModelSpec(str(config_path), "none")).model.state_dict()
@@ -294,8 +294,6 @@ def text_epic(
     dataset: Dataset, config_path: Path, weights_path: Path, settings: E2ESettings
 ) -> dict[str, Any]:
     """EPIC of the model's text-prompt reward (α = 0, the control's) on the dataset's rule labels."""
-    from evalkit.vlm import ModelSpec
-
     spec = ModelSpec(str(config_path), str(weights_path))
     table = task_rewards(dataset, TASK, spec, alphas=(0.0,), devices="cpu", progress=False)
     labels = dataset.labels(TASK)
@@ -429,27 +427,22 @@ def run_summary(
 
 def plot_curves(runs: Mapping[str, Mapping[str, Any]], path: Path) -> None:
     """Ground-truth return of the recent training episodes against steps, one line per run."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.4), dpi=150)
-    for name, run in runs.items():
-        points = [(p["step"], p["gt_return"]) for p in run["curve"] if p["gt_return"] is not None]
-        if points:
-            steps, returns = zip(*points)
-            ax.plot(steps, returns, marker="o", markersize=3, label=LABELS[name])
-    ax.axhline(200, color="grey", lw=0.8, ls=":")
-    ax.axhline(-200, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel("ground-truth return (training episodes)")
-    ax.set_title("CartPole DQN: head reward vs text-prompt reward (random ViT)", fontsize=8)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    with paper_style():
+        fig, ax = new_figure()
+        for i, (name, run) in enumerate(runs.items()):
+            points = [
+                (p["step"], p["gt_return"]) for p in run["curve"] if p["gt_return"] is not None
+            ]
+            if points:
+                steps, returns = zip(*points)
+                ax.plot(steps, returns, markersize=3, label=LABELS[name], **series_style(i))
+        ax.axhline(EPISODE_RETURN, color="grey", lw=0.8, ls=":")
+        ax.axhline(-EPISODE_RETURN, color="grey", lw=0.8, ls=":")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("ground-truth return")
+        ax.set_title("CartPole DQN, random-weight ViT: head vs text reward")
+        ax.legend()
+    save_figure(fig, path)
 
 
 LABELS = {"head": "reward head (rule labels)", "text": "text prompts (control)"}
@@ -557,8 +550,6 @@ def bench_e2e(out: str | Path, settings: E2ESettings = FULL, say: Say = print) -
 
     :raises KeyboardInterrupt: Ctrl-C; finished stages (and an interrupted run's checkpoints) stay.
     """
-    import torch  # loaded with the model anyway; here to set its threads for every stage
-
     torch.set_num_threads(settings.threads)
     layout = Layout(Path(out))
     layout.out.mkdir(parents=True, exist_ok=True)
@@ -594,15 +585,11 @@ def bench_e2e(out: str | Path, settings: E2ESettings = FULL, say: Say = print) -
         }
 
     def embed() -> dict[str, Any]:
-        from evalkit.vlm import ModelSpec, embed_dataset
-
         spec = ModelSpec(str(layout.model_config), str(layout.model_weights))
         emb = embed_dataset(open_dataset(DATASET, layout.datasets), spec, devices="cpu")
         return {"frames": int(emb.values.shape[0]), "dim": int(emb.values.shape[1])}
 
     def fit() -> dict[str, Any]:
-        from evalkit.vlm import ModelSpec
-
         ds = open_dataset(DATASET, layout.datasets)
         spec = ModelSpec(str(layout.model_config), str(layout.model_weights))
         result = align(

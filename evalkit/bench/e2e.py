@@ -440,7 +440,7 @@ def plot_curves(runs: Mapping[str, Mapping[str, Any]], path: Path) -> None:
         ax.axhline(-EPISODE_RETURN, color="grey", lw=0.8, ls=":")
         ax.set_xlabel("environment steps")
         ax.set_ylabel("ground-truth return")
-        ax.set_title("CartPole DQN, random-weight ViT: head vs text reward")
+        ax.set_title("CartPole DQN on a random-weight ViT's rewards")
         ax.legend()
     save_figure(fig, path)
 
@@ -506,8 +506,8 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
         "(random weights, saved as a local checkpoint).",
         "",
         "| reward | EPIC on the box dataset | success (upright ≥ 50 % of steps) | success "
-        "(family: upright in every step) | GT return | steps |",
-        "|---|---|---|---|---|---|",
+        "(family: upright in every step) | GT return | steps | evaluated checkpoint |",
+        "|---|---|---|---|---|---|---|",
     ]
     epic = {
         "head": f"{head['heldout_epic']:.3f} held-out (in-sample {head['in_sample_epic']:.3f})",
@@ -517,7 +517,7 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
         lines.append(
             f"| {LABELS[name]} | {epic[name]} | {run['upright_half_rate']:.0%} of {run['episodes']} | "
             f"{run['success_rate']:.0%} | {run['gt_return_mean']:.1f} ± {run['gt_return_std']:.1f} | "
-            f"{run['steps']} |"
+            f"{run['steps']} | step {run['checkpoint_step']} (highest training reward) |"
         )
     lines += ["", "Head EPIC on each run's evaluation rollouts (the states its policy visits):"]
     for name, run in runs.items():

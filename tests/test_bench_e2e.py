@@ -10,8 +10,10 @@ import pytest
 from safetensors.torch import load_file
 
 from evalkit.bench import e2e
+from evalkit.bench.stages import STAGES_FILE
 from evalkit.data.store import open_dataset
 from evalkit.epic.goal import epic_goal
+from evalkit.errors import EvalkitError
 from evalkit.heads import load_head
 from evalkit.rewards import RewardModel
 from evalkit.tasks import get_task
@@ -46,7 +48,7 @@ def quick_run(tmp_path_factory):
         mp.setattr(e2e, "evaluate_stage", interrupted)
         with pytest.raises(KeyboardInterrupt):
             e2e.bench_e2e(out, e2e.QUICK, say=messages.append)
-    first = json.loads((out / e2e.STAGES_FILE).read_text())["stages"]
+    first = json.loads((out / STAGES_FILE).read_text())["stages"]
     again: list[str] = []
     summary = e2e.bench_e2e(out, e2e.QUICK, say=again.append)
     return out, summary, messages, first, again
@@ -72,7 +74,7 @@ def test_every_stage_runs_once_and_a_rerun_reuses_them(quick_run):
 
 def test_other_settings_in_the_same_folder_are_refused(quick_run):
     out = quick_run[0]
-    with pytest.raises(e2e.EvalkitError, match="other settings"):
+    with pytest.raises(EvalkitError, match="bench e2e run with other settings"):
         e2e.bench_e2e(out, replace(e2e.QUICK, steps=700), say=lambda m: None)
 
 

@@ -36,8 +36,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -45,11 +44,12 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
+from evalkit.bench.stages import Stage, StageLog, jsonable, run_stages
 from evalkit.data.store import Dataset, open_dataset
 from evalkit.data.sweeps import collect_sweep
 from evalkit.envs.family import BOX
 from evalkit.epic.goal import epic_goal
-from evalkit.errors import DegenerateError, EvalkitError
+from evalkit.errors import DegenerateError
 from evalkit.fileio import atomic_path, atomic_write_text
 from evalkit.heads import load_head
 from evalkit.pipeline import align
@@ -66,7 +66,6 @@ from evalkit.vlm.models import CONFIG_DIR
 TASK = "cartpole"
 DATASET = "cartpole-box"
 MODEL_NAME = "e2e-vit"
-STAGES_FILE = "stages.json"
 SUMMARY_JSON = "summary.json"
 SUMMARY_MD = "summary.md"
 CURVE_PNG = "learning_curve.png"
@@ -100,6 +99,7 @@ DQN_KWARGS: dict[str, Any] = {
 """rl-zoo's DQN hyperparameters for CartPole (50 000 steps there)."""
 
 Say = Callable[[str], None]
+"""Where progress lines go."""
 
 
 @dataclass(frozen=True)
@@ -156,69 +156,11 @@ QUICK = E2ESettings(
 """Seconds-long: the same stages on a tiny dataset and model (tests; nothing learns)."""
 
 
-# -- stages -------------------------------------------------------------------------------------
-
-
 def _identity(settings: E2ESettings) -> dict[str, Any]:
-    """The settings that decide the results (not ``threads``), as JSON."""
+    """The settings that decide the results (not ``threads``)."""
     values = asdict(settings)
     values.pop("threads")
-    return _jsonable(values)
-
-
-class StageLog:
-    """``stages.json`` of an output folder: the finished stages, their wall time and results."""
-
-    def __init__(self, out: Path, settings: E2ESettings) -> None:
-        self.path = out / STAGES_FILE
-        self.settings = settings
-        self.stages: dict[str, dict[str, Any]] = {}
-        if self.path.is_file():
-            saved = json.loads(self.path.read_text())
-            if saved.get("settings") != _identity(settings):
-                raise EvalkitError(
-                    f"{out} holds a bench e2e run with other settings; choose another --out or delete it."
-                )
-            self.stages = dict(saved.get("stages", {}))
-
-    def done(self, name: str) -> dict[str, Any] | None:
-        return self.stages.get(name)
-
-    def finish(self, name: str, seconds: float, **result: Any) -> dict[str, Any]:
-        self.stages[name] = {"seconds": seconds, **_jsonable(result)}
-        body = {"settings": _identity(self.settings), "stages": self.stages}
-        atomic_write_text(json.dumps(body, indent=2) + "\n", self.path)
-        return self.stages[name]
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One step of the proof: its name and what it does (returns the results to record)."""
-
-    name: str
-    what: str
-    run: Callable[[], Mapping[str, Any]]
-
-
-def run_stages(stages: list[Stage], log: StageLog, say: Say) -> dict[str, dict[str, Any]]:
-    """Run each stage not finished yet, in order; say what starts, what is reused, what took."""
-    for i, stage in enumerate(stages, 1):
-        tag = f"[{i}/{len(stages)}] {stage.name}"
-        done = log.done(stage.name)
-        if done is not None:
-            say(f"{tag}: reused (finished before in {done['seconds']:.1f} s)")
-            continue
-        say(f"{tag}: {stage.what}...")
-        t0 = time.perf_counter()
-        result = stage.run()
-        seconds = time.perf_counter() - t0
-        log.finish(stage.name, seconds, **result)
-        say(f"{tag}: done in {seconds:.1f} s")
-    return log.stages
+    return values
 
 
 # -- the pieces ---------------------------------------------------------------------------------
@@ -483,7 +425,7 @@ def summarise(
         "stages": {name: record["seconds"] for name, record in stages.items()},
         "total_seconds": float(sum(record["seconds"] for record in stages.values())),
         "machine": load,
-        "settings": _jsonable(asdict(settings)),
+        "settings": jsonable(asdict(settings)),
         "curve_png": str(layout.out / CURVE_PNG),
     }
 
@@ -553,7 +495,7 @@ def bench_e2e(out: str | Path, settings: E2ESettings = FULL, say: Say = print) -
     torch.set_num_threads(settings.threads)
     layout = Layout(Path(out))
     layout.out.mkdir(parents=True, exist_ok=True)
-    log = StageLog(layout.out, settings)
+    log = StageLog(layout.out, _identity(settings), what="bench e2e run")
     load_start = log.stages.get("collect", {}).get("load", _load())
 
     def collect() -> dict[str, Any]:
@@ -663,8 +605,3 @@ def bench_e2e(out: str | Path, settings: E2ESettings = FULL, say: Say = print) -
     atomic_write_text(summary_markdown(summary), layout.out / SUMMARY_MD)
     say(f"summary: {layout.out / SUMMARY_MD}")
     return summary
-
-
-def quick_settings(**overrides: Any) -> E2ESettings:
-    """:data:`QUICK` with overrides (``steps``...)."""
-    return replace(QUICK, **overrides)

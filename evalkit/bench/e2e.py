@@ -493,7 +493,7 @@ def bench_e2e(out: str | Path, settings: E2ESettings = FULL, say: Say = print) -
     :raises KeyboardInterrupt: Ctrl-C; finished stages (and an interrupted run's checkpoints) stay.
     """
     torch.set_num_threads(settings.threads)
-    layout = Layout(Path(out))
+    layout = Layout(Path(out).absolute())  # runs and heads record these paths
     layout.out.mkdir(parents=True, exist_ok=True)
     log = StageLog(layout.out, _identity(settings), what="bench e2e run")
     load_start = log.stages.get("collect", {}).get("load", _load())

@@ -28,7 +28,11 @@ _N = typer.Option(
 _SIZE = typer.Option(224, "--size", help="Frame width and height in pixels.")
 _SEED = seed_option(0, "Seed of random spacing and of the procedural textures.")
 _SPACING = typer.Option(
-    "grid", "--spacing", help="'grid': evenly spaced, both ends included; 'random': uniform draws."
+    "grid",
+    "--spacing",
+    help="'grid': the axis evenly spaced, both ends included; 'random': the axis drawn uniformly; "
+    "'box': every state variable drawn uniformly over the family's box (the states a learning "
+    "agent visits; dataset name <default>-box).",
 )
 _NAME = typer.Option(None, "--name", help="Dataset name (default: the family's default dataset).")
 _OVERWRITE = typer.Option(
@@ -123,6 +127,8 @@ def sweep_command(family: Any) -> Callable[..., None]:
     command.__doc__ = (
         f"{family.title or family.name} sweep: {family.sweep.describe()} ('{datasets}')."
     )
+    if family.sweep.box:
+        command.__doc__ += f" With --spacing box: {family.sweep.describe_box()}."
     command.__name__ = f"collect_{family.name}"
     return command
 

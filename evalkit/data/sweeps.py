@@ -24,9 +24,24 @@ mountaincar   ``position`` in           ``velocity = 0``
 
 ``spacing="grid"`` (default) takes ``n`` evenly spaced values including both ends
 (``numpy.linspace``); ``spacing="random"`` draws ``n`` values independently and uniformly with
-``seed`` (then sorted, so frame order still follows the axis). Each frame is its own episode
-(``episode = frame index``, ``step = 0``): the states are independent, so a bootstrap over
-episodes resamples single frames.
+``seed`` (then sorted, so frame order still follows the axis). ``spacing="box"`` draws *every*
+state variable independently and uniformly over the family's state box
+(:attr:`~evalkit.envs.family.SweepSpec.box`; sorted by the axis), so the dataset covers the
+states a learning agent visits, not only the axis:
+
+============  ===========================================================================
+family        box (uniform, every column)
+============  ===========================================================================
+cartpole      ``cart_position`` in [-1.6, 1.6] (the cart in the frame), ``cart_velocity``
+              in [-2, 2], ``angle`` in [-π, π] (the pole all the way round),
+              ``angular_velocity`` in [-4, 4]
+mountaincar   ``position`` in [-1.2, 0.6], ``velocity`` in [-0.07, 0.07]
+============  ===========================================================================
+
+A box dataset's default name is the sweep's with ``-box`` appended (``cartpole-sweep-box``).
+Each frame is its own episode (``episode = frame index``, ``step = 0``): the states are
+independent draws, so episode-grouped folds and a bootstrap over episodes resample single
+frames, which is right for independent states.
 
 Re-running with the same arguments returns the existing dataset without rendering anything;
 other arguments under an existing name are refused unless ``overwrite``.
@@ -48,7 +63,14 @@ from evalkit.data.store import (
     collect_into,
     resolve_root,
 )
-from evalkit.envs.family import SPACINGS, Family, Spacing, all_families, sweep_values  # noqa: F401 - re-exported
+from evalkit.envs.family import (  # noqa: F401 - SPACINGS and sweep_values re-exported
+    BOX,
+    SPACINGS,
+    Family,
+    Spacing,
+    all_families,
+    sweep_values,
+)
 from evalkit.errors import EvalkitError
 from evalkit.tasks import get_family
 
@@ -57,6 +79,8 @@ DEFAULT_N = 1000
 """Default number of states: 1000 frames of 224x224 render in seconds and give ~130 CartPole and
 ~80 MountainCar goal frames."""
 DEFAULT_SIZE = 224
+BOX_SUFFIX = "-box"
+"""Appended to a sweep's default dataset name for ``spacing="box"`` (``cartpole-sweep-box``)."""
 MAX_SIZE = 2048
 """Largest frame side accepted (a 1000-frame sweep at this size is already 12 GB)."""
 
@@ -128,10 +152,11 @@ def collect_sweep(
     :param n: number of states (frames).
     :param size: frame width and height in pixels.
     :param seed: seed of the random spacing and of MountainCar's textures.
-    :param spacing: ``"grid"`` (evenly spaced, default) or ``"random"`` (uniform draws).
+    :param spacing: ``"grid"`` (evenly spaced, default), ``"random"`` (uniform draws of the
+        axis) or ``"box"`` (uniform draws of every state variable over the family's box).
     :param textured: MountainCar only: textured scene (default) or gymnasium's line drawing
         (the same as ``variants={"textured": ...}``).
-    :param name: dataset name (default: :func:`default_name`).
+    :param name: dataset name (default: :func:`default_name`, with ``-box`` for ``"box"``).
     :param root: datasets root (default: ``$EVALKIT_DATASETS`` or ``./datasets``).
     :param overwrite: replace a dataset of that name made with other parameters.
     :param progress: show a progress bar on stderr.
@@ -151,8 +176,15 @@ def collect_sweep(
         )
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise EvalkitError(f"The number of states must be a positive whole number, not {n}.")
+    if spacing == BOX and not spec.box:
+        boxed = [f.name for f in all_families() if f.sweep is not None and f.sweep.box]
+        raise EvalkitError(
+            f"{fam.name} has no state box, so no 'box' spacing (families with one: "
+            f"{', '.join(boxed) or 'none'}); use grid or random."
+        )
     chosen = fam.resolve_variants(check_variants(fam, _variants(textured, variants or {})))
-    name = fam.sweep_dataset_name(chosen) if name is None else name  # '' is refused, not replaced
+    if name is None:  # '' is refused, not replaced
+        name = fam.sweep_dataset_name(chosen) + (BOX_SUFFIX if spacing == BOX else "")
     root_path = check_root(resolve_root(root))
     check_dataset_size(root_path, int(n), (size, size, 3))  # before the state table is built
     states = spec.states(int(n), spacing, seed)
@@ -167,6 +199,8 @@ def collect_sweep(
         "high": spec.high,
         "fixed": dict(spec.fixed),
     }
+    if spacing == BOX:  # only then, so that grid and random sweeps keep their identity
+        params["box"] = {k: list(v) for k, v in spec.box.items()}
     render = env.render_settings()
     try:
         return collect_into(

@@ -29,6 +29,11 @@ failure threshold, also part of the ground-truth reward). Frames are centre-crop
 CLIP's preprocessing would crop gymnasium's 600×400 picture, so a cart past about ±1.6 is out of
 the frame."""
 
+CARTPOLE_VISIBLE_POSITION = 1.6
+"""The largest ``|cart_position|`` at which the cart and pole are inside a centre-cropped square
+frame (the crop keeps 400 of the 600 canvas pixels, 4.8 world units wide): the state box of
+``--spacing box`` stops there, since a frame without the cart cannot show whether it is up."""
+
 
 def cartpole_upright(
     states: Any,
@@ -57,6 +62,12 @@ CARTPOLE = register_family(
             math.pi / 2,
             {"cart_position": 0.0, "cart_velocity": 0.0, "angular_velocity": 0.0},
             summary="pole angle uniform in [-π/2, π/2], cart centred at rest",
+            box={
+                "cart_position": (-CARTPOLE_VISIBLE_POSITION, CARTPOLE_VISIBLE_POSITION),
+                "cart_velocity": (-2.0, 2.0),
+                "angle": (-math.pi, math.pi),
+                "angular_velocity": (-4.0, 4.0),
+            },
         ),
         axis_label="pole angle (rad)",
         goal_value=0.0,

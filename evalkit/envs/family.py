@@ -42,20 +42,24 @@ from evalkit.errors import EvalkitError
 RuleFn = Callable[..., np.ndarray]
 """``rule(states: pandas.DataFrame, **params) -> bool array`` with one entry per row."""
 
-Spacing = Literal["grid", "random"]
-SPACINGS: tuple[str, ...] = ("grid", "random")
+Spacing = Literal["grid", "random", "box"]
+SPACINGS: tuple[str, ...] = ("grid", "random", "box")
+BOX: Spacing = "box"
+"""The spacing that draws every state variable uniformly over the family's box
+(:attr:`SweepSpec.box`), not only the sweep axis."""
 
 
 def sweep_values(
     n: int, low: float, high: float, spacing: Spacing = "grid", seed: int = 0
 ) -> np.ndarray:
     """``n`` values covering ``[low, high]`` uniformly: evenly spaced including both ends
-    (``"grid"``) or independent uniform draws with ``seed``, sorted (``"random"``)."""
+    (``"grid"``) or independent uniform draws with ``seed``, sorted (``"random"``; ``"box"``
+    draws the same values)."""
     if n <= 0:
         raise EvalkitError(f"The number of states must be positive, not {n}.")
     if spacing == "grid":
         return np.linspace(low, high, n)
-    if spacing == "random":
+    if spacing in ("random", BOX):
         return np.sort(np.random.default_rng(seed).uniform(low, high, n))
     raise EvalkitError(f"Unknown spacing {spacing!r}; use one of: {', '.join(SPACINGS)}.")
 
@@ -69,6 +73,9 @@ class SweepSpec:
     :param high: largest value of ``axis``.
     :param fixed: values of the other state columns.
     :param summary: the sweep in words, for ``--help`` (default: made from the numbers).
+    :param box: ``(low, high)`` of every state column for ``spacing="box"``: states drawn
+        uniformly over this box cover what a learning agent visits (the cart moves, the pole
+        swings round), not only the axis (empty: the family has no box).
     """
 
     axis: str
@@ -76,15 +83,43 @@ class SweepSpec:
     high: float
     fixed: Mapping[str, float] = field(default_factory=dict)
     summary: str = ""
+    box: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def states(self, n: int, spacing: Spacing = "grid", seed: int = 0) -> Any:
-        """``n`` states as a pandas table, one row each, columns ``axis`` and the fixed ones."""
+        """``n`` states as a pandas table, one row each, columns ``axis`` and the fixed ones
+        (``"box"``: every column of :attr:`box` drawn uniformly, the table sorted by ``axis``)."""
         import pandas as pd  # here so that importing the family registry stays light
 
+        if spacing == BOX:
+            return self.box_states(n, seed)
         table = pd.DataFrame({self.axis: sweep_values(n, self.low, self.high, spacing, seed)})
         for name, value in self.fixed.items():
             table[name] = float(value)
         return table
+
+    def box_states(self, n: int, seed: int = 0) -> Any:
+        """``n`` states drawn independently and uniformly over :attr:`box` with ``seed``,
+        sorted by :attr:`axis` (so frame order still follows the axis).
+
+        :raises EvalkitError: the family has no box, or ``n`` is not positive.
+        """
+        import pandas as pd  # here so that importing the family registry stays light
+
+        if not self.box:
+            raise EvalkitError(
+                "This family has no state box, so no 'box' spacing; use grid or random."
+            )
+        if n <= 0:
+            raise EvalkitError(f"The number of states must be positive, not {n}.")
+        rng = np.random.default_rng(seed)
+        table = pd.DataFrame(
+            {name: rng.uniform(low, high, n) for name, (low, high) in self.box.items()}
+        )
+        return table.sort_values(self.axis, kind="stable").reset_index(drop=True)
+
+    def describe_box(self) -> str:
+        """The box in one phrase (``cart_position in [-2.4, 2.4], angle in [-3.14, 3.14]``)."""
+        return ", ".join(f"{k} in [{lo:g}, {hi:g}]" for k, (lo, hi) in self.box.items())
 
     def describe(self) -> str:
         """The sweep in one phrase (``angle uniform in [-1.57, 1.57]``)."""

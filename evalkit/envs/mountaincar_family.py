@@ -53,6 +53,7 @@ MOUNTAINCAR = register_family(
             0.6,
             {"velocity": 0.0},
             summary="car position uniform in [-1.2, 0.6] at rest",
+            box={"position": (-1.2, 0.6), "velocity": (-0.07, 0.07)},
         ),
         axis_label="car position x",
         goal_value=MOUNTAINCAR_GOAL_POSITION,

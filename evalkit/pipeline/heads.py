@@ -79,7 +79,7 @@ def _embeddings(
     fit = {
         "model_identity": resolved.label,
         "model_key": digest(json.dumps(fields.get("model", {}), sort_keys=True, default=str)),
-        "model": resolved.display_name,
+        "model": _spec_name(resolved),
         "pretrained": resolved.spec.pretrained,
         "random_weights": bool(resolved.random_weights),
         "embedding": {
@@ -139,6 +139,14 @@ def labelled_embeddings(
     x_all, fit_meta = _embeddings(dataset, model, precision, **embed)
     x = np.asarray(x_all[ids], dtype=np.float64)
     return LabelledEmbeddings(goal, x, goal.labels[ids], dataset.episodes[ids], fit_meta)
+
+
+def _spec_name(resolved: Any) -> str:
+    """The model name a :class:`~evalkit.vlm.ModelSpec` takes back: a model config file's path
+    (its display name is only the file's stem), else the display name."""
+    if getattr(resolved, "arch", resolved.display_name) != resolved.display_name:
+        return str(Path(resolved.spec.model).expanduser().resolve())
+    return str(resolved.display_name)
 
 
 def align(

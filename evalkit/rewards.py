@@ -207,6 +207,9 @@ class RewardModel:
     :param model: a :class:`~evalkit.vlm.embedder.ImageEmbedder`, or a model spec to load one.
     :param goal: goal prompt(s); :param baseline: baseline prompt(s) or ``None``.
     :param alpha: regularisation strength.
+    :param goal_embedding: a unit goal embedding to use instead of embedding ``goal`` (e.g. a
+        frame prototype); ``goal`` then only names it. :param baseline_embedding: the same for
+        the baseline.
     :param embedder_kwargs: ``device``, ``precision``, ``batch_size``, ``allow_upscale`` for a
         new embedder.
 
@@ -223,6 +226,8 @@ class RewardModel:
         goal: "str | Sequence[str]",
         baseline: "str | Sequence[str] | None" = None,
         alpha: float = 0.0,
+        goal_embedding: np.ndarray | None = None,
+        baseline_embedding: np.ndarray | None = None,
         **embedder_kwargs: Any,
     ) -> None:
         # torch: loaded only when a model is used
@@ -234,12 +239,17 @@ class RewardModel:
         self.goal = as_prompts(goal)
         self.baseline = None if baseline is None else as_prompts(baseline)
         self.alpha = float(alpha)
-        self.goal_emb = combine_prompts(self.embedder.embed_texts(list(self.goal)))
-        self.baseline_emb = (
-            None
-            if self.baseline is None
-            else combine_prompts(self.embedder.embed_texts(list(self.baseline)))
+        self.goal_emb = (
+            combine_prompts(self.embedder.embed_texts(list(self.goal)))
+            if goal_embedding is None
+            else np.asarray(goal_embedding, dtype=np.float32)
         )
+        if baseline_embedding is not None:
+            self.baseline_emb = np.asarray(baseline_embedding, dtype=np.float32)
+        elif self.baseline is None:
+            self.baseline_emb = None
+        else:
+            self.baseline_emb = combine_prompts(self.embedder.embed_texts(list(self.baseline)))
 
     @property
     def random_weights(self) -> bool:

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 
 from evalkit.cli._app import app, bench_app, console
-from evalkit.cli._common import seed_option
+from evalkit.cli._common import BASELINE_FRAMES_OPTION, seed_option
 from evalkit.text import fixed, significant
 
 
@@ -32,6 +32,12 @@ def train_command(
     alpha: Optional[float] = typer.Option(
         None, "--alpha", help="Goal-baseline regularisation α in [0, 1] (0: plain CLIP reward)."
     ),
+    goal_frames: Optional[str] = typer.Option(
+        None,
+        "--goal-frames",
+        help="The CLIP reward's goal as example frames instead of the task's sentence: DATASET@labels:rule, DATASET@ids:3,17,... or a folder of images (their mean embedding is the goal).",
+    ),
+    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
     reward: Optional[str] = typer.Option(
         None,
         "--reward",
@@ -128,6 +134,8 @@ def train_command(
         "model": model,
         "pretrained": pretrained,
         "alpha": alpha,
+        "goal_frames": goal_frames,
+        "baseline_frames": baseline_frames,
         "reward": reward,
         "algo": algo,
         "steps": steps,

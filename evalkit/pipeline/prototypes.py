@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from evalkit.data.store import Dataset, open_dataset
+from evalkit.data.store import Dataset, open_dataset, resolve_root
 from evalkit.errors import EvalkitError
 from evalkit.fileio import digest
 from evalkit.pipeline.labels import dataset_labels
@@ -89,10 +89,14 @@ class FrameSet:
             "DATASET@labels:…, or give a folder of images."
         )
 
-    def frames(self, evaluated: Dataset, task: str) -> np.ndarray | tuple[Dataset, np.ndarray]:
+    def frames(
+        self, evaluated: Dataset | None, task: str
+    ) -> np.ndarray | tuple[Dataset, np.ndarray]:
         """The frames' pixels (a folder), or their dataset and frame ids."""
         if self.folder is not None:
             return _folder_images(self.folder)
+        if evaluated is None:
+            raise ValueError("dataset frames need the evaluated dataset")
         ds = (
             evaluated if self.dataset is None else open_dataset(self.dataset, evaluated.path.parent)
         )
@@ -136,7 +140,7 @@ def _folder_images(folder: Path) -> np.ndarray:
 
 def frame_set_embeddings(
     frame_set: FrameSet,
-    evaluated: Dataset,
+    evaluated: Dataset | None,
     task: str,
     model: "ModelSpec | str",
     precision: str = "fp32",
@@ -164,6 +168,35 @@ def frame_set_embeddings(
                 rows = np.empty((len(source), emb.shape[1]), dtype=np.float32)
             rows[members] = emb
         return rows
+
+
+def prototype_embedding(
+    text: str,
+    task: str,
+    model: "ModelSpec | str",
+    precision: str = "fp32",
+    root: str | Path | None = None,
+    **embed: Any,
+) -> np.ndarray:
+    """The unit prototype of a frame set that names its frames without an evaluated dataset
+    (training has none): ``DATASET@ids:…``, ``DATASET@labels:…`` or a folder of images.
+
+    :param root: the datasets root of ``DATASET`` (default ``$EVALKIT_DATASETS`` or ``./datasets``).
+    :raises EvalkitError: a frame set of "the evaluated dataset" (``ids:…``, ``labels:…``).
+    """
+    frame_set = FrameSet.parse(text)
+    if frame_set.folder is None and frame_set.dataset is None:
+        raise EvalkitError(
+            f"{text!r} names frames of the evaluated dataset, and here there is none: name the "
+            f"dataset, as DATASET@{text.strip()}, or give a folder of images."
+        )
+    if frame_set.folder is not None:
+        home: Dataset | None = None
+    else:
+        assert frame_set.dataset is not None
+        home = open_dataset(frame_set.dataset, resolve_root(root))
+        frame_set = FrameSet(text, None, frame_set.ids, frame_set.label_set)
+    return combine_prompts(frame_set_embeddings(frame_set, home, task, model, precision, **embed))
 
 
 def prototype_reward_source(

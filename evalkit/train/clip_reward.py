@@ -57,6 +57,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from evalkit.errors import EvalkitError
 from evalkit.heads import check_head_fits, load_head
+from evalkit.pipeline.prototypes import prototype_embedding
 from evalkit.rewards import RewardModel
 from evalkit.tasks import get_task
 from evalkit.train.config import TrainConfig, resolve_device
@@ -515,11 +516,26 @@ def load_clip_reward(
     task = get_task(config.task)
     if config.head_path is not None:
         return HeadRewardModel(config, on_message)
+    goal_emb = baseline_emb = None
+    if config.goal_frames is not None:  # frame prototypes, embedded with the reward's model
+        from evalkit.vlm import ModelSpec  # torch: loaded only when a model is used
+
+        spec = ModelSpec(str(config.model), config.pretrained)
+        device = resolve_device(config.device)
+        goal_emb = prototype_embedding(
+            config.goal_frames, task.name, spec, config.precision, devices=device
+        )
+        if config.baseline_frames is not None:
+            baseline_emb = prototype_embedding(
+                config.baseline_frames, task.name, spec, config.precision, devices=device
+            )
     return RewardModel(
         config.model,
-        goal=task.goal_prompt,
-        baseline=task.baseline_prompt,
+        goal=config.goal_frames or task.goal_prompt,
+        baseline=config.baseline_frames or task.baseline_prompt,
         alpha=config.alpha,
+        goal_embedding=goal_emb,
+        baseline_embedding=baseline_emb,
         pretrained=config.pretrained,
         device=resolve_device(config.device),
         precision=config.precision,

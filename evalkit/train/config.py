@@ -77,6 +77,11 @@ class TrainConfig:
     :param model: open_clip model name for the CLIP reward (``ViT-B-32``).
     :param pretrained: weights tag or checkpoint path; ``none`` for random weights.
     :param alpha: goal-baseline regularisation strength α (Definition 1); 0 is plain CLIP.
+    :param goal_frames: the goal as example frames instead of the task's sentence (a frame set of
+        :mod:`evalkit.pipeline.prototypes` that names its dataset, ``DATASET@labels:rule``, or a
+        folder of images): their mean embedding is the goal of Definition 1.
+    :param baseline_frames: with ``goal_frames``, the baseline as example frames too (default:
+        the task's baseline sentence).
     :param algo: ``dqn``, ``sac`` or ``ppo``; default the paper's for the task's family.
     :param steps: total environment steps (all environments together).
     :param n_envs: parallel environments; their frames are embedded together.
@@ -110,6 +115,8 @@ class TrainConfig:
     model: str | None = None
     pretrained: str | None = None
     alpha: float = 0.0
+    goal_frames: str | None = None
+    baseline_frames: str | None = None
     algo: str | None = None
     steps: int | None = None
     n_envs: int = 1
@@ -166,6 +173,7 @@ class TrainConfig:
                 f"--reward must be one of {', '.join(REWARDS)} or head:PATH (a head fitted by "
                 f"'evalkit align'), not {self.reward!r}."
             )
+        _check_frame_goals(self)
         if self.reward.startswith(HEAD_REWARD):
             return dataclasses.replace(self, **_head_model(self)).resolved_with_model()
         return self.resolved_with_model()
@@ -276,6 +284,12 @@ class TrainConfig:
         weights = self.pretrained or "default weights"
         if self.head_path is not None:
             text = f"reward head {self.head_path} on {self.model} ({weights})"
+        elif self.goal_frames is not None:
+            baseline = f"baseline frames {self.baseline_frames}" if self.baseline_frames else ""
+            text = (
+                f"CLIP reward of {self.model} ({weights}), goal frames {self.goal_frames}"
+                f"{', ' + baseline if baseline else ''}, α = {self.alpha:g}"
+            )
         else:
             text = f"CLIP reward of {self.model} ({weights}), α = {self.alpha:g}"
         if self.reward_is_random and self.head_path is not None:
@@ -291,6 +305,8 @@ class TrainConfig:
             tag = "gt"
         elif self.head_path is not None:
             tag = f"head-{Path(self.head_path).stem}"
+        elif self.goal_frames is not None:
+            tag = f"frames-{self.model}-a{self.alpha:g}"
         else:
             tag = f"clip-{self.model}-a{self.alpha:g}"
         return f"{self.task}-{tag}-{self.algo or 'default'}-s{self.seed}".replace("/", "_")
@@ -342,6 +358,16 @@ _POSITIVE = {
 
 
 HEAD_REWARD = "head:"
+
+
+def _check_frame_goals(config: TrainConfig) -> None:
+    """Frame goals need a CLIP reward (a head has its own goal) and, for a baseline, a goal."""
+    if config.baseline_frames is not None and config.goal_frames is None:
+        raise EvalkitError("--baseline-frames needs --goal-frames (the goal as frames too).")
+    if config.goal_frames is not None and config.reward != "clip":
+        raise EvalkitError(
+            f"--goal-frames gives the CLIP reward its goal; it does not apply to --reward {config.reward}."
+        )
 
 
 def _head_model(config: TrainConfig) -> dict[str, Any]:

@@ -54,5 +54,7 @@ def test_frame_goals_need_a_named_dataset_and_the_clip_reward(tmp_path, datasets
     with pytest.raises(EvalkitError, match="does not apply to --reward ground-truth"):
         tiny_config(goal_frames="x@labels:rule", reward="ground-truth").resolved()
     with pytest.raises(EvalkitError, match="name the dataset, as DATASET@labels:rule"):
+        tiny_config(goal_frames="labels:rule").resolved()  # before any model loads
+    with pytest.raises(EvalkitError, match="name the dataset, as DATASET@labels:rule"):
         train(tiny_config(goal_frames="labels:rule", steps=80), tmp_path / "run")
     assert not (tmp_path / "run").exists()

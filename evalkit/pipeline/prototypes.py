@@ -89,6 +89,18 @@ class FrameSet:
             "DATASET@labels:…, or give a folder of images."
         )
 
+    @classmethod
+    def parse_standalone(cls, text: str) -> "FrameSet":
+        """:meth:`parse` for a frame set that must name its frames without an evaluated dataset
+        (a training run has none): ``DATASET@…`` or a folder."""
+        frame_set = cls.parse(text)
+        if frame_set.folder is None and frame_set.dataset is None:
+            raise EvalkitError(
+                f"{text!r} names frames of the evaluated dataset, and here there is none: name the "
+                f"dataset, as DATASET@{text.strip()}, or give a folder of images."
+            )
+        return frame_set
+
     def frames(
         self, evaluated: Dataset | None, task: str
     ) -> np.ndarray | tuple[Dataset, np.ndarray]:
@@ -184,12 +196,7 @@ def prototype_embedding(
     :param root: the datasets root of ``DATASET`` (default ``$EVALKIT_DATASETS`` or ``./datasets``).
     :raises EvalkitError: a frame set of "the evaluated dataset" (``ids:…``, ``labels:…``).
     """
-    frame_set = FrameSet.parse(text)
-    if frame_set.folder is None and frame_set.dataset is None:
-        raise EvalkitError(
-            f"{text!r} names frames of the evaluated dataset, and here there is none: name the "
-            f"dataset, as DATASET@{text.strip()}, or give a folder of images."
-        )
+    frame_set = FrameSet.parse_standalone(text)
     if frame_set.folder is not None:
         home: Dataset | None = None
     else:

@@ -33,6 +33,7 @@ from typing import Any, Mapping
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_write_text
 from evalkit.heads import load_head
+from evalkit.pipeline.prototypes import FrameSet
 from evalkit.tasks import get_family, get_task
 from evalkit.train.hyperparams import algo_kwargs as paper_algo_kwargs
 from evalkit.train.hyperparams import family_settings, get_algorithm
@@ -368,6 +369,9 @@ def _check_frame_goals(config: TrainConfig) -> None:
         raise EvalkitError(
             f"--goal-frames gives the CLIP reward its goal; it does not apply to --reward {config.reward}."
         )
+    for frame_set in (config.goal_frames, config.baseline_frames):
+        if frame_set is not None:
+            FrameSet.parse_standalone(frame_set)
 
 
 def _head_model(config: TrainConfig) -> dict[str, Any]:

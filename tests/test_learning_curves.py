@@ -287,3 +287,26 @@ def test_report_shows_the_evaluation_of_the_picked_checkpoint_and_notes_a_stale_
     html = (tmp_path / "r" / "index.html").read_text()
     assert "run pole: its evaluation (step_000000001) is not of the checkpoint" in html
     assert f"refresh: evalkit evaluate {run}" in html
+
+
+def test_curves_are_redrawn_at_every_checkpoint(tmp_path):
+    from evalkit.cli.train import _curves_at_checkpoints
+
+    seen = []
+    hook = _curves_at_checkpoints(tmp_path / "run")
+
+    def on_checkpoint(info):
+        hook(info)  # what evalkit train passes: the curves of the rows logged so far
+        seen.append((info.step, (tmp_path / "run" / "learning_curves.png").is_file()))
+
+    with one_torch_thread():
+        train(
+            tiny_config(steps=240),
+            tmp_path / "run",
+            reward_fn=Recorder(),
+            on_checkpoint=on_checkpoint,
+        )
+    assert [step for step, _ in seen] == [c["step"] for c in _index(tmp_path / "run")]
+    assert all(drawn for _, drawn in seen)
+    _curves_at_checkpoints(tmp_path / "nothing")(None)  # nothing logged: quietly nothing
+    assert not (tmp_path / "nothing").exists()

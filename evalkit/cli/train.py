@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import typer
 
@@ -180,7 +181,14 @@ def train_command(
             out = runs_root() / config.resolved().default_run_name()
     show_bar = sys.stderr.isatty() if progress is None else progress
     try:
-        result = train(config, out, resume=resume, progress=show_bar, report=_report)
+        result = train(
+            config,
+            out,
+            resume=resume,
+            progress=show_bar,
+            report=_report,
+            on_checkpoint=_curves_at_checkpoints(out),
+        )
     except KeyboardInterrupt:
         from evalkit.train.runner import read_checkpoints
 
@@ -271,6 +279,19 @@ def _write_curves(run_dir: Path) -> None:
         typer.secho(f"no learning curves: {exc}", err=True)
         return
     console().print(f"curves:   {png} (and .svg)", highlight=False)
+
+
+def _curves_at_checkpoints(run_dir: Path) -> Callable[[Any], None]:
+    """A hook that redraws the run's learning curves after every checkpoint, quietly (a run
+    with nothing logged yet draws nothing; the end of the run announces the file)."""
+    from evalkit.errors import EvalkitError  # here, as every import of this module: fast --help
+    from evalkit.train.learning_curves import write_learning_curves
+
+    def draw(_checkpoint: Any) -> None:
+        with contextlib.suppress(EvalkitError):
+            write_learning_curves(run_dir)
+
+    return draw
 
 
 def _print_fidelity(con: Any, result: Any) -> None:

@@ -441,6 +441,8 @@ class RunProgress(BaseCallback):
         self._last_row: int | None = None
         self.checkpoints: list[CheckpointInfo] = []
         self.before_save: Callable[[], Any] | None = None
+        self.after_save: Callable[[CheckpointInfo], Any] | None = None
+        """Called last by :meth:`save` with the new checkpoint."""
         """Called first by :meth:`save` (labels the transitions still waiting for rewards)."""
         self._bar: Any = None
         self._shown = 0
@@ -600,6 +602,8 @@ class RunProgress(BaseCallback):
         self.store.save_checkpoint(self.model, info)
         self.store.save_resume_state(self.model, with_buffer=self.config.save_replay_buffer)
         self.checkpoints.append(info)
+        if self.after_save is not None:
+            self.after_save(info)
         if self._bar is None:
             self.report(
                 f"checkpoint {info.path} (training reward {significant(info.train_reward)}, ground-truth return {significant(info.gt_return)})"
@@ -818,6 +822,7 @@ def train(
     progress: bool = False,
     report: Report = lambda message: None,
     stop: threading.Event | None = None,
+    on_checkpoint: Callable[[CheckpointInfo], Any] | None = None,
 ) -> TrainResult:
     """Train an agent as ``config`` says, into ``run_dir``; Ctrl-C stops it with a checkpoint.
 
@@ -828,11 +833,15 @@ def train(
     :param progress: show a progress bar on standard error.
     :param report: receives one-line messages (warnings, checkpoints, the random-weights notice).
     :param stop: set it (from another thread) to stop training as Ctrl-C does.
+    :param on_checkpoint: called after every checkpoint is saved (e.g. to redraw the learning
+        curves).
     :raises EvalkitError: among others, when another process is training the run.
     """
     run_dir = Path(run_dir)
     with RunLock(run_dir) as lock:
-        return _train(config, run_dir, lock, resume, reward_fn, progress, report, stop)
+        return _train(
+            config, run_dir, lock, resume, reward_fn, progress, report, stop, on_checkpoint
+        )
 
 
 def _train(
@@ -844,6 +853,7 @@ def _train(
     progress: bool,
     report: Report,
     stop: threading.Event | None,
+    on_checkpoint: Callable[[CheckpointInfo], Any] | None = None,
 ) -> TrainResult:
     """:func:`train`, holding the run's lock."""
     config, resume_from = prepare_run(config, run_dir, resume)
@@ -906,6 +916,7 @@ def _train(
         )
         store = RunStore(run_dir)
         progress_cb = RunProgress(store, config, clip_env, progress, report, visited, success)
+        progress_cb.after_save = on_checkpoint
         callbacks: list[BaseCallback] = []
         if clip_env is not None and clip_env.defer:
             relabel = RelabelReplayBuffer(clip_env, wait_for_batch=config.labelling == "batch")

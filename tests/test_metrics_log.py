@@ -47,3 +47,22 @@ def test_a_line_cut_short_is_skipped_and_a_foreign_file_refused(tmp_path):
     log.path.write_text("a,b\n1,2\n")
     with pytest.raises(EvalkitError, match="not an evalkit metrics file"):
         log.rows()
+
+
+def test_a_torn_last_line_does_not_swallow_the_next_row(tmp_path):
+    log = MetricsLog(tmp_path)
+    for step in (100, 200):
+        log.append({"step": step, "gt_return": 1.0})
+    with log.path.open("a") as handle:
+        handle.write("300,2026-12-02T00:00:00+00:00,3.")  # kill -9 in the middle of a row
+    log.truncate_after(200)  # resume from the checkpoint at step 200
+    log.append({"step": 300, "gt_return": 3.5})
+    assert [(r["step"], r["gt_return"]) for r in log.rows()] == [
+        (100.0, 1.0),
+        (200.0, 1.0),
+        (300.0, 3.5),
+    ]
+    with log.path.open("a") as handle:
+        handle.write("400,2026")  # torn again, and appended to without a resume
+    log.append({"step": 500, "gt_return": 5.0})
+    assert [r["step"] for r in log.rows()] == [100.0, 200.0, 300.0, 500.0]

@@ -59,3 +59,21 @@ def test_the_lock_of_a_killed_process_is_released(stopped_run):
 
 def test_an_old_run_without_a_lock_file_is_unknown(tmp_path):
     assert run_is_training(tmp_path) is None
+
+
+def test_steps_logged_after_the_last_checkpoint_of_a_stopped_run_do_not_count(
+    stopped_run, tmp_path
+):
+    import shutil
+
+    from evalkit.train.metrics_log import MetricsLog
+
+    run = tmp_path / "killed"
+    shutil.copytree(stopped_run, run)
+    MetricsLog(run).append({"step": 999, "gt_return": 1.0})  # killed before its checkpoint
+    from evalkit.train.runner import read_checkpoints
+
+    saved = read_checkpoints(run)[-1].step
+    assert summarize_run(run).steps_done == saved < 999  # what --resume goes on from
+    with RunLock(run):
+        assert summarize_run(run).steps_done == 999  # while it trains, its newest row

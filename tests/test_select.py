@@ -193,3 +193,8 @@ def test_cli_select_prints_saves_and_writes_json(cli, sweep, tmp_path, monkeypat
     bad.write_text("a pole\na pole\n")
     r = cli("select", sweep.name, "-t", "cartpole", "-m", "evalkit-tiny-vit", "--prompts", str(bad))
     assert r.exit_code == 2 and "repeats line 1" in r.output
+
+
+def test_baseline_frames_from_the_scored_labels_are_refused(sweep):
+    with pytest.raises(EvalkitError, match="held-out episodes included"):
+        _select(sweep, baseline_frames="labels:rule")

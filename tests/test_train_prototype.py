@@ -58,3 +58,25 @@ def test_frame_goals_need_a_named_dataset_and_the_clip_reward(tmp_path, datasets
     with pytest.raises(EvalkitError, match="name the dataset, as DATASET@labels:rule"):
         train(tiny_config(goal_frames="labels:rule", steps=80), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_prototype_run_is_not_compared_with_the_text_prompts_offline_epic(monkeypatch):
+    from evalkit.train import runner
+    from evalkit.train.fidelity import Fidelity
+
+    def text_prompt_epic(*args, **kwargs):
+        raise AssertionError("a frame-goal run looked up the text prompt's saved EPIC")
+
+    monkeypatch.setattr(runner, "offline_epic", text_prompt_epic)
+    fidelity = Fidelity(frames=400, goal_share=0.5, epic=0.6, epic_interval=(0.5, 0.7))
+    config = tiny_config(goal_frames="cartpole-sweep@labels:rule")
+    sentence = runner._fidelity_summary(config, fidelity)
+    assert sentence is not None and "offline" not in sentence
+
+
+def test_runs_of_different_frame_sets_get_different_default_names():
+    names = {
+        tiny_config(goal_frames=g).resolved().default_run_name()
+        for g in ("a@labels:rule", "a@labels:human", "b@labels:rule")
+    }
+    assert len(names) == 3 and all("frames" in n for n in names)

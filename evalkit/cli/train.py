@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import shlex
 import sys
 from pathlib import Path
@@ -288,8 +287,12 @@ def _curves_at_checkpoints(run_dir: Path) -> Callable[[Any], None]:
     from evalkit.train.learning_curves import write_learning_curves
 
     def draw(_checkpoint: Any) -> None:
-        with contextlib.suppress(EvalkitError):
+        try:
             write_learning_curves(run_dir)
+        except EvalkitError:
+            pass  # nothing logged yet
+        except Exception as exc:  # noqa: BLE001 - a figure never stops training
+            typer.secho(f"warning: learning curves not redrawn ({exc})", fg="yellow", err=True)
 
     return draw
 

@@ -511,12 +511,19 @@ def select(
     text = text_embeddings(
         dataset, resolved, [t.baseline_prompt, *prompts], precision, devices or "auto"
     )
+    base_set = None if baseline_frames is None else FrameSet.parse(baseline_frames)
+    if base_set is not None and base_set.label_set is not None and base_set.dataset is None:
+        raise EvalkitError(
+            f"--baseline-frames {baseline_frames} takes the baseline from the labels the "
+            "candidates are scored against, in every fold (held-out episodes included); use "
+            "frame ids, another dataset (DATASET@labels:…) or a folder."
+        )
     baseline = (
         text[0]
-        if baseline_frames is None
+        if base_set is None
         else combine_prompts(
             frame_set_embeddings(
-                FrameSet.parse(baseline_frames),
+                base_set,
                 dataset,
                 task,
                 model,

@@ -22,6 +22,7 @@ next to the checkpoints as ``config.json``; ``--resume`` reads it back.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import platform
 import sys
@@ -306,8 +307,11 @@ class TrainConfig:
             tag = "gt"
         elif self.head_path is not None:
             tag = f"head-{Path(self.head_path).stem}"
-        elif self.goal_frames is not None:
-            tag = f"frames-{self.model}-a{self.alpha:g}"
+        elif self.goal_frames is not None:  # runs of different frame sets get different names
+            frames = hashlib.sha256(
+                f"{self.goal_frames}|{self.baseline_frames}".encode()
+            ).hexdigest()
+            tag = f"frames{frames[:8]}-{self.model}-a{self.alpha:g}"
         else:
             tag = f"clip-{self.model}-a{self.alpha:g}"
         return f"{self.task}-{tag}-{self.algo or 'default'}-s{self.seed}".replace("/", "_")

@@ -81,10 +81,13 @@ class MetricsLog:
             raise ValueError(f"unknown metrics columns: {sorted(unknown)}")
         new = not self.path.is_file() or self.path.stat().st_size == 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        torn = not new and not self.path.read_bytes().endswith(b"\n")
         with self.path.open("a", newline="") as handle:
             writer = csv.writer(handle)
             if new:
                 writer.writerow(COLUMNS)
+            elif torn:  # a line cut by a killed process: end it, so that it stays one bad row
+                handle.write("\r\n")
             writer.writerow([_cell(row.get(c)) for c in COLUMNS])
             handle.flush()
 
@@ -119,7 +122,8 @@ class MetricsLog:
         """Drop the rows past ``step`` (training after the checkpoint a run resumes from)."""
         rows = self.rows()
         kept = [r for r in rows if float(r["step"]) <= step]  # type: ignore[arg-type]
-        if len(kept) == len(rows) and self.path.is_file():
+        clean = self.path.is_file() and self.path.read_bytes().endswith(b"\n")
+        if len(kept) == len(rows) and clean:
             return
         buffer = io.StringIO()
         writer = csv.writer(buffer)

@@ -48,7 +48,8 @@ FINISHED, INTERRUPTED, RUNNING, TRAINING = "finished", "interrupted", "running?"
 class RunSummary:
     """One run at a glance.
 
-    :param steps_done: environment steps trained (the newest checkpoint or logged row).
+    :param steps_done: environment steps trained: the newest checkpoint (or the newest logged
+        row, unless the run is known to be stopped).
     :param steps_planned: the run's ``steps``.
     :param best_gt_return: the highest mean ground-truth return logged (``None``: none logged).
     :param last_fidelity_epic: goal EPIC of the reward on the visited states at the last row
@@ -164,7 +165,10 @@ def summarize_run(run_dir: str | Path) -> RunSummary:
     config = read_run_config(run_dir)
     checkpoints = _checkpoints(run_dir)
     curves = curve_table(run_dir).table
-    logged = [int(s) for s in curves["step"].dropna()]
+    # Steps past the newest checkpoint count unless the run is known to be stopped (its lock is
+    # free): --resume discards them.
+    stopped = run_is_training(run_dir) is False
+    logged = [] if stopped else [int(s) for s in curves["step"].dropna()]
     steps_done = max([c.step for c in checkpoints] + logged + [0])
     gt = pd.concat([curves["gt_return"], pd.Series([c.gt_return for c in checkpoints])]).dropna()
     fidelity = curves["fidelity_epic"].dropna()

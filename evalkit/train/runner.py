@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import shlex
 import shutil
 import signal
@@ -677,6 +678,11 @@ class RunLock:
                 f"{self.run_dir} is being trained by another process right now; wait for it to "
                 "finish, or stop it (Ctrl-C) before resuming it here."
             ) from None
+        except OSError as exc:
+            raise EvalkitError(
+                f"Cannot lock {self.run_dir / LOCK_FILE} ({exc.strerror or exc}); train into a "
+                "folder you can write to."
+            ) from None
         self._taken = True
 
     def __enter__(self) -> "RunLock":
@@ -696,10 +702,18 @@ def run_is_training(run_dir: Path) -> bool | None:
     if not path.is_file():
         return None
     try:
-        with file_lock(path, shared=True, wait=False):
+        fd = os.open(path, os.O_RDONLY)  # read-only: a runs folder of another user works too
+    except OSError:
+        return None
+    try:
+        with file_lock(fd, shared=True, wait=False):
             return False
     except BlockingIOError:
         return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 # -- the run -------------------------------------------------------------------------------------
@@ -978,6 +992,6 @@ def _fidelity_summary(config: TrainConfig, fidelity: Fidelity | None) -> str | N
     if fidelity is None:
         return None
     offline = None
-    if config.head_path is None:
+    if config.head_path is None and config.goal_frames is None:  # saved text-prompt results only
         offline = offline_epic(get_task(config.task), config.model, config.pretrained, config.alpha)
     return fidelity_sentence(fidelity, offline)

@@ -5,7 +5,9 @@ and keeps each step's artefacts in one folder:
 
 1. ``collect``: a CartPole dataset of states drawn uniformly over the family's state box
    (``evalkit collect cartpole --spacing box``: the cart anywhere in the frame, the pole all the
-   way round, any velocities), rendered at the model's input size; rule labels on publish;
+   way round, any velocities), rendered at the model's input size; rule labels on publish.
+   ``full_track`` (``--full-track``) renders every stage with CartPole's whole-track view and
+   draws the cart over the track and past its ends, where it leaves the frame (not the goal);
 2. ``model``: a small ViT (open_clip config, :data:`VISION`) with seeded random weights, saved
    as a local checkpoint. Two choices make a random tower's embedding carry the picture: white
    is the normalisation mean (the empty background is zero input), and the tower's biases,

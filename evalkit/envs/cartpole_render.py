@@ -13,8 +13,8 @@ The framing is the same mapping as the pygame path's: ``crop`` scales the canvas
 frame and centres it (CartPole's default; the cart and pole fill the frame), ``fit`` scales it
 to fit, centred on white. The tests compare both paths pixel by pixel. ``track`` (numpy only)
 shows the whole track: world x in ``±TRACK_VIEW_HALF_WIDTH`` across the frame's width, the
-axle's height at the frame's middle, so a cart anywhere on the track (``|x| <= 2.4``), a little
-past it, and a pole hanging down are all in the picture.
+axle's height at the frame's middle, so a cart anywhere on the track (``|x| <= 2.4``) and a
+pole hanging down are whole in the picture, and a cart past the track's end is cut by its edge.
 
 >>> CartPoleRenderer(224, 224).render(cart_position=0.0, angle=0.1).shape
 (224, 224, 3)

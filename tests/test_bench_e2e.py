@@ -155,3 +155,26 @@ def test_cli_quick(cli, tmp_path):
     )
     assert "[8/8] evaluate-text: done" in result.stderr
     assert json.loads((out / "summary.json").read_text())["settings"]["steps"] == 300
+
+
+def test_cli_full_track_renders_the_whole_track_in_every_stage(cli, tmp_path):
+    out = tmp_path / "track"
+    result = cli("bench", "e2e", "--quick", "--full-track", "--out", str(out), "--steps", "300")
+    assert result.exit_code == 0, result.output
+    ds = open_dataset(out / "datasets" / "cartpole-track-box")
+    assert ds.manifest.render["full_track"] is True  # collect (and so embed and align)
+    assert np.abs(ds.states["cart_position"]).max() > 2.4  # past the track's end
+    for name in ("head", "text"):
+        assert read_run_config(out / "runs" / name).env_kwargs == {"full_track": True}  # train
+        (rollouts,) = (out / "runs" / name / "rollouts").iterdir()  # evaluate
+        assert open_dataset(rollouts).manifest.render["full_track"] is True
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["full_track"] is True
+
+
+def test_without_full_track_the_bench_is_as_before(tmp_path):
+    layout = e2e.Layout(tmp_path)
+    assert e2e.train_config(e2e.FULL, "head", layout).env_kwargs is None  # the family's
+    assert "full_track" not in e2e._identity(e2e.FULL)  # earlier stage logs still resume
+    assert e2e.dataset_name(e2e.FULL) == "cartpole-box"
+    assert e2e.dataset_name(replace(e2e.FULL, full_track=True)) == "cartpole-track-box"

@@ -5,7 +5,9 @@ and keeps each step's artefacts in one folder:
 
 1. ``collect``: a CartPole dataset of states drawn uniformly over the family's state box
    (``evalkit collect cartpole --spacing box``: the cart anywhere in the frame, the pole all the
-   way round, any velocities), rendered at the model's input size; rule labels on publish;
+   way round, any velocities), rendered at the model's input size; rule labels on publish.
+   ``full_track`` (``--full-track``) renders every stage with CartPole's whole-track view and
+   draws the cart over the track and past its ends, where it leaves the frame (not the goal);
 2. ``model``: a small ViT (open_clip config, :data:`VISION`) with seeded random weights, saved
    as a local checkpoint. Two choices make a random tower's embedding carry the picture: white
    is the normalisation mean (the empty background is zero input), and the tower's biases,
@@ -120,6 +122,8 @@ class E2ESettings:
     :param vision: the image tower's config besides ``image_size`` (open_clip ``vision_cfg``).
     :param embed_dim: the embedding's dimension.
     :param dqn: DQN constructor arguments (``learning_starts``... as in a ``--config`` file).
+    :param full_track: frames show the whole track (the cartpole family's ``full_track``
+        variant) in collect, training and evaluation, and the box spans it (``|x| <= 3``: off the track, the cart leaves the frame).
     """
 
     states: int = 4000
@@ -136,9 +140,12 @@ class E2ESettings:
     vision: Mapping[str, Any] = field(default_factory=lambda: dict(VISION))
     embed_dim: int = EMBED_DIM
     dqn: Mapping[str, Any] = field(default_factory=lambda: dict(DQN_KWARGS))
+    full_track: bool = False
 
 
 FULL = E2ESettings()
+FULL_TRACK_SIZE = 80
+"""Frame side of ``--full-track``: the whole track at 64 pixels leaves the pole 10 pixels long."""
 QUICK = E2ESettings(
     states=400,
     size=32,
@@ -160,7 +167,14 @@ def _identity(settings: E2ESettings) -> dict[str, Any]:
     """The settings that decide the results (not ``threads``)."""
     values = asdict(settings)
     values.pop("threads")
+    if not values["full_track"]:  # so that runs made before the option keep their identity
+        values.pop("full_track")
     return values
+
+
+def dataset_name(settings: E2ESettings) -> str:
+    """The box dataset's name (``cartpole-box``, ``cartpole-track-box`` with the whole track)."""
+    return f"{TASK}-track-box" if settings.full_track else DATASET
 
 
 # -- the pieces ---------------------------------------------------------------------------------
@@ -271,6 +285,8 @@ def train_config(settings: E2ESettings, reward: str, layout: Layout) -> TrainCon
         "algo": "dqn",
         "algo_kwargs": dict(settings.dqn),
     }
+    if settings.full_track:
+        common["env_kwargs"] = {"full_track": True}
     if reward == "head":
         return TrainConfig(reward=f"head:{layout.head}", **common)
     return TrainConfig(
@@ -505,7 +521,8 @@ def bench_e2e(out: str | Path, settings: E2ESettings = FULL, say: Say = print) -
             settings.size,
             seed=settings.seed,
             spacing=BOX,
-            name=DATASET,
+            name=dataset_name(settings),
+            variants={"full_track": settings.full_track},
             root=layout.datasets,
             progress=True,
         )
@@ -528,11 +545,13 @@ def bench_e2e(out: str | Path, settings: E2ESettings = FULL, say: Say = print) -
 
     def embed() -> dict[str, Any]:
         spec = ModelSpec(str(layout.model_config), str(layout.model_weights))
-        emb = embed_dataset(open_dataset(DATASET, layout.datasets), spec, devices="cpu")
+        emb = embed_dataset(
+            open_dataset(dataset_name(settings), layout.datasets), spec, devices="cpu"
+        )
         return {"frames": int(emb.values.shape[0]), "dim": int(emb.values.shape[1])}
 
     def fit() -> dict[str, Any]:
-        ds = open_dataset(DATASET, layout.datasets)
+        ds = open_dataset(dataset_name(settings), layout.datasets)
         spec = ModelSpec(str(layout.model_config), str(layout.model_weights))
         result = align(
             ds,
@@ -575,7 +594,12 @@ def bench_e2e(out: str | Path, settings: E2ESettings = FULL, say: Say = print) -
         return run
 
     stages = [
-        Stage("collect", f"{settings.states} CartPole states over the state box", collect),
+        Stage(
+            "collect",
+            f"{settings.states} CartPole states over the state box"
+            + (" (whole-track frames)" if settings.full_track else ""),
+            collect,
+        ),
         Stage("model", "a random-weight ViT saved as a local checkpoint", model),
         Stage("embed", "embedding the dataset", embed),
         Stage("align", "fitting the head; EPIC of the head and of the text prompts", fit),

@@ -128,7 +128,11 @@ def sweep_command(family: Any) -> Callable[..., None]:
         f"{family.title or family.name} sweep: {family.sweep.describe()} ('{datasets}')."
     )
     if family.sweep.box:
-        command.__doc__ += f" With --spacing box: {family.sweep.describe_box()}."
+        command.__doc__ += f"\n\nWith --spacing box: {family.sweep.describe_box()}."
+        for v in family.variants:
+            if v.box:
+                wide = family.sweep_for({v.name: True})
+                command.__doc__ += f" With {v.on_flag}: {wide.describe_box()}."
     command.__name__ = f"collect_{family.name}"
     return command
 

@@ -55,6 +55,13 @@ def bench_e2e_command(
         help="CPU threads of torch and of numpy's BLAS (1: best on a busy machine, where "
         "several threads per process wait on each other).",
     ),
+    full_track: bool = typer.Option(
+        False,
+        "--full-track",
+        help="Frames show the whole track (cartpole's --full-track view, 80 pixels; --quick keeps "
+        "its size) and the box spans it (|x| <= 3): the default centre crop loses the cart "
+        "past |x| ≈ 1.6, so the head never sees an empty track.",
+    ),
     quick: bool = typer.Option(
         False,
         "--quick",
@@ -72,10 +79,12 @@ def bench_e2e_command(
     """
     limit_threads(threads)
     # the bench loads torch, open_clip and stable-baselines3: only when this command runs
-    from evalkit.bench.e2e import FULL, QUICK, bench_e2e
+    from evalkit.bench.e2e import FULL, FULL_TRACK_SIZE, QUICK, bench_e2e
 
     base = QUICK if quick else FULL
     given = {"steps": steps, "states": states, "episodes": episodes}
+    if full_track:
+        given.update(full_track=True, size=None if quick else FULL_TRACK_SIZE)
     settings = replace(base, **{k: v for k, v in given.items() if v is not None}, threads=threads)
     summary = bench_e2e(out, settings, say=_say)
     head, text = summary["head"], summary["text"]

@@ -183,6 +183,7 @@ def collect_sweep(
             f"{', '.join(boxed) or 'none'}); use grid or random."
         )
     chosen = fam.resolve_variants(check_variants(fam, _variants(textured, variants or {})))
+    spec = fam.sweep_for(chosen)
     if name is None:  # '' is refused, not replaced
         name = fam.sweep_dataset_name(chosen) + (BOX_SUFFIX if spacing == BOX else "")
     root_path = check_root(resolve_root(root))

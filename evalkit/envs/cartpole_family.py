@@ -15,6 +15,7 @@ from evalkit.envs.family import (
     SuccessCriterion,
     SweepSpec,
     TrainingSettings,
+    Variant,
     register_family,
 )
 
@@ -33,6 +34,23 @@ CARTPOLE_VISIBLE_POSITION = 1.6
 """The largest ``|cart_position|`` at which the cart and pole are inside a centre-cropped square
 frame (the crop keeps 400 of the 600 canvas pixels, 4.8 world units wide): the state box of
 ``--spacing box`` stops there, since a frame without the cart cannot show whether it is up."""
+
+
+CARTPOLE_TRACK_BOX_POSITION = 3.0
+"""The largest ``|cart_position|`` of ``--spacing box`` with ``--full-track``: the whole track
+and past its ends (``2.4``), so the data shows a cart cut by the frame's edge and an empty track
+(the ``full_track`` frame loses the cart past ±2.8), both off the track and not the goal."""
+
+FULL_TRACK = Variant(
+    "full_track",
+    default=False,
+    on_flag="--full-track",
+    off_flag="--centre-crop",
+    help="Show the whole track (x in ±2.6) in the square frame, or centre-crop gymnasium's "
+    "picture (the cart leaves it past |x| ≈ 1.6).",
+    dataset_suffix=("", "-track"),
+    box={"cart_position": (-CARTPOLE_TRACK_BOX_POSITION, CARTPOLE_TRACK_BOX_POSITION)},
+)
 
 
 def cartpole_upright(
@@ -91,6 +109,7 @@ CARTPOLE = register_family(
                 }
             },
         ),
+        variants=(FULL_TRACK,),
         progress="-abs(angle)",
         title="CartPole",
         description="CartPole without termination, +1 while the pole is up and -1 while it is down",

@@ -11,7 +11,10 @@ each pixel centre's distance to their edges. A 224 × 224 frame takes about 0.2 
 
 The framing is the same mapping as the pygame path's: ``crop`` scales the canvas to cover the
 frame and centres it (CartPole's default; the cart and pole fill the frame), ``fit`` scales it
-to fit, centred on white. The tests compare both paths pixel by pixel.
+to fit, centred on white. The tests compare both paths pixel by pixel. ``track`` (numpy only)
+shows the whole track: world x in ``±TRACK_VIEW_HALF_WIDTH`` across the frame's width, the
+axle's height at the frame's middle, so a cart anywhere on the track (``|x| <= 2.4``) and a
+pole hanging down are whole in the picture, and a cart past the track's end is cut by its edge.
 
 >>> CartPoleRenderer(224, 224).render(cart_position=0.0, angle=0.1).shape
 (224, 224, 3)
@@ -52,21 +55,33 @@ Box = tuple[int, int, int, int]
 """Output pixel bounds ``(x0, x1, y0, y1)``, half-open."""
 Layer = tuple[Box, np.ndarray, tuple[float, float, float]]
 """A shape to paint: its box, its coverage of each pixel in the box, its colour."""
+TRACK_VIEW_HALF_WIDTH = 2.6
+"""World units either side of the centre that the ``track`` framing shows: the track's end
+(2.4) and half a cart (0.2), so a cart on the track is whole in the frame and one past the end
+is cut by the frame's edge (gone past 2.8): image embeddings that pool their patches do not see
+where the cart is, only whether it is whole."""
+FRAMINGS = ("crop", "fit", "track")
 RENDERER_VERSION = 1
 """Bumped whenever the picture changes, so datasets rendered before are not mistaken for new."""
 
 
 class CartPoleRenderer:
-    """Draws CartPole frames of ``width`` × ``height`` with ``framing`` ``"crop"`` or ``"fit"``."""
+    """Draws CartPole frames of ``width`` × ``height`` with ``framing`` ``"crop"``, ``"fit"`` or
+    ``"track"``."""
 
     def __init__(self, width: int, height: int, framing: str = "crop") -> None:
-        if framing not in ("crop", "fit"):
-            raise ValueError(f"framing must be 'crop' or 'fit', not {framing!r}.")
+        if framing not in FRAMINGS:
+            raise ValueError(f"framing must be one of {', '.join(FRAMINGS)}, not {framing!r}.")
         self.width, self.height, self.framing = int(width), int(height), framing
         pick = max if framing == "crop" else min
         self.scale = pick(self.width / CANVAS_W, self.height / CANVAS_H)
         # Canvas pixel (x, y from the top) lands at output (x * scale - left, y * scale - top).
-        if framing == "crop":
+        if framing == "track":
+            self.scale = self.width / (2 * TRACK_VIEW_HALF_WIDTH * PIXELS_PER_UNIT)
+            axle_from_top = CANVAS_H - CART_TOP_Y - AXLE_OFFSET
+            self.left = CANVAS_W / 2 * self.scale - self.width / 2
+            self.top = axle_from_top * self.scale - self.height / 2
+        elif framing == "crop":
             new_w, new_h = (
                 max(self.width, round(CANVAS_W * self.scale)),
                 max(self.height, round(CANVAS_H * self.scale)),

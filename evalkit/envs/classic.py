@@ -37,7 +37,9 @@ CartPole's default: the cart and pole fill the frame), ``"fit"`` scales the whol
 centres it on white (MountainCar's default: a crop would cut off the flag at x = 0.45).
 CartPole draws the same picture with numpy by default (:mod:`evalkit.envs.cartpole_render`,
 ``renderer="numpy"``: 0.2 ms a frame instead of 4–20 ms); ``renderer="pygame"`` gives
-gymnasium's pixels. ``MountainCarEnv(textured=True)`` draws with
+gymnasium's pixels. ``CartPoleEnv(full_track=True)`` (numpy only) shows the whole track instead
+of gymnasium's canvas (x in ±2.6 across the square, the ``track`` framing of
+:mod:`evalkit.envs.cartpole_render`): the crop loses the cart past ``|x|`` ≈ 1.6. ``MountainCarEnv(textured=True)`` draws with
 :mod:`evalkit.envs.mountaincar_render` instead.
 Rendering depends only on the state (and ``texture_seed``), so it is deterministic.
 
@@ -141,6 +143,7 @@ class CartPoleEnv(StateSettable, _GymCartPole):
     :param height: frame height in pixels.
     :param framing: ``"crop"`` (default) or ``"fit"``, see the module docstring.
     :param renderer: ``"numpy"`` (default, fast) or ``"pygame"`` (gymnasium's own drawing, resized).
+    :param full_track: show the whole track and a margin (numpy only; ``framing`` is then unused).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
@@ -153,12 +156,16 @@ class CartPoleEnv(StateSettable, _GymCartPole):
         height: int = DEFAULT_RENDER_SIZE,
         framing: str = "crop",
         renderer: str = "numpy",
+        full_track: bool = False,
     ) -> None:
         _check_render_args(render_mode, width, height, framing)
         if renderer not in CARTPOLE_RENDERERS:
             raise ValueError(
                 f"renderer must be one of {sorted(CARTPOLE_RENDERERS)}, not {renderer!r}."
             )
+        if full_track and renderer != "numpy":
+            raise ValueError("full_track=True draws with the numpy renderer only.")
+        self.full_track = bool(full_track)
         super().__init__(render_mode=render_mode)
         self.width, self.height, self.framing, self.renderer = (
             int(width),
@@ -197,19 +204,22 @@ class CartPoleEnv(StateSettable, _GymCartPole):
             return None
         if self.renderer == "numpy":
             x, _, theta, _ = self.state
-            return cartpole_render.get_renderer(self.width, self.height, self.framing).render(
-                x, theta
-            )
+            framing = "track" if self.full_track else self.framing
+            return cartpole_render.get_renderer(self.width, self.height, framing).render(x, theta)
         return FRAMINGS[self.framing](super().render(), self.width, self.height)
 
     def render_settings(self) -> dict[str, Any]:
         """What decides how frames look (stored in dataset manifests)."""
+        framing = "track" if self.full_track else self.framing
         name = (
-            f"evalkit-cartpole-{self.framing}/{cartpole_render.RENDERER_VERSION}"
+            f"evalkit-cartpole-{framing}/{cartpole_render.RENDERER_VERSION}"
             if self.renderer == "numpy"
-            else f"gymnasium-pygame-{self.framing}/{PLAIN_RENDERER_VERSION}"
+            else f"gymnasium-pygame-{framing}/{PLAIN_RENDERER_VERSION}"
         )
-        return {"width": self.width, "height": self.height, "textured": False, "renderer": name}
+        settings = {"width": self.width, "height": self.height, "textured": False, "renderer": name}
+        if self.full_track:  # only then, so that earlier datasets keep their identity
+            settings["full_track"] = True
+        return settings
 
     def _get_state_vector(self) -> np.ndarray | None:
         return None if self.state is None else np.asarray(self.state, dtype=np.float64)

@@ -32,7 +32,7 @@ from ``entry_point`` when the environment is made.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Literal, Mapping
 
 import numpy as np
@@ -137,6 +137,8 @@ class Variant:
     :param help: what it switches, for ``--help``.
     :param dataset_suffix: suffix of a sweep's default dataset name for ``False`` and ``True``
         (``("-plain", "-textured")``; empty strings: the name does not change).
+    :param box: state-box ranges that replace the sweep's while the variant is on (a view that
+        shows more of the world lets the box cover more of it).
     """
 
     name: str
@@ -145,6 +147,7 @@ class Variant:
     off_flag: str
     help: str
     dataset_suffix: tuple[str, str] = ("", "")
+    box: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def flag(self, value: bool) -> str:
         """The command-line flag that selects ``value``."""
@@ -278,6 +281,16 @@ class Family:
         if self.seed_kwarg and seed is not None:
             kwargs[self.seed_kwarg] = int(seed)
         return kwargs
+
+    def sweep_for(self, variants: Mapping[str, bool | None]) -> SweepSpec:
+        """The sweep with the box ranges of the variants that are on (:attr:`Variant.box`)."""
+        spec = self.require_sweep()
+        values = self.resolve_variants(variants)
+        box = dict(spec.box)
+        for v in self.variants:
+            if values[v.name]:
+                box.update(v.box)
+        return spec if box == dict(spec.box) else replace(spec, box=box)
 
     def variant_flags(self, render: Mapping[str, Any]) -> str:
         """The command-line flags that select the variants recorded in a manifest's ``render``."""

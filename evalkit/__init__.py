@@ -6,7 +6,7 @@ The library is usable without the CLI. Main entry points:
 - :mod:`evalkit.data.store` — datasets of rendered states with labels.
 - :mod:`evalkit.vlm` — open_clip models and the cached embedding engine.
 - :mod:`evalkit.rewards` — CLIP rewards with goal-baseline regularisation.
-- :mod:`evalkit.epic` — EPIC distances with bootstrap confidence intervals.
+- :mod:`evalkit.metrics` — EPIC distances with bootstrap confidence intervals.
 """
 
 __version__ = "0.1.0"

@@ -50,10 +50,10 @@ from evalkit.bench.stages import Stage, StageLog, jsonable, run_stages
 from evalkit.data.store import Dataset, open_dataset
 from evalkit.data.sweeps import collect_sweep
 from evalkit.envs.family import BOX
-from evalkit.epic.goal import epic_goal
 from evalkit.errors import DegenerateError
 from evalkit.fileio import atomic_path, atomic_write_text
 from evalkit.heads import load_head
+from evalkit.metrics.goal import epic_goal
 from evalkit.pipeline import align
 from evalkit.pipeline.heads import head_reward_source
 from evalkit.pipeline.rewards import task_rewards

@@ -1,4 +1,4 @@
-"""Timing of :func:`evalkit.epic.epic_goal_columns` and of the metric panel with bootstrap intervals on synthetic data (``evalkit bench epic``).
+"""Timing of :func:`evalkit.metrics.epic_goal_columns` and of the metric panel with bootstrap intervals on synthetic data (``evalkit bench epic``).
 
 The targets: goal EPIC (issue 4), 2 000 resamples over 100 000 frames in 1 000 episodes in
 under 2 s; the panel (issue 13), all metrics for 5 reward columns at that size in under 2 s,
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalkit.epic.goal import epic_goal_columns
-from evalkit.epic.pairwise import epic_pairwise
-from evalkit.epic.panel import METRICS, metric_panel
+from evalkit.metrics.goal import epic_goal_columns
+from evalkit.metrics.pairwise import epic_pairwise
+from evalkit.metrics.panel import METRICS, metric_panel
 
 TARGET_SHAPE = (100_000, 1_000, 1, 2_000)
 """(frames, episodes, reward columns, resamples) of the speed target."""
@@ -146,7 +146,7 @@ def bench_panel(
     seed: int = 0,
     per_metric: bool = True,
 ) -> list[PanelRow]:
-    """Time :func:`evalkit.epic.metric_panel` per metric (unless ``per_metric=False``) and for
+    """Time :func:`evalkit.metrics.metric_panel` per metric (unless ``per_metric=False``) and for
     all metrics at once (which shares one draw of resamples and the tables of AUC/AP and
     Spearman/Kendall), and the pairwise distance matrix of ``pairwise_shape`` sources (point
     estimates)."""

@@ -178,7 +178,7 @@ def epic_command(
 
     Prints the distance, ρ, the interval and the goal/non-goal counts, and saves them to <dataset>/results/epic.parquet.
     """
-    from evalkit.epic.bootstrap import CI_METHODS
+    from evalkit.metrics.bootstrap import CI_METHODS
     from evalkit.pipeline import clip_reward_source, column_reward_source, evaluate_rewards
     from evalkit.pipeline.reward_spec import reward_source
     from evalkit.rewards import DEFAULT_ALPHAS
@@ -297,7 +297,7 @@ def _print_panel(run, confidence: float) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from evalkit.epic import MetricResult
+    from evalkit.metrics import MetricResult
 
     results = [r for r in run.panel if isinstance(r, MetricResult)]
     if not results:

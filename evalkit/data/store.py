@@ -9,7 +9,7 @@ A dataset is a folder under the datasets root (``$EVALKIT_DATASETS`` or ``./data
       frames.npy         uint8 array (frames, height, width, 3), memory-mappable
       labels/<set>.parquet   tidy goal labels: frame_id, task, label [, labeller, time]
       embeddings/        image-embedding caches (evalkit.vlm)
-      results/           saved EPIC tables (evalkit.epic)
+      results/           saved EPIC tables (evalkit.metrics)
 
 Datasets are written by :class:`DatasetWriter` into a hidden temporary folder and published
 with one ``rename``: a killed writer leaves no half dataset. A dataset's identity is its

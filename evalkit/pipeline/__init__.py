@@ -1,7 +1,7 @@
 """Orchestration: from a dataset and a model to rewards, EPIC results and the tables behind figures.
 
 The layers below do one thing each (:mod:`evalkit.rewards`: Definition 1 over embeddings;
-:mod:`evalkit.epic`: arrays in, results out; :mod:`evalkit.plots`: tables in, figures out);
+:mod:`evalkit.metrics`: arrays in, results out; :mod:`evalkit.plots`: tables in, figures out);
 this package puts them together. Models are given one way everywhere: a
 :class:`~evalkit.vlm.ModelSpec` (or a ``"ARCH"`` / ``"ARCH:TAG"`` string), the argument after
 the dataset and the task (or the goal prompts). Nothing is written to disk unless asked

@@ -1,8 +1,8 @@
 """EPIC (and the metric panel) of a reward source on a dataset: what ``evalkit epic`` runs.
 
 :func:`evaluate_rewards` measures each reward of a :class:`~evalkit.pipeline.sources.RewardSource`
-against a label set with :func:`evalkit.epic.epic_goal_columns` (episodes of the dataset as the
-bootstrap unit) and, with ``metrics``, the other metrics of :func:`evalkit.epic.metric_panel` on
+against a label set with :func:`evalkit.metrics.epic_goal_columns` (episodes of the dataset as the
+bootstrap unit) and, with ``metrics``, the other metrics of :func:`evalkit.metrics.metric_panel` on
 the same frames: AUC and AP against the labels, Spearman and Kendall τ-b against the family's
 progress variable (or ``progress``), VOC over episodes, ERC against the ground-truth reward a
 dataset stores (``gt_reward``). When asked (``save=True``), the rows go to the dataset's results
@@ -21,11 +21,11 @@ import pandas as pd
 
 from evalkit import __version__
 from evalkit.data.store import RULE_LABELS, Dataset
-from evalkit.epic.goal import epic_goal_columns
-from evalkit.epic.metric_result import MetricResult, MetricUnavailable
-from evalkit.epic.panel import metric_names, metric_panel
-from evalkit.epic.results import GoalEpicResult
 from evalkit.errors import DatasetError, DegenerateError, EvalkitError
+from evalkit.metrics.goal import epic_goal_columns
+from evalkit.metrics.metric_result import MetricResult, MetricUnavailable
+from evalkit.metrics.panel import metric_names, metric_panel
+from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.results import EPIC_METRIC, result_row, upsert_epic_results
 from evalkit.pipeline.sources import RewardSource
@@ -153,7 +153,7 @@ def evaluate_rewards(
         the set labels are evaluated (human labels rarely cover a whole dataset).
     :param weights: optional frame weights (the state distribution μ); default equal.
     :param save: upsert the rows into ``<dataset>/results/epic.parquet`` (default: write nothing).
-    :param metrics: names of :data:`evalkit.epic.METRICS` (``"all"``, or a comma-separated
+    :param metrics: names of :data:`evalkit.metrics.METRICS` (``"all"``, or a comma-separated
         string); a metric not defined on this dataset is skipped with its reason (see
         :meth:`DatasetEpic.skipped`).
     :param progress: the progress variable of the rank metrics: a state column or an expression

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from evalkit.epic.pairwise import epic_pairwise
-from evalkit.epic.results import GoalEpicResult
 from evalkit.errors import EvalkitError
+from evalkit.metrics.pairwise import epic_pairwise
+from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.evaluate import evaluate_rewards
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.prototypes import prototype_reward_source

@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from evalkit.data.store import RULE_LABELS, Dataset
-from evalkit.epic.goal import epic_goal
-from evalkit.epic.results import GoalEpicResult
 from evalkit.errors import EvalkitError
 from evalkit.fileio import digest
 from evalkit.heads import (
@@ -36,6 +34,8 @@ from evalkit.heads import (
     load_head,
     save_head,
 )
+from evalkit.metrics.goal import epic_goal
+from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.labels import DatasetLabels, dataset_labels
 from evalkit.pipeline.sources import RewardSource
 from evalkit.tasks import get_task

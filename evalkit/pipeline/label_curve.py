@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data.store import RULE_LABELS, Dataset
-from evalkit.epic.goal import epic_goal
 from evalkit.errors import EvalkitError
 from evalkit.heads import episode_folds
+from evalkit.metrics.goal import epic_goal
 from evalkit.pipeline.heads import fit_head, inner_folds, labelled_embeddings
 from evalkit.pipeline.selection import FoldEstimate, mean_interval
 

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data.store import Dataset, atomic_write_parquet, read_table
-from evalkit.epic.results import GoalEpicResult
 from evalkit.errors import EvalkitError
 from evalkit.fileio import file_lock
 from evalkit.heads import head_file_identity
+from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.reward_spec import HEAD_PREFIX
 from evalkit.pipeline.sources import clip_identity

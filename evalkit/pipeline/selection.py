@@ -36,11 +36,11 @@ import numpy as np
 from scipy import stats
 
 from evalkit.data.store import RULE_LABELS, Dataset
-from evalkit.epic.goal import epic_goal_columns
-from evalkit.epic.results import GoalEpicResult
 from evalkit.errors import DegenerateError, EvalkitError
 from evalkit.fileio import atomic_write_text
 from evalkit.heads import episode_folds
+from evalkit.metrics.goal import epic_goal_columns
+from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.heads import (
     check_enough_labels,
     check_task_family,
@@ -226,7 +226,7 @@ def epic_columns(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> list[GoalEpicResult | None]:
-    """:func:`evalkit.epic.goal.epic_goal_columns` of every column, ``None`` for a column whose
+    """:func:`evalkit.metrics.goal.epic_goal_columns` of every column, ``None`` for a column whose
     distance is undefined (all columns at once, one by one only when one is degenerate)."""
     kwargs = dict(episodes=episodes, n_bootstrap=n_bootstrap, seed=seed, confidence=confidence)
     try:

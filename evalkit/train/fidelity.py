@@ -37,9 +37,9 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data.store import Dataset, iter_datasets
-from evalkit.epic.metric_result import MetricResult
-from evalkit.epic.panel import metric_panel
 from evalkit.errors import DegenerateError, EvalkitError
+from evalkit.metrics.metric_result import MetricResult
+from evalkit.metrics.panel import metric_panel
 from evalkit.pipeline.figures import saved_clip_results
 from evalkit.plots.contact_sheet import plot_contact_sheet
 from evalkit.plots.style import save_figure

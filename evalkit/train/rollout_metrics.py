@@ -6,7 +6,7 @@ environment's ``gt_reward``; datasets written before kept it as ``clip_reward``
 (:data:`LEGACY_REWARD_COLUMN`), which :func:`stored_rewards` still reads.
 
 :func:`reward_metrics` measures that reward against the task's rule labels of the rollout
-states with the metric panel (:func:`evalkit.epic.panel.metric_panel`, every metric: goal EPIC,
+states with the metric panel (:func:`evalkit.metrics.panel.metric_panel`, every metric: goal EPIC,
 AUC, AP, rank agreement with the family's progress variable, VOC, and ERC across episodes against
 the ground-truth returns), each with its episode-bootstrap interval; a metric that is undefined on the rollouts (ERC when
 every episode has the same ground-truth return, as a fixed-length CartPole episode does) is
@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.epic.metric_result import MetricResult, MetricUnavailable
-from evalkit.epic.panel import METRICS, metric_panel
 from evalkit.errors import DegenerateError, EvalkitError
+from evalkit.metrics.metric_result import MetricResult, MetricUnavailable
+from evalkit.metrics.panel import METRICS, metric_panel
 
 REWARD_COLUMN = "train_reward"
 """The rollout-state column of the run's training reward per step."""

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy.special import ndtr
 from scipy.stats import kendalltau, mannwhitneyu, pearsonr, spearmanr
+from test_epic_metrics import naive_ap
 
 from evalkit.errors import DegenerateError
 from evalkit.metrics import cluster
@@ -21,7 +22,6 @@ from evalkit.metrics.erc import erc
 from evalkit.metrics.kendall import kendall
 from evalkit.metrics.spearman import spearman
 from evalkit.metrics.voc import voc
-from test_epic_metrics import naive_ap
 
 B = 150
 N_EP = 20

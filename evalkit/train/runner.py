@@ -33,7 +33,6 @@ import os
 import shlex
 import shutil
 import signal
-import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -460,17 +459,16 @@ class RunProgress(BaseCallback):
         self._started = self._noted
         self._eta_told = False
         if self.progress:
-            from tqdm.auto import tqdm
+            from evalkit.progress import progress_bar
 
-            self._bar = tqdm(
-                total=self.config.steps,
+            self._bar = progress_bar(
+                self.config.steps,
+                "train",
+                "step",
                 initial=self.num_timesteps,
-                unit="step",
                 unit_scale=True,
-                dynamic_ncols=True,
                 smoothing=0.05,
                 mininterval=0.5,
-                file=sys.stderr,
             )
 
     def train_reward(self) -> float | None:

@@ -26,6 +26,10 @@ class DegenerateError(EvalkitError):
     """A statistic is undefined for the given data (e.g. every frame has the same label)."""
 
 
+class OptionWarning(UserWarning):
+    """An option the user gave that does nothing in this combination (printed as one line)."""
+
+
 class RewardError(EvalkitError, ValueError):
     """Rewards cannot be computed from these embeddings or prompts (e.g. a goal equal to its baseline)."""
 

@@ -14,8 +14,10 @@ from evalkit.cli._common import (
     BASELINE_FRAMES_OPTION,
     GOAL_FRAMES_OPTION,
     ROOT_OPTION,
+    OptionRule,
     check_bootstrap,
     check_frame_options,
+    check_option_rules,
     embed_options,
     parse_alphas,
     seed_option,
@@ -105,8 +107,16 @@ def _print_table(run, ci_method: str, n_bootstrap: int, confidence: float, seed:
         out.print(escape(f"Saved to {run.saved_to}"))
 
 
+def _uses_progress(metrics: str) -> bool:
+    """Whether ``--metrics`` names a metric that reads the progress variable."""
+    from evalkit.metrics.panel import METRICS, metric_names
+
+    return any("progress" in METRICS[m].needs for m in metric_names(metrics) if m in METRICS)
+
+
 @app.command("epic")
 def epic_command(
+    ctx: typer.Context,
     task: str = typer.Option(..., "--task", "-t", help="Task name (see 'evalkit tasks')."),
     model: Optional[str] = typer.Option(
         None,
@@ -220,6 +230,16 @@ def epic_command(
                 )
     alphas = parse_alphas(alpha) if alpha is not None else list(DEFAULT_ALPHAS)
     check_frame_options(goal_frames, baseline_frames, model)
+    check_option_rules(
+        ctx,
+        OptionRule(
+            "progress",
+            "metrics",
+            _uses_progress,
+            "{option} is the progress variable of spearman and kendall, and {other} names "
+            "neither; add one of them to {other} (or all) or drop {option}.",
+        ),
+    )
 
     ds = task_dataset(task, dataset, root)
     if save and not is_writable(ds.path):

@@ -257,6 +257,7 @@ class EmbeddingCache:
                 "finite number); it is not used, and is computed again where embeddings are made "
                 "(evalkit embed, epic, landscape, ...).",
                 CorruptCacheWarning,
+                stacklevel=1,  # one place: said once per process, however many loads
             )
             return None
         return values

@@ -38,6 +38,7 @@ from typing import Any, Callable, Literal, Mapping
 import numpy as np
 
 from evalkit.errors import EvalkitError
+from evalkit.text import plural_noun
 
 RuleFn = Callable[..., np.ndarray]
 """``rule(states: pandas.DataFrame, **params) -> bool array`` with one entry per row."""
@@ -388,7 +389,9 @@ def unknown_name(kind: str, name: str, valid: list[str]) -> EvalkitError:
     """The error for an unknown name: the valid names and the closest one."""
     close = difflib.get_close_matches(name, valid, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    return EvalkitError(f"Unknown {kind} {name!r}.{hint} Valid {kind}s: {', '.join(valid)}.")
+    return EvalkitError(
+        f"Unknown {kind} {name!r}.{hint} Valid {plural_noun(kind)}: {', '.join(valid)}."
+    )
 
 
 def get_family(name: str) -> Family:

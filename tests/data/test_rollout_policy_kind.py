@@ -9,6 +9,7 @@ from evalkit.data.rollouts import ALGORITHMS, detect_algorithm
 from evalkit.errors import EvalkitError
 
 
+@pytest.mark.slow
 def test_a_dqn_checkpoint_is_named_dqn(tmp_path):
     import gymnasium as gym
     from stable_baselines3 import DQN

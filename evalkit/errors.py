@@ -30,6 +30,10 @@ class OptionWarning(UserWarning):
     """An option the user gave that does nothing in this combination (printed as one line)."""
 
 
+class FewEpisodesWarning(UserWarning):
+    """A bootstrap interval over too few episodes to cover as often as it says."""
+
+
 class RewardError(EvalkitError, ValueError):
     """Rewards cannot be computed from these embeddings or prompts (e.g. a goal equal to its baseline)."""
 

@@ -17,6 +17,7 @@ from evalkit.cli._common import (
     check_task_family,
     needs,
     seed_option,
+    warn_few_episodes,
 )
 from evalkit.cli.figures import _check_figure_out, _print_written, _save, _slug, _target
 from evalkit.errors import EvalkitError
@@ -103,6 +104,7 @@ def align_command(
     ds.check_tables()
     check_task_family(ds, task)
     check_label_set(ds, labels)
+    warn_few_episodes(ds.manifest.n_episodes, bootstrap)
     other = None if eval_dataset is None else open_dataset(eval_dataset, root)
     if other is not None and other.family != ds.family:
         raise EvalkitError(

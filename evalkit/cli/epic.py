@@ -22,6 +22,7 @@ from evalkit.cli._common import (
     parse_alphas,
     seed_option,
     task_dataset,
+    warn_few_episodes,
 )
 from evalkit.errors import EvalkitError
 from evalkit.fileio import is_writable
@@ -242,6 +243,7 @@ def epic_command(
     )
 
     ds = task_dataset(task, dataset, root)
+    warn_few_episodes(ds.manifest.n_episodes, bootstrap)
     if save and not is_writable(ds.path):
         save = False
         console(stderr=True).print(

@@ -20,6 +20,7 @@ from evalkit.cli._common import (
     excludes,
     parse_alphas,
     seed_option,
+    warn_few_episodes,
 )
 from evalkit.errors import EvalkitError
 from evalkit.text import fixed
@@ -184,6 +185,7 @@ def select_command(
     ds.check_tables()
     check_task_family(ds, task)
     check_label_set(ds, labels)
+    warn_few_episodes(ds.manifest.n_episodes, bootstrap)
     spec = ModelSpec.coerce(model, pretrained)
     err = console(stderr=True)
     n_candidates = (len(prompt_list) + len(goal_frames or ())) * len(alpha_list) + int(heads)

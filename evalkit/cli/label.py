@@ -42,6 +42,17 @@ def _run_server(
 
     if order not in ORDERS:
         raise EvalkitError(f"Unknown --order {order!r}; use one of {', '.join(ORDERS)}.")
+    if not dataset_arg.strip():
+        raise EvalkitError("The dataset (or run) to label is empty; give its name or path.")
+    if not host.strip():
+        raise EvalkitError(
+            "--host is empty, which would listen on every address of this machine; give "
+            "127.0.0.1 (this machine only), or 0.0.0.0 to mean every address."
+        )
+    if labeller is not None and not labeller.strip():
+        raise EvalkitError(
+            "--labeller is empty; give your name (or leave the option out for your login name)."
+        )
     ds = open_fn(dataset_arg, root)
     app = LabelApp(ds, task, labeller or default_labeller(), order=order, seed=seed)
     server = LabelServer(app, host, port)

@@ -139,6 +139,12 @@ def task_dataset(task_name: str, dataset: Optional[str], root: Optional[Path]) -
             )
         dataset = name
     ds = open_dataset(dataset, root)
+    if ds.family != task.family:  # before anything is embedded or computed for it
+        raise EvalkitError(
+            f"Dataset {ds.name!r} holds {ds.family} states but task {task.name!r} runs on "
+            f"{task.family}; pass a {task.family} dataset with --dataset (default: "
+            f"{task.env.default_dataset})."
+        )
     ds.check_tables()  # a corrupt states, labels or results table is one sentence, before any work
     return ds
 

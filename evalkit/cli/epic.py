@@ -242,6 +242,7 @@ def epic_command(
         ),
     )
 
+    _uses_progress(metrics)  # an unknown metric name: one sentence before any work
     ds = task_dataset(task, dataset, root)
     warn_few_episodes(ds.manifest.n_episodes, bootstrap)
     if save and not is_writable(ds.path):

@@ -359,7 +359,10 @@ def progress_values(states: Any, expression: str | None, family: str = "") -> np
         raise EvalkitError(
             f"The progress {expression!r} cannot be computed from the state columns ({columns}): {exc}."
         ) from None
-    out = np.asarray(values, dtype=float).reshape(-1)
+    try:
+        out = np.asarray(values, dtype=float).reshape(-1)
+    except (TypeError, ValueError):  # e.g. a quoted string: text, not numbers
+        out = np.array([np.nan])
     if out.shape != (len(states),) or not np.all(np.isfinite(out)):
         raise EvalkitError(f"The progress {expression!r} must give one finite number per frame.")
     return out

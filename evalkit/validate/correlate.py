@@ -179,11 +179,13 @@ def correlate(
     mdps, block_of_problem = np.unique(mdp_index, return_inverse=True)
     rng = np.random.default_rng(seed)
     picks = rng.integers(len(mdps), size=(n_bootstrap, len(mdps)))
-    counts = np.stack([np.bincount(p, minlength=len(mdps)) for p in picks]).reshape(
-        n_bootstrap, len(mdps)
-    )
+    counts = np.zeros((n_bootstrap, len(mdps)), dtype=np.int64)
+    np.add.at(counts, (np.arange(n_bootstrap)[:, None], picks), 1)
     block = np.repeat(block_of_problem, values.shape[1])[np.isfinite(values.ravel())]
-    boot_s, boot_k = bootstrap_rank_correlations(x, y, block, counts)
+    if len(x) >= 3 and n_bootstrap > 0:
+        boot_s, boot_k = bootstrap_rank_correlations(x, y, block, counts)
+    else:
+        boot_s = boot_k = np.full(n_bootstrap, np.nan)
     finite = np.isfinite(per)
     per_sum = np.bincount(block_of_problem, np.where(finite, per, 0.0), minlength=len(mdps))
     per_n = np.bincount(block_of_problem, finite.astype(float), minlength=len(mdps))

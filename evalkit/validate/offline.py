@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 
+from evalkit.errors import DegenerateError
 from evalkit.metrics.auc import roc_auc
 from evalkit.metrics.general import canonicalize_tabular
 from evalkit.metrics.goal import epic_goal
@@ -89,29 +90,28 @@ def _starc(problem: Problem) -> np.ndarray:
     )
 
 
-def _state_rewards(problem: Problem) -> np.ndarray | None:
-    """``(S, K)`` rewards of the reached state of the state-only candidates, or ``None``."""
+def _per_state_only(
+    problem: Problem, score: Callable[[np.ndarray, np.ndarray], float]
+) -> np.ndarray:
+    """``score(state_rewards, goals)`` of each state-only candidate of a goal ground truth
+    (NaN elsewhere, and where the goal metric is undefined)."""
+    out = np.full(len(problem.candidates), np.nan)
     if problem.goals is None:
-        return None
-    return problem.candidates[:, 0, 0, :].T
+        return out
+    for k in np.flatnonzero(STATE_ONLY):
+        try:
+            out[k] = score(problem.candidates[k, 0, 0, :], problem.goals)
+        except DegenerateError:
+            pass
+    return out
 
 
 def _goal_epic(problem: Problem) -> np.ndarray:
-    out = np.full(len(problem.candidates), np.nan)
-    states = _state_rewards(problem)
-    if states is not None:
-        for k in np.flatnonzero(STATE_ONLY):
-            out[k] = epic_goal(states[:, k], problem.goals, n_bootstrap=0).distance
-    return out
+    return _per_state_only(problem, lambda r, g: epic_goal(r, g, n_bootstrap=0).distance)
 
 
 def _goal_auc(problem: Problem) -> np.ndarray:
-    out = np.full(len(problem.candidates), np.nan)
-    states = _state_rewards(problem)
-    if states is not None:
-        for k in np.flatnonzero(STATE_ONLY):
-            out[k] = 1.0 - roc_auc(states[:, k], problem.goals, n_bootstrap=0)[0].estimate
-    return out
+    return _per_state_only(problem, lambda r, g: 1.0 - roc_auc(r, g, n_bootstrap=0)[0].estimate)
 
 
 def _pearson_raw(problem: Problem) -> np.ndarray:

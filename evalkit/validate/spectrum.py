@@ -47,8 +47,9 @@ def observed_states(n_states: int) -> np.ndarray:
 
 
 def n_goal_states(n_states: int) -> int:
-    """Size of the goal (and target) set: an eighth of the states, at least one."""
-    return max(1, n_states // 8)
+    """Size of the goal (and target) set: an eighth of the states, at least two (the goal
+    metrics need two goal states), never all."""
+    return max(1, min(n_states - 1, max(2, n_states // 8)))
 
 
 def dense_truth(n_states: int, n_actions: int, rng: np.random.Generator) -> np.ndarray:

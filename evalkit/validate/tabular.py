@@ -363,8 +363,11 @@ def summary_dict_invariance(study: TabularStudy) -> dict[str, str]:
     return out
 
 
-def write_study(study: TabularStudy, out: str | os.PathLike[str]) -> Path:
-    """Write the study folder (atomically: all of it or nothing); returns its path."""
+def write_study(study: TabularStudy, out: str | os.PathLike[str], figure: bool = True) -> Path:
+    """Write the study folder (atomically: all of it or nothing); returns its path.
+
+    :param figure: draw ``validity.png``/``.svg`` (the slowest part).
+    """
     from evalkit.plots.validity import plot_validity  # matplotlib only when writing
 
     target = Path(out)
@@ -383,11 +386,12 @@ def write_study(study: TabularStudy, out: str | os.PathLike[str]) -> Path:
         )
         atomic_write_text(json.dumps(summary_dict(study), indent=2) + "\n", tmp / SUMMARY)
         atomic_write_text(summary_markdown(study), tmp / "summary.md")
-        plot_validity(
-            {name: v.ravel() for name, v in study.values.items()},
-            study.regret.ravel(),
-            np.repeat(study.kinds, study.regret.shape[1]),
-            {c.metric: c.kendall for c in study.correlations},
-            tmp / "validity",
-        )
+        if figure:
+            plot_validity(
+                {name: v.ravel() for name, v in study.values.items()},
+                study.regret.ravel(),
+                np.repeat(study.kinds, study.regret.shape[1]),
+                {c.metric: c.kendall for c in study.correlations},
+                tmp / "validity",
+            )
     return target

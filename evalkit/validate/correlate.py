@@ -7,6 +7,7 @@ MDP (its ground truths) are resampled together.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -66,8 +67,18 @@ def _kendall(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def per_problem_spearman(values: np.ndarray, regret: np.ndarray) -> np.ndarray:
-    """Spearman ρ within each problem's candidates ``(m,)`` (NaN where undefined)."""
-    return np.array([_spearman(*_rows(v, r)) for v, r in zip(values, regret)])
+    """Spearman ρ within each problem's candidates ``(m,)`` over its finite metric values
+    (NaN where fewer than 3, or where either side is constant)."""
+    finite = np.isfinite(values)
+    rx = stats.rankdata(np.where(finite, values, np.nan), axis=1, nan_policy="omit")
+    ry = stats.rankdata(np.where(finite, regret, np.nan), axis=1, nan_policy="omit")
+    rho = _weighted_pearson_rows(np.nan_to_num(rx), np.nan_to_num(ry), finite.astype(float))
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows without finite values
+        varies = (np.nanmax(rx, axis=1) > np.nanmin(rx, axis=1)) & (
+            np.nanmax(ry, axis=1) > np.nanmin(ry, axis=1)
+        )
+    return np.where((finite.sum(axis=1) >= 3) & varies, rho, np.nan)
 
 
 def _mean(a: np.ndarray) -> float:
@@ -109,17 +120,22 @@ def _midranks(x: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarr
         left = np.searchsorted(block, x, side="left")
         less[:, b] = left
         equal[:, b] = np.searchsorted(block, x, side="right") - left
-    return counts @ less.T + (counts @ equal.T + 1) / 2
+    return counts @ (less + equal / 2).T + 0.5
 
 
 def _weighted_pearson_rows(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Pearson of ``a`` and ``b`` in each row under row weights ``w`` (all ``(B, n)``)."""
-    total = np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
-    ac = a - (w * a).sum(axis=1, keepdims=True) / total
-    bc = b - (w * b).sum(axis=1, keepdims=True) / total
-    cov = (w * ac * bc).sum(axis=1)
-    var = (w * ac * ac).sum(axis=1) * (w * bc * bc).sum(axis=1)
+    """Pearson of ``a`` and ``b`` in each row under row weights ``w`` (all ``(B, n)``), from
+    weighted sums (row dot products, no centred copies)."""
+
+    def dot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.einsum("bn,bn->b", x, y)
+
+    total = w.sum(axis=1)
+    wa, wb = w * a, w * b
+    sa, sb = wa.sum(axis=1), wb.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
+        cov = dot(wa, b) - sa * sb / total
+        var = (dot(wa, a) - sa**2 / total) * (dot(wb, b) - sb**2 / total)
         return np.where(var > 0, cov / np.sqrt(np.where(var > 0, var, 1.0)), np.nan)
 
 
@@ -165,6 +181,7 @@ def correlate(
     n_bootstrap: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    per_problem: np.ndarray | None = None,
 ) -> Correlation:
     """Spearman, Kendall τ-b and the per-MDP mean Spearman of one metric with regret.
 
@@ -173,9 +190,10 @@ def correlate(
     :param mdp_index: ``(m,)`` the MDP each problem is built on (the resampling unit),
         non-decreasing.
     :param n_bootstrap: resamples of MDPs (0: no intervals).
+    :param per_problem: :func:`per_problem_spearman` of these rows, if already computed.
     """
     x, y = _rows(values.ravel(), regret.ravel())
-    per = per_problem_spearman(values, regret)
+    per = per_problem_spearman(values, regret) if per_problem is None else per_problem
     mdps, block_of_problem = np.unique(mdp_index, return_inverse=True)
     rng = np.random.default_rng(seed)
     picks = rng.integers(len(mdps), size=(n_bootstrap, len(mdps)))

@@ -26,7 +26,7 @@ import numpy as np
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_folder, atomic_write_text
 from evalkit.metrics.starc import check_discount
-from evalkit.validate.correlate import Correlation, correlate
+from evalkit.validate.correlate import Correlation, correlate, per_problem_spearman
 from evalkit.validate.mdp import normalised_regret, random_mdps
 from evalkit.validate.offline import OFFLINE_METRICS, Problem
 from evalkit.validate.spectrum import (
@@ -198,6 +198,7 @@ def run_tabular_study(
             values[metric.name][p] = metric.score(problem)
         report("metrics", p + 1, m)
     mdp_index = np.arange(m) // len(GROUND_TRUTHS)
+    per_problem = {name: per_problem_spearman(v, regret) for name, v in values.items()}
 
     def correlations(rows: np.ndarray, stage: str) -> list[Correlation]:
         out = []
@@ -211,6 +212,7 @@ def run_tabular_study(
                     n_bootstrap=settings.n_bootstrap,
                     confidence=settings.confidence,
                     seed=settings.seed,
+                    per_problem=per_problem[metric.name][rows],
                 )
             )
             report(stage, i + 1, len(OFFLINE_METRICS))

@@ -154,3 +154,20 @@ def test_a_folder_of_a_study_with_other_settings_is_refused(study, tmp_path):
 def test_a_study_too_large_for_memory_says_how_much_it_needs():
     with pytest.raises(EvalkitError, match=r"needs about [0-9.]+ GiB"):
         TabularSettings(n_mdps=50, n_states=4000, n_actions=4).check()
+
+
+def test_per_problem_spearman_equals_scipy_and_is_nan_where_undefined():
+    from evalkit.validate.correlate import per_problem_spearman
+
+    rng = np.random.default_rng(4)
+    v = np.round(rng.random((6, 9)), 1)
+    r = np.round(rng.random((6, 9)), 1)
+    v[1, :4] = np.nan  # not applicable to some candidates
+    v[2] = np.nan  # nor to any
+    r[3] = 0.5  # every candidate equally good
+    v[4, 2:] = np.nan  # two rows left
+    got = per_problem_spearman(v, r)
+    for i in (0, 1, 5):
+        ok = np.isfinite(v[i])
+        assert got[i] == pytest.approx(stats.spearmanr(v[i, ok], r[i, ok]).statistic, abs=1e-12)
+    assert np.isnan(got[[2, 3, 4]]).all()

@@ -172,6 +172,67 @@ def bootstrap_rank_correlations(
     return spearman, kendall
 
 
+def mdp_resamples(n_mdps: int, n_bootstrap: int, seed: int) -> np.ndarray:
+    """``(n_bootstrap, n_mdps)`` multiplicities of each MDP in each bootstrap resample (the
+    same for every metric of a study, so differences between metrics are paired)."""
+    picks = np.random.default_rng(seed).integers(n_mdps, size=(n_bootstrap, n_mdps))
+    counts = np.zeros((n_bootstrap, n_mdps), dtype=np.int64)
+    np.add.at(counts, (np.arange(n_bootstrap)[:, None], picks), 1)
+    return counts
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How much better one metric ranks by regret than another, on the rows both score.
+
+    :ivar metric: the metric compared.
+    :ivar reference: the metric it is compared with.
+    :ivar n_rows: rows where both are finite.
+    :ivar kendall_difference: τ-b of ``metric`` minus τ-b of ``reference`` on those rows.
+    :ivar interval: paired percentile bootstrap interval over MDPs, or ``None``.
+    :ivar confidence: nominal coverage of the interval.
+    """
+
+    metric: str
+    reference: str
+    n_rows: int
+    kendall_difference: float
+    interval: tuple[float, float] | None
+    confidence: float
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def compare(
+    metric: tuple[str, np.ndarray],
+    reference: tuple[str, np.ndarray],
+    regret: np.ndarray,
+    mdp_index: np.ndarray,
+    *,
+    n_bootstrap: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Comparison:
+    """Paired difference of Kendall τ-b with regret between two metrics ``(name, (m, K))``."""
+    both = np.isfinite(metric[1]) & np.isfinite(reference[1])
+    y = regret[both]
+    a, b = metric[1][both], reference[1][both]
+    mdps, block_of_problem = np.unique(mdp_index, return_inverse=True)
+    block = np.repeat(block_of_problem, regret.shape[1])[both.ravel()]
+    diff = _kendall(a, y) - _kendall(b, y)
+    interval = None
+    if n_bootstrap > 0 and len(y) >= 3:
+        counts = mdp_resamples(len(mdps), n_bootstrap, seed)
+        boot = (
+            bootstrap_rank_correlations(a, y, block, counts)[1]
+            - bootstrap_rank_correlations(b, y, block, counts)[1]
+        )
+        interval = _interval(boot, confidence)
+    return Comparison(metric[0], reference[0], len(y), diff, interval, confidence)
+
+
 def correlate(
     name: str,
     values: np.ndarray,
@@ -195,10 +256,7 @@ def correlate(
     x, y = _rows(values.ravel(), regret.ravel())
     per = per_problem_spearman(values, regret) if per_problem is None else per_problem
     mdps, block_of_problem = np.unique(mdp_index, return_inverse=True)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(len(mdps), size=(n_bootstrap, len(mdps)))
-    counts = np.zeros((n_bootstrap, len(mdps)), dtype=np.int64)
-    np.add.at(counts, (np.arange(n_bootstrap)[:, None], picks), 1)
+    counts = mdp_resamples(len(mdps), n_bootstrap, seed)
     block = np.repeat(block_of_problem, values.shape[1])[np.isfinite(values.ravel())]
     if len(x) >= 3 and n_bootstrap > 0:
         boot_s, boot_k = bootstrap_rank_correlations(x, y, block, counts)

@@ -26,7 +26,13 @@ import numpy as np
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_folder, atomic_write_text
 from evalkit.metrics.starc import check_discount
-from evalkit.validate.correlate import Correlation, correlate, per_problem_spearman
+from evalkit.validate.correlate import (
+    Comparison,
+    Correlation,
+    compare,
+    correlate,
+    per_problem_spearman,
+)
 from evalkit.validate.mdp import normalised_regret, random_mdps
 from evalkit.validate.offline import OFFLINE_METRICS, Problem
 from evalkit.validate.spectrum import (
@@ -125,6 +131,7 @@ class TabularStudy:
     :ivar values: metric name → ``(m, K)`` distances (NaN: not applicable).
     :ivar correlations: one per metric, over all problems.
     :ivar by_truth: ground truth → one correlation per metric, over its problems only.
+    :ivar comparisons: every other metric against the best one (highest τ-b), paired.
     """
 
     settings: TabularSettings
@@ -137,6 +144,7 @@ class TabularStudy:
     values: dict[str, np.ndarray]
     correlations: list[Correlation]
     by_truth: dict[str, list[Correlation]]
+    comparisons: list[Comparison]
 
     @property
     def mdp_index(self) -> np.ndarray:
@@ -219,11 +227,27 @@ def run_tabular_study(
         return out
 
     pooled = correlations(np.arange(m), "bootstrap")
+    best = best_metric(pooled)
+    comparisons = [
+        compare(
+            (name, values[name]),
+            (best, values[best]),
+            regret,
+            mdp_index,
+            n_bootstrap=settings.n_bootstrap,
+            confidence=settings.confidence,
+            seed=settings.seed,
+        )
+        for name in values
+        if best is not None and name != best
+    ]
     by_truth = {
         truth: correlations(np.flatnonzero(kinds == truth), f"bootstrap ({truth})")
         for truth in GROUND_TRUTHS
     }
-    return TabularStudy(settings, P, d0, R_true, R, kinds, regret, values, pooled, by_truth)
+    return TabularStudy(
+        settings, P, d0, R_true, R, kinds, regret, values, pooled, by_truth, comparisons
+    )
 
 
 # -- the study folder --------------------------------------------------------------------------
@@ -295,6 +319,7 @@ def summary_dict(study: TabularStudy) -> dict:
         "invariance_max": invariance,
         "invariance_max_regret": float(study.regret[:, INVARIANT].max()),
         "best_metric": best_metric(study.correlations),
+        "against_best": [c.to_dict() for c in study.comparisons],
     }
 
 
@@ -352,7 +377,18 @@ def summary_markdown(study: TabularStudy) -> str:
         lines.append(f"| {c.metric} | " + " | ".join(cells) + " |")
     best = best_metric(study.correlations)
     if best is not None:
-        lines += ["", f"Best predictor of regret (Kendall τ-b over all rows): **{best}**."]
+        lines += [
+            "",
+            f"Best predictor of regret (Kendall τ-b over all rows): **{best}**. Each other "
+            f"metric's τ-b minus {best}'s on the rows both score (paired bootstrap over MDPs):",
+            "",
+            "| metric | rows | τ-b difference |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {c.metric} | {c.n_rows} | {_fmt(c.kendall_difference, c.interval)} |"
+            for c in study.comparisons
+        ]
     return "\n".join(lines) + "\n"
 
 

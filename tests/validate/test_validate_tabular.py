@@ -171,3 +171,27 @@ def test_per_problem_spearman_equals_scipy_and_is_nan_where_undefined():
         ok = np.isfinite(v[i])
         assert got[i] == pytest.approx(stats.spearmanr(v[i, ok], r[i, ok]).statistic, abs=1e-12)
     assert np.isnan(got[[2, 3, 4]]).all()
+
+
+def test_comparisons_with_the_best_metric_are_paired_differences_on_common_rows(study):
+    from evalkit.validate.correlate import compare
+
+    best = study.comparisons[0].reference
+    assert best == max(study.correlations, key=lambda c: c.kendall).metric
+    for c in study.comparisons:
+        both = np.isfinite(study.values[c.metric]) & np.isfinite(study.values[best])
+        y = study.regret[both]
+        expected = (
+            stats.kendalltau(study.values[c.metric][both], y).statistic
+            - stats.kendalltau(study.values[best][both], y).statistic
+        )
+        assert c.n_rows == both.sum()
+        assert c.kendall_difference == pytest.approx(expected, abs=1e-12)
+    same = compare(
+        ("STARC", study.values["STARC"]),
+        ("STARC", study.values["STARC"]),
+        study.regret,
+        study.mdp_index,
+        n_bootstrap=100,
+    )
+    assert same.kendall_difference == 0 and same.interval == (0.0, 0.0)

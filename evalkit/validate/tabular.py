@@ -355,7 +355,7 @@ def summary_markdown(study: TabularStudy) -> str:
         "| metric | rows | Spearman | Kendall τ-b | per-MDP Spearman | max on invariance rows |",
         "|---|---|---|---|---|---|",
     ]
-    inv = summary_dict_invariance(study)
+    inv = _invariance_text(study)
     for c in study.correlations:
         lines.append(
             f"| {c.metric} | {c.n_rows} | {_fmt(c.spearman, c.spearman_interval)} | "
@@ -392,7 +392,7 @@ def summary_markdown(study: TabularStudy) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary_dict_invariance(study: TabularStudy) -> dict[str, str]:
+def _invariance_text(study: TabularStudy) -> dict[str, str]:
     """Per metric, its largest value on the invariance rows, formatted (n/a: not applicable)."""
     out = {}
     for name, values in study.values.items():

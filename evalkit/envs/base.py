@@ -2,8 +2,9 @@
 
 :func:`evalkit.envs.family.register_family` checks a family's environment class against
 :class:`RenderableEnv` and refuses one that falls short with one sentence naming what is missing.
-An environment class (a ``gymnasium.Env``) must:
+An environment class must:
 
+- be a ``gymnasium.Env`` that implements ``step()`` and ``render()``;
 - take the keyword arguments ``render_mode``, ``width`` and ``height`` in its constructor;
 - draw ``uint8 (height, width, 3)`` frames with ``render()`` when ``render_mode="rgb_array"``;
 - say what decides how its frames look with ``render_settings()`` (stored in dataset manifests);
@@ -38,8 +39,11 @@ StateLike = Mapping[str, float] | npt.ArrayLike
 CONSTRUCTOR_KEYWORDS = ("render_mode", "width", "height")
 """Keyword arguments every environment's constructor takes (sweeps and training pass them)."""
 
-METHODS = ("reset", "step", "render", "render_settings", "get_state", "set_state")
-"""Methods every environment has (gymnasium's and :class:`RenderableEnv`'s)."""
+METHODS = ("render_settings", "get_state", "set_state")
+"""Methods of :class:`RenderableEnv` that every environment has."""
+
+GYM_METHODS = ("step", "render")
+"""``gymnasium.Env`` methods every environment implements itself."""
 
 
 class RenderableEnv(ABC):
@@ -85,7 +89,12 @@ def contract_problems(cls: Any) -> list[str]:
                 f"its constructor takes no {', '.join(missing)} keyword argument"
                 + ("s" if len(missing) > 1 else "")
             )
+    import gymnasium as gym  # here: checking a class that already imported it costs nothing
+
+    if not issubclass(cls, gym.Env):
+        problems.append("it is not a gymnasium.Env subclass")
     absent = [m for m in METHODS if not callable(getattr(cls, m, None))]
+    absent += [m for m in GYM_METHODS if getattr(cls, m, None) in (None, getattr(gym.Env, m))]
     if absent:
         problems.append(
             f"it has no {', '.join(f'{m}()' for m in absent)} method"

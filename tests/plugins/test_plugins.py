@@ -132,10 +132,12 @@ def test_the_command_line_loads_an_entry_point_plugin(tmp_path):
 
 
 BAD_FAMILY = """
+import gymnasium as gym
+
 from evalkit.envs import Family, register_family
 
 
-class NoFrames:
+class NoFrames(gym.Env):
     def __init__(self, render_mode=None):
         pass
 

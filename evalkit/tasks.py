@@ -35,7 +35,7 @@ import importlib
 import inspect
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -72,14 +72,12 @@ def register_rule(name: str, fn: RuleFn) -> RuleFn:
 class Task:
     """One task: a goal sentence on an environment family.
 
-    :param name: identifier used on the command line (``kneeling``).
     :param family: environment family name, a key of :data:`evalkit.envs.family.FAMILIES`.
-    :param goal_prompt: the task sentence (paper Table 3, "goal").
-    :param baseline_prompt: the generic sentence for goal-baseline regularisation.
-    :param criterion: the human success criterion (paper Table 2), shown to labellers.
     :param rule: name of a goal rule of the family or of :data:`RULES` (``None``: human labels only).
-    :param rule_params: keyword arguments for the rule (thresholds).
-    :param paper_success: success rate reported in the paper's Table 1, if any.
+
+    The other fields (``name``, the prompts, ``criterion``, ``rule_params``, ``paper_success``)
+    mean what they mean on :class:`evalkit.envs.family.FamilyTask`, the form in which a family
+    brings its own tasks.
     """
 
     name: str
@@ -94,16 +92,8 @@ class Task:
     @classmethod
     def of_family(cls, family: Family, spec: FamilyTask) -> Task:
         """The task that ``family`` brings with it as ``spec`` (:attr:`Family.tasks`)."""
-        return cls(
-            name=spec.name,
-            family=family.name,
-            goal_prompt=spec.goal_prompt,
-            baseline_prompt=spec.baseline_prompt,
-            criterion=spec.criterion,
-            rule=spec.rule,
-            rule_params=dict(spec.rule_params),
-            paper_success=spec.paper_success,
-        )
+        values = {f.name: getattr(spec, f.name) for f in fields(spec)}
+        return cls(family=family.name, **{**values, "rule_params": dict(spec.rule_params)})
 
     @property
     def env(self) -> Family:

@@ -219,3 +219,16 @@ def test_load_plugins_raises_the_plugin_error(monkeypatch):
         with pytest.raises(PluginError, match="'missing_mod'") as info:
             load_plugins(environ={"EVALKIT_PLUGINS": "missing_mod"})
     assert isinstance(info.value, EvalkitError)
+
+
+def test_the_readme_shows_this_plugin_file():
+    readme = (WORKTREE / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Write a plugin", 1)[1].split("\n## ", 1)[0]
+    assert "(tests/plugins/acrobot_plugin.py)" in section
+    source = (HERE / "acrobot_plugin.py").read_text(encoding="utf-8")
+    for call in (
+        "register_family(",
+        "register_task(",
+        "class AcrobotEnv(StateSettable, GymAcrobot)",
+    ):
+        assert call in section and call in source

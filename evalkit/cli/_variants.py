@@ -2,10 +2,10 @@
 families' :class:`~evalkit.envs.family.Variant` objects for ``evalkit collect`` and
 ``evalkit landscape`` alike, so that no command names a family or its flags.
 
-``collect FAMILY`` takes its family's flags with their defaults (:func:`variant_parameter`);
-``landscape`` takes the flags of every family with a sweep, unset by default
-(:class:`VariantFlagsCommand`), and refuses one that its family lacks
-(:func:`check_variant_flags`).
+``collect FAMILY`` takes its family's flags with their defaults (:func:`variant_parameter`;
+``collect humanoid`` through :func:`family_flags_command`); ``landscape`` takes the flags of
+every family with a sweep, unset by default (:class:`VariantFlagsCommand`), and refuses one that
+its family lacks (:func:`check_variant_flags`).
 """
 
 from __future__ import annotations
@@ -61,37 +61,54 @@ def _owners(name: str) -> list[str]:
     return [f.name for f in _sweep_families() if name in {v.name for v in f.variants}]
 
 
-def _click_options(variants: list[Any]) -> list[click.Parameter]:
-    """The click options Typer makes of unset flag pairs for ``variants``."""
+def _click_options(parameters: list[inspect.Parameter]) -> list[click.Parameter]:
+    """The click options Typer makes of keyword ``parameters``."""
 
     def command(**_: Any) -> None:  # pragma: no cover - only its signature is read
         pass
 
-    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [variant_parameter(v, None, ", ".join(_owners(v.name))) for v in variants]
-    )
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     single = typer.Typer(add_completion=False)
     single.command()(command)
     return list(typer.main.get_command(single).params)
 
 
 class VariantFlagsCommand(TyperCommand):
-    """A command that also takes the render-variant flags of every family with a sweep, made
-    from the registry when it parses (so a plugin's family brings its flags); the callback reads
-    the values given with :func:`given_variants`."""
+    """A command that also takes the render-variant flags of every family with a sweep, unset
+    by default, made from the registry when it parses (so a plugin's family brings its flags);
+    the callback reads the values given with :func:`given_variants`."""
+
+    def variant_parameters(self) -> list[inspect.Parameter]:
+        """The flag pairs this command adds."""
+        return [
+            variant_parameter(v, None, ", ".join(_owners(v.name)))
+            for v in sweep_variants().values()
+        ]
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         params = super().get_params(ctx)
         help_option = self.get_help_option(ctx)
         own = [p for p in params if p is not help_option]
-        extra = _click_options(list(sweep_variants().values()))
+        extra = _click_options(self.variant_parameters())
         return [*own, *extra, *([help_option] if help_option is not None else [])]
 
     def invoke(self, ctx: click.Context) -> Any:
-        ctx.meta[_META_KEY] = {
-            name: ctx.params.pop(name) for name in sweep_variants() if name in ctx.params
-        }
+        names = [p.name for p in self.variant_parameters()]
+        ctx.meta[_META_KEY] = {name: ctx.params.pop(name) for name in names if name in ctx.params}
         return super().invoke(ctx)
+
+
+def family_flags_command(family: str) -> type[VariantFlagsCommand]:
+    """A command class that takes the render-variant flags of one family, with its defaults
+    (for a command of that family's own, such as ``collect humanoid``)."""
+
+    class FamilyFlagsCommand(VariantFlagsCommand):
+        def variant_parameters(self) -> list[inspect.Parameter]:
+            from evalkit.envs.family import get_family
+
+            return [variant_parameter(v, v.default) for v in get_family(family).variants]
+
+    return FamilyFlagsCommand
 
 
 def given_variants(ctx: click.Context) -> dict[str, Optional[bool]]:

@@ -205,3 +205,10 @@ def test_a_plugin_familys_flag_reaches_collect_and_landscape(cli, datasets_root)
         assert r.exit_code == 0, r.output
         assert (datasets_root / "dot-sweep-tinted").is_dir()
         assert math.isclose(get_family("dot").goal_value, 0.5)
+
+
+def test_collect_takes_each_familys_own_flags(cli):
+    for family in all_families():
+        help_text = cli("collect", family.name, "--help").output
+        for variant in family.variants:
+            assert variant.on_flag in help_text and variant.off_flag in help_text

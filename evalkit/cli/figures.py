@@ -193,7 +193,7 @@ def landscape_command(
     devices: Optional[str] = _DEVICES,
     batch_size: Optional[int] = _BATCH,
 ) -> None:
-    """Reward landscape (paper Fig. 2): CLIP reward against pole angle / car position, one line per α.
+    """Reward landscape (paper Fig. 2): CLIP reward against the family's state axis (pole angle, car position...), one line per α.
 
     Collects the sweep and embeds it with the model if they are missing (with progress), then
     draws every α's reward min–max rescaled to [0, 1] (shapes compare, not magnitudes) with the

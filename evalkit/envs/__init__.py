@@ -35,6 +35,7 @@ from evalkit.envs.family import (
     all_families,
     get_family,
     register_family,
+    register_with_gymnasium,
 )
 
 BUILTIN_FAMILIES = ("cartpole_family", "mountaincar_family", "humanoid_family")
@@ -61,16 +62,7 @@ __all__ = [
 
 
 def register_all() -> None:
-    """Register every family's environment id with gymnasium (idempotent)."""
-    import gymnasium as gym
-
+    """Register every family's environment id with gymnasium (idempotent; :func:`register_family`
+    does it for each family as it registers)."""
     for family in all_families():
-        if family.env_id not in gym.registry:
-            gym.register(
-                id=family.env_id,
-                entry_point=family.entry_point,
-                max_episode_steps=family.episode_length,
-            )
-
-
-register_all()
+        register_with_gymnasium(family)

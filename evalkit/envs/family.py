@@ -29,9 +29,9 @@ Then ``evalkit collect pendulum``, ``evalkit landscape pendulum`` and tasks with
 a tasks file. The built-in families are in ``cartpole_family``, ``mountaincar_family`` and
 ``humanoid_family`` beside this module.
 
-This module and the family modules import only numpy; an environment given as a
-``"module:Class"`` string is imported (and checked) when it is first made, so that listing
-families stays light.
+This module and the family modules import only numpy (registering an id with gymnasium imports
+that); an environment given as a ``"module:Class"`` string is imported (and checked) when it is
+first made, so that listing families stays light.
 """
 
 from __future__ import annotations
@@ -382,9 +382,7 @@ class Family:
         import gymnasium as gym
 
         self.env_class()
-        from evalkit.envs import register_all
-
-        register_all()
+        register_with_gymnasium(self)
         return gym.make(self.env_id, **kwargs)
 
 
@@ -468,8 +466,25 @@ def _check_tasks(family: Family) -> None:
             )
 
 
+def register_with_gymnasium(family: Family) -> None:
+    """Register the family's environment id with gymnasium (again if the family changed it), so
+    that ``gym.make(family.env_id)`` works anywhere, in training too."""
+    import gymnasium as gym  # evalkit.envs has imported it already
+
+    spec = gym.registry.get(family.env_id)
+    if spec is not None and (spec.entry_point, spec.max_episode_steps) == (
+        family.entry_point,
+        family.episode_length,
+    ):
+        return
+    gym.registry.pop(family.env_id, None)
+    gym.register(
+        id=family.env_id, entry_point=family.entry_point, max_episode_steps=family.episode_length
+    )
+
+
 def register_family(family: Family, *, replace: bool = False) -> Family:
-    """Add ``family`` to the registry (its environment id goes to gymnasium on first use).
+    """Add ``family`` to the registry and its environment id to gymnasium's.
 
     :raises EvalkitError: the name is taken by another family (unless ``replace``), the
         environment does not meet the contract of :class:`evalkit.envs.base.RenderableEnv`, or
@@ -486,6 +501,7 @@ def register_family(family: Family, *, replace: bool = False) -> Family:
         )
     _check_tasks(family)
     FAMILIES[family.name] = family
+    register_with_gymnasium(family)
     return family
 
 

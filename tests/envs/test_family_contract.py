@@ -124,6 +124,7 @@ def test_a_complete_environment_registers_and_its_frames_are_collected(datasets_
     assert contract_problems(Dot) == []
     with registries_restored():
         register_family(dot_family())
+        assert isinstance(gym.make("evalkit-test/Dot-v0").unwrapped, Dot)  # training makes it so
         result = collect_sweep("dot", 5, 8, progress=False)
         assert result.dataset.manifest.render["renderer"] == "dot/1"
 

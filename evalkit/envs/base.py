@@ -26,12 +26,16 @@ registry's goal rules read (``angle``, ``position``...).
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import sys
 from abc import ABC, abstractmethod
 from typing import Any, Mapping
 
 import numpy as np
 import numpy.typing as npt
+
+from evalkit.errors import EvalkitError
 
 StateLike = Mapping[str, float] | npt.ArrayLike
 """A physical state: a mapping from column name to value, or the values in column order."""
@@ -106,6 +110,53 @@ def contract_problems(cls: Any) -> list[str]:
     if not hasattr(cls, "state_columns"):
         problems.append("it names no state_columns")
     return problems
+
+
+def check_env_class(family: str, cls: Any) -> None:
+    """Refuse an environment class that does not meet the contract of
+    :class:`evalkit.envs.base.RenderableEnv`, in one sentence naming what it lacks."""
+    problems = contract_problems(cls)
+    if problems:
+        name = getattr(cls, "__name__", repr(cls))
+        raise EvalkitError(
+            f"Family {family!r}: its environment {name} is not an evalkit environment "
+            f"(evalkit.envs.base.RenderableEnv): {'; '.join(problems)}."
+        )
+
+
+def resolve_entry_point(family: str, entry_point: Any) -> Any:
+    """The object an entry point names (``"module:Class"``), or the entry point itself.
+
+    :raises EvalkitError: the module or the name in it cannot be loaded.
+    """
+    if not isinstance(entry_point, str):
+        return entry_point
+    module, _, attr = entry_point.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise EvalkitError(
+            f"Family {family!r}: cannot load its environment {entry_point!r} ({exc})."
+        ) from None
+
+
+def check_entry_point(family: str, entry: Any) -> None:
+    """The environment contract, checked now for a class (or a ``"module:Class"`` whose module is
+    already imported); other strings only for their form, and fully when first made.
+
+    :param family: the family's name, for the message.
+    :param entry: its entry point.
+    """
+    if isinstance(entry, str):
+        module, _, attr = entry.partition(":")
+        if not (module and attr.isidentifier()):
+            raise EvalkitError(
+                f"Family {family!r}: entry_point must be the environment class or "
+                f"'module:Class', not {entry!r}."
+            )
+        if module not in sys.modules:
+            return
+    check_env_class(family, resolve_entry_point(family, entry))
 
 
 class StateSettable(RenderableEnv):

@@ -37,14 +37,12 @@ first made, so that listing families stays light.
 from __future__ import annotations
 
 import difflib
-import importlib
-import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Literal, Mapping
 
 import numpy as np
 
-from evalkit.envs.base import contract_problems
+from evalkit.envs.base import check_entry_point, check_env_class, resolve_entry_point
 from evalkit.errors import EvalkitError
 
 RuleFn = Callable[..., np.ndarray]
@@ -373,7 +371,7 @@ class Family:
 
         :raises EvalkitError: it cannot be imported or does not meet the contract.
         """
-        cls = _resolve_entry_point(self.name, self.entry_point)
+        cls = resolve_entry_point(self.name, self.entry_point)
         check_env_class(self.name, cls)
         return cls
 
@@ -409,47 +407,6 @@ def progress_values(states: Any, expression: str | None, family: str = "") -> np
 
 FAMILIES: dict[str, Family] = {}
 """Every registered family by name (the built-ins register on ``import evalkit.envs``)."""
-
-
-def check_env_class(family: str, cls: Any) -> None:
-    """Refuse an environment class that does not meet the contract of
-    :class:`evalkit.envs.base.RenderableEnv`, in one sentence naming what it lacks."""
-    problems = contract_problems(cls)
-    if problems:
-        name = getattr(cls, "__name__", repr(cls))
-        raise EvalkitError(
-            f"Family {family!r}: its environment {name} is not an evalkit environment "
-            f"(evalkit.envs.base.RenderableEnv): {'; '.join(problems)}."
-        )
-
-
-def _resolve_entry_point(family: str, entry_point: Any) -> Any:
-    """The object an entry point names (``"module:Class"``), or the entry point itself."""
-    if not isinstance(entry_point, str):
-        return entry_point
-    module, _, attr = entry_point.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise EvalkitError(
-            f"Family {family!r}: cannot load its environment {entry_point!r} ({exc})."
-        ) from None
-
-
-def _check_entry_point(family: Family) -> None:
-    """The environment contract, checked now for a class (or a ``"module:Class"`` whose module is
-    already imported); other strings only for their form, and fully when first made."""
-    entry = family.entry_point
-    if isinstance(entry, str):
-        module, _, attr = entry.partition(":")
-        if not (module and attr.isidentifier()):
-            raise EvalkitError(
-                f"Family {family.name!r}: entry_point must be the environment class or "
-                f"'module:Class', not {entry!r}."
-            )
-        if module not in sys.modules:
-            return
-    check_env_class(family.name, _resolve_entry_point(family.name, entry))
 
 
 def _check_tasks(family: Family) -> None:
@@ -494,7 +451,7 @@ def register_family(family: Family, *, replace: bool = False) -> Family:
         raise EvalkitError(f"register_family takes a Family, not {family!r}.")
     if family.name in FAMILIES and FAMILIES[family.name] != family and not replace:
         raise EvalkitError(f"An environment family called {family.name!r} already exists.")
-    _check_entry_point(family)
+    check_entry_point(family.name, family.entry_point)
     if family.default_rule is not None and family.default_rule not in family.rules:
         raise EvalkitError(
             f"Family {family.name!r}: default rule {family.default_rule!r} is not among its rules."

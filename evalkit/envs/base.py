@@ -114,7 +114,12 @@ def contract_problems(cls: Any) -> list[str]:
 
 def check_env_class(family: str, cls: Any) -> None:
     """Refuse an environment class that does not meet the contract of
-    :class:`evalkit.envs.base.RenderableEnv`, in one sentence naming what it lacks."""
+    :class:`evalkit.envs.base.RenderableEnv`, in one sentence naming what it lacks.
+
+    :param family: the family's name, for the message.
+    :param cls: the environment class.
+    :raises EvalkitError: it lacks something (:func:`contract_problems`).
+    """
     problems = contract_problems(cls)
     if problems:
         name = getattr(cls, "__name__", repr(cls))

@@ -23,6 +23,7 @@ from evalkit.cli._common import (
 )
 from evalkit.errors import EvalkitError
 from evalkit.fileio import is_writable
+from evalkit.metrics.registry import metric_names, names_help, needing
 from evalkit.text import fixed, plural
 
 FORMATS = ("table", "csv", "json")
@@ -145,12 +146,12 @@ def epic_command(
     metrics: str = typer.Option(
         "epic",
         "--metrics",
-        help="Comma-separated metrics: epic, auc, ap, spearman, kendall, voc, erc, or all (each with its episode-bootstrap interval; one not defined on the dataset is skipped with the reason).",
+        help=f"Comma-separated metrics: {names_help()}, or all (each with its episode-bootstrap interval; one not defined on the dataset is skipped with the reason).",
     ),
     progress: Optional[str] = typer.Option(
         None,
         "--progress",
-        help="Progress variable of spearman and kendall: a state column or an expression such as '-abs(angle)' (default: the family's).",
+        help=f"Progress variable of the metrics that need one ({', '.join(needing('progress', metric_names()))}): a state column or an expression such as '-abs(angle)' (default: the family's).",
     ),
     bootstrap: int = typer.Option(
         2000, "--bootstrap", min=0, help="Bootstrap resamples over episodes (0: no interval)."
@@ -178,7 +179,7 @@ def epic_command(
 
     Prints the distance, ρ, the interval and the goal/non-goal counts, and saves them to <dataset>/results/epic.parquet.
     """
-    from evalkit.metrics.bootstrap import CI_METHODS
+    from evalkit.metrics.options import CI_METHODS
     from evalkit.pipeline import clip_reward_source, column_reward_source, evaluate_rewards
     from evalkit.pipeline.reward_spec import reward_source
     from evalkit.rewards import DEFAULT_ALPHAS

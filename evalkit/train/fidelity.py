@@ -39,6 +39,7 @@ import pandas as pd
 from evalkit.data.store import Dataset, iter_datasets
 from evalkit.errors import DegenerateError, EvalkitError
 from evalkit.metrics.metric_result import MetricResult
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.panel import metric_panel
 from evalkit.pipeline.figures import saved_clip_results
 from evalkit.plots.contact_sheet import plot_contact_sheet
@@ -155,11 +156,12 @@ def measure_fidelity(
     Only EPIC gets an interval: the others' bootstraps would cost more than the rest of the
     measurement together."""
     labels = np.asarray(labels, dtype=bool)
-    inputs = dict(labels=labels, progress=progress, episodes=np.asarray(episodes), seed=seed)
+    inputs = dict(labels=labels, progress=progress, episodes=np.asarray(episodes))
     rewards = np.asarray(rewards, dtype=np.float64)
-    epic = _panel_result(rewards, "epic", n_bootstrap, inputs)
-    auc = _panel_result(rewards, "auc", 0, inputs)
-    rank = _panel_result(rewards, "spearman", 0, inputs) if progress is not None else None
+    bootstrap = BootstrapOptions(n_bootstrap=n_bootstrap, seed=seed)
+    epic = _panel_result(rewards, "epic", bootstrap, inputs)
+    auc = _panel_result(rewards, "auc", bootstrap.without_interval(), inputs)
+    rank = _panel_result(rewards, "spearman", bootstrap.without_interval(), inputs)
     return Fidelity(
         frames=len(labels),
         goal_share=float(labels.mean()) if len(labels) else math.nan,
@@ -171,15 +173,17 @@ def measure_fidelity(
 
 
 def _panel_result(
-    rewards: np.ndarray, metric: str, n_bootstrap: int, inputs: dict[str, Any]
+    rewards: np.ndarray, metric: str, bootstrap: BootstrapOptions, inputs: dict[str, Any]
 ) -> MetricResult | None:
-    """One metric of the panel; without its interval when the bootstrap is not defined (goal
-    frames in one episode only), ``None`` when the metric is not (one class, a constant reward):
-    a measurement never stops a training run."""
-    for n in dict.fromkeys((n_bootstrap, 0)):
+    """One registered metric; without its interval when the bootstrap is not defined (goal
+    frames in one episode only), ``None`` when the metric is not (one class, a constant reward,
+    an input it needs missing, such as the progress variable of a family without one): a
+    measurement never stops a training run."""
+    tries = [bootstrap] if bootstrap.n_bootstrap == 0 else [bootstrap, bootstrap.without_interval()]
+    for options in tries:
         try:
             results = metric_panel(
-                rewards, metrics=(metric,), n_bootstrap=n, skip_unavailable=True, **inputs
+                rewards, metrics=(metric,), bootstrap=options, skip_unavailable=True, **inputs
             )
         except DegenerateError:
             continue

@@ -7,10 +7,9 @@ import pytest
 
 from evalkit.bench.epic import bench_panel
 from evalkit.errors import DegenerateError
-from evalkit.metrics import MetricUnavailable, check_available, metric_panel, roc_auc
+from evalkit.metrics import METRICS, MetricUnavailable, check_available, metric_panel, roc_auc
 from evalkit.metrics.goal import epic_goal_columns
 from evalkit.metrics.options import BootstrapOptions
-from evalkit.metrics import METRICS
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import pytest
 from helpers_train import one_torch_thread, tiny_config
 
 from evalkit.errors import DegenerateError
+from evalkit.metrics import METRICS
 from evalkit.metrics.metric_result import MetricUnavailable
 from evalkit.metrics.options import BootstrapOptions
-from evalkit.metrics import METRICS
 from evalkit.metrics.panel import metric_panel
 from evalkit.train.rollout_metrics import LEGACY_REWARD_COLUMN, REWARD_COLUMN, stored_rewards
 from evalkit.train.runner import train

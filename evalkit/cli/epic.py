@@ -23,6 +23,7 @@ from evalkit.cli._common import (
 )
 from evalkit.errors import EvalkitError
 from evalkit.fileio import is_writable
+from evalkit.metrics.options import CI_METHODS
 from evalkit.metrics.registry import metric_names, names_help, needing
 from evalkit.text import fixed, plural
 
@@ -156,7 +157,9 @@ def epic_command(
     bootstrap: int = typer.Option(
         2000, "--bootstrap", min=0, help="Bootstrap resamples over episodes (0: no interval)."
     ),
-    ci: str = typer.Option("bca", "--ci", help="Interval method: bca or percentile."),
+    ci: str = typer.Option(
+        CI_METHODS[0], "--ci", help=f"Interval method: {' or '.join(CI_METHODS)}."
+    ),
     confidence: float = typer.Option(0.95, "--confidence", help="Interval coverage, in (0, 1)."),
     seed: int = seed_option(0, "Seed of the bootstrap."),
     fmt: str = typer.Option("table", "--format", "-f", help="Output: table, csv or json."),
@@ -179,7 +182,6 @@ def epic_command(
 
     Prints the distance, ρ, the interval and the goal/non-goal counts, and saves them to <dataset>/results/epic.parquet.
     """
-    from evalkit.metrics.options import CI_METHODS
     from evalkit.pipeline import clip_reward_source, column_reward_source, evaluate_rewards
     from evalkit.pipeline.reward_spec import reward_source
     from evalkit.rewards import DEFAULT_ALPHAS

@@ -9,19 +9,19 @@ contingency tables of reward and progress), each computing its chosen members in
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from evalkit.metrics.auc import DEFINITION as AUC_DEFINITION
 from evalkit.metrics.average_precision import DEFINITION as AP_DEFINITION
-from evalkit.metrics.detection import HistStatistic, goal_detection
+from evalkit.metrics.detection import goal_detection
 from evalkit.metrics.erc import MIN_EPISODES, erc
 from evalkit.metrics.kendall import DEFINITION as KENDALL_DEFINITION
 from evalkit.metrics.kendall import kendall_exact
 from evalkit.metrics.metric_result import MetricResult
 from evalkit.metrics.options import BootstrapOptions
-from evalkit.metrics.rank_agreement import ExactStatistic, TableStatistic, rank_agreement
+from evalkit.metrics.rank_agreement import rank_agreement
 from evalkit.metrics.registry import Metric, PanelInputs
 from evalkit.metrics.spearman import DEFINITION as SPEARMAN_DEFINITION
 from evalkit.metrics.spearman import spearman_exact
@@ -36,54 +36,36 @@ from evalkit.metrics.tables import (
 from evalkit.metrics.voc import voc
 
 
-class GoalDetection:
-    """The reward as a goal detector: statistics of per-score goal / non-goal weight.
+class SharedTables:
+    """Metrics computed together from one set of per-episode tables of the reward and a second
+    per-frame input (:func:`~evalkit.metrics.detection.goal_detection` with the labels,
+    :func:`~evalkit.metrics.rank_agreement.rank_agreement` with the progress variable).
 
-    :param statistics: ``metric name -> (statistic, definition)`` of the members.
-    :param bins: reward bins of the resample tables.
-    """
-
-    def __init__(self, statistics: Mapping[str, tuple[HistStatistic, str]], bins: int) -> None:
-        self.statistics = dict(statistics)
-        self.bins = bins
-
-    def __call__(
-        self, metrics: Sequence[Metric], inputs: PanelInputs, bootstrap: BootstrapOptions
-    ) -> list[MetricResult]:
-        chosen = {m.name: self.statistics[m.name] for m in metrics}
-        return goal_detection(
-            chosen,
-            inputs.rewards,
-            inputs.labels,
-            inputs.weights,
-            inputs.episodes,
-            bootstrap,
-            inputs.names,
-            self.bins,
-        )
-
-
-class RankAgreement:
-    """Rank correlations of the reward with the progress variable from one contingency table.
-
-    :param statistics: ``metric name -> (table statistic, exact statistic, definition)``.
-    :param bins: value bins per axis of the resample tables.
+    :param group: the function computing the chosen members of the group in one pass.
+    :param second: the :class:`~evalkit.metrics.registry.PanelInputs` field it reads.
+    :param statistics: ``metric name -> (statistics…, definition)`` of the members.
+    :param bins: value bins of the resample tables.
     """
 
     def __init__(
-        self, statistics: Mapping[str, tuple[TableStatistic, ExactStatistic, str]], bins: int
+        self,
+        group: Callable[..., list[MetricResult]],
+        second: str,
+        statistics: Mapping[str, tuple],
+        bins: int,
     ) -> None:
+        self.group = group
+        self.second = second
         self.statistics = dict(statistics)
         self.bins = bins
 
     def __call__(
         self, metrics: Sequence[Metric], inputs: PanelInputs, bootstrap: BootstrapOptions
     ) -> list[MetricResult]:
-        chosen = {m.name: self.statistics[m.name] for m in metrics}
-        return rank_agreement(
-            chosen,
+        return self.group(
+            {m.name: self.statistics[m.name] for m in metrics},
             inputs.rewards,
-            inputs.progress,
+            getattr(inputs, self.second),
             inputs.weights,
             inputs.episodes,
             bootstrap,
@@ -92,11 +74,15 @@ class RankAgreement:
         )
 
 
-GOAL_DETECTION = GoalDetection(
+GOAL_DETECTION = SharedTables(
+    goal_detection,
+    "labels",
     {"auc": (auc_from_hist, AUC_DEFINITION), "ap": (ap_from_hist, AP_DEFINITION)},
     RESAMPLE_BINS_1D,
 )
-RANK_AGREEMENT = RankAgreement(
+RANK_AGREEMENT = SharedTables(
+    rank_agreement,
+    "progress",
     {
         "spearman": (spearman_from_table, spearman_exact, SPEARMAN_DEFINITION),
         "kendall": (kendall_from_table, kendall_exact, KENDALL_DEFINITION),

@@ -768,10 +768,7 @@ def panel_groups(panel: pd.DataFrame) -> list[dict[str, Any]]:
                 "dataset": dataset,
                 "label_set": label_set,
                 "metrics": metrics,
-                "titles": [
-                    f"{known[m][0].description}; {known[m][1].axis_label}" if m in known else m
-                    for m in metrics
-                ],
+                "titles": [known[m][1].axis_label if m in known else m for m in metrics],
                 "rows": table,
             }
         )

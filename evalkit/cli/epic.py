@@ -24,7 +24,7 @@ from evalkit.cli._common import (
 from evalkit.errors import EvalkitError
 from evalkit.fileio import is_writable
 from evalkit.metrics.options import CI_METHODS
-from evalkit.metrics.registry import metric_names, names_help, needing
+from evalkit.metrics.registry import metric_names, names_help, needing, result_rows
 from evalkit.text import fixed, plural
 
 FORMATS = ("table", "csv", "json")
@@ -307,30 +307,34 @@ def _print_panel(run, confidence: float) -> None:
         if run.saved_to is not None and not run.results:
             console().print(escape(f"Saved to {run.saved_to}"))
         return
-    table = Table(
-        title="Other metrics (AUC/AP: 1 = perfect goal detector, 0.5 = chance; ranks: 1 = same order)"
-    )
+    table = Table(title="Other metrics (better: the direction of a better reward)")
     for c in (
         "metric",
         "reward",
         "estimate",
         f"{confidence:.0%} CI",
+        "better",
+        "uninformative",
         "frames",
         "episodes",
         "method",
     ):
         table.add_column(c, justify="right" if c in {"estimate", "frames", "episodes"} else "left")
+    rows = result_rows()
     for r in results:
         ci = (
             "—"
             if r.interval is None
             else escape(f"[{fixed(r.interval[0])}, {fixed(r.interval[1])}]")
         )
+        row = rows[r.metric][1] if r.metric in rows else None
         table.add_row(
             r.metric,
             escape(r.name or ""),
             fixed(r.estimate),
             ci,
+            "" if row is None else ("higher" if row.higher_is_better else "lower"),
+            "" if row is None or row.reference is None else fixed(row.reference),
             str(r.n),
             str(r.n_episodes),
             escape(r.method),

@@ -41,11 +41,16 @@ from evalkit.errors import DegenerateError, EvalkitError
 from evalkit.metrics.metric_result import MetricResult
 from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.panel import metric_panel
+from evalkit.metrics.registry import needing
 from evalkit.pipeline.figures import saved_clip_results
 from evalkit.plots.contact_sheet import plot_contact_sheet
 from evalkit.plots.style import save_figure
 from evalkit.tasks import Task
 
+MONITORED = ("epic", "auc", "spearman")
+"""The registered metrics the monitor measures (the :class:`Fidelity` figures, in its order):
+the first with its episode-bootstrap interval, the others as point estimates. The progress
+variable is computed only when one of them needs it."""
 STATE_KEY = "state"
 """Where :class:`RecordState` puts a step's physical state in ``info``."""
 WINDOW_FRAMES = 10_000
@@ -159,9 +164,9 @@ def measure_fidelity(
     inputs = dict(labels=labels, progress=progress, episodes=np.asarray(episodes))
     rewards = np.asarray(rewards, dtype=np.float64)
     bootstrap = BootstrapOptions(n_bootstrap=n_bootstrap, seed=seed)
-    epic = _panel_result(rewards, "epic", bootstrap, inputs)
-    auc = _panel_result(rewards, "auc", bootstrap.without_interval(), inputs)
-    rank = _panel_result(rewards, "spearman", bootstrap.without_interval(), inputs)
+    with_interval, point = MONITORED[0], MONITORED[1:]
+    epic = _panel_result(rewards, with_interval, bootstrap, inputs)
+    auc, rank = (_panel_result(rewards, m, bootstrap.without_interval(), inputs) for m in point)
     return Fidelity(
         frames=len(labels),
         goal_share=float(labels.mean()) if len(labels) else math.nan,
@@ -282,6 +287,7 @@ class VisitedFrames:
     ) -> None:
         self.task, self.n_envs, self.window, self.n_bootstrap = task, n_envs, window, n_bootstrap
         self.progress = task.env.progress
+        self._wants_progress = self.progress is not None and bool(needing("progress", MONITORED))
         self.reservoir = ContactSheetReservoir(sheet_size)
         self._episode = np.arange(n_envs)  # the running episode id of every environment
         self._pending: deque[tuple[list[dict[str, float]], np.ndarray]] = deque()
@@ -374,7 +380,7 @@ class VisitedFrames:
             table["reward"].to_numpy(),
             table["goal"].to_numpy(dtype=bool),
             table["episode"].to_numpy(),
-            self.task.env.progress_values(table) if self.progress is not None else None,
+            self.task.env.progress_values(table) if self._wants_progress else None,
             n_bootstrap=self.n_bootstrap,
         )
 

@@ -26,9 +26,13 @@ from evalkit.errors import DegenerateError
 from evalkit.metrics.auc import roc_auc
 from evalkit.metrics.general import canonicalize_tabular
 from evalkit.metrics.goal import epic_goal
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.starc import starc_distance
 from evalkit.metrics.stats import distance_from_rho, is_constant, weighted_moments
 from evalkit.validate.spectrum import STATE_ONLY, observed_states
+
+POINT_ONLY = BootstrapOptions(n_bootstrap=0)
+"""Goal metrics of the tabular study are point estimates: the study bootstraps over MDPs."""
 
 
 @dataclass(frozen=True)
@@ -107,11 +111,13 @@ def _per_state_only(
 
 
 def _goal_epic(problem: Problem) -> np.ndarray:
-    return _per_state_only(problem, lambda r, g: epic_goal(r, g, n_bootstrap=0).distance)
+    return _per_state_only(problem, lambda r, g: epic_goal(r, g, bootstrap=POINT_ONLY).distance)
 
 
 def _goal_auc(problem: Problem) -> np.ndarray:
-    return _per_state_only(problem, lambda r, g: 1.0 - roc_auc(r, g, n_bootstrap=0)[0].estimate)
+    return _per_state_only(
+        problem, lambda r, g: 1.0 - roc_auc(r, g, bootstrap=POINT_ONLY)[0].estimate
+    )
 
 
 def _pearson_raw(problem: Problem) -> np.ndarray:

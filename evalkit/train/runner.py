@@ -3,7 +3,8 @@
 One run is one folder::
 
     runs/<name>/
-      config.json         the resolved TrainConfig, library versions, seed, command line
+      config.json         the whole resolved TrainConfig, the torch device it trained on,
+                          library versions, seed, command line
       checkpoints.json    every checkpoint: step, training reward (CLIP or ground truth), GT return
       checkpoints/step_000064000.zip ...   policies at the paper's intervals, at the end, on Ctrl-C
       resume/             the newest model with its replay buffer, for --resume
@@ -40,7 +41,16 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from evalkit.errors import EvalkitError
 from evalkit.tasks import get_task
-from evalkit.train.callbacks import RunProgress, duration, recent_gt_return, reward_batch_size
+from evalkit.train.callbacks import (
+    CheckpointSaver,
+    FidelitySheets,
+    MetricsLogger,
+    OnCheckpoint,
+    ProgressDisplay,
+    duration,
+    recent_gt_return,
+    reward_batch_size,
+)
 from evalkit.train.checkpoints import (
     CHECKPOINT_DIR,
     INDEX_FILE,
@@ -53,7 +63,12 @@ from evalkit.train.checkpoints import (
     read_checkpoints,
     resume_points,
 )
-from evalkit.train.clip_reward import BatchRewardFn, RelabelReplayBuffer, load_clip_reward
+from evalkit.train.clip_reward import (
+    BatchRewardFn,
+    ClipRewardVecEnv,
+    RelabelReplayBuffer,
+    load_clip_reward,
+)
 from evalkit.train.config import CONFIG_FILE, TrainConfig, read_run_config, write_run_config
 from evalkit.train.env_factory import (
     TB_DIR,
@@ -72,6 +87,9 @@ from evalkit.train.fidelity import (
 from evalkit.train.interrupts import StopOnEvent, stop_on_sigint
 from evalkit.train.metrics_log import MetricsLog
 from evalkit.train.run_lock import LOCK_FILE, RunLock, run_is_training
+
+OnSave = Callable[[CheckpointInfo], Any] | BaseCallback
+"""What :func:`train` calls after every checkpoint: a function of it, or a callback."""
 
 __all__ = [  # the names other modules import from here (each defined in its own module)
     "CHECKPOINT_DIR",
@@ -213,7 +231,7 @@ def train(
     progress: bool = False,
     report: Report = lambda message: None,
     stop: threading.Event | None = None,
-    on_checkpoint: Callable[[CheckpointInfo], Any] | None = None,
+    on_checkpoint: OnSave | None = None,
 ) -> TrainResult:
     """Train an agent as ``config`` says, into ``run_dir``; Ctrl-C stops it with a checkpoint.
 
@@ -224,8 +242,9 @@ def train(
     :param progress: show a progress bar on standard error.
     :param report: receives one-line messages (warnings, checkpoints, the random-weights notice).
     :param stop: set it (from another thread) to stop training as Ctrl-C does.
-    :param on_checkpoint: called after every checkpoint is saved (e.g. to redraw the learning
-        curves).
+    :param on_checkpoint: called after every checkpoint is saved: a function of the
+        :class:`CheckpointInfo`, or a callback stepped then (e.g.
+        :class:`~evalkit.train.callbacks.RedrawLearningCurves`).
     :raises EvalkitError: among others, when another process is training the run.
     """
     run_dir = Path(run_dir)
@@ -244,7 +263,7 @@ def _train(
     progress: bool,
     report: Report,
     stop: threading.Event | None,
-    on_checkpoint: Callable[[CheckpointInfo], Any] | None = None,
+    on_checkpoint: OnSave | None = None,
 ) -> TrainResult:
     """:func:`train`, holding the run's lock."""
     config, resume_from = prepare_run(config, run_dir, resume)
@@ -299,22 +318,19 @@ def _train(
         created = not run_dir.exists()
         run_dir.mkdir(parents=True, exist_ok=True)
         lock.take()
-        write_run_config(run_dir, config, reward_is_random=random_weights)
+        write_run_config(
+            run_dir, config, reward_is_random=random_weights, device=str(model.device)
+        )
         MetricsLog(run_dir).truncate_after(start_step)  # rows past the resumed step were not kept
 
         report(
             f"TensorBoard logs: {run_dir / TB_DIR} (view with: tensorboard --logdir {shlex.quote(str(run_dir / TB_DIR))})"
         )
-        store = RunStore(run_dir)
-        progress_cb = RunProgress(store, config, clip_env, progress, report, visited, success)
-        progress_cb.after_save = on_checkpoint
-        callbacks: list[BaseCallback] = []
-        if clip_env is not None and clip_env.defer:
-            relabel = RelabelReplayBuffer(clip_env, wait_for_batch=config.labelling == "batch")
-            callbacks.append(relabel)
-            progress_cb.before_save = relabel.flush  # a saved replay buffer holds every reward
         stop = stop or threading.Event()
-        callbacks += [progress_cb, StopOnEvent(stop)]
+        callbacks, metrics, saver = _callbacks(
+            config, run_dir, clip_env, visited, success, progress, report, on_checkpoint
+        )
+        callbacks.append(StopOnEvent(stop))
 
         remaining = max(0, config.steps - start_step)
         t0 = time.perf_counter()
@@ -336,10 +352,10 @@ def _train(
             learn_seconds = time.perf_counter() - t0
             fidelity_seconds = visited.seconds if visited is not None else None
             interrupted = stop.is_set()
-            progress_cb.log_metrics()  # every frame is scored now: the run's last figures
-            saved = progress_cb.checkpoints[-1].step if progress_cb.checkpoints else start_step
-            if model.num_timesteps > saved or (interrupted and not progress_cb.checkpoints):
-                progress_cb.save("interrupt" if interrupted else "end")
+            metrics.log_metrics()  # every frame is scored now: the run's last figures
+            saved = saver.checkpoints[-1].step if saver.checkpoints else start_step
+            if model.num_timesteps > saved or (interrupted and not saver.checkpoints):
+                saver.save("interrupt" if interrupted else "end")
     finally:
         env.close()
     return TrainResult(
@@ -349,19 +365,58 @@ def _train(
         steps=int(model.num_timesteps),
         learn_seconds=learn_seconds,
         interrupted=interrupted,
-        checkpoints=progress_cb.checkpoints,
-        train_reward=progress_cb.train_reward(),
+        checkpoints=saver.checkpoints,
+        train_reward=metrics.train_reward(),
         gt_return=recent_gt_return(model),
         reward_is_random=random_weights,
         reward_batch_size=reward_batch_size(clip_env) if clip_env else None,
         reward_calls=clip_env.scorer.calls if clip_env else None,
         reward_seconds=clip_env.scorer.seconds if clip_env else None,
         success_rate=success.rate() if success is not None else None,
-        fidelity=progress_cb.fidelity,
-        fidelity_summary=_fidelity_summary(config, progress_cb.fidelity),
+        fidelity=metrics.fidelity,
+        fidelity_summary=_fidelity_summary(config, metrics.fidelity),
         fidelity_seconds=fidelity_seconds,
         model=model,
     )
+
+
+def _callbacks(
+    config: TrainConfig,
+    run_dir: Path,
+    clip_env: ClipRewardVecEnv | None,
+    visited: VisitedFrames | None,
+    success: EpisodeSuccess | None,
+    progress: bool,
+    report: Report,
+    on_checkpoint: OnSave | None,
+) -> tuple[list[BaseCallback], MetricsLogger, CheckpointSaver]:
+    """The run's callbacks in the order they act at a rollout end (relabelling, metrics, progress,
+    checkpoints), with the metrics and the checkpoint saver :func:`train` reads at the end."""
+    callbacks: list[BaseCallback] = []
+    relabel = None
+    if clip_env is not None and clip_env.defer:
+        relabel = RelabelReplayBuffer(clip_env, wait_for_batch=config.labelling == "batch")
+        callbacks.append(relabel)
+    metrics = MetricsLogger(run_dir, config, clip_env, visited, success)
+    display = ProgressDisplay(config, metrics, progress, report)
+    on_save: list[BaseCallback] = []
+    if visited is not None:
+        on_save.append(FidelitySheets(visited, config, run_dir))
+    if isinstance(on_checkpoint, BaseCallback):
+        on_save.append(on_checkpoint)
+    elif on_checkpoint is not None:
+        on_save.append(OnCheckpoint(on_checkpoint))
+    saver = CheckpointSaver(
+        RunStore(run_dir),
+        config,
+        metrics,
+        clip_env,
+        report=report,
+        note=display.note,
+        before_save=relabel.flush if relabel is not None else None,
+        on_save=CallbackList(on_save) if on_save else None,
+    )
+    return [*callbacks, metrics, display, saver], metrics, saver
 
 
 def _fidelity_summary(config: TrainConfig, fidelity: Fidelity | None) -> str | None:

@@ -318,9 +318,7 @@ def _train(
         created = not run_dir.exists()
         run_dir.mkdir(parents=True, exist_ok=True)
         lock.take()
-        write_run_config(
-            run_dir, config, reward_is_random=random_weights, device=str(model.device)
-        )
+        write_run_config(run_dir, config, reward_is_random=random_weights, device=str(model.device))
         MetricsLog(run_dir).truncate_after(start_step)  # rows past the resumed step were not kept
 
         report(

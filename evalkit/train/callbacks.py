@@ -353,7 +353,8 @@ class RedrawLearningCurves(BaseCallback):
         super().__init__()
         self.run_dir, self.warn = Path(run_dir), warn
 
-    def _on_step(self) -> bool:
+    def __call__(self, _checkpoint: CheckpointInfo | None = None) -> None:
+        """Redraw now (the callback is a function of the checkpoint too)."""
         from evalkit.train.learning_curves import write_learning_curves  # imports the runner
 
         try:
@@ -362,6 +363,9 @@ class RedrawLearningCurves(BaseCallback):
             pass  # nothing logged yet
         except Exception as exc:  # noqa: BLE001 - a figure never stops training
             self.warn(f"warning: learning curves not redrawn ({exc})")
+
+    def _on_step(self) -> bool:
+        self()
         return True
 
 

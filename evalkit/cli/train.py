@@ -113,11 +113,13 @@ def train_command(**options: Any) -> None:
 
 
 def _train_parameters() -> list[inspect.Parameter]:
-    """``evalkit train``'s parameters: one per :class:`~evalkit.train.settings.TrainSettings` field with a flag (its
-    default ``None``: not given, the config decides), and the options of :data:`TRAIN_ONLY`."""
+    """``evalkit train``'s parameters: one per field of
+    :class:`~evalkit.train.settings.TrainSettings` with a flag (its default ``None``: not given,
+    the config decides), and the options of :data:`TRAIN_ONLY`, in :data:`TRAIN_OPTION_ORDER`."""
     types = typing.get_type_hints(TrainSettings)
     fields = {f.name: f for f in dataclasses.fields(TrainSettings) if "flag" in f.metadata}
-    if set(TRAIN_OPTION_ORDER) != set(fields) | set(TRAIN_ONLY):
+    order = set(TRAIN_OPTION_ORDER)
+    if len(order) != len(TRAIN_OPTION_ORDER) or order != set(fields) | set(TRAIN_ONLY):
         raise RuntimeError("TRAIN_OPTION_ORDER must name every option of evalkit train once")
     parameters = []
     for name in TRAIN_OPTION_ORDER:

@@ -13,23 +13,28 @@ whose ``pooler_output`` is the embedding in transformers 5).
 
 Files are read offline-first: from the folder, or from the Hugging Face cache (a revision must be
 cached, or the hub reachable to download it; with ``HF_HUB_OFFLINE`` nothing is tried). The
-image processor's ``preprocessor_config.json`` is translated into the engine's batched tensor
-preprocessing (:func:`~evalkit.vlm.hf_processor.processor_to_preprocess`: resize of the short side or squash resize,
-centre crop, rescale, mean/std); a config the engine cannot reproduce is refused, never
-approximated. Texts go through the model's own tokenizer with the model's padding rule (SigLIP
+image processor is read by transformers' own loader (``AutoImageProcessor.from_pretrained``),
+so every layout it accepts loads: ``preprocessor_config.json``, or ``processor_config.json``
+with the image processor nested inside, as ``CLIPProcessor(...).save_pretrained`` writes it in
+transformers 5. Its settings are translated into the engine's batched tensor preprocessing
+(:func:`~evalkit.vlm.hf_processor.processor_to_preprocess`: resize of the short side or squash
+resize, centre crop, rescale, mean/std); a processor the engine cannot reproduce is refused,
+never approximated. Texts go through the model's own tokenizer with the model's padding rule (SigLIP
 pads to its maximum length: its text embedding is read at the last position).
 
-``transformers`` is the optional extra ``evalkit[hf]``; this module imports it only when a model
-is loaded or counted (it is slow to import, and resolving a cached model does not need it).
+``transformers`` is the optional extra ``evalkit[hf]``; this module imports it when a model is
+resolved (its image processor), loaded or counted, not before (it is slow to import).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import json
 import logging
 import os
+import pickle
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,12 +42,14 @@ from typing import Any, Mapping
 
 import torch
 from huggingface_hub import constants, snapshot_download
+from safetensors import SafetensorError
 
 from evalkit.errors import ModelError
 from evalkit.vlm.backend import RANDOM, RANDOM_SEED, ImageForward, LoadedModel, ResolvedModel
 from evalkit.vlm.hf_fast_forward import clip_image_forward
 from evalkit.vlm.hf_processor import processor_to_preprocess
 from evalkit.vlm.hub import file_sha256, hub_offline, reachable, sha256_json
+from evalkit.vlm.registry import Backend, Catalogue, ModelSpec
 
 PREFIX = "hf:"
 """What starts the name of a Hugging Face model."""
@@ -64,7 +71,9 @@ WEIGHT_FILES = (
     "pytorch_model.bin.index.json",
 )
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "spiece.model")
-PROCESSOR_FILE = "preprocessor_config.json"
+PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
+"""Where transformers saves an image processor: alone (``ImageProcessor.save_pretrained``, and
+every processor in transformers 4), or nested in the processor's config (transformers 5)."""
 
 KNOWN_REPOS: dict[str, float] = {
     "openai/clip-vit-base-patch32": 151.3e6,
@@ -86,11 +95,6 @@ KNOWN_REPOS: dict[str, float] = {
 text towers; the exact count is computed from the config once it is cached)."""
 
 _log = logging.getLogger(__name__)
-
-
-def is_hf_name(name: object) -> bool:
-    """Whether a model name is a Hugging Face one (``hf:...``)."""
-    return str(name).strip().lower().startswith(PREFIX)
 
 
 def transformers_module() -> Any:
@@ -195,6 +199,73 @@ def _model_type(config: Mapping[str, Any], where: str) -> str:
     return kind
 
 
+def _parent_hint(path: Path) -> str:
+    parent = path.expanduser().resolve().parent
+    return f" (here: hf:{parent})" if (parent / "config.json").is_file() else ""
+
+
+def _check_weights(folder: Path, where: str) -> None:
+    """Refuse a truncated or corrupt ``model.safetensors`` now, in one sentence (its header names
+    every tensor's byte range: the file must be at least that long)."""
+    path = folder / "model.safetensors"
+    if not path.is_file():
+        return
+    size = path.stat().st_size
+    try:
+        with path.open("rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(n)) if 8 + n <= size else None
+        end = max(
+            (int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"),
+            default=0,
+        )
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        header, end = None, 0
+    if header is None or 8 + n + end > size:
+        raise ModelError(
+            f"The weights of Hugging Face model {where} (model.safetensors, {size} bytes) are "
+            "truncated or corrupt; save or download the model again."
+        )
+
+
+def image_processor_config(folder: Path, where: str) -> dict[str, Any]:
+    """The image processor's settings, read by transformers' ``AutoImageProcessor`` from any
+    layout it accepts (``preprocessor_config.json``, or ``processor_config.json`` with the image
+    processor nested, as transformers 5 saves a processor).
+
+    :param folder: a save_pretrained folder or hub snapshot.
+    :param where: how messages name the model.
+    :raises ModelError: no image processor there, or one transformers cannot read.
+    """
+    if not any((folder / f).is_file() for f in PROCESSOR_FILES):
+        raise ModelError(
+            f"Hugging Face model {where} has no image processor ({' or '.join(PROCESSOR_FILES)}); "
+            "save it with the model (processor.save_pretrained(folder))."
+        )
+    stamp = tuple(
+        (f, (folder / f).stat().st_mtime_ns, (folder / f).stat().st_size)
+        for f in PROCESSOR_FILES
+        if (folder / f).is_file()
+    )
+    return dict(_read_image_processor(str(folder), stamp, where))
+
+
+@functools.lru_cache(maxsize=64)
+def _read_image_processor(folder: str, stamp: tuple, where: str) -> dict[str, Any]:
+    """``AutoImageProcessor.from_pretrained(folder).to_dict()``, once per folder and file state."""
+    tf = transformers_module()
+    with _quiet_transformers(tf):
+        try:
+            processor = tf.AutoImageProcessor.from_pretrained(folder, local_files_only=True)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise ModelError(
+                f"The image processor of Hugging Face model {where} cannot be read by transformers "
+                f"({type(exc).__name__}: {first})."
+            ) from None
+    return processor.to_dict()
+
+
 # -- the resolved model ---------------------------------------------------------------------------
 
 
@@ -215,6 +286,7 @@ class HFResolved(ResolvedModel):
     spec: Any = field(default=None, compare=False)  # the ModelSpec it was resolved from
 
     backend = "hf"
+    naive_reference = "processor, get_image_features"
 
     @property
     def tag(self) -> str | None:  # type: ignore[override]
@@ -310,7 +382,7 @@ def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HF
 
     :param pretrained: ``None`` (the checkpoint's weights) or ``"none"`` (random weights from
         its config).
-    :param spec: the :class:`~evalkit.vlm.models.ModelSpec` asked for (kept with the result).
+    :param spec: the :class:`~evalkit.vlm.registry.ModelSpec` asked for (kept with the result).
     :raises ModelError: transformers missing, files missing, an unsupported model class or
         image processor.
     """
@@ -325,6 +397,11 @@ def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HF
         random = True
     repo, local, revision = parse_name(name)
     if local is not None:
+        if local.is_file():
+            raise ModelError(
+                f"Hugging Face model {local} is a file; hf: takes the save_pretrained folder holding "
+                f"config.json{_parent_hint(local)}."
+            )
         if not local.is_dir():
             raise ModelError(f"Hugging Face model folder {local} does not exist.")
         folder, commit, where = local.resolve(), None, f"folder {local}"
@@ -349,11 +426,9 @@ def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HF
         raise ModelError(
             f"Hugging Face model {where} has no tokenizer files ({', '.join(TOKENIZER_FILES)})."
         )
-    if not (folder / PROCESSOR_FILE).is_file():
-        raise ModelError(
-            f"Hugging Face model {where} has no {PROCESSOR_FILE} (its image processor)."
-        )
-    processor = _read_json(folder / PROCESSOR_FILE, "Image processor config")
+    if not random:
+        _check_weights(folder, where)
+    processor = image_processor_config(folder, where)
     preprocess = processor_to_preprocess(processor, model_type, where)
     files: tuple[tuple[str, str], ...] = ()
     if commit is None:
@@ -414,6 +489,9 @@ class _quiet_transformers:
 class HFModel(LoadedModel):
     """A Hugging Face CLIP or SigLIP model on a device, with its tokenizer."""
 
+    resolved: HFResolved
+    device: torch.device
+
     def __init__(
         self, resolved: HFResolved, model: torch.nn.Module, tokenizer: Any, device: torch.device
     ) -> None:
@@ -437,10 +515,15 @@ class HFModel(LoadedModel):
                 else:
                     model = model_class.from_pretrained(folder, local_files_only=True)
                 tokenizer = tf.AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            except (OSError, ValueError, RuntimeError, KeyError, EOFError, pickle.UnpicklingError) as exc:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
                 raise ModelError(
                     f"Loading {resolved.name} with transformers failed ({type(exc).__name__}: {first})."
+                ) from None
+            except SafetensorError as exc:
+                raise ModelError(
+                    f"The weights of {resolved.name} are truncated or corrupt ({exc}); save or "
+                    "download the model again."
                 ) from None
         model = model.float().to(device).eval()
         model.requires_grad_(False)
@@ -530,3 +613,55 @@ def _cached_repos() -> list[tuple[str, Path, str]]:
         if kind in MODEL_CLASSES:
             found.append((base.name[len("models--") :].replace("--", "/", 1), chosen, kind))
     return found
+
+
+# -- the backend ----------------------------------------------------------------------------------
+
+
+class HFBackend(Backend):
+    """Hugging Face CLIP and SigLIP models: ``hf:ORG/NAME[@REVISION]`` or ``hf:/path/to/folder``."""
+
+    name = "hf"
+    prefix = PREFIX
+    usage = (
+        "hf:ORG/NAME[@REVISION] or hf:/path/to/save_pretrained/folder (Hugging Face CLIPModel "
+        "or SiglipModel; --pretrained none for random weights; needs pip install 'evalkit[hf]')"
+    )
+
+    def resolve(self, spec: ModelSpec) -> HFResolved:
+        return resolve_hf(spec.model, spec.pretrained, spec)
+
+    def parameters(self, model: str) -> int | None:
+        """The count from the config when the model resolves; else a well-known repository's
+        approximate count; else ``None``."""
+        counted = super().parameters(model)
+        if counted is not None:
+            return counted
+        repo, _, _ = str(model).strip()[len(PREFIX) :].partition("@")
+        known = KNOWN_REPOS.get(repo)
+        return int(known) if known else None
+
+    def catalogue(self, include_all: bool = False) -> Catalogue:
+        rows = known_hf_models()
+        return Catalogue(
+            title="Hugging Face CLIP and SigLIP models (✓: in the local Hugging Face cache)",
+            columns=("model", "parameters", "cached"),
+            rows=tuple(
+                (
+                    f"{PREFIX}{r.repo}",
+                    f"{r.parameters / 1e6:,.1f} M" if r.parameters else "?",
+                    "[green]✓[/]" if r.cached else "",
+                )
+                for r in rows
+            ),
+            cached=tuple(r.cached for r in rows),
+            footer=(
+                f"{len(rows)} Hugging Face models, {sum(r.cached for r in rows)} cached here. Any "
+                "CLIPModel or SiglipModel works: evalkit embed DATASET --model hf:ORG/NAME[@REVISION] "
+                "or hf:/path/to/folder (needs pip install 'evalkit[hf]')."
+            ),
+        )
+
+
+BACKEND = HFBackend()
+"""The instance :mod:`evalkit.vlm.registry` registers."""

@@ -272,9 +272,7 @@ def bench_embed_command(
         return f"  {name:<44}{ips:8.2f} images/s   ({split})   peak memory {gib(side.peak_bytes)}"
 
     ref = "fp32" if r.reference_precision == "fp32" else f"{r.reference_precision} autocast"
-    out.print(
-        line(f"naive reference ({r.naive_reference}, {ref}):", r.naive, r.naive_images_per_s)
-    )
+    out.print(line(f"naive reference ({r.naive_reference}, {ref}):", r.naive, r.naive_images_per_s))
     out.print(line(f"evalkit engine ({r.precision}):", r.engine, r.engine_images_per_s))
     how = {
         "interleaved": "interleaved batch by batch",

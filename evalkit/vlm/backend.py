@@ -67,7 +67,12 @@ def _check_required(cls: type, base: type, names: tuple[str, ...]) -> None:
 class ResolvedModel(ABC):
     """A checked model: what it is, without loading it."""
 
-    REQUIRED_ATTRIBUTES: ClassVar[tuple[str, ...]] = ("backend", "display_name", "spec", "preprocess")
+    REQUIRED_ATTRIBUTES: ClassVar[tuple[str, ...]] = (
+        "backend",
+        "display_name",
+        "spec",
+        "preprocess",
+    )
 
     backend: str
     """Required: the backend's name (``open_clip``, ``hf``)."""
@@ -144,6 +149,7 @@ class ResolvedModel(ABC):
     def ensure_weights(self) -> None:
         """Make sure the weights are on this machine (or fail now, with one sentence); default:
         nothing to fetch."""
+        return None
 
     @abstractmethod
     def load(self, device: torch.device) -> LoadedModel:

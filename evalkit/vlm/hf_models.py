@@ -127,7 +127,7 @@ def parse_name(name: str) -> tuple[str | None, Path | None, str | None]:
             "A Hugging Face model is named hf:ORG/NAME[@REVISION] or hf:/path/to/folder."
         )
     local = Path(body).expanduser()
-    if body.startswith(("/", ".", "~")) or local.is_dir():
+    if body.startswith(("/", ".", "~")) or local.exists():
         return None, local, None
     repo, _, revision = body.partition("@")
     if repo.count("/") != 1 or not all(repo.split("/")):
@@ -515,7 +515,14 @@ class HFModel(LoadedModel):
                 else:
                     model = model_class.from_pretrained(folder, local_files_only=True)
                 tokenizer = tf.AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            except (OSError, ValueError, RuntimeError, KeyError, EOFError, pickle.UnpicklingError) as exc:
+            except (
+                OSError,
+                ValueError,
+                RuntimeError,
+                KeyError,
+                EOFError,
+                pickle.UnpicklingError,
+            ) as exc:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
                 raise ModelError(
                     f"Loading {resolved.name} with transformers failed ({type(exc).__name__}: {first})."

@@ -32,9 +32,7 @@ def known_models(include_untagged: bool = False) -> list[KnownModel]:
         by_model.setdefault(model, []).append(tag)
     names = list(by_model)
     if include_untagged:
-        names += [
-            m for m in open_clip.list_models() if m not in by_model and not is_custom_arch(m)
-        ]
+        names += [m for m in open_clip.list_models() if m not in by_model and not is_custom_arch(m)]
     else:
         names += [m for m in TINY_MODELS if m not in by_model]
     rows = []
@@ -51,7 +49,6 @@ def known_models(include_untagged: bool = False) -> list[KnownModel]:
             )
         )
     return rows
-
 
 
 def open_clip_catalogue(include_untagged: bool = False) -> Catalogue:

@@ -136,4 +136,3 @@ class quiet_open_clip:
 
     def __exit__(self, *exc: object) -> None:
         logging.disable(self._level)
-

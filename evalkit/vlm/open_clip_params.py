@@ -109,4 +109,3 @@ def _resnet_params(layers: list[int], width: int, image_size: int, embed_dim: in
     spatial = image_size // 32
     n += (spatial * spatial + 1) * dim + 3 * (dim * dim + dim) + dim * embed_dim + embed_dim
     return n
-

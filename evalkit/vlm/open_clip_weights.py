@@ -100,4 +100,3 @@ def weights_file_for_tag(resolved: ResolvedSpec) -> str:
     if not path or not os.path.isfile(path):
         raise ModelError(f"Downloading {what.lower()[4:]} gave no file; {WEIGHTS_HINT}.")
     return path
-

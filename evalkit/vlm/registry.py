@@ -259,12 +259,17 @@ def _instance(backend: Backend | type[Backend]) -> Backend:
         )
     cls = type(backend).__name__
     if not isinstance(backend.name, str) or not backend.name.isidentifier():
-        raise BackendError(f"Model backend {cls} needs a name (an identifier), not {backend.name!r}.")
+        raise BackendError(
+            f"Model backend {cls} needs a name (an identifier), not {backend.name!r}."
+        )
     if not isinstance(backend.usage, str) or not backend.usage.strip():
         raise BackendError(f"Model backend {cls} needs a usage line (how its models are named).")
     prefix = backend.prefix
     if prefix is not None and (
-        not isinstance(prefix, str) or not prefix.endswith(":") or prefix != prefix.lower() or len(prefix) < 2
+        not isinstance(prefix, str)
+        or not prefix.endswith(":")
+        or prefix != prefix.lower()
+        or len(prefix) < 2
     ):
         raise BackendError(
             f"Model backend {cls}'s prefix must be lower case and end with ':' (like 'hf:'), not {prefix!r}."
@@ -274,9 +279,7 @@ def _instance(backend: Backend | type[Backend]) -> Backend:
 
 def _add(backend: Backend, replace: bool) -> Backend:
     clashes = [
-        b.name
-        for b in _BACKENDS.values()
-        if b.name != backend.name and b.prefix == backend.prefix
+        b.name for b in _BACKENDS.values() if b.name != backend.name and b.prefix == backend.prefix
     ]
     if backend.name in _BACKENDS and not replace:
         raise BackendError(

@@ -48,7 +48,7 @@ from evalkit.errors import ModelError
 from evalkit.vlm.backend import RANDOM, RANDOM_SEED, ImageForward, LoadedModel, ResolvedModel
 from evalkit.vlm.hf_fast_forward import clip_image_forward
 from evalkit.vlm.hf_processor import processor_to_preprocess
-from evalkit.vlm.hub import file_sha256, hub_offline, reachable, sha256_json
+from evalkit.vlm.hub import file_sha256, hub_offline, reachable, read_json_object, sha256_json
 from evalkit.vlm.registry import Backend, Catalogue, ModelSpec
 
 PREFIX = "hf:"
@@ -171,16 +171,6 @@ def _hub_snapshot(repo: str, revision: str | None) -> Path:
             f"Downloading Hugging Face model {what} failed ({type(exc).__name__}); {hint}."
         ) from None
     return Path(path)
-
-
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{what} {path} is not readable JSON ({exc}).") from None
-    if not isinstance(data, dict):
-        raise ModelError(f"{what} {path} is not a JSON object.")
-    return data
 
 
 def _model_type(config: Mapping[str, Any], where: str) -> str:
@@ -415,7 +405,7 @@ def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HF
         raise ModelError(
             f"Hugging Face model {where} has no config.json; it must be a save_pretrained folder or hub repository."
         )
-    config = _read_json(config_path, "Model config")
+    config = read_json_object(config_path, "Model config")
     model_type = _model_type(config, where)
     if not random and not any((folder / f).is_file() for f in WEIGHT_FILES):
         raise ModelError(

@@ -42,7 +42,7 @@ from open_clip.transform import PreprocessCfg, merge_preprocess_dict
 from evalkit.errors import ModelError
 from evalkit.vlm.backend import RANDOM, RANDOM_SEED, ImageForward, LoadedModel, ResolvedModel
 from evalkit.vlm.fast_forward import cls_only_image_forward, is_convolutional
-from evalkit.vlm.hub import file_sha256, sha256_json
+from evalkit.vlm.hub import file_sha256, read_json_object, sha256_json
 from evalkit.vlm.names import FILE_LABEL
 from evalkit.vlm.open_clip_checkpoints import (
     check_checkpoint_file,
@@ -182,12 +182,7 @@ def _closest(name: str, valid: list[str], n: int = 3) -> str:
 
 def _load_config_file(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """(model config, preprocess overrides) from an open_clip config JSON."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"Model config {path} is not readable JSON ({exc}).") from None
-    if not isinstance(data, dict):
-        raise ModelError(f"Model config {path} is not a JSON object.")
+    data = read_json_object(path, "Model config")
     preprocess = {}
     if "model_cfg" in data:  # a hub-style open_clip_config.json
         preprocess = data.get("preprocess_cfg", {}) or {}

@@ -224,32 +224,27 @@ def test_names_go_to_their_backend_and_questions_are_asked_of_it(pixels):
 # -- what registration refuses ------------------------------------------------------------------
 
 
-def test_an_incomplete_backend_fails_at_registration():
-    class NoResolve(Backend):
-        name = "broken"
-        prefix = "broken:"
-        usage = "broken:X"
+class NoResolve(Backend):
+    name = "broken"
+    prefix = "broken:"
+    usage = "broken:X"
 
-    with pytest.raises(BackendError, match="NoResolve lacks resolve"):
-        register_backend(NoResolve)
 
-    class NoUsage(PixelsBackend):
-        name = "nousage"
-        prefix = "nousage:"
-        usage = ""
-
-    with pytest.raises(BackendError, match="usage"):
-        register_backend(NoUsage)
-
-    class BadPrefix(PixelsBackend):
-        name = "badprefix"
-        prefix = "Bad"
-
-    with pytest.raises(BackendError, match="prefix"):
-        register_backend(BadPrefix)
-    with pytest.raises(BackendError, match="subclass of evalkit.vlm.Backend"):
-        register_backend(object())  # type: ignore[arg-type]
-    assert {"broken", "nousage", "badprefix"}.isdisjoint(b.name for b in registered_backends())
+@pytest.mark.parametrize(
+    "backend, message",
+    [
+        (NoResolve, "NoResolve lacks resolve"),
+        (type("NoUsage", (PixelsBackend,), {"name": "nousage", "usage": ""}), "usage line"),
+        (type("BadPrefix", (PixelsBackend,), {"name": "badprefix", "prefix": "Bad"}), "prefix"),
+        (type("BadName", (PixelsBackend,), {"name": "bad name"}), "an identifier"),
+        (object(), "subclass of evalkit.vlm.Backend"),
+    ],
+)
+def test_an_incomplete_backend_fails_at_registration(backend, message):
+    before = [b.name for b in registered_backends()]
+    with pytest.raises(BackendError, match=message):
+        register_backend(backend)
+    assert [b.name for b in registered_backends()] == before
 
 
 def test_a_name_or_prefix_is_taken_once_unless_replaced(pixels):

@@ -14,8 +14,9 @@
   (:mod:`~evalkit.vlm.open_clip_params`) and catalogue (:mod:`~evalkit.vlm.open_clip_catalogue`);
 - :mod:`evalkit.vlm.hf_models` — the Hugging Face backend (``hf:ORG/NAME[@REVISION]``,
   ``hf:/local/dir``): CLIP and SigLIP, transformers as the optional extra ``evalkit[hf]``;
-  its image processor as the engine's preprocessing is :mod:`evalkit.vlm.hf_processor`, its
-  fast CLIP image forward :mod:`evalkit.vlm.hf_fast_forward`;
+  its image processor as the engine's preprocessing is :mod:`evalkit.vlm.hf_processor`, the
+  loaded model :mod:`evalkit.vlm.hf_loaded`, its fast CLIP image forward
+  :mod:`evalkit.vlm.hf_fast_forward`, its catalogue :mod:`evalkit.vlm.hf_catalogue`;
 - :mod:`evalkit.vlm.hub` — file hashes, whether the hub is offline or reachable.
 - :mod:`evalkit.vlm.preprocess` — batched tensor preprocessing identical to open_clip's PIL one.
 - :mod:`evalkit.vlm.engine` — :func:`embed_dataset` (cached, resumable, one worker per device,

@@ -22,6 +22,9 @@ resize, centre crop, rescale, mean/std); a processor the engine cannot reproduce
 never approximated. Texts go through the model's own tokenizer with the model's padding rule (SigLIP
 pads to its maximum length: its text embedding is read at the last position).
 
+The loaded model is :mod:`evalkit.vlm.hf_loaded`, the models ``evalkit models`` lists
+:mod:`evalkit.vlm.hf_catalogue`.
+
 ``transformers`` is the optional extra ``evalkit[hf]``; this module imports it when a model is
 resolved (its image processor), loaded or counted, not before (it is slow to import).
 """
@@ -34,19 +37,16 @@ import importlib.util
 import json
 import logging
 import os
-import pickle
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-from huggingface_hub import constants, snapshot_download
-from safetensors import SafetensorError
+from huggingface_hub import snapshot_download
 
 from evalkit.errors import ModelError
-from evalkit.vlm.backend import RANDOM, RANDOM_SEED, ImageForward, LoadedModel, ResolvedModel
-from evalkit.vlm.hf_fast_forward import clip_image_forward
+from evalkit.vlm.backend import RANDOM, RANDOM_SEED, LoadedModel, ResolvedModel
 from evalkit.vlm.hf_processor import processor_to_preprocess
 from evalkit.vlm.hub import file_sha256, hub_offline, reachable, read_json_object, sha256_json
 from evalkit.vlm.registry import Backend, Catalogue, ModelSpec
@@ -75,24 +75,6 @@ PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
 """Where transformers saves an image processor: alone (``ImageProcessor.save_pretrained``, and
 every processor in transformers 4), or nested in the processor's config (transformers 5)."""
 
-KNOWN_REPOS: dict[str, float] = {
-    "openai/clip-vit-base-patch32": 151.3e6,
-    "openai/clip-vit-base-patch16": 149.6e6,
-    "openai/clip-vit-large-patch14": 427.6e6,
-    "openai/clip-vit-large-patch14-336": 427.9e6,
-    "laion/CLIP-ViT-B-32-laion2B-s34B-b79K": 151.3e6,
-    "laion/CLIP-ViT-L-14-laion2B-s32B-b82K": 427.6e6,
-    "laion/CLIP-ViT-H-14-laion2B-s32B-b79K": 986.1e6,
-    "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k": 2539.6e6,
-    "google/siglip-base-patch16-224": 203.2e6,
-    "google/siglip-large-patch16-384": 652.5e6,
-    "google/siglip-so400m-patch14-384": 878.0e6,
-    "google/siglip2-base-patch16-224": 375.2e6,
-    "google/siglip2-large-patch16-384": 881.5e6,
-    "google/siglip2-so400m-patch14-384": 1136.0e6,
-}
-"""Well-known CLIP and SigLIP repositories with their approximate parameter counts (image and
-text towers; the exact count is computed from the config once it is cached)."""
 
 _log = logging.getLogger(__name__)
 
@@ -256,6 +238,29 @@ def _read_image_processor(folder: str, stamp: tuple, where: str) -> dict[str, An
     return processor.to_dict()
 
 
+class _quiet_transformers:
+    """transformers' own warnings, logs and progress bars off while a model loads (evalkit says
+    what matters)."""
+
+    def __init__(self, tf: Any) -> None:
+        self._bars = tf.utils.logging
+
+    def __enter__(self) -> None:
+        self._level = logging.root.manager.disable
+        logging.disable(logging.WARNING)
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore")
+        self._bars_on = self._bars.is_progress_bar_enabled()
+        self._bars.disable_progress_bar()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bars_on:
+            self._bars.enable_progress_bar()
+        self._warnings.__exit__(*exc)
+        logging.disable(self._level)
+
+
 # -- the resolved model ---------------------------------------------------------------------------
 
 
@@ -337,6 +342,8 @@ class HFResolved(ResolvedModel):
 
     @property
     def parameters(self) -> int | None:
+        from evalkit.vlm.hf_loaded import count_parameters  # imports this module
+
         return count_parameters(self.model_type, self.folder)
 
     @property
@@ -363,7 +370,9 @@ class HFResolved(ResolvedModel):
     def ensure_weights(self) -> None:
         pass  # resolving found (or downloaded) every file
 
-    def load(self, device: torch.device) -> HFModel:
+    def load(self, device: torch.device) -> LoadedModel:
+        from evalkit.vlm.hf_loaded import HFModel  # imports this module
+
         return HFModel.load(self, device)
 
 
@@ -444,174 +453,6 @@ def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HF
     )
 
 
-# -- loading ------------------------------------------------------------------------------------
-
-
-def _features(out: Any) -> torch.Tensor:
-    """The embedding from ``get_*_features``: a tensor (transformers 4) or its ``pooler_output``
-    (transformers 5's output object)."""
-    return out if isinstance(out, torch.Tensor) else out.pooler_output
-
-
-class _quiet_transformers:
-    """transformers' own warnings, logs and progress bars off while a model loads (evalkit says
-    what matters)."""
-
-    def __init__(self, tf: Any) -> None:
-        self._bars = tf.utils.logging
-
-    def __enter__(self) -> None:
-        self._level = logging.root.manager.disable
-        logging.disable(logging.WARNING)
-        self._warnings = warnings.catch_warnings()
-        self._warnings.__enter__()
-        warnings.simplefilter("ignore")
-        self._bars_on = self._bars.is_progress_bar_enabled()
-        self._bars.disable_progress_bar()
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bars_on:
-            self._bars.enable_progress_bar()
-        self._warnings.__exit__(*exc)
-        logging.disable(self._level)
-
-
-class HFModel(LoadedModel):
-    """A Hugging Face CLIP or SigLIP model on a device, with its tokenizer."""
-
-    resolved: HFResolved
-    device: torch.device
-
-    def __init__(
-        self, resolved: HFResolved, model: torch.nn.Module, tokenizer: Any, device: torch.device
-    ) -> None:
-        self.resolved = resolved
-        self.model = model
-        self.tokenizer = tokenizer
-        self.device = device
-        self._processor: Any = None
-
-    @classmethod
-    def load(cls, resolved: HFResolved, device: torch.device) -> HFModel:
-        """The model of ``resolved`` on ``device`` (eval mode, fp32, no gradients)."""
-        tf = transformers_module()
-        model_class = getattr(tf, MODEL_CLASSES[resolved.model_type])
-        folder = resolved.folder
-        with _quiet_transformers(tf), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(RANDOM_SEED)
-            try:
-                if resolved.random:
-                    model = model_class(model_class.config_class.from_pretrained(folder))
-                else:
-                    model = model_class.from_pretrained(folder, local_files_only=True)
-                tokenizer = tf.AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            except (
-                OSError,
-                ValueError,
-                RuntimeError,
-                KeyError,
-                EOFError,
-                pickle.UnpicklingError,
-            ) as exc:
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-                raise ModelError(
-                    f"Loading {resolved.name} with transformers failed ({type(exc).__name__}: {first})."
-                ) from None
-            except SafetensorError as exc:
-                raise ModelError(
-                    f"The weights of {resolved.name} are truncated or corrupt ({exc}); save or "
-                    "download the model again."
-                ) from None
-        model = model.float().to(device).eval()
-        model.requires_grad_(False)
-        return cls(resolved, model, tokenizer, device)
-
-    def image_forward(self) -> ImageForward:
-        return clip_image_forward(self.model) or self.encode_pixels
-
-    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
-        return _features(self.model.get_image_features(pixel_values=pixels))
-
-    def tokenize(self, prompts: list[str]) -> dict[str, torch.Tensor]:
-        """The model's tokenizer on ``prompts`` with its padding rule (:attr:`HFResolved.text_padding`)."""
-        padding, max_length = self.resolved.text_padding
-        tokens = self.tokenizer(
-            prompts, padding=padding, max_length=max_length, truncation=True, return_tensors="pt"
-        )
-        return {k: v.to(self.device) for k, v in tokens.items() if k != "token_type_ids"}
-
-    def encode_texts(self, prompts: list[str]) -> torch.Tensor:
-        return _features(self.model.get_text_features(**self.tokenize(prompts)))
-
-    def naive_pixels(self, images: list[Any]) -> torch.Tensor:
-        if self._processor is None:
-            tf = transformers_module()
-            with _quiet_transformers(tf):
-                self._processor = tf.AutoImageProcessor.from_pretrained(
-                    self.resolved.folder, local_files_only=True
-                )
-        return self._processor(images=images, return_tensors="pt")["pixel_values"]
-
-
-# -- catalogue ------------------------------------------------------------------------------------
-
-
-def count_parameters(model_type: str, folder: str | os.PathLike[str]) -> int | None:
-    """Parameters of the model whose config is in ``folder`` (built on the meta device, no memory);
-    ``None`` when transformers is missing."""
-    try:
-        tf = transformers_module()
-    except ModelError:
-        return None
-    model_class = getattr(tf, MODEL_CLASSES[model_type])
-    with _quiet_transformers(tf), torch.device("meta"):
-        model = model_class(model_class.config_class.from_pretrained(str(folder)))
-    return int(sum(p.numel() for p in model.parameters()))
-
-
-@dataclass(frozen=True)
-class KnownHFModel:
-    """A row of ``evalkit models`` for Hugging Face: a repository, its parameters, whether cached."""
-
-    repo: str
-    parameters: int | None
-    cached: bool
-
-
-def known_hf_models() -> list[KnownHFModel]:
-    """The well-known CLIP/SigLIP repositories, and any other CLIP/SigLIP repository in the local
-    Hugging Face cache; exact parameter counts for cached ones."""
-    rows = {repo: KnownHFModel(repo, int(n), False) for repo, n in KNOWN_REPOS.items()}
-    for repo, folder, model_type in _cached_repos():
-        n = count_parameters(model_type, folder) if model_type else None
-        rows[repo] = KnownHFModel(
-            repo, n or (rows[repo].parameters if repo in rows else None), True
-        )
-    return sorted(rows.values(), key=lambda r: (r.repo.split("/")[0], r.parameters or 0, r.repo))
-
-
-def _cached_repos() -> list[tuple[str, Path, str]]:
-    """(repo, snapshot folder, model_type) of the CLIP/SigLIP models in the Hugging Face cache
-    (the snapshot ``main`` points to, else the newest)."""
-    found = []
-    for base in sorted(Path(constants.HF_HUB_CACHE).expanduser().glob("models--*--*")):
-        snapshots = [p for p in (base / "snapshots").glob("*") if (p / "config.json").is_file()]
-        if not snapshots:
-            continue
-        main = base / "refs" / "main"
-        commit = main.read_text().strip() if main.is_file() else ""
-        chosen = next((p for p in snapshots if p.name == commit), None) or max(
-            snapshots, key=lambda p: p.stat().st_mtime
-        )
-        try:
-            kind = json.loads((chosen / "config.json").read_text()).get("model_type")
-        except (OSError, ValueError):
-            continue
-        if kind in MODEL_CLASSES:
-            found.append((base.name[len("models--") :].replace("--", "/", 1), chosen, kind))
-    return found
-
-
 # -- the backend ----------------------------------------------------------------------------------
 
 
@@ -634,11 +475,15 @@ class HFBackend(Backend):
         counted = super().parameters(model)
         if counted is not None:
             return counted
+        from evalkit.vlm.hf_catalogue import KNOWN_REPOS  # imports this module
+
         repo, _, _ = str(model).strip()[len(PREFIX) :].partition("@")
         known = KNOWN_REPOS.get(repo)
         return int(known) if known else None
 
     def catalogue(self, include_all: bool = False) -> Catalogue:
+        from evalkit.vlm.hf_catalogue import known_hf_models  # imports this module
+
         rows = known_hf_models()
         return Catalogue(
             title="Hugging Face CLIP and SigLIP models (✓: in the local Hugging Face cache)",

@@ -145,8 +145,8 @@ def models_command(
     if cached and not listed:
         out.print(
             "No model weights are cached on this machine yet: they download on first use "
-            "(evalkit embed DATASET --model NAME), or load from a file with --pretrained PATH "
-            "or a backend's folder name (see 'evalkit models')."
+            "(evalkit embed DATASET --model NAME), or load from files: --pretrained PATH for "
+            "open_clip, --model hf:/path/to/folder for Hugging Face."
         )
     for backend in unlisted:
         out.print(f"{backend.name} models (no list): {backend.usage}")

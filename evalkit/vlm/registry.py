@@ -19,8 +19,8 @@ goes to the default backend, open_clip. Register one with :func:`register_backen
 
 Everything that depends on the backend (its parameter count, its default weights, what
 ``evalkit models`` lists, the bench's naive reference) is asked of the backend, never decided by
-the name outside it. This module imports no torch: the built-in backends are imported the first
-time a name is looked up.
+the name outside it. This module imports no torch: a built-in backend is imported the first
+time one of its names is looked up (or every backend is listed).
 """
 
 from __future__ import annotations
@@ -45,8 +45,26 @@ RANDOM_SEED = 0
 RANDOM_WEIGHTS_WARNING = "RANDOM WEIGHTS: {label} has random weights (--pretrained none); its embeddings and rewards mean nothing."
 """What every command says about a model with random weights (``label`` is the model's label)."""
 
-BUILTIN_BACKENDS = ("evalkit.vlm.open_clip_backend", "evalkit.vlm.hf_models")
-"""Modules of the built-in backends; each holds its backend as ``BACKEND``."""
+
+@dataclass(frozen=True)
+class BuiltinBackend:
+    """A built-in backend not imported yet: its name, its prefix, the module holding it as
+    ``BACKEND`` (imported the first time one of its names is looked up)."""
+
+    name: str
+    prefix: str | None
+    module: str
+
+    def load(self) -> Backend:
+        """The backend, its module imported now."""
+        return importlib.import_module(self.module).BACKEND
+
+
+BUILTIN_BACKENDS = (
+    BuiltinBackend("open_clip", None, "evalkit.vlm.open_clip_backend"),
+    BuiltinBackend("hf", "hf:", "evalkit.vlm.hf_models"),
+)
+"""The built-in backends: open_clip for bare names, Hugging Face for ``hf:``."""
 
 
 class BackendError(ModelError):
@@ -190,8 +208,7 @@ class Backend(ABC):
         return str(model).strip()
 
 
-_BACKENDS: dict[str, Backend] = {}
-_builtins_loaded = False
+_BACKENDS: dict[str, Backend | BuiltinBackend] = {b.name: b for b in BUILTIN_BACKENDS}
 
 
 def register_backend(backend: Backend | type[Backend], replace: bool = False) -> Backend:
@@ -203,9 +220,7 @@ def register_backend(backend: Backend | type[Backend], replace: bool = False) ->
     :raises BackendError: not a complete backend (a missing method or attribute, named), or
         its name or prefix taken.
     """
-    instance = _instance(backend)
-    _load_builtins()
-    return _add(instance, replace)
+    return _add(_instance(backend), replace)
 
 
 def unregister_backend(name: str) -> Backend:
@@ -214,35 +229,52 @@ def unregister_backend(name: str) -> Backend:
     :param name: the backend's :attr:`~Backend.name`.
     :raises BackendError: no backend of that name.
     """
-    _load_builtins()
     if name not in _BACKENDS:
         raise BackendError(f"No model backend named {name!r}; registered: {', '.join(_BACKENDS)}.")
-    return _BACKENDS.pop(name)
+    return _loaded(_BACKENDS.pop(name))
 
 
 def registered_backends() -> list[Backend]:
     """Every registered backend: the default one first, then by registration order."""
-    _load_builtins()
-    return sorted(_BACKENDS.values(), key=lambda b: b.prefix is not None)
+    entries = sorted(_BACKENDS.values(), key=lambda b: b.prefix is not None)
+    return [_loaded(e) for e in entries]
 
 
 def backend_for(model: str) -> Backend:
     """The backend of a model name: the one whose prefix starts it, else the default backend.
+    Only that backend is imported (a plugin's names never import open_clip).
 
     :param model: a model name.
     """
-    backends = registered_backends()
-    for backend in backends:
-        if backend.matches(model):
-            return backend
-    default = next((b for b in backends if b.prefix is None), None)
+    entries = sorted(_BACKENDS.values(), key=lambda b: b.prefix is not None)
+    for entry in entries:
+        if entry.prefix is None:
+            continue
+        if isinstance(entry, BuiltinBackend):
+            if str(model).strip().lower().startswith(entry.prefix):
+                return _loaded(entry)
+        elif entry.matches(model):
+            return entry
+    default = next((e for e in entries if e.prefix is None), None)
     if default is None:  # pragma: no cover - only if the default backend was unregistered
         raise BackendError(f"No model backend takes {model!r}; registered: {_prefixes()}.")
-    return default
+    return _loaded(default)
+
+
+def _loaded(entry: Backend | BuiltinBackend) -> Backend:
+    """A registry entry as a backend, a built-in one imported (and kept) now."""
+    if not isinstance(entry, BuiltinBackend):
+        return entry
+    backend = _instance(entry.load())
+    if (backend.name, backend.prefix) != (entry.name, entry.prefix):  # pragma: no cover
+        raise BackendError(f"Built-in backend {entry.module} is not {entry.name} ({entry.prefix}).")
+    if _BACKENDS.get(entry.name) is entry:
+        _BACKENDS[entry.name] = backend
+    return backend
 
 
 def _prefixes() -> str:
-    return ", ".join(b.prefix or f"{b.name} (bare names)" for b in registered_backends())
+    return ", ".join(b.prefix or f"{b.name} (bare names)" for b in _BACKENDS.values())
 
 
 def _instance(backend: Backend | type[Backend]) -> Backend:
@@ -294,14 +326,3 @@ def _add(backend: Backend, replace: bool) -> Backend:
         del _BACKENDS[name]
     _BACKENDS[backend.name] = backend
     return backend
-
-
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    _builtins_loaded = True  # first: a built-in module's import may look names up
-    for module in BUILTIN_BACKENDS:
-        backend = importlib.import_module(module).BACKEND
-        if backend.name not in _BACKENDS:
-            _add(_instance(backend), replace=False)

@@ -284,10 +284,20 @@ def test_a_model_class_missing_a_required_attribute_fails_when_created():
 
 
 def test_the_registry_imports_no_torch():
+    # Registering a plugin's backend and looking its names up import neither torch nor the
+    # built-in backends; listing every backend imports them.
     code = (
         "import sys\n"
-        "from evalkit.vlm import Backend, ModelSpec, register_backend, registered_backends\n"
-        "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "from evalkit.vlm import Backend, ModelSpec, backend_for, register_backend, registered_backends\n"
+        "class Light(Backend):\n"
+        "    name, prefix, usage = 'light', 'light:', 'light:N'\n"
+        "    def resolve(self, spec): raise NotImplementedError\n"
+        "register_backend(Light)\n"
+        "assert backend_for('LIGHT:3').name == 'light'\n"
+        "assert ModelSpec.coerce('light:3') == ModelSpec('light:3')\n"
+        "assert 'torch' not in sys.modules and 'open_clip' not in sys.modules, 'torch imported'\n"
+        "assert [b.name for b in registered_backends()] == ['open_clip', 'hf', 'light']\n"
+        "assert 'open_clip' in sys.modules\n"
     )
     subprocess.run(
         [sys.executable, "-c", code],

@@ -1,7 +1,7 @@
 """Timing of :func:`evalkit.metrics.epic_goal_columns` and of the metric panel with bootstrap intervals on synthetic data (``evalkit bench epic``).
 
-The targets: goal EPIC (issue 4), 2 000 resamples over 100 000 frames in 1 000 episodes in
-under 2 s; the panel (issue 13), all metrics for 5 reward columns at that size in under 2 s,
+The targets: goal EPIC, 2 000 resamples over 100 000 frames in 1 000 episodes in
+under 2 s; the panel, all metrics for 5 reward columns at that size in under 2 s,
 and the pairwise distance matrix of 50 reward sources over 100 000 frames in under 1 s.
 """
 
@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalkit.metrics.goal import epic_goal_columns
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.pairwise import epic_pairwise
-from evalkit.metrics.panel import METRICS, metric_panel
+from evalkit.metrics.panel import metric_panel
+from evalkit.metrics.registry import metric_names
 
 TARGET_SHAPE = (100_000, 1_000, 1, 2_000)
 """(frames, episodes, reward columns, resamples) of the speed target."""
@@ -70,14 +72,17 @@ def bench_epic(
     for frames, episodes, columns, resamples in shapes:
         rewards, labels, ep = synthetic(frames, episodes, columns, seed)
         epic_goal_columns(
-            rewards, labels, episodes=ep, n_bootstrap=resamples, seed=seed
+            rewards, labels, episodes=ep, bootstrap=BootstrapOptions(resamples, seed=seed)
         )  # warm-up, untimed
         for method in methods:
             times = []
             for _ in range(repeats):
                 start = time.perf_counter()
                 epic_goal_columns(
-                    rewards, labels, episodes=ep, n_bootstrap=resamples, ci_method=method, seed=seed
+                    rewards,
+                    labels,
+                    episodes=ep,
+                    bootstrap=BootstrapOptions(resamples, method, seed=seed),
                 )
                 times.append(time.perf_counter() - start)
             rows.append(
@@ -95,7 +100,7 @@ def bench_epic(
 
 
 PANEL_SHAPE = (100_000, 1_000, 5, 2_000)
-"""(frames, episodes, reward columns, resamples) of the panel's target (issue 13): all metrics."""
+"""(frames, episodes, reward columns, resamples) of the panel's target: all metrics."""
 PANEL_SECONDS = 2.0
 PAIRWISE_SHAPE = (100_000, 50)
 """(frames, reward sources) of the pairwise distance matrix target."""
@@ -159,12 +164,12 @@ def bench_panel(
             rewards,
             **inputs,
             metrics=metrics,
-            n_bootstrap=resamples,
-            ci_method=ci_method,
-            seed=seed,
+            bootstrap=BootstrapOptions(resamples, ci_method, seed=seed),
         )
 
-    rows = [PanelRow(m, *_timed(lambda m=m: run([m]), repeats)) for m in METRICS if per_metric]
+    rows = [
+        PanelRow(m, *_timed(lambda m=m: run([m]), repeats)) for m in metric_names() if per_metric
+    ]
     rows.append(PanelRow("all", *_timed(lambda: run("all"), repeats), PANEL_SECONDS))
     n, k = pairwise_shape
     rng = np.random.default_rng(seed)

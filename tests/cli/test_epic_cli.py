@@ -3,7 +3,6 @@ output formats, saved results, user errors; ``evalkit bench epic``; CLIP with a 
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import math
@@ -16,6 +15,7 @@ import pytest
 from helpers_epic import build_cartpole_dataset, write_reward_module
 
 from evalkit.metrics import epic_goal
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.pipeline import load_epic_results
 
 SQRT_HALF = math.sqrt(0.5)
@@ -188,7 +188,9 @@ def test_reward_columns_npy_and_csv_aligned_by_frame_id(cli, sweep, tmp_path):
     pd.DataFrame({"frame_id": perm, "score": reward[perm], "other": 0.0}).to_csv(
         tmp_path / "r.csv", index=False
     )
-    expected = epic_goal(reward, np.abs(angle) <= math.radians(12), n_bootstrap=0).distance
+    expected = epic_goal(
+        reward, np.abs(angle) <= math.radians(12), bootstrap=BootstrapOptions(n_bootstrap=0)
+    ).distance
     for spec in (f"{tmp_path / 'r.npy'}", f"{tmp_path / 'r.csv'}:score"):
         (row,) = _json(
             cli(
@@ -307,10 +309,6 @@ def test_bench_epic_prints_the_target_timing(cli):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    importlib.util.find_spec("evalkit.rewards") is None,
-    reason="the reward engine (issue 3) is not here yet",
-)
 def test_clip_rewards_with_a_tiny_random_model_end_to_end(cli, datasets_root):
     _sweep(datasets_root, n=60)
     result = cli(

@@ -4,18 +4,15 @@ temporary file behind (real processes, real signals)."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers_cli import start_evalkit
 from helpers_heads import embedded_sweep
 from helpers_train import one_torch_thread, tiny_config
 
-REPO = Path(__file__).resolve().parents[2]
 TINY = ["-m", "evalkit-tiny-vit", "--pretrained", "none"]
 
 pytestmark = pytest.mark.slow
@@ -23,21 +20,7 @@ pytestmark = pytest.mark.slow
 
 def _signal_midway(args: list[str], tmp_path: Path, sig: int, after: float) -> tuple[int, str]:
     """Run ``evalkit ARGS``, send ``sig`` ``after`` seconds in, return (exit status, stderr)."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "EVALKIT_DATASETS": str(tmp_path / "datasets"),
-        "EVALKIT_RUNS": str(tmp_path / "runs"),
-        "OMP_NUM_THREADS": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evalkit", *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_evalkit(args, tmp_path)
     time.sleep(after)
     if proc.poll() is not None:
         pytest.fail(f"the command ended before the signal: {proc.communicate()}")

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from evalkit.cli._app import bench_app, label_app
 from evalkit.cli._app import console as make_console
-from evalkit.cli._common import ROOT_OPTION, seed_option
+from evalkit.cli._common import ROOT_OPTION, check_out_path, seed_option
 from evalkit.text import fixed, plural
 
 TaskOption = typer.Option(..., "--task", "-t", help="Task to label (see 'evalkit tasks').")
@@ -252,6 +252,7 @@ def export_command(
     from evalkit.data.store import open_dataset
     from evalkit.labels.csvio import export_csv
 
+    check_out_path(out, (".csv", ".txt"), "a label CSV")
     ds = open_dataset(dataset, root)
     if out is None:
         export_csv(ds, sys.stdout, task=task)

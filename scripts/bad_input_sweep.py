@@ -200,7 +200,7 @@ def cases() -> list[Case]:
         C(f"scaling -t cartpole --models RN50 --pretrained openai --dataset {DS} --saved-only"),
         C(f"scaling -t cartpole --models '' --dataset {DS}"),
         C(f"scaling -t cartpole --models evalkit-tiny-vit --pretrained a,b --dataset {DS}"),
-        C(f"landscape cartpole -t cartpole {t} --dataset nosuch"),
+        C(f"landscape cartpole -t cartpole {t} --dataset {{broken}}"),
         C(f"landscape cartpole -t cartpole {t} --alpha 2"),
         C(f"landscape cartpole -t cartpole {t} --out l.bmp"),
         C(f"landscape cartpole -t cartpole {t} --n 0"),

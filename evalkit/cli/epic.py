@@ -248,6 +248,10 @@ def epic_command(
     _uses_progress(metrics)  # an unknown metric name: one sentence before any work
     ds = task_dataset(task, dataset, root)
     warn_few_episodes(ds.manifest.n_episodes, bootstrap)
+    if progress and _uses_progress(metrics):  # a bad expression: one sentence before any work
+        from evalkit.envs.family import get_family
+
+        get_family(ds.family).progress_values(ds.states, progress)
     if save and not is_writable(ds.path):
         save = False
         console(stderr=True).print(

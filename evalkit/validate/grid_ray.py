@@ -12,8 +12,10 @@ machine's disk). A task asks for its trial's ``num_cpus`` / ``num_gpus``; it is 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,7 +91,14 @@ def ray_session(ray: ModuleType, address: str, workers: int | None) -> Iterator[
     previous = signal.getsignal(signal.SIGTERM) if main else None
     try:
         if address == "local":
-            ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.WARNING)
+            ray.init(
+                address="local",
+                num_cpus=workers,
+                include_dashboard=False,
+                logging_level=logging.WARNING,
+                # the trials import what this process imports, as on the pool
+                runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}},
+            )
         else:
             ray.init(address=address, logging_level=logging.WARNING)
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError, ...
@@ -118,8 +127,26 @@ def run_on_ray(todo: list[Trial], book: GridBook, address: str, workers: int | N
             )
     ray = import_ray()
     check_address(address, workers)
+    if address == "local":
+        _check_fits(todo, "CPU", {"CPU": workers or os.cpu_count() or 1})
     with ray_session(ray, address, workers):
+        if address == "local":  # a cluster may add nodes to fit a request; this one will not
+            _check_fits(todo, "GPU", ray.cluster_resources())
         _run_tasks(ray, todo, book)
+
+
+def _check_fits(todo: list[Trial], resource: str, have: dict[str, float]) -> None:
+    """Refuse a trial that asks for more of ``resource`` than the local Ray instance has (its
+    task would wait forever).
+
+    :raises GridError: such a trial.
+    """
+    for trial in todo:
+        ask = trial.num_cpus if resource == "CPU" else trial.num_gpus
+        if ask > have.get(resource, 0):
+            raise GridError(
+                f"Trial {trial.key!r} asks for {ask:g} {resource}s but the local Ray instance has {have.get(resource, 0):g}; ask for fewer or give it more (--workers sets its CPUs)."
+            )
 
 
 def _run_tasks(ray: ModuleType, todo: list[Trial], book: GridBook) -> None:

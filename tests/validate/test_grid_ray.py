@@ -186,6 +186,12 @@ def test_bad_ray_options_are_one_sentence(tmp_path, address, workers, message):
         run_grid(_trials(n=1), tmp_path, ray_address=address, workers=workers)
 
 
+def test_a_trial_larger_than_the_local_ray_instance_is_refused(tmp_path):
+    trials = [Trial("big", helpers_grid.square, {"x": 1}, num_cpus=3)]
+    with pytest.raises(GridError, match="asks for 3 CPUs but the local Ray instance has 2"):
+        run_grid(trials, tmp_path, ray_address="local", workers=2)
+
+
 def test_ray_not_installed_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets without the extra
     with pytest.raises(GridError, match=r"pip install 'evalkit\[ray\]'"):

@@ -42,35 +42,37 @@ def _env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(tmp_path_factory):
     """A one-node Ray cluster (2 CPUs) on a loopback port; its address, stopped afterwards."""
     port = _free_port()
-    head = subprocess.Popen(
-        [
-            os.path.join(os.path.dirname(sys.executable), "ray"),
-            "start",
-            "--head",
-            "--block",
-            f"--port={port}",
-            "--node-ip-address=127.0.0.1",
-            "--num-cpus=2",
-            "--num-gpus=0",
-            "--include-dashboard=false",
-        ],
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path_factory.mktemp("ray-head") / "head.log"
+    with log.open("w") as out:  # a file, not a pipe: the head may write more than a pipe holds
+        head = subprocess.Popen(
+            [
+                os.path.join(os.path.dirname(sys.executable), "ray"),
+                "start",
+                "--head",
+                "--block",
+                f"--port={port}",
+                "--node-ip-address=127.0.0.1",
+                "--num-cpus=2",
+                "--num-gpus=0",
+                "--include-dashboard=false",
+            ],
+            env=_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     started = time.monotonic()
-    lines = []
-    for line in head.stdout:  # `ray start --block` says so once every process is up
-        lines.append(line)
-        if "Ray runtime started" in line or time.monotonic() - started > 120:
+    # `ray start --block` says so once every process is up
+    while "Ray runtime started" not in log.read_text() and head.poll() is None:
+        if time.monotonic() - started > 120:
             break
-    if head.poll() is not None or "Ray runtime started" not in "".join(lines):
+        time.sleep(0.2)
+    if "Ray runtime started" not in log.read_text():
         head.kill()
-        pytest.fail("the Ray head did not start:\n" + "".join(lines[-20:]))
+        head.wait()
+        pytest.fail("the Ray head did not start:\n" + log.read_text()[-3000:])
     print(f"\nRay head started in {time.monotonic() - started:.1f} s")
     yield f"127.0.0.1:{port}"
     head.send_signal(signal.SIGTERM)  # --block: the head stops the processes it started
@@ -79,7 +81,6 @@ def cluster():
     except subprocess.TimeoutExpired:
         head.kill()
         head.wait()
-    head.stdout.close()
 
 
 def _trials(fn=helpers_grid.square, n=3, **extra):

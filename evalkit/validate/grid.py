@@ -278,7 +278,8 @@ def run_grid(
     :param workers: local processes (default: the CPU count); with ``ray_address="local"`` the
         CPUs of the Ray instance it starts; not allowed with a cluster's address.
     :param ray_address: ``None``: the local process pool; ``"local"``: start a Ray instance on
-        this machine for the grid; ``"auto"``: the Ray cluster this machine is part of;
+        this machine for the grid (its tasks import what this process imports, as the pool's
+        do); ``"auto"``: the Ray cluster this machine is part of (or ``$RAY_ADDRESS``);
         ``"host:port"`` (the head's GCS port) or ``"ray://host:port"`` (Ray Client): connect to
         that cluster, whose nodes must see ``root`` at the same path and import ``fn``.
     :param progress: called with a :class:`GridProgress` whenever a trial starts or ends.

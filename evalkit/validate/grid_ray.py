@@ -103,8 +103,10 @@ def ray_session(ray: ModuleType, address: str, workers: int | None) -> Iterator[
             ray.init(address=address, logging_level=logging.WARNING)
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError, ...
         ray.shutdown()
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise GridError(f"Ray could not start or connect at {address}: {reason}") from None
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+        raise GridError(
+            f"Ray could not start or connect at {address}: {reason}{_auth_hint(address)}."
+        ) from None
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)  # ray.init replaces it with sys.exit
@@ -112,6 +114,15 @@ def ray_session(ray: ModuleType, address: str, workers: int | None) -> Iterator[
         yield
     finally:
         ray.shutdown()
+
+
+def _auth_hint(address: str) -> str:
+    """Why a cluster that answers may still refuse us: Ray turns token authentication on for a
+    cluster whose head found a token, but a driver given an address uses one only with
+    ``RAY_AUTH_MODE=token``."""
+    if address == "local" or os.environ.get("RAY_AUTH_MODE", "").lower() == "token":
+        return ""
+    return " (if the cluster uses token authentication, set RAY_AUTH_MODE=token and its token in RAY_AUTH_TOKEN or ~/.ray/auth_token)"
 
 
 def run_on_ray(todo: list[Trial], book: GridBook, address: str, workers: int | None) -> None:

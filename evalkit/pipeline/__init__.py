@@ -43,7 +43,7 @@ from evalkit.pipeline.reward_kinds import (
     RewardKind,
     parse_reward,
     register_reward_kind,
-    reward_kinds,
+    registered_reward_kinds,
 )
 from evalkit.pipeline.rewards import RewardTable, dataset_rewards, task_rewards
 from evalkit.pipeline.sources import (
@@ -76,7 +76,7 @@ __all__ = [
     "parse_reward",
     "pretrained_name",
     "register_reward_kind",
-    "reward_kinds",
+    "registered_reward_kinds",
     "results_path",
     "saved_results",
     "scaling_data",

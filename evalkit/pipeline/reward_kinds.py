@@ -202,7 +202,7 @@ def register_reward_kind(kind: type[RewardKind]) -> type[RewardKind]:
     return kind
 
 
-def reward_kinds() -> list[type[RewardKind]]:
+def registered_reward_kinds() -> list[type[RewardKind]]:
     """The registered kinds, in the order they are asked (newest first)."""
     return list(reversed(_KINDS))
 
@@ -213,7 +213,7 @@ def parse_reward(text: str, context: RewardContext | None = None) -> RewardKind:
     :raises EvalkitError: no kind reads it, or it is malformed.
     """
     ctx = context or RewardContext()
-    for kind in reward_kinds():
+    for kind in registered_reward_kinds():
         if kind.accepts(str(text), ctx):
             return kind.parse(str(text), ctx)
     raise EvalkitError(
@@ -552,20 +552,21 @@ class HeadReward(RewardKind):
 
 
 @dataclass(frozen=True)
-class FunctionReward(RewardKind):
-    """A Python function of the state table and frames: ``MODULE:FUNCTION`` or ``FILE.py:FUNCTION``."""
+class _NamedBySpec(RewardKind):
+    """A reward named by one string (``spec``), saved as ``PREFIX:spec``, given with ``option``."""
 
     spec: str
 
-    name: ClassVar[str] = "function"
-    prefix: ClassVar[str] = "function:"
+    prefix: ClassVar[str]
+    option: ClassVar[str]
+    what: ClassVar[str]
 
     @classmethod
     def accepts(cls, text: str, context: RewardContext) -> bool:
-        return ":" in text
+        return text.startswith(cls.prefix)
 
     @classmethod
-    def parse(cls, text: str, context: RewardContext) -> "FunctionReward":
+    def parse(cls, text: str, context: RewardContext) -> "_NamedBySpec":
         return cls(text[len(cls.prefix) :] if text.startswith(cls.prefix) else text)
 
     @property
@@ -576,10 +577,24 @@ class FunctionReward(RewardKind):
         return model or self.canonical
 
     def describe(self, source: "RewardSource") -> str:
-        return f"reward function {self.spec}"
+        return f"{self.what} {self.spec}"
 
     def command_options(self, model: str, pretrained: str, alphas: Sequence[float]) -> str:
-        return f"--reward {_quote(self.spec)}"
+        return f"{self.option} {_quote(self.spec)}"
+
+
+@dataclass(frozen=True)
+class FunctionReward(_NamedBySpec):
+    """A Python function of the state table and frames: ``MODULE:FUNCTION`` or ``FILE.py:FUNCTION``."""
+
+    name: ClassVar[str] = "function"
+    prefix: ClassVar[str] = "function:"
+    option: ClassVar[str] = "--reward"
+    what: ClassVar[str] = "reward function"
+
+    @classmethod
+    def accepts(cls, text: str, context: RewardContext) -> bool:
+        return ":" in text  # asked last: any MODULE:FUNCTION no other kind reads
 
     def dataset_rewards(self, dataset: Dataset, task: str, **embed: Any) -> "RewardSource":
         from evalkit.pipeline.sources import function_reward_source
@@ -588,39 +603,18 @@ class FunctionReward(RewardKind):
 
 
 @dataclass(frozen=True)
-class ColumnReward(RewardKind):
+class ColumnReward(_NamedBySpec):
     """A column of numbers from a file: ``FILE.npy``, ``FILE.csv:COLUMN`` or ``FILE.parquet:COLUMN``."""
-
-    spec: str
 
     name: ClassVar[str] = "column"
     prefix: ClassVar[str] = "column:"
-
-    @classmethod
-    def accepts(cls, text: str, context: RewardContext) -> bool:
-        return text.startswith(cls.prefix)
-
-    @classmethod
-    def parse(cls, text: str, context: RewardContext) -> "ColumnReward":
-        return cls(text[len(cls.prefix) :])
+    option: ClassVar[str] = "--reward-column"
+    what: ClassVar[str] = "reward column"
 
     @classmethod
     def from_option(cls, spec: str) -> "ColumnReward":
         """The reward ``--reward-column spec`` names."""
         return cls(spec)
-
-    @property
-    def canonical(self) -> str:
-        return f"{self.prefix}{self.spec}"
-
-    def label(self, model: str = "") -> str:
-        return model or self.canonical
-
-    def describe(self, source: "RewardSource") -> str:
-        return f"reward column {self.spec}"
-
-    def command_options(self, model: str, pretrained: str, alphas: Sequence[float]) -> str:
-        return f"--reward-column {_quote(self.spec)}"
 
     def dataset_rewards(self, dataset: Dataset, task: str, **embed: Any) -> "RewardSource":
         from evalkit.pipeline.sources import column_reward_source

@@ -7,16 +7,14 @@ identity that says whether a saved result or a training run is still of this rew
 command-line options that reproduce it, and the reward itself, on a dataset
 (:meth:`~RewardKind.dataset_rewards`) or for training (:meth:`~RewardKind.frame_reward`).
 
-========================  ======================  ==============================================
-kind                      written as              saved as (``reward_source``)
-========================  ======================  ==============================================
-:class:`TextPromptReward`  ``--model M --alpha A`` ``clip``
-:class:`FramePrototypeReward` ``--goal-frames F``  ``prototype:GOAL|BASELINE``
-:class:`HeadReward`       ``--reward head:PATH``  ``head:PATH``
-:class:`FunctionReward`   ``--reward MOD:FN``     ``function:MOD:FN``
-:class:`ColumnReward`     ``--reward-column F``   ``column:F[:COLUMN]``
-:class:`GroundTruthReward` ``--reward ground-truth`` ``ground-truth``
-========================  ======================  ==============================================
+The built-in kinds (written as → saved as, the ``reward_source`` of results):
+
+- :class:`TextPromptReward`: ``--model M --alpha A`` → ``clip``;
+- :class:`FramePrototypeReward`: ``--model M --goal-frames F`` → ``prototype:GOAL|BASELINE``;
+- :class:`HeadReward`: ``--reward head:PATH`` → ``head:PATH``;
+- :class:`FunctionReward`: ``--reward MODULE:FUNCTION`` → ``function:MODULE:FUNCTION``;
+- :class:`ColumnReward`: ``--reward-column FILE[:COLUMN]`` → ``column:FILE[:COLUMN]``;
+- :class:`GroundTruthReward`: ``--reward ground-truth`` (training; a rollout's ``gt_reward``).
 
 A plugin adds a kind with one class and :func:`register_reward_kind`; kinds registered later
 are asked first, so a new prefix wins over ``MODULE:FUNCTION``.
@@ -25,6 +23,7 @@ are asked first, so a new prefix wins over ``MODULE:FUNCTION``.
 from __future__ import annotations
 
 import hashlib
+import shlex
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +49,8 @@ FrameReward = Callable[[np.ndarray], np.ndarray]
 @dataclass(frozen=True)
 class RewardContext:
     """What a command says besides the reward's own text: the CLIP model, weights, α and frame
-    goals (``--model``, ``--pretrained``, ``--alpha``, ``--goal-frames``, ``--baseline-frames``)."""
+    goals (``--model``, ``--pretrained``, ``--alpha``, ``--goal-frames``, ``--baseline-frames``),
+    and the task (whose baseline prompt a frame-prototype goal keeps)."""
 
     model: str | None = None
     pretrained: str | None = None
@@ -234,8 +234,6 @@ def model_rewards(context: RewardContext) -> RewardKind:
 
 
 def _quote(text: str) -> str:
-    import shlex
-
     return shlex.quote(str(text))
 
 

@@ -108,3 +108,27 @@ def test_a_registered_kind_works_in_epic_and_the_report(cli, datasets_root, monk
     assert row["estimate"] == pytest.approx(math.sqrt((1 - rho) / 2), abs=1e-9)
     (command,) = epic_commands(rows[rows["metric"] == "epic"])
     assert "--reward state:angle" in command
+
+
+def test_ground_truth_is_the_stored_column_or_one_sentence(datasets_root):
+    from evalkit.data.store import DatasetWriter
+
+    ds = build_cartpole_dataset(datasets_root, n=20)
+    with pytest.raises(rk.EvalkitError, match="stores no ground-truth reward"):
+        rk.GroundTruthReward().dataset_rewards(ds, "cartpole")
+    states = ds.states.drop(columns=["frame_id"]).assign(gt_reward=np.arange(20.0) % 3)
+    with DatasetWriter(
+        datasets_root,
+        "rollouts",
+        family="cartpole",
+        env_id="evalkit/CartPole-v0",
+        generator="test-rollouts",
+        params={},
+        render={"size": 8},
+        n_frames=20,
+        frame_shape=(8, 8, 3),
+    ) as w:
+        w.add(np.asarray(ds.frames), states)
+    source = rk.GroundTruthReward().dataset_rewards(w.dataset, "cartpole")
+    np.testing.assert_array_equal(source.values[:, 0], np.arange(20.0) % 3)
+    assert source.source == "ground-truth" and source.alphas == (None,)

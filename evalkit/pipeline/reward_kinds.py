@@ -207,18 +207,24 @@ def registered_reward_kinds() -> list[type[RewardKind]]:
     return list(reversed(_KINDS))
 
 
+def reward_kind_of(text: str, context: RewardContext | None = None) -> type[RewardKind] | None:
+    """The kind that reads ``text`` (``None``: no registered kind does)."""
+    ctx = context or RewardContext()
+    return next((k for k in registered_reward_kinds() if k.accepts(str(text), ctx)), None)
+
+
 def parse_reward(text: str, context: RewardContext | None = None) -> RewardKind:
     """The reward that ``text`` names (a ``--reward`` value or a saved ``reward_source``).
 
     :raises EvalkitError: no kind reads it, or it is malformed.
     """
     ctx = context or RewardContext()
-    for kind in registered_reward_kinds():
-        if kind.accepts(str(text), ctx):
-            return kind.parse(str(text), ctx)
-    raise EvalkitError(
-        f"--reward takes head:PATH, MODULE:FUNCTION (or path/to/file.py:FUNCTION), not {text!r}."
-    )
+    kind = reward_kind_of(text, ctx)
+    if kind is None:
+        raise EvalkitError(
+            f"--reward takes head:PATH, MODULE:FUNCTION (or path/to/file.py:FUNCTION), not {text!r}."
+        )
+    return kind.parse(str(text), ctx)
 
 
 def saved_reward(source: str, model: str = "", pretrained: str = "") -> RewardKind:

@@ -33,7 +33,7 @@ from typing import Any, Mapping
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_write_text
 from evalkit.pipeline.prototypes import FrameSet
-from evalkit.pipeline.reward_kinds import RewardContext, RewardKind, parse_reward
+from evalkit.pipeline.reward_kinds import RewardContext, RewardKind, reward_kind_of
 from evalkit.tasks import get_family, get_task
 from evalkit.train.hyperparams import algo_kwargs as paper_algo_kwargs
 from evalkit.train.hyperparams import family_settings, get_algorithm
@@ -189,16 +189,13 @@ class TrainConfig:
             self.baseline_frames,
             self.task or None,
         )
-        try:
-            reward = parse_reward(str(self.reward), context)
-        except EvalkitError:
-            reward = None
-        if reward is None or not reward.trainable:
+        kind = reward_kind_of(str(self.reward), context)
+        if kind is None or not kind.trainable:
             raise EvalkitError(
                 f"--reward must be one of {', '.join(REWARDS)} or head:PATH (a head fitted by "
                 f"'evalkit align'), not {self.reward!r}."
             )
-        return reward
+        return kind.parse(str(self.reward), context)
 
     def resolved_with_model(self) -> "TrainConfig":
         """:meth:`resolved` once the reward's model is known."""

@@ -81,3 +81,9 @@ def test_train_refuses_a_head_of_another_family(tmp_path):
         EvalkitError, match=r"fitted on cartpole states .* cannot score mountaincar"
     ):
         config.resolved()
+
+
+def test_train_says_which_head_file_is_missing(tmp_path):
+    for reward, says in (("head:", "names no head file"), (f"head:{tmp_path}", "names a folder")):
+        with pytest.raises(EvalkitError, match=says):
+            tiny_config(model=None, pretrained=None, reward=reward).resolved()

@@ -27,12 +27,19 @@ import pandas as pd
 
 from evalkit.errors import EvalkitError
 from evalkit.metrics.pairwise import epic_pairwise
+from evalkit.metrics.registry import get_result_row
 from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.evaluate import evaluate_rewards
 from evalkit.pipeline.labels import dataset_labels
-from evalkit.pipeline.prototypes import prototype_reward_source
-from evalkit.pipeline.results import load_epic_results, saved_results
-from evalkit.pipeline.reward_kinds import RewardKind, TextPromptReward, parse_reward, saved_reward
+from evalkit.pipeline.results import EPIC_METRIC, load_epic_results, saved_results
+from evalkit.pipeline.reward_kinds import (
+    RewardContext,
+    RewardKind,
+    TextPromptReward,
+    model_rewards,
+    parse_reward,
+    saved_reward,
+)
 from evalkit.pipeline.sources import RewardSource, clip_reward_source
 from evalkit.tasks import get_family, get_task
 from evalkit.text import alpha_label, number_list
@@ -67,6 +74,20 @@ def source_title(source: RewardSource) -> str:
     if not source.reward.own_model:
         return name
     return f"{name} ({model_label(source.model, source.pretrained)})"
+
+
+def model_reward(
+    task: str,
+    model: "ModelSpec | str",
+    alphas: Sequence[float],
+    goal_frames: str | None = None,
+    baseline_frames: str | None = None,
+) -> RewardKind:
+    """The reward of a model: CLIP with the task's prompts, or with ``goal_frames``."""
+    context = RewardContext(
+        model, None, tuple(float(a) for a in alphas), goal_frames, baseline_frames, task
+    )
+    return model_rewards(context)
 
 
 def other_rewards(
@@ -207,12 +228,8 @@ def landscape_data(
     embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
     sources: list[tuple[RewardSource, list[str]]] = []
     if model is not None:
-        if goal_frames is not None:
-            clip = prototype_reward_source(
-                dataset, task, model, goal_frames, baseline_frames, list(alphas), **embed
-            )
-        else:
-            clip = clip_reward_source(dataset, task, model, list(alphas), **embed)
+        chosen = model_reward(task, model, alphas, goal_frames, baseline_frames)
+        clip = chosen.dataset_rewards(dataset, task, **embed)
         sources.append((clip, [alpha_label(a) for a in clip.alphas]))
     others = other_rewards(dataset, task, rewards, **embed)
     sources += [(s, [source_name(s)]) for s in others]
@@ -271,12 +288,8 @@ def histogram_data(
     embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
     panels: list[tuple[str, RewardSource]] = []
     for model in models:
-        if goal_frames is not None:
-            source = prototype_reward_source(
-                dataset, task, model, goal_frames, baseline_frames, [alpha], **embed
-            )
-        else:
-            source = clip_reward_source(dataset, task, model, [alpha], **embed)
+        chosen = model_reward(task, model, [alpha], goal_frames, baseline_frames)
+        source = chosen.dataset_rewards(dataset, task, **embed)
         name = model_label(_model_name(model), source.pretrained)
         panels.append((name if goal_frames is None else f"{name}, goal {goal_frames}", source))
     for source in other_rewards(dataset, task, rewards, **embed):
@@ -422,8 +435,8 @@ def scaling_data(
 ) -> ScalingData:
     """EPIC distance (or another metric of the panel) with its interval for every model and α.
 
-    :param metric: a row name of the results table: ``epic``, ``auc``, ``ap``, ``spearman``,
-        ``kendall``, ``voc``, ``erc_pearson`` or ``erc_spearman``.
+    :param metric: a row name of the results table: a result row of a registered metric
+        (:func:`evalkit.metrics.result_rows`: ``epic``, ``auc``, …, ``erc_pearson``).
     :param goal_frames: the goal as example frames instead of the task's sentence (with
         ``baseline_frames``, the baseline too): every model's prototype reward is computed from
         its cached embeddings (never read from saved results, which hold CLIP rows only).
@@ -439,8 +452,9 @@ def scaling_data(
 
     say = progress or (lambda _msg: None)
     saved = saved_clip_results(dataset, task, label_set, metric)
-    what = "EPIC" if metric == "epic" else metric
-    metric_option = "" if metric == "epic" else f" --metrics {metric.split('_')[0]}"
+    what = "EPIC" if metric == EPIC_METRIC else metric
+    producer = get_result_row(metric)[0].name
+    metric_option = "" if producer == EPIC_METRIC else f" --metrics {producer}"
     parts, computed, params = [], [], {}
     for spec in models:
         spec = ModelSpec.coerce(spec)
@@ -457,14 +471,9 @@ def scaling_data(
                 )
             if goal_frames is None:
                 say(f"{what} of {model} ({name}) on {dataset.name} is not saved yet: computing it")
-                source = clip_reward_source(
-                    dataset, task, spec, list(alphas), devices=devices, batch_size=batch_size
-                )
-            else:
-                embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
-                source = prototype_reward_source(
-                    dataset, task, spec, goal_frames, baseline_frames, list(alphas), **embed
-                )
+            embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+            chosen = model_reward(task, spec, alphas, goal_frames, baseline_frames)
+            source = chosen.dataset_rewards(dataset, task, **embed)
             measured = _metric_rows(
                 dataset, task, source, label_set, n_bootstrap, save, metric, f"on {dataset.name!r}"
             )
@@ -537,7 +546,7 @@ def _metric_rows(
         label_set=label_set,
         n_bootstrap=n_bootstrap,
         save=save,
-        metrics=["erc" if metric.startswith("erc_") else metric],
+        metrics=[get_result_row(metric)[0].name],
     )
     table = run.table()
     rows = table if table.empty else table[table["metric"] == metric]

@@ -41,6 +41,7 @@ from evalkit.text import number_list
 
 if TYPE_CHECKING:
     from evalkit.pipeline.sources import RewardSource
+    from evalkit.vlm import ModelSpec
 
 FrameReward = Callable[[np.ndarray], np.ndarray]
 """Rewards ``(n,)`` of a batch of ``uint8 (n, H, W, 3)`` frames (training)."""
@@ -52,7 +53,7 @@ class RewardContext:
     goals (``--model``, ``--pretrained``, ``--alpha``, ``--goal-frames``, ``--baseline-frames``),
     and the task (whose baseline prompt a frame-prototype goal keeps)."""
 
-    model: str | None = None
+    model: "ModelSpec | str | None" = None
     pretrained: str | None = None
     alphas: tuple[float, ...] = tuple(DEFAULT_ALPHAS)
     goal_frames: str | None = None
@@ -254,7 +255,7 @@ def _model_options(model: str, pretrained: str, alphas: Sequence[float]) -> str:
 class TextPromptReward(RewardKind):
     """CLIP's reward for the task's goal and baseline prompts, Definition 1 with each α."""
 
-    model: str | None = None
+    model: "ModelSpec | str | None" = None
     pretrained: str | None = None
     alphas: tuple[float, ...] = tuple(DEFAULT_ALPHAS)
 
@@ -277,7 +278,11 @@ class TextPromptReward(RewardKind):
         return self.name
 
     def label(self, model: str = "") -> str:
-        return model or self.model or self.name
+        return model or self._model_text() or self.name
+
+    def _model_text(self) -> str:
+        """The model's name as written (a spec's model name)."""
+        return str(getattr(self.model, "model", self.model) or "")
 
     def describe(self, source: "RewardSource") -> str:
         weights = (
@@ -315,7 +320,7 @@ class TextPromptReward(RewardKind):
             )
         return text
 
-    def _require_model(self) -> str:
+    def _require_model(self) -> "ModelSpec | str":
         if not self.model:
             raise EvalkitError(
                 "The CLIP reward needs a model: pass --model (e.g. --model ViT-B-32)."
@@ -393,7 +398,7 @@ class FramePrototypeReward(TextPromptReward):
 
     def label(self, model: str = "") -> str:
         base = f", baseline {self.baseline_frames}" if self.baseline_frames else ""
-        return f"{model or self.model}, prototype goal {self.goal_frames}{base}"
+        return f"{model or self._model_text()}, prototype goal {self.goal_frames}{base}"
 
     def frame_sets(self) -> tuple[str | None, str | None]:
         return self.goal_frames, self.baseline_frames
@@ -437,7 +442,7 @@ class FramePrototypeReward(TextPromptReward):
         from evalkit.pipeline.prototypes import prototype_embedding
         from evalkit.vlm import ModelSpec  # torch: loaded only when a model is used
 
-        spec = ModelSpec(self._require_model(), self.pretrained)
+        spec = ModelSpec(str(self._require_model()), self.pretrained)
 
         def embedding(frames: str) -> np.ndarray:
             return prototype_embedding(

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from evalkit.errors import DegenerateError
+from evalkit.errors import DegenerateError, EvalkitError
 from evalkit.metrics.auc import roc_auc
 from evalkit.metrics.general import canonicalize_tabular
 from evalkit.metrics.goal import epic_goal
@@ -145,7 +145,37 @@ class OfflineMetric:
     score: Callable[[Problem], np.ndarray]
 
 
-OFFLINE_METRICS: tuple[OfflineMetric, ...] = (
+_STUDY_METRICS: dict[str, OfflineMetric] = {}
+
+
+def register_study_metric(metric: OfflineMetric) -> OfflineMetric:
+    """Add a tabular reward-comparison metric to the study (tables, figure panels, correlations
+    with regret); a plugin calls this to have its metric validated against exact regret.
+
+    :raises EvalkitError: a metric of that name is already registered.
+    """
+    if metric.name in _STUDY_METRICS:
+        raise EvalkitError(f"A study metric named {metric.name!r} is already registered.")
+    _STUDY_METRICS[metric.name] = metric
+    return metric
+
+
+def unregister_study_metric(name: str) -> OfflineMetric:
+    """Remove a registered study metric (tests, plugins reloading) and return it.
+
+    :raises EvalkitError: no study metric of that name.
+    """
+    if name not in _STUDY_METRICS:
+        raise EvalkitError(f"No study metric named {name!r}; known: {', '.join(_STUDY_METRICS)}.")
+    return _STUDY_METRICS.pop(name)
+
+
+def study_metrics() -> tuple[OfflineMetric, ...]:
+    """The registered study metrics, in the order of tables and figure panels."""
+    return tuple(_STUDY_METRICS.values())
+
+
+for _metric in (
     OfflineMetric(
         "EPIC (uniform)", "general EPIC, coverage uniform over states and actions", _epic_uniform
     ),
@@ -171,5 +201,5 @@ OFFLINE_METRICS: tuple[OfflineMetric, ...] = (
         "Pearson (raw)", "sqrt(½(1 − ρ)) of the raw rewards over all transitions", _pearson_raw
     ),
     OfflineMetric("L2 (raw)", "root-mean-square difference of the raw rewards", _l2_raw),
-)
-"""The metrics of the study, in the order of tables and figure panels."""
+):
+    register_study_metric(_metric)

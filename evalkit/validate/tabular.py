@@ -34,7 +34,7 @@ from evalkit.validate.correlate import (
     per_problem_spearman,
 )
 from evalkit.validate.mdp import normalised_regret, random_mdps
-from evalkit.validate.offline import OFFLINE_METRICS, Problem
+from evalkit.validate.offline import Problem, study_metrics
 from evalkit.validate.spectrum import (
     CANDIDATE_NAMES,
     GROUND_TRUTHS,
@@ -199,10 +199,11 @@ def run_tabular_study(
     regret = normalised_regret(P, R_true, R, d0, settings.gamma)
     report("regret", 1, 1)
     m = len(kinds)
-    values = {metric.name: np.empty(regret.shape) for metric in OFFLINE_METRICS}
+    metrics = study_metrics()
+    values = {metric.name: np.empty(regret.shape) for metric in metrics}
     for p in range(m):
         problem = Problem(P[p], R_true[p], R[p], settings.gamma, goals[p])
-        for metric in OFFLINE_METRICS:
+        for metric in metrics:
             values[metric.name][p] = metric.score(problem)
         report("metrics", p + 1, m)
     mdp_index = np.arange(m) // len(GROUND_TRUTHS)
@@ -210,7 +211,7 @@ def run_tabular_study(
 
     def correlations(rows: np.ndarray, stage: str) -> list[Correlation]:
         out = []
-        for i, metric in enumerate(OFFLINE_METRICS):
+        for i, metric in enumerate(metrics):
             out.append(
                 correlate(
                     metric.name,
@@ -223,7 +224,7 @@ def run_tabular_study(
                     per_problem=per_problem[metric.name][rows],
                 )
             )
-            report(stage, i + 1, len(OFFLINE_METRICS))
+            report(stage, i + 1, len(metrics))
         return out
 
     pooled = correlations(np.arange(m), "bootstrap")
@@ -310,7 +311,7 @@ def summary_dict(study: TabularStudy) -> dict:
         "settings": asdict(study.settings),
         "n_problems": len(study.kinds),
         "candidates": list(CANDIDATE_NAMES),
-        "metrics": {m.name: m.description for m in OFFLINE_METRICS},
+        "metrics": {name: _description(name) for name in study.values},
         "correlations": [c.to_dict() for c in study.correlations],
         "correlations_by_truth": {
             truth: [c.to_dict() for c in cs] for truth, cs in study.by_truth.items()
@@ -433,3 +434,8 @@ def write_study(study: TabularStudy, out: str | os.PathLike[str], figure: bool =
                 tmp / "validity",
             )
     return target
+
+
+def _description(name: str) -> str:
+    """The description of the study metric ``name`` (a metric unregistered since: empty)."""
+    return next((m.description for m in study_metrics() if m.name == name), "")

@@ -13,7 +13,7 @@ from scipy import stats
 from evalkit.errors import EvalkitError
 from evalkit.metrics.general import epic_tabular
 from evalkit.validate.correlate import bootstrap_rank_correlations
-from evalkit.validate.offline import OFFLINE_METRICS, Problem, general_epic
+from evalkit.validate.offline import Problem, general_epic, study_metrics
 from evalkit.validate.spectrum import CANDIDATE_NAMES, INVARIANT, STATE_ONLY, observed_states
 from evalkit.validate.tabular import TabularSettings, run_tabular_study, write_study
 
@@ -78,7 +78,7 @@ def test_batched_general_epic_equals_epic_tabular(study):
 
 
 def test_correlations_equal_scipy_on_the_rows(study):
-    for metric, c in zip(OFFLINE_METRICS, study.correlations):
+    for metric, c in zip(study_metrics(), study.correlations):
         x, y = study.values[metric.name].ravel(), study.regret.ravel()
         ok = np.isfinite(x)
         assert c.n_rows == ok.sum()
@@ -135,7 +135,7 @@ def test_study_folder_recomputes_regret_with_plain_numpy(study, tmp_path):
             assert z["regret"][p, k] == pytest.approx(expected, abs=1e-8)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["settings"]["n_mdps"] == SETTINGS.n_mdps
-    assert [c["metric"] for c in summary["correlations"]] == [m.name for m in OFFLINE_METRICS]
+    assert [c["metric"] for c in summary["correlations"]] == [m.name for m in study_metrics()]
     assert "| STARC |" in (out / "summary.md").read_text()
 
 
@@ -195,3 +195,47 @@ def test_comparisons_with_the_best_metric_are_paired_differences_on_common_rows(
         n_bootstrap=100,
     )
     assert same.kendall_difference == 0 and same.interval == (0.0, 0.0)
+
+
+def _max_abs_difference(problem):
+    """A plugin's study metric: the largest |R − R̂| over transitions (not invariant)."""
+    return np.abs(problem.candidates - problem.reward[None]).max(axis=(1, 2, 3))
+
+
+def test_a_registered_study_metric_joins_the_study_and_its_correlations():
+    from evalkit.validate.offline import (
+        OfflineMetric,
+        register_study_metric,
+        unregister_study_metric,
+    )
+
+    metric = OfflineMetric("max |ΔR|", "largest absolute reward difference", _max_abs_difference)
+    register_study_metric(metric)
+    try:
+        with pytest.raises(EvalkitError, match="already registered"):
+            register_study_metric(metric)
+        small = TabularSettings(n_mdps=3, n_states=6, n_actions=2, seed=2, n_bootstrap=50)
+        result = run_tabular_study(small)
+    finally:
+        unregister_study_metric("max |ΔR|")
+    assert "max |ΔR|" not in [m.name for m in study_metrics()]
+    x = result.values["max |ΔR|"]
+    truth = np.max(np.abs(result_candidates(small) - result_truth(small)[:, None]), axis=(2, 3, 4))
+    np.testing.assert_allclose(x, truth)
+    row = next(c for c in result.correlations if c.metric == "max |ΔR|")
+    ok = np.isfinite(x.ravel())
+    assert row.spearman == pytest.approx(
+        stats.spearmanr(x.ravel()[ok], result.regret.ravel()[ok]).statistic, abs=1e-12
+    )
+
+
+def result_candidates(settings):
+    from evalkit.validate.tabular import build_problems
+
+    return build_problems(settings)[3]
+
+
+def result_truth(settings):
+    from evalkit.validate.tabular import build_problems
+
+    return build_problems(settings)[2]

@@ -46,7 +46,6 @@ from evalkit.fileio import atomic_folder
 from evalkit.metrics.registry import result_rows
 from evalkit.pipeline.figures import (
     CLIP_SOURCE,
-    PROTOTYPE_PREFIX,
     axis_label,
     distance_text,
     head_label,
@@ -61,7 +60,13 @@ from evalkit.pipeline.figures import (
 )
 from evalkit.pipeline.results import COLUMNS as RESULT_COLUMNS
 from evalkit.pipeline.results import EPIC_METRIC, load_epic_results, saved_results
-from evalkit.pipeline.reward_spec import HEAD_PREFIX
+from evalkit.pipeline.reward_kinds import (
+    FramePrototypeReward,
+    HeadReward,
+    RewardContext,
+    RewardKind,
+    saved_reward,
+)
 from evalkit.plots import (
     landscape_caption,
     plot_distance_heatmap,
@@ -73,7 +78,7 @@ from evalkit.plots import (
 from evalkit.plots.style import close, save_figure
 from evalkit.report.runs import RunEntry, gather_runs, run_rows
 from evalkit.tasks import FAMILIES, get_task
-from evalkit.text import fixed, number_list, short_count
+from evalkit.text import fixed, short_count
 from evalkit.vlm.names import FILE_LABEL  # torch-free: reports never load a model
 
 TEMPLATE = "report.html.j2"
@@ -260,21 +265,9 @@ def epic_commands(epic: pd.DataFrame, root_option: str = "") -> list[str]:
         keys, sort=True, dropna=False
     ):
         first = rows.iloc[0]
-        if source == "clip":
-            what = f"--model {_quote(model)} --pretrained {_quote(pretrained)} --alpha {number_list(sorted(rows['alpha']))}"
-        elif str(source).startswith(HEAD_PREFIX):
-            what = f"--reward {_quote(source)}"
-        elif str(source).startswith(PROTOTYPE_PREFIX):
-            goal, base = prototype_frames(source)
-            what = (
-                f"--model {_quote(model)} --pretrained {_quote(pretrained)} --goal-frames {_quote(goal)}"
-                + (f" --baseline-frames {_quote(base)}" if base else "")
-                + f" --alpha {number_list(sorted(rows['alpha']))}"
-            )
-        elif str(source).startswith("function:"):
-            what = f"--reward {_quote(str(source).split(':', 1)[1])}"
-        else:
-            what = f"--reward-column {_quote(str(source).split(':', 1)[1])}"
+        what = saved_reward(source, model, pretrained).command_options(
+            model, pretrained, list(rows["alpha"].dropna())
+        )
         boot = int(first["n_bootstrap"]) if pd.notna(first["n_bootstrap"]) else 0
         ci = (
             f" --ci {first['ci_method']} --confidence {float(first['confidence']):g}"
@@ -286,6 +279,16 @@ def epic_commands(epic: pd.DataFrame, root_option: str = "") -> list[str]:
             f"--bootstrap {boot}{ci} --seed {int(first['seed']) if pd.notna(first['seed']) else 0}{root_option}"
         )
     return commands
+
+
+def _of_kind(rows: pd.DataFrame, kind: type[RewardKind]) -> pd.Series:
+    """Which saved rows are of the reward kind ``kind``."""
+    return (
+        rows["reward_source"]
+        .astype(str)
+        .map(lambda s: kind.accepts(s, RewardContext()))
+        .astype(bool)
+    )
 
 
 def _model_pairs(
@@ -387,7 +390,7 @@ def gather_report(
     random_of = {(w.model, w.pretrained): w.random_weights for w in weights}
     by_name = {ds.name: ds for ds in datasets}
 
-    heads = epic[epic["reward_source"].astype(str).str.startswith(HEAD_PREFIX)]
+    heads = epic[_of_kind(epic, HeadReward)]
     for key in set(zip(heads["model"], heads["pretrained"])):
         params.setdefault(key, parameter_count(key[0]))
 
@@ -440,7 +443,7 @@ def gather_report(
                 )
             )
 
-    prototypes = epic[epic["reward_source"].astype(str).str.startswith(PROTOTYPE_PREFIX)]
+    prototypes = epic[_of_kind(epic, FramePrototypeReward)]
     keys = ["dataset", "task", "model", "pretrained", "reward_source"]
     for (dname, task, model, pretrained, source), rows in prototypes.groupby(keys, sort=True):
         if _has_state_axis(by_name[dname]):
@@ -559,7 +562,7 @@ def _histogram_figure(
     alpha: float,
     random: bool,
 ) -> FigureSpec:
-    heads = rows[rows["reward_source"].astype(str).str.startswith(HEAD_PREFIX)]
+    heads = rows[_of_kind(rows, HeadReward)]
     rows = rows.drop(heads.index)
     available = rows["alpha"].dropna().unique()
     a = float(available[np.argmin(np.abs(available - alpha))]) if len(available) else alpha

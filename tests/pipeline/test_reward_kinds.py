@@ -15,7 +15,7 @@ from helpers_epic import build_cartpole_dataset
 from evalkit.pipeline import load_epic_results
 from evalkit.pipeline import reward_kinds as rk
 from evalkit.pipeline.sources import RewardSource
-from evalkit.report.builder import epic_commands
+from evalkit.report.commands import epic_commands
 
 BUILT_IN = [
     (

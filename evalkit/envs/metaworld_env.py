@@ -25,6 +25,7 @@ goal positions drawn by Meta-World). evalkit adds three things, all visual:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Mapping
 
 import gymnasium as gym
@@ -108,11 +109,20 @@ def check_camera(camera: str) -> str:
 
 def expert_policy(task: str) -> Any:
     """Meta-World's own scripted policy for ``task`` (``policy.get_action(obs)``)."""
-    metaworld = import_metaworld()
+    import_metaworld()
     from metaworld.policies import ENV_POLICY_MAP
 
-    del metaworld
     return ENV_POLICY_MAP[check_task(task) + VERSION_SUFFIX]()
+
+
+@lru_cache(maxsize=32)
+def task_variations(task: str, seed: int) -> tuple[type, tuple[Any, ...]]:
+    """Meta-World's environment class of ``task`` and the task variations that
+    ``metaworld.MT1`` draws with ``seed`` (cached: drawing them resets the environment 50 times)."""
+    metaworld = import_metaworld()
+    env_name = check_task(task) + VERSION_SUFFIX
+    benchmark = metaworld.MT1(env_name, seed=seed)
+    return benchmark.train_classes[env_name], tuple(benchmark.train_tasks)
 
 
 class MetaWorldEnv(RenderableEnv, gym.Env):
@@ -152,16 +162,15 @@ class MetaWorldEnv(RenderableEnv, gym.Env):
         from evalkit.envs.humanoid_scene import get_profile
 
         self.profile = get_profile(profile)
-        metaworld = import_metaworld()
+        import_metaworld()
         self.render_mode = render_mode
         self.width, self.height = int(width), int(height)
         self.variation, self.variation_seed = int(variation), int(variation_seed)
-        env_name = task + VERSION_SUFFIX
-        benchmark = metaworld.MT1(
-            env_name, seed=self.variation_seed + self.variation // VARIATIONS_PER_SEED
+        env_class, variations = task_variations(
+            task, self.variation_seed + self.variation // VARIATIONS_PER_SEED
         )
-        self._inner = benchmark.train_classes[env_name]()
-        self._inner.set_task(benchmark.train_tasks[self.variation % VARIATIONS_PER_SEED])
+        self._inner = env_class()
+        self._inner.set_task(variations[self.variation % VARIATIONS_PER_SEED])
         self.observation_space = self._inner.observation_space
         self.action_space = self._inner.action_space
         self._renderer: Any = None

@@ -32,6 +32,7 @@ import gymnasium as gym
 import numpy as np
 
 from evalkit.envs.base import RenderableEnv
+from evalkit.envs.joint_state import JointStateMixin
 from evalkit.errors import EvalkitError
 
 MT10 = (
@@ -125,7 +126,7 @@ def task_variations(task: str, seed: int) -> tuple[type, tuple[Any, ...]]:
     return benchmark.train_classes[env_name], tuple(benchmark.train_tasks)
 
 
-class MetaWorldEnv(RenderableEnv, gym.Env):
+class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
     """One MT10 task of Meta-World in one seeded variation, with a fixed named camera.
 
     :param render_mode: ``"rgb_array"`` or ``None``.
@@ -176,14 +177,6 @@ class MetaWorldEnv(RenderableEnv, gym.Env):
         self._renderer: Any = None
 
     @property
-    def model(self) -> Any:
-        return self._inner.model
-
-    @property
-    def data(self) -> Any:
-        return self._inner.data
-
-    @property
     def max_path_length(self) -> int:
         """Meta-World's episode length (steps after which it must be reset)."""
         return int(self._inner.max_path_length)
@@ -216,25 +209,7 @@ class MetaWorldEnv(RenderableEnv, gym.Env):
         turn = CAMERA_TURN[self.camera]
         return np.ascontiguousarray(np.rot90(frame, k=turn)) if turn else frame
 
-    def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
-        self._inner.close()
-
     # -- state access (RenderableEnv) --------------------------------------------------------
-
-    @property
-    def state_columns(self) -> tuple[str, ...]:
-        """``qpos_i`` and ``qvel_j``: the simulator's joint state, as state-table columns."""
-        return tuple(f"qpos_{i}" for i in range(self.model.nq)) + tuple(
-            f"qvel_{i}" for i in range(self.model.nv)
-        )
-
-    def get_state(self) -> dict[str, float]:
-        """The joint state as ``{qpos_i: …, qvel_j: …}``."""
-        vector = np.concatenate([self.data.qpos, self.data.qvel])
-        return {name: float(v) for name, v in zip(self.state_columns, vector)}
 
     def set_state(self, state: Any) -> None:
         """Put the simulator in a joint state (a mapping of :attr:`state_columns`, names left out

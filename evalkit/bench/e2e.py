@@ -54,6 +54,7 @@ from evalkit.errors import DegenerateError
 from evalkit.fileio import atomic_path, atomic_write_text
 from evalkit.heads import load_head
 from evalkit.metrics.goal import epic_goal
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.pipeline import align
 from evalkit.pipeline.heads import head_reward_source
 from evalkit.pipeline.rewards import task_rewards
@@ -63,7 +64,7 @@ from evalkit.train.config import TrainConfig
 from evalkit.train.evaluate import EVAL_DIR, REPORT_FILE, evaluate
 from evalkit.train.runner import read_checkpoints, train
 from evalkit.vlm import ModelSpec, embed_dataset, load_model, resolve
-from evalkit.vlm.models import CONFIG_DIR
+from evalkit.vlm.open_clip_backend import CONFIG_DIR
 
 TASK = "cartpole"
 DATASET = "cartpole-box"
@@ -257,8 +258,7 @@ def text_epic(
         table.for_alpha(0.0),
         labels,
         episodes=dataset.episodes,
-        n_bootstrap=settings.bootstrap,
-        seed=settings.seed,
+        bootstrap=BootstrapOptions(settings.bootstrap, seed=settings.seed),
     )
     task = get_task(TASK)
     return {
@@ -343,8 +343,7 @@ def rollout_head_epic(dataset_path: Path, layout: Layout, settings: E2ESettings)
             values,
             ds.labels(TASK),
             episodes=ds.episodes,
-            n_bootstrap=settings.bootstrap,
-            seed=settings.seed,
+            bootstrap=BootstrapOptions(settings.bootstrap, seed=settings.seed),
         )
     except DegenerateError as exc:
         return {"distance": None, "reason": str(exc)}

@@ -27,6 +27,7 @@ from evalkit.cli._common import (
 from evalkit.cli._variants import VariantFlagsCommand, check_variant_flags, given_variants
 from evalkit.config import DEFAULT_ALPHAS as _LIBRARY_ALPHAS
 from evalkit.errors import DatasetError, EvalkitError
+from evalkit.metrics.registry import get_result_row, result_rows_help
 from evalkit.text import number_list
 
 if TYPE_CHECKING:
@@ -335,7 +336,7 @@ def scaling_command(
     metric: str = typer.Option(
         "epic",
         "--metric",
-        help="What to draw: epic (default), auc, ap, spearman, kendall, voc, erc_pearson or erc_spearman (see 'evalkit epic --metrics').",
+        help=f"What to draw: a result of a registered metric, one of {result_rows_help()} (see 'evalkit epic --metrics').",
     ),
     out: Optional[Path] = typer.Option(
         None,
@@ -362,11 +363,9 @@ def scaling_command(
 
     from evalkit.pipeline.figures import distance_text, scaling_data
     from evalkit.plots import fit_log_linear, plot_scaling_by_model, plot_scaling_by_size
-    from evalkit.plots.scaling import METRIC_AXES
 
     check_frame_options(goal_frames, baseline_frames, models)
-    if metric not in METRIC_AXES:
-        raise EvalkitError(f"Unknown metric {metric!r}; use one of {', '.join(METRIC_AXES)}.")
+    get_result_row(metric)
     pairs = _pairs(models, pretrained)
     alphas = parse_alphas(alpha)
     check_bootstrap(bootstrap)

@@ -137,3 +137,27 @@ def test_frames_are_the_right_way_up(camera):
 
     scores = {k: corr(v) for k, v in candidates.items()}
     assert max(scores, key=scores.get) == CAMERA_TURN[camera], scores
+
+
+@pytest.mark.parametrize(
+    "env_id",
+    [
+        "evalkit/Humanoid-v0",
+        pytest.param("evalkit/MetaWorld-v0", marks=needs_metaworld),
+    ],
+)
+def test_an_environment_left_open_exits_without_egl_errors(env_id):
+    import subprocess
+    import sys
+
+    script = (
+        "import gymnasium as gym, evalkit.envs\n"
+        f"env = gym.make({env_id!r}, render_mode='rgb_array', width=16, height=16)\n"
+        "env.reset(seed=0)\n"
+        "assert env.render().shape == (16, 16, 3)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "EGL" not in done.stderr and "Traceback" not in done.stderr, done.stderr

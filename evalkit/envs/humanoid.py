@@ -158,12 +158,6 @@ class HumanoidEnv(JointStateMixin, RenderableEnv, gym.Env):
     def step(self, action):
         return self._inner.step(action)
 
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without render_mode='rgb_array'; returning None.")
-            return None
-        return self.render_frame()
-
     def render_frame(self) -> np.ndarray:
         """The current state as ``uint8 (height, width, 3)`` (whatever ``render_mode`` is)."""
         if self._renderer is None:

@@ -20,11 +20,22 @@ def joint_state(model: Any, data: Any) -> dict[str, float]:
 
 class JointStateMixin:
     """An environment wrapping a MuJoCo environment (``self._inner``, whose ``model`` and
-    ``data`` it exposes) and rendering with its own renderer (``self._renderer``): its state
-    columns and state are the joint state, and ``close()`` frees both."""
+    ``data`` it exposes) and rendering with its own renderer (``self._renderer``, made by its
+    ``render_frame()``): its state columns and state are the joint state, ``render()`` follows
+    ``render_mode``, and ``close()`` frees the renderer and the wrapped environment."""
 
     _inner: Any
     _renderer: Any
+    render_mode: str | None
+
+    def render(self) -> np.ndarray | None:
+        """:meth:`render_frame` with ``render_mode="rgb_array"``; ``None`` (and a warning) without."""
+        if self.render_mode is None:
+            import gymnasium as gym
+
+            gym.logger.warn("render() called without render_mode='rgb_array'; returning None.")
+            return None
+        return self.render_frame()  # type: ignore[attr-defined]
 
     @property
     def model(self) -> Any:

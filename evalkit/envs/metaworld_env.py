@@ -191,12 +191,6 @@ class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
         )
         return obs, float(reward), terminated, truncated, info
 
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without render_mode='rgb_array'; returning None.")
-            return None
-        return self.render_frame()
-
     def render_frame(self) -> np.ndarray:
         """The current state as ``uint8 (height, width, 3)``, the right way up."""
         if self._renderer is None:

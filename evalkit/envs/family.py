@@ -240,6 +240,9 @@ class Family:
         ground truth (the humanoid's is locomotion, not the task).
     :param progress: how far a state is towards the goal, as an expression of state columns
         (``-abs(angle)``; see :meth:`progress_values`) for the rank metrics (``None``: none).
+    :param quality: the quality of a frame's episode (higher is better), as an expression of state
+        columns (``1 - epsilon`` for graded datasets), for the policy-ranking metrics (``None``:
+        none).
     :param title: the environment's name in prose (``CartPole``; default: :attr:`name`).
     :param description: one line for listings.
     """
@@ -262,6 +265,7 @@ class Family:
     seed_kwarg: str | None = None
     env_return_is_ground_truth: bool = True
     progress: str | None = None
+    quality: str | None = None
     title: str = ""
     description: str = ""
 
@@ -364,7 +368,20 @@ class Family:
         :raises EvalkitError: no expression and the family has none, or one that cannot be
             computed from the table.
         """
-        return progress_values(states, expression or self.progress, self.name)
+        return progress_values(states, expression or self.progress, self.name, hint=PROGRESS_HINT)
+
+    def state_values(
+        self, attribute: str, states: Any, expression: str | None = None, hint: str = ""
+    ) -> np.ndarray:
+        """A per-frame variable the family names by an expression of state columns (its
+        ``progress`` or ``quality`` attribute), or ``expression`` instead.
+
+        :param hint: appended to the message when the family names none (how to name one).
+        :raises EvalkitError: the family names none, or the expression does not compute.
+        """
+        return progress_values(
+            states, expression or getattr(self, attribute), self.name, attribute, hint
+        )
 
     def env_class(self) -> type:
         """The environment class (imported from a ``"module:Class"`` entry point), checked
@@ -385,27 +402,39 @@ class Family:
         return gym.make(self.env_id, **kwargs)
 
 
-def progress_values(states: Any, expression: str | None, family: str = "") -> np.ndarray:
+PROGRESS_HINT = (
+    "; name one with --progress COLUMN or an expression of state columns such as '-abs(angle)'"
+)
+
+
+def progress_values(
+    states: Any,
+    expression: str | None,
+    family: str = "",
+    what: str = "progress",
+    hint: str = PROGRESS_HINT,
+) -> np.ndarray:
     """An expression of state columns evaluated on a state table (pandas ``DataFrame.eval``:
-    column names, numbers, + − * / **, ``abs``, comparisons), one finite number per row."""
+    column names, numbers, + − * / **, ``abs``, comparisons), one finite number per row.
+
+    :param what: the variable's name in messages (``progress``, ``quality``).
+    :param hint: appended to the message when there is no expression (how to name one).
+    """
     if not expression:
-        raise EvalkitError(
-            f"The family {family!r} has no progress variable; name one with --progress COLUMN or an "
-            "expression of state columns such as '-abs(angle)'."
-        )
+        raise EvalkitError(f"The family {family!r} has no {what} variable{hint}.")
     try:
         values = states.eval(expression, engine="python")
     except Exception as exc:  # the user's expression: say what is wrong in one sentence
         columns = ", ".join(map(str, states.columns))
         raise EvalkitError(
-            f"The progress {expression!r} cannot be computed from the state columns ({columns}): {exc}."
+            f"The {what} {expression!r} cannot be computed from the state columns ({columns}): {exc}."
         ) from None
     try:
         out = np.asarray(values, dtype=float).reshape(-1)
     except (TypeError, ValueError):  # e.g. a quoted string: text, not numbers
         out = np.array([np.nan])
     if out.shape != (len(states),) or not np.all(np.isfinite(out)):
-        raise EvalkitError(f"The progress {expression!r} must give one finite number per frame.")
+        raise EvalkitError(f"The {what} {expression!r} must give one finite number per frame.")
     return out
 
 

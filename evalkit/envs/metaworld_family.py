@@ -5,7 +5,8 @@ made only when needed: neither MuJoCo nor ``metaworld`` is imported here, so eva
 without the ``metaworld`` extra (``pip install 'evalkit[metaworld]'``) until a Meta-World
 environment is made. Each task's goal label is the environment's ``success`` flag, stored per
 frame by ``evalkit collect metaworld`` (:mod:`evalkit.data.metaworld_rollouts`), and its progress
-variable the dense reward normalised to [0, 1].
+variable the dense reward normalised to [0, 1]; an episode's quality (policy ranking) is
+``1 − ε`` of its tier (expert 1, ε-noisy, random 0).
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ METAWORLD = register_family(
         tasks=TASKS,
         success=REACHED,
         progress="progress",
+        quality="1 - epsilon",
         title="Meta-World",
         description=f"Meta-World MT10 robot-arm tasks (camera {DEFAULT_CAMERA}); "
         "goal = the environment's success flag",

@@ -36,6 +36,7 @@ from evalkit.metrics import builtin as _builtin  # noqa: F401 (registers the bui
 from evalkit.metrics.options import CI_METHODS, NO_INTERVAL, BootstrapOptions, bootstrap_iv
 from evalkit.metrics.registry import (
     METRICS,
+    FAMILY_NEEDS,
     NEEDS,
     Lazy,
     Metric,
@@ -124,6 +125,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CI_METHODS",
     "METRICS",
+    "FAMILY_NEEDS",
     "NEEDS",
     "NO_INTERVAL",
     "BootstrapOptions",

@@ -9,7 +9,7 @@ variations each:
 - the **random** tier: uniformly random actions (ε = 1).
 
 Every frame (the state after the step's action) is stored with its episode's ``tier`` and
-``epsilon``, the ``variation``, the action, Meta-World's reward (``reward_env``), its ``success``
+``epsilon``, the ``variation``, the action, Meta-World's reward (``reward_env``, also ``gt_reward``: the ground truth of ERC), its ``success``
 flag (the goal label of the task's rule), ``progress`` (the reward normalised to [0, 1]: the
 progress variable of the rank metrics) and the joint state (``qpos_i``, ``qvel_j``). Episode
 ``k`` of a tier uses task variation ``k`` and an action stream seeded by ``(seed, tier, k)``, so
@@ -117,6 +117,7 @@ def run_episode(job: EpisodeJob) -> tuple[np.ndarray, list[dict[str, Any]]]:
                 "reward_env": reward,
                 "success": float(info["success"]),
                 "progress": reward / MAX_REWARD,
+                "gt_reward": reward,
             }
             row.update({f"action_{i}": float(a) for i, a in enumerate(action)})
             row.update(env.get_state())

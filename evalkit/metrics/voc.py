@@ -28,6 +28,19 @@ from evalkit.metrics.tables import finish, frames
 DEFINITION = "VOC: mean over episodes of Spearman(reward, frame index); undefined episodes left out"
 
 
+def left_out_note(n_episodes: int, constant: int, single: int) -> str:
+    """One sentence: how many episodes VOC left out and why (GVL/OpenGVL count them as 0)."""
+    left = constant + single
+    if left == 0:
+        return f"VOC used all {n_episodes} episodes (none left out)."
+    why = [f"{constant} with a constant reward"] if constant else []
+    why += [f"{single} of one frame"] if single else []
+    return (
+        f"VOC left out {left} of {n_episodes} episodes ({' and '.join(why)}: no defined "
+        "correlation with time), where OpenGVL would count them as 0."
+    )
+
+
 def time_index(episode: np.ndarray, n_episodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Each frame's index ``0..m−1`` inside its episode (array order) and the frames per episode."""
     by_time = np.argsort(episode, kind="stable")
@@ -90,7 +103,7 @@ def voc(
         frames of an episode are taken in array order.
     :raises DegenerateError: no episode ids, every episode of one frame, every episode constant.
     :return: one :class:`MetricResult` per column; ``details``: ``n_voc_episodes`` (used),
-        ``n_constant_episodes``, ``n_single_frame_episodes``.
+        ``n_constant_episodes``, ``n_single_frame_episodes``, ``note`` (:func:`left_out_note`).
     """
     if episodes is None:
         raise DegenerateError(
@@ -119,11 +132,13 @@ def voc(
         estimates[j, 0] = values[defined].mean()
         sums = np.stack([defined * 1.0, np.where(defined, values, 0.0)], axis=1)
         parts.append(SummedStatistic(sums, _mean_of_defined))
+        constant = int(np.sum(~defined)) - single
         details.append(
             {
                 "n_voc_episodes": int(defined.sum()),
-                "n_constant_episodes": int(np.sum(~defined)) - single,
+                "n_constant_episodes": constant,
                 "n_single_frame_episodes": single,
+                "note": left_out_note(fr.n_episodes, constant, single),
             }
         )
     return finish([("voc", DEFINITION)], estimates, stack(parts), fr, bootstrap, "VOC", details)

@@ -161,8 +161,9 @@ def evaluate_rewards(
         reason (see :meth:`DatasetEpic.skipped`).
     :param progress: the progress variable of the metrics that need one: a state column or an
         expression of them (default: the family's, :attr:`~evalkit.envs.family.Family.progress`).
-    :raises DegenerateError: with the dataset, task and label set named, when EPIC is undefined,
-        or an unknown metric name.
+    :raises DegenerateError: with the dataset, task and label set named, when EPIC (the only
+        metric asked for) is undefined, or an unknown metric name; with other metrics, an
+        undefined EPIC is skipped with its reason like them.
     """
     chosen = metric_names(metrics)
     bootstrap = BootstrapOptions(n_bootstrap, ci_method, confidence, seed)
@@ -196,9 +197,12 @@ def evaluate_rewards(
             )
         )
     except DegenerateError as exc:
-        raise DegenerateError(
-            f"Task {task!r}, labels {label_set!r}, dataset {dataset.name!r}: {exc}"
-        ) from None
+        reason = f"Task {task!r}, labels {label_set!r}, dataset {dataset.name!r}: {exc}"
+        if chosen == [EPIC_METRIC]:
+            raise DegenerateError(reason) from None
+        results, epic_skipped = [], [MetricUnavailable(EPIC_METRIC, reason)]
+    else:
+        epic_skipped = []
     others = [m for m in chosen if m != EPIC_METRIC]
     panel = (
         _panel(
@@ -224,7 +228,7 @@ def evaluate_rewards(
         source=source,
         results=list(results),
         labels_hash=goal.content_hash,
-        panel=tuple(panel),
+        panel=tuple(epic_skipped + list(panel)),
     )
     if save:
         run = replace(

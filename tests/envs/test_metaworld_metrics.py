@@ -37,3 +37,35 @@ def test_epic_all_shows_every_applicable_metric_and_what_voc_left_out(cli, datas
     text = cli(*args, "--metrics", "voc", "--bootstrap", "0", "--no-save")
     assert text.exit_code == 0
     assert "VOC used all 3 episodes" in text.stdout or "VOC left out" in text.stdout
+
+
+@needs_metaworld
+@pytest.mark.slow
+def test_confusion_of_two_tasks_prints_the_matrix_and_writes_the_figure(
+    cli, datasets_root, tmp_path
+):
+    from evalkit.data.metaworld_rollouts import collect_metaworld
+
+    for task in ("drawer-open", "drawer-close"):
+        collect_metaworld(task, root=str(datasets_root), **SMALL)
+    result = cli(
+        "confusion",
+        "--tasks",
+        "drawer-open,drawer-close",
+        "--datasets",
+        "metaworld-drawer-open,metaworld-drawer-close",
+        "--model",
+        "evalkit-tiny-vit",
+        "--pretrained",
+        "none",
+        "--bootstrap",
+        "100",
+        "--figure",
+        str(tmp_path / "confusion.png"),
+    )
+    assert result.exit_code == 0, result.output
+    assert "own prompt highest:" in result.stdout and "of 6 episodes" in result.stdout
+    assert "margin (own − best other)" in result.stdout
+    assert (tmp_path / "confusion.png").stat().st_size > 0
+    bad = cli("confusion", "--tasks", "drawer-open,drawer-close", "--datasets", "x", "-m", "m")
+    assert bad.exit_code == 2 and "one dataset per task" in bad.output

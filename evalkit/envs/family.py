@@ -236,6 +236,8 @@ class Family:
     :param training: training settings (``None``: ``evalkit train`` refuses).
     :param variants: render variants, each a boolean keyword argument of the environment.
     :param seed_kwarg: environment keyword argument that receives a dataset's seed (textures).
+    :param task_kwarg: environment keyword argument that receives the task's name in training
+        (one environment per task, as Meta-World's; ``None``: the task is only a reward).
     :param env_return_is_ground_truth: whether the environment's own reward is the task's
         ground truth (the humanoid's is locomotion, not the task).
     :param progress: how far a state is towards the goal, as an expression of state columns
@@ -263,6 +265,7 @@ class Family:
     training: TrainingSettings | None = None
     variants: tuple[Variant, ...] = ()
     seed_kwarg: str | None = None
+    task_kwarg: str | None = None
     env_return_is_ground_truth: bool = True
     progress: str | None = None
     quality: str | None = None
@@ -350,6 +353,10 @@ class Family:
                 f"The environment family {self.name!r} defines no success criterion for evaluation."
             )
         return self.success
+
+    def task_env_kwargs(self, task: str) -> dict[str, Any]:
+        """Keyword arguments that make the environment of ``task`` (see :attr:`task_kwarg`)."""
+        return {} if self.task_kwarg is None else {self.task_kwarg: task}
 
     def require_training(self) -> TrainingSettings:
         """The training settings, or a clear error (never another family's)."""

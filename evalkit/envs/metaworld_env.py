@@ -175,6 +175,7 @@ class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
         self.observation_space = self._inner.observation_space
         self.action_space = self._inner.action_space
         self._renderer: Any = None
+        self._success = 0.0
 
     @property
     def max_path_length(self) -> int:
@@ -183,13 +184,24 @@ class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        self._success = 0.0
         return self._inner.reset()
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self._inner.step(
             np.asarray(action, dtype=np.float32)
         )
+        self._success = float(info.get("success", 0.0))
         return obs, float(reward), terminated, truncated, info
+
+    def state_row(self) -> dict[str, float]:
+        """The joint state with the columns the family's goal rule reads (``task_id`` and the last
+        step's ``success`` flag), as a training run records every step."""
+        return {
+            **self.get_state(),
+            "task_id": float(MT10.index(self.task)),
+            "success": self._success,
+        }
 
     def render_frame(self) -> np.ndarray:
         """The current state as ``uint8 (height, width, 3)``, the right way up."""

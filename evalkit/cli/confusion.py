@@ -55,13 +55,17 @@ def confusion_command(
     confidence: float = typer.Option(0.95, "--confidence", help="Interval coverage, in (0, 1)."),
     seed: int = seed_option(0, "Seed of the bootstrap."),
     figure: Optional[Path] = typer.Option(
-        None, "--figure", help="Write the matrix figure here (.png, .svg or .pdf; no suffix: PNG and SVG)."
+        None,
+        "--figure",
+        help="Write the matrix figure here (.png, .svg or .pdf; no suffix: PNG and SVG).",
     ),
     root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = typer.Option(
         None, "--devices", help="Devices for embedding, e.g. cuda:0 or cpu."
     ),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Embedding batch size."),
+    batch_size: Optional[int] = typer.Option(
+        None, "--batch-size", min=1, help="Embedding batch size."
+    ),
 ) -> None:
     """Instruction confusion: every task's episodes scored under every task's prompt (mean reward per episode).
 
@@ -106,9 +110,7 @@ def confusion_command(
     table.add_column("episodes", justify="right")
     for i, t in enumerate(run.tasks):
         best = res.matrix[i].max()
-        cells = [
-            f"[bold]{fixed(v)}[/]" if v == best else fixed(v) for v in res.matrix[i]
-        ]
+        cells = [f"[bold]{fixed(v)}[/]" if v == best else fixed(v) for v in res.matrix[i]]
         table.add_row(t, *cells, str(int((run.own == i).sum())))
     out.print(table)
     level = f"{confidence:.0%} CI"

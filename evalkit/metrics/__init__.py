@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 from evalkit.metrics import builtin as _builtin  # noqa: F401 (registers the built-in metrics)
 from evalkit.metrics.options import CI_METHODS, NO_INTERVAL, BootstrapOptions, bootstrap_iv
 from evalkit.metrics.registry import (
-    METRICS,
     FAMILY_NEEDS,
+    METRICS,
     NEEDS,
     Lazy,
     Metric,

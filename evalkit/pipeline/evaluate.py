@@ -21,12 +21,12 @@ import pandas as pd
 
 from evalkit import __version__
 from evalkit.data.store import RULE_LABELS, Dataset
+from evalkit.envs.family import PROGRESS_HINT
 from evalkit.errors import DatasetError, DegenerateError, EvalkitError
 from evalkit.metrics.goal import epic_goal_columns
 from evalkit.metrics.metric_result import MetricResult, MetricUnavailable
 from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.panel import metric_panel
-from evalkit.envs.family import PROGRESS_HINT
 from evalkit.metrics.registry import FAMILY_NEEDS, metric_names, needing
 from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.labels import dataset_labels

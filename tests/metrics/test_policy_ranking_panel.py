@@ -65,9 +65,7 @@ def test_the_interval_is_a_percentile_bootstrap_over_episodes(episodes):
     taus = []
     for idx in rng.integers(0, 6, size=(300, 6)):
         x, y = returns[idx], tiers[idx]
-        taus.append(
-            np.nan if np.ptp(x) == 0 or np.ptp(y) == 0 else kendalltau(x, y).statistic
-        )
+        taus.append(np.nan if np.ptp(x) == 0 or np.ptp(y) == 0 else kendalltau(x, y).statistic)
     taus = np.array(taus)
     ok = taus[np.isfinite(taus)]
     assert res.interval == pytest.approx((np.quantile(ok, 0.025), np.quantile(ok, 0.975)))
@@ -92,8 +90,12 @@ def test_zero_weight_frames_are_dropped_and_integer_weights_repeat_rows(episodes
 
 def test_one_tier_one_outcome_one_frame_episodes_and_constant_rewards_are_skipped(episodes):
     ep = episodes["episodes"]
-    one_tier = check_available("rank_quality", episodes["rewards"], episodes=ep, quality=np.ones(18))
-    assert one_tier == "The metric rank_quality is undefined: every episode has the same quality (1)."
+    one_tier = check_available(
+        "rank_quality", episodes["rewards"], episodes=ep, quality=np.ones(18)
+    )
+    assert (
+        one_tier == "The metric rank_quality is undefined: every episode has the same quality (1)."
+    )
     none_succeed = check_available(
         "rank_success", episodes["rewards"], episodes=ep, labels=np.zeros(18, dtype=bool)
     )
@@ -126,5 +128,7 @@ def test_voc_says_how_many_episodes_it_left_out_and_why():
         "VOC left out 2 of 4 episodes (1 with a constant reward and 1 of one frame: no defined "
         "correlation with time), where OpenGVL would count them as 0."
     )
-    (full,) = metric_panel(np.arange(6.0), episodes=np.repeat([0, 1], 3), metrics="voc", bootstrap=NO_CI)
+    (full,) = metric_panel(
+        np.arange(6.0), episodes=np.repeat([0, 1], 3), metrics="voc", bootstrap=NO_CI
+    )
     assert full.note == "VOC used all 2 episodes (none left out)."

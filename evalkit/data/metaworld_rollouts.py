@@ -28,7 +28,13 @@ import pandas as pd
 from evalkit.data.poses import map_jobs
 from evalkit.data.store import check_dataset_size, check_root, collect_into, resolve_root
 from evalkit.envs.family import get_family
-from evalkit.envs.metaworld_env import DEFAULT_CAMERA, MT10, check_camera, check_task
+from evalkit.envs.metaworld_env import (
+    DEFAULT_CAMERA,
+    MAX_REWARD,
+    MT10,
+    check_camera,
+    check_task,
+)
 from evalkit.errors import EvalkitError
 
 DEFAULT_EPSILONS = (0.1, 0.3, 0.6)
@@ -38,8 +44,6 @@ DEFAULT_STEPS = 150
 """Steps per episode by default (Meta-World's expert policies finish the MT10 tasks in fewer;
 Meta-World's own limit is 500)."""
 
-MAX_REWARD = 10.0
-"""Meta-World v3's dense reward lies in [0, 10]; ``progress`` is the reward divided by this."""
 
 
 def tier_of(epsilon: float) -> str:

@@ -43,7 +43,8 @@ nitpicky = False
 
 html_theme = "furo"
 html_title = f"evalkit {release}"
-html_static_path = ["_static"]
+# One look with the HTML report: the report's stylesheet is served as is.
+html_static_path = ["../evalkit/report/templates/evalkit.css"]
 html_css_files = ["evalkit.css"]
 html_theme_options = {"navigation_with_keys": True}
 html_show_sourcelink = False

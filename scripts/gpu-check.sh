@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU checks of evalkit, as one short run on a lent GPU machine (about 5 minutes on one
-# H200): ViT-H-14 embedding in bf16 against the naive reference in fp16 autocast (issue 3's GPU
+# H200): ViT-H-14 embedding in bf16 against the naive reference in fp16 autocast (the GPU
 # targets), ViT-B-32 fp32 parity on the GPU, the reward sweep, and MuJoCo rendering through EGL
 # on the GPU. Each step's output goes to $OUT/<step>.txt (default /tmp/evalkit-gpu).
 #   here:   scripts/gpu-wheels.sh              (wheels the GPU machine's Python lacks, into .whl/)

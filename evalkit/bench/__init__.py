@@ -6,7 +6,7 @@
 - :mod:`evalkit.bench.train` — ``evalkit bench train``: what batching the CLIP reward buys.
 - :mod:`evalkit.bench.label` — ``evalkit bench label``: the label round trip (and a synthetic dataset).
 - :mod:`evalkit.bench.e2e` — ``evalkit bench e2e``: a reward head trains CartPole DQN, the text
-  prompts do not (issue 15's end-to-end proof), in resumable stages (:mod:`evalkit.bench.stages`).
+  prompts do not (the end-to-end proof), in resumable stages (:mod:`evalkit.bench.stages`).
 
 Each is imported only by its command (they load torch, MuJoCo or stable-baselines3).
 """

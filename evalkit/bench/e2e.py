@@ -1,4 +1,4 @@
-"""``evalkit bench e2e``: the proof that a reward which knows the task trains a policy (issue 15).
+"""``evalkit bench e2e``: the proof that a reward which knows the task trains a policy.
 
 On this CPU, with random-weight image towers only, one command runs every step of the claim
 and keeps each step's artefacts in one folder:

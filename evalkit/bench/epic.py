@@ -1,7 +1,7 @@
 """Timing of :func:`evalkit.metrics.epic_goal_columns` and of the metric panel with bootstrap intervals on synthetic data (``evalkit bench epic``).
 
-The targets: goal EPIC (issue 4), 2 000 resamples over 100 000 frames in 1 000 episodes in
-under 2 s; the panel (issue 13), all metrics for 5 reward columns at that size in under 2 s,
+The targets: goal EPIC, 2 000 resamples over 100 000 frames in 1 000 episodes in
+under 2 s; the panel, all metrics for 5 reward columns at that size in under 2 s,
 and the pairwise distance matrix of 50 reward sources over 100 000 frames in under 1 s.
 """
 
@@ -95,7 +95,7 @@ def bench_epic(
 
 
 PANEL_SHAPE = (100_000, 1_000, 5, 2_000)
-"""(frames, episodes, reward columns, resamples) of the panel's target (issue 13): all metrics."""
+"""(frames, episodes, reward columns, resamples) of the panel's target: all metrics."""
 PANEL_SECONDS = 2.0
 PAIRWISE_SHAPE = (100_000, 50)
 """(frames, reward sources) of the pairwise distance matrix target."""

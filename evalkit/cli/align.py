@@ -1,4 +1,4 @@
-"""``evalkit align``: fit a few-shot reward head on a dataset's labelled frames (issue 15)."""
+"""``evalkit align``: fit a few-shot reward head on a dataset's labelled frames."""
 
 from __future__ import annotations
 

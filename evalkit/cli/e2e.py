@@ -1,4 +1,4 @@
-"""``evalkit bench e2e``: the end-to-end proof that a reward head trains a policy (issue 15)."""
+"""``evalkit bench e2e``: the end-to-end proof that a reward head trains a policy."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def bench_e2e_command(
         help="A seconds-long version (tiny dataset, model and runs): checks the machinery, learns nothing.",
     ),
 ) -> None:
-    """Proof that a reward head trains CartPole DQN and the text prompts do not (issue 15).
+    """Proof that a reward head trains CartPole DQN and the text prompts do not.
 
     Collect CartPole states → random ViT → embed → head on rule labels (held-out EPIC) → DQN on
     the head reward → evaluate → the same DQN on the text-prompt reward (control) → summary.

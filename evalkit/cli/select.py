@@ -1,4 +1,4 @@
-"""``evalkit select``: honest selection among prompts, α, frame prototypes and heads (issue 15)."""
+"""``evalkit select``: honest selection among prompts, α, frame prototypes and heads."""
 
 from __future__ import annotations
 

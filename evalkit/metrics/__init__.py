@@ -11,7 +11,7 @@ touches a file.
 - :func:`bootstrap_pearson` — the vectorised episode bootstrap behind the intervals.
 - :class:`GoalEpicResult`, :class:`EpicResult` — the results.
 
-The metric panel (issue 13), one module per metric, each returning :class:`MetricResult`
+The metric panel, one module per metric, each returning :class:`MetricResult`
 objects with an episode-cluster bootstrap interval (:mod:`evalkit.metrics.cluster`):
 :func:`roc_auc`, :func:`average_precision`, :func:`spearman`, :func:`kendall` (τ-b),
 :func:`voc`, :func:`erc`, :func:`goal_epic` (goal EPIC in the same form) and

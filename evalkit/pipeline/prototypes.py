@@ -1,4 +1,4 @@
-"""Goals (and baselines) given as example frames instead of sentences (issue 15, part 1).
+"""Goals (and baselines) given as example frames instead of sentences.
 
 A *frame set* names example frames; their unit image embeddings are averaged and the mean is
 normalised again into a *prototype*, which takes the place of the goal (or baseline) text

@@ -1,4 +1,4 @@
-"""Honest selection among candidate rewards (issue 15, part 3): ``evalkit select``.
+"""Honest selection among candidate rewards: ``evalkit select``.
 
 A user who tries many prompts, α values, frame prototypes and heads and keeps the one with the
 lowest EPIC distance is told an optimistic number: the winner was chosen *because* it scored

@@ -1,4 +1,4 @@
-"""The pairwise distance matrix of reward sources as a heat map (issue 13's panel figure).
+"""The pairwise distance matrix of reward sources as a heat map (the metric panel's figure).
 
 Input is a tidy table with one row per pair, ``source_a, source_b, distance`` (EPIC distance
 between the two rewards on one dataset, in [0, 1]); the distance is symmetric, so either order

@@ -3,7 +3,6 @@ output formats, saved results, user errors; ``evalkit bench epic``; CLIP with a 
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import math
@@ -307,10 +306,6 @@ def test_bench_epic_prints_the_target_timing(cli):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    importlib.util.find_spec("evalkit.rewards") is None,
-    reason="the reward engine (issue 3) is not here yet",
-)
 def test_clip_rewards_with_a_tiny_random_model_end_to_end(cli, datasets_root):
     _sweep(datasets_root, n=60)
     result = cli(

@@ -1,8 +1,9 @@
 """The task registry: every task's prompts, environment, goal rule and human success criterion.
 
-A *task* is one sentence on one *environment family*. The ten tasks of the paper (Table 3
-prompts, Table 2 criteria) are built in. Users add tasks without editing evalkit, either from
-Python::
+A *task* is one sentence on one *environment family*. A family brings its own tasks
+(:attr:`evalkit.envs.family.Family.tasks`): the ten tasks of the paper (Table 3 prompts, Table 2
+criteria) are those of the built-in families, each beside its family. Users add tasks without
+editing evalkit, either from Python (a plugin, see :mod:`evalkit.plugins`)::
 
     from evalkit.tasks import Task, register_task
     register_task(Task(name="cartpole_left", family="cartpole",
@@ -34,15 +35,21 @@ import importlib
 import inspect
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from evalkit.envs.cartpole_family import CARTPOLE_MAX_POSITION, CARTPOLE_UPRIGHT_MAX_ANGLE
-from evalkit.envs.family import FAMILIES, Family, RuleFn, get_family, unknown_name  # noqa: F401 - FAMILIES re-exported
-from evalkit.envs.mountaincar_family import MOUNTAINCAR_GOAL_POSITION
+from evalkit.envs import all_families
+from evalkit.envs.family import (  # noqa: F401 - FAMILIES re-exported
+    FAMILIES,
+    Family,
+    FamilyTask,
+    RuleFn,
+    get_family,
+    unknown_name,
+)
 from evalkit.errors import EvalkitError
 
 if sys.version_info >= (3, 11):
@@ -65,14 +72,12 @@ def register_rule(name: str, fn: RuleFn) -> RuleFn:
 class Task:
     """One task: a goal sentence on an environment family.
 
-    :param name: identifier used on the command line (``kneeling``).
     :param family: environment family name, a key of :data:`evalkit.envs.family.FAMILIES`.
-    :param goal_prompt: the task sentence (paper Table 3, "goal").
-    :param baseline_prompt: the generic sentence for goal-baseline regularisation.
-    :param criterion: the human success criterion (paper Table 2), shown to labellers.
     :param rule: name of a goal rule of the family or of :data:`RULES` (``None``: human labels only).
-    :param rule_params: keyword arguments for the rule (thresholds).
-    :param paper_success: success rate reported in the paper's Table 1, if any.
+
+    The other fields (``name``, the prompts, ``criterion``, ``rule_params``, ``paper_success``)
+    mean what they mean on :class:`evalkit.envs.family.FamilyTask`, the form in which a family
+    brings its own tasks.
     """
 
     name: str
@@ -83,6 +88,12 @@ class Task:
     rule: str | None = None
     rule_params: Mapping[str, float] = field(default_factory=dict)
     paper_success: float | None = None
+
+    @classmethod
+    def of_family(cls, family: Family, spec: FamilyTask) -> Task:
+        """The task that ``family`` brings with it as ``spec`` (:attr:`Family.tasks`)."""
+        values = {f.name: getattr(spec, f.name) for f in fields(spec)}
+        return cls(family=family.name, **{**values, "rule_params": dict(spec.rule_params)})
 
     @property
     def env(self) -> Family:
@@ -127,113 +138,27 @@ def get_rule(name: str, family: str | None = None) -> RuleFn:
     return RULES[name]
 
 
-_HUMANOID_BASELINE = "a humanoid robot"
+TASKS: dict[str, Task] = {}
+"""Every registered task by name: the families' own tasks first (in family order), then user
+tasks in registration order. Read it through :func:`all_tasks` or :func:`get_task`, which add the
+tasks of families registered since."""
 
-_BUILTIN = [
-    Task(
-        "cartpole",
-        "cartpole",
-        "pole vertically upright on top of the cart",
-        "pole and cart",
-        criterion="the pole stays upright (|angle| ≤ 12°) with the cart on the track (|x| ≤ 2.4)",
-        rule="cartpole_upright",
-        rule_params={
-            "max_angle": CARTPOLE_UPRIGHT_MAX_ANGLE,
-            "max_position": CARTPOLE_MAX_POSITION,
-        },
-    ),
-    Task(
-        "mountaincar",
-        "mountaincar",
-        "a car at the peak of the mountain, next to the yellow flag",
-        "a car in the mountain",
-        criterion="the car reaches the flag (x ≥ 0.45)",
-        rule="mountaincar_at_flag",
-        rule_params={"goal_position": MOUNTAINCAR_GOAL_POSITION},
-    ),
-    Task(
-        "kneeling",
-        "humanoid",
-        "a humanoid robot kneeling",
-        _HUMANOID_BASELINE,
-        criterion="Agent is kneeling with both knees touching the floor. Agent must be balanced "
-        "(not kneeling in the air).",
-        rule="kneeling",
-        paper_success=1.0,
-    ),
-    Task(
-        "lotus",
-        "humanoid",
-        "a humanoid robot seated down, meditating in the lotus position",
-        _HUMANOID_BASELINE,
-        criterion="Agent is seated down with both knees touching the floor facing outwards and "
-        "feet facing inwards.",
-        rule="lotus",
-        paper_success=1.0,
-    ),
-    Task(
-        "standing",
-        "humanoid",
-        "a humanoid robot standing up",
-        _HUMANOID_BASELINE,
-        criterion="Agent is standing up without falling.",
-        rule="standing",
-        paper_success=1.0,
-    ),
-    Task(
-        "arms_raised",
-        "humanoid",
-        "a humanoid robot standing up, with both arms raised",
-        _HUMANOID_BASELINE,
-        criterion="Agent is standing with both arms raised.",
-        rule="arms_raised",
-        paper_success=1.0,
-    ),
-    Task(
-        "splits",
-        "humanoid",
-        "a humanoid robot practicing gymnastics, doing the side splits",
-        _HUMANOID_BASELINE,
-        criterion="Agent is on the floor doing the side splits with legs stretched on the floor.",
-        rule="splits",
-        paper_success=1.0,
-    ),
-    Task(
-        "hands_on_hips",
-        "humanoid",
-        "a humanoid robot standing up with hands on hips",
-        _HUMANOID_BASELINE,
-        criterion="Agent is standing with both hands on the base of the hips (not on the chest).",
-        rule="hands_on_hips",
-        paper_success=0.64,
-    ),
-    Task(
-        "arms_crossed",
-        "humanoid",
-        "a humanoid robot standing up, with its arms crossed",
-        _HUMANOID_BASELINE,
-        criterion="Agent is standing with its arms crossed (hands touching but not crossing is "
-        "not valid).",
-        rule="arms_crossed",
-        paper_success=0.0,
-    ),
-    Task(
-        "one_leg",
-        "humanoid",
-        "a humanoid robot standing up on one leg",
-        _HUMANOID_BASELINE,
-        criterion="Agent is standing up with only one foot touching the floor, balanced.",
-        rule="one_leg",
-        paper_success=0.0,
-    ),
-]
+_FAMILIES_WITH_TASKS: dict[str, Family] = {}
+"""The families whose own tasks are in :data:`TASKS`, as they were when added."""
 
-TASKS: dict[str, Task] = {t.name: t for t in _BUILTIN}
-"""Every registered task by name; built-ins first, then user tasks in registration order."""
+
+def _add_family_tasks() -> None:
+    """Add the own tasks (:attr:`Family.tasks`) of every family not added yet (or replaced)."""
+    for family in all_families():
+        if _FAMILIES_WITH_TASKS.get(family.name) is not family:
+            _FAMILIES_WITH_TASKS[family.name] = family
+            for spec in family.tasks:
+                register_task(Task.of_family(family, spec), replace=True)
 
 
 def get_task(name: str) -> Task:
     """The task called ``name`` (a clear error listing valid names otherwise)."""
+    _add_family_tasks()
     _load_env_tasks_file()
     if name not in TASKS:
         raise unknown_name("task", name, list(TASKS))
@@ -241,7 +166,8 @@ def get_task(name: str) -> Task:
 
 
 def all_tasks() -> list[Task]:
-    """Every registered task, built-ins first."""
+    """Every registered task, the families' own first."""
+    _add_family_tasks()
     _load_env_tasks_file()
     return list(TASKS.values())
 
@@ -375,3 +301,6 @@ def _load_env_tasks_file() -> None:
     if path and path not in _ENV_FILE_LOADED:
         _ENV_FILE_LOADED.add(path)
         load_tasks_file(path)
+
+
+_add_family_tasks()

@@ -54,6 +54,7 @@ from evalkit.errors import DegenerateError
 from evalkit.fileio import atomic_path, atomic_write_text
 from evalkit.heads import load_head
 from evalkit.metrics.goal import epic_goal
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.pipeline import align
 from evalkit.pipeline.heads import head_reward_source
 from evalkit.pipeline.rewards import task_rewards
@@ -257,8 +258,7 @@ def text_epic(
         table.for_alpha(0.0),
         labels,
         episodes=dataset.episodes,
-        n_bootstrap=settings.bootstrap,
-        seed=settings.seed,
+        bootstrap=BootstrapOptions(settings.bootstrap, seed=settings.seed),
     )
     task = get_task(TASK)
     return {
@@ -343,8 +343,7 @@ def rollout_head_epic(dataset_path: Path, layout: Layout, settings: E2ESettings)
             values,
             ds.labels(TASK),
             episodes=ds.episodes,
-            n_bootstrap=settings.bootstrap,
-            seed=settings.seed,
+            bootstrap=BootstrapOptions(settings.bootstrap, seed=settings.seed),
         )
     except DegenerateError as exc:
         return {"distance": None, "reason": str(exc)}

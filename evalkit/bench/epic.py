@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalkit.metrics.goal import epic_goal_columns
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.pairwise import epic_pairwise
-from evalkit.metrics.panel import METRICS, metric_panel
+from evalkit.metrics.panel import metric_panel
+from evalkit.metrics.registry import metric_names
 
 TARGET_SHAPE = (100_000, 1_000, 1, 2_000)
 """(frames, episodes, reward columns, resamples) of the speed target."""
@@ -70,14 +72,17 @@ def bench_epic(
     for frames, episodes, columns, resamples in shapes:
         rewards, labels, ep = synthetic(frames, episodes, columns, seed)
         epic_goal_columns(
-            rewards, labels, episodes=ep, n_bootstrap=resamples, seed=seed
+            rewards, labels, episodes=ep, bootstrap=BootstrapOptions(resamples, seed=seed)
         )  # warm-up, untimed
         for method in methods:
             times = []
             for _ in range(repeats):
                 start = time.perf_counter()
                 epic_goal_columns(
-                    rewards, labels, episodes=ep, n_bootstrap=resamples, ci_method=method, seed=seed
+                    rewards,
+                    labels,
+                    episodes=ep,
+                    bootstrap=BootstrapOptions(resamples, method, seed=seed),
                 )
                 times.append(time.perf_counter() - start)
             rows.append(
@@ -159,12 +164,12 @@ def bench_panel(
             rewards,
             **inputs,
             metrics=metrics,
-            n_bootstrap=resamples,
-            ci_method=ci_method,
-            seed=seed,
+            bootstrap=BootstrapOptions(resamples, ci_method, seed=seed),
         )
 
-    rows = [PanelRow(m, *_timed(lambda m=m: run([m]), repeats)) for m in METRICS if per_metric]
+    rows = [
+        PanelRow(m, *_timed(lambda m=m: run([m]), repeats)) for m in metric_names() if per_metric
+    ]
     rows.append(PanelRow("all", *_timed(lambda: run("all"), repeats), PANEL_SECONDS))
     n, k = pairwise_shape
     rng = np.random.default_rng(seed)

@@ -21,5 +21,6 @@ reflow_command_help(app)
 
 
 def main() -> None:
-    """Entry point of the ``evalkit`` console script."""
+    """Entry point of the ``evalkit`` console script (plugins load in the root callback, before
+    any command: see :mod:`evalkit.plugins`)."""
     app()

@@ -9,7 +9,8 @@ Each module in :mod:`evalkit.cli` (other than those starting with ``_``) is impo
     def landscape(...): ...
 
 Command modules import heavy libraries (torch, open_clip, mujoco) inside the command function,
-so that ``evalkit --help`` stays fast.
+so that ``evalkit --help`` stays fast. The root callback loads plugins (:mod:`evalkit.plugins`)
+before any command runs or lists its subcommands.
 """
 
 from __future__ import annotations
@@ -228,8 +229,11 @@ def _root(
     ),
 ) -> None:
     """Is a vision-language model a good zero-shot reward model for your RL task?"""
+    from evalkit.plugins import load_plugins
+
     if ctx.invoked_subcommand in _RENDERING_COMMANDS:
         check_mujoco_gl()
+    load_plugins()  # before the tasks file, whose tasks may run on a plugin's family
     if tasks_file:
         from evalkit.tasks import load_tasks_file
 

@@ -14,11 +14,13 @@ import typer
 
 from evalkit.cli._app import bench_app, collect_app, console
 from evalkit.cli._common import ROOT_OPTION, seed_option
+from evalkit.cli._variants import family_flags_command, given_variants
 from evalkit.errors import EvalkitError
 
 
-@collect_app.command("humanoid")
+@collect_app.command("humanoid", cls=family_flags_command("humanoid"))
 def collect_humanoid(
+    ctx: typer.Context,
     poses: bool = typer.Option(
         False, "--poses", help="Kinematic poses around hand-made keyframes (no policy needed)."
     ),
@@ -36,14 +38,6 @@ def collect_humanoid(
     seed: int = seed_option(0, "Seed of the pose variation / of the episodes' resets."),
     workers: int = typer.Option(1, "--workers", help="Rendering worker processes."),
     profile: str = typer.Option("fast", "--profile", help="Render profile: 'fast' or 'quality'."),
-    textured: bool = typer.Option(
-        True, "--textured/--plain", help="Realistic textures, or gymnasium's original look."
-    ),
-    fixed_camera: bool = typer.Option(
-        True,
-        "--fixed-camera/--tracking-camera",
-        help="The paper's fixed camera, or gymnasium's tracking camera.",
-    ),
     name: Optional[str] = typer.Option(
         None, "--name", help="Dataset name (default: humanoid-poses / humanoid-rollouts)."
     ),
@@ -53,8 +47,11 @@ def collect_humanoid(
     ),
 ) -> None:
     """Humanoid dataset: --poses (keyframe poses for the eight tasks) or --policy CHECKPOINT.zip (rollouts)."""
+    from evalkit.envs import get_family
+
     if poses == (policy is not None):
         raise EvalkitError("Pass exactly one of --poses or --policy CHECKPOINT.zip.")
+    look = get_family("humanoid").resolve_variants(given_variants(ctx))
     root_arg = str(root) if root is not None else None
     if poses:
         from evalkit.data.poses import collect_poses
@@ -67,8 +64,8 @@ def collect_humanoid(
             root=root_arg,
             overwrite=overwrite,
             workers=workers,
-            textured=textured,
-            fixed_camera=fixed_camera,
+            textured=look["textured"],
+            fixed_camera=look["fixed_camera"],
             profile=profile,
         )
     else:
@@ -84,8 +81,8 @@ def collect_humanoid(
             root=root_arg,
             overwrite=overwrite,
             workers=workers,
-            textured=textured,
-            fixed_camera=fixed_camera,
+            textured=look["textured"],
+            fixed_camera=look["fixed_camera"],
             profile=profile,
         )
     ds = result.dataset

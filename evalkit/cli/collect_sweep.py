@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 
 from evalkit.cli._app import collect_app, console
 from evalkit.cli._common import ROOT_OPTION, seed_option
+from evalkit.cli._variants import variant_parameter
 from evalkit.text import plural
 
 # Defaults equal evalkit.data.sweeps.DEFAULT_N / DEFAULT_SIZE (a test checks it); written out
@@ -106,15 +107,7 @@ def sweep_command(family: Any) -> Callable[..., None]:
         inspect.Parameter("size", option, default=_SIZE, annotation=int),
         inspect.Parameter("seed", option, default=_SEED, annotation=int),
         inspect.Parameter("spacing", option, default=_SPACING, annotation=str),
-        *(
-            inspect.Parameter(
-                v.name,
-                option,
-                annotation=bool,
-                default=typer.Option(v.default, f"{v.on_flag}/{v.off_flag}", help=v.help),
-            )
-            for v in family.variants
-        ),
+        *(variant_parameter(v, v.default) for v in family.variants),
         inspect.Parameter("name", option, default=_NAME, annotation=Optional[str]),
         inspect.Parameter("root", option, default=ROOT_OPTION, annotation=Optional[Path]),
         inspect.Parameter("overwrite", option, default=_OVERWRITE, annotation=bool),

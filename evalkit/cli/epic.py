@@ -23,6 +23,8 @@ from evalkit.cli._common import (
 )
 from evalkit.errors import EvalkitError
 from evalkit.fileio import is_writable
+from evalkit.metrics.options import CI_METHODS
+from evalkit.metrics.registry import metric_names, names_help, needing, result_rows
 from evalkit.text import fixed, plural
 
 FORMATS = ("table", "csv", "json")
@@ -145,17 +147,19 @@ def epic_command(
     metrics: str = typer.Option(
         "epic",
         "--metrics",
-        help="Comma-separated metrics: epic, auc, ap, spearman, kendall, voc, erc, or all (each with its episode-bootstrap interval; one not defined on the dataset is skipped with the reason).",
+        help=f"Comma-separated metrics: {names_help()}, or all (each with its episode-bootstrap interval; one not defined on the dataset is skipped with the reason).",
     ),
     progress: Optional[str] = typer.Option(
         None,
         "--progress",
-        help="Progress variable of spearman and kendall: a state column or an expression such as '-abs(angle)' (default: the family's).",
+        help=f"Progress variable of the metrics that need one ({', '.join(needing('progress', metric_names()))}): a state column or an expression such as '-abs(angle)' (default: the family's).",
     ),
     bootstrap: int = typer.Option(
         2000, "--bootstrap", min=0, help="Bootstrap resamples over episodes (0: no interval)."
     ),
-    ci: str = typer.Option("bca", "--ci", help="Interval method: bca or percentile."),
+    ci: str = typer.Option(
+        CI_METHODS[0], "--ci", help=f"Interval method: {' or '.join(CI_METHODS)}."
+    ),
     confidence: float = typer.Option(0.95, "--confidence", help="Interval coverage, in (0, 1)."),
     seed: int = seed_option(0, "Seed of the bootstrap."),
     fmt: str = typer.Option("table", "--format", "-f", help="Output: table, csv or json."),
@@ -178,7 +182,6 @@ def epic_command(
 
     Prints the distance, ρ, the interval and the goal/non-goal counts, and saves them to <dataset>/results/epic.parquet.
     """
-    from evalkit.metrics.bootstrap import CI_METHODS
     from evalkit.pipeline import clip_reward_source, column_reward_source, evaluate_rewards
     from evalkit.pipeline.reward_spec import reward_source
     from evalkit.rewards import DEFAULT_ALPHAS
@@ -304,30 +307,34 @@ def _print_panel(run, confidence: float) -> None:
         if run.saved_to is not None and not run.results:
             console().print(escape(f"Saved to {run.saved_to}"))
         return
-    table = Table(
-        title="Other metrics (AUC/AP: 1 = perfect goal detector, 0.5 = chance; ranks: 1 = same order)"
-    )
+    table = Table(title="Other metrics (better: the direction of a better reward)")
     for c in (
         "metric",
         "reward",
         "estimate",
         f"{confidence:.0%} CI",
+        "better",
+        "uninformative",
         "frames",
         "episodes",
         "method",
     ):
         table.add_column(c, justify="right" if c in {"estimate", "frames", "episodes"} else "left")
+    rows = result_rows()
     for r in results:
         ci = (
             "—"
             if r.interval is None
             else escape(f"[{fixed(r.interval[0])}, {fixed(r.interval[1])}]")
         )
+        row = rows[r.metric][1] if r.metric in rows else None
         table.add_row(
             r.metric,
             escape(r.name or ""),
             fixed(r.estimate),
             ci,
+            "" if row is None else ("higher" if row.higher_is_better else "lower"),
+            "" if row is None or row.reference is None else fixed(row.reference),
             str(r.n),
             str(r.n_episodes),
             escape(r.method),

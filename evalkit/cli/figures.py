@@ -24,8 +24,10 @@ from evalkit.cli._common import (
     parse_alphas,
     task_dataset,
 )
+from evalkit.cli._variants import VariantFlagsCommand, check_variant_flags, given_variants
 from evalkit.config import DEFAULT_ALPHAS as _LIBRARY_ALPHAS
 from evalkit.errors import DatasetError, EvalkitError
+from evalkit.metrics.registry import get_result_row, result_rows_help
 from evalkit.text import number_list
 
 if TYPE_CHECKING:
@@ -120,9 +122,25 @@ def _pairs(models: str, pretrained: Optional[str]) -> list[tuple[str, Optional[s
     return [(m, t or None) for m, t in zip(names, tags)]
 
 
-@app.command("landscape")
+def _default_task(family: str) -> str:
+    """The first task on ``family``, or one sentence when it has none."""
+    from evalkit.tasks import tasks_for_family
+
+    own = tasks_for_family(family)
+    if not own:
+        raise EvalkitError(
+            f"The family {family!r} has no task yet; register one (evalkit.tasks.register_task "
+            "in a plugin, or a [[task]] in a tasks file) and pass --task NAME."
+        )
+    return own[0].name
+
+
+@app.command("landscape", cls=VariantFlagsCommand)
 def landscape_command(
-    family: str = typer.Argument(..., help="cartpole or mountaincar."),
+    ctx: typer.Context,
+    family: str = typer.Argument(
+        ..., help="An environment family with a state sweep (see 'evalkit collect --help')."
+    ),
     model: Optional[str] = typer.Option(
         None,
         "--model",
@@ -141,11 +159,6 @@ def landscape_command(
         "--reward",
         help="Also draw a reward head's score, one line each (repeat for several): head:PATH (a head fitted by "
         "'evalkit align'; it scores the frames with its own model).",
-    ),
-    textured: Optional[bool] = typer.Option(
-        None,
-        "--textured/--plain",
-        help="MountainCar: the textured scene (default) or gymnasium's line drawing.",
     ),
     task: Optional[str] = typer.Option(
         None,
@@ -181,29 +194,26 @@ def landscape_command(
     devices: Optional[str] = _DEVICES,
     batch_size: Optional[int] = _BATCH,
 ) -> None:
-    """Reward landscape (paper Fig. 2): CLIP reward against pole angle / car position, one line per α.
+    """Reward landscape (paper Fig. 2): CLIP reward against the family's state axis (pole angle, car position...), one line per α.
 
     Collects the sweep and embeds it with the model if they are missing (with progress), then
     draws every α's reward min–max rescaled to [0, 1] (shapes compare, not magnitudes) with the
     goal as a dashed vertical line and the goal states (rule labels) shaded. --reward head:PATH
     adds a head's score as a line of its own (beside the text prompt's, or alone without --model).
+    A family's render flags (such as --textured/--plain) pick the sweep's look, as in 'evalkit collect'.
     """
     from evalkit.data.store import dataset_path, open_dataset
-    from evalkit.data.sweeps import collect_sweep, default_name, sweep_families
+    from evalkit.data.sweeps import collect_sweep, sweep_families
     from evalkit.pipeline.figures import landscape_data
     from evalkit.plots import landscape_caption, plot_landscape
-    from evalkit.tasks import get_family, get_task, tasks_for_family
+    from evalkit.tasks import get_family, get_task
 
     fam = get_family(family)
     if fam.sweep is None:
         raise EvalkitError(
             f"Reward landscapes exist for {', '.join(sweep_families())}; {family!r} has no single state axis."
         )
-    has_textured = [
-        f for f in sweep_families() if "textured" in {v.name for v in get_family(f).variants}
-    ]
-    if textured is not None and family not in has_textured:
-        raise EvalkitError(f"--textured/--plain only applies to {' and '.join(has_textured)}.")
+    variants = check_variant_flags(fam, given_variants(ctx))
     if model is None and not reward:
         model = "ViT-B-32"
     check_frame_options(goal_frames, baseline_frames, model)
@@ -215,12 +225,12 @@ def landscape_command(
             + "; a reward head has no α, its line is its score as it is.",
             highlight=False,
         )
-    task_name = task or next(t.name for t in tasks_for_family(family))
+    task_name = task or _default_task(family)
     if get_task(task_name).family != family:
         raise EvalkitError(
             f"Task {task_name!r} runs on {get_task(task_name).family}, not {family}."
         )
-    name = dataset or default_name(family, textured)
+    name = dataset or fam.sweep_dataset_name(variants)
     if dataset_path(name, root).exists() and n is None and size is None:
         ds = open_dataset(name, root)
         if ds.family != family:
@@ -234,7 +244,7 @@ def landscape_command(
                 name=name,
                 root=root,
                 progress=True,
-                variants={"textured": textured},
+                variants=variants,
             )
         except DatasetError as exc:
             if "different parameters" not in str(exc):
@@ -326,7 +336,7 @@ def scaling_command(
     metric: str = typer.Option(
         "epic",
         "--metric",
-        help="What to draw: epic (default), auc, ap, spearman, kendall, voc, erc_pearson or erc_spearman (see 'evalkit epic --metrics').",
+        help=f"What to draw: a result of a registered metric, one of {result_rows_help()} (see 'evalkit epic --metrics').",
     ),
     out: Optional[Path] = typer.Option(
         None,
@@ -353,11 +363,9 @@ def scaling_command(
 
     from evalkit.pipeline.figures import distance_text, scaling_data
     from evalkit.plots import fit_log_linear, plot_scaling_by_model, plot_scaling_by_size
-    from evalkit.plots.scaling import METRIC_AXES
 
     check_frame_options(goal_frames, baseline_frames, models)
-    if metric not in METRIC_AXES:
-        raise EvalkitError(f"Unknown metric {metric!r}; use one of {', '.join(METRIC_AXES)}.")
+    get_result_row(metric)
     pairs = _pairs(models, pretrained)
     alphas = parse_alphas(alpha)
     check_bootstrap(bootstrap)

@@ -248,15 +248,3 @@ def _render_into(
                 rows.append({"episode": i, "step": 0, **{c: state[c] for c in columns}})
             writer.add(np.stack(frames), pd.DataFrame(rows))
             bar.update(stop - start)
-
-
-def collect_cartpole(n: int = DEFAULT_N, size: int = DEFAULT_SIZE, **kwargs: Any) -> CollectResult:
-    """:func:`collect_sweep` for CartPole (pole angle in [-π/2, π/2], cart centred at rest)."""
-    return collect_sweep("cartpole", n, size, **kwargs)
-
-
-def collect_mountaincar(
-    n: int = DEFAULT_N, size: int = DEFAULT_SIZE, textured: bool = True, **kwargs: Any
-) -> CollectResult:
-    """:func:`collect_sweep` for MountainCar (car position in [-1.2, 0.6], at rest)."""
-    return collect_sweep("mountaincar", n, size, textured=textured, **kwargs)

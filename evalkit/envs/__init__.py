@@ -12,17 +12,31 @@ id                                  what it is
 
 Each family is one :class:`evalkit.envs.family.Family` object in its own module
 (``cartpole_family``, ``mountaincar_family``, ``humanoid_family``), which says everything evalkit
-knows about it. Every environment implements :class:`evalkit.envs.base.StateSettable` so that
-sweeps can put it in an arbitrary physical state and render it. To add an environment: write
-its class and its :class:`~evalkit.envs.family.Family` in one module and call
-:func:`~evalkit.envs.family.register_family` (see :mod:`evalkit.envs.family`).
+knows about it, its own tasks included. Every environment meets the contract of
+:class:`evalkit.envs.base.RenderableEnv` (render at a given size, say how frames look, read and
+set the physical state) so that sweeps can put it in an arbitrary state and render it. To add
+an environment: write its class and its :class:`~evalkit.envs.family.Family` in one module (a
+plugin, see :mod:`evalkit.plugins`) and call :func:`register_family`, which checks the class.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from evalkit.envs.family import FAMILIES, Family, all_families, get_family, register_family
+from evalkit.envs.base import RenderableEnv, StateSettable
+from evalkit.envs.family import (
+    FAMILIES,
+    Family,
+    FamilyTask,
+    SuccessCriterion,
+    SweepSpec,
+    TrainingSettings,
+    Variant,
+    all_families,
+    get_family,
+    register_family,
+    register_with_gymnasium,
+)
 
 BUILTIN_FAMILIES = ("cartpole_family", "mountaincar_family", "humanoid_family")
 """The modules of the built-in families, registered in this order on import."""
@@ -30,20 +44,25 @@ BUILTIN_FAMILIES = ("cartpole_family", "mountaincar_family", "humanoid_family")
 for _module in BUILTIN_FAMILIES:
     importlib.import_module(f"{__name__}.{_module}")
 
-__all__ = ["FAMILIES", "Family", "all_families", "get_family", "register_all", "register_family"]
+__all__ = [
+    "FAMILIES",
+    "Family",
+    "FamilyTask",
+    "RenderableEnv",
+    "StateSettable",
+    "SuccessCriterion",
+    "SweepSpec",
+    "TrainingSettings",
+    "Variant",
+    "all_families",
+    "get_family",
+    "register_all",
+    "register_family",
+]
 
 
 def register_all() -> None:
-    """Register every family's environment id with gymnasium (idempotent)."""
-    import gymnasium as gym
-
+    """Register every family's environment id with gymnasium (idempotent; :func:`register_family`
+    does it for each family as it registers)."""
     for family in all_families():
-        if family.env_id not in gym.registry:
-            gym.register(
-                id=family.env_id,
-                entry_point=family.entry_point,
-                max_episode_steps=family.episode_length,
-            )
-
-
-register_all()
+        register_with_gymnasium(family)

@@ -1,4 +1,4 @@
-"""The CartPole family: the paper's CartPole (Section 4.2), its sweep, goal rule and settings.
+"""The CartPole family: the paper's CartPole (Section 4.2), its sweep, goal rule, task and settings.
 
 The environment is :class:`evalkit.envs.classic.CartPoleEnv` (``evalkit/CartPole-v0``).
 """
@@ -12,6 +12,7 @@ import numpy as np
 
 from evalkit.envs.family import (
     Family,
+    FamilyTask,
     SuccessCriterion,
     SweepSpec,
     TrainingSettings,
@@ -91,6 +92,20 @@ CARTPOLE = register_family(
         goal_value=0.0,
         rules={"cartpole_upright": cartpole_upright},
         default_rule="cartpole_upright",
+        tasks=(
+            FamilyTask(
+                "cartpole",
+                "pole vertically upright on top of the cart",
+                "pole and cart",
+                criterion="the pole stays upright (|angle| ≤ 12°) with the cart on the track "
+                "(|x| ≤ 2.4)",
+                rule="cartpole_upright",
+                rule_params={
+                    "max_angle": CARTPOLE_UPRIGHT_MAX_ANGLE,
+                    "max_position": CARTPOLE_MAX_POSITION,
+                },
+            ),
+        ),
         success=SuccessCriterion(
             "the pole stays upright in every step", lambda goal: bool(goal.all())
         ),

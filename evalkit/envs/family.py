@@ -2,31 +2,36 @@
 
 A :class:`Family` names its gymnasium environment and says how evalkit uses it: which states a
 uniform sweep visits (:class:`SweepSpec`), which state the reward landscape is drawn against,
-its goal rules and the default one, when an evaluation episode is a success
-(:class:`SuccessCriterion`), the paper's training settings per algorithm
+its goal rules and the default one, its own tasks (:class:`FamilyTask`), when an evaluation
+episode is a success (:class:`SuccessCriterion`), the paper's training settings per algorithm
 (:class:`TrainingSettings`) and its render variants (:class:`Variant`, such as MountainCar's
-``textured``). Every other module asks the family instead of branching on its name.
+``textured``, which ``evalkit collect`` and ``evalkit landscape`` offer as flags). Every other
+module asks the family instead of branching on its name.
 
-Adding an environment is one module: the gymnasium class (implementing
-:class:`evalkit.envs.base.StateSettable`) and a :class:`Family` passed to
-:func:`register_family`::
+Adding an environment is one module: the gymnasium class (meeting the contract of
+:class:`evalkit.envs.base.RenderableEnv`) and a :class:`Family` passed to
+:func:`register_family`, which checks that contract at once::
 
-    from evalkit.envs.family import Family, SweepSpec, register_family
+    from evalkit.envs import Family, FamilyTask, SweepSpec, register_family
 
     register_family(Family(
-        name="pendulum", env_id="mine/Pendulum-v0", entry_point="my_pkg.pendulum:PendulumEnv",
+        name="pendulum", env_id="mine/Pendulum-v0", entry_point=PendulumEnv,
         episode_length=200, default_dataset="pendulum-sweep",
         sweep=SweepSpec("theta", -3.14, 3.14, {"theta_dot": 0.0}), axis_label="pole angle (rad)",
         goal_value=0.0, rules={"pendulum_up": pendulum_up}, default_rule="pendulum_up",
+        tasks=(FamilyTask("pendulum_up", "a pendulum pointing up", "a pendulum",
+                          rule="pendulum_up"),),
     ))
 
 Then ``evalkit collect pendulum``, ``evalkit landscape pendulum`` and tasks with
-``family = "pendulum"`` work. Users load such a module with ``modules = ["my_pkg.pendulum"]`` in a
-tasks file (``--tasks-file``). The built-in families are in ``cartpole_family``,
-``mountaincar_family`` and ``humanoid_family`` beside this module.
+``family = "pendulum"`` work. Such a module is loaded as a plugin (:mod:`evalkit.plugins`:
+``$EVALKIT_PLUGINS`` or the ``evalkit.plugins`` entry-point group) or with ``modules = [...]`` in
+a tasks file. The built-in families are in ``cartpole_family``, ``mountaincar_family`` and
+``humanoid_family`` beside this module.
 
-This module and the family modules import only numpy; gymnasium loads an environment's class
-from ``entry_point`` when the environment is made.
+This module and the family modules import only numpy (registering an id with gymnasium imports
+that); an environment given as a ``"module:Class"`` string is imported (and checked) when it is
+first made, so that listing families stays light.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from typing import Any, Callable, Literal, Mapping
 
 import numpy as np
 
+from evalkit.envs.base import check_entry_point, check_env_class, resolve_entry_point
 from evalkit.errors import EvalkitError
 
 RuleFn = Callable[..., np.ndarray]
@@ -186,6 +192,29 @@ class TrainingSettings:
 
 
 @dataclass(frozen=True)
+class FamilyTask:
+    """A task that a family brings with it: a goal sentence on this family (the task registry,
+    :mod:`evalkit.tasks`, holds it as a :class:`evalkit.tasks.Task` of the family).
+
+    :param name: identifier used on the command line (``kneeling``).
+    :param goal_prompt: the task sentence (paper Table 3, "goal").
+    :param baseline_prompt: the generic sentence for goal-baseline regularisation.
+    :param criterion: the human success criterion (paper Table 2), shown to labellers.
+    :param rule: name of one of the family's goal rules (``None``: human labels only).
+    :param rule_params: keyword arguments for the rule (thresholds).
+    :param paper_success: success rate reported in the paper's Table 1, if any.
+    """
+
+    name: str
+    goal_prompt: str
+    baseline_prompt: str
+    criterion: str = ""
+    rule: str | None = None
+    rule_params: Mapping[str, float] = field(default_factory=dict)
+    paper_success: float | None = None
+
+
+@dataclass(frozen=True)
 class Family:
     """An environment family: one gymnasium environment and everything evalkit does with it.
 
@@ -199,6 +228,8 @@ class Family:
     :param goal_value: where the goal sits on the sweep axis (a vertical line in landscapes).
     :param rules: goal rules by name (predicates on a state table).
     :param default_rule: the rule a user task on this family inherits when it names none.
+    :param tasks: the family's own tasks, registered with the task registry (the first is the
+        default of ``evalkit landscape``).
     :param human_labels: the paper labels this family's goals by hand (its rules approximate them).
     :param success: when an evaluation episode is a success (``None``: evaluation refuses).
     :param training: training settings (``None``: ``evalkit train`` refuses).
@@ -222,6 +253,7 @@ class Family:
     goal_value: float | None = None
     rules: Mapping[str, RuleFn] = field(default_factory=dict)
     default_rule: str | None = None
+    tasks: tuple[FamilyTask, ...] = ()
     human_labels: bool = False
     success: SuccessCriterion | None = None
     training: TrainingSettings | None = None
@@ -333,13 +365,22 @@ class Family:
         """
         return progress_values(states, expression or self.progress, self.name)
 
+    def env_class(self) -> type:
+        """The environment class (imported from a ``"module:Class"`` entry point), checked
+        against the contract of :class:`evalkit.envs.base.RenderableEnv`.
+
+        :raises EvalkitError: it cannot be imported or does not meet the contract.
+        """
+        cls = resolve_entry_point(self.name, self.entry_point)
+        check_env_class(self.name, cls)
+        return cls
+
     def make_env(self, **kwargs: Any) -> Any:
         """``gym.make(env_id, **kwargs)`` (registering the family's id first)."""
         import gymnasium as gym
 
-        from evalkit.envs import register_all
-
-        register_all()
+        self.env_class()
+        register_with_gymnasium(self)
         return gym.make(self.env_id, **kwargs)
 
 
@@ -368,33 +409,75 @@ FAMILIES: dict[str, Family] = {}
 """Every registered family by name (the built-ins register on ``import evalkit.envs``)."""
 
 
-def register_family(family: Family, *, replace: bool = False) -> Family:
-    """Add ``family`` to the registry (its environment id goes to gymnasium on first use).
+def _check_tasks(family: Family) -> None:
+    """Every task the family brings names one of its rules, with parameters that rule takes."""
+    for task in family.tasks:
+        if not isinstance(task, FamilyTask):
+            raise EvalkitError(
+                f"Family {family.name!r}: its tasks must be FamilyTask objects, not {task!r}."
+            )
+        if task.rule is not None and task.rule not in family.rules:
+            raise EvalkitError(
+                f"Family {family.name!r}: task {task.name!r} names the rule {task.rule!r}, "
+                f"which is not among its rules ({', '.join(family.rules) or 'none'})."
+            )
 
-    :raises EvalkitError: the name is taken by another family (unless ``replace``), or the
-        default rule or the sweep axis is inconsistent.
+
+def register_with_gymnasium(family: Family) -> None:
+    """Register the family's environment id with gymnasium (again if the family changed it), so
+    that ``gym.make(family.env_id)`` works anywhere, in training too."""
+    import gymnasium as gym  # evalkit.envs has imported it already
+
+    spec = gym.registry.get(family.env_id)
+    if spec is not None and (spec.entry_point, spec.max_episode_steps) == (
+        family.entry_point,
+        family.episode_length,
+    ):
+        return
+    gym.registry.pop(family.env_id, None)
+    gym.register(
+        id=family.env_id, entry_point=family.entry_point, max_episode_steps=family.episode_length
+    )
+
+
+def register_family(family: Family, *, replace: bool = False) -> Family:
+    """Add ``family`` to the registry and its environment id to gymnasium's.
+
+    :raises EvalkitError: the name is taken by another family (unless ``replace``), the
+        environment does not meet the contract of :class:`evalkit.envs.base.RenderableEnv`, or
+        the default rule or a task's rule is not among the family's rules.
     """
+    if not isinstance(family, Family):
+        raise EvalkitError(f"register_family takes a Family, not {family!r}.")
     if family.name in FAMILIES and FAMILIES[family.name] != family and not replace:
         raise EvalkitError(f"An environment family called {family.name!r} already exists.")
+    check_entry_point(family.name, family.entry_point)
     if family.default_rule is not None and family.default_rule not in family.rules:
         raise EvalkitError(
             f"Family {family.name!r}: default rule {family.default_rule!r} is not among its rules."
         )
+    _check_tasks(family)
     FAMILIES[family.name] = family
+    register_with_gymnasium(family)
     return family
 
 
-def unknown_name(kind: str, name: str, valid: list[str]) -> EvalkitError:
-    """The error for an unknown name: the valid names and the closest one."""
+def unknown_name(kind: str, name: str, valid: list[str], kinds: str | None = None) -> EvalkitError:
+    """The error for an unknown name: the valid names and the closest one.
+
+    :param kinds: the plural of ``kind`` (default: ``kind`` + "s").
+    """
     close = difflib.get_close_matches(name, valid, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    return EvalkitError(f"Unknown {kind} {name!r}.{hint} Valid {kind}s: {', '.join(valid)}.")
+    return EvalkitError(
+        f"Unknown {kind} {name!r}.{hint} Valid {kinds or kind + 's'}: {', '.join(valid)}."
+    )
 
 
 def get_family(name: str) -> Family:
     """The environment family called ``name`` (a clear error listing valid names otherwise)."""
     if name not in FAMILIES:
-        raise unknown_name("environment family", name, list(FAMILIES))
+        raise unknown_name("environment family", name, list(FAMILIES), "environment families")
     return FAMILIES[name]
 
 

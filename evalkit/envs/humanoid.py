@@ -42,6 +42,7 @@ from typing import Any, Mapping
 import gymnasium as gym
 import numpy as np
 
+from evalkit.envs.base import RenderableEnv
 from evalkit.envs.humanoid_scene import (
     DEFAULT_PROFILE,
     FIXED_CAMERA,
@@ -86,7 +87,7 @@ def _gym_class(version: str) -> type:
     return _Inner
 
 
-class HumanoidEnv(gym.Env):
+class HumanoidEnv(RenderableEnv, gym.Env):
     """MuJoCo Humanoid with realistic textures and a fixed camera, each switchable.
 
     :param render_mode: ``"rgb_array"`` or ``None``.
@@ -184,7 +185,7 @@ class HumanoidEnv(gym.Env):
             self._renderer = None
         self._inner.close()
 
-    # -- state access (StateSettable) --------------------------------------------------------
+    # -- state access (RenderableEnv) --------------------------------------------------------
 
     @property
     def state_columns(self) -> tuple[str, ...]:
@@ -194,7 +195,7 @@ class HumanoidEnv(gym.Env):
         )
 
     def get_state(self) -> dict[str, float]:
-        """The full state as ``{qpos_i: …, qvel_j: …}`` (see :class:`evalkit.envs.base.StateSettable`)."""
+        """The full state as ``{qpos_i: …, qvel_j: …}`` (see :class:`evalkit.envs.base.RenderableEnv`)."""
         vector = np.concatenate([self.data.qpos, self.data.qvel])
         return {name: float(v) for name, v in zip(self.state_columns, vector)}
 

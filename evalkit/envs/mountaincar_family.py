@@ -13,6 +13,7 @@ import numpy as np
 
 from evalkit.envs.family import (
     Family,
+    FamilyTask,
     SuccessCriterion,
     SweepSpec,
     TrainingSettings,
@@ -59,6 +60,16 @@ MOUNTAINCAR = register_family(
         goal_value=MOUNTAINCAR_GOAL_POSITION,
         rules={"mountaincar_at_flag": mountaincar_at_flag},
         default_rule="mountaincar_at_flag",
+        tasks=(
+            FamilyTask(
+                "mountaincar",
+                "a car at the peak of the mountain, next to the yellow flag",
+                "a car in the mountain",
+                criterion="the car reaches the flag (x ≥ 0.45)",
+                rule="mountaincar_at_flag",
+                rule_params={"goal_position": MOUNTAINCAR_GOAL_POSITION},
+            ),
+        ),
         success=SuccessCriterion(
             "the car reaches the flag (the goal is absorbing)", lambda goal: bool(goal.any())
         ),

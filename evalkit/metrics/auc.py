@@ -16,7 +16,8 @@ resample values are re-centred on the exact estimate, :mod:`evalkit.metrics.tabl
 Example::
 
     >>> import numpy as np
-    >>> res = roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]), n_bootstrap=0)
+    >>> from evalkit.metrics.options import NO_INTERVAL
+    >>> res = roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]), bootstrap=NO_INTERVAL)
     >>> res[0].estimate
     0.75
 """
@@ -29,7 +30,8 @@ import numpy as np
 
 from evalkit.metrics.detection import goal_detection
 from evalkit.metrics.metric_result import MetricResult
-from evalkit.metrics.tables import RESAMPLE_BINS_1D, BootstrapOptions, auc_from_hist
+from evalkit.metrics.options import BootstrapOptions
+from evalkit.metrics.tables import RESAMPLE_BINS_1D, auc_from_hist
 
 DEFINITION = "ROC-AUC of the reward as a goal detector (ties count ½; Mann–Whitney U / n₁n₀)"
 
@@ -40,19 +42,16 @@ def roc_auc(
     weights: np.ndarray | None = None,
     episodes: np.ndarray | None = None,
     *,
-    n_bootstrap: int = 2000,
-    ci_method: str = "bca",
-    confidence: float = 0.95,
-    seed: int = 0,
+    bootstrap: BootstrapOptions = BootstrapOptions(),
     names: Sequence[str] | None = None,
     bins: int | None = RESAMPLE_BINS_1D,
-    resamples: np.ndarray | None = None,
 ) -> list[MetricResult]:
     """ROC-AUC of each reward column ``(n,)`` or ``(n, k)`` against 0/1 goal labels.
 
     :param weights: frame weights ``≥ 0`` (zero-weight frames ignored; integers = repeated rows).
     :param episodes: episode id per frame (the bootstrap's unit; default: every frame its own).
-    :param n_bootstrap: resamples (0: point estimate only, ``interval=None``).
+    :param bootstrap: resamples (``n_bootstrap=0``: point estimate only, ``interval=None``),
+        interval method, confidence and seed.
     :param bins: reward bins of the resample tables (``None``: one per distinct value, exact but
         slower).
     :raises DegenerateError: one class only, NaN rewards, mismatched lengths, too many
@@ -66,7 +65,7 @@ def roc_auc(
         labels,
         weights,
         episodes,
-        BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples),
+        bootstrap,
         names,
         bins,
     )

@@ -23,7 +23,8 @@ import numpy as np
 
 from evalkit.metrics.detection import goal_detection
 from evalkit.metrics.metric_result import MetricResult
-from evalkit.metrics.tables import RESAMPLE_BINS_1D, BootstrapOptions, ap_from_hist
+from evalkit.metrics.options import BootstrapOptions
+from evalkit.metrics.tables import RESAMPLE_BINS_1D, ap_from_hist
 
 DEFINITION = "average precision of the reward as a goal detector (tied scores: one threshold)"
 
@@ -34,13 +35,9 @@ def average_precision(
     weights: np.ndarray | None = None,
     episodes: np.ndarray | None = None,
     *,
-    n_bootstrap: int = 2000,
-    ci_method: str = "bca",
-    confidence: float = 0.95,
-    seed: int = 0,
+    bootstrap: BootstrapOptions = BootstrapOptions(),
     names: Sequence[str] | None = None,
     bins: int | None = RESAMPLE_BINS_1D,
-    resamples: np.ndarray | None = None,
 ) -> list[MetricResult]:
     """Average precision of each reward column against 0/1 goal labels (``metric="ap"``).
 
@@ -52,7 +49,7 @@ def average_precision(
         labels,
         weights,
         episodes,
-        BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples),
+        bootstrap,
         names,
         bins,
     )

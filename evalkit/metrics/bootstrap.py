@@ -22,7 +22,8 @@ Example::
     >>> rng = np.random.default_rng(0)
     >>> y = rng.random(500) < 0.3
     >>> x = y + rng.normal(size=500)
-    >>> res = bootstrap_pearson(x, y, episodes=np.arange(500) // 10, n_resamples=500, binary_y=True)
+    >>> res = bootstrap_pearson(x, y, episodes=np.arange(500) // 10,
+    ...                         bootstrap=BootstrapOptions(n_bootstrap=500), binary_y=True)
     >>> bool(res.low[0] < res.rho[0] < res.high[0])
     True
 """
@@ -35,9 +36,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from evalkit.errors import DegenerateError
-
-CI_METHODS = ("bca", "percentile")
-"""Interval methods: bias-corrected and accelerated (Efron 1987), and plain percentile."""
+from evalkit.metrics.options import BootstrapOptions
 
 _RESAMPLE_VARIANCE_TOL = 1e-10
 """Inside a resample, a (standardised) variance at most this fraction of its mean square is zero."""
@@ -55,21 +54,21 @@ class BootstrapResult:
     :ivar rho: the point estimates on the full sample.
     :ivar low: lower ends of the intervals for ρ.
     :ivar high: upper ends of the intervals for ρ.
-    :ivar method: ``"bca"`` or ``"percentile"``.
+    :ivar ci_method: ``"bca"`` or ``"percentile"``.
     :ivar confidence: the nominal coverage, e.g. 0.95.
-    :ivar n_resamples: resamples drawn (degenerate ones included).
+    :ivar n_bootstrap: resamples drawn (degenerate ones included).
     :ivar n_degenerate: resamples in which ρ was undefined, left out of the interval.
     :ivar z0: BCa's bias correction (0 for the percentile method).
     :ivar acceleration: BCa's acceleration from the episode jackknife (0 for percentile).
-    :ivar resamples: ``(n_resamples, k)`` bootstrap values of ρ, NaN where degenerate.
+    :ivar resamples: ``(n_bootstrap, k)`` bootstrap values of ρ, NaN where degenerate.
     """
 
     rho: np.ndarray
     low: np.ndarray
     high: np.ndarray
-    method: str
+    ci_method: str
     confidence: float
-    n_resamples: int
+    n_bootstrap: int
     n_degenerate: np.ndarray
     z0: np.ndarray
     acceleration: np.ndarray
@@ -165,32 +164,13 @@ def resample_counts(rng: np.random.Generator, n_draws: int, n_episodes: int) -> 
     )
 
 
-def check_interval_options(method: str, confidence: float, n_resamples: int) -> None:
-    """Raise a clear error for an unknown method, a confidence outside (0, 1) or negative resamples."""
-    if method not in CI_METHODS:
-        raise DegenerateError(
-            f"Unknown interval method {method!r}; use one of {', '.join(CI_METHODS)}."
-        )
-    if not 0 < confidence < 1:
-        raise DegenerateError(
-            f"The confidence level must lie strictly between 0 and 1, not {confidence}."
-        )
-    if n_resamples < 0:
-        raise DegenerateError(
-            f"The number of bootstrap resamples cannot be negative ({n_resamples})."
-        )
-
-
 def bootstrap_pearson(
     x: np.ndarray,
     y: np.ndarray,
     weights: np.ndarray | None = None,
     episodes: np.ndarray | None = None,
     *,
-    n_resamples: int = 2000,
-    method: str = "bca",
-    confidence: float = 0.95,
-    seed: int = 0,
+    bootstrap: BootstrapOptions = BootstrapOptions(),
     binary_y: bool = False,
 ) -> BootstrapResult:
     """Episode-bootstrap confidence intervals for the weighted Pearson ρ of each column of ``x`` with ``y``.
@@ -202,13 +182,15 @@ def bootstrap_pearson(
     :param y: ``(n,)`` values (0/1 goal labels when ``binary_y``).
     :param weights: per-frame weights ``≥ 0`` (default equal).
     :param episodes: per-frame episode ids (default: every frame its own episode).
-    :param n_resamples: number of bootstrap resamples ``B``.
-    :param method: ``"bca"`` or ``"percentile"``.
-    :param confidence: nominal coverage of the interval, in (0, 1).
-    :param seed: seed of the resampling (same seed, same data: same interval).
+    :param bootstrap: ``n_bootstrap`` resamples (at least 1), ``ci_method``, ``confidence`` and
+        ``seed`` (same seed, same data: same interval).
     :param binary_y: ``y`` is a 0/1 label: a resample is degenerate when it has no frame of a class.
     """
-    check_interval_options(method, confidence, n_resamples)
+    n_resamples, method, confidence = (
+        bootstrap.n_bootstrap,
+        bootstrap.ci_method,
+        bootstrap.confidence,
+    )
     if n_resamples < 1:
         raise DegenerateError(
             f"The number of bootstrap resamples must be at least 1, not {n_resamples}."
@@ -236,7 +218,7 @@ def bootstrap_pearson(
             "The correlation is undefined on the full sample (a constant column or a single class)."
         )
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(bootstrap.seed)
     block = max(1, _BLOCK_ENTRIES // max(n_ep, 1))
     boot = np.empty((n_resamples, k))
     for start in range(0, n_resamples, block):
@@ -267,9 +249,9 @@ def bootstrap_pearson(
         rho=rho_hat,
         low=low,
         high=high,
-        method=method,
+        ci_method=method,
         confidence=confidence,
-        n_resamples=n_resamples,
+        n_bootstrap=n_resamples,
         n_degenerate=n_degenerate,
         z0=z0,
         acceleration=accel,

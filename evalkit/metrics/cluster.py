@@ -27,6 +27,7 @@ import numpy as np
 
 from evalkit.errors import DegenerateError
 from evalkit.metrics.bootstrap import _BLOCK_ENTRIES, _bca_levels, resample_counts
+from evalkit.metrics.options import BootstrapOptions
 
 SHARED_RESAMPLES_MAX = 4 * _BLOCK_ENTRIES
 """The panel shares one draw of resample counts up to this many entries (128 MB)."""
@@ -125,28 +126,25 @@ def cluster_bootstrap(
     statistic: Callable[[np.ndarray], np.ndarray],
     n_episodes: int,
     estimate: np.ndarray,
-    *,
-    n_resamples: int,
-    method: str,
-    confidence: float,
-    seed: int,
+    bootstrap: BootstrapOptions,
     what: str = "metric",
-    resamples: np.ndarray | None = None,
 ) -> ClusterInterval:
     """Episode-bootstrap intervals (BCa or percentile) of ``statistic`` around ``estimate``.
 
     :param statistic: ``counts (b, E) -> (b, k)``; a :class:`SummedStatistic` gets the fast jackknife.
     :param estimate: ``(k,)`` exact full-sample values.
+    :param bootstrap: resamples, method, confidence and seed; its ``resamples`` (counts from
+        :func:`draw_resamples` with the same ``n_bootstrap``, ``n_episodes`` and ``seed``: the
+        same values as drawing them here) share one draw between metrics.
     :param what: the metric's name, for the error message.
-    :param resamples: counts from :func:`draw_resamples` (same ``n_resamples``, ``n_episodes``
-        and ``seed``: the same values as drawing them here), to share one draw between metrics.
     :raises DegenerateError: when more than a quarter of the resamples are degenerate.
     """
+    n_resamples, resamples = bootstrap.n_bootstrap, bootstrap.resamples
     est = np.atleast_1d(np.asarray(estimate, dtype=float))
     full = np.asarray(statistic(np.ones((1, n_episodes))), dtype=float)[0]
     shift = np.where(np.isfinite(full), est - full, 0.0)
     shared = resamples is not None and resamples.shape == (n_resamples, n_episodes)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(bootstrap.seed)
     block = max(1, _BLOCK_ENTRIES // max(n_episodes, 1))
     boot = np.empty((n_resamples, len(est)))
     for start in range(0, n_resamples, block):
@@ -163,9 +161,9 @@ def cluster_bootstrap(
             "would mislead; use a dataset with more episodes, or ask for the point estimate only "
             "(n_bootstrap=0)."
         )
-    alpha = 1.0 - confidence
+    alpha = 1.0 - bootstrap.confidence
     levels = np.tile([alpha / 2, 1 - alpha / 2], (len(est), 1))
-    if method == "bca":
+    if bootstrap.ci_method == "bca":
         jack = _jackknife(statistic, n_episodes)
         for j in range(len(est)):
             levels[j] = _bca_levels(boot[valid[:, j], j], est[j], jack[:, j], alpha)[0]

@@ -25,7 +25,8 @@ from evalkit.metrics.bootstrap import episode_sums, rho_from_sums
 from evalkit.metrics.cluster import SummedStatistic
 from evalkit.metrics.episode_values import CountedRanks, episode_sum
 from evalkit.metrics.metric_result import MetricResult
-from evalkit.metrics.tables import BootstrapOptions, finish, frames, per_frame
+from evalkit.metrics.options import BootstrapOptions
+from evalkit.metrics.tables import finish, frames, per_frame
 
 DEFINITIONS = {
     "erc_pearson": "ERC: Pearson r of per-episode reward returns and ground-truth returns",
@@ -80,12 +81,8 @@ def erc(
     episodes: np.ndarray | None,
     weights: np.ndarray | None = None,
     *,
-    n_bootstrap: int = 2000,
-    ci_method: str = "bca",
-    confidence: float = 0.95,
-    seed: int = 0,
+    bootstrap: BootstrapOptions = BootstrapOptions(),
     names: Sequence[str] | None = None,
-    resamples: np.ndarray | None = None,
 ) -> list[MetricResult]:
     """ERC of each reward column (Pearson and Spearman).
 
@@ -112,8 +109,7 @@ def erc(
         raise DegenerateError(
             "The ground-truth return is the same in every episode, so ERC is undefined."
         )
-    options = BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples)
-    options.wanted(fr.n_episodes)
+    bootstrap.wanted(fr.n_episodes)
     returns = np.stack(
         [
             episode_sum(fr.rewards[:, j], fr.episode, fr.n_episodes)
@@ -137,5 +133,5 @@ def erc(
             )
         definition = [(metric, DEFINITIONS[metric])]
         details = {"n_return_episodes": fr.n_episodes}
-        out += finish(definition, estimates, stat, fr, options, "ERC", details)
+        out += finish(definition, estimates, stat, fr, bootstrap, "ERC", details)
     return out

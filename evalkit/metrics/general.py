@@ -42,7 +42,8 @@ from typing import Callable, Union
 import numpy as np
 
 from evalkit.errors import DegenerateError
-from evalkit.metrics.bootstrap import bootstrap_pearson, check_interval_options
+from evalkit.metrics.bootstrap import bootstrap_pearson
+from evalkit.metrics.options import NO_INTERVAL, BootstrapOptions
 from evalkit.metrics.results import EpicResult
 from evalkit.metrics.stats import as_weights, distance_from_rho, weighted_pearson
 
@@ -324,10 +325,7 @@ def epic(
     gamma: float = 0.99,
     weights: np.ndarray | None = None,
     episodes: np.ndarray | None = None,
-    n_bootstrap: int = 0,
-    ci_method: str = "bca",
-    confidence: float = 0.95,
-    seed: int = 0,
+    bootstrap: BootstrapOptions = NO_INTERVAL,
     chunk_size: int = 1 << 20,
 ) -> EpicResult:
     """Sample-based EPIC distance between two rewards of transitions (Gleave et al. 2021).
@@ -338,11 +336,11 @@ def epic(
 
     :param weights: per-transition weights ``≥ 0`` (default equal).
     :param episodes: per-transition episode ids for the bootstrap (default: independent).
-    :param n_bootstrap: bootstrap resamples of the transitions (0: no interval). The interval
-        reflects the sampling of transitions, not of the coverage samples.
+    :param bootstrap: bootstrap of the transitions (default ``n_bootstrap=0``: no interval). The
+        interval reflects the sampling of transitions, not of the coverage samples.
     :raises DegenerateError: when a canonical reward is constant, or inputs do not match.
     """
-    check_interval_options(ci_method, confidence, n_bootstrap)
+    n_bootstrap = bootstrap.n_bootstrap
     c1, s1 = _sample_terms(
         r1,
         states,
@@ -376,10 +374,7 @@ def epic(
             c2,
             w,
             episodes,
-            n_resamples=n_bootstrap,
-            method=ci_method,
-            confidence=confidence,
-            seed=seed,
+            bootstrap=bootstrap,
         )
         rho_interval = (float(boot.low[0]), float(boot.high[0]))
         interval = (distance_from_rho(rho_interval[1]), distance_from_rho(rho_interval[0]))
@@ -393,8 +388,8 @@ def epic(
         n_coverage=len(coverage_states),
         interval=interval,
         rho_interval=rho_interval,
-        ci_method=ci_method if n_bootstrap > 0 else None,
-        confidence=confidence,
+        ci_method=bootstrap.ci_method if n_bootstrap > 0 else None,
+        confidence=bootstrap.confidence,
         n_bootstrap=n_bootstrap,
         n_degenerate=n_deg,
     )

@@ -15,19 +15,22 @@ Example::
     >>> import numpy as np
     >>> labels = np.array([0, 0, 0, 1, 1, 0, 1, 0])
     >>> rewards = np.array([0.1, 0.2, 0.15, 0.9, 0.8, 0.3, 0.7, 0.2])
-    >>> res = epic_goal(rewards, labels, n_bootstrap=0)
+    >>> from evalkit.metrics.options import NO_INTERVAL
+    >>> res = epic_goal(rewards, labels, bootstrap=NO_INTERVAL)
     >>> round(res.distance, 3), round(res.rho, 3)
     (0.12, 0.971)
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from evalkit.errors import DegenerateError
-from evalkit.metrics.bootstrap import bootstrap_pearson, check_interval_options, episode_index
+from evalkit.metrics.bootstrap import bootstrap_pearson, episode_index
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.results import GoalEpicResult
 from evalkit.metrics.stats import (
     as_reward_matrix,
@@ -36,6 +39,10 @@ from evalkit.metrics.stats import (
     distance_from_rho,
     weighted_pearson,
 )
+
+if TYPE_CHECKING:
+    from evalkit.metrics.metric_result import MetricResult
+    from evalkit.metrics.registry import Metric, PanelInputs
 
 MAX_DEGENERATE_SHARE = 0.25
 """If more than this share of bootstrap resamples is degenerate, the interval is refused (an
@@ -84,10 +91,7 @@ def epic_goal(
     weights: np.ndarray | None = None,
     episodes: np.ndarray | None = None,
     *,
-    n_bootstrap: int = 2000,
-    ci_method: str = "bca",
-    confidence: float = 0.95,
-    seed: int = 0,
+    bootstrap: BootstrapOptions = BootstrapOptions(),
     name: str | None = None,
 ) -> GoalEpicResult:
     """EPIC distance between one reward and 0/1 goal labels (Lemma 1), with a bootstrap interval.
@@ -109,10 +113,7 @@ def epic_goal(
         labels,
         weights,
         episodes,
-        n_bootstrap=n_bootstrap,
-        ci_method=ci_method,
-        confidence=confidence,
-        seed=seed,
+        bootstrap=bootstrap,
         names=None if name is None else [name],
     )[0]
 
@@ -123,10 +124,7 @@ def epic_goal_columns(
     weights: np.ndarray | None = None,
     episodes: np.ndarray | None = None,
     *,
-    n_bootstrap: int = 2000,
-    ci_method: str = "bca",
-    confidence: float = 0.95,
-    seed: int = 0,
+    bootstrap: BootstrapOptions = BootstrapOptions(),
     names: Sequence[str] | None = None,
 ) -> list[GoalEpicResult]:
     """EPIC distances between ``k`` rewards and 0/1 goal labels (Lemma 1), with bootstrap intervals.
@@ -138,10 +136,9 @@ def epic_goal_columns(
         Zero-weight frames are ignored. Integer weights equal repeating frames.
     :param episodes: episode id per frame; the bootstrap resamples whole episodes. Default:
         every frame is its own episode (independent frames).
-    :param n_bootstrap: bootstrap resamples (0: point estimate only, ``interval=None``).
-    :param ci_method: ``"bca"`` (bias-corrected and accelerated) or ``"percentile"``.
-    :param confidence: nominal coverage of the interval.
-    :param seed: seed of the resampling.
+    :param bootstrap: resamples (``n_bootstrap=0``: point estimate only, ``interval=None``),
+        ``ci_method`` (``"bca"``, bias-corrected and accelerated, or ``"percentile"``),
+        ``confidence`` and ``seed`` of the resampling.
     :param names: a name per reward column (shown in messages and results).
     :raises DegenerateError: when the distance is undefined or the inputs do not match: all
         frames of one label, fewer than 2 frames of a class, a constant reward, NaN or infinite
@@ -159,7 +156,7 @@ def epic_goal_columns(
     check_finite(r, "rewards", names)
     w = as_weights(weights, n)
     inverse, _ = episode_index(episodes, n)
-    check_interval_options(ci_method, confidence, n_bootstrap)
+    n_bootstrap, ci_method, seed = bootstrap.n_bootstrap, bootstrap.ci_method, bootstrap.seed
 
     used = w > 0
     weighted = bool(weights is not None and np.ptp(w[used]) > 0)
@@ -185,10 +182,7 @@ def epic_goal_columns(
             y.astype(float),
             w,
             inverse,
-            n_resamples=n_bootstrap,
-            method=ci_method,
-            confidence=confidence,
-            seed=seed,
+            bootstrap=bootstrap,
             binary_y=True,
         )
         worst = int(boot.n_degenerate.max())
@@ -202,8 +196,7 @@ def epic_goal_columns(
 
     method = "closed form (Lemma 1: point-biserial ρ)"
     if boot is not None:
-        label = "BCa" if ci_method == "bca" else "percentile"
-        method += f", {label} bootstrap over episodes (B={n_bootstrap})"
+        method += f", {bootstrap.label} bootstrap over episodes (B={n_bootstrap})"
     results = []
     for j in range(k):
         interval = rho_interval = None
@@ -221,7 +214,7 @@ def epic_goal_columns(
                 rho_interval=rho_interval,
                 method=method,
                 ci_method=ci_method if boot is not None else None,
-                confidence=confidence,
+                confidence=bootstrap.confidence,
                 n_frames=len(y),
                 n_goal=n_goal,
                 n_nongoal=n_nongoal,
@@ -247,3 +240,29 @@ def lemma1_rho(rewards: np.ndarray, labels: np.ndarray) -> float:
     y = as_labels(labels, len(r))
     p = y.mean()
     return float(np.sqrt(p * (1 - p)) / r.std(ddof=0) * (r[y].mean() - r[~y].mean()))
+
+
+def panel_goal_epic(
+    metrics: Sequence[Metric], inputs: PanelInputs, bootstrap: BootstrapOptions
+) -> list[MetricResult]:
+    """The registered ``epic`` metric: :func:`epic_goal_columns` of the panel's inputs, each
+    result in the panel's form (:meth:`GoalEpicResult.to_metric_result`)."""
+    results = epic_goal_columns(
+        inputs.rewards,
+        inputs.labels,
+        inputs.weights,
+        inputs.episodes,
+        bootstrap=replace(bootstrap, resamples=None),
+        names=inputs.names,
+    )
+    return [r.to_metric_result() for r in results]
+
+
+def two_label_classes(metric: Metric, inputs: PanelInputs) -> str | None:
+    """Why a metric of goal labels is undefined: every frame has the same label (or ``None``)."""
+    n = len(np.asarray(inputs.rewards))
+    y = as_labels(inputs.labels, n)
+    if y.all() or not y.any():
+        which = "goal" if y.all() else "non-goal"
+        return f"The metric {metric.name} needs goal and non-goal frames, and all {n} frames are labelled {which}."
+    return None

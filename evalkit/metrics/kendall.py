@@ -24,8 +24,9 @@ from scipy.stats import kendalltau
 
 from evalkit.errors import DegenerateError
 from evalkit.metrics.metric_result import MetricResult
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.rank_agreement import rank_agreement
-from evalkit.metrics.tables import RESAMPLE_BINS_2D, BootstrapOptions, kendall_from_table
+from evalkit.metrics.tables import RESAMPLE_BINS_2D, kendall_from_table
 
 DEFINITION = "Kendall τ-b of reward and progress (tie-corrected)"
 MAX_WEIGHTED_CELLS = 20_000_000
@@ -67,13 +68,9 @@ def kendall(
     weights: np.ndarray | None = None,
     episodes: np.ndarray | None = None,
     *,
-    n_bootstrap: int = 2000,
-    ci_method: str = "bca",
-    confidence: float = 0.95,
-    seed: int = 0,
+    bootstrap: BootstrapOptions = BootstrapOptions(),
     names: Sequence[str] | None = None,
     bins: int | None = RESAMPLE_BINS_2D,
-    resamples: np.ndarray | None = None,
 ) -> list[MetricResult]:
     """Kendall τ-b of each reward column with ``progress``, ``metric="kendall"``.
 
@@ -85,7 +82,7 @@ def kendall(
         progress,
         weights,
         episodes,
-        BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples),
+        bootstrap,
         names,
         bins,
     )

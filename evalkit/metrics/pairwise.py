@@ -17,15 +17,16 @@ per-episode sums (exact), BCa or percentile, mapped to distances.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
 
 from evalkit.errors import DegenerateError
 from evalkit.metrics.cluster import SummedStatistic, cluster_bootstrap
+from evalkit.metrics.options import NO_INTERVAL, BootstrapOptions
 from evalkit.metrics.stats import distance_from_rho
-from evalkit.metrics.tables import BootstrapOptions, frames
+from evalkit.metrics.tables import frames
 
 
 @dataclass(frozen=True)
@@ -92,22 +93,19 @@ def epic_pairwise(
     weights: np.ndarray | None = None,
     episodes: np.ndarray | None = None,
     *,
-    n_bootstrap: int = 0,
-    ci_method: str = "bca",
-    confidence: float = 0.95,
-    seed: int = 0,
+    bootstrap: BootstrapOptions = NO_INTERVAL,
     names: Sequence[str] | None = None,
 ) -> PairwiseEpic:
     """EPIC distance matrix of the ``k`` columns of ``rewards`` ``(n, k)``.
 
-    :param n_bootstrap: resamples for intervals per pair (default 0: the matrix only).
+    :param bootstrap: intervals per pair (default ``n_bootstrap=0``: the matrix only).
     :raises DegenerateError: a constant or NaN column, fewer than 2 columns.
     """
     fr = frames(rewards, weights, episodes, names)
     k = fr.rewards.shape[1]
     if k < 2:
         raise DegenerateError("A pairwise distance matrix needs at least 2 reward sources.")
-    boot = BootstrapOptions(n_bootstrap, ci_method, confidence, seed).wanted(fr.n_episodes)
+    boot = bootstrap.wanted(fr.n_episodes)
     z = _standardised(fr.rewards, fr.weights, fr.names)
     p = fr.weights / fr.weights.sum()
     rho = (z * p[:, None]).T @ z
@@ -131,11 +129,8 @@ def epic_pairwise(
             SummedStatistic(sums, lambda s: _pair_rho(s, k, iu)),
             fr.n_episodes,
             rho[a, b],
-            n_resamples=n_bootstrap,
-            method=ci_method,
-            confidence=confidence,
-            seed=seed,
-            what="pairwise EPIC distance",
+            replace(bootstrap, resamples=None),
+            "pairwise EPIC distance",
         )
         low, high, n_deg = np.zeros((k, k)), np.zeros((k, k)), np.zeros((k, k), dtype=int)
         for out, vals in ((low, distance_from_rho(ci.high)), (high, distance_from_rho(ci.low))):
@@ -143,8 +138,7 @@ def epic_pairwise(
         n_deg[a, b] = n_deg[b, a] = ci.n_degenerate
     method = "EPIC distance sqrt(½(1 − ρ)) of every pair of rewards (weighted Pearson ρ)"
     if boot:
-        label = "BCa" if ci_method == "bca" else "percentile"
-        method += f"; {label} bootstrap over episodes (B={n_bootstrap})"
+        method += f"; {bootstrap.label} bootstrap over episodes (B={bootstrap.n_bootstrap})"
     dist = np.asarray(distance_from_rho(rho))
     np.fill_diagonal(dist, 0.0)
     return PairwiseEpic(
@@ -155,10 +149,10 @@ def epic_pairwise(
         n_degenerate=n_deg,
         names=fr.names,
         method=method,
-        ci_method=ci_method if boot else None,
-        confidence=confidence,
+        ci_method=bootstrap.ci_method if boot else None,
+        confidence=bootstrap.confidence,
         n=fr.n,
         n_episodes=fr.n_episodes,
-        n_bootstrap=n_bootstrap if boot else 0,
-        seed=seed,
+        n_bootstrap=bootstrap.n_bootstrap if boot else 0,
+        seed=bootstrap.seed,
     )

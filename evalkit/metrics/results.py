@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from evalkit.metrics.metric_result import MetricResult
 from evalkit.text import fixed, plural
 
 
@@ -68,6 +69,33 @@ class GoalEpicResult:
         for key in ("interval", "rho_interval"):
             d[key] = None if d[key] is None else [float(v) for v in d[key]]
         return d
+
+    def to_metric_result(self) -> MetricResult:
+        """This result as the metric panel's row (``metric="epic"``, ``estimate`` the distance);
+        ``details`` carries ``rho``, ``rho_interval``, ``n_goal``, ``n_nongoal``,
+        ``n_goal_episodes`` and ``weighted``."""
+        return MetricResult(
+            metric="epic",
+            estimate=self.distance,
+            interval=self.interval,
+            method=self.method,
+            ci_method=self.ci_method,
+            confidence=self.confidence,
+            n=self.n_frames,
+            n_episodes=self.n_episodes,
+            n_bootstrap=self.n_bootstrap,
+            n_degenerate=self.n_degenerate,
+            seed=self.seed,
+            name=self.name,
+            details={
+                "rho": self.rho,
+                "rho_interval": self.rho_interval,
+                "n_goal": self.n_goal,
+                "n_nongoal": self.n_nongoal,
+                "n_goal_episodes": self.n_goal_episodes,
+                "weighted": self.weighted,
+            },
+        )
 
     def __str__(self) -> str:
         name = f"{self.name}: " if self.name else ""

@@ -19,8 +19,9 @@ from typing import Sequence
 import numpy as np
 
 from evalkit.metrics.metric_result import MetricResult
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.rank_agreement import rank_agreement
-from evalkit.metrics.tables import RESAMPLE_BINS_2D, BootstrapOptions, midranks, spearman_from_table
+from evalkit.metrics.tables import RESAMPLE_BINS_2D, midranks, spearman_from_table
 
 DEFINITION = "Spearman ρ of reward and progress (weighted mid-ranks)"
 
@@ -52,13 +53,9 @@ def spearman(
     weights: np.ndarray | None = None,
     episodes: np.ndarray | None = None,
     *,
-    n_bootstrap: int = 2000,
-    ci_method: str = "bca",
-    confidence: float = 0.95,
-    seed: int = 0,
+    bootstrap: BootstrapOptions = BootstrapOptions(),
     names: Sequence[str] | None = None,
     bins: int | None = RESAMPLE_BINS_2D,
-    resamples: np.ndarray | None = None,
 ) -> list[MetricResult]:
     """Spearman ρ of each reward column with ``progress`` (one value per frame), ``metric="spearman"``.
 
@@ -71,7 +68,7 @@ def spearman(
         progress,
         weights,
         episodes,
-        BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples),
+        bootstrap,
         names,
         bins,
     )

@@ -14,15 +14,16 @@ to the metric's range (:data:`METRIC_RANGES`). Estimates are always exact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 
 from evalkit.errors import DegenerateError
-from evalkit.metrics.bootstrap import check_interval_options, episode_index
+from evalkit.metrics.bootstrap import episode_index
 from evalkit.metrics.cluster import ClusterInterval, cluster_bootstrap
 from evalkit.metrics.metric_result import MetricResult
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.stats import as_reward_matrix, as_weights, check_finite
 
 RESAMPLE_BINS_1D = 256
@@ -120,11 +121,6 @@ def coarsen(codes: np.ndarray, sizes: np.ndarray, max_bins: int | None) -> tuple
     return group_bin.ravel()[codes], len(used)
 
 
-def value_bins(x: np.ndarray, max_bins: int | None) -> tuple[np.ndarray, int]:
-    """Bin index per value, ``0..Q-1`` in increasing value (:func:`tie_groups`, :func:`coarsen`)."""
-    return coarsen(*tie_groups(x), max_bins)
-
-
 def episode_histogram(
     fr: Frames, codes: np.ndarray, n_cells: int, weights: np.ndarray
 ) -> np.ndarray:
@@ -207,37 +203,6 @@ def kendall_from_table(table: np.ndarray) -> np.ndarray:
     return np.where(degenerate, np.nan, np.clip(tau, -1.0, 1.0))
 
 
-@dataclass(frozen=True)
-class BootstrapOptions:
-    """How a metric's interval is bootstrapped (the keyword arguments of every metric function).
-
-    :ivar n_bootstrap: resamples (0: point estimate only).
-    :ivar ci_method: ``"bca"`` or ``"percentile"``.
-    :ivar confidence: nominal coverage, in (0, 1).
-    :ivar seed: seed of the resampling.
-    :ivar resamples: counts from :func:`evalkit.metrics.cluster.draw_resamples`, to share one draw.
-    """
-
-    n_bootstrap: int = 2000
-    ci_method: str = "bca"
-    confidence: float = 0.95
-    seed: int = 0
-    resamples: np.ndarray | None = None
-
-    def wanted(self, n_episodes: int) -> bool:
-        """Check the options; whether to bootstrap (which needs at least 2 episodes)."""
-        check_interval_options(self.ci_method, self.confidence, self.n_bootstrap)
-        if self.n_bootstrap > 0 and n_episodes < 2:
-            raise DegenerateError(
-                f"There is {n_episodes} episode; a bootstrap over episodes needs at least 2 (or ask "
-                "for the point estimate only: n_bootstrap=0)."
-            )
-        return self.n_bootstrap > 0
-
-    def as_kwargs(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
 def finish(
     metrics: Sequence[tuple[str, str]],
     estimates: np.ndarray,
@@ -258,17 +223,7 @@ def finish(
     """
     interval = None
     if statistic is not None and options.n_bootstrap > 0:
-        interval = cluster_bootstrap(
-            statistic,
-            fr.n_episodes,
-            estimates.ravel(),
-            n_resamples=options.n_bootstrap,
-            method=options.ci_method,
-            confidence=options.confidence,
-            seed=options.seed,
-            what=what,
-            resamples=options.resamples,
-        )
+        interval = cluster_bootstrap(statistic, fr.n_episodes, estimates.ravel(), options, what)
     return _results(metrics, estimates, interval, fr, options, details)
 
 
@@ -285,8 +240,7 @@ def _results(
     for i, (metric, definition) in enumerate(metrics):
         method = definition
         if interval is not None:
-            label = "BCa" if options.ci_method == "bca" else "percentile"
-            method += f"; {label} bootstrap over episodes (B={options.n_bootstrap})"
+            method += f"; {options.label} bootstrap over episodes (B={options.n_bootstrap})"
         for j in range(k):
             v = j * m + i
             d = details[j] if isinstance(details, (list, tuple)) else details

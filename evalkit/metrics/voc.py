@@ -22,7 +22,8 @@ import numpy as np
 from evalkit.errors import DegenerateError
 from evalkit.metrics.cluster import SummedStatistic, stack
 from evalkit.metrics.metric_result import MetricResult
-from evalkit.metrics.tables import BootstrapOptions, finish, frames
+from evalkit.metrics.options import BootstrapOptions
+from evalkit.metrics.tables import finish, frames
 
 DEFINITION = "VOC: mean over episodes of Spearman(reward, frame index); undefined episodes left out"
 
@@ -80,12 +81,8 @@ def voc(
     episodes: np.ndarray,
     weights: np.ndarray | None = None,
     *,
-    n_bootstrap: int = 2000,
-    ci_method: str = "bca",
-    confidence: float = 0.95,
-    seed: int = 0,
+    bootstrap: BootstrapOptions = BootstrapOptions(),
     names: Sequence[str] | None = None,
-    resamples: np.ndarray | None = None,
 ) -> list[MetricResult]:
     """VOC of each reward column (``metric="voc"``).
 
@@ -100,8 +97,7 @@ def voc(
             "VOC needs episode ids (it correlates reward with time inside each episode)."
         )
     fr = frames(rewards, weights, episodes, names)
-    options = BootstrapOptions(n_bootstrap, ci_method, confidence, seed, resamples)
-    options.wanted(fr.n_episodes)
+    bootstrap.wanted(fr.n_episodes)
     t, length = time_index(fr.episode, fr.n_episodes)
     single = int(np.sum(length < 2))
     if single == fr.n_episodes:
@@ -130,4 +126,4 @@ def voc(
                 "n_single_frame_episodes": single,
             }
         )
-    return finish([("voc", DEFINITION)], estimates, stack(parts), fr, options, "VOC", details)
+    return finish([("voc", DEFINITION)], estimates, stack(parts), fr, bootstrap, "VOC", details)

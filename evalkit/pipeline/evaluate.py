@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,9 @@ from evalkit.data.store import RULE_LABELS, Dataset
 from evalkit.errors import DatasetError, DegenerateError, EvalkitError
 from evalkit.metrics.goal import epic_goal_columns
 from evalkit.metrics.metric_result import MetricResult, MetricUnavailable
-from evalkit.metrics.panel import metric_names, metric_panel
+from evalkit.metrics.options import BootstrapOptions
+from evalkit.metrics.panel import metric_panel
+from evalkit.metrics.registry import metric_names, needing
 from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.results import EPIC_METRIC, result_row, upsert_epic_results
@@ -153,15 +155,16 @@ def evaluate_rewards(
         the set labels are evaluated (human labels rarely cover a whole dataset).
     :param weights: optional frame weights (the state distribution μ); default equal.
     :param save: upsert the rows into ``<dataset>/results/epic.parquet`` (default: write nothing).
-    :param metrics: names of :data:`evalkit.metrics.METRICS` (``"all"``, or a comma-separated
-        string); a metric not defined on this dataset is skipped with its reason (see
-        :meth:`DatasetEpic.skipped`).
-    :param progress: the progress variable of the rank metrics: a state column or an expression
-        of them (default: the family's, :attr:`~evalkit.envs.family.Family.progress`).
+    :param metrics: registered metric names (:func:`evalkit.metrics.metric_names`; ``"all"``, or
+        a comma-separated string); a metric not defined on this dataset is skipped with its
+        reason (see :meth:`DatasetEpic.skipped`).
+    :param progress: the progress variable of the metrics that need one: a state column or an
+        expression of them (default: the family's, :attr:`~evalkit.envs.family.Family.progress`).
     :raises DegenerateError: with the dataset, task and label set named, when EPIC is undefined,
         or an unknown metric name.
     """
     chosen = metric_names(metrics)
+    bootstrap = BootstrapOptions(n_bootstrap, ci_method, confidence, seed)
     t = get_task(task)
     if t.family != dataset.family:
         raise DatasetError(
@@ -187,10 +190,7 @@ def evaluate_rewards(
                 labels,
                 weights,
                 dataset.episodes[frame_ids],
-                n_bootstrap=n_bootstrap,
-                ci_method=ci_method,
-                confidence=confidence,
-                seed=seed,
+                bootstrap=bootstrap,
                 names=source.column_names(),
             )
         )
@@ -209,10 +209,7 @@ def evaluate_rewards(
             weights,
             others,
             progress,
-            n_bootstrap=n_bootstrap,
-            ci_method=ci_method,
-            confidence=confidence,
-            seed=seed,
+            bootstrap=bootstrap,
             names=source.column_names(),
         )
         if others
@@ -235,9 +232,28 @@ def evaluate_rewards(
     return run
 
 
-RANK_METRICS = ("spearman", "kendall")
 GT_REWARD_COLUMN = "gt_reward"
 """The state-table column of the ground-truth reward (evaluation rollouts store it): ERC's input."""
+
+
+def progress_for(
+    metrics: Sequence[str], compute: Callable[[], np.ndarray], strict: bool = False
+) -> tuple[np.ndarray | None, list[MetricUnavailable]]:
+    """The progress variable when a chosen metric needs one (``None`` otherwise), and the metrics
+    skipped because it could not be computed (with the reason).
+
+    :param compute: computes the progress variable; it may raise :class:`EvalkitError`.
+    :param strict: raise that error instead of skipping (the user named the progress variable).
+    """
+    wanting = needing("progress", metrics)
+    if not wanting:
+        return None, []
+    try:
+        return compute(), []
+    except EvalkitError as exc:
+        if strict:
+            raise
+        return None, [MetricUnavailable(m, str(exc)) for m in wanting]
 
 
 def _panel(
@@ -253,16 +269,10 @@ def _panel(
 ) -> list[MetricResult | MetricUnavailable]:
     """The panel's other metrics on the evaluated frames; undefined ones come back skipped."""
     states = dataset.states.iloc[frame_ids]
-    progress_values = None
-    skipped: list[MetricUnavailable] = []
-    if any(m in RANK_METRICS for m in metrics):
-        try:
-            progress_values = task.env.progress_values(states, progress)
-        except EvalkitError as exc:
-            if progress is not None:
-                raise  # the user named a progress that does not work: say so, do not skip
-            skipped = [MetricUnavailable(m, str(exc)) for m in metrics if m in RANK_METRICS]
-            metrics = [m for m in metrics if m not in RANK_METRICS]
+    progress_values, skipped = progress_for(
+        metrics, lambda: task.env.progress_values(states, progress), strict=progress is not None
+    )
+    metrics = [m for m in metrics if m not in {s.metric for s in skipped}]
     gt = states[GT_REWARD_COLUMN].to_numpy(dtype=float) if GT_REWARD_COLUMN in states else None
     results = (
         metric_panel(

@@ -28,11 +28,12 @@ import pandas as pd
 
 from evalkit.errors import EvalkitError
 from evalkit.metrics.pairwise import epic_pairwise
+from evalkit.metrics.registry import get_result_row
 from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.evaluate import evaluate_rewards
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.prototypes import prototype_reward_source
-from evalkit.pipeline.results import load_epic_results, saved_results
+from evalkit.pipeline.results import EPIC_METRIC, load_epic_results, saved_results
 from evalkit.pipeline.reward_spec import HEAD_PREFIX, reward_source
 from evalkit.pipeline.sources import RewardSource, clip_reward_source
 from evalkit.tasks import get_family, get_task
@@ -416,8 +417,8 @@ def scaling_data(
 ) -> ScalingData:
     """EPIC distance (or another metric of the panel) with its interval for every model and α.
 
-    :param metric: a row name of the results table: ``epic``, ``auc``, ``ap``, ``spearman``,
-        ``kendall``, ``voc``, ``erc_pearson`` or ``erc_spearman``.
+    :param metric: a row name of the results table: a result row of a registered metric
+        (:func:`evalkit.metrics.result_rows`: ``epic``, ``auc``, …, ``erc_pearson``).
     :param goal_frames: the goal as example frames instead of the task's sentence (with
         ``baseline_frames``, the baseline too): every model's prototype reward is computed from
         its cached embeddings (never read from saved results, which hold CLIP rows only).
@@ -433,8 +434,9 @@ def scaling_data(
 
     say = progress or (lambda _msg: None)
     saved = saved_clip_results(dataset, task, label_set, metric)
-    what = "EPIC" if metric == "epic" else metric
-    metric_option = "" if metric == "epic" else f" --metrics {metric.split('_')[0]}"
+    what = "EPIC" if metric == EPIC_METRIC else metric
+    producer = get_result_row(metric)[0].name
+    metric_option = "" if producer == EPIC_METRIC else f" --metrics {producer}"
     parts, computed, params = [], [], {}
     for spec in models:
         spec = ModelSpec.coerce(spec)
@@ -530,7 +532,7 @@ def _metric_rows(
         label_set=label_set,
         n_bootstrap=n_bootstrap,
         save=save,
-        metrics=["erc" if metric.startswith("erc_") else metric],
+        metrics=[get_result_row(metric)[0].name],
     )
     table = run.table()
     rows = table if table.empty else table[table["metric"] == metric]

@@ -35,6 +35,7 @@ from evalkit.heads import (
     save_head,
 )
 from evalkit.metrics.goal import epic_goal
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.labels import DatasetLabels, dataset_labels
 from evalkit.pipeline.sources import RewardSource
@@ -199,7 +200,7 @@ def align(
         "folds": folds,
         "seed": seed,
     }
-    score = {"n_bootstrap": n_bootstrap, "seed": seed}
+    score = {"bootstrap": BootstrapOptions(n_bootstrap, seed=seed)}
     held = epic_goal(heldout, y, episodes=episodes, **score)
     meta["heldout_epic"] = {"distance": held.distance, "interval": held.interval}
     head = LogisticHead(weights=final.weights, bias=final.bias, l2=final.l2, meta=meta)
@@ -355,8 +356,7 @@ def transfer(
         source.values[ids, 0],
         goal.labels[ids],
         episodes=dataset.episodes[ids],
-        n_bootstrap=n_bootstrap,
-        seed=seed,
+        bootstrap=BootstrapOptions(n_bootstrap, seed=seed),
     )
     saved = head.meta.get("heldout_epic")
     own = None

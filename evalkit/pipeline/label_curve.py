@@ -26,6 +26,7 @@ from evalkit.data.store import RULE_LABELS, Dataset
 from evalkit.errors import EvalkitError
 from evalkit.heads import episode_folds
 from evalkit.metrics.goal import epic_goal
+from evalkit.metrics.options import NO_INTERVAL, BootstrapOptions
 from evalkit.pipeline.heads import fit_head, inner_folds, labelled_embeddings
 from evalkit.pipeline.selection import FoldEstimate, mean_interval
 
@@ -210,7 +211,7 @@ def _point(
                 continue
             subsets.append(chosen)
             rewards.append(head.reward(x[test]))
-            scores.append(epic_goal(rewards[-1], y[test], n_bootstrap=0).distance)
+            scores.append(epic_goal(rewards[-1], y[test], bootstrap=NO_INTERVAL).distance)
             frames.append(int(fit_on.sum()))
             goals.append(int(y[fit_on].sum()))
             break
@@ -222,9 +223,7 @@ def _point(
             rewards[0],
             y[test],
             episodes=ep[test],
-            n_bootstrap=n_bootstrap,
-            seed=seed,
-            confidence=confidence,
+            bootstrap=BootstrapOptions(n_bootstrap, seed=seed, confidence=confidence),
         )
         assert every.interval is not None
         estimate = FoldEstimate(every.distance, *every.interval, (every.distance,))

@@ -40,6 +40,7 @@ from evalkit.errors import DegenerateError, EvalkitError
 from evalkit.fileio import atomic_write_text
 from evalkit.heads import episode_folds
 from evalkit.metrics.goal import epic_goal_columns
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.heads import (
     check_enough_labels,
@@ -228,7 +229,10 @@ def epic_columns(
 ) -> list[GoalEpicResult | None]:
     """:func:`evalkit.metrics.goal.epic_goal_columns` of every column, ``None`` for a column whose
     distance is undefined (all columns at once, one by one only when one is degenerate)."""
-    kwargs = dict(episodes=episodes, n_bootstrap=n_bootstrap, seed=seed, confidence=confidence)
+    kwargs = dict(
+        episodes=episodes,
+        bootstrap=BootstrapOptions(n_bootstrap, seed=seed, confidence=confidence),
+    )
     try:
         return list(epic_goal_columns(rewards, labels, **kwargs))
     except DegenerateError:

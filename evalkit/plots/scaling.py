@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from evalkit.errors import DegenerateError
+from evalkit.metrics.registry import ResultRow, get_result_row
 from evalkit.plots.style import (
     COLUMN_WIDTH,
     OKABE_ITO,
@@ -51,26 +52,6 @@ UNINFORMATIVE = math.sqrt(0.5)
 DISTANCE_LABEL = "EPIC distance (lower is better)"
 
 
-@dataclass(frozen=True)
-class MetricAxis:
-    """How a metric's value is drawn: the y-axis label and the value of an uninformative reward."""
-
-    label: str
-    reference: float | None
-    reference_label: str = ""
-
-
-METRIC_AXES: dict[str, MetricAxis] = {
-    "epic": MetricAxis(DISTANCE_LABEL, UNINFORMATIVE, "uninformative (√½)"),
-    "auc": MetricAxis("ROC-AUC (higher is better)", 0.5, "chance (0.5)"),
-    "ap": MetricAxis("average precision (higher is better)", None),
-    "spearman": MetricAxis("Spearman ρ with progress (higher is better)", 0.0, "no order (0)"),
-    "kendall": MetricAxis("Kendall τ-b with progress (higher is better)", 0.0, "no order (0)"),
-    "voc": MetricAxis("VOC (higher is better)", 0.0, "no order (0)"),
-    "erc_pearson": MetricAxis("ERC, Pearson (higher is better)", 0.0, "uncorrelated (0)"),
-    "erc_spearman": MetricAxis("ERC, Spearman (higher is better)", 0.0, "uncorrelated (0)"),
-}
-"""The y axis of the scaling figures for each metric of the panel (``distance`` holds its value)."""
 HEAD_MARKERS: tuple[str, ...] = ("*", "P", "X", "h", "p")
 """Markers of reward heads' points (series of α use :data:`~evalkit.plots.style.MARKERS`)."""
 HEAD_COLORS: tuple[str, ...] = (
@@ -181,7 +162,7 @@ def _draw_heads(ax: Axes, table: pd.DataFrame, x_of: Callable[[pd.DataFrame], np
         container.lines[0].set_gid(HEAD_GID)
 
 
-def _reference_line(ax: Axes, axis: MetricAxis) -> None:
+def _reference_line(ax: Axes, axis: ResultRow) -> None:
     if axis.reference is None:
         return
     ax.axhline(
@@ -208,13 +189,14 @@ def plot_scaling_by_model(
         then ordered by size); one row per model and α.
     :param model_order: x-axis order of the models (default: by ``params`` if present, else the
         table's order).
-    :param metric: which metric ``distance`` holds (:data:`METRIC_AXES`: the y label and the
+    :param metric: which result row ``distance`` holds (a registered metric's
+        :class:`~evalkit.metrics.registry.ResultRow`: the y label and the
         uninformative reference line).
     :returns: the figure; one :class:`~matplotlib.container.ErrorbarContainer` per α, labelled
         ``"α = …"``. Points of different α are nudged sideways so their error bars do not overlap.
     """
     check_columns(table, SCALING_MODEL_COLUMNS, "plot_scaling_by_model")
-    axis = METRIC_AXES[metric]
+    axis = get_result_row(metric)[1]
     models = _model_order(table, model_order)
     position = {m: i for i, m in enumerate(models)}
     groups = sorted(_alpha_rows(table).groupby("alpha"), key=lambda kv: kv[0])
@@ -240,7 +222,7 @@ def plot_scaling_by_model(
         ax.set_xticks(range(len(models)), models)
         ax.set_xlim(-0.5, len(models) - 0.5)
         ax.set_xlabel("CLIP model")
-        ax.set_ylabel(axis.label)
+        ax.set_ylabel(axis.axis_label)
         ax.grid(axis="x", visible=False)
         legend_below(ax, ncols=3)
         set_title(ax, title, random_weights)
@@ -269,7 +251,7 @@ def plot_scaling_by_size(
         line with ``gid`` :data:`FIT_GID`.
     """
     check_columns(table, SCALING_SIZE_COLUMNS, "plot_scaling_by_size")
-    axis = METRIC_AXES[metric]
+    axis = get_result_row(metric)[1]
     data = table
     if alphas is not None:
         wanted = np.asarray(alphas, dtype=float)
@@ -348,7 +330,7 @@ def plot_scaling_by_size(
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: short_count(value)))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("parameters (log scale)")
-        ax.set_ylabel(axis.label)
+        ax.set_ylabel(axis.axis_label)
         fitted = any(line.get_gid() == FIT_GID for line in ax.lines)
         legend_below(
             ax,

@@ -43,6 +43,7 @@ from evalkit.data.store import Dataset, iter_datasets, resolve_root
 from evalkit.envs.humanoid_poses import HUMANOID_TASKS
 from evalkit.errors import DatasetError, EvalkitError
 from evalkit.fileio import atomic_folder
+from evalkit.metrics.registry import result_rows
 from evalkit.pipeline.figures import (
     CLIP_SOURCE,
     PROTOTYPE_PREFIX,
@@ -732,7 +733,7 @@ def panel_groups(panel: pd.DataFrame) -> list[dict[str, Any]]:
     for (task, dataset, label_set), rows in panel.groupby(
         ["task", "dataset", "label_set"], sort=True
     ):
-        metrics = list(dict.fromkeys(rows["metric"]))
+        metrics = _registry_order(rows["metric"])
         table = []
         keys = ["reward_source", "model", "pretrained", "alpha"]
         for key, group in rows.groupby(keys, sort=True, dropna=False):
@@ -760,16 +761,25 @@ def panel_groups(panel: pd.DataFrame) -> list[dict[str, Any]]:
                     ),
                 }
             )
+        known = result_rows()
         groups.append(
             {
                 "task": task,
                 "dataset": dataset,
                 "label_set": label_set,
                 "metrics": metrics,
+                "titles": [known[m][1].axis_label if m in known else m for m in metrics],
                 "rows": table,
             }
         )
     return groups
+
+
+def _registry_order(names: pd.Series) -> list[str]:
+    """Result row names in the registry's order (rows of metrics no longer registered last)."""
+    order = {name: i for i, name in enumerate(result_rows())}
+    present = list(dict.fromkeys(names))
+    return sorted(present, key=lambda m: (order.get(m, len(order)), present.index(m)))
 
 
 def epic_groups(epic: pd.DataFrame, order: Sequence[tuple[str, str]] = ()) -> list[dict[str, Any]]:

@@ -39,12 +39,18 @@ import pandas as pd
 from evalkit.data.store import Dataset, iter_datasets
 from evalkit.errors import DegenerateError, EvalkitError
 from evalkit.metrics.metric_result import MetricResult
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.panel import metric_panel
+from evalkit.metrics.registry import needing
 from evalkit.pipeline.figures import saved_clip_results
 from evalkit.plots.contact_sheet import plot_contact_sheet
 from evalkit.plots.style import save_figure
 from evalkit.tasks import Task
 
+MONITORED = ("epic", "auc", "spearman")
+"""The registered metrics the monitor measures (the :class:`Fidelity` figures, in its order):
+the first with its episode-bootstrap interval, the others as point estimates. The progress
+variable is computed only when one of them needs it."""
 STATE_KEY = "state"
 """Where :class:`RecordState` puts a step's physical state in ``info``."""
 WINDOW_FRAMES = 10_000
@@ -155,11 +161,12 @@ def measure_fidelity(
     Only EPIC gets an interval: the others' bootstraps would cost more than the rest of the
     measurement together."""
     labels = np.asarray(labels, dtype=bool)
-    inputs = dict(labels=labels, progress=progress, episodes=np.asarray(episodes), seed=seed)
+    inputs = dict(labels=labels, progress=progress, episodes=np.asarray(episodes))
     rewards = np.asarray(rewards, dtype=np.float64)
-    epic = _panel_result(rewards, "epic", n_bootstrap, inputs)
-    auc = _panel_result(rewards, "auc", 0, inputs)
-    rank = _panel_result(rewards, "spearman", 0, inputs) if progress is not None else None
+    bootstrap = BootstrapOptions(n_bootstrap=n_bootstrap, seed=seed)
+    with_interval, point = MONITORED[0], MONITORED[1:]
+    epic = _panel_result(rewards, with_interval, bootstrap, inputs)
+    auc, rank = (_panel_result(rewards, m, bootstrap.without_interval(), inputs) for m in point)
     return Fidelity(
         frames=len(labels),
         goal_share=float(labels.mean()) if len(labels) else math.nan,
@@ -171,15 +178,17 @@ def measure_fidelity(
 
 
 def _panel_result(
-    rewards: np.ndarray, metric: str, n_bootstrap: int, inputs: dict[str, Any]
+    rewards: np.ndarray, metric: str, bootstrap: BootstrapOptions, inputs: dict[str, Any]
 ) -> MetricResult | None:
-    """One metric of the panel; without its interval when the bootstrap is not defined (goal
-    frames in one episode only), ``None`` when the metric is not (one class, a constant reward):
-    a measurement never stops a training run."""
-    for n in dict.fromkeys((n_bootstrap, 0)):
+    """One registered metric; without its interval when the bootstrap is not defined (goal
+    frames in one episode only), ``None`` when the metric is not (one class, a constant reward,
+    an input it needs missing, such as the progress variable of a family without one): a
+    measurement never stops a training run."""
+    tries = [bootstrap] if bootstrap.n_bootstrap == 0 else [bootstrap, bootstrap.without_interval()]
+    for options in tries:
         try:
             results = metric_panel(
-                rewards, metrics=(metric,), n_bootstrap=n, skip_unavailable=True, **inputs
+                rewards, metrics=(metric,), bootstrap=options, skip_unavailable=True, **inputs
             )
         except DegenerateError:
             continue
@@ -278,6 +287,7 @@ class VisitedFrames:
     ) -> None:
         self.task, self.n_envs, self.window, self.n_bootstrap = task, n_envs, window, n_bootstrap
         self.progress = task.env.progress
+        self._wants_progress = self.progress is not None and bool(needing("progress", MONITORED))
         self.reservoir = ContactSheetReservoir(sheet_size)
         self._episode = np.arange(n_envs)  # the running episode id of every environment
         self._pending: deque[tuple[list[dict[str, float]], np.ndarray]] = deque()
@@ -370,7 +380,7 @@ class VisitedFrames:
             table["reward"].to_numpy(),
             table["goal"].to_numpy(dtype=bool),
             table["episode"].to_numpy(),
-            self.task.env.progress_values(table) if self.progress is not None else None,
+            self.task.env.progress_values(table) if self._wants_progress else None,
             n_bootstrap=self.n_bootstrap,
         )
 

@@ -6,7 +6,7 @@ environment's ``gt_reward``; datasets written before kept it as ``clip_reward``
 (:data:`LEGACY_REWARD_COLUMN`), which :func:`stored_rewards` still reads.
 
 :func:`reward_metrics` measures that reward against the task's rule labels of the rollout
-states with the metric panel (:func:`evalkit.metrics.panel.metric_panel`, every metric: goal EPIC,
+states with every registered metric (:func:`evalkit.metrics.panel.metric_panel`: goal EPIC,
 AUC, AP, rank agreement with the family's progress variable, VOC, and ERC across episodes against
 the ground-truth returns), each with its episode-bootstrap interval; a metric that is undefined on the rollouts (ERC when
 every episode has the same ground-truth return, as a fixed-length CartPole episode does) is
@@ -20,16 +20,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import DegenerateError, EvalkitError
+from evalkit.errors import DegenerateError
 from evalkit.metrics.metric_result import MetricResult, MetricUnavailable
-from evalkit.metrics.panel import METRICS, metric_panel
+from evalkit.metrics.options import BootstrapOptions
+from evalkit.metrics.panel import metric_panel
+from evalkit.metrics.registry import metric_names
+from evalkit.pipeline.evaluate import progress_for
 
 REWARD_COLUMN = "train_reward"
 """The rollout-state column of the run's training reward per step."""
 LEGACY_REWARD_COLUMN = "clip_reward"
 """Its name in rollout datasets written before any reward other than CLIP could train."""
 GT_COLUMN = "gt_reward"
-RANK_METRICS = ("spearman", "kendall")
 EVAL_BOOTSTRAP = 1000
 """Bootstrap resamples of the rollout metrics' intervals (episodes are few; 1000 is plenty)."""
 
@@ -50,23 +52,27 @@ def reward_metrics(
     n_bootstrap: int = EVAL_BOOTSTRAP,
     seed: int = 0,
 ) -> list[MetricResult | MetricUnavailable]:
-    """Every panel metric of the stored training reward of ``states`` against ``labels``.
+    """Every registered metric of the stored training reward of ``states`` against ``labels``.
 
     :param states: rollout states with ``episode``, ``gt_reward`` and the reward column.
     :param labels: the task's rule label of every row.
-    :param progress: a callable giving the family's progress variable of ``states`` (it may
-        raise :class:`EvalkitError`: the rank metrics are then skipped with its reason).
+    :param progress: a callable giving the family's progress variable of ``states``, computed
+        when a metric needs it (it may raise :class:`EvalkitError`: those metrics are then
+        skipped with its reason).
     :returns: empty when ``states`` hold no training reward (a ground-truth run).
     """
     rewards = stored_rewards(states)
     if rewards is None:
         return []
-    try:
-        progress_values, no_progress = progress(states), None
-    except EvalkitError as exc:
-        progress_values, no_progress = None, str(exc)
+    names = metric_names()
+    progress_values, skipped = progress_for(names, lambda: progress(states))
+    reasons = {s.metric: s for s in skipped}
+    bootstrap = BootstrapOptions(n_bootstrap=n_bootstrap, seed=seed)
     results: list[MetricResult | MetricUnavailable] = []
-    for name in METRICS:  # one at a time: one undefined on these rollouts skips only itself
+    for name in names:  # one at a time: one undefined on these rollouts skips only itself
+        if name in reasons:  # the family's own reason, not "no progress variable was given"
+            results.append(reasons[name])
+            continue
         try:
             results += metric_panel(
                 rewards,
@@ -75,17 +81,9 @@ def reward_metrics(
                 episodes=states["episode"].to_numpy(),
                 gt_rewards=states[GT_COLUMN].to_numpy(dtype=float),
                 metrics=[name],
-                n_bootstrap=n_bootstrap,
-                seed=seed,
+                bootstrap=bootstrap,
                 skip_unavailable=True,
             )
         except DegenerateError as exc:  # e.g. ERC when every episode has the same return
             results.append(MetricUnavailable(name, str(exc)))
-    if no_progress is None:
-        return results
-    return [  # the family's own reason, not "no progress variable was given"
-        MetricUnavailable(r.metric, no_progress)
-        if isinstance(r, MetricUnavailable) and r.metric in RANK_METRICS
-        else r
-        for r in results
-    ]
+    return results

@@ -15,6 +15,7 @@ from evalkit.data.store import open_dataset
 from evalkit.errors import EvalkitError
 from evalkit.heads import load_head
 from evalkit.metrics.goal import epic_goal
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.rewards import RewardModel
 from evalkit.tasks import get_task
 from evalkit.train.config import read_run_config
@@ -100,7 +101,9 @@ def test_text_epic_is_definition_1_of_the_saved_model(quick_run):
         pretrained=str(out / "model" / "e2e-vit.safetensors"),
         device="cpu",
     )
-    independent = epic_goal(model(ds.frames), ds.labels("cartpole"), n_bootstrap=0).distance
+    independent = epic_goal(
+        model(ds.frames), ds.labels("cartpole"), bootstrap=BootstrapOptions(n_bootstrap=0)
+    ).distance
     assert summary["text"]["distance"] == pytest.approx(independent, abs=1e-5)
 
 

@@ -15,6 +15,7 @@ import pytest
 from helpers_epic import build_cartpole_dataset, write_reward_module
 
 from evalkit.metrics import epic_goal
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.pipeline import load_epic_results
 
 SQRT_HALF = math.sqrt(0.5)
@@ -187,7 +188,9 @@ def test_reward_columns_npy_and_csv_aligned_by_frame_id(cli, sweep, tmp_path):
     pd.DataFrame({"frame_id": perm, "score": reward[perm], "other": 0.0}).to_csv(
         tmp_path / "r.csv", index=False
     )
-    expected = epic_goal(reward, np.abs(angle) <= math.radians(12), n_bootstrap=0).distance
+    expected = epic_goal(
+        reward, np.abs(angle) <= math.radians(12), bootstrap=BootstrapOptions(n_bootstrap=0)
+    ).distance
     for spec in (f"{tmp_path / 'r.npy'}", f"{tmp_path / 'r.csv'}:score"):
         (row,) = _json(
             cli(

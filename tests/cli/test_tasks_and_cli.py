@@ -83,7 +83,7 @@ def test_unknown_names_suggest_the_closest():
     with pytest.raises(EvalkitError, match="Did you mean 'kneeling'"):
         get_task("kneling")
     with pytest.raises(
-        EvalkitError, match="Valid environment familys?: cartpole, mountaincar, humanoid"
+        EvalkitError, match="Valid environment families: cartpole, mountaincar, humanoid"
     ):
         get_family("acrobot")
 

@@ -10,6 +10,7 @@ from scipy import stats
 
 from evalkit.metrics import bootstrap_pearson, epic_goal
 from evalkit.metrics.bootstrap import episode_index, resample_counts
+from evalkit.metrics.options import BootstrapOptions
 
 
 def _coverage(
@@ -31,9 +32,7 @@ def _coverage(
             x,
             y,
             episodes=ep if use_episodes else None,
-            n_bootstrap=n_resamples,
-            ci_method=method,
-            seed=i,
+            bootstrap=BootstrapOptions(n_bootstrap=n_resamples, ci_method=method, seed=i),
         )
         hits += res.rho_interval[0] <= rho <= res.rho_interval[1]
     return hits / n_datasets
@@ -58,7 +57,12 @@ def test_vectorised_resamples_equal_a_naive_loop():
     x = np.c_[x, x**3 + rng.normal(size=len(x))]
     w = rng.integers(1, 3, size=len(x)).astype(float)
     res = bootstrap_pearson(
-        x, y, w, ep, n_resamples=60, method="percentile", seed=11, binary_y=True
+        x,
+        y,
+        w,
+        ep,
+        binary_y=True,
+        bootstrap=BootstrapOptions(n_bootstrap=60, ci_method="percentile", seed=11),
     )
     inverse, n_ep = episode_index(ep, len(x))
     counts = resample_counts(np.random.default_rng(11), 60, n_ep)
@@ -78,7 +82,13 @@ def test_vectorised_resamples_equal_a_naive_loop():
 def test_bca_acceleration_equals_a_leave_one_episode_out_loop():
     rng = np.random.default_rng(1)
     x, y, ep, _ = clustered_goal_data(rng, 30, 5, 0.3, 1.0, 0.5, 0.5)
-    res = bootstrap_pearson(x, y, episodes=ep, n_resamples=100, method="bca", binary_y=True)
+    res = bootstrap_pearson(
+        x,
+        y,
+        episodes=ep,
+        binary_y=True,
+        bootstrap=BootstrapOptions(n_bootstrap=100, ci_method="bca"),
+    )
     jack = np.array([stats.pearsonr(x[ep != e], y[ep != e]).statistic for e in np.unique(ep)])
     d = jack.mean() - jack
     a = np.sum(d**3) / (6 * np.sum(d**2) ** 1.5)
@@ -92,7 +102,12 @@ def test_matches_scipy_bootstrap_for_independent_frames(method, scipy_method):
     n = 300
     y = rng.random(n) < 0.3
     x = 0.7 * y + rng.normal(size=n) + 0.3 * rng.normal(size=n) ** 2
-    ours = bootstrap_pearson(x, y, n_resamples=20_000, method=method, seed=1, binary_y=True)
+    ours = bootstrap_pearson(
+        x,
+        y,
+        binary_y=True,
+        bootstrap=BootstrapOptions(n_bootstrap=20_000, ci_method=method, seed=1),
+    )
     theirs = stats.bootstrap(
         (x, y.astype(float)),
         lambda a, b, axis=-1: _pearson(a, b, axis),
@@ -115,9 +130,9 @@ def _pearson(a, b, axis):
 def test_seeded():
     rng = np.random.default_rng(4)
     x, y, ep, _ = clustered_goal_data(rng, 40, 5, 0.3, 1.0, 0.5, 0.5)
-    a = epic_goal(x, y, episodes=ep, n_bootstrap=300, seed=5)
-    b = epic_goal(x, y, episodes=ep, n_bootstrap=300, seed=5)
-    c = epic_goal(x, y, episodes=ep, n_bootstrap=300, seed=6)
+    a = epic_goal(x, y, episodes=ep, bootstrap=BootstrapOptions(n_bootstrap=300, seed=5))
+    b = epic_goal(x, y, episodes=ep, bootstrap=BootstrapOptions(n_bootstrap=300, seed=5))
+    c = epic_goal(x, y, episodes=ep, bootstrap=BootstrapOptions(n_bootstrap=300, seed=6))
     assert a == b
     assert a.interval != c.interval
     assert a.distance == c.distance
@@ -127,17 +142,21 @@ def test_episode_ids_can_be_any_labels():
     rng = np.random.default_rng(5)
     x, y, ep, _ = clustered_goal_data(rng, 20, 5, 0.4, 1.0, 0.5, 0.5)
     names = np.array([f"run-{e:03d}" for e in ep])
-    assert epic_goal(x, y, episodes=ep, n_bootstrap=100) == epic_goal(
-        x, y, episodes=names, n_bootstrap=100
+    assert epic_goal(x, y, episodes=ep, bootstrap=BootstrapOptions(n_bootstrap=100)) == epic_goal(
+        x, y, episodes=names, bootstrap=BootstrapOptions(n_bootstrap=100)
     )
 
 
 def test_blocks_of_resamples_do_not_change_the_result(monkeypatch):
     rng = np.random.default_rng(6)
     x, y, ep, _ = clustered_goal_data(rng, 50, 4, 0.3, 1.0, 0.5, 0.5)
-    whole = bootstrap_pearson(x, y, episodes=ep, n_resamples=100, binary_y=True)
+    whole = bootstrap_pearson(
+        x, y, episodes=ep, binary_y=True, bootstrap=BootstrapOptions(n_bootstrap=100)
+    )
     import evalkit.metrics.bootstrap as bootstrap
 
     monkeypatch.setattr(bootstrap, "_BLOCK_ENTRIES", 50 * 7)  # 7 resamples per block
-    blocked = bootstrap_pearson(x, y, episodes=ep, n_resamples=100, binary_y=True)
+    blocked = bootstrap_pearson(
+        x, y, episodes=ep, binary_y=True, bootstrap=BootstrapOptions(n_bootstrap=100)
+    )
     np.testing.assert_allclose(blocked.resamples, whole.resamples, atol=1e-12)

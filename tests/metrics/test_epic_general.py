@@ -20,6 +20,7 @@ from evalkit.metrics import (
     state_reward,
     tabular_reward,
 )
+from evalkit.metrics.options import BootstrapOptions
 
 finite = st.floats(-5, 5, allow_nan=False, allow_infinity=False)
 positive = st.floats(0.05, 1.0, allow_nan=False)
@@ -258,7 +259,9 @@ def test_sample_based_is_exactly_invariant_to_shaping_with_vector_states():
     shaped = lambda s, a, s2: 3.0 * reward(s, a, s2) - 1.0 + gamma * phi(s2) - phi(s)  # noqa: E731
     s, s2, cs = rng.normal(size=(400, 3)), rng.normal(size=(400, 3)), rng.normal(size=(60, 3))
     a, ca = rng.normal(size=400), rng.normal(size=60)
-    res = epic(reward, shaped, s, a, s2, cs, ca, gamma=gamma, n_bootstrap=200)
+    res = epic(
+        reward, shaped, s, a, s2, cs, ca, gamma=gamma, bootstrap=BootstrapOptions(n_bootstrap=200)
+    )
     assert res.distance == pytest.approx(0.0, abs=1e-6)
     assert res.interval[1] == pytest.approx(0.0, abs=1e-6)
 
@@ -277,7 +280,9 @@ def test_state_only_shortcut_agrees_with_general_epic():
         r_clip, r_goal, gamma=0.8, state_dist=ds, action_dist=da, transition_dist=dt
     )
     next_state_marginal = dt.sum(axis=(0, 1))
-    shortcut = epic_goal(f, goal, weights=next_state_marginal, n_bootstrap=0)
+    shortcut = epic_goal(
+        f, goal, weights=next_state_marginal, bootstrap=BootstrapOptions(n_bootstrap=0)
+    )
     assert general.distance == pytest.approx(shortcut.distance, abs=1e-12)
     assert general.rho == pytest.approx(shortcut.rho, abs=1e-12)
 
@@ -294,7 +299,7 @@ def test_state_only_shortcut_agrees_with_general_epic():
         ca,
         gamma=0.8,
     )
-    per_frame = epic_goal(f[s2], goal[s2], n_bootstrap=0)
+    per_frame = epic_goal(f[s2], goal[s2], bootstrap=BootstrapOptions(n_bootstrap=0))
     assert sampled.distance == pytest.approx(per_frame.distance, abs=1e-12)
 
 

@@ -20,6 +20,7 @@ from evalkit.metrics.bootstrap import _bca_levels, bootstrap_pearson
 from evalkit.metrics.cluster import draw_resamples
 from evalkit.metrics.erc import erc
 from evalkit.metrics.kendall import kendall
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.spearman import spearman
 from evalkit.metrics.voc import voc
 
@@ -116,7 +117,7 @@ CASES = {
 def test_percentile_interval_equals_naive_resample_loop(name):
     ours, naive = CASES[name]
     x, y, p, gt, ep = episodes_data(1)
-    res = ours(x, y, p, gt, ep, n_bootstrap=B, ci_method="percentile", confidence=0.9, seed=3)
+    res = ours(x, y, p, gt, ep, bootstrap=BootstrapOptions(B, "percentile", 0.9, 3))
     assert res.metric == name
     counts = draw_resamples(B, N_EP, seed=3)
     values = [naive(x[i], y[i], p[i], gt[i], e) for i, e in resampled_rows(counts, ep)]
@@ -129,7 +130,7 @@ def test_percentile_interval_equals_naive_resample_loop(name):
 def test_bca_interval_equals_naive_loop_with_episode_jackknife(name):
     ours, naive = CASES[name]
     x, y, p, gt, ep = episodes_data(2)
-    res = ours(x, y, p, gt, ep, n_bootstrap=B, ci_method="bca", confidence=0.9, seed=4)
+    res = ours(x, y, p, gt, ep, bootstrap=BootstrapOptions(B, "bca", 0.9, 4))
     counts = draw_resamples(B, N_EP, seed=4)
     boot = np.array([naive(x[i], y[i], p[i], gt[i], e) for i, e in resampled_rows(counts, ep)])
     jack = np.array(
@@ -144,8 +145,13 @@ def test_bca_interval_equals_naive_loop_with_episode_jackknife(name):
 
 def test_same_seed_same_interval_and_shared_resamples():
     x, y, p, gt, ep = episodes_data(3)
-    a = roc_auc(x, y, episodes=ep, n_bootstrap=B, seed=9)[0]
-    b = roc_auc(x, y, episodes=ep, n_bootstrap=B, seed=9, resamples=draw_resamples(B, N_EP, 9))[0]
+    a = roc_auc(x, y, episodes=ep, bootstrap=BootstrapOptions(n_bootstrap=B, seed=9))[0]
+    b = roc_auc(
+        x,
+        y,
+        episodes=ep,
+        bootstrap=BootstrapOptions(n_bootstrap=B, seed=9, resamples=draw_resamples(B, N_EP, 9)),
+    )[0]
     assert a == b
 
 
@@ -161,8 +167,8 @@ def test_binned_resample_tables_are_recentred_and_close_to_exact():
         (spearman, (x, p)),
         (kendall, (x, p)),
     ):
-        binned = metric(*args, episodes=ep, n_bootstrap=400, bins=8)[0]
-        exact = metric(*args, episodes=ep, n_bootstrap=400, bins=None)[0]
+        binned = metric(*args, episodes=ep, bootstrap=BootstrapOptions(400), bins=8)[0]
+        exact = metric(*args, episodes=ep, bootstrap=BootstrapOptions(400), bins=None)[0]
         assert binned.estimate == exact.estimate
         width = exact.interval[1] - exact.interval[0]
         assert binned.interval[0] < binned.estimate < binned.interval[1]
@@ -180,7 +186,12 @@ def test_auc_interval_coverage_by_simulation():
         y = rng.random(len(ep)) < 0.3
         x = delta * y + sd_episode * rng.normal(size=n_ep)[ep] + rng.normal(size=len(ep))
         res = roc_auc(
-            x, y, episodes=ep, n_bootstrap=300, ci_method="percentile", confidence=0.9, seed=sim
+            x,
+            y,
+            episodes=ep,
+            bootstrap=BootstrapOptions(
+                n_bootstrap=300, ci_method="percentile", confidence=0.9, seed=sim
+            ),
         )[0]
         covered += res.interval[0] <= true_auc <= res.interval[1]
     assert 160 <= covered <= 194, covered
@@ -191,20 +202,29 @@ def test_mostly_degenerate_resamples_refuse_the_interval():
     ep = np.repeat(np.arange(20), 10)
     y = ep == 0  # goal frames in one episode: about a third of the resamples miss it
     x = y + rng.normal(size=200)
-    assert roc_auc(x, y, episodes=ep, n_bootstrap=0)[0].estimate > 0.5
+    assert roc_auc(x, y, episodes=ep, bootstrap=BootstrapOptions(n_bootstrap=0))[0].estimate > 0.5
     with pytest.raises(DegenerateError, match="resamples leave the auc undefined"):
-        roc_auc(x, y, episodes=ep, n_bootstrap=200)
+        roc_auc(x, y, episodes=ep, bootstrap=BootstrapOptions(n_bootstrap=200))
 
 
 def test_resamples_are_goal_epics_and_blocks_draw_the_same(monkeypatch):
     x, y, p, gt, ep = episodes_data(5)
-    ref = bootstrap_pearson(x, y.astype(float), episodes=ep, n_resamples=B, seed=8, binary_y=True)
+    ref = bootstrap_pearson(
+        x,
+        y.astype(float),
+        episodes=ep,
+        binary_y=True,
+        bootstrap=BootstrapOptions(n_bootstrap=B, seed=8),
+    )
     counts = draw_resamples(B, N_EP, seed=8)
     rows = [np.corrcoef(x[i], y[i])[0, 1] for i, _ in resampled_rows(counts, ep)]
     assert np.allclose(ref.resamples[:, 0], rows, atol=1e-9)
     monkeypatch.setattr(cluster, "_BLOCK_ENTRIES", 5 * N_EP)  # blocks of 5 resamples
-    blocked = roc_auc(x, y, episodes=ep, n_bootstrap=23, seed=2)[0]
+    blocked = roc_auc(x, y, episodes=ep, bootstrap=BootstrapOptions(n_bootstrap=23, seed=2))[0]
     shared = roc_auc(
-        x, y, episodes=ep, n_bootstrap=23, seed=2, resamples=draw_resamples(23, N_EP, 2)
+        x,
+        y,
+        episodes=ep,
+        bootstrap=BootstrapOptions(n_bootstrap=23, seed=2, resamples=draw_resamples(23, N_EP, 2)),
     )
     assert blocked == shared[0]

@@ -7,9 +7,9 @@ import pytest
 
 from evalkit.bench.epic import bench_panel
 from evalkit.errors import DegenerateError
-from evalkit.metrics import MetricUnavailable, check_available, metric_panel, roc_auc
+from evalkit.metrics import METRICS, MetricUnavailable, check_available, metric_panel, roc_auc
 from evalkit.metrics.goal import epic_goal_columns
-from evalkit.metrics.panel import METRICS
+from evalkit.metrics.options import BootstrapOptions
 
 
 @pytest.fixture
@@ -28,15 +28,13 @@ def test_all_metrics_in_registry_order(data):
         data["rewards"],
         **{k: v for k, v in data.items() if k != "rewards"},
         metrics="all",
-        n_bootstrap=200,
         names=["a", "b"],
+        bootstrap=BootstrapOptions(n_bootstrap=200),
     )
     got = [(r.metric, r.name) for r in res]
-    want = [(m, c) for m in ("epic", "auc", "ap", "spearman", "kendall", "voc") for c in "ab"]
-    want += [(m, c) for m in ("erc_pearson", "erc_spearman") for c in "ab"]
+    want = [(row.name, c) for m in METRICS.values() for row in m.rows for c in "ab"]
     assert got == want
     assert all(r.interval is not None and r.n_bootstrap == 200 for r in res)
-    assert list(METRICS) == ["epic", "auc", "ap", "spearman", "kendall", "voc", "erc"]
 
 
 def test_goal_epic_numbers_unchanged_and_shared_resamples_match_standalone(data):
@@ -45,17 +43,22 @@ def test_goal_epic_numbers_unchanged_and_shared_resamples_match_standalone(data)
         labels=data["labels"],
         episodes=data["episodes"],
         metrics="epic,auc",
-        n_bootstrap=300,
-        seed=5,
+        bootstrap=BootstrapOptions(n_bootstrap=300, seed=5),
     )
     old = epic_goal_columns(
-        data["rewards"], data["labels"], episodes=data["episodes"], n_bootstrap=300, seed=5
+        data["rewards"],
+        data["labels"],
+        episodes=data["episodes"],
+        bootstrap=BootstrapOptions(n_bootstrap=300, seed=5),
     )
     for new, ref in zip(res[:2], old):
         assert new.estimate == ref.distance and new.interval == ref.interval
         assert new.details["rho"] == ref.rho and new.details["rho_interval"] == ref.rho_interval
     alone = roc_auc(
-        data["rewards"], data["labels"], episodes=data["episodes"], n_bootstrap=300, seed=5
+        data["rewards"],
+        data["labels"],
+        episodes=data["episodes"],
+        bootstrap=BootstrapOptions(n_bootstrap=300, seed=5),
     )
     assert res[2:] == alone
 
@@ -80,7 +83,7 @@ def test_goal_epic_numbers_unchanged_and_shared_resamples_match_standalone(data)
 def test_bad_input_is_one_sentence(data, kwargs, message):
     args = {k: v for k, v in data.items() if k != "rewards"} | kwargs
     with pytest.raises(DegenerateError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        metric_panel(data["rewards"], n_bootstrap=0, **args)
+        metric_panel(data["rewards"], **args, bootstrap=BootstrapOptions(n_bootstrap=0))
 
 
 def test_nan_rewards_are_refused(data):
@@ -96,8 +99,8 @@ def test_unavailable_metrics_are_skipped_with_a_reason(data):
         labels=data["labels"],
         episodes=data["episodes"],
         metrics=("auc", "spearman", "erc"),
-        n_bootstrap=0,
         skip_unavailable=True,
+        bootstrap=BootstrapOptions(n_bootstrap=0),
     )
     assert [r.metric for r in res] == ["auc", "spearman", "erc"]
     skipped = [r for r in res if not r.available]

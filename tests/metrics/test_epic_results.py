@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from evalkit.metrics import epic_goal
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.pipeline.results import (
     COLUMNS,
     KEY_COLUMNS,
@@ -21,7 +22,9 @@ from evalkit.pipeline.results import (
 def _result(seed=0):
     rng = np.random.default_rng(seed)
     y = rng.random(100) < 0.3
-    return epic_goal(y + rng.normal(size=100), y, n_bootstrap=100, seed=seed)
+    return epic_goal(
+        y + rng.normal(size=100), y, bootstrap=BootstrapOptions(n_bootstrap=100, seed=seed)
+    )
 
 
 def _row(alpha, model="evalkit-tiny-vit", seed=0, **kw):
@@ -81,7 +84,7 @@ def test_rows_need_their_keys(tmp_path):
 def test_point_estimate_rows_have_missing_intervals(tmp_path):
     rng = np.random.default_rng(0)
     y = rng.random(50) < 0.3
-    res = epic_goal(y + rng.normal(size=50), y, n_bootstrap=0)
+    res = epic_goal(y + rng.normal(size=50), y, bootstrap=BootstrapOptions(n_bootstrap=0))
     row = result_row(
         res, task="t", label_set="rule", reward_source="clip", model="m", pretrained="p", alpha=0.0
     )

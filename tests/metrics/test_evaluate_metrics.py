@@ -10,8 +10,10 @@ import pytest
 from helpers_train import one_torch_thread, tiny_config
 
 from evalkit.errors import DegenerateError
+from evalkit.metrics import METRICS
 from evalkit.metrics.metric_result import MetricUnavailable
-from evalkit.metrics.panel import METRICS, metric_panel
+from evalkit.metrics.options import BootstrapOptions
+from evalkit.metrics.panel import metric_panel
 from evalkit.train.rollout_metrics import LEGACY_REWARD_COLUMN, REWARD_COLUMN, stored_rewards
 from evalkit.train.runner import train
 
@@ -50,9 +52,8 @@ def test_evaluate_metrics_are_the_panel_of_the_saved_rollouts(cli, tmp_path):
                 episodes=states["episode"].to_numpy(),
                 gt_rewards=states["gt_reward"].to_numpy(float),
                 metrics=[name],
-                n_bootstrap=1000,
-                seed=0,
                 skip_unavailable=True,
+                bootstrap=BootstrapOptions(n_bootstrap=1000, seed=0),
             )
         except DegenerateError as exc:
             expected.append(MetricUnavailable(name, str(exc)))

@@ -9,6 +9,7 @@ import pytest
 from evalkit.errors import EvalkitError
 from evalkit.heads import choose_l2, episode_folds, fit_logistic
 from evalkit.metrics.goal import epic_goal
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.pipeline.label_curve import BOOTSTRAP_INTERVAL, CurvePoint, LabelCurve, label_curve
 from evalkit.pipeline.selection import FoldEstimate
 from evalkit.plots import plot_label_curve
@@ -40,7 +41,9 @@ def test_label_curve_points_equal_independent_fits():
             inner = episode_folds(episodes[fit_on], y[fit_on], FOLDS - 1, 1 + r)
             l2 = choose_l2(x[fit_on], y[fit_on], inner).l2
             reward = fit_logistic(x[fit_on], y[fit_on], l2).reward(x[test])
-            assert score == pytest.approx(epic_goal(reward, y[test], n_bootstrap=0).distance)
+            assert score == pytest.approx(
+                epic_goal(reward, y[test], bootstrap=BootstrapOptions(n_bootstrap=0)).distance
+            )
     last = curve.points[-1]
     assert last.interval_method == BOOTSTRAP_INTERVAL
     full = fit_logistic(
@@ -48,7 +51,9 @@ def test_label_curve_points_equal_independent_fits():
         y[~test],
         choose_l2(x[~test], y[~test], episode_folds(episodes[~test], y[~test], 3, 1)).l2,
     ).reward(x[test])
-    want = epic_goal(full, y[test], episodes=episodes[test], n_bootstrap=200, seed=0)
+    want = epic_goal(
+        full, y[test], episodes=episodes[test], bootstrap=BootstrapOptions(n_bootstrap=200, seed=0)
+    )
     assert (last.estimate.low, last.estimate.high) == pytest.approx(want.interval)
     within = [p.estimate.mean <= want.interval[1] for p in curve.points]
     plateau = curve.points[next(i for i in range(len(within)) if all(within[i:]))]

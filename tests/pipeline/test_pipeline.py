@@ -9,6 +9,7 @@ from helpers_labels import make_dataset
 from evalkit.errors import DegenerateError
 from evalkit.labels.store import LabelStore
 from evalkit.metrics import GoalEpicResult, epic_goal, epic_goal_columns
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.pipeline import (
     dataset_labels,
     evaluate_rewards,
@@ -57,13 +58,13 @@ def test_epic_goal_returns_one_result_and_columns_a_list():
     rng = np.random.default_rng(0)
     y = rng.random(80) < 0.3
     x = np.stack([y + rng.normal(size=80), rng.normal(size=80)], axis=1)
-    single = epic_goal(x[:, 0], y, n_bootstrap=0, name="a")
+    single = epic_goal(x[:, 0], y, name="a", bootstrap=BootstrapOptions(n_bootstrap=0))
     assert isinstance(single, GoalEpicResult) and single.name == "a"
-    many = epic_goal_columns(x, y, n_bootstrap=0)
+    many = epic_goal_columns(x, y, bootstrap=BootstrapOptions(n_bootstrap=0))
     assert isinstance(many, list) and len(many) == 2 and many[0].rho == pytest.approx(single.rho)
-    assert len(epic_goal_columns(x[:, 0], y, n_bootstrap=0)) == 1
+    assert len(epic_goal_columns(x[:, 0], y, bootstrap=BootstrapOptions(n_bootstrap=0))) == 1
     with pytest.raises(DegenerateError, match="epic_goal_columns"):
-        epic_goal(x, y, n_bootstrap=0)
+        epic_goal(x, y, bootstrap=BootstrapOptions(n_bootstrap=0))
 
 
 def test_evaluate_rewards_with_the_metric_panel(datasets_root):

@@ -14,6 +14,7 @@ from scipy import stats
 from evalkit.errors import EvalkitError
 from evalkit.heads import choose_l2, episode_folds, fit_logistic
 from evalkit.metrics.goal import epic_goal
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.rewards import text_embeddings
 from evalkit.pipeline.selection import (
@@ -87,8 +88,14 @@ def test_nested_selection_equals_a_naive_loop_over_folds(sweep):
         fixed, x, _, _ = _oracle_candidates(sweep, episodes[train])
         head = _oracle_head(x, y, episodes, train, FOLDS - 1, 3 + 1 + f)
         rewards = np.column_stack([fixed, head])
-        inside = [epic_goal(r[train], y[train], n_bootstrap=0).distance for r in rewards.T]
-        outside = [epic_goal(r[~train], y[~train], n_bootstrap=0).distance for r in rewards.T]
+        inside = [
+            epic_goal(r[train], y[train], bootstrap=BootstrapOptions(n_bootstrap=0)).distance
+            for r in rewards.T
+        ]
+        outside = [
+            epic_goal(r[~train], y[~train], bootstrap=BootstrapOptions(n_bootstrap=0)).distance
+            for r in rewards.T
+        ]
         np.testing.assert_allclose(got.fold_in_sample[f], inside, atol=1e-9)
         np.testing.assert_allclose(got.fold_heldout[f], outside, atol=1e-9)
         picks.append(int(np.argmin(inside)))
@@ -106,7 +113,12 @@ def test_nested_selection_equals_a_naive_loop_over_folds(sweep):
 def test_the_winner_is_the_argmin_of_separately_computed_epic_distances(sweep):
     got = _select(sweep)
     fixed, _, y, _ = _oracle_candidates(sweep, np.unique(sweep.episodes))
-    separate = [epic_goal(r, y, episodes=sweep.episodes, n_bootstrap=200, seed=0) for r in fixed.T]
+    separate = [
+        epic_goal(
+            r, y, episodes=sweep.episodes, bootstrap=BootstrapOptions(n_bootstrap=200, seed=0)
+        )
+        for r in fixed.T
+    ]
     distances = [r.distance for r in separate]
     assert got.winner == int(np.argmin(distances))
     assert got.naive == pytest.approx(min(distances), abs=1e-12)

@@ -9,6 +9,7 @@ from evalkit.data.sweeps import collect_sweep
 from evalkit.errors import EvalkitError
 from evalkit.heads import load_head
 from evalkit.metrics.goal import epic_goal
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.pipeline import align, head_reward_source
 from evalkit.pipeline.heads import transfer
 from evalkit.pipeline.labels import dataset_labels
@@ -43,7 +44,12 @@ def test_transfer_equals_the_epic_of_the_heads_rewards_on_the_other_dataset(fitt
     x = embed_dataset(other, resolve(TINY), progress=False).values
     rewards = load_head(result.path).reward(x)
     labels = dataset_labels(other, "cartpole").labels
-    want = epic_goal(rewards, labels, episodes=other.episodes, n_bootstrap=100, seed=2)
+    want = epic_goal(
+        rewards,
+        labels,
+        episodes=other.episodes,
+        bootstrap=BootstrapOptions(n_bootstrap=100, seed=2),
+    )
     assert moved.other.distance == pytest.approx(want.distance, abs=1e-12)
     assert moved.other.interval == pytest.approx(want.interval, abs=1e-12)
     assert moved.own_heldout[0] == pytest.approx(result.heldout.distance)

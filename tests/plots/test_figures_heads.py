@@ -9,6 +9,7 @@ from helpers_heads import TINY, embedded_sweep
 
 from evalkit.heads import load_head
 from evalkit.metrics.goal import epic_goal
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.pipeline import align, histogram_data, scaling_data
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.prototypes import prototype_reward_source
@@ -42,7 +43,7 @@ def test_histogram_of_a_frame_prototype_and_a_head(sweep, tmp_path):
         rows = data.table[data.table["model"] == name]
         np.testing.assert_allclose(rows["reward"], want)
         assert np.array_equal(rows["label"], y)
-        direct = epic_goal(want, y, episodes=sweep.episodes, seed=0)
+        direct = epic_goal(want, y, episodes=sweep.episodes, bootstrap=BootstrapOptions(seed=0))
         assert data.epic[name].distance == pytest.approx(direct.distance, abs=1e-12)
         assert data.epic[name].interval == pytest.approx(direct.interval, abs=1e-12)
 
@@ -57,6 +58,11 @@ def test_scaling_of_a_frame_prototype(sweep):
     table = data.table.sort_values("alpha")
     assert list(table["alpha"]) == alphas
     for j, row in enumerate(table.itertuples()):
-        direct = epic_goal(proto[:, j], y, episodes=sweep.episodes, n_bootstrap=100, seed=0)
+        direct = epic_goal(
+            proto[:, j],
+            y,
+            episodes=sweep.episodes,
+            bootstrap=BootstrapOptions(n_bootstrap=100, seed=0),
+        )
         assert row.distance == pytest.approx(direct.distance, abs=1e-12)
         assert (row.low, row.high) == pytest.approx(direct.interval, abs=1e-12)

@@ -11,6 +11,7 @@ from helpers_heads import TINY, embedded_sweep
 from safetensors.numpy import load_file
 
 from evalkit.metrics.goal import epic_goal
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.pipeline import align, landscape_data, scaling_data
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.plots import landscape_caption, plot_landscape, plot_scaling_by_model
@@ -87,7 +88,12 @@ def test_scaling_point_of_a_head_is_epic_goal_of_its_rewards(sweep, head):
     assert point["model"].iloc[0] == clip["model"].iloc[0]
     assert point["params"].iloc[0] == clip["params"].iloc[0]
     y = dataset_labels(sweep, "cartpole").labels
-    direct = epic_goal(_head_by_hand(sweep, head), y, episodes=sweep.episodes, n_bootstrap=100)
+    direct = epic_goal(
+        _head_by_hand(sweep, head),
+        y,
+        episodes=sweep.episodes,
+        bootstrap=BootstrapOptions(n_bootstrap=100),
+    )
     assert point["distance"].iloc[0] == pytest.approx(direct.distance, abs=1e-9)
     assert (point["low"].iloc[0], point["high"].iloc[0]) == pytest.approx(direct.interval, abs=1e-9)
     for plot in (plot_scaling_by_model, plot_scaling_by_size):

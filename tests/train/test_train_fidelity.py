@@ -15,6 +15,7 @@ from helpers_train import SMALL, one_torch_thread, shape_reward, tiny_config
 import evalkit.train.fidelity as fidelity_module
 from evalkit.data.sweeps import collect_sweep
 from evalkit.errors import EvalkitError
+from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.panel import metric_panel
 from evalkit.pipeline.results import load_epic_results
 from evalkit.plots.contact_sheet import plot_contact_sheet
@@ -69,7 +70,7 @@ def offline_panel(table: pd.DataFrame) -> dict[str, object]:
         progress=get_task("cartpole").env.progress_values(table),
         episodes=table["episode"].to_numpy(),
         metrics=("epic", "auc", "spearman"),
-        n_bootstrap=N_BOOTSTRAP,
+        bootstrap=BootstrapOptions(n_bootstrap=N_BOOTSTRAP),
     )
     return {r.metric: r for r in res}
 

@@ -1,0 +1,83 @@
+"""Does a metric predict the outcome? One panel per metric: its value against regret."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from evalkit.plots.style import (
+    new_grid,
+    paper_style,
+    save_figure,
+    series_style,
+    set_title,
+)
+
+
+def plot_validity(
+    values: Mapping[str, np.ndarray],
+    regret: np.ndarray,
+    groups: np.ndarray,
+    kendall: Mapping[str, float],
+    path: str | os.PathLike[str],
+    ncols: int = 4,
+) -> list[Path]:
+    """Scatter each metric against regret, one panel per metric, one colour per group.
+
+    :param values: metric name → ``(n,)`` values (NaN rows are left out of that panel).
+    :param regret: ``(n,)`` normalised regret.
+    :param groups: ``(n,)`` group of each row (e.g. the ground truth), one colour each.
+    :param kendall: metric name → its Kendall τ-b with regret (shown in the panel title).
+    :param path: target file (no suffix: PNG and SVG).
+    :return: the written files.
+    """
+    names = list(values)
+    ncols = min(ncols, len(names))
+    nrows = math.ceil(len(names) / ncols)
+    labels = list(dict.fromkeys(np.asarray(groups).tolist()))
+    with paper_style():
+        fig, axes = new_grid(nrows, ncols, panel_size=(2.2, 2.1))
+        fig.set_layout_engine("constrained")
+        for i, name in enumerate(names):
+            ax = axes[i // ncols][i % ncols]
+            x = np.asarray(values[name], dtype=float)
+            for j, label in enumerate(labels):
+                rows = (groups == label) & np.isfinite(x)
+                if rows.any():
+                    style = series_style(j)
+                    ax.scatter(
+                        x[rows],
+                        regret[rows],
+                        s=4,
+                        alpha=0.35,
+                        linewidths=0,
+                        color=style["color"],
+                        rasterized=True,
+                        marker=style["marker"],
+                        label=f"{label} truth",
+                    )
+            tau = kendall.get(name, float("nan"))
+            set_title(
+                ax,
+                name,
+                False,
+                subtitle=None
+                if not np.isfinite(tau)
+                else f"Kendall τ-b {tau:+.2f}".replace("-", "−"),
+            )
+            ax.set_xlabel("distance to ground truth")
+            ax.set_ylabel("normalised regret")
+            ax.set_ylim(-0.03, 1.03)
+        for i in range(len(names), nrows * ncols):
+            axes[i // ncols][i % ncols].set_visible(False)
+        handles, texts = axes[0][0].get_legend_handles_labels()
+        legend = fig.legend(
+            handles, texts, loc="outside lower center", ncols=len(labels), markerscale=3
+        )
+        for handle in legend.legend_handles:
+            handle.set_alpha(1)
+        return save_figure(fig, path)

@@ -61,9 +61,13 @@ def code_blocks(path: Path) -> list[CodeBlock]:
     return blocks
 
 
-def evalkit_command_lines(block: CodeBlock) -> list[list[str]]:
-    """The ``evalkit ...`` command lines of a shell block, each as its arguments after
-    ``evalkit`` (comments dropped, ``a && b`` split)."""
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def evalkit_command_lines(block: CodeBlock) -> list[tuple[dict[str, str], list[str]]]:
+    """The ``evalkit ...`` command lines of a shell block, each as the environment variables set
+    before it (``EVALKIT_PLUGINS=x evalkit ...``) and its arguments after ``evalkit`` (comments
+    dropped, ``a && b`` split)."""
     out = []
     for raw in block.code.splitlines():
         try:
@@ -73,8 +77,12 @@ def evalkit_command_lines(block: CodeBlock) -> list[list[str]]:
         segment: list[str] = []
         for token in [*tokens, "&&"]:
             if token in ("&&", "||", ";"):
+                env = {}
+                while segment and _ASSIGNMENT.match(segment[0]):
+                    name, _, value = segment.pop(0).partition("=")
+                    env[name] = value
                 if segment and (segment[0] == "evalkit" or segment[0].endswith("/evalkit")):
-                    out.append(segment[1:])
+                    out.append((env, segment[1:]))
                 segment = []
             else:
                 segment.append(token)

@@ -4,15 +4,27 @@ block names a command that exists with options it accepts."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 import typer.main
-from helpers_docs import README, CodeBlock, code_blocks, evalkit_command_lines, markdown_pages
+from helpers_docs import (
+    README,
+    ROOT,
+    CodeBlock,
+    code_blocks,
+    evalkit_command_lines,
+    markdown_pages,
+)
 
 from evalkit.cli import app
 
 SHELL = ("bash", "sh", "console", "shell")
+HERE = Path(__file__).resolve().parent
 
 
 def _python_pages() -> list:
@@ -39,9 +51,10 @@ def _is_group(command: Any) -> bool:
     return hasattr(command, "commands")
 
 
-def _options(command: Any) -> dict[str, Any]:
+def _options(command: Any, path: list[str]) -> dict[str, Any]:
+    ctx = command.context_class(command, info_name=path[-1])  # params may depend on registries
     out = {}
-    for param in command.params:
+    for param in command.get_params(ctx):
         if param.param_type_name == "option":
             for name in [*param.opts, *param.secondary_opts]:
                 out[name] = param
@@ -59,7 +72,7 @@ def command_problem(args: list[str]) -> str | None:
         token = args[i]
         if token.startswith("-") and token != "-":
             name, _, inline = token.partition("=")
-            opts = _options(command)
+            opts = _options(command, path)
             if name not in opts:
                 return f"{' '.join(path)} has no option {name}"
             opt = opts[name]
@@ -98,9 +111,9 @@ def _shell_lines() -> list:
     for page in [*markdown_pages(), README]:
         for block in code_blocks(page):
             if block.language in SHELL and block.executed:
-                for args in evalkit_command_lines(block):
+                for env, args in evalkit_command_lines(block):
                     label = f"{page.name}:{block.line}:{' '.join(args)[:60]}"
-                    params.append(pytest.param(args, id=label))
+                    params.append(pytest.param(env, args, id=label))
     return params
 
 
@@ -111,9 +124,27 @@ def test_docs_show_commands():
     assert len(SHELL_LINES) > 40
 
 
-@pytest.mark.parametrize("args", SHELL_LINES)
-def test_command_line_parses(args: list[str]):
-    assert command_problem(args) is None
+@pytest.mark.parametrize(("env", "args"), SHELL_LINES)
+def test_command_line_parses(env: dict[str, str], args: list[str]):
+    if not env:
+        assert command_problem(args) is None
+        return
+    # A line that sets variables (a plugin to load) is checked in a process of its own, with
+    # them set and relative paths taken from the repository root, as a user would run it.
+    environ = {**os.environ, **env}
+    paths = [str(ROOT / p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    environ["PYTHONPATH"] = os.pathsep.join([*paths, str(ROOT), str(ROOT / "tests"), str(HERE)])
+    script = (
+        "import sys; from evalkit.plugins import load_plugins; load_plugins(); "
+        "from test_docs_code_blocks import command_problem; "
+        "sys.stdout.write(repr(command_problem(sys.argv[1:])))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *args], env=environ, cwd=ROOT, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "None"
 
 
 @pytest.mark.parametrize(

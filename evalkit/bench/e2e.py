@@ -64,7 +64,7 @@ from evalkit.train.config import TrainConfig
 from evalkit.train.evaluate import EVAL_DIR, REPORT_FILE, evaluate
 from evalkit.train.runner import read_checkpoints, train
 from evalkit.vlm import ModelSpec, embed_dataset, load_model, resolve
-from evalkit.vlm.models import CONFIG_DIR
+from evalkit.vlm.open_clip_backend import CONFIG_DIR
 
 TASK = "cartpole"
 DATASET = "cartpole-box"

@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from evalkit.data.store import DatasetWriter
+from evalkit.errors import ModelError
 from evalkit.rewards import regularised_reward_naive, reward_sweep, unit
 from evalkit.vlm import PRECISION_DTYPES, ImageEmbedder, autocast_for, embed_dataset, parse_devices
 from evalkit.vlm.backend import ResolvedModel
@@ -94,6 +95,8 @@ class EmbedBenchmark:
     """Measured rate of this device's dense matrix products at the image tower's shapes."""
     engine_gflop_per_image: float | None = None
     """FLOPs the engine does per image (it skips most of the last block, see ``image_gflop``)."""
+    naive_reference: str = ""
+    """What the naive reference does, as its backend says (``PIL, encode_image``)."""
 
     @property
     def naive_images_per_s(self) -> float:
@@ -409,6 +412,11 @@ def run_embed_benchmark(
     """
     say = progress or (lambda s: None)
     resolved = resolve(spec)
+    if resolved.naive_reference is None:
+        raise ModelError(
+            f"{resolved.label} has no naive reference path (its {resolved.backend} backend defines "
+            "none), so there is nothing to compare the engine with."
+        )
     ensure_weights(resolved)  # here: a missing-weights error before the reference process spawns
     device_list = parse_devices(devices)
     device = device_list[0]
@@ -563,6 +571,7 @@ def run_embed_benchmark(
         )
         if resolved.flop_config
         else None,
+        naive_reference=resolved.naive_reference,
     )
 
 

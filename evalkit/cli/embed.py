@@ -45,7 +45,7 @@ PrecisionOption = typer.Option(
 
 def _random_banner(label: str, random_weights: bool) -> None:
     if random_weights:
-        from evalkit.vlm.models import RANDOM_WEIGHTS_WARNING
+        from evalkit.vlm.registry import RANDOM_WEIGHTS_WARNING
 
         console(stderr=True).print(f"[bold red]{RANDOM_WEIGHTS_WARNING.format(label=label)}[/]")
 
@@ -124,78 +124,49 @@ def models_command(
         False, "--cached", help="Only models with weights on this machine."
     ),
 ) -> None:
-    """List models: open_clip's (evalkit's default weights, parameters, pretrained tags) and
-    well-known Hugging Face CLIP/SigLIP repositories (parameters), with what is cached here."""
-    from evalkit.vlm.hf_models import known_hf_models
-    from evalkit.vlm.models import known_models
+    """List the models of every registered backend: open_clip's (evalkit's default weights,
+    parameters, pretrained tags), well-known Hugging Face CLIP/SigLIP repositories (parameters),
+    and those of any plugin's backend, with what is cached here."""
+    from evalkit.vlm.registry import registered_backends
 
-    rows = known_models(include_untagged=all_models)
-    hf_rows = known_hf_models()
-    if cached:
-        rows = [r for r in rows if r.cached_tags]
-        hf_rows = [r for r in hf_rows if r.cached]
-        if not rows and not hf_rows:
-            console().print(
-                "No open_clip weights or Hugging Face models are cached on this machine yet: they "
-                "download on first use (evalkit embed DATASET --model NAME), or load from a file "
-                "with --pretrained PATH or --model hf:/path/to/folder."
-            )
-            return
-    if rows:
-        _print_open_clip_models(rows)
-    if hf_rows:
-        _print_hf_models(hf_rows)
-
-
-def _print_open_clip_models(rows: list) -> None:
-    from rich.table import Table
-
-    table = Table(
-        title="open_clip models (a tag marked ✓ has its weights on this machine; default = evalkit's tag)",
-        show_lines=False,
-    )
-    table.add_column("model")
-    table.add_column("parameters", justify="right")
-    table.add_column("default tag")
-    table.add_column("pretrained tags", overflow="fold")
-    for r in rows:
-        params = f"{r.parameters / 1e6:,.1f} M" if r.parameters else "?"
-        tags = (
-            ", ".join(f"[green]{t} ✓[/]" if t in r.cached_tags else t for t in r.tags)
-            or "(random weights only: --pretrained none)"
+    out = console()
+    listed = 0
+    unlisted = []
+    for backend in registered_backends():
+        catalogue = backend.catalogue(include_all=all_models)
+        if catalogue is None:
+            unlisted.append(backend)
+            continue
+        if cached:
+            catalogue = catalogue.only_cached()
+        if catalogue.rows:
+            _print_catalogue(catalogue)
+            listed += 1
+    if cached and not listed:
+        out.print(
+            "No model weights are cached on this machine yet: they download on first use "
+            "(evalkit embed DATASET --model NAME), or load from files: --pretrained PATH for "
+            "open_clip, --model hf:/path/to/folder for Hugging Face."
         )
-        default = r.default_tag or "-"
-        if r.default_tag in r.cached_tags:
-            default = f"[green]{default} ✓[/]"
-        table.add_row(r.model, params, default, tags)
-    out = console()
-    out.print(table)
-    out.print(
-        f"{len(rows)} models, {sum(len(r.cached_tags) for r in rows)} with weights cached here. "
-        "Use one with: evalkit embed DATASET --model NAME [--pretrained TAG|PATH|none]."
-    )
+    for backend in unlisted:
+        out.print(f"{backend.name} models (no list): {backend.usage}")
 
 
-def _print_hf_models(rows: list) -> None:
+def _print_catalogue(catalogue) -> None:
     from rich.table import Table
 
-    table = Table(
-        title="Hugging Face CLIP and SigLIP models (✓: in the local Hugging Face cache)",
-        show_lines=False,
-    )
-    table.add_column("model")
-    table.add_column("parameters", justify="right")
-    table.add_column("cached")
-    for r in rows:
-        params = f"{r.parameters / 1e6:,.1f} M" if r.parameters else "?"
-        table.add_row(f"hf:{r.repo}", params, "[green]✓[/]" if r.cached else "")
+    table = Table(title=catalogue.title, show_lines=False)
+    for i, column in enumerate(catalogue.columns):
+        table.add_column(
+            column,
+            justify="right" if column == "parameters" else "left",
+            overflow="fold" if i == len(catalogue.columns) - 1 else "ellipsis",
+        )
+    for row in catalogue.rows:
+        table.add_row(*row)
     out = console()
     out.print(table)
-    out.print(
-        f"{len(rows)} Hugging Face models, {sum(r.cached for r in rows)} cached here. Any CLIPModel "
-        "or SiglipModel works: evalkit embed DATASET --model hf:ORG/NAME[@REVISION] or hf:/path/to/folder "
-        "(needs pip install 'evalkit[hf]')."
-    )
+    out.print(catalogue.footer)
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -239,8 +210,9 @@ def bench_embed_command(
     root: Optional[Path] = ROOT_OPTION,
     sweep_n: int = typer.Option(100_000, "--sweep-n", help="Embeddings in the timed reward sweep."),
 ) -> None:
-    """Naive reference (PIL + encode_image, fp32; for hf: models the image processor on PIL images +
-    get_image_features) vs evalkit's engine on the same frames, and a reward sweep."""
+    """Naive reference (the model library's own path, as its backend defines it: PIL +
+    encode_image for open_clip, the image processor on PIL images + get_image_features for
+    Hugging Face; fp32) vs evalkit's engine on the same frames, and a reward sweep."""
     import numpy as np
 
     from evalkit.bench.embed import run_embed_benchmark
@@ -300,8 +272,7 @@ def bench_embed_command(
         return f"  {name:<44}{ips:8.2f} images/s   ({split})   peak memory {gib(side.peak_bytes)}"
 
     ref = "fp32" if r.reference_precision == "fp32" else f"{r.reference_precision} autocast"
-    naive = "processor, get_image_features" if r.model.startswith("hf:") else "PIL, encode_image"
-    out.print(line(f"naive reference ({naive}, {ref}):", r.naive, r.naive_images_per_s))
+    out.print(line(f"naive reference ({r.naive_reference}, {ref}):", r.naive, r.naive_images_per_s))
     out.print(line(f"evalkit engine ({r.precision}):", r.engine, r.engine_images_per_s))
     how = {
         "interleaved": "interleaved batch by batch",

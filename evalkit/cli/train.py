@@ -2,119 +2,75 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import shlex
 import sys
+import typing
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import typer
 
 from evalkit.cli._app import app, bench_app, console
-from evalkit.cli._common import BASELINE_FRAMES_OPTION, seed_option
+from evalkit.cli._common import BASELINE_FRAMES_OPTION, check_seed, seed_option
 from evalkit.text import fixed, significant
+from evalkit.train.settings import TrainSettings
 
 
 def _report(message: str) -> None:
     typer.secho(message, err=True, fg="red" if message.startswith("WARNING") else None)
 
 
-@app.command("train")
-def train_command(
-    task: Optional[str] = typer.Option(None, "--task", help="Task to learn (see 'evalkit tasks')."),
-    model: Optional[str] = typer.Option(
-        None, "--model", help="open_clip model of the CLIP reward, e.g. ViT-B-32."
+TRAIN_ONLY = {
+    "out": (
+        Optional[Path],
+        typer.Option(
+            None,
+            "--out",
+            help="Run folder (default: a folder under runs/, or $EVALKIT_RUNS, named after the task, reward, algorithm and seed).",
+        ),
     ),
-    pretrained: Optional[str] = typer.Option(
-        None,
-        "--pretrained",
-        help="Weights: a tag, a checkpoint file, or 'none' (random; smoke tests).",
+    "config_file": (
+        Optional[Path],
+        typer.Option(None, "--config", help="TOML or YAML file of settings (flags win over it)."),
     ),
-    alpha: Optional[float] = typer.Option(
-        None, "--alpha", help="Goal-baseline regularisation α in [0, 1] (0: plain CLIP reward)."
+    "resume": (
+        bool,
+        typer.Option(
+            False,
+            "--resume",
+            help="Continue the run in --out from its newest checkpoint and replay buffer.",
+        ),
     ),
-    goal_frames: Optional[str] = typer.Option(
-        None,
-        "--goal-frames",
-        help="The CLIP reward's goal as example frames instead of the task's sentence: DATASET@labels:rule, DATASET@ids:3,17,... or a folder of images (their mean embedding is the goal).",
+    "progress": (
+        Optional[bool],
+        typer.Option(
+            None,
+            "--progress/--no-progress",
+            help="Progress bar (default: when standard error is a terminal).",
+        ),
     ),
-    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
-    reward: Optional[str] = typer.Option(
-        None,
-        "--reward",
-        help="clip (default), ground-truth, or head:PATH (a reward head fitted by 'evalkit align'; its own model embeds the frames).",
-    ),
-    algo: Optional[str] = typer.Option(
-        None,
-        "--algo",
-        help="dqn, sac or ppo (default: the paper's, DQN for cartpole, SAC otherwise).",
-    ),
-    steps: Optional[int] = typer.Option(
-        None, "--steps", help="Total environment steps (default: the paper's)."
-    ),
-    envs: Optional[int] = typer.Option(
-        None,
-        "--envs",
-        help="Parallel environments; their frames are embedded together (default 1).",
-    ),
-    seed: Optional[int] = seed_option(None, "Seed (default 0)."),
-    out: Optional[Path] = typer.Option(
-        None,
-        "--out",
-        help="Run folder (default: a folder under runs/, or $EVALKIT_RUNS, named after the task, reward, algorithm and seed).",
-    ),
-    config_file: Optional[Path] = typer.Option(
-        None, "--config", help="TOML or YAML file of settings (flags win over it)."
-    ),
-    resume: bool = typer.Option(
-        False,
-        "--resume",
-        help="Continue the run in --out from its newest checkpoint and replay buffer.",
-    ),
-    device: Optional[str] = typer.Option(
-        None, "--device", help="auto (default), cpu, cuda, cuda:1..."
-    ),
-    render_size: Optional[int] = typer.Option(
-        None, "--render-size", help="Side of the frames rendered for CLIP (default 224)."
-    ),
-    reward_batch_size: Optional[int] = typer.Option(
-        None,
-        "--reward-batch-size",
-        help="Most frames per CLIP forward pass (default 3200, backs off if memory runs out).",
-    ),
-    precision: Optional[str] = typer.Option(
-        None, "--precision", help="CLIP inference precision: fp32 (default), bf16 or fp16."
-    ),
-    labelling: Optional[str] = typer.Option(
-        None,
-        "--labelling",
-        help="How CLIP rewards reach the learner: batch (Algorithm 1: scored once --reward-batch-size frames wait; off-policy), rollout (each rollout before its updates; off-policy), step (every step, all envs at once; any algorithm), or auto (batch when off-policy, else step).",
-    ),
-    vec_env: Optional[str] = typer.Option(
-        None,
-        "--vec-env",
-        help="dummy (one process, default) or subproc (a process per environment).",
-    ),
-    threads: Optional[int] = typer.Option(
-        None,
-        "--threads",
-        help="torch CPU threads (default: torch's; 1 is often fastest for small networks).",
-    ),
-    progress: Optional[bool] = typer.Option(
-        None,
-        "--progress/--no-progress",
-        help="Progress bar (default: when standard error is a terminal).",
-    ),
-    metrics_every: Optional[int] = typer.Option(
-        None,
-        "--metrics-every",
-        help="Environment steps between rows of the run's metrics.csv and measurements of the reward's fidelity (default 3200).",
-    ),
-    fidelity: Optional[bool] = typer.Option(
-        None,
-        "--fidelity/--no-fidelity",
-        help="Measure the reward's goal EPIC, AUC and progress rank on the states the agent visits, and draw the frames it misjudges at every checkpoint (default: on for model rewards on tasks with a goal rule).",
-    ),
-) -> None:
+}
+"""The options of ``evalkit train`` that are not settings of the run (the rest are
+:class:`~evalkit.train.settings.TrainSettings`' fields with a flag)."""
+
+TRAIN_OPTION_ORDER = (
+    *("task", "model", "pretrained", "alpha", "goal_frames", "baseline_frames", "reward"),
+    *("algo", "steps", "n_envs", "seed", "out", "config_file", "resume", "device"),
+    *("render_size", "reward_batch_size", "precision", "reward_labelling", "vec_env"),
+    *("torch_threads", "progress", "metrics_every", "fidelity"),
+)
+"""The order of the options in ``evalkit train --help``."""
+
+SHARED_OPTIONS = {"baseline_frames": BASELINE_FRAMES_OPTION}
+"""Settings whose option is the one other commands share (their field has no help of its own)."""
+
+CHECKS = {"seed": check_seed}
+"""Checks of an option's value as it is parsed."""
+
+
+def train_command(**options: Any) -> None:
     """Train an agent with the CLIP reward (the paper's Algorithm 1) or the ground truth.
 
     Defaults are the paper's hyperparameters per environment (Appendix C). Checkpoints are
@@ -124,67 +80,19 @@ def train_command(
     agent visits is measured as it trains (TensorBoard fidelity/*, the run's metrics.csv) and
     every checkpoint draws the non-goal frames the reward likes most (fidelity/step_*.png).
     """
-    from evalkit.config import runs_root
-    from evalkit.errors import EvalkitError
-    from evalkit.train.config import TrainConfig
+    from evalkit.train.request import TrainRequest
     from evalkit.train.runner import train
 
-    flags = {
-        "task": task,
-        "model": model,
-        "pretrained": pretrained,
-        "alpha": alpha,
-        "goal_frames": goal_frames,
-        "baseline_frames": baseline_frames,
-        "reward": reward,
-        "algo": algo,
-        "steps": steps,
-        "n_envs": envs,
-        "seed": seed,
-        "device": device,
-        "render_size": render_size,
-        "reward_batch_size": reward_batch_size,
-        "precision": precision,
-        "reward_labelling": labelling,
-        "vec_env": vec_env,
-        "torch_threads": threads,
-        "metrics_every": metrics_every,
-        "fidelity": fidelity,
-    }
-    if envs is not None and envs < 1:
-        raise EvalkitError(f"--envs must be at least 1, not {envs}.")
-    if reward == "ground-truth":
-        clip_only = [
-            f
-            for f, v in (("--model", model), ("--pretrained", pretrained), ("--alpha", alpha))
-            if v is not None
-        ]
-        if clip_only:
-            raise EvalkitError(
-                f"{' and '.join(clip_only)} only {'apply' if len(clip_only) > 1 else 'applies'} to the CLIP reward; drop {'them' if len(clip_only) > 1 else 'it'} with --reward ground-truth."
-            )
-    if resume:
-        if out is None:
-            if task is None:
-                raise EvalkitError(
-                    "--resume needs the run folder: --out runs/NAME, or the --task (and settings) that made it."
-                )
-            out = (
-                runs_root()
-                / TrainConfig.from_sources(flags, config_file).resolved().default_run_name()
-            )
-        config = TrainConfig.from_sources({**flags, "task": task or ""}, config_file)
-    else:
-        config = TrainConfig.from_sources(flags, config_file)
-        if out is None:
-            out = runs_root() / config.resolved().default_run_name()
-    show_bar = sys.stderr.isatty() if progress is None else progress
+    settings = {k: v for k, v in options.items() if k not in TRAIN_ONLY}
+    request = TrainRequest(settings, options["config_file"], options["out"], options["resume"])
+    config, out = request.plan()
+    progress = options["progress"]
     try:
         result = train(
             config,
             out,
-            resume=resume,
-            progress=show_bar,
+            resume=request.resume,
+            progress=sys.stderr.isatty() if progress is None else progress,
             report=_report,
             on_checkpoint=_curves_at_checkpoints(out),
         )
@@ -201,7 +109,59 @@ def train_command(
             err=True,
         )
         raise typer.Exit(130) from None
+    _print_summary(result)
 
+
+def _train_parameters() -> list[inspect.Parameter]:
+    """``evalkit train``'s parameters: one per field of
+    :class:`~evalkit.train.settings.TrainSettings` with a flag (its default ``None``: not given,
+    the config decides), and the options of :data:`TRAIN_ONLY`, in :data:`TRAIN_OPTION_ORDER`."""
+    types = typing.get_type_hints(TrainSettings)
+    fields = {f.name: f for f in dataclasses.fields(TrainSettings) if "flag" in f.metadata}
+    order = set(TRAIN_OPTION_ORDER)
+    if len(order) != len(TRAIN_OPTION_ORDER) or order != set(fields) | set(TRAIN_ONLY):
+        raise RuntimeError("TRAIN_OPTION_ORDER must name every option of evalkit train once")
+    parameters = []
+    for name in TRAIN_OPTION_ORDER:
+        if name in TRAIN_ONLY:
+            annotation, default = TRAIN_ONLY[name]
+        else:
+            kind = _without_none(types[name])
+            annotation = Optional[kind]
+            default = SHARED_OPTIONS.get(name) or _config_option(
+                fields[name].metadata, kind is bool, CHECKS.get(name)
+            )
+        parameters.append(
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+            )
+        )
+    return parameters
+
+
+def _config_option(metadata: Any, switch: bool, check: Any) -> Any:
+    """The Typer option of a config field: its flag (``--x/--no-x`` for a bool) and help."""
+    flag = metadata["flag"]
+    if metadata["help"] is None:
+        raise RuntimeError(f"{flag} has no help and no shared option")
+    declaration = f"{flag}/--no-{flag.removeprefix('--')}" if switch else flag
+    return typer.Option(None, declaration, help=metadata["help"], callback=check)
+
+
+def _without_none(annotation: Any) -> Any:
+    """``int`` for ``int | None`` (and for ``int``)."""
+    kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return kinds[0] if len(kinds) == 1 else annotation
+
+
+_parameters = _train_parameters()
+train_command.__signature__ = inspect.Signature(_parameters)  # type: ignore[attr-defined]
+train_command.__annotations__ = {p.name: p.annotation for p in _parameters} | {"return": None}
+app.command("train")(train_command)
+
+
+def _print_summary(result: Any) -> None:
+    """What a finished (or interrupted) run did, and what to do next."""
     c = result.config
     con = console()
     con.print(f"run:      {result.run_dir}")
@@ -280,21 +240,16 @@ def _write_curves(run_dir: Path) -> None:
     console().print(f"curves:   {png} (and .svg)", highlight=False)
 
 
-def _curves_at_checkpoints(run_dir: Path) -> Callable[[Any], None]:
-    """A hook that redraws the run's learning curves after every checkpoint, quietly (a run
-    with nothing logged yet draws nothing; the end of the run announces the file)."""
-    from evalkit.errors import EvalkitError  # here, as every import of this module: fast --help
-    from evalkit.train.learning_curves import write_learning_curves
+def _curves_at_checkpoints(run_dir: Path) -> Any:
+    """The callback that redraws the run's learning curves after every checkpoint, quietly (a
+    run with nothing logged yet draws nothing; the end of the run announces the file)."""
+    from evalkit.train.callbacks import RedrawLearningCurves  # here: fast --help
 
-    def draw(_checkpoint: Any) -> None:
-        try:
-            write_learning_curves(run_dir)
-        except EvalkitError:
-            pass  # nothing logged yet
-        except Exception as exc:  # noqa: BLE001 - a figure never stops training
-            typer.secho(f"warning: learning curves not redrawn ({exc})", fg="yellow", err=True)
+    return RedrawLearningCurves(run_dir, warn=_warn)
 
-    return draw
+
+def _warn(message: str) -> None:
+    typer.secho(message, fg="yellow", err=True)
 
 
 def _print_fidelity(con: Any, result: Any) -> None:

@@ -26,7 +26,7 @@ import hashlib
 import json
 import platform
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -38,6 +38,7 @@ from evalkit.pipeline.prototypes import FrameSet
 from evalkit.tasks import get_family, get_task
 from evalkit.train.hyperparams import algo_kwargs as paper_algo_kwargs
 from evalkit.train.hyperparams import family_settings, get_algorithm
+from evalkit.train.settings import TrainSettings
 from evalkit.vlm.precision import PRECISIONS
 
 if sys.version_info >= (3, 11):
@@ -71,72 +72,10 @@ RESUMABLE = frozenset(
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Everything that decides a training run. ``None`` means "the paper's default".
-
-    :param task: task name from :mod:`evalkit.tasks` (``cartpole``, ``kneeling``...).
-    :param reward: ``clip`` (the VLM reward) or ``ground-truth`` (the environment's reward).
-    :param model: open_clip model name for the CLIP reward (``ViT-B-32``).
-    :param pretrained: weights tag or checkpoint path; ``none`` for random weights.
-    :param alpha: goal-baseline regularisation strength α (Definition 1); 0 is plain CLIP.
-    :param goal_frames: the goal as example frames instead of the task's sentence (a frame set of
-        :mod:`evalkit.pipeline.prototypes` that names its dataset, ``DATASET@labels:rule``, or a
-        folder of images): their mean embedding is the goal of Definition 1.
-    :param baseline_frames: with ``goal_frames``, the baseline as example frames too (default:
-        the task's baseline sentence).
-    :param algo: ``dqn``, ``sac`` or ``ppo``; default the paper's for the task's family.
-    :param steps: total environment steps (all environments together).
-    :param n_envs: parallel environments; their frames are embedded together.
-    :param seed: seed of the environments, the networks and the action sampling.
-    :param device: torch device for the learner and the CLIP model (``auto``, ``cpu``, ``cuda:0``).
-    :param render_size: side of the square frames rendered for CLIP, in pixels.
-    :param reward_batch_size: most frames in one CLIP forward pass (backs off if memory runs out).
-    :param precision: CLIP inference precision, ``fp32``, ``bf16`` or ``fp16`` (autocast).
-    :param reward_labelling: how CLIP rewards reach the learner (see
-        :mod:`evalkit.train.clip_reward`): ``batch`` (the paper's Algorithm 1: frames wait until
-        ``reward_batch_size`` of them are pending and are scored together; updates sample the
-        labelled part of the replay buffer; off-policy algorithms), ``rollout`` (each rollout's
-        frames scored before its updates; off-policy), ``step`` (all environments' frames every
-        step; any algorithm), or ``auto`` (``batch`` when off-policy, else ``step``).
-    :param checkpoint_every: environment steps between checkpoints.
-    :param save_replay_buffer: keep the replay buffer with the newest checkpoint (for ``--resume``).
-    :param metrics_every: environment steps between rows of ``metrics.csv`` (written at the
-        first rollout end past each multiple) and reward-fidelity measurements.
-    :param fidelity: measure the reward's fidelity on the visited states (model rewards on a
-        task with a goal rule; see :mod:`evalkit.train.fidelity`).
-    :param vec_env: ``dummy`` (one process) or ``subproc`` (one process per environment).
-    :param torch_threads: CPU threads of torch (``None``: torch's default); small networks on a
-        busy machine often train fastest on 1.
-    :param env_id: gymnasium id; default the task family's.
-    :param env_kwargs: keyword arguments for ``gym.make``; default the family's.
-    :param algo_kwargs: stable-baselines3 constructor arguments on top of the paper's.
+class TrainConfig(TrainSettings):
+    """Everything that decides a training run: the settings of :class:`TrainSettings` (each
+    field's meaning is there), read from defaults, a config file and flags, resolved and checked.
     """
-
-    task: str
-    reward: str = "clip"
-    model: str | None = None
-    pretrained: str | None = None
-    alpha: float = 0.0
-    goal_frames: str | None = None
-    baseline_frames: str | None = None
-    algo: str | None = None
-    steps: int | None = None
-    n_envs: int = 1
-    seed: int = 0
-    device: str = "auto"
-    render_size: int = 224
-    reward_batch_size: int | None = None
-    precision: str = "fp32"
-    reward_labelling: str = "auto"
-    checkpoint_every: int | None = None
-    save_replay_buffer: bool = True
-    metrics_every: int | None = None
-    fidelity: bool = True
-    vec_env: str = "dummy"
-    torch_threads: int | None = None
-    env_id: str | None = None
-    env_kwargs: Mapping[str, Any] | None = None
-    algo_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -211,8 +150,8 @@ class TrainConfig:
             env_kwargs=dict(settings.env_kwargs if self.env_kwargs is None else self.env_kwargs),
             algo_kwargs=merged,
         )
-        for name, flag in _POSITIVE.items():
-            value = getattr(out, name)
+        for name in _POSITIVE:
+            value, flag = getattr(out, name), self.flag(name)
             if (value is not None or name != "torch_threads") and (
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
@@ -350,16 +289,16 @@ class TrainConfig:
         ).resolved()
 
 
-_POSITIVE = {
-    "n_envs": "--envs",
-    "steps": "--steps",
-    "render_size": "--render-size",
-    "reward_batch_size": "--reward-batch-size",
-    "checkpoint_every": "checkpoint_every",
-    "metrics_every": "--metrics-every",
-    "torch_threads": "--threads",
-}
-"""Settings that must be positive whole numbers, with the flag (or file key) that sets them."""
+_POSITIVE = (
+    "n_envs",
+    "steps",
+    "render_size",
+    "reward_batch_size",
+    "checkpoint_every",
+    "metrics_every",
+    "torch_threads",
+)
+"""Settings that must be positive whole numbers."""
 
 
 HEAD_REWARD = "head:"

@@ -1,15 +1,22 @@
 """Image-text models (open_clip, Hugging Face) and the cached, multi-device image-embedding engine.
 
-- :mod:`evalkit.vlm.backend` — the interface every model backend implements
+- :mod:`evalkit.vlm.registry` — model backends by name prefix (torch-free):
+  :func:`register_backend` (a plugin adds a backend), :class:`Backend`, :class:`ModelSpec`;
+- :mod:`evalkit.vlm.models` — :func:`resolve`, :func:`load_model` and what else is asked of a
+  name's backend (parameters, default tag);
+- :mod:`evalkit.vlm.backend` — the interface a backend's models implement
   (:class:`ResolvedModel`, :class:`LoadedModel`); the engine, caches, bench, figures and
   training see models through it only;
-- :mod:`evalkit.vlm.models` — :class:`ModelSpec`, :func:`resolve`, :func:`load_model` for any
-  backend, and the open_clip backend with its catalogue (``evalkit models``); tiny random-weight
-  test models ``evalkit-tiny-vit`` and ``evalkit-tiny-rn`` are registered with open_clip on import;
+- :mod:`evalkit.vlm.open_clip_backend` — the default backend, open_clip (tiny random-weight
+  test models ``evalkit-tiny-vit`` and ``evalkit-tiny-rn`` are registered with open_clip on
+  import), with its tags' weights (:mod:`~evalkit.vlm.open_clip_weights`), checkpoint errors
+  (:mod:`~evalkit.vlm.open_clip_checkpoints`), parameter counts
+  (:mod:`~evalkit.vlm.open_clip_params`) and catalogue (:mod:`~evalkit.vlm.open_clip_catalogue`);
 - :mod:`evalkit.vlm.hf_models` — the Hugging Face backend (``hf:ORG/NAME[@REVISION]``,
   ``hf:/local/dir``): CLIP and SigLIP, transformers as the optional extra ``evalkit[hf]``;
-  its image processor as the engine's preprocessing is :mod:`evalkit.vlm.hf_processor`, its
-  fast CLIP image forward :mod:`evalkit.vlm.hf_fast_forward`;
+  its image processor as the engine's preprocessing is :mod:`evalkit.vlm.hf_processor`, the
+  loaded model :mod:`evalkit.vlm.hf_loaded`, its fast CLIP image forward
+  :mod:`evalkit.vlm.hf_fast_forward`, its catalogue :mod:`evalkit.vlm.hf_catalogue`;
 - :mod:`evalkit.vlm.hub` — file hashes, whether the hub is offline or reachable.
 - :mod:`evalkit.vlm.preprocess` — batched tensor preprocessing identical to open_clip's PIL one.
 - :mod:`evalkit.vlm.engine` — :func:`embed_dataset` (cached, resumable, one worker per device,
@@ -29,7 +36,8 @@
 Rewards computed from the embeddings live in :mod:`evalkit.rewards`.
 
 The names below are imported on first use, so that importing a torch-free module of this
-package (:mod:`evalkit.vlm.precision`) does not import torch and open_clip.
+package (:mod:`evalkit.vlm.precision`, :mod:`evalkit.vlm.registry`) does not import torch and
+open_clip: ``from evalkit.vlm import register_backend`` imports no torch.
 """
 
 from __future__ import annotations
@@ -38,23 +46,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from evalkit.vlm.backend import ResolvedModel
+    from evalkit.vlm.backend import LoadedModel, ResolvedModel
     from evalkit.vlm.devices import PRECISION_DTYPES, autocast_for, parse_devices
     from evalkit.vlm.embedder import ImageEmbedder
     from evalkit.vlm.engine import Embeddings, embed_dataset
-    from evalkit.vlm.models import (
-        RANDOM,
-        TINY_MODELS,
-        LoadedModel,
-        ModelSpec,
-        ResolvedSpec,
-        default_tag,
-        known_models,
-        load_model,
-        resolve,
-    )
+    from evalkit.vlm.models import default_tag, load_model, resolve
+    from evalkit.vlm.open_clip_backend import TINY_MODELS, ResolvedSpec
+    from evalkit.vlm.open_clip_catalogue import known_models
     from evalkit.vlm.precision import PRECISIONS
     from evalkit.vlm.preprocess import BatchPreprocessor
+    from evalkit.vlm.registry import (
+        RANDOM,
+        Backend,
+        Catalogue,
+        ModelSpec,
+        backend_for,
+        register_backend,
+        registered_backends,
+        unregister_backend,
+    )
 
 _HOMES = {
     "PRECISIONS": "precision",
@@ -64,14 +74,20 @@ _HOMES = {
     "ImageEmbedder": "embedder",
     "Embeddings": "engine",
     "embed_dataset": "engine",
-    "RANDOM": "models",
-    "TINY_MODELS": "models",
-    "LoadedModel": "models",
-    "ModelSpec": "models",
-    "ResolvedSpec": "models",
+    "RANDOM": "registry",
+    "Backend": "registry",
+    "Catalogue": "registry",
+    "ModelSpec": "registry",
+    "backend_for": "registry",
+    "register_backend": "registry",
+    "registered_backends": "registry",
+    "unregister_backend": "registry",
+    "TINY_MODELS": "open_clip_backend",
+    "ResolvedSpec": "open_clip_backend",
+    "known_models": "open_clip_catalogue",
+    "LoadedModel": "backend",
     "ResolvedModel": "backend",
     "default_tag": "models",
-    "known_models": "models",
     "load_model": "models",
     "resolve": "models",
     "BatchPreprocessor": "preprocess",
@@ -83,7 +99,9 @@ __all__ = [
     "PRECISION_DTYPES",
     "RANDOM",
     "TINY_MODELS",
+    "Backend",
     "BatchPreprocessor",
+    "Catalogue",
     "Embeddings",
     "ImageEmbedder",
     "LoadedModel",
@@ -91,12 +109,16 @@ __all__ = [
     "ResolvedModel",
     "ResolvedSpec",
     "autocast_for",
+    "backend_for",
     "default_tag",
     "embed_dataset",
     "known_models",
     "load_model",
     "parse_devices",
+    "register_backend",
+    "registered_backends",
     "resolve",
+    "unregister_backend",
 ]
 
 

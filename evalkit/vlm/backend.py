@@ -1,7 +1,8 @@
-"""The model-backend interface: what the engine, the caches, the bench, the figures and training
-know of a model, whatever library it comes from.
+"""The model interface: what the engine, the caches, the bench, the figures and training know
+of a model, whatever backend it comes from.
 
-A backend is one module with two classes:
+A backend (:class:`evalkit.vlm.registry.Backend`, registered with
+:func:`~evalkit.vlm.registry.register_backend`) resolves names into two classes:
 
 - a :class:`ResolvedModel`: a checked model name (nothing heavy loaded) with its *identity*
   (what the embedding cache is keyed by: it names the backend's weights, architecture and
@@ -11,52 +12,96 @@ A backend is one module with two classes:
 - a :class:`LoadedModel`: the model on a device, with :meth:`~LoadedModel.encode_pixels` on
   preprocessed batches, :meth:`~LoadedModel.encode_texts` on prompts, and optional fast paths.
 
-Backends: :mod:`evalkit.vlm.models` (open_clip: architectures and tags, local checkpoints) and
+Required members are abstract methods, or attributes named in ``REQUIRED_ATTRIBUTES``: a
+subclass that neither annotates nor defines one fails when the class is created, naming it.
+Optional ones have defaults here.
+
+Backends: :mod:`evalkit.vlm.open_clip_backend` (architectures and tags, local checkpoints) and
 :mod:`evalkit.vlm.hf_models` (Hugging Face CLIP and SigLIP: ``hf:ORG/NAME[@REVISION]``,
-``hf:/local/dir``). :func:`evalkit.vlm.models.resolve` picks the backend from the name.
+``hf:/local/dir``).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 import torch
 
-RANDOM = "none"
-"""The ``pretrained`` value that asks for random weights."""
+from evalkit.errors import ModelError
+from evalkit.vlm.registry import (  # re-exported: backends import them from here
+    RANDOM,
+    RANDOM_SEED,
+    RANDOM_WEIGHTS_WARNING,
+    BackendError,
+)
 
-RANDOM_SEED = 0
-"""Seed of random weights: every load of ``(model, "none")`` gives the same weights."""
-
-RANDOM_WEIGHTS_WARNING = "RANDOM WEIGHTS: {label} has random weights (--pretrained none); its embeddings and rewards mean nothing."
-"""What every command says about a model with random weights (``label`` is the model's label)."""
+__all__ = [
+    "RANDOM",
+    "RANDOM_SEED",
+    "RANDOM_WEIGHTS_WARNING",
+    "ImageForward",
+    "LoadedModel",
+    "ResolvedModel",
+]
 
 ImageForward = Callable[[torch.Tensor], torch.Tensor]
 """Preprocessed pixels ``(n, 3, h, w)`` → image embeddings ``(n, dim)`` (not normalised)."""
 
 
+def _check_required(cls: type, base: type, names: tuple[str, ...]) -> None:
+    """Fail when ``cls`` (a subclass of ``base``) neither annotates nor defines a required attribute."""
+    provided: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is base or not issubclass(klass, base):
+            continue
+        provided |= set(vars(klass).get("__annotations__", {})) | set(vars(klass))
+    missing = [n for n in names if n not in provided]
+    if missing:
+        raise BackendError(
+            f"{cls.__name__} lacks {', '.join(missing)}: a {base.__name__} must define "
+            f"{', '.join(names)} (see evalkit.vlm.backend.{base.__name__})."
+        )
+
+
 class ResolvedModel(ABC):
     """A checked model: what it is, without loading it."""
 
+    REQUIRED_ATTRIBUTES: ClassVar[tuple[str, ...]] = (
+        "backend",
+        "display_name",
+        "spec",
+        "preprocess",
+    )
+
     backend: str
-    """The backend's name (``open_clip``, ``hf``)."""
+    """Required: the backend's name (``open_clip``, ``hf``)."""
 
     display_name: str
-    """The model's short name (progress bars, cache folder names)."""
+    """Required: the model's short name (progress bars, cache folder names)."""
 
     spec: Any
-    """The :class:`~evalkit.vlm.models.ModelSpec` it was resolved from."""
-
-    tag: str | None
-    """open_clip's pretrained tag; ``None`` for weights named otherwise (files, revisions)."""
-
-    weights_path: str | None
-    """The weights file or folder on this machine, where known (``None`` otherwise)."""
+    """Required: the :class:`~evalkit.vlm.registry.ModelSpec` it was resolved from."""
 
     preprocess: dict[str, Any]
-    """The preprocessing config of :class:`~evalkit.vlm.preprocess.BatchPreprocessor`: the
-    geometry (``size``, ``resize_mode``, ``interpolation``...) and normalisation (``mean``, ``std``)."""
+    """Required: the preprocessing config of :class:`~evalkit.vlm.preprocess.BatchPreprocessor`:
+    the geometry (``size``, ``resize_mode``, ``interpolation``...) and normalisation
+    (``mean``, ``std``)."""
+
+    tag: str | None = None
+    """Optional: a pretrained tag naming the weights; ``None`` for weights named otherwise."""
+
+    weights_path: str | None = None
+    """Optional: the weights file or folder on this machine, where known."""
+
+    naive_reference: ClassVar[str | None] = None
+    """Optional: what the loaded model's :meth:`LoadedModel.naive_pixels` and forward do, in a
+    few words for the bench's table (``PIL, encode_image``); ``None``: the backend has no naive
+    reference, and ``evalkit bench embed`` refuses it."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _check_required(cls, ResolvedModel, ResolvedModel.REQUIRED_ATTRIBUTES)
 
     @property
     @abstractmethod
@@ -71,11 +116,6 @@ class ResolvedModel(ABC):
 
     @property
     @abstractmethod
-    def random_weights(self) -> bool:
-        """Whether the weights are random (``--pretrained none``)."""
-
-    @property
-    @abstractmethod
     def embed_dim(self) -> int:
         """Dimension of the image and text embeddings."""
 
@@ -85,9 +125,14 @@ class ResolvedModel(ABC):
         """A short name of the weights for the cache folder's name (the key is in it too)."""
 
     @property
-    @abstractmethod
+    def random_weights(self) -> bool:
+        """Whether the weights are random (``--pretrained none``); default ``False``."""
+        return False
+
+    @property
     def parameters(self) -> int | None:
-        """Parameters of the whole model (image and text towers), ``None`` if unknown."""
+        """Parameters of the whole model (image and text towers); default ``None`` (unknown)."""
+        return None
 
     @property
     def flop_config(self) -> Mapping[str, Any] | None:
@@ -101,9 +146,10 @@ class ResolvedModel(ABC):
         """Whether the engine runs this model's last block for the class token alone."""
         return False
 
-    @abstractmethod
     def ensure_weights(self) -> None:
-        """Make sure the weights are on this machine (or fail now, with one sentence)."""
+        """Make sure the weights are on this machine (or fail now, with one sentence); default:
+        nothing to fetch."""
+        return None
 
     @abstractmethod
     def load(self, device: torch.device) -> LoadedModel:
@@ -113,8 +159,17 @@ class ResolvedModel(ABC):
 class LoadedModel(ABC):
     """A model on a device: the engine's only view of it."""
 
+    REQUIRED_ATTRIBUTES: ClassVar[tuple[str, ...]] = ("resolved", "device")
+
     resolved: ResolvedModel
+    """Required: what was loaded."""
+
     device: torch.device
+    """Required: where it runs."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _check_required(cls, LoadedModel, LoadedModel.REQUIRED_ATTRIBUTES)
 
     @property
     def preprocess(self) -> dict[str, Any]:
@@ -150,6 +205,14 @@ class LoadedModel(ABC):
     def encode_texts(self, prompts: list[str]) -> torch.Tensor:
         """Text embeddings (not normalised) of prompts, with the model's own tokenizer."""
 
-    @abstractmethod
     def naive_pixels(self, images: list[Any]) -> torch.Tensor:
-        """The library's own preprocessing of PIL images (the bench's naive reference)."""
+        """Optional: the library's own preprocessing of PIL images (the bench's naive
+        reference); backends with one set :attr:`ResolvedModel.naive_reference` too.
+
+        :param images: PIL images.
+        :raises ModelError: the backend has none.
+        """
+        raise ModelError(
+            f"{self.label} has no naive reference preprocessing (its backend defines no "
+            "naive_pixels), so 'evalkit bench embed' cannot compare against one."
+        )

@@ -59,7 +59,7 @@ def _is_oom(exc: BaseException) -> bool:
 class ImageEmbedder:
     """A loaded model (any backend, :mod:`evalkit.vlm.backend`) that embeds batches of frames and prompts (float32, unit norm).
 
-    :param spec: the model (see :class:`~evalkit.vlm.models.ModelSpec`), or an already
+    :param spec: the model (see :class:`~evalkit.vlm.registry.ModelSpec`), or an already
         :func:`~evalkit.vlm.models.load_model`-ed one.
     :param device: ``"cpu"``, ``"cuda:0"``...
     :param precision: ``"fp32"``, ``"bf16"`` or ``"fp16"`` (autocast; outputs stay float32).
@@ -112,7 +112,7 @@ class ImageEmbedder:
 
     @property
     def loaded(self) -> LoadedModel:
-        """The model this embedder runs (:class:`~evalkit.vlm.models.LoadedModel`)."""
+        """The model this embedder runs (:class:`~evalkit.vlm.backend.LoadedModel`)."""
         if self._loaded is None:
             raise RuntimeError("This ImageEmbedder is closed; make a new one.")
         return self._loaded

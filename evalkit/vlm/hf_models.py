@@ -13,18 +13,25 @@ whose ``pooler_output`` is the embedding in transformers 5).
 
 Files are read offline-first: from the folder, or from the Hugging Face cache (a revision must be
 cached, or the hub reachable to download it; with ``HF_HUB_OFFLINE`` nothing is tried). The
-image processor's ``preprocessor_config.json`` is translated into the engine's batched tensor
-preprocessing (:func:`~evalkit.vlm.hf_processor.processor_to_preprocess`: resize of the short side or squash resize,
-centre crop, rescale, mean/std); a config the engine cannot reproduce is refused, never
-approximated. Texts go through the model's own tokenizer with the model's padding rule (SigLIP
+image processor is read by transformers' own loader (``AutoImageProcessor.from_pretrained``),
+so every layout it accepts loads: ``preprocessor_config.json``, or ``processor_config.json``
+with the image processor nested inside, as ``CLIPProcessor(...).save_pretrained`` writes it in
+transformers 5. Its settings are translated into the engine's batched tensor preprocessing
+(:func:`~evalkit.vlm.hf_processor.processor_to_preprocess`: resize of the short side or squash
+resize, centre crop, rescale, mean/std); a processor the engine cannot reproduce is refused,
+never approximated. Texts go through the model's own tokenizer with the model's padding rule (SigLIP
 pads to its maximum length: its text embedding is read at the last position).
 
-``transformers`` is the optional extra ``evalkit[hf]``; this module imports it only when a model
-is loaded or counted (it is slow to import, and resolving a cached model does not need it).
+The loaded model is :mod:`evalkit.vlm.hf_loaded`, the models ``evalkit models`` lists
+:mod:`evalkit.vlm.hf_catalogue`.
+
+``transformers`` is the optional extra ``evalkit[hf]``; this module imports it when a model is
+resolved (its image processor), loaded or counted, not before (it is slow to import).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import json
@@ -36,13 +43,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-from huggingface_hub import constants, snapshot_download
+from huggingface_hub import snapshot_download
 
 from evalkit.errors import ModelError
-from evalkit.vlm.backend import RANDOM, RANDOM_SEED, ImageForward, LoadedModel, ResolvedModel
-from evalkit.vlm.hf_fast_forward import clip_image_forward
+from evalkit.vlm.backend import RANDOM, RANDOM_SEED, LoadedModel, ResolvedModel
 from evalkit.vlm.hf_processor import processor_to_preprocess
-from evalkit.vlm.hub import file_sha256, hub_offline, reachable, sha256_json
+from evalkit.vlm.hub import file_sha256, hub_offline, reachable, read_json_object, sha256_json
+from evalkit.vlm.registry import Backend, Catalogue, ModelSpec
 
 PREFIX = "hf:"
 """What starts the name of a Hugging Face model."""
@@ -64,33 +71,12 @@ WEIGHT_FILES = (
     "pytorch_model.bin.index.json",
 )
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "spiece.model")
-PROCESSOR_FILE = "preprocessor_config.json"
+PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
+"""Where transformers saves an image processor: alone (``ImageProcessor.save_pretrained``, and
+every processor in transformers 4), or nested in the processor's config (transformers 5)."""
 
-KNOWN_REPOS: dict[str, float] = {
-    "openai/clip-vit-base-patch32": 151.3e6,
-    "openai/clip-vit-base-patch16": 149.6e6,
-    "openai/clip-vit-large-patch14": 427.6e6,
-    "openai/clip-vit-large-patch14-336": 427.9e6,
-    "laion/CLIP-ViT-B-32-laion2B-s34B-b79K": 151.3e6,
-    "laion/CLIP-ViT-L-14-laion2B-s32B-b82K": 427.6e6,
-    "laion/CLIP-ViT-H-14-laion2B-s32B-b79K": 986.1e6,
-    "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k": 2539.6e6,
-    "google/siglip-base-patch16-224": 203.2e6,
-    "google/siglip-large-patch16-384": 652.5e6,
-    "google/siglip-so400m-patch14-384": 878.0e6,
-    "google/siglip2-base-patch16-224": 375.2e6,
-    "google/siglip2-large-patch16-384": 881.5e6,
-    "google/siglip2-so400m-patch14-384": 1136.0e6,
-}
-"""Well-known CLIP and SigLIP repositories with their approximate parameter counts (image and
-text towers; the exact count is computed from the config once it is cached)."""
 
 _log = logging.getLogger(__name__)
-
-
-def is_hf_name(name: object) -> bool:
-    """Whether a model name is a Hugging Face one (``hf:...``)."""
-    return str(name).strip().lower().startswith(PREFIX)
 
 
 def transformers_module() -> Any:
@@ -123,7 +109,7 @@ def parse_name(name: str) -> tuple[str | None, Path | None, str | None]:
             "A Hugging Face model is named hf:ORG/NAME[@REVISION] or hf:/path/to/folder."
         )
     local = Path(body).expanduser()
-    if body.startswith(("/", ".", "~")) or local.is_dir():
+    if body.startswith(("/", ".", "~")) or local.exists():
         return None, local, None
     repo, _, revision = body.partition("@")
     if repo.count("/") != 1 or not all(repo.split("/")):
@@ -169,16 +155,6 @@ def _hub_snapshot(repo: str, revision: str | None) -> Path:
     return Path(path)
 
 
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{what} {path} is not readable JSON ({exc}).") from None
-    if not isinstance(data, dict):
-        raise ModelError(f"{what} {path} is not a JSON object.")
-    return data
-
-
 def _model_type(config: Mapping[str, Any], where: str) -> str:
     kind = str(config.get("model_type", ""))
     arch = ", ".join(config.get("architectures") or []) or kind or "unknown"
@@ -193,6 +169,96 @@ def _model_type(config: Mapping[str, Any], where: str) -> str:
             f"{where} is a {arch} model, not an image-text model evalkit supports; supported are {SUPPORTED}."
         )
     return kind
+
+
+def _parent_hint(path: Path) -> str:
+    parent = path.expanduser().resolve().parent
+    return f" (here: hf:{parent})" if (parent / "config.json").is_file() else ""
+
+
+def _check_weights(folder: Path, where: str) -> None:
+    """Refuse a truncated or corrupt ``model.safetensors`` now, in one sentence (its header names
+    every tensor's byte range: the file must be at least that long)."""
+    path = folder / "model.safetensors"
+    if not path.is_file():
+        return
+    size = path.stat().st_size
+    try:
+        with path.open("rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(n)) if 8 + n <= size else None
+        end = max(
+            (int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"),
+            default=0,
+        )
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        header, end = None, 0
+    if header is None or 8 + n + end > size:
+        raise ModelError(
+            f"The weights of Hugging Face model {where} (model.safetensors, {size} bytes) are "
+            "truncated or corrupt; save or download the model again."
+        )
+
+
+def image_processor_config(folder: Path, where: str) -> dict[str, Any]:
+    """The image processor's settings, read by transformers' ``AutoImageProcessor`` from any
+    layout it accepts (``preprocessor_config.json``, or ``processor_config.json`` with the image
+    processor nested, as transformers 5 saves a processor).
+
+    :param folder: a save_pretrained folder or hub snapshot.
+    :param where: how messages name the model.
+    :raises ModelError: no image processor there, or one transformers cannot read.
+    """
+    if not any((folder / f).is_file() for f in PROCESSOR_FILES):
+        raise ModelError(
+            f"Hugging Face model {where} has no image processor ({' or '.join(PROCESSOR_FILES)}); "
+            "save it with the model (processor.save_pretrained(folder))."
+        )
+    stamp = tuple(
+        (f, (folder / f).stat().st_mtime_ns, (folder / f).stat().st_size)
+        for f in PROCESSOR_FILES
+        if (folder / f).is_file()
+    )
+    return dict(_read_image_processor(str(folder), stamp, where))
+
+
+@functools.lru_cache(maxsize=64)
+def _read_image_processor(folder: str, stamp: tuple, where: str) -> dict[str, Any]:
+    """``AutoImageProcessor.from_pretrained(folder).to_dict()``, once per folder and file state."""
+    tf = transformers_module()
+    with _quiet_transformers(tf):
+        try:
+            processor = tf.AutoImageProcessor.from_pretrained(folder, local_files_only=True)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise ModelError(
+                f"The image processor of Hugging Face model {where} cannot be read by transformers "
+                f"({type(exc).__name__}: {first})."
+            ) from None
+    return processor.to_dict()
+
+
+class _quiet_transformers:
+    """transformers' own warnings, logs and progress bars off while a model loads (evalkit says
+    what matters)."""
+
+    def __init__(self, tf: Any) -> None:
+        self._bars = tf.utils.logging
+
+    def __enter__(self) -> None:
+        self._level = logging.root.manager.disable
+        logging.disable(logging.WARNING)
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore")
+        self._bars_on = self._bars.is_progress_bar_enabled()
+        self._bars.disable_progress_bar()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bars_on:
+            self._bars.enable_progress_bar()
+        self._warnings.__exit__(*exc)
+        logging.disable(self._level)
 
 
 # -- the resolved model ---------------------------------------------------------------------------
@@ -215,6 +281,7 @@ class HFResolved(ResolvedModel):
     spec: Any = field(default=None, compare=False)  # the ModelSpec it was resolved from
 
     backend = "hf"
+    naive_reference = "processor, get_image_features"
 
     @property
     def tag(self) -> str | None:  # type: ignore[override]
@@ -275,6 +342,8 @@ class HFResolved(ResolvedModel):
 
     @property
     def parameters(self) -> int | None:
+        from evalkit.vlm.hf_loaded import count_parameters  # imports this module
+
         return count_parameters(self.model_type, self.folder)
 
     @property
@@ -301,7 +370,9 @@ class HFResolved(ResolvedModel):
     def ensure_weights(self) -> None:
         pass  # resolving found (or downloaded) every file
 
-    def load(self, device: torch.device) -> HFModel:
+    def load(self, device: torch.device) -> LoadedModel:
+        from evalkit.vlm.hf_loaded import HFModel  # imports this module
+
         return HFModel.load(self, device)
 
 
@@ -310,7 +381,7 @@ def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HF
 
     :param pretrained: ``None`` (the checkpoint's weights) or ``"none"`` (random weights from
         its config).
-    :param spec: the :class:`~evalkit.vlm.models.ModelSpec` asked for (kept with the result).
+    :param spec: the :class:`~evalkit.vlm.registry.ModelSpec` asked for (kept with the result).
     :raises ModelError: transformers missing, files missing, an unsupported model class or
         image processor.
     """
@@ -325,6 +396,11 @@ def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HF
         random = True
     repo, local, revision = parse_name(name)
     if local is not None:
+        if local.is_file():
+            raise ModelError(
+                f"Hugging Face model {local} is a file; hf: takes the save_pretrained folder holding "
+                f"config.json{_parent_hint(local)}."
+            )
         if not local.is_dir():
             raise ModelError(f"Hugging Face model folder {local} does not exist.")
         folder, commit, where = local.resolve(), None, f"folder {local}"
@@ -338,7 +414,7 @@ def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HF
         raise ModelError(
             f"Hugging Face model {where} has no config.json; it must be a save_pretrained folder or hub repository."
         )
-    config = _read_json(config_path, "Model config")
+    config = read_json_object(config_path, "Model config")
     model_type = _model_type(config, where)
     if not random and not any((folder / f).is_file() for f in WEIGHT_FILES):
         raise ModelError(
@@ -349,11 +425,9 @@ def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HF
         raise ModelError(
             f"Hugging Face model {where} has no tokenizer files ({', '.join(TOKENIZER_FILES)})."
         )
-    if not (folder / PROCESSOR_FILE).is_file():
-        raise ModelError(
-            f"Hugging Face model {where} has no {PROCESSOR_FILE} (its image processor)."
-        )
-    processor = _read_json(folder / PROCESSOR_FILE, "Image processor config")
+    if not random:
+        _check_weights(folder, where)
+    processor = image_processor_config(folder, where)
     preprocess = processor_to_preprocess(processor, model_type, where)
     files: tuple[tuple[str, str], ...] = ()
     if commit is None:
@@ -379,154 +453,57 @@ def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HF
     )
 
 
-# -- loading ------------------------------------------------------------------------------------
+# -- the backend ----------------------------------------------------------------------------------
 
 
-def _features(out: Any) -> torch.Tensor:
-    """The embedding from ``get_*_features``: a tensor (transformers 4) or its ``pooler_output``
-    (transformers 5's output object)."""
-    return out if isinstance(out, torch.Tensor) else out.pooler_output
+class HFBackend(Backend):
+    """Hugging Face CLIP and SigLIP models: ``hf:ORG/NAME[@REVISION]`` or ``hf:/path/to/folder``."""
 
+    name = "hf"
+    prefix = PREFIX
+    usage = (
+        "hf:ORG/NAME[@REVISION] or hf:/path/to/save_pretrained/folder (Hugging Face CLIPModel "
+        "or SiglipModel; --pretrained none for random weights; needs pip install 'evalkit[hf]')"
+    )
 
-class _quiet_transformers:
-    """transformers' own warnings, logs and progress bars off while a model loads (evalkit says
-    what matters)."""
+    def resolve(self, spec: ModelSpec) -> HFResolved:
+        return resolve_hf(spec.model, spec.pretrained, spec)
 
-    def __init__(self, tf: Any) -> None:
-        self._bars = tf.utils.logging
+    def parameters(self, model: str) -> int | None:
+        """The count from the config when the model resolves; else a well-known repository's
+        approximate count; else ``None``."""
+        counted = super().parameters(model)
+        if counted is not None:
+            return counted
+        from evalkit.vlm.hf_catalogue import KNOWN_REPOS  # imports this module
 
-    def __enter__(self) -> None:
-        self._level = logging.root.manager.disable
-        logging.disable(logging.WARNING)
-        self._warnings = warnings.catch_warnings()
-        self._warnings.__enter__()
-        warnings.simplefilter("ignore")
-        self._bars_on = self._bars.is_progress_bar_enabled()
-        self._bars.disable_progress_bar()
+        repo, _, _ = str(model).strip()[len(PREFIX) :].partition("@")
+        known = KNOWN_REPOS.get(repo)
+        return int(known) if known else None
 
-    def __exit__(self, *exc: object) -> None:
-        if self._bars_on:
-            self._bars.enable_progress_bar()
-        self._warnings.__exit__(*exc)
-        logging.disable(self._level)
+    def catalogue(self, include_all: bool = False) -> Catalogue:
+        from evalkit.vlm.hf_catalogue import known_hf_models  # imports this module
 
-
-class HFModel(LoadedModel):
-    """A Hugging Face CLIP or SigLIP model on a device, with its tokenizer."""
-
-    def __init__(
-        self, resolved: HFResolved, model: torch.nn.Module, tokenizer: Any, device: torch.device
-    ) -> None:
-        self.resolved = resolved
-        self.model = model
-        self.tokenizer = tokenizer
-        self.device = device
-        self._processor: Any = None
-
-    @classmethod
-    def load(cls, resolved: HFResolved, device: torch.device) -> HFModel:
-        """The model of ``resolved`` on ``device`` (eval mode, fp32, no gradients)."""
-        tf = transformers_module()
-        model_class = getattr(tf, MODEL_CLASSES[resolved.model_type])
-        folder = resolved.folder
-        with _quiet_transformers(tf), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(RANDOM_SEED)
-            try:
-                if resolved.random:
-                    model = model_class(model_class.config_class.from_pretrained(folder))
-                else:
-                    model = model_class.from_pretrained(folder, local_files_only=True)
-                tokenizer = tf.AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            except (OSError, ValueError, RuntimeError, KeyError) as exc:
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-                raise ModelError(
-                    f"Loading {resolved.name} with transformers failed ({type(exc).__name__}: {first})."
-                ) from None
-        model = model.float().to(device).eval()
-        model.requires_grad_(False)
-        return cls(resolved, model, tokenizer, device)
-
-    def image_forward(self) -> ImageForward:
-        return clip_image_forward(self.model) or self.encode_pixels
-
-    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
-        return _features(self.model.get_image_features(pixel_values=pixels))
-
-    def tokenize(self, prompts: list[str]) -> dict[str, torch.Tensor]:
-        """The model's tokenizer on ``prompts`` with its padding rule (:attr:`HFResolved.text_padding`)."""
-        padding, max_length = self.resolved.text_padding
-        tokens = self.tokenizer(
-            prompts, padding=padding, max_length=max_length, truncation=True, return_tensors="pt"
-        )
-        return {k: v.to(self.device) for k, v in tokens.items() if k != "token_type_ids"}
-
-    def encode_texts(self, prompts: list[str]) -> torch.Tensor:
-        return _features(self.model.get_text_features(**self.tokenize(prompts)))
-
-    def naive_pixels(self, images: list[Any]) -> torch.Tensor:
-        if self._processor is None:
-            tf = transformers_module()
-            with _quiet_transformers(tf):
-                self._processor = tf.AutoImageProcessor.from_pretrained(
-                    self.resolved.folder, local_files_only=True
+        rows = known_hf_models()
+        return Catalogue(
+            title="Hugging Face CLIP and SigLIP models (✓: in the local Hugging Face cache)",
+            columns=("model", "parameters", "cached"),
+            rows=tuple(
+                (
+                    f"{PREFIX}{r.repo}",
+                    f"{r.parameters / 1e6:,.1f} M" if r.parameters else "?",
+                    "[green]✓[/]" if r.cached else "",
                 )
-        return self._processor(images=images, return_tensors="pt")["pixel_values"]
-
-
-# -- catalogue ------------------------------------------------------------------------------------
-
-
-def count_parameters(model_type: str, folder: str | os.PathLike[str]) -> int | None:
-    """Parameters of the model whose config is in ``folder`` (built on the meta device, no memory);
-    ``None`` when transformers is missing."""
-    try:
-        tf = transformers_module()
-    except ModelError:
-        return None
-    model_class = getattr(tf, MODEL_CLASSES[model_type])
-    with _quiet_transformers(tf), torch.device("meta"):
-        model = model_class(model_class.config_class.from_pretrained(str(folder)))
-    return int(sum(p.numel() for p in model.parameters()))
-
-
-@dataclass(frozen=True)
-class KnownHFModel:
-    """A row of ``evalkit models`` for Hugging Face: a repository, its parameters, whether cached."""
-
-    repo: str
-    parameters: int | None
-    cached: bool
-
-
-def known_hf_models() -> list[KnownHFModel]:
-    """The well-known CLIP/SigLIP repositories, and any other CLIP/SigLIP repository in the local
-    Hugging Face cache; exact parameter counts for cached ones."""
-    rows = {repo: KnownHFModel(repo, int(n), False) for repo, n in KNOWN_REPOS.items()}
-    for repo, folder, model_type in _cached_repos():
-        n = count_parameters(model_type, folder) if model_type else None
-        rows[repo] = KnownHFModel(
-            repo, n or (rows[repo].parameters if repo in rows else None), True
+                for r in rows
+            ),
+            cached=tuple(r.cached for r in rows),
+            footer=(
+                f"{len(rows)} Hugging Face models, {sum(r.cached for r in rows)} cached here. Any "
+                "CLIPModel or SiglipModel works: evalkit embed DATASET --model hf:ORG/NAME[@REVISION] "
+                "or hf:/path/to/folder (needs pip install 'evalkit[hf]')."
+            ),
         )
-    return sorted(rows.values(), key=lambda r: (r.repo.split("/")[0], r.parameters or 0, r.repo))
 
 
-def _cached_repos() -> list[tuple[str, Path, str]]:
-    """(repo, snapshot folder, model_type) of the CLIP/SigLIP models in the Hugging Face cache
-    (the snapshot ``main`` points to, else the newest)."""
-    found = []
-    for base in sorted(Path(constants.HF_HUB_CACHE).expanduser().glob("models--*--*")):
-        snapshots = [p for p in (base / "snapshots").glob("*") if (p / "config.json").is_file()]
-        if not snapshots:
-            continue
-        main = base / "refs" / "main"
-        commit = main.read_text().strip() if main.is_file() else ""
-        chosen = next((p for p in snapshots if p.name == commit), None) or max(
-            snapshots, key=lambda p: p.stat().st_mtime
-        )
-        try:
-            kind = json.loads((chosen / "config.json").read_text()).get("model_type")
-        except (OSError, ValueError):
-            continue
-        if kind in MODEL_CLASSES:
-            found.append((base.name[len("models--") :].replace("--", "/", 1), chosen, kind))
-    return found
+BACKEND = HFBackend()
+"""The instance :mod:`evalkit.vlm.registry` registers."""

@@ -11,6 +11,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from evalkit.errors import ModelError
+
+
+def read_json_object(path: Path, what: str) -> dict[str, Any]:
+    """A JSON file that must hold an object (a model or processor config).
+
+    :param path: the file.
+    :param what: how messages name it (``Model config``).
+    :raises ModelError: unreadable, not JSON, or not an object.
+    """
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{what} {path} is not readable JSON ({exc}).") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{what} {path} is not a JSON object.")
+    return data
+
 
 def sha256_json(obj: Any) -> str:
     """SHA-256 of a JSON-able object (keys sorted)."""

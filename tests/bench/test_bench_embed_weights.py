@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_missing_weights_are_one_sentence_before_any_process_spawns(tmp_path):
-    from evalkit.vlm.models import cached_weights
+    from evalkit.vlm.open_clip_weights import cached_weights
 
     tag = "laion2b_s34b_b79k"
     assert cached_weights("ViT-B-32", tag) is None, "the test needs weights that are not cached"

@@ -15,7 +15,8 @@ from evalkit.bench.train import BenchRow, TrainBenchResult
 from evalkit.errors import ModelError
 from evalkit.report.builder import WeightsInfo
 from evalkit.vlm.engine import embed_dataset
-from evalkit.vlm.models import CONFIG_DIR, FILE_LABEL, ModelSpec, load_model, resolve
+from evalkit.vlm.models import FILE_LABEL, ModelSpec, load_model, resolve
+from evalkit.vlm.open_clip_backend import CONFIG_DIR
 
 
 def test_report_calls_a_checkpoint_file_a_checkpoint_file_not_trained(tmp_path):

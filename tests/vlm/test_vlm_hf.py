@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers_hf import PROMPTS, save_tiny_clip, save_tiny_siglip, transformers
+from helpers_hf import PROMPTS, edit_image_processor, save_tiny_clip, save_tiny_siglip, transformers
 from helpers_vlm import TINY_VIT, make_dataset, random_frames
 from PIL import Image
 
@@ -34,6 +34,16 @@ def clip_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def siglip_dir(tmp_path_factory) -> Path:
     return save_tiny_siglip(tmp_path_factory.mktemp("hf") / "tiny-siglip")
+
+
+@pytest.fixture(scope="module")
+def separate_dirs(tmp_path_factory) -> dict[str, Path]:
+    """The same models with the image processor saved on its own (preprocessor_config.json)."""
+    base = tmp_path_factory.mktemp("hf-separate")
+    return {
+        "clip": save_tiny_clip(base / "clip", shortest_edge=37, layout="separate"),
+        "siglip": save_tiny_siglip(base / "siglip", layout="separate"),
+    }
 
 
 def _reference(folder: Path, frames: np.ndarray, prompts: list[str], padding: dict):
@@ -58,12 +68,19 @@ def _reference(folder: Path, frames: np.ndarray, prompts: list[str], padding: di
     )
 
 
+@pytest.mark.parametrize("layout", ["processor", "separate"])
 @pytest.mark.parametrize(
     "which, padding",
     [("clip", {"padding": True}), ("siglip", {"padding": "max_length", "max_length": 16})],
 )
-def test_embeddings_equal_transformers_processor_and_features(which, padding, clip_dir, siglip_dir):
-    folder = clip_dir if which == "clip" else siglip_dir
+def test_embeddings_equal_transformers_processor_and_features(
+    which, padding, layout, clip_dir, siglip_dir, separate_dirs
+):
+    folder = {"clip": clip_dir, "siglip": siglip_dir}[which]
+    if layout == "separate":
+        folder = separate_dirs[which]
+    # The processor's file is the one transformers wrote in that layout.
+    assert (folder / "preprocessor_config.json").is_file() == (layout == "separate")
     frames = random_frames(6, (45, 61))  # not square, not the model's size: resized, cropped
     pixels, image, text = _reference(folder, frames, PROMPTS, padding)
     with ImageEmbedder(f"hf:{folder}") as embedder:
@@ -223,8 +240,7 @@ def test_bad_input_gives_one_sentence(tmp_path, clip_dir, siglip_dir, hub_cache,
     ]:
         odd = tmp_path / f"odd-{len(list(tmp_path.iterdir()))}"
         shutil.copytree(siglip_dir, odd)
-        cfg = json.loads((odd / "preprocessor_config.json").read_text())
-        (odd / "preprocessor_config.json").write_text(json.dumps({**cfg, **change}))
+        edit_image_processor(odd, change)
         message = _error(f"hf:{odd}")
         assert what in message and "refuses rather than approximate" in message
 

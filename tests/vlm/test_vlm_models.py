@@ -14,16 +14,12 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from evalkit.errors import ModelError
-from evalkit.vlm import models
+from evalkit.vlm import models, open_clip_weights
 from evalkit.vlm.embedder import ImageEmbedder
-from evalkit.vlm.models import (
-    CONFIG_DIR,
-    ModelSpec,
-    count_parameters,
-    default_tag,
-    load_model,
-    resolve,
-)
+from evalkit.vlm.hub import file_sha256
+from evalkit.vlm.models import ModelSpec, default_tag, load_model, resolve
+from evalkit.vlm.open_clip_backend import CONFIG_DIR
+from evalkit.vlm.open_clip_params import count_parameters
 
 
 def test_tiny_models_are_registered_with_open_clip():
@@ -75,7 +71,7 @@ def test_unknown_model_and_tag_suggest_the_closest_names():
 
 def test_missing_weights_offline_fail_at_once_with_advice(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(models, "cached_weights", lambda model, tag: None)
+    monkeypatch.setattr(open_clip_weights, "cached_weights", lambda model, tag: None)
     monkeypatch.setattr(
         open_clip,
         "create_model_and_transforms",
@@ -86,9 +82,9 @@ def test_missing_weights_offline_fail_at_once_with_advice(monkeypatch):
 
 
 def test_missing_weights_without_network_fail_at_once(monkeypatch):
-    monkeypatch.setattr(models, "_hub_offline", lambda: False)
-    monkeypatch.setattr(models, "_reachable", lambda url, timeout=3.0: False)
-    monkeypatch.setattr(models, "cached_weights", lambda model, tag: None)
+    monkeypatch.setattr(open_clip_weights, "_hub_offline", lambda: False)
+    monkeypatch.setattr(open_clip_weights, "_reachable", lambda url, timeout=3.0: False)
+    monkeypatch.setattr(open_clip_weights, "cached_weights", lambda model, tag: None)
     with pytest.raises(ModelError, match=r"cannot be reached.*--pretrained PATH"):
         load_model(ModelSpec("RN50", "openai"))
 
@@ -112,7 +108,7 @@ def test_checkpoint_round_trip(tmp_path, suffix):
     save_file(state, path) if suffix == ".safetensors" else torch.save(state, path)
     loaded = load_model(ModelSpec("evalkit-tiny-vit", str(path)))
     assert not loaded.random_weights
-    assert loaded.resolved.weights_sha256 == models.file_sha256(path)
+    assert loaded.resolved.weights_sha256 == file_sha256(path)
     assert path.name in loaded.label
     frames = random_frames(5, (40, 48))
     np.testing.assert_array_equal(

@@ -17,7 +17,25 @@ sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import importlib  # noqa: E402
+import re  # noqa: E402
+
 from evalkit import __version__  # noqa: E402
+
+
+def _materialise_lazy_exports() -> None:
+    """Packages that import their exports on first use (a module ``__getattr__``) do not list them
+    in ``dir()``, where autodoc looks: resolve every name of their ``__all__`` once, so that the
+    API pages show them (the build only; evalkit itself stays lazy)."""
+    for page in sorted((Path(__file__).parent / "api").glob("*.rst")):
+        for name in re.findall(r"^\.\. automodule:: (\S+)", page.read_text(), flags=re.M):
+            module = importlib.import_module(name)
+            for export in getattr(module, "__all__", ()):
+                if export not in vars(module):
+                    setattr(module, export, getattr(module, export))
+
+
+_materialise_lazy_exports()
 
 project = "evalkit"
 author = "the evalkit authors"

@@ -3,7 +3,10 @@ built site resolves (files and anchors)."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import inspect
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +46,23 @@ def test_api_reference_renders_param_docstrings(site):
     html = (site / "api" / "metrics.html").read_text(encoding="utf-8")
     assert 'id="evalkit.metrics.epic_goal"' in html
     assert "Parameters" in html and ":param" not in html
+
+
+def test_api_pages_show_every_exported_function_and_class(site):
+    """Each API page documents every function and class its module exports (``__all__``),
+    lazily imported ones included."""
+    missing = []
+    for page in sorted((DOCS / "api").glob("*.rst")):
+        name = re.search(r"^\.\. automodule:: (\S+)", page.read_text(), flags=re.M).group(1)
+        module = importlib.import_module(name)
+        html = (site / "api" / page.with_suffix(".html").name).read_text(encoding="utf-8")
+        for export in getattr(module, "__all__", ()):
+            obj = getattr(module, export)
+            if (
+                inspect.isclass(obj) or inspect.isfunction(obj)
+            ) and f'id="{name}.{export}"' not in html:
+                missing.append(f"{name}.{export}")
+    assert missing == []
 
 
 def test_internal_links_resolve(site):

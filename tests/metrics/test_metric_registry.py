@@ -1,4 +1,4 @@
-"""The metric registry: a metric registered from outside evalkit (here, from this file: Pearson's
+"""The metric registry: a metric registered from outside evalkit (the example plugin's Pearson
 r of the reward with the progress variable) works in the panel, ``evalkit epic --metrics`` and
 ``evalkit scaling --metric`` with no other file touched; the registry's own rules."""
 
@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from helpers_epic import write_reward_module
 from helpers_heads import TINY, embedded_sweep
+from helpers_registry import example_plugin
 from scipy.stats import pearsonr
 
 from evalkit.errors import EvalkitError
@@ -20,57 +21,18 @@ from evalkit.metrics import (
     METRICS,
     BootstrapOptions,
     Metric,
-    MetricResult,
-    ResultRow,
-    bootstrap_pearson,
     get_metric,
     metric_names,
     metric_panel,
     register_metric,
     unregister_metric,
-    weighted_pearson,
 )
 from evalkit.pipeline import load_epic_results
 
+PLUGIN = example_plugin()
 NAME = "pearson_progress"
-
-
-def pearson_progress(metrics, inputs, bootstrap: BootstrapOptions) -> list[MetricResult]:
-    """Pearson r of each reward column with the progress variable, with its episode interval."""
-    x = np.asarray(inputs.rewards, dtype=float)
-    p = np.asarray(inputs.progress, dtype=float)
-    w = np.ones(len(p)) if inputs.weights is None else np.asarray(inputs.weights, dtype=float)
-    r = weighted_pearson(x, p, w)
-    boot = None
-    if bootstrap.n_bootstrap > 0:
-        boot = bootstrap_pearson(x, p, w, inputs.episodes, bootstrap=bootstrap)
-    n_episodes = len(np.unique(inputs.episodes)) if inputs.episodes is not None else len(p)
-    return [
-        MetricResult(
-            metric=NAME,
-            estimate=float(r[j]),
-            interval=None if boot is None else (float(boot.low[j]), float(boot.high[j])),
-            method="Pearson r of reward and progress",
-            ci_method=None if boot is None else bootstrap.ci_method,
-            confidence=bootstrap.confidence,
-            n=len(p),
-            n_episodes=n_episodes,
-            n_bootstrap=0 if boot is None else bootstrap.n_bootstrap,
-            n_degenerate=0 if boot is None else int(boot.n_degenerate[j]),
-            seed=bootstrap.seed,
-            name=None if inputs.names is None else inputs.names[j],
-        )
-        for j in range(x.shape[1])
-    ]
-
-
-PEARSON = Metric(
-    name=NAME,
-    needs=("progress",),
-    description="Pearson r with the progress variable",
-    compute=pearson_progress,
-    rows=(ResultRow(NAME, "Pearson r with progress", True, 0.0, "uncorrelated (0)"),),
-)
+PEARSON = PLUGIN.PEARSON_PROGRESS
+pearson_progress = PLUGIN.pearson_progress
 
 
 @pytest.fixture

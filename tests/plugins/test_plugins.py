@@ -1,4 +1,4 @@
-"""Plugins: the Acrobot plugin file (acrobot_plugin.py beside this test) through the real
+"""Plugins: the Acrobot plugin file (example_plugin.py beside this test) through the real
 command line, loaded from $EVALKIT_PLUGINS and from an installed package's entry point, and
 broken plugins as one sentence naming them."""
 
@@ -33,7 +33,7 @@ def run_evalkit(*args: str, env: dict[str, str], timeout: float = 300):
     )
 
 
-def plugin_env(tmp_path: Path, *path: Path, plugins: str | None = "acrobot_plugin") -> dict:
+def plugin_env(tmp_path: Path, *path: Path, plugins: str | None = "example_plugin") -> dict:
     """The environment of a CLI run with ``path`` on PYTHONPATH and ``$EVALKIT_PLUGINS``."""
     env = {k: v for k, v in os.environ.items() if k not in ("EVALKIT_PLUGINS", "PYTHONPATH")}
     env.update(
@@ -99,11 +99,11 @@ def test_an_entry_point_of_an_installed_package_is_loaded_once(tmp_path, monkeyp
     from evalkit.plugins import load_plugins
     from evalkit.tasks import get_task
 
-    write_dist_info(tmp_path / "site", "acrobot_plugin")
+    write_dist_info(tmp_path / "site", "example_plugin")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     monkeypatch.syspath_prepend(str(HERE))
-    with registries_restored("acrobot_plugin"):
-        assert load_plugins(environ={}) == ["acrobot_plugin"]
+    with registries_restored("example_plugin"):
+        assert load_plugins(environ={}) == ["example_plugin"]
         assert load_plugins(environ={}) == []  # idempotent
         assert get_family("acrobot").title == "Acrobot"
         assert get_task("acrobot_up").family == "acrobot"
@@ -125,7 +125,7 @@ def test_an_entry_point_naming_a_function_has_it_called(tmp_path, monkeypatch):
 
 
 def test_the_command_line_loads_an_entry_point_plugin(tmp_path):
-    write_dist_info(tmp_path / "site", "acrobot_plugin")
+    write_dist_info(tmp_path / "site", "example_plugin")
     r = run_evalkit("tasks", env=plugin_env(tmp_path, HERE, tmp_path / "site", plugins=None))
     assert r.returncode == 0, r.stderr
     assert "acrobot_up" in r.stdout
@@ -181,11 +181,11 @@ def test_a_broken_plugin_is_one_sentence_naming_it(
 
 
 def test_a_broken_plugin_through_the_real_main_has_no_traceback(tmp_path):
-    r = run_evalkit("tasks", env=plugin_env(tmp_path, plugins="acrobot_plugin.py"))
+    r = run_evalkit("tasks", env=plugin_env(tmp_path, plugins="example_plugin.py"))
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.strip() == (
-        "error: The plugin 'acrobot_plugin.py' (from $EVALKIT_PLUGINS) cannot be imported: there "
-        "is no module 'acrobot_plugin.py'; name a module (my_pkg.plugin), not a file."
+        "error: The plugin 'example_plugin.py' (from $EVALKIT_PLUGINS) cannot be imported: there "
+        "is no module 'example_plugin.py'; name a module (my_pkg.plugin), not a file."
     )
 
 
@@ -193,7 +193,7 @@ def test_help_loads_no_plugin_and_no_torch(tmp_path):
     code = (
         "import sys\nfrom evalkit.cli import main\nsys.argv = ['evalkit', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print('LOADED', 'acrobot_plugin' in sys.modules, 'torch' in sys.modules)"
+        "print('LOADED', 'example_plugin' in sys.modules, 'torch' in sys.modules)"
     )
     env = plugin_env(tmp_path, HERE)
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
@@ -202,14 +202,18 @@ def test_help_loads_no_plugin_and_no_torch(tmp_path):
 
 
 def test_plugins_that_need_no_torch_load_without_it(tmp_path):
+    (tmp_path / "task_only_plugin.py").write_text(
+        "from evalkit.tasks import Task, register_task\n"
+        "register_task(Task('cartpole_left', 'cartpole', 'a cart on the left', 'a cart'))\n"
+    )
     code = (
         "import sys\nfrom evalkit.plugins import load_plugins\nprint(load_plugins())\n"
         "print('torch' in sys.modules)"
     )
-    env = plugin_env(tmp_path, HERE)
+    env = plugin_env(tmp_path, tmp_path, plugins="task_only_plugin")
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["['acrobot_plugin']", "False"]
+    assert r.stdout.split() == ["['task_only_plugin']", "False"]
 
 
 def test_load_plugins_raises_the_plugin_error(monkeypatch):
@@ -224,8 +228,8 @@ def test_load_plugins_raises_the_plugin_error(monkeypatch):
 def test_the_readme_shows_this_plugin_file():
     readme = (WORKTREE / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Write a plugin", 1)[1].split("\n## ", 1)[0]
-    assert "(tests/plugins/acrobot_plugin.py)" in section
-    source = (HERE / "acrobot_plugin.py").read_text(encoding="utf-8")
+    assert "(tests/plugins/example_plugin.py)" in section
+    source = (HERE / "example_plugin.py").read_text(encoding="utf-8")
     for call in (
         "register_family(",
         "register_task(",

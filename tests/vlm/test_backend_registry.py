@@ -1,10 +1,9 @@
-"""The model-backend registry: a backend defined here (``pixels:N``, the frame as N×N grey
-pixels) and registered with ``register_backend`` works through ``embed``, ``epic`` and
+"""The model-backend registry: the example plugin's backend (``pixels:N``, the frame as N×N grey
+pixels), registered with ``register_backend``, works through ``embed``, ``epic`` and
 ``models`` with no other file touched; incomplete backends fail when registered or created."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -15,14 +14,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
+from helpers_registry import example_plugin
 from helpers_vlm import make_dataset
 from PIL import Image
 
 from evalkit.errors import ModelError
 from evalkit.vlm import (
     Backend,
-    Catalogue,
     ModelSpec,
     backend_for,
     embed_dataset,
@@ -38,97 +36,8 @@ from evalkit.vlm.registry import BackendError
 REPO = Path(__file__).resolve().parents[2]
 
 
-# -- the plugin's backend: everything a backend needs, in this file ---------------------------
-
-
-@dataclass(frozen=True)
-class PixelsResolved(ResolvedModel):
-    """``pixels:N``: the frame squashed to N×N, grey (the mean of the channels), as a vector."""
-
-    spec: ModelSpec
-    n: int
-    display_name: str
-    preprocess: dict[str, Any]
-
-    backend = "pixels"
-
-    @property
-    def label(self) -> str:
-        return f"pixels:{self.n}"
-
-    @property
-    def identity(self) -> dict[str, Any]:
-        return {"backend": "pixels", "n": self.n, "preprocess": self.preprocess}
-
-    @property
-    def embed_dim(self) -> int:
-        return self.n * self.n
-
-    @property
-    def weights_slug(self) -> str:
-        return "grey"
-
-    @property
-    def parameters(self) -> int | None:
-        return 0
-
-    def load(self, device: torch.device) -> PixelsModel:
-        return PixelsModel(self, device)
-
-
-class PixelsModel(LoadedModel):
-    """No naive reference: the optional path is left out."""
-
-    def __init__(self, resolved: PixelsResolved, device: torch.device) -> None:
-        self.resolved = resolved
-        self.device = device
-
-    resolved: PixelsResolved
-    device: torch.device
-
-    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
-        return pixels.mean(dim=1).flatten(1)
-
-    def encode_texts(self, prompts: list[str]) -> torch.Tensor:
-        return torch.stack([_hashed(p, self.resolved.embed_dim) for p in prompts]).to(self.device)
-
-
-def _hashed(prompt: str, dim: int) -> torch.Tensor:
-    seed = int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:8], "little")
-    return torch.from_numpy(np.random.default_rng(seed).random(dim).astype(np.float32))
-
-
-class PixelsBackend(Backend):
-    name = "pixels"
-    prefix = "pixels:"
-    usage = "pixels:N — the frame as N×N grey pixels (no weights)"
-
-    def resolve(self, spec: ModelSpec) -> PixelsResolved:
-        body = spec.model.strip()[len(self.prefix) :]
-        if not body.isdigit() or not 1 <= int(body) <= 64:
-            raise ModelError(f"A pixels model is pixels:N with N from 1 to 64, not {spec.model!r}.")
-        if spec.pretrained not in (None, "none"):
-            raise ModelError("A pixels model has no weights; pass no --pretrained.")
-        n = int(body)
-        preprocess = {
-            "size": [n, n],
-            "mean": [0.0, 0.0, 0.0],
-            "std": [1.0, 1.0, 1.0],
-            "interpolation": "bilinear",
-            "resize_mode": "squash",
-            "fill_color": 0,
-        }
-        return PixelsResolved(spec=spec, n=n, display_name=f"pixels-{n}", preprocess=preprocess)
-
-    def catalogue(self, include_all: bool = False) -> Catalogue:
-        sizes = (8, 16, 32)
-        return Catalogue(
-            title="pixel models",
-            columns=("model", "parameters"),
-            rows=tuple((f"pixels:{n}", "0") for n in sizes),
-            cached=tuple(True for _ in sizes),
-            footer="No weights: every size is here.",
-        )
+PLUGIN = example_plugin()
+PixelsBackend = PLUGIN.PixelsBackend
 
 
 @pytest.fixture

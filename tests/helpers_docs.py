@@ -67,8 +67,9 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 def evalkit_command_lines(block: CodeBlock) -> list[tuple[dict[str, str], list[str]]]:
     """The ``evalkit ...`` command lines of a shell block, each as the environment variables set
     before it (``EVALKIT_PLUGINS=x evalkit ...``) and its arguments after ``evalkit`` (comments
-    dropped, ``a && b`` split)."""
+    dropped, ``a && b`` split; ``export NAME=value`` lines apply to the block's later lines)."""
     out = []
+    exported: dict[str, str] = {}
     for raw in block.code.splitlines():
         try:
             tokens = shlex.split(raw, comments=True)
@@ -77,7 +78,11 @@ def evalkit_command_lines(block: CodeBlock) -> list[tuple[dict[str, str], list[s
         segment: list[str] = []
         for token in [*tokens, "&&"]:
             if token in ("&&", "||", ";"):
-                env = {}
+                if segment and segment[0] == "export":
+                    exported.update(t.partition("=")[::2] for t in segment[1:] if "=" in t)
+                    segment = []
+                    continue
+                env = dict(exported)
                 while segment and _ASSIGNMENT.match(segment[0]):
                     name, _, value = segment.pop(0).partition("=")
                     env[name] = value

@@ -31,7 +31,9 @@ class MetricResult:
     :ivar seed: seed of the resampling.
     :ivar name: which reward column this is (e.g. ``"alpha=0.5"``), if named.
     :ivar details: metric-specific counts and values (e.g. ``n_goal``, ``n_constant_episodes``,
-        EPIC's ``rho``), documented by each metric; ``note``: one sentence for the reader.
+        EPIC's ``rho``), documented by each metric.
+    :ivar note: what a reader should know about the estimate, in one sentence (e.g. how many
+        episodes VOC left out and why), or ``""``.
     """
 
     metric: str
@@ -47,15 +49,12 @@ class MetricResult:
     seed: int
     name: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
 
     @property
     def available(self) -> bool:
         return True
 
-    @property
-    def note(self) -> str:
-        """What a reader should know about the estimate (e.g. episodes VOC left out), or ``""``."""
-        return str(self.details.get("note", ""))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (the interval as a two-element list)."""

@@ -15,6 +15,7 @@ drawing no defined episode is degenerate).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
@@ -103,7 +104,7 @@ def voc(
         frames of an episode are taken in array order.
     :raises DegenerateError: no episode ids, every episode of one frame, every episode constant.
     :return: one :class:`MetricResult` per column; ``details``: ``n_voc_episodes`` (used),
-        ``n_constant_episodes``, ``n_single_frame_episodes``, ``note`` (:func:`left_out_note`).
+        ``n_constant_episodes``, ``n_single_frame_episodes``; ``note``: :func:`left_out_note`.
     """
     if episodes is None:
         raise DegenerateError(
@@ -138,7 +139,10 @@ def voc(
                 "n_voc_episodes": int(defined.sum()),
                 "n_constant_episodes": constant,
                 "n_single_frame_episodes": single,
-                "note": left_out_note(fr.n_episodes, constant, single),
             }
         )
-    return finish([("voc", DEFINITION)], estimates, stack(parts), fr, bootstrap, "VOC", details)
+    results = finish([("voc", DEFINITION)], estimates, stack(parts), fr, bootstrap, "VOC", details)
+    return [
+        replace(r, note=left_out_note(fr.n_episodes, d["n_constant_episodes"], single))
+        for r, d in zip(results, details)
+    ]

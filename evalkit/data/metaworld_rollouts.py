@@ -45,7 +45,6 @@ DEFAULT_STEPS = 150
 Meta-World's own limit is 500)."""
 
 
-
 def tier_of(epsilon: float) -> str:
     """The quality tier of an ε: ``expert`` (0), ``random`` (1) or ``noisy``."""
     return "expert" if epsilon == 0 else "random" if epsilon == 1 else "noisy"

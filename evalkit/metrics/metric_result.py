@@ -55,7 +55,6 @@ class MetricResult:
     def available(self) -> bool:
         return True
 
-
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (the interval as a two-element list)."""
         d = asdict(self)

@@ -507,7 +507,7 @@ class HFBackend(Backend):
 
         rows = known_hf_models()
         return Catalogue(
-            title="Hugging Face CLIP and SigLIP models (✓: in the local Hugging Face cache)",
+            title="Hugging Face CLIP, SigLIP and X-CLIP models (✓: in the local Hugging Face cache)",
             columns=("model", "parameters", "cached"),
             rows=tuple(
                 (

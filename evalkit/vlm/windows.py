@@ -9,6 +9,9 @@ frames they have: every position that would fall before the episode's start hold
 episode's **first frame** instead (the window is padded at its old end by repeating the first
 frame). A window never reads a frame of another episode.
 
+**Online** (training in a vector env), :class:`OnlineWindows` keeps each environment's last
+frames and applies the same rule; an environment's reset starts its window afresh.
+
 **A whole episode subsampled to a model's frame count** ``n`` (RoboCLIP's episode reward, a
 demonstration as the goal): ``n`` evenly spaced indices from the first frame to the last, both
 included — index ``i`` is ``floor(i·(L−1)/(n−1) + 1/2)`` for an episode of ``L`` frames (one
@@ -17,6 +20,7 @@ frame: the last). An episode shorter than ``n`` frames is refused.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,3 +148,46 @@ def episode_sample(length: int, count: int) -> np.ndarray:
     if count == 1:
         return np.array([length - 1], dtype=np.int64)
     return np.floor(np.arange(count) * (length - 1) / (count - 1) + 0.5).astype(np.int64)
+
+
+class OnlineWindows:
+    """Windows of frames as they arrive from ``n_envs`` environments (a vector env, one frame
+    per environment a step), by the rule of :func:`window_rows`: the same windows as the
+    stored episodes would give.
+
+    :param window: ``k`` and ``s``.
+    :param n_envs: environments.
+    """
+
+    def __init__(self, window: WindowSpec, n_envs: int) -> None:
+        if n_envs < 1:
+            raise WindowError(f"Windows need at least 1 environment, not {n_envs}.")
+        self.window = window
+        self._back = (window.frames - 1 - np.arange(window.frames)) * window.stride
+        self._history: list[deque[np.ndarray]] = [deque(maxlen=window.span) for _ in range(n_envs)]
+
+    def push(self, frames: np.ndarray, new_episode: np.ndarray) -> np.ndarray:
+        """Add one frame per environment and return each environment's window ending at it.
+
+        :param frames: ``(n_envs, H, W, 3)``, this step's frames.
+        :param new_episode: ``(n_envs,)`` bool, whether the frame is its episode's first (after
+            a reset); the window then holds no frame of the previous episode.
+        :returns: ``(n_envs, k, H, W, 3)``, oldest first.
+        """
+        frames = np.asarray(frames)
+        starts = np.asarray(new_episode, dtype=bool).reshape(-1)
+        if len(frames) != len(self._history) or len(starts) != len(self._history):
+            raise WindowError(
+                f"Windows of {len(self._history)} environments got {len(frames)} frames and "
+                f"{len(starts)} episode starts."
+            )
+        out = np.empty((len(frames), self.window.frames, *frames.shape[1:]), frames.dtype)
+        for i, history in enumerate(self._history):
+            if starts[i]:
+                history.clear()
+            history.append(frames[i])
+            # Before the episode's start: its first frame (the oldest kept while the history
+            # is shorter than the window's span).
+            for j, position in enumerate(np.maximum(len(history) - 1 - self._back, 0)):
+                out[i, j] = history[position]
+        return out

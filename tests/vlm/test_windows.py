@@ -91,3 +91,27 @@ def test_bad_windows_are_one_sentence(make, words):
         make()
     text = str(err.value)
     assert words in text and text.count(". ") == 0 and "\n" not in text
+
+
+@pytest.mark.parametrize("k, s", [(1, 1), (3, 1), (4, 2), (2, 4)])
+def test_online_windows_across_vector_env_resets_equal_the_stored_episodes(k, s):
+    from evalkit.vlm.windows import OnlineWindows
+
+    rng = np.random.default_rng(1)
+    n_envs, steps_run = 3, 23
+    lengths = [[5, 9, 9], [1, 2, 13, 7], [12, 11]]  # episodes of each env, back to back
+    online = OnlineWindows(WindowSpec(k, s), n_envs)
+    frames_seen, episodes, steps, got = [], [], [], []
+    counters = [[(e, t) for e, n in enumerate(ls) for t in range(n)] for ls in lengths]
+    for step in range(steps_run):
+        frames = rng.integers(0, 255, (n_envs, 2, 2, 3), dtype=np.uint8)
+        starts = np.array([counters[i][step][1] == 0 for i in range(n_envs)])
+        got.append(online.push(frames, starts))
+        for i in range(n_envs):
+            frames_seen.append(frames[i])
+            episodes.append(i * 100 + counters[i][step][0])
+            steps.append(counters[i][step][1])
+    frames_seen = np.stack(frames_seen)
+    rows = window_rows(np.array(episodes), np.array(steps), WindowSpec(k, s))
+    expected = frames_seen[rows].reshape(steps_run, n_envs, k, 2, 2, 3)
+    np.testing.assert_array_equal(np.stack(got), expected)

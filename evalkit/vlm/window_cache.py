@@ -9,14 +9,14 @@ windows and single frames.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from evalkit.data.store import Dataset
 from evalkit.vlm.backend import ResolvedModel
-from evalkit.vlm.cache import EmbeddingCache, _canonical, _slug
+from evalkit.vlm.cache import EmbeddingCache
 from evalkit.vlm.windows import WindowSpec, window_rows
 
 WINDOW_RULE = "first-frame-padding-1"
@@ -29,23 +29,17 @@ class WindowEmbeddingCache(EmbeddingCache):
 
     window: WindowSpec
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.key_fields = {
-            **self.key_fields,
+    def extra_key(self) -> dict[str, Any]:
+        return {
             "window": {
                 "frames": int(self.window.frames),
                 "stride": int(self.window.stride),
                 "rule": WINDOW_RULE,
-            },
+            }
         }
-        self.key = hashlib.sha256(_canonical(self.key_fields).encode()).hexdigest()[:16]
-        r = self.resolved
-        self.dir = (
-            self.dataset.path
-            / "embeddings"
-            / f"{_slug(r.display_name)}-{_slug(r.weights_slug)}-{self.precision}-{self.window.slug}-{self.key}"
-        )
+
+    def folder_tag(self) -> str:
+        return f"-{self.window.slug}"
 
 
 def embedding_cache(

@@ -26,6 +26,14 @@ class DegenerateError(EvalkitError):
     """A statistic is undefined for the given data (e.g. every frame has the same label)."""
 
 
+class OptionWarning(UserWarning):
+    """An option the user gave that does nothing in this combination (printed as one line)."""
+
+
+class FewEpisodesWarning(UserWarning):
+    """A bootstrap interval over too few episodes to cover as often as it says."""
+
+
 class RewardError(EvalkitError, ValueError):
     """Rewards cannot be computed from these embeddings or prompts (e.g. a goal equal to its baseline)."""
 
@@ -48,8 +56,22 @@ def unusable_path_error(exc: OSError) -> EvalkitError | None:
     """The one sentence for an :class:`OSError` about a place the user chose (unwritable,
     read-only, full disk, a folder where a file goes), or ``None`` for any other error."""
     reason = _PLACE_ERRNOS.get(exc.errno) if exc.errno is not None else None
-    if reason is None or not exc.filename:
+    if reason is None:
         return None
+    if not exc.filename:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return None
+        return EvalkitError(
+            f"Cannot write: {reason}; free some space (finished work is kept and reused when you "
+            "run the command again) or choose another place (--out, --root or "
+            "$EVALKIT_DATASETS/$EVALKIT_RUNS/$EVALKIT_REPORTS)."
+        )
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return EvalkitError(
+            f"Cannot write {exc.filename}: {reason}; free some space (finished work is kept and "
+            "reused when you run the command again) or choose another place (--out, --root or "
+            "$EVALKIT_DATASETS/$EVALKIT_RUNS/$EVALKIT_REPORTS)."
+        )
     return EvalkitError(
         f"Cannot write or read {exc.filename}: {reason}; choose another place (--out, --root or "
         "$EVALKIT_DATASETS/$EVALKIT_RUNS/$EVALKIT_REPORTS) or fix its permissions."

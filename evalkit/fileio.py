@@ -10,6 +10,7 @@ SLURM preemption and ``docker stop`` send) is made to act like Ctrl-C by
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -62,11 +63,60 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     tmp = Path(name)
     os.chmod(tmp, 0o666 & ~umask())
     try:
-        yield tmp
-        fsync_file(tmp)
-        os.replace(tmp, target)
+        with _writing(target, tmp):
+            yield tmp
+            fsync_file(tmp)
+            os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+FULL_DISK_BYTES = 1 << 20
+"""A file system with less room than this (for unprivileged writers) counts as full."""
+
+
+def disk_is_full(folder: str | os.PathLike[str]) -> bool:
+    """Whether the file system holding ``folder`` has less than :data:`FULL_DISK_BYTES` free."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # gone, or not POSIX
+        return False
+    return st.f_bavail * st.f_frsize < FULL_DISK_BYTES
+
+
+@contextmanager
+def _writing(target: Path, tmp: Path) -> Iterator[None]:
+    """A writer's failure as an ``OSError`` about ``target`` (the place the user chose).
+
+    Writers report a full disk in many ways: ``OSError(ENOSPC)`` without a file name (``write``,
+    ``fsync``), numpy's errno-less "8192 requested and 4064 written", torch's and zipfile's own
+    exceptions. Each is raised again as ``OSError(ENOSPC, ..., target)`` when the file system is
+    full as the writer fails (checked before the temporary is deleted), so the CLI says so in one
+    sentence; an ``OSError`` about the temporary, or a nameless ENOSPC/EDQUOT, is renamed to
+    ``target``. Anything else,
+    and evalkit's own errors, pass unchanged.
+    """
+    try:
+        yield
+    except Exception as exc:
+        error = _place_error(exc, target, tmp)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _place_error(exc: Exception, target: Path, tmp: Path) -> OSError | None:
+    if type(exc).__module__.startswith("evalkit"):
+        return None
+    if isinstance(exc, OSError) and exc.errno is not None:
+        if str(exc.filename) == str(tmp) or (exc.filename is None and exc.errno in _FULL):
+            return type(exc)(exc.errno, exc.strerror, str(target))
+        return None
+    if disk_is_full(tmp if tmp.is_dir() else tmp.parent):
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+    return None
 
 
 @contextmanager
@@ -237,10 +287,11 @@ def atomic_folder(
         Path(trash) if trash is not None else target.with_name(f".{target.name}.old-{os.getpid()}")
     )
     try:
-        yield tmp
-        for p in tmp.rglob("*"):
-            if p.is_file():
-                fsync_file(p)
+        with _writing(target, tmp):
+            yield tmp
+            for p in tmp.rglob("*"):
+                if p.is_file():
+                    fsync_file(p)
         shutil.rmtree(old, ignore_errors=True)
         if target.exists():
             os.rename(target, old)

@@ -8,7 +8,17 @@ from typing import Any, Iterable
 
 def plural(n: int, noun: str, plural_form: str | None = None) -> str:
     """``"1 frame"``, ``"3 frames"``: a count with its noun in the right number."""
-    return f"{n} {noun if n == 1 else (plural_form or noun + 's')}"
+    return f"{n} {noun if n == 1 else (plural_form or plural_noun(noun))}"
+
+
+def plural_noun(noun: str) -> str:
+    """The plural of an English noun or noun phrase (its last word changes): ``frame`` ->
+    ``frames``, ``environment family`` -> ``environment families``, ``match`` -> ``matches``."""
+    if noun.endswith("y") and noun[-2:-1] not in tuple("aeiou"):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    return noun + "s"
 
 
 def fixed(x: Any, digits: int = 3, missing: str = "—") -> str:

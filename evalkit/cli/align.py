@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from evalkit.cli._app import app, console
-from evalkit.cli._common import ROOT_OPTION, check_bootstrap
+from evalkit.cli._common import (
+    ROOT_OPTION,
+    check_bootstrap,
+    check_label_set,
+    check_option_rules,
+    check_out_path,
+    check_task_family,
+    needs,
+    seed_option,
+    warn_few_episodes,
+)
 from evalkit.cli.figures import _check_figure_out, _print_written, _save, _slug, _target
 from evalkit.errors import EvalkitError
 from evalkit.text import fixed
@@ -20,6 +30,7 @@ if TYPE_CHECKING:
 
 @app.command("align")
 def align_command(
+    ctx: typer.Context,
     dataset: str = typer.Argument(..., help="Dataset whose labelled frames the head learns from."),
     task: str = typer.Option(..., "--task", "-t", help="Task whose goal labels the head learns."),
     model: str = typer.Option(
@@ -41,7 +52,7 @@ def align_command(
     bootstrap: int = typer.Option(
         1000, "--bootstrap", min=0, help="Bootstrap resamples of the held-out interval (0: none)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the folds and of the bootstrap."),
+    seed: int = seed_option(0, "Seed of the folds and of the bootstrap."),
     eval_dataset: Optional[str] = typer.Option(
         None,
         "--eval-dataset",
@@ -80,15 +91,29 @@ def align_command(
     from evalkit.pipeline.heads import default_head_path
     from evalkit.vlm import ModelSpec, resolve
 
+    check_option_rules(
+        ctx,
+        needs("eval_labels", "eval_dataset", "it is the label set of that dataset"),
+        needs("curve_out", "label_curve", "it is where the label curve is drawn"),
+        needs("curve_repeats", "label_curve", "they are the subsets of the label curve"),
+    )
     check_bootstrap(bootstrap)
-    _check_figure_out(curve_out)
+    check_out_path(out, (".json",), "a reward head")
+    _check_figure_out(curve_out, "--curve-out")
     ds = open_dataset(dataset, root)
+    ds.check_tables()
+    check_task_family(ds, task)
+    check_label_set(ds, labels)
+    warn_few_episodes(ds.manifest.n_episodes, bootstrap)
     other = None if eval_dataset is None else open_dataset(eval_dataset, root)
     if other is not None and other.family != ds.family:
         raise EvalkitError(
             f"--eval-dataset {other.name!r} holds {other.family} states, not {ds.family} ones like "
             f"{ds.name!r}: a head is scored only on datasets of the family it was fitted on."
         )
+    if other is not None:
+        other.check_tables()
+        check_label_set(other, eval_labels or labels, "--eval-labels")
     spec = ModelSpec.coerce(model, pretrained)
     target = out or default_head_path(ds, task, resolve(spec).label, labels)
     embed = {"devices": devices} if devices else {}

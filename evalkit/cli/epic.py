@@ -14,12 +14,15 @@ from evalkit.cli._common import (
     BASELINE_FRAMES_OPTION,
     GOAL_FRAMES_OPTION,
     ROOT_OPTION,
+    OptionRule,
     check_bootstrap,
     check_frame_options,
+    check_option_rules,
     embed_options,
     parse_alphas,
     seed_option,
     task_dataset,
+    warn_few_episodes,
 )
 from evalkit.errors import EvalkitError
 from evalkit.fileio import is_writable
@@ -107,8 +110,16 @@ def _print_table(run, ci_method: str, n_bootstrap: int, confidence: float, seed:
         out.print(escape(f"Saved to {run.saved_to}"))
 
 
+def _uses_progress(metrics: str) -> bool:
+    """Whether ``--metrics`` names a metric that reads the progress variable."""
+    from evalkit.metrics.registry import get_metric, metric_names
+
+    return any("progress" in get_metric(m).needs for m in metric_names(metrics))
+
+
 @app.command("epic")
 def epic_command(
+    ctx: typer.Context,
     task: str = typer.Option(..., "--task", "-t", help="Task name (see 'evalkit tasks')."),
     model: Optional[str] = typer.Option(
         None,
@@ -223,8 +234,24 @@ def epic_command(
                 )
     alphas = parse_alphas(alpha) if alpha is not None else list(DEFAULT_ALPHAS)
     check_frame_options(goal_frames, baseline_frames, model)
+    check_option_rules(
+        ctx,
+        OptionRule(
+            "progress",
+            "metrics",
+            _uses_progress,
+            "{option} is the progress variable of spearman and kendall, and {other} names "
+            "neither; add one of them to {other} (or all) or drop {option}.",
+        ),
+    )
 
+    _uses_progress(metrics)  # an unknown metric name: one sentence before any work
     ds = task_dataset(task, dataset, root)
+    warn_few_episodes(ds.manifest.n_episodes, bootstrap)
+    if progress and _uses_progress(metrics):  # a bad expression: one sentence before any work
+        from evalkit.envs.family import get_family
+
+        get_family(ds.family).progress_values(ds.states, progress)
     if save and not is_writable(ds.path):
         save = False
         console(stderr=True).print(

@@ -21,6 +21,9 @@ from evalkit.cli._common import (
     ROOT_OPTION,
     check_bootstrap,
     check_frame_options,
+    check_option_rules,
+    check_out_path,
+    ignored_with,
     parse_alphas,
     task_dataset,
 )
@@ -59,19 +62,22 @@ def _target(out: Optional[Path], default_stem: str) -> Path:
     return out
 
 
-_OTHER_IMAGE_SUFFIXES = {".gif", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".eps", ".ps"}
-"""Image formats a user may try that figures are not written in (they would get ``.png`` added)."""
+MAX_BINS = 1000
+"""Most histogram bins: more than a figure can show apart (and each costs drawing time)."""
+
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+"""The formats figures are written in (a name without a suffix gets PNG and SVG)."""
 
 
-def _check_figure_out(out: Optional[Path]) -> Optional[Path]:
-    """``--out`` of a figure: refused at once when its suffix is an image format not written."""
-    if out is not None and out.suffix.lower() in _OTHER_IMAGE_SUFFIXES:
-        raise typer.BadParameter(
-            f"figures are written as .png, .svg or .pdf, not {out.suffix}; give one of those "
-            "suffixes (or none, for PNG and SVG).",
-            param_hint="--out",
-        )
-    return out
+def _check_figure_out(out: Optional[Path], option: str = "--out") -> Optional[Path]:
+    """``--out`` of a figure: a folder (the default name goes in it) or a name ending in one of
+    :data:`FIGURE_SUFFIXES` or none, checked at once."""
+    return check_out_path(out, FIGURE_SUFFIXES, "a figure", option=option, folder_ok=True)
+
+
+def _figure_out_option(out: Optional[Path]) -> Optional[Path]:
+    """The ``--out`` option's callback: :func:`_check_figure_out`."""
+    return _check_figure_out(out)
 
 
 def _save(fig, target: Path) -> list[Path]:
@@ -188,7 +194,7 @@ def landscape_command(
         "--out",
         "-o",
         help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG) (default: <reports>/figures/landscape_...).",
-        callback=_check_figure_out,
+        callback=_figure_out_option,
     ),
     root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = _DEVICES,
@@ -297,6 +303,7 @@ def landscape_command(
 
 @app.command("scaling")
 def scaling_command(
+    ctx: typer.Context,
     task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. kneeling."),
     models: str = typer.Option(
         "RN50,ViT-L-14,ViT-H-14,ViT-bigG-14",
@@ -343,7 +350,7 @@ def scaling_command(
         "--out",
         "-o",
         help="Output file stem: writes STEM_by_model and STEM_by_size (.png/.svg/.pdf suffix picks one format).",
-        callback=_check_figure_out,
+        callback=_figure_out_option,
     ),
     root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = _DEVICES,
@@ -365,6 +372,19 @@ def scaling_command(
     from evalkit.plots import fit_log_linear, plot_scaling_by_model, plot_scaling_by_size
 
     check_frame_options(goal_frames, baseline_frames, models)
+    check_option_rules(
+        ctx,
+        *(
+            ignored_with(
+                "compute",
+                other,
+                "covers the text-prompt rows only; the rows of {other} are computed now from "
+                "the cached embeddings",
+                when=lambda compute: not compute,
+            )
+            for other in ("goal_frames", "reward")
+        ),
+    )
     get_result_row(metric)
     pairs = _pairs(models, pretrained)
     alphas = parse_alphas(alpha)
@@ -463,13 +483,15 @@ def histogram_command(
         None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."
     ),
     labels: str = _LABELS,
-    bins: int = typer.Option(30, "--bins", min=1, help="Histogram bins."),
+    bins: int = typer.Option(
+        30, "--bins", min=1, max=MAX_BINS, help=f"Histogram bins (at most {MAX_BINS})."
+    ),
     out: Optional[Path] = typer.Option(
         None,
         "--out",
         "-o",
         help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG).",
-        callback=_check_figure_out,
+        callback=_figure_out_option,
     ),
     root: Optional[Path] = ROOT_OPTION,
     devices: Optional[str] = _DEVICES,

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from evalkit.cli._app import bench_app, label_app
 from evalkit.cli._app import console as make_console
-from evalkit.cli._common import ROOT_OPTION, seed_option
+from evalkit.cli._common import ROOT_OPTION, check_out_path, seed_option
 from evalkit.text import fixed, plural
 
 TaskOption = typer.Option(..., "--task", "-t", help="Task to label (see 'evalkit tasks').")
@@ -42,6 +42,17 @@ def _run_server(
 
     if order not in ORDERS:
         raise EvalkitError(f"Unknown --order {order!r}; use one of {', '.join(ORDERS)}.")
+    if not dataset_arg.strip():
+        raise EvalkitError("The dataset (or run) to label is empty; give its name or path.")
+    if not host.strip():
+        raise EvalkitError(
+            "--host is empty, which would listen on every address of this machine; give "
+            "127.0.0.1 (this machine only), or 0.0.0.0 to mean every address."
+        )
+    if labeller is not None and not labeller.strip():
+        raise EvalkitError(
+            "--labeller is empty; give your name (or leave the option out for your login name)."
+        )
     ds = open_fn(dataset_arg, root)
     app = LabelApp(ds, task, labeller or default_labeller(), order=order, seed=seed)
     server = LabelServer(app, host, port)
@@ -241,6 +252,7 @@ def export_command(
     from evalkit.data.store import open_dataset
     from evalkit.labels.csvio import export_csv
 
+    check_out_path(out, (".csv", ".txt"), "a label CSV")
     ds = open_dataset(dataset, root)
     if out is None:
         export_csv(ds, sys.stdout, task=task)

@@ -10,6 +10,7 @@ import typer
 
 from evalkit.cli._app import app, console
 from evalkit.cli._common import ROOT_OPTION
+from evalkit.errors import EvalkitError
 
 
 @app.command("report")
@@ -63,6 +64,7 @@ def report_command(
         if out is not None
         else reports_root() / ("report-" + "-".join(tasks) if tasks else "report")
     )
+    _check_inputs(run or [], label_sets, root)
     args = ["evalkit", "report"]
     for t in tasks or []:
         args += ["--task", t]
@@ -91,3 +93,28 @@ def report_command(
         progress=lambda msg: err.print(f"report: {msg}", highlight=False),
     )
     console().print(str(page), highlight=False, soft_wrap=True)
+
+
+def _check_inputs(runs: List[Path], label_sets: Optional[List[str]], root: Optional[Path]) -> None:
+    """A ``--run`` that is not there, or a ``--labels`` set no dataset has, is refused before
+    the report is built (it would otherwise be left out without a word)."""
+    from evalkit.data.store import RULE_LABELS, Dataset, iter_datasets, resolve_root
+
+    for r in runs:
+        if not r.exists():
+            raise EvalkitError(
+                f"--run {r} does not exist; give a training run's folder, or a folder of runs."
+            )
+    if label_sets:
+        have = {RULE_LABELS}
+        for path in iter_datasets(root):
+            try:
+                have.update(Dataset(path).label_sets())
+            except EvalkitError:  # a corrupt dataset: the report says why it is left out
+                continue
+        missing = [s for s in label_sets if s not in have]
+        if missing:
+            raise EvalkitError(
+                f"No dataset under {resolve_root(root)} has the label set {missing[0]!r} "
+                f"(--labels; they have: {', '.join(sorted(have))})."
+            )

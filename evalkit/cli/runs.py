@@ -10,7 +10,7 @@ import typer
 
 from evalkit.cli._app import app, console
 from evalkit.errors import EvalkitError
-from evalkit.text import significant
+from evalkit.text import plural, significant
 
 
 @app.command("runs")
@@ -30,7 +30,7 @@ def runs_command(
     A folder that is not a run is named and skipped.
     """
     from evalkit.config import runs_root  # here: 'evalkit --help' does not load SB3 and torch
-    from evalkit.train.run_index import find_runs, summarize_run
+    from evalkit.train.run_index import CONFIG_FILE, find_runs, summarize_run
 
     where = folder if folder is not None else runs_root()
     if folder is None and not where.is_dir():
@@ -52,6 +52,12 @@ def runs_command(
     for s in skipped:
         err.print(f"skipped: {s['reason']}", highlight=False, soft_wrap=True)
     if not summaries:
+        unreadable = sum(1 for s in skipped if (Path(s["path"]) / CONFIG_FILE).is_file())
+        if unreadable:
+            raise EvalkitError(
+                f"No readable training runs under {where}: {plural(unreadable, 'run')} could not "
+                "be read (the reason of each is above)."
+            )
         console().print(f"No training runs under {where}.", highlight=False)
         return
     from rich.table import Table

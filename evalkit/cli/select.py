@@ -13,8 +13,14 @@ from evalkit.cli._common import (
     BASELINE_FRAMES_OPTION,
     ROOT_OPTION,
     check_bootstrap,
+    check_label_set,
+    check_option_rules,
+    check_out_path,
+    check_task_family,
+    excludes,
     parse_alphas,
     seed_option,
+    warn_few_episodes,
 )
 from evalkit.errors import EvalkitError
 from evalkit.text import fixed
@@ -94,6 +100,7 @@ def _print_selection(selection: "DatasetSelection", top: int | None) -> None:
 
 @app.command("select")
 def select_command(
+    ctx: typer.Context,
     dataset: str = typer.Argument(..., help="Dataset whose labelled frames score the candidates."),
     task: str = typer.Option(..., "--task", "-t", help="Task whose goal labels score them."),
     model: str = typer.Option(
@@ -161,6 +168,12 @@ def select_command(
     from evalkit.pipeline.selection import read_prompts, save_selection, select, selection_path
     from evalkit.vlm import ModelSpec, resolve
 
+    check_option_rules(
+        ctx,
+        excludes("out", "save", "--no-save writes no selection file", holds=bool),
+        excludes("top", "as_json", "the JSON holds every candidate"),
+    )
+    check_out_path(out, (".json",), "a selection")
     check_bootstrap(bootstrap)
     if baseline_frames and not goal_frames and not prompts:
         raise EvalkitError(
@@ -170,6 +183,9 @@ def select_command(
     prompt_list = read_prompts(prompts) if prompts is not None else []
     ds = open_dataset(dataset, root)
     ds.check_tables()
+    check_task_family(ds, task)
+    check_label_set(ds, labels)
+    warn_few_episodes(ds.manifest.n_episodes, bootstrap)
     spec = ModelSpec.coerce(model, pretrained)
     err = console(stderr=True)
     n_candidates = (len(prompt_list) + len(goal_frames or ())) * len(alpha_list) + int(heads)

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from evalkit.cli._app import app, console
-from evalkit.cli._common import ROOT_OPTION
+from evalkit.cli._common import ROOT_OPTION, check_label_set, check_out_path, check_task_family
 
 
 @app.command("show")
@@ -32,25 +32,13 @@ def show_command(
     from evalkit.data.store import open_dataset
     from evalkit.errors import EvalkitError
     from evalkit.fileio import atomic_path
-    from evalkit.tasks import get_task
 
+    check_out_path(out, (".png",), "a contact sheet", bare=False)
     ds = open_dataset(dataset, root)
-    if task is not None and get_task(task).family != ds.family:
-        raise EvalkitError(
-            f"Task {task!r} runs on {get_task(task).family}, but {ds.name!r} holds {ds.family} states; "
-            "pass a task of that family (see 'evalkit tasks')."
-        )
-    if labels != "rule" and labels not in ds.label_sets():
-        raise EvalkitError(
-            f"Dataset {ds.name!r} has no label set {labels!r} (it has: {', '.join(ds.label_sets()) or 'none'})."
-        )
+    if task is not None:
+        check_task_family(ds, task)
+    check_label_set(ds, labels)
     path = out if out is not None else reports_root() / f"{ds.name}-{labels}-sheet.png"
-    if path.is_dir():
-        raise EvalkitError(f"--out {path} is a folder; give a file name ending in .png.")
-    if path.suffix.lower() != ".png":
-        raise EvalkitError(
-            f"--out {path}: contact sheets are PNG files; give a name ending in .png."
-        )
     sheet = contact_sheet(ds, n, task=task, label_set=labels)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

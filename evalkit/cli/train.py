@@ -13,7 +13,14 @@ from typing import Any, Optional
 import typer
 
 from evalkit.cli._app import app, bench_app, console
-from evalkit.cli._common import BASELINE_FRAMES_OPTION, check_seed, seed_option
+from evalkit.cli._common import (
+    BASELINE_FRAMES_OPTION,
+    check_option_rules,
+    check_seed,
+    excludes,
+    needs,
+    seed_option,
+)
 from evalkit.text import fixed, significant
 from evalkit.train.settings import TrainSettings
 
@@ -281,6 +288,7 @@ def _return_name(family: str) -> str:
 
 @app.command("evaluate")
 def evaluate_command(
+    ctx: typer.Context,
     run: Path = typer.Argument(..., help="Run folder made by 'evalkit train'."),
     checkpoint: str = typer.Option(
         "best",
@@ -316,6 +324,14 @@ def evaluate_command(
 ) -> None:
     """Roll out a trained policy: ground-truth return, success rate, videos, and a rollout dataset."""
     from evalkit.train.evaluate import evaluate
+
+    check_option_rules(
+        ctx,
+        excludes("dataset", "no_dataset", "--no-dataset stores no rollouts"),
+        excludes("overwrite", "no_dataset", "--no-dataset stores no rollouts"),
+        excludes("root", "no_dataset", "--no-dataset stores no rollouts"),
+        needs("root", "dataset", "it is where the --dataset is stored"),
+    )
 
     r = evaluate(
         run,

@@ -336,6 +336,6 @@ class HumanoidOutput:
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
+    from evalkit.progress import progress_bar
 
-    return tqdm(total=total, desc=desc, unit="frame", disable=not enabled)
+    return progress_bar(total, desc, "frame", enabled=enabled)

@@ -64,6 +64,12 @@ def detect_algorithm(path: str | Path) -> str:
     for algo in ALGORITHMS:
         if f".{algo.lower()}." in module:
             return algo
+    parts = module.split(".")
+    if len(parts) >= 3 and parts[0] == "stable_baselines3":  # another SB3 algorithm (DQN, ...)
+        raise EvalkitError(
+            f"{p} is a {parts[1].upper()} checkpoint; rollouts here need a policy with "
+            f"continuous actions, saved by one of {', '.join(ALGORITHMS)}."
+        )
     for algo in ALGORITHMS:
         try:
             _algo_class(algo).load(p, device="cpu")

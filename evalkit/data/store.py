@@ -163,11 +163,13 @@ class Dataset:
 
     def __repr__(self) -> str:
         m = self.manifest
-        return f"Dataset({m.name!r}, family={m.family!r}, frames={m.n_frames}, episodes={m.n_episodes})"
+        return f"Dataset({self.name!r}, family={m.family!r}, frames={m.n_frames}, episodes={m.n_episodes})"
 
     @property
     def name(self) -> str:
-        return self.manifest.name
+        """The name commands take: the folder's (a copied or renamed dataset keeps its old name
+        in its manifest, which commands would not find)."""
+        return self.path.name
 
     @property
     def family(self) -> str:

@@ -230,13 +230,11 @@ def _render_into(
     batch_size: int,
 ) -> None:
     """Set, render and hand over every state in batches; rows record the state as the env has it."""
-    from tqdm.auto import tqdm
+    from evalkit.progress import progress_bar
 
     n = len(states)
     columns = list(env.state_columns)
-    with tqdm(
-        total=n, desc=f"collect {name}", unit="frame", disable=not progress, leave=False
-    ) as bar:
+    with progress_bar(n, f"collect {name}", "frame", enabled=progress, leave=False) as bar:
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
             frames, rows = [], []

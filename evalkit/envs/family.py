@@ -44,6 +44,7 @@ import numpy as np
 
 from evalkit.envs.base import check_entry_point, check_env_class, resolve_entry_point
 from evalkit.errors import EvalkitError
+from evalkit.text import plural_noun
 
 RuleFn = Callable[..., np.ndarray]
 """``rule(states: pandas.DataFrame, **params) -> bool array`` with one entry per row."""
@@ -399,7 +400,10 @@ def progress_values(states: Any, expression: str | None, family: str = "") -> np
         raise EvalkitError(
             f"The progress {expression!r} cannot be computed from the state columns ({columns}): {exc}."
         ) from None
-    out = np.asarray(values, dtype=float).reshape(-1)
+    try:
+        out = np.asarray(values, dtype=float).reshape(-1)
+    except (TypeError, ValueError):  # e.g. a quoted string: text, not numbers
+        out = np.array([np.nan])
     if out.shape != (len(states),) or not np.all(np.isfinite(out)):
         raise EvalkitError(f"The progress {expression!r} must give one finite number per frame.")
     return out
@@ -465,12 +469,12 @@ def register_family(family: Family, *, replace: bool = False) -> Family:
 def unknown_name(kind: str, name: str, valid: list[str], kinds: str | None = None) -> EvalkitError:
     """The error for an unknown name: the valid names and the closest one.
 
-    :param kinds: the plural of ``kind`` (default: ``kind`` + "s").
+    :param kinds: the plural of ``kind`` (default: :func:`evalkit.text.plural_noun`).
     """
     close = difflib.get_close_matches(name, valid, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return EvalkitError(
-        f"Unknown {kind} {name!r}.{hint} Valid {kinds or kind + 's'}: {', '.join(valid)}."
+        f"Unknown {kind} {name!r}.{hint} Valid {kinds or plural_noun(kind)}: {', '.join(valid)}."
     )
 
 

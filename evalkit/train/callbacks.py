@@ -14,7 +14,6 @@ progress, checkpoint.
 
 from __future__ import annotations
 
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -169,17 +168,16 @@ class ProgressDisplay(BaseCallback):
         self._started = self._noted
         self._eta_told = False
         if self.bar:
-            from tqdm.auto import tqdm
+            from evalkit.progress import progress_bar
 
-            self._bar = tqdm(
-                total=self.config.steps,
+            self._bar = progress_bar(
+                self.config.steps,
+                "train",
+                "step",
                 initial=self.num_timesteps,
-                unit="step",
                 unit_scale=True,
-                dynamic_ncols=True,
                 smoothing=0.05,
                 mininterval=0.5,
-                file=sys.stderr,
             )
 
     def _on_step(self) -> bool:

@@ -38,7 +38,14 @@ from evalkit.train.clip_reward import BatchScorer, load_clip_reward
 from evalkit.train.config import TrainConfig, read_run_config, resolve_device
 from evalkit.train.fidelity import state_row as _state_row
 from evalkit.train.rollout_metrics import REWARD_COLUMN, reward_metrics
-from evalkit.train.runner import CheckpointInfo, load_model, make_env, read_checkpoints
+from evalkit.train.runner import (
+    CHECKPOINT_DIR,
+    INDEX_FILE,
+    CheckpointInfo,
+    load_model,
+    make_env,
+    read_checkpoints,
+)
 
 EVAL_DIR = "eval"
 ROLLOUTS_DIR = "rollouts"
@@ -139,11 +146,10 @@ def select_checkpoint(
             c for c in read_checkpoints(run_dir) if (run_dir / c.path).resolve() == path.resolve()
         ]
         return path, (match[0] if match else None), "path"
-    index = [c for c in read_checkpoints(run_dir) if (run_dir / c.path).is_file()]
+    listed = read_checkpoints(run_dir)
+    index = [c for c in listed if (run_dir / c.path).is_file()]
     if not index:
-        raise EvalkitError(
-            f"{run_dir} has no checkpoint yet; train it first ('evalkit train ... --out {run_dir}')."
-        )
+        raise EvalkitError(_no_checkpoint(run_dir, listed))
     chosen = index[-1]
     if which == "best":
         scored = [c for c in index if c.train_reward is not None]
@@ -152,6 +158,23 @@ def select_checkpoint(
     else:
         chosen = max(index, key=lambda c: c.step)
     return run_dir / chosen.path, chosen, which
+
+
+def _no_checkpoint(run_dir: Path, listed: list[CheckpointInfo]) -> str:
+    """Why a run has no checkpoint to evaluate: none saved, or its index and files disagree."""
+    on_disk = sorted(p.name for p in (run_dir / CHECKPOINT_DIR).glob("step_*.zip"))
+    if on_disk:
+        return (
+            f"{run_dir / INDEX_FILE} lists none of the {len(on_disk)} checkpoint files in "
+            f"{run_dir / CHECKPOINT_DIR} (such as {on_disk[-1]}); delete {INDEX_FILE} to pick "
+            "them by file name, or pass --checkpoint with one of them."
+        )
+    if listed:
+        return (
+            f"The {len(listed)} checkpoints {run_dir / INDEX_FILE} lists are gone (such as "
+            f"{listed[-1].path}); train the run again ('evalkit train ... --out {run_dir} --resume')."
+        )
+    return f"{run_dir} has no checkpoint yet; train it first ('evalkit train ... --out {run_dir})."
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Run a grid of trials on a local process pool; each trial is an ordinary folder.
+"""Run a grid of trials on a local process pool or on Ray; each trial is an ordinary folder.
 
 A trial is a picklable function ``fn(folder, **kwargs)`` that writes its results into
 ``folder``. The grid runs each one in a hidden temporary folder and publishes it as
@@ -9,6 +9,9 @@ A trial is a picklable function ``fn(folder, **kwargs)`` that writes its results
 - Ctrl-C or SIGTERM stops the grid and keeps every finished trial; unfinished ones leave
   nothing behind, and a rerun resumes;
 - a trial that raises is reported with its error and does not stop the others.
+
+The same holds on Ray (``ray_address``; :mod:`evalkit.validate.grid_ray`): each trial is a Ray
+task that publishes its own folder, so ``root`` must be storage every node sees at that path.
 
 Example::
 
@@ -27,7 +30,7 @@ import shutil
 import signal
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as mp_wait
 from multiprocessing.process import BaseProcess
@@ -52,11 +55,15 @@ class Trial:
     :ivar fn: ``fn(folder, **kwargs)``, a module-level function (it is pickled to a worker).
     :ivar kwargs: its arguments; they are also the settings recorded in ``trial.json`` and
         compared on reuse, so they must be JSON-serialisable.
+    :ivar num_cpus: CPUs its Ray task asks for (the local pool runs one trial per worker).
+    :ivar num_gpus: GPUs its Ray task asks for (fractions share a GPU; ignored by the local pool).
     """
 
     key: str
     fn: Callable[..., Any]
     kwargs: dict[str, Any] = field(default_factory=dict)
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,11 @@ def finished_settings(folder: Path) -> dict[str, Any] | None:
         return None
 
 
+def _temporary(root: str | Path, key: str) -> Path:
+    """Where trial ``key`` is written until it finishes (it exists while the trial runs)."""
+    return Path(root) / f".{key}.tmp"
+
+
 def run_trial(root: str, key: str, fn: Callable[..., Any], kwargs: dict[str, Any]) -> float:
     """Run one trial into a temporary folder and publish it as ``root/key``; its wall time.
 
@@ -138,7 +150,7 @@ def run_trial(root: str, key: str, fn: Callable[..., Any], kwargs: dict[str, Any
     """
     target = Path(root) / key
     start = time.monotonic()
-    with atomic_folder(target, temporary=Path(root) / f".{key}.tmp") as tmp:
+    with atomic_folder(target, temporary=_temporary(root, key)) as tmp:
         fn(tmp, **kwargs)
         seconds = time.monotonic() - start
         record = {"key": key, "settings": kwargs, "seconds": seconds, "pid": os.getpid()}
@@ -146,52 +158,95 @@ def run_trial(root: str, key: str, fn: Callable[..., Any], kwargs: dict[str, Any
     return seconds
 
 
-def _worker(conn: Connection, root: str, key: str, fn: Callable[..., Any], kwargs: dict) -> None:
-    """A trial's process: run it and send ``("ok", seconds)`` or ``("error", text)``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grid stops its trials itself
-    try:
-        conn.send(("ok", run_trial(root, key, fn, kwargs)))
-    except BaseException as exc:  # every failure is the trial's result
-        conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
-    finally:
-        conn.close()
+Outcome = tuple[str, Any]
+"""A trial's end: ``("ok", seconds)`` or ``("error", text)``."""
 
 
-@dataclass
-class _Running:
-    trial: Trial
-    process: BaseProcess
-    conn: Connection
+def attempt_trial(root: str, key: str, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Outcome:
+    """Run one trial (:func:`run_trial`) and return its :data:`Outcome`; it never raises.
 
-
-def run_grid(
-    trials: list[Trial],
-    root: str | os.PathLike[str],
-    *,
-    workers: int | None = None,
-    progress: Callable[[GridProgress], None] | None = None,
-    start_method: str = "spawn",
-) -> GridResult:
-    """Run every trial not finished yet under ``root`` on a pool of ``workers`` processes.
-
-    :param workers: processes (default: the CPU count).
-    :param progress: called with a :class:`GridProgress` whenever a trial starts or ends.
-    :param start_method: how trial processes start (``"spawn"``: fresh interpreters, safe with
-        threads and torch; ``"fork"``: faster). Each trial gets its own process, so a trial
-        that crashes its interpreter fails alone.
-    :raises GridError: a folder holds a trial with other settings, duplicate keys, bad workers.
-    :raises KeyboardInterrupt: on Ctrl-C / SIGTERM, after stopping the workers; finished trials
-        are kept.
+    (What a pool worker and a Ray task run.)
     """
-    workers = (os.cpu_count() or 1) if workers is None else workers
-    if workers < 1:
-        raise GridError(f"--workers must be at least 1, not {workers}.")
+    try:
+        return ("ok", run_trial(root, key, fn, kwargs))
+    except BaseException as exc:  # every failure is the trial's result
+        return ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+
+
+def crashed(detail: str) -> Outcome:
+    """The :data:`Outcome` of a trial whose process ended without sending one (``detail``: how)."""
+    return ("error", f"its process ended before finishing (killed or crashed): {detail}")
+
+
+class GridBook:
+    """The bookkeeping of a running grid, shared by its backends: each trial's end, the
+    cleanup after it, and the progress line.
+
+    :param result: the result the ends are recorded in (with the reused trials already).
+    :param total: trials in the grid.
+    :param progress: called with a :class:`GridProgress`.
+    :param parallel: trials that run at once, for the ETA (a backend may raise it).
+    """
+
+    def __init__(
+        self,
+        result: GridResult,
+        total: int,
+        progress: Callable[[GridProgress], None] | None,
+        parallel: int,
+    ) -> None:
+        self.result, self.total, self.parallel = result, total, parallel
+        self._progress = progress or (lambda p: None)
+
+    @property
+    def root(self) -> Path:
+        """The grid's folder."""
+        return self.result.root
+
+    def status(self, running: int) -> GridProgress:
+        """Where the grid stands with ``running`` trials running."""
+        result = self.result
+        done = len(result.reused) + len(result.finished)
+        left = self.total - done - len(result.failed)
+        eta = None
+        if result.seconds:
+            mean = sum(result.seconds.values()) / len(result.seconds)
+            eta = mean * left / min(self.parallel, max(left, 1))
+        return GridProgress(done, running, len(result.failed), self.total, eta)
+
+    def report(self, running: int) -> None:
+        """Send the progress with ``running`` trials running."""
+        self._progress(self.status(running))
+
+    def started(self, key: str) -> bool:
+        """Whether trial ``key`` is running (its temporary folder exists)."""
+        return _temporary(self.root, key).exists()
+
+    def record(self, key: str, outcome: Outcome) -> None:
+        """Record how trial ``key`` ended and remove what an unfinished one left."""
+        if outcome[0] == "ok":
+            self.result.finished.append(key)
+            self.result.seconds[key] = outcome[1]
+        else:
+            self.result.failed[key] = outcome[1]
+        self.discard(key)
+
+    def discard(self, key: str) -> None:
+        """Remove the temporary folder of trial ``key`` (left by a crash or an interruption)."""
+        shutil.rmtree(_temporary(self.root, key), ignore_errors=True)
+
+
+def _plan(trials: list[Trial], out: Path) -> tuple[GridResult, list[Trial]]:
+    """Check the grid, reuse the finished trials of the same settings; the result and the rest.
+
+    :raises GridError: bad or duplicate names, settings that are not JSON, a folder holding a
+        trial with other settings.
+    """
     keys = [t.key for t in trials]
     for key in keys:
         _check_key(key)
     if len(set(keys)) != len(keys):
         raise GridError("Two trials of the grid have the same name; give each its own.")
-    out = Path(root)
     out.mkdir(parents=True, exist_ok=True)
     result = GridResult(out)
     todo = []
@@ -206,21 +261,101 @@ def run_grid(
                 f"{out / trial.key} holds a finished trial with other settings; use a new folder "
                 "for this grid (results of two designs are never mixed) or delete that trial."
             )
-    report = progress or (lambda p: None)
-    total = len(trials)
+    return result, todo
 
-    def status(running: int) -> GridProgress:
-        done = len(result.reused) + len(result.finished)
-        left = total - done - len(result.failed)
-        eta = None
-        if result.seconds:
-            mean = sum(result.seconds.values()) / len(result.seconds)
-            eta = mean * left / min(workers, max(left, 1))
-        return GridProgress(done, running, len(result.failed), total, eta)
 
-    report(status(0))
+def run_grid(
+    trials: list[Trial],
+    root: str | os.PathLike[str],
+    *,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    progress: Callable[[GridProgress], None] | None = None,
+    start_method: str = "spawn",
+) -> GridResult:
+    """Run every trial not finished yet under ``root``, on a local pool or on Ray.
+
+    :param workers: local processes (default: the CPU count); with ``ray_address="local"`` the
+        CPUs of the Ray instance it starts; not allowed with a cluster's address.
+    :param ray_address: ``None``: the local process pool; ``"local"``: start a Ray instance on
+        this machine for the grid (its tasks import what this process imports, as the pool's
+        do); ``"auto"``: the Ray cluster this machine is part of (or ``$RAY_ADDRESS``);
+        ``"host:port"`` (the head's GCS port) or ``"ray://host:port"`` (Ray Client): connect to
+        that cluster, whose nodes must see ``root`` at the same path and import ``fn``.
+    :param progress: called with a :class:`GridProgress` whenever a trial starts or ends.
+    :param start_method: how the pool's trial processes start (``"spawn"``: fresh interpreters,
+        safe with threads and torch; ``"fork"``: faster). Each trial gets its own process, so a
+        trial that crashes its interpreter fails alone.
+    :raises GridError: a folder holds a trial with other settings, duplicate keys, bad workers,
+        Ray not installed or not answering at ``ray_address``.
+    :raises KeyboardInterrupt: on Ctrl-C / SIGTERM, after stopping the running trials; finished
+        trials are kept.
+    """
+    if workers is not None and workers < 1:
+        raise GridError(f"--workers must be at least 1, not {workers}.")
+    result, todo = _plan(trials, Path(root))
+    if ray_address is None:
+        workers = workers or os.cpu_count() or 1
+        book = GridBook(result, len(trials), progress, parallel=workers)
+    else:
+        book = GridBook(result, len(trials), progress, parallel=1)
+    book.report(0)
     if not todo:
         return result
+    if ray_address is None:
+        _run_pool(todo, book, workers, start_method)
+    else:
+        from evalkit.validate.grid_ray import run_on_ray
+
+        run_on_ray(todo, book, ray_address, workers)
+    return result
+
+
+@dataclass(frozen=True)
+class GridOptions:
+    """Where a grid runs, as a command's options give it (see :func:`run_grid`).
+
+    :ivar workers: local processes (``--workers``; with a local Ray, its CPUs).
+    :ivar ray_address: ``None`` for the local pool, else where Ray runs (``--ray``).
+    :ivar gpus_per_trial: each trial's GPU request on Ray (``None``: the trial's own).
+    """
+
+    workers: int | None = None
+    ray_address: str | None = None
+    gpus_per_trial: float | None = None
+
+    def run(
+        self,
+        trials: list[Trial],
+        root: str | os.PathLike[str],
+        progress: Callable[[GridProgress], None] | None = None,
+    ) -> GridResult:
+        """Run ``trials`` under ``root`` with these options (:func:`run_grid`)."""
+        if self.gpus_per_trial is not None:
+            trials = [replace(t, num_gpus=self.gpus_per_trial) for t in trials]
+        return run_grid(
+            trials, root, workers=self.workers, ray_address=self.ray_address, progress=progress
+        )
+
+
+def _worker(conn: Connection, root: str, key: str, fn: Callable[..., Any], kwargs: dict) -> None:
+    """A trial's process: run it and send its :data:`Outcome`."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grid stops its trials itself
+    try:
+        conn.send(attempt_trial(root, key, fn, kwargs))
+    finally:
+        conn.close()
+
+
+@dataclass
+class _Running:
+    trial: Trial
+    process: BaseProcess
+    conn: Connection
+
+
+def _run_pool(todo: list[Trial], book: GridBook, workers: int, start_method: str) -> None:
+    """Run ``todo`` on ``workers`` processes at a time, one process per trial."""
     context = multiprocessing.get_context(start_method)
     queue = list(todo)
     running: list[_Running] = []
@@ -231,42 +366,31 @@ def run_grid(
                 parent, child = context.Pipe(duplex=False)
                 process = context.Process(
                     target=_worker,
-                    args=(child, str(out), trial.key, trial.fn, trial.kwargs),
+                    args=(child, str(book.root), trial.key, trial.fn, trial.kwargs),
                     name=f"evalkit-trial-{trial.key}",
                 )
                 process.start()
                 child.close()
                 running.append(_Running(trial, process, parent))
-                report(status(len(running)))
+                book.report(len(running))
             ready = set(mp_wait([r.process.sentinel for r in running] + [r.conn for r in running]))
             for r in [r for r in running if r.process.sentinel in ready or r.conn in ready]:
                 message = _receive(r.conn)
                 r.process.join()
-                if message is not None and message[0] == "ok":
-                    result.finished.append(r.trial.key)
-                    result.seconds[r.trial.key] = message[1]
-                elif message is not None:
-                    result.failed[r.trial.key] = message[1]
-                else:
-                    result.failed[r.trial.key] = (
-                        f"its process ended with exit code {r.process.exitcode} before finishing "
-                        "(killed or crashed)"
-                    )
+                book.record(r.trial.key, message or crashed(f"exit code {r.process.exitcode}"))
                 r.conn.close()
-                shutil.rmtree(out / f".{r.trial.key}.tmp", ignore_errors=True)  # after a crash
                 running.remove(r)
-                report(status(len(running)))
+                book.report(len(running))
     except BaseException:
         for r in running:
             r.process.terminate()  # an unfinished trial is a temporary folder, removed below
         for r in running:
             r.process.join(timeout=10)
-            shutil.rmtree(out / f".{r.trial.key}.tmp", ignore_errors=True)
+            book.discard(r.trial.key)
         raise
-    return result
 
 
-def _receive(conn: Connection) -> tuple[str, Any] | None:
+def _receive(conn: Connection) -> Outcome | None:
     """The trial's message, or ``None`` where its process ended without one."""
     try:
         return conn.recv() if conn.poll() else None

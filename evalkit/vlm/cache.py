@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -258,6 +259,16 @@ class EmbeddingCache:
             return None
         if values.shape != (len(self.dataset), int(meta["dim"])) or values.dtype != np.float32:
             return None
+        bad = first_non_finite_row(values)
+        if bad is not None:
+            warnings.warn(
+                f"The embedding cache {self.dir} is corrupt (the embedding of frame {bad} is not a "
+                "finite number); it is not used, and is computed again where embeddings are made "
+                "(evalkit embed, epic, landscape, ...).",
+                CorruptCacheWarning,
+                stacklevel=1,  # one place: said once per process, however many loads
+            )
+            return None
         return values
 
     # -- text ---------------------------------------------------------------------------------
@@ -292,6 +303,20 @@ class EmbeddingCache:
                 },
             )
         return np.stack([known[p] for p in prompts]).astype(np.float32)
+
+
+class CorruptCacheWarning(UserWarning):
+    """A cached embedding file holds NaN or infinite values (it is not used)."""
+
+
+def first_non_finite_row(values: np.ndarray, chunk: int = 1 << 15) -> int | None:
+    """The index of the first row of ``values`` with a NaN or infinite entry (``None``: all
+    finite), read ``chunk`` rows at a time (a memory-mapped cache is not loaded whole)."""
+    for i0 in range(0, len(values), chunk):
+        ok = np.isfinite(values[i0 : i0 + chunk]).all(axis=1)
+        if not ok.all():
+            return i0 + int(np.argmin(ok))
+    return None
 
 
 def _is_same_file(fd: int, path: Path) -> bool:

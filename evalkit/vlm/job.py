@@ -10,17 +10,16 @@ each shard in the cache as it is finished.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from tqdm import tqdm
 
 from evalkit.data.store import Dataset
 from evalkit.errors import EvalkitError
+from evalkit.progress import progress_bar as _bar
 from evalkit.vlm.backend import ResolvedModel
 from evalkit.vlm.cache import EmbeddingCache
 from evalkit.vlm.embedder import ImageEmbedder, Message
@@ -184,12 +183,6 @@ def progress_bar(enabled: bool, job: EmbedJob, total: int, done: int) -> Any:
     if not enabled:
         return None
     where = ",".join(job.devices)
-    return tqdm(
-        total=total,
-        initial=done,
-        unit="img",
-        desc=f"embed {job.model.display_name} on {where}",
-        file=sys.stderr,
-        dynamic_ncols=True,
-        smoothing=0.1,
+    return _bar(
+        total, f"embed {job.model.display_name} on {where}", "img", initial=done, smoothing=0.1
     )

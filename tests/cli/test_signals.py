@@ -4,33 +4,17 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
+from helpers_cli import start_evalkit
 
 
 def _start(args: list[str], tmp_path: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "EVALKIT_DATASETS": str(tmp_path / "datasets"),
-        "EVALKIT_RUNS": str(tmp_path / "runs"),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "evalkit", *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_evalkit(args, tmp_path)
 
 
 def _wait_for(condition, proc: subprocess.Popen, seconds: float = 120.0) -> None:

@@ -262,7 +262,7 @@ class ImageEmbedder:
                 emb = (
                     self.encode_pixels(pixels)
                     if k is None
-                    else self.encode_windows(pixels.view(b - a, k, *pixels.shape[1:]))
+                    else self.encode_windows(pixels.reshape(b - a, k, *pixels.shape[1:]))
                 )
             except Exception as exc:
                 if not _is_oom(exc):
@@ -328,7 +328,7 @@ class ImageEmbedder:
         for a in range(0, len(windows), per):
             b = min(len(windows), a + per)
             pixels = self._pixels(self._load(frames, a, b, pre, windows), pre)
-            pixels = pixels.view(b - a, windows.shape[1], *pixels.shape[1:])
+            pixels = pixels.reshape(b - a, windows.shape[1], *pixels.shape[1:])
             with torch.inference_mode(), self._autocast():
                 emb = self.loaded.encode_window_texts(pixels, list(prompts))
             out[a:b] = F.normalize(emb.float(), dim=-1).cpu().numpy()

@@ -260,8 +260,8 @@ def windows_only(resolved: ResolvedModel) -> str:
     """The sentence refusing single frames for a video model."""
     n = resolved.frames_per_window
     return (
-        f"{resolved.label} embeds windows of {n or 'several'} frames, not single frames; give "
-        "it a window (frames and stride)."
+        f"{resolved.label} embeds windows of {n or 'several'} frames, not single frames; use "
+        "it on windows (from Python: embed_dataset(..., window=WindowSpec(frames, stride)))."
     )
 
 

@@ -161,3 +161,13 @@ def test_models_lists_the_video_backends(cli):
     text = " ".join(r.output.split())
     assert "avg models (no list): avg:<image model>" in text
     assert "XCLIPModel" in text
+
+
+def test_embed_command_refuses_a_window_model_in_one_sentence(cli, datasets_root):
+    make_dataset(datasets_root, name="toy", n=20)
+    r = cli("embed", "toy", "--model", "avg:evalkit-tiny-vit", "--pretrained", "none")
+    assert r.exit_code == 2, r.output
+    message = " ".join(r.output.split())
+    error = message[message.index("error: ") :]
+    assert "not single frames" in error and error.count(". ") == 0
+    assert "Traceback" not in r.output

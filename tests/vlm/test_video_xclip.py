@@ -140,6 +140,10 @@ def test_xclip_windows_through_the_engine_cache(xclip_dirs, datasets_root):
     _, ref, _ = _reference(xclip_dirs["videomae"], np.asarray(ds.frames), rows, PROMPTS[:1])
     assert float(np.abs(np.asarray(run.values) - ref.video_embeds.numpy()).max()) <= 1e-5
     assert "k4s2" in run.path.name
+    model = transformers.XCLIPModel.from_pretrained(xclip_dirs["videomae"])
+    resolved = resolve(f"hf:{xclip_dirs['videomae']}")
+    assert resolved.parameters == sum(p.numel() for p in model.parameters())
+    assert resolved.embed_dim == 24 and resolved.naive_reference is None
 
 
 def test_xclip_refusals_are_one_sentence(xclip_dirs, datasets_root, tmp_path):

@@ -9,14 +9,17 @@ windows and single frames.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from evalkit.data.store import Dataset
+from evalkit.errors import EvalkitError
 from evalkit.vlm.backend import ResolvedModel
-from evalkit.vlm.cache import EmbeddingCache
+from evalkit.vlm.cache import EmbeddingCache, _atomic_save
 from evalkit.vlm.windows import WindowSpec, window_rows
 
 WINDOW_RULE = "first-frame-padding-1"
@@ -40,6 +43,53 @@ class WindowEmbeddingCache(EmbeddingCache):
 
     def folder_tag(self) -> str:
         return f"-{self.window.slug}"
+
+    def window_texts(
+        self, prompts: Sequence[str], compute: Callable[[list[str]], np.ndarray]
+    ) -> np.ndarray:
+        """Text embeddings of ``prompts`` for the window ending at every frame, float32
+        ``(frames, len(prompts), dim)``: a model that conditions its texts on the video
+        (X-CLIP) has one per window. Each prompt's are stored once (``texts-<hash>.npy``,
+        written atomically); the ones missing come from ``compute`` (prompts → ``(frames,
+        len(prompts), dim)``, e.g. :meth:`~evalkit.vlm.embedder.ImageEmbedder.embed_window_texts`
+        on :func:`dataset_windows`).
+
+        :raises EvalkitError: the windows are not embedded yet (their cache holds the texts),
+            or ``compute`` gave NaN, infinite or misshapen embeddings.
+        """
+        if self.load() is None:
+            raise EvalkitError(
+                f"The windows of {self.dataset.name} ({self.window}) are not embedded yet with "
+                f"{self.resolved.label}; embed them first (embed_dataset with this window)."
+            )
+        n = len(self.dataset)
+        known: dict[str, np.ndarray] = {}
+        for prompt in dict.fromkeys(prompts):
+            try:
+                values = np.load(self._texts_path(prompt), mmap_mode="r")
+            except (OSError, ValueError):
+                continue
+            if values.ndim == 2 and len(values) == n and np.isfinite(values).all():
+                known[prompt] = values
+        todo = [p for p in dict.fromkeys(prompts) if p not in known]
+        if todo:
+            new = np.asarray(compute(todo), dtype=np.float32)
+            if new.shape[:2] != (n, len(todo)) or not np.isfinite(new).all():
+                raise EvalkitError(
+                    "The window text embeddings are NaN, infinite or not one per window and "
+                    "prompt; they were not cached."
+                )
+            self.dir.mkdir(parents=True, exist_ok=True)
+            for j, prompt in enumerate(todo):
+                known[prompt] = np.ascontiguousarray(new[:, j])
+                _atomic_save(self._texts_path(prompt), known[prompt])
+        if not prompts:
+            return np.zeros((n, 0, 0), np.float32)
+        return np.stack([known[p] for p in prompts], axis=1).astype(np.float32)
+
+    def _texts_path(self, prompt: str) -> Path:
+        digest = hashlib.sha256(prompt.encode()).hexdigest()[:16]
+        return self.dir / f"texts-{digest}.npy"
 
 
 def embedding_cache(

@@ -13,10 +13,11 @@ import torch
 from helpers_hf import PROMPTS, TOWER, _tokenizer, edit_image_processor, transformers
 from helpers_vlm import make_dataset, random_frames
 
-from evalkit.errors import ModelError
+from evalkit.errors import EvalkitError, ModelError
 from evalkit.vlm.embedder import ImageEmbedder
 from evalkit.vlm.engine import embed_dataset
 from evalkit.vlm.models import resolve
+from evalkit.vlm.window_cache import WindowEmbeddingCache, dataset_windows
 from evalkit.vlm.windows import WindowSpec, window_rows
 
 NUM_FRAMES = 4
@@ -165,3 +166,31 @@ def test_xclip_refusals_are_one_sentence(xclip_dirs, datasets_root, tmp_path):
         resolve(f"hf:{odd}")
     text = str(err.value)
     assert "resamples with PIL filter 0" in text and "\n" not in text
+
+
+def test_conditioned_texts_are_cached_per_prompt_beside_the_windows(xclip_dirs, datasets_root):
+    ds = make_dataset(datasets_root, n=16, hw=(32, 32))
+    window = WindowSpec(NUM_FRAMES, 1)
+    spec = f"hf:{xclip_dirs['videomae']}"
+    cache = WindowEmbeddingCache(ds, resolve(spec), "fp32", window)
+    calls: list[list[str]] = []
+    with ImageEmbedder(spec) as embedder:
+        rows = dataset_windows(ds, window)
+
+        def compute(prompts: list[str]) -> np.ndarray:
+            calls.append(prompts)
+            return embedder.embed_window_texts(ds.frames, rows, prompts)
+
+        with pytest.raises(EvalkitError, match="not embedded yet"):
+            cache.window_texts(PROMPTS[:2], compute)
+        embed_dataset(ds, spec, devices="cpu", progress=False, window=window)
+        first = cache.window_texts(PROMPTS[:2], compute)
+        both = cache.window_texts([PROMPTS[2], PROMPTS[0]], compute)
+        again = cache.window_texts(PROMPTS[:3], compute)
+        direct = embedder.embed_window_texts(ds.frames, rows, PROMPTS[:3])
+    assert calls == [PROMPTS[:2], [PROMPTS[2]]]  # each prompt computed once
+    assert first.shape == (16, 2, 24)
+    np.testing.assert_array_equal(both[:, 1], first[:, 0])
+    np.testing.assert_allclose(again, direct, atol=1e-5)  # padded with other prompts
+    other = WindowEmbeddingCache(ds, resolve(spec), "fp32", WindowSpec(NUM_FRAMES, 2))
+    assert other.dir != cache.dir and not other.dir.exists()

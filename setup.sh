@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet -e '.[dev,hf,ray]'
+.venv/bin/python -m pip install --quiet -e '.[dev,hf,ray,metaworld]'
 bash scripts/install-system-deps.sh
 .venv/bin/evalkit --help > /dev/null
 echo "evalkit is installed in .venv (activate it with: source .venv/bin/activate)"

@@ -18,19 +18,21 @@ from a dataset is :mod:`evalkit.pipeline`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 from evalkit.errors import EvalkitError
-from evalkit.fileio import atomic_path, atomic_write_text, digest, file_digest
+from evalkit.fileio import atomic_path, atomic_write_text, digest, file_lock
 
 HEAD_FORMAT = "evalkit-head/1"
 L2_GRID: tuple[float, ...] = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -218,10 +220,49 @@ def choose_l2(
 
 
 def head_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """The weights file and the JSON file of a head saved as ``path`` (suffixes optional)."""
-    p = Path(path)
+    """The weights file and the JSON file of a head saved as ``path`` (suffixes optional).
+
+    :raises EvalkitError: ``path`` is empty or a folder (a head is a pair of files).
+    """
+    text = os.fspath(path)
+    if not str(text).strip():
+        raise EvalkitError(
+            "No head file given: name a head's .json file, as in head:heads/cartpole.json."
+        )
+    p = Path(text)
+    if p.is_dir():
+        raise EvalkitError(
+            f"{p} is a folder; name a head's .json file in it (a head is a .json and a .safetensors file)."
+        )
     base = p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
     return base.with_suffix(".safetensors"), base.with_suffix(".json")
+
+
+@contextmanager
+def _head_folder_lock(folder: Path, shared: bool) -> Iterator[None]:
+    """Hold an ``flock`` on the head's folder: writers exclusive, readers shared, so that a reader
+    never pairs the ``.json`` of one writer with the ``.safetensors`` of another (and two writers
+    publish one after the other)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a folder that cannot be opened for locking: its files are read as they are
+        yield
+        return
+    try:
+        with file_lock(fd, shared=shared):
+            yield
+    finally:
+        os.close(fd)
+
+
+def _read_head_files(path: str | os.PathLike[str]) -> tuple[bytes, bytes]:
+    """The bytes of a saved head's JSON and weights files, read as one unit.
+
+    :raises OSError: a file is missing or unreadable.
+    """
+    weights_path, meta_path = head_paths(path)
+    with _head_folder_lock(meta_path.parent, shared=True):
+        return meta_path.read_bytes(), weights_path.read_bytes()
 
 
 def head_file_identity(path: str | os.PathLike[str]) -> str:
@@ -229,18 +270,23 @@ def head_file_identity(path: str | os.PathLike[str]) -> str:
 
     :raises OSError: a file is missing or unreadable.
     """
-    weights_path, meta_path = head_paths(path)
-    return digest(file_digest(meta_path), file_digest(weights_path))
+    meta, weights = _read_head_files(path)
+    # as :func:`evalkit.fileio.file_digest` of each file: results saved before still match
+    return digest(*(hashlib.blake2b(b, digest_size=8).hexdigest() for b in (meta, weights)))
 
 
 def save_head(head: LogisticHead, path: str | os.PathLike[str]) -> Path:
-    """Write ``head`` as ``PATH.safetensors`` (``w``) and ``PATH.json`` (the rest); returns the JSON path."""
+    """Write ``head`` as ``PATH.safetensors`` (``w``) and ``PATH.json`` (the rest); returns the JSON path.
+
+    The two files are published as one unit: under an exclusive lock of their folder (readers
+    take it shared), each written to a temporary name and renamed; the JSON also records the
+    weights' hash, so a pair torn by a writer that does not lock is refused on load.
+    """
     from safetensors.numpy import save
 
     weights_path, meta_path = head_paths(path)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(weights_path) as tmp:
-        tmp.write_bytes(save({"weights": np.ascontiguousarray(head.weights, dtype=np.float64)}))
+    weights = save({"weights": np.ascontiguousarray(head.weights, dtype=np.float64)})
     doc = {
         "format": HEAD_FORMAT,
         "kind": "logistic",
@@ -248,10 +294,52 @@ def save_head(head: LogisticHead, path: str | os.PathLike[str]) -> Path:
         "l2": head.l2,
         "dim": head.dim,
         "weights_file": weights_path.name,
+        "weights_sha256": hashlib.sha256(weights).hexdigest(),
         **dict(head.meta),
     }
-    atomic_write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", meta_path)
+    with _head_folder_lock(weights_path.parent, shared=False):
+        with atomic_path(weights_path) as tmp:
+            tmp.write_bytes(weights)
+        atomic_write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", meta_path)
     return meta_path
+
+
+_NUMBER_FIELDS = ("bias", "l2")
+_TEXT_FIELDS = ("model", "model_identity", "task", "dataset")
+
+
+def _check_head_doc(doc: Any, meta_path: Path) -> None:
+    """Refuse a head description whose fields have the wrong type or are not finite, naming the field."""
+    if not isinstance(doc, dict) or doc.get("format") != HEAD_FORMAT:
+        raise EvalkitError(f"{meta_path} is not an evalkit head (format {HEAD_FORMAT}).")
+    for key in ("bias", "l2", "dim"):
+        if key not in doc:
+            raise EvalkitError(
+                f"The head {meta_path} has no {key!r} field; fit it again with evalkit align."
+            )
+    for key in _NUMBER_FIELDS:
+        value = doc[key]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            raise EvalkitError(
+                f"The head {meta_path} has {key} = {value!r}, not a finite number; fit it again with evalkit align."
+            )
+    if isinstance(doc["dim"], bool) or not isinstance(doc["dim"], int) or doc["dim"] < 1:
+        raise EvalkitError(
+            f"The head {meta_path} has dim = {doc['dim']!r}, not a positive whole number; fit it again with evalkit align."
+        )
+    for key in _TEXT_FIELDS:
+        if key in doc and doc[key] is not None and not isinstance(doc[key], str):
+            raise EvalkitError(
+                f"The head {meta_path} has {key} = {doc[key]!r}, not a text; fit it again with evalkit align."
+            )
+    if "embedding" in doc and not isinstance(doc["embedding"], dict):
+        raise EvalkitError(
+            f"The head {meta_path} has embedding = {doc['embedding']!r}, not a table; fit it again with evalkit align."
+        )
 
 
 def load_head(path: str | os.PathLike[str]) -> LogisticHead:
@@ -269,24 +357,30 @@ def load_head(path: str | os.PathLike[str]) -> LogisticHead:
                 f"The head file {p} does not exist (a head is a .json and a .safetensors file)."
             )
     try:
-        doc = json.loads(meta_path.read_text())
-        weights = load(weights_path.read_bytes())["weights"]
+        meta_bytes, weights_bytes = _read_head_files(path)
+        doc = json.loads(meta_bytes.decode())
+        weights = load(weights_bytes)["weights"]
     except (ValueError, KeyError, SafetensorError, UnicodeDecodeError) as exc:
         raise EvalkitError(
             f"The head {meta_path} is corrupt ({exc}); fit it again with evalkit align."
         ) from None
-    if not isinstance(doc, dict) or doc.get("format") != HEAD_FORMAT:
-        raise EvalkitError(f"{meta_path} is not an evalkit head (format {HEAD_FORMAT}).")
-    if weights.shape != (doc.get("dim"),) or not np.all(np.isfinite(weights)):
+    _check_head_doc(doc, meta_path)
+    recorded = doc.get("weights_sha256")
+    if recorded is not None and recorded != hashlib.sha256(weights_bytes).hexdigest():
+        raise EvalkitError(
+            f"The head {meta_path} and its weights {weights_path.name} come from different fits "
+            "(written at once by two processes?); fit it again with evalkit align."
+        )
+    if weights.shape != (doc["dim"],) or not np.all(np.isfinite(weights)):
         raise EvalkitError(
             f"The head {meta_path} is corrupt (its weights do not match its description)."
         )
-    meta = {
-        k: v
-        for k, v in doc.items()
-        if k not in ("format", "kind", "bias", "l2", "dim", "weights_file")
-    }
+    meta = {k: v for k, v in doc.items() if k not in _FILE_FIELDS}
     return LogisticHead(weights=weights, bias=float(doc["bias"]), l2=float(doc["l2"]), meta=meta)
+
+
+_FILE_FIELDS = ("format", "kind", "bias", "l2", "dim", "weights_file", "weights_sha256")
+"""Fields of a head's JSON that describe the file, not what the head was fitted on."""
 
 
 def check_head_fits(head: LogisticHead, model_identity: str, embedding: Mapping[str, Any]) -> None:
@@ -308,8 +402,3 @@ def check_head_fits(head: LogisticHead, model_identity: str, embedding: Mapping[
                 f"This head was fitted on embeddings with {key} = {fitted[key]!r}, not {value!r}; fit one "
                 "for these embeddings with evalkit align."
             )
-
-
-def head_summary(head: LogisticHead) -> dict[str, Any]:
-    """The head's description as plain data (for reports and ``--format json``)."""
-    return {"kind": "logistic", "l2": head.l2, "dim": head.dim, **dict(head.meta)}

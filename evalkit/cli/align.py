@@ -142,8 +142,11 @@ def align_command(
     if meta.get("random_weights"):
         con.print("[bold red]WARNING: RANDOM WEIGHTS — features of an untrained model.[/]")
     con.print(f"saved:    {result.path}", highlight=False, soft_wrap=True)
+    from evalkit.pipeline.reward_kinds import HeadReward
+
+    use = HeadReward(str(result.path)).command_options("", "", [])
     con.print(
-        f"use it:   evalkit epic --task {task} --reward head:{result.path}",
+        f"use it:   evalkit epic --task {task} {use}",
         highlight=False,
         soft_wrap=True,
     )

@@ -193,8 +193,13 @@ def epic_command(
 
     Prints the distance, ρ, the interval and the goal/non-goal counts, and saves them to <dataset>/results/epic.parquet.
     """
-    from evalkit.pipeline import clip_reward_source, column_reward_source, evaluate_rewards
-    from evalkit.pipeline.reward_spec import reward_source
+    from evalkit.pipeline import evaluate_rewards
+    from evalkit.pipeline.reward_kinds import (
+        ColumnReward,
+        RewardContext,
+        model_rewards,
+        parse_reward,
+    )
     from evalkit.rewards import DEFAULT_ALPHAS
 
     if fmt not in FORMATS:
@@ -220,7 +225,16 @@ def epic_command(
             "Say which reward to evaluate with exactly one of --model (CLIP), --reward MODULE:FUNCTION "
             f"or --reward-column FILE[:COLUMN]{' (got ' + ' and '.join(given) + ')' if given else ''}."
         )
-    embeds = model is not None or (reward or "").startswith("head:")  # CLIP and heads embed
+    alphas = parse_alphas(alpha) if alpha is not None else list(DEFAULT_ALPHAS)
+    context = RewardContext(model, pretrained, tuple(alphas), goal_frames, baseline_frames, task)
+    if model is not None:
+        chosen = model_rewards(context)
+    elif reward is not None:
+        chosen = parse_reward(reward)
+    else:
+        assert reward_column is not None
+        chosen = ColumnReward.from_option(reward_column)
+    embeds = chosen.embeds  # CLIP and heads embed
     if model is None:
         for option, value in (
             ("--alpha", alpha),
@@ -232,7 +246,6 @@ def epic_command(
                 raise EvalkitError(
                     f"{option} only applies to CLIP rewards (--model); drop it with {given[0]}."
                 )
-    alphas = parse_alphas(alpha) if alpha is not None else list(DEFAULT_ALPHAS)
     check_frame_options(goal_frames, baseline_frames, model)
     check_option_rules(
         ctx,
@@ -260,27 +273,7 @@ def epic_command(
             highlight=False,
             soft_wrap=True,
         )
-    if model is not None:
-        from evalkit.vlm import ModelSpec  # open_clip: only for CLIP rewards
-
-        spec = ModelSpec.coerce(model, pretrained)
-        if goal_frames:
-            from evalkit.pipeline.prototypes import prototype_reward_source
-
-            embed = embed_options(devices, batch_size)
-            source = prototype_reward_source(
-                ds, task, spec, goal_frames, baseline_frames, alphas, **embed
-            )
-        else:
-            source = clip_reward_source(
-                ds, task, spec, alphas, devices=devices, batch_size=batch_size
-            )
-    elif reward is not None:
-        embed = embed_options(devices, batch_size)
-        source = reward_source(ds, reward, **embed)
-    else:
-        assert reward_column is not None
-        source = column_reward_source(ds, reward_column)
+    source = chosen.dataset_rewards(ds, task, **embed_options(devices, batch_size))
     run = evaluate_rewards(
         ds,
         task,

@@ -65,7 +65,8 @@ def detect_algorithm(path: str | Path) -> str:
         if f".{algo.lower()}." in module:
             return algo
     parts = module.split(".")
-    if len(parts) >= 3 and parts[0] == "stable_baselines3":  # another SB3 algorithm (DQN, ...)
+    # another SB3 algorithm's own policy module (DQN, ...); ``common.policies`` (PPO, A2C) is shared
+    if len(parts) >= 3 and parts[0] == "stable_baselines3" and parts[1] != "common":
         raise EvalkitError(
             f"{p} is a {parts[1].upper()} checkpoint; rollouts here need a policy with "
             f"continuous actions, saved by one of {', '.join(ALGORITHMS)}."

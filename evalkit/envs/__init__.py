@@ -8,10 +8,13 @@ id                                  what it is
 ``evalkit/MountainCar-v0``          continuous MountainCar, absorbing goal, fixed episode
                                     length; ``textured=True`` for the textured renderer
 ``evalkit/Humanoid-v0``             MuJoCo Humanoid with textures and a fixed camera
+``evalkit/MetaWorld-v0``            one Meta-World MT10 task (the ``metaworld`` extra),
+                                    a fixed named camera, the success flag as goal
 ==================================  ====================================================
 
 Each family is one :class:`evalkit.envs.family.Family` object in its own module
-(``cartpole_family``, ``mountaincar_family``, ``humanoid_family``), which says everything evalkit
+(``cartpole_family``, ``mountaincar_family``, ``humanoid_family``,
+``metaworld_family``), which says everything evalkit
 knows about it, its own tasks included. Every environment meets the contract of
 :class:`evalkit.envs.base.RenderableEnv` (render at a given size, say how frames look, read and
 set the physical state) so that sweeps can put it in an arbitrary state and render it. To add
@@ -38,7 +41,12 @@ from evalkit.envs.family import (
     register_with_gymnasium,
 )
 
-BUILTIN_FAMILIES = ("cartpole_family", "mountaincar_family", "humanoid_family")
+BUILTIN_FAMILIES = (
+    "cartpole_family",
+    "mountaincar_family",
+    "humanoid_family",
+    "metaworld_family",
+)
 """The modules of the built-in families, registered in this order on import."""
 
 for _module in BUILTIN_FAMILIES:

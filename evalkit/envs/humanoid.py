@@ -54,6 +54,7 @@ from evalkit.envs.humanoid_scene import (
     load_model,
     mujoco,
 )
+from evalkit.envs.joint_state import JointStateMixin
 from evalkit.errors import EvalkitError
 
 VERSIONS = ("v4", "v5")
@@ -87,7 +88,7 @@ def _gym_class(version: str) -> type:
     return _Inner
 
 
-class HumanoidEnv(RenderableEnv, gym.Env):
+class HumanoidEnv(JointStateMixin, RenderableEnv, gym.Env):
     """MuJoCo Humanoid with realistic textures and a fixed camera, each switchable.
 
     :param render_mode: ``"rgb_array"`` or ``None``.
@@ -142,14 +143,6 @@ class HumanoidEnv(RenderableEnv, gym.Env):
     # -- gymnasium API -----------------------------------------------------------------------
 
     @property
-    def model(self) -> "mujoco.MjModel":
-        return self._inner.model
-
-    @property
-    def data(self) -> "mujoco.MjData":
-        return self._inner.data
-
-    @property
     def dt(self) -> float:
         return float(self._inner.dt)
 
@@ -165,12 +158,6 @@ class HumanoidEnv(RenderableEnv, gym.Env):
     def step(self, action):
         return self._inner.step(action)
 
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without render_mode='rgb_array'; returning None.")
-            return None
-        return self.render_frame()
-
     def render_frame(self) -> np.ndarray:
         """The current state as ``uint8 (height, width, 3)`` (whatever ``render_mode`` is)."""
         if self._renderer is None:
@@ -179,25 +166,7 @@ class HumanoidEnv(RenderableEnv, gym.Env):
             )
         return self._renderer.render(self.data)
 
-    def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
-        self._inner.close()
-
     # -- state access (RenderableEnv) --------------------------------------------------------
-
-    @property
-    def state_columns(self) -> tuple[str, ...]:
-        """``qpos_0 … qpos_23, qvel_0 … qvel_22``: the full simulator state, as state-table columns."""
-        return tuple(f"qpos_{i}" for i in range(self.model.nq)) + tuple(
-            f"qvel_{i}" for i in range(self.model.nv)
-        )
-
-    def get_state(self) -> dict[str, float]:
-        """The full state as ``{qpos_i: …, qvel_j: …}`` (see :class:`evalkit.envs.base.RenderableEnv`)."""
-        vector = np.concatenate([self.data.qpos, self.data.qvel])
-        return {name: float(v) for name, v in zip(self.state_columns, vector)}
 
     def set_state(self, state: Any, qvel: np.ndarray | None = None) -> None:
         """Put the simulator in a state and run ``mj_forward``.

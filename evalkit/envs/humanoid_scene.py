@@ -28,6 +28,7 @@ import ctypes.util
 import io
 import math
 import os
+import weakref
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -493,6 +494,9 @@ class SceneRenderer:
         self._camera = mujoco.MjvCamera()
         self._camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
         self._camera.fixedcamid = self.camera_id
+        # frees the context when this renderer is collected or, at the latest, at interpreter exit
+        # while EGL still works (a context left to the end makes EGL print errors)
+        self._finalizer = weakref.finalize(self, self._renderer.close)
 
     def render(self, data: "mujoco.MjData", out: np.ndarray | None = None) -> np.ndarray:
         """Render ``data`` (after ``mj_forward`` or a step) as ``uint8 (height, width, 3)``."""
@@ -501,12 +505,7 @@ class SceneRenderer:
         return self._renderer.render(out=out)
 
     def close(self) -> None:
+        """Free the rendering context (again: nothing)."""
         if getattr(self, "_renderer", None) is not None:
-            self._renderer.close()
+            self._finalizer()
             self._renderer = None
-
-    def __del__(self) -> None:  # pragma: no cover - best effort
-        try:
-            self.close()
-        except Exception:
-            pass

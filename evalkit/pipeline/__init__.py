@@ -25,6 +25,7 @@ the dataset and the task (or the goal prompts). Nothing is written to disk unles
 - :mod:`evalkit.pipeline.label_curve` — ``dataset_label_curve``: a head's held-out EPIC against
   the labels it is fitted on (``evalkit align --label-curve``).
 - :mod:`evalkit.pipeline.figures` — the tables behind the paper's figures.
+- :mod:`evalkit.pipeline.reward_kinds` — reward kinds as objects (``register_reward_kind`` adds one).
 """
 
 from evalkit.pipeline.evaluate import DatasetEpic, evaluate_rewards
@@ -37,6 +38,12 @@ from evalkit.pipeline.results import (
     results_path,
     saved_results,
     upsert_epic_results,
+)
+from evalkit.pipeline.reward_kinds import (
+    RewardKind,
+    parse_reward,
+    register_reward_kind,
+    registered_reward_kinds,
 )
 from evalkit.pipeline.rewards import RewardTable, dataset_rewards, task_rewards
 from evalkit.pipeline.sources import (
@@ -51,6 +58,7 @@ __all__ = [
     "AlignResult",
     "DatasetEpic",
     "DatasetLabels",
+    "RewardKind",
     "RewardSource",
     "RewardTable",
     "SavedResults",
@@ -65,7 +73,10 @@ __all__ = [
     "histogram_data",
     "landscape_data",
     "load_epic_results",
+    "parse_reward",
     "pretrained_name",
+    "register_reward_kind",
+    "registered_reward_kinds",
     "results_path",
     "saved_results",
     "scaling_data",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
@@ -32,9 +31,15 @@ from evalkit.metrics.registry import get_result_row
 from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.evaluate import evaluate_rewards
 from evalkit.pipeline.labels import dataset_labels
-from evalkit.pipeline.prototypes import prototype_reward_source
 from evalkit.pipeline.results import EPIC_METRIC, load_epic_results, saved_results
-from evalkit.pipeline.reward_spec import HEAD_PREFIX, reward_source
+from evalkit.pipeline.reward_kinds import (
+    RewardContext,
+    RewardKind,
+    TextPromptReward,
+    model_rewards,
+    parse_reward,
+    saved_reward,
+)
 from evalkit.pipeline.sources import RewardSource, clip_reward_source
 from evalkit.tasks import get_family, get_task
 from evalkit.text import alpha_label, number_list
@@ -49,7 +54,7 @@ def axis_label(family: Any) -> str:
     return family.axis_label or family.state_axis or ""
 
 
-CLIP_SOURCE = "clip"
+CLIP_SOURCE = TextPromptReward().canonical
 """``reward_source`` of CLIP rewards in the saved EPIC results."""
 
 
@@ -60,16 +65,36 @@ def model_label(model: str, pretrained: str) -> str:
 
 def source_name(source: RewardSource) -> str:
     """``head NAME`` (the head file's name) for a head, the function or file for other ``--reward``s."""
-    name = source.source.split(":", 1)[-1]
-    return f"head {Path(name).stem}" if source.kind == "head" else name
+    return source.reward.series() or source.source.split(":", 1)[-1]
 
 
 def source_title(source: RewardSource) -> str:
-    """``head NAME (MODEL (WEIGHTS))``: a head with the model it scores embeddings of."""
+    """``head NAME (MODEL (WEIGHTS))``: a reward that names its own model, with that model."""
     name = source_name(source)
-    if source.kind != "head":
+    if not source.reward.own_model:
         return name
     return f"{name} ({model_label(source.model, source.pretrained)})"
+
+
+def model_reward(
+    task: str,
+    model: "ModelSpec | str",
+    alphas: Sequence[float],
+    goal_frames: str | None = None,
+    baseline_frames: str | None = None,
+) -> RewardKind:
+    """The reward of a model: CLIP with the task's prompts, or with ``goal_frames``."""
+    context = RewardContext(
+        model, None, tuple(float(a) for a in alphas), goal_frames, baseline_frames, task
+    )
+    return model_rewards(context)
+
+
+def other_rewards(
+    dataset: Any, task: str, specs: Sequence[str], **embed: Any
+) -> list[RewardSource]:
+    """The rewards of ``--reward`` specs on every frame of ``dataset``."""
+    return [parse_reward(spec).dataset_rewards(dataset, task, **embed) for spec in specs]
 
 
 @dataclass(frozen=True)
@@ -203,14 +228,10 @@ def landscape_data(
     embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
     sources: list[tuple[RewardSource, list[str]]] = []
     if model is not None:
-        if goal_frames is not None:
-            clip = prototype_reward_source(
-                dataset, task, model, goal_frames, baseline_frames, list(alphas), **embed
-            )
-        else:
-            clip = clip_reward_source(dataset, task, model, list(alphas), **embed)
+        chosen = model_reward(task, model, alphas, goal_frames, baseline_frames)
+        clip = chosen.dataset_rewards(dataset, task, **embed)
         sources.append((clip, [alpha_label(a) for a in clip.alphas]))
-    others = [reward_source(dataset, spec, **embed) for spec in rewards]
+    others = other_rewards(dataset, task, rewards, **embed)
     sources += [(s, [source_name(s)]) for s in others]
     x = dataset.states[fam.state_axis].to_numpy(dtype=float)
     parts = [
@@ -267,16 +288,11 @@ def histogram_data(
     embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
     panels: list[tuple[str, RewardSource]] = []
     for model in models:
-        if goal_frames is not None:
-            source = prototype_reward_source(
-                dataset, task, model, goal_frames, baseline_frames, [alpha], **embed
-            )
-        else:
-            source = clip_reward_source(dataset, task, model, [alpha], **embed)
+        chosen = model_reward(task, model, [alpha], goal_frames, baseline_frames)
+        source = chosen.dataset_rewards(dataset, task, **embed)
         name = model_label(_model_name(model), source.pretrained)
         panels.append((name if goal_frames is None else f"{name}, goal {goal_frames}", source))
-    for spec in rewards:
-        source = reward_source(dataset, spec, **embed)
+    for source in other_rewards(dataset, task, rewards, **embed):
         panels.append((source_name(source), source))
     parts, epic = [], {}
     for name, source in panels:
@@ -284,7 +300,9 @@ def histogram_data(
         parts.append(
             pd.DataFrame({"model": name, "reward": values, "label": np.asarray(labels, dtype=bool)})
         )
-        if source.kind != "clip":
+        if (
+            not source.reward.text_prompts
+        ):  # a text-prompt reward's EPIC is read back from saved results
             epic[name] = evaluate_rewards(dataset, task, source, label_set=label_set).results[0]
     return HistogramData(
         table=pd.concat(parts, ignore_index=True),
@@ -453,14 +471,9 @@ def scaling_data(
                 )
             if goal_frames is None:
                 say(f"{what} of {model} ({name}) on {dataset.name} is not saved yet: computing it")
-                source = clip_reward_source(
-                    dataset, task, spec, list(alphas), devices=devices, batch_size=batch_size
-                )
-            else:
-                embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
-                source = prototype_reward_source(
-                    dataset, task, spec, goal_frames, baseline_frames, list(alphas), **embed
-                )
+            embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+            chosen = model_reward(task, spec, alphas, goal_frames, baseline_frames)
+            source = chosen.dataset_rewards(dataset, task, **embed)
             measured = _metric_rows(
                 dataset, task, source, label_set, n_bootstrap, save, metric, f"on {dataset.name!r}"
             )
@@ -501,13 +514,14 @@ def _head_rows(
     batch_size: int | None,
 ) -> pd.DataFrame:
     """The results row of one ``head:PATH`` reward for the scaling table (computed now)."""
-    if not spec.startswith(HEAD_PREFIX):
+    reward = parse_reward(spec)
+    if not reward.own_model:
         raise EvalkitError(
-            f"The scaling figures place a reward at its model's size; {spec!r} is not a head "
-            "(give head:PATH, a head fitted by evalkit align)."
+            f"The scaling figures place a reward at its model's size; {spec!r} is not a head nor "
+            "another reward with a model of its own (give a head fitted by evalkit align)."
         )
     embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
-    source = reward_source(dataset, spec, **embed)
+    source = reward.dataset_rewards(dataset, task, **embed)
     return _metric_rows(dataset, task, source, label_set, n_bootstrap, save, metric, f"of {spec}")
 
 
@@ -542,33 +556,31 @@ def _metric_rows(
     return rows
 
 
+def _saved(reward_source: str, model: str = "") -> RewardKind | None:
+    try:
+        return saved_reward(str(reward_source), model)
+    except EvalkitError:
+        return None
+
+
 def head_label(reward_source: str) -> str:
-    """``head NAME`` for a results row of a head (its ``reward_source`` is ``head:PATH``), else ``""``."""
-    if not str(reward_source).startswith(HEAD_PREFIX):
-        return ""
-    return f"head {Path(str(reward_source)[len(HEAD_PREFIX) :]).stem}"
+    """The name of a saved row's own line in scaling figures (``head NAME`` for a head's row),
+    ``""`` for rows drawn with their model's α lines."""
+    reward = _saved(reward_source)
+    return reward.series() if reward is not None else ""
 
 
-PROTOTYPE_PREFIX = "prototype:"
-"""``reward_source`` of a frame-prototype reward's rows: ``prototype:GOAL|BASELINE``."""
-
-
-def prototype_frames(reward_source: str) -> tuple[str, str | None]:
-    """The goal and baseline frame sets of a prototype row (baseline ``None``: the task's prompt)."""
-    goal, _, base = str(reward_source)[len(PROTOTYPE_PREFIX) :].partition("|")
-    return goal, (None if not base or base.startswith("prompt:") else base)
+def prototype_frames(reward_source: str) -> tuple[str | None, str | None]:
+    """The goal and baseline frame sets of a saved row (``None``: none, or the task's prompt)."""
+    reward = _saved(reward_source)
+    return reward.frame_sets() if reward is not None else (None, None)
 
 
 def result_label(reward_source: str, model: str) -> str:
     """How a saved result's reward is named in tables: the model (CLIP), ``head NAME (MODEL)``,
     ``MODEL, prototype goal G[, baseline B]``, else the function or file."""
-    source = str(reward_source)
-    if source.startswith(HEAD_PREFIX):
-        return f"{head_label(source)} ({model})" if model else head_label(source)
-    if source.startswith(PROTOTYPE_PREFIX):
-        goal, base = prototype_frames(source)
-        return f"{model}, prototype goal {goal}" + (f", baseline {base}" if base else "")
-    return model or source
+    reward = _saved(reward_source, model)
+    return reward.label(model) if reward is not None else (model or str(reward_source))
 
 
 def scaling_table_from_results(

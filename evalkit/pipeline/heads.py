@@ -38,10 +38,12 @@ from evalkit.metrics.goal import epic_goal
 from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.labels import DatasetLabels, dataset_labels
+from evalkit.pipeline.reward_kinds import HeadReward
 from evalkit.pipeline.sources import RewardSource
 from evalkit.tasks import get_task
 
 if TYPE_CHECKING:
+    from evalkit.pipeline.reward_kinds import FrameRewardSettings
     from evalkit.vlm import ModelSpec
 
 HEADS_DIR = "heads"
@@ -268,7 +270,7 @@ def head_reward_source(
     meta = head.meta
     if not meta.get("model"):
         raise EvalkitError(f"The head {path} does not name the model it was fitted on.")
-    check_same_family(head, dataset, path)
+    check_same_family(head, dataset.family, path, dataset.name)
     from evalkit.vlm import ModelSpec  # open_clip: only when a model is used
 
     spec = ModelSpec(str(meta["model"]), meta.get("pretrained"))
@@ -281,8 +283,7 @@ def head_reward_source(
             "weights differ); fit it again with evalkit align."
         )
     return RewardSource(
-        kind="head",
-        source=f"head:{path}",
+        reward=HeadReward(str(path)),
         values=head.reward(x)[:, None],
         alphas=(None,),
         model=str(meta["model"]),
@@ -293,16 +294,57 @@ def head_reward_source(
     )
 
 
-def check_same_family(head: LogisticHead, dataset: Dataset, path: str | Path) -> None:
-    """Refuse a head used on a dataset of another environment family than the one it was fitted on."""
+def check_same_family(
+    head: LogisticHead, family: str, path: str | Path, dataset: str | None = None
+) -> None:
+    """Refuse a head used on states of another environment family than the one it was fitted on
+    (every command that uses a head goes through here: ``epic``, ``landscape``, ``train``...).
+
+    :param family: the family of the states it would score; :param dataset: their dataset, if any.
+    """
     task = head.meta.get("task")
-    family = get_task(str(task)).family if task else None
-    if family is not None and family != dataset.family:
+    own = get_task(str(task)).family if task else None
+    if own is not None and own != family:
+        target = f"dataset {dataset!r} of {family} states" if dataset else f"{family} states"
         raise EvalkitError(
-            f"The head {path} was fitted on {family} states (task {task!r} on dataset "
-            f"{head.meta.get('dataset')!r}), so it cannot score dataset {dataset.name!r} of {dataset.family} "
-            "states; fit a head on that family with evalkit align."
+            f"The head {path} was fitted on {own} states (task {task!r} on dataset "
+            f"{head.meta.get('dataset')!r}), so it cannot score {target}; fit a head on that family "
+            "with evalkit align."
         )
+
+
+class HeadRewardModel:
+    """A reward head's reward of frames in memory (training): the frames are embedded by the
+    head's model, as in :class:`evalkit.rewards.RewardModel`, then scored by the head (the
+    probability of a goal state)."""
+
+    def __init__(self, path: str | Path, settings: "FrameRewardSettings") -> None:
+        from evalkit.vlm import ImageEmbedder, ModelSpec  # torch: loaded only when a model is used
+
+        self.head = load_head(path)
+        model = self.head.meta.get("model")
+        if not model:
+            raise EvalkitError(f"The head {path} does not name the model it was fitted on.")
+        self.embedder = ImageEmbedder(
+            ModelSpec(str(model), self.head.meta.get("pretrained")),
+            device=settings.device,
+            precision=settings.precision,
+            batch_size=settings.batch_size,
+            on_message=settings.on_message,
+        )
+        check_head_fits(
+            self.head,
+            self.embedder.resolved.label,
+            {"precision": settings.precision, "dim": self.embedder.embed_dim},
+        )
+
+    @property
+    def random_weights(self) -> bool:
+        return self.embedder.random_weights
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """One reward per frame, float32 ``(n,)``."""
+        return self.head.reward(self.embedder.embed_frames(frames)).astype(np.float32)
 
 
 @dataclass(frozen=True)

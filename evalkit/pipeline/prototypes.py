@@ -28,8 +28,9 @@ import numpy as np
 
 from evalkit.data.store import Dataset, open_dataset, resolve_root
 from evalkit.errors import EvalkitError
-from evalkit.fileio import digest
+from evalkit.fileio import digest, file_digest
 from evalkit.pipeline.labels import dataset_labels
+from evalkit.pipeline.reward_kinds import FramePrototypeReward
 from evalkit.pipeline.rewards import text_embeddings
 from evalkit.pipeline.sources import RewardSource, pretrained_name
 from evalkit.rewards import DEFAULT_ALPHAS, clip_rewards, combine_prompts
@@ -206,6 +207,26 @@ def prototype_embedding(
     return combine_prompts(frame_set_embeddings(frame_set, home, task, model, precision, **embed))
 
 
+def frame_set_identity(text: str, task: str, root: str | Path | None = None) -> str:
+    """The content hash of the frames a standalone frame set names now (the pixels of dataset
+    frames, the bytes of a folder's images): a training run records it, so that a goal whose
+    frames changed is noticed.
+
+    :param root: the datasets root of ``DATASET`` (default ``$EVALKIT_DATASETS`` or ``./datasets``).
+    """
+    frame_set = FrameSet.parse_standalone(text)
+    if frame_set.folder is not None:
+        paths = sorted(
+            p for p in frame_set.folder.iterdir() if p.is_file() and not p.name.startswith(".")
+        )
+        return digest(*(part for p in paths for part in (p.name, file_digest(p))))
+    assert frame_set.dataset is not None
+    home = open_dataset(frame_set.dataset, resolve_root(root))
+    ds, ids = FrameSet(text, None, frame_set.ids, frame_set.label_set).frames(home, task)
+    frames = ds.frames
+    return digest(*(np.ascontiguousarray(frames[int(i)]).tobytes() for i in ids))
+
+
 def prototype_reward_source(
     dataset: Dataset,
     task: str,
@@ -243,14 +264,15 @@ def prototype_reward_source(
         baseline = combine_prompts(
             text_embeddings(dataset, resolved, [t.baseline_prompt], precision, devices)
         )
-        base_text = f"prompt:{t.baseline_prompt}"
+        base_text = f"{FramePrototypeReward.PROMPT}{t.baseline_prompt}"
     images = embed_dataset(dataset, resolved, precision=precision, **embed).values
     a = tuple(float(x) for x in alphas)
     values = np.asarray(clip_rewards(images, goal, baseline, a), dtype=float)
     name = canonical_model_name(spec.model)
     return RewardSource(
-        kind="prototype",
-        source=f"prototype:{goal_set.text}|{base_text}",
+        reward=FramePrototypeReward(
+            name, spec.pretrained, a, goal_set.text, baseline_frames, base_text
+        ),
         values=values,
         alphas=a,
         model=name,

@@ -23,11 +23,9 @@ import pandas as pd
 from evalkit.data.store import Dataset, atomic_write_parquet, read_table
 from evalkit.errors import EvalkitError
 from evalkit.fileio import file_lock
-from evalkit.heads import head_file_identity
 from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.labels import dataset_labels
-from evalkit.pipeline.reward_spec import HEAD_PREFIX
-from evalkit.pipeline.sources import clip_identity
+from evalkit.pipeline.reward_kinds import saved_reward
 from evalkit.tasks import get_task
 
 RESULTS_DIR = "results"
@@ -224,7 +222,7 @@ def _label_and_reward_changes(
     out[recorded == ""] = "saved by an older evalkit that did not record its labels"
     try:
         goal = dataset_labels(dataset, task, label_set)
-        t = get_task(task)
+        get_task(task)
     except EvalkitError as exc:
         out[out == ""] = f"its labels cannot be read now: {exc}".rstrip(".")
         return out
@@ -233,28 +231,22 @@ def _label_and_reward_changes(
     for i in rows.index[changed]:
         then = f"{int(rows.at[i, 'n_goal'])} goal / {int(rows.at[i, 'n_nongoal'])} non-goal"
         out[i] = f"the {label_set} labels changed: {then} then, {n_goal} / {n_nongoal} now"
-    clip = (out == "") & (rows["reward_source"] == "clip")
-    for i in rows.index[clip]:
-        now = clip_identity(
-            str(rows.at[i, "model_identity"]), (t.goal_prompt,), (t.baseline_prompt,)
+    changes: dict[tuple[str, ...], str] = {}  # one look per reward (a head's files once)
+    for i in rows.index[out == ""]:
+        key = tuple(
+            str(rows.at[i, c] or "") for c in ("reward_source", "reward_identity", "model_identity")
         )
-        if str(rows.at[i, "reward_identity"] or "") not in ("", now):
-            out[i] = f"the prompts of task {task} changed"
-    heads = (out == "") & rows["reward_source"].str.startswith(HEAD_PREFIX)
-    for i in rows.index[heads]:
-        out[i] = head_change(
-            str(rows.at[i, "reward_source"])[len(HEAD_PREFIX) :],
-            str(rows.at[i, "reward_identity"] or ""),
-        )
+        if key not in changes:
+            changes[key] = reward_change(key[0], key[1], task, key[2])
+        out[i] = changes[key]
     return out
 
 
-def head_change(path: str, recorded: str) -> str:
-    """Why a result of the head saved at ``path`` is stale (``""``: its files are as they were)."""
+def reward_change(source: str, recorded: str, task: str, model_identity: str = "") -> str:
+    """Why a saved result of the reward ``source`` (recorded with identity ``recorded``) is stale
+    (``""``: its reward is as it was, or its kind cannot tell)."""
     try:
-        now = head_file_identity(path)
-    except OSError:
-        return f"the head file {path} is missing"
-    if recorded and recorded != now:
-        return f"the head file {path} was rewritten since"
-    return ""
+        reward = saved_reward(source)
+    except EvalkitError:
+        return ""
+    return reward.change("" if recorded == "None" else recorded, task, model_identity)

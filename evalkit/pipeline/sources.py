@@ -33,10 +33,12 @@ import pandas as pd
 from evalkit.data.store import Dataset
 from evalkit.errors import DegenerateError, EvalkitError
 from evalkit.fileio import digest, file_digest
+from evalkit.pipeline.reward_kinds import ColumnReward, FunctionReward, TextPromptReward
 from evalkit.pipeline.rewards import task_rewards
 from evalkit.rewards import DEFAULT_ALPHAS
 
 if TYPE_CHECKING:
+    from evalkit.pipeline.reward_kinds import RewardKind
     from evalkit.vlm import ModelSpec
 
 
@@ -44,15 +46,12 @@ if TYPE_CHECKING:
 class RewardSource:
     """Rewards for every frame of one dataset and their provenance.
 
-    :ivar kind: ``"clip"``, ``"prototype"`` (goal frames instead of a sentence,
-        :mod:`evalkit.pipeline.prototypes`), ``"function"``, ``"column"`` or ``"head"`` (a fitted
-        reward head, :mod:`evalkit.pipeline.heads`).
-    :ivar source: short identity saved with results (``"clip"``, ``"function:mod:fn"``,
-        ``"column:file.csv:col"``).
+    :ivar reward: the reward (a :class:`~evalkit.pipeline.reward_kinds.RewardKind`): CLIP with
+        the task's prompts, a frame prototype, a head, a function, a column...
     :ivar values: ``(n_frames, k)`` rewards, one column per α (or a single column).
     :ivar alphas: α of each column (``None`` for rewards that are not CLIP rewards).
-    :ivar model: model name (CLIP only).
-    :ivar pretrained: weights tag or path (CLIP only; ``"none"`` for random weights).
+    :ivar model: model name (models' rewards only).
+    :ivar pretrained: weights tag or path (``"none"`` for random weights).
     :ivar model_identity: the reward engine's full identity of the model and weights.
     :ivar random_weights: the model has random weights: its numbers mean nothing.
     :ivar identity: content hash of what made the rewards (the model's identity and the prompts;
@@ -60,8 +59,7 @@ class RewardSource:
         reward changed is not shown as current.
     """
 
-    kind: str
-    source: str
+    reward: "RewardKind"
     values: np.ndarray = field(repr=False)
     alphas: tuple[float | None, ...]
     model: str = ""
@@ -70,31 +68,27 @@ class RewardSource:
     random_weights: bool = False
     identity: str = ""
 
+    @property
+    def kind(self) -> str:
+        """The reward kind's name (``clip``, ``prototype``, ``head``, ``function``, ``column``...)."""
+        return self.reward.name
+
+    @property
+    def source(self) -> str:
+        """The reward's canonical string, saved with results (``clip``, ``head:PATH``, ...)."""
+        return self.reward.canonical
+
     def column_names(self) -> list[str]:
         """A name per column: ``alpha=0.5`` for CLIP rewards, else the function or file."""
         return [self.source.split(":", 1)[-1] if a is None else f"alpha={a:g}" for a in self.alphas]
 
     def describe(self) -> str:
         """One line for people: which reward (model and weights, or function, or file)."""
-        if self.kind == "clip":
-            weights = (
-                "RANDOM weights"
-                if self.random_weights
-                else f"weights {self.pretrained or 'default'}"
-            )
-            ident = f" [{self.model_identity}]" if self.model_identity else ""
-            return f"CLIP reward of {self.model} ({weights}){ident}"
-        if self.kind == "function":
-            return f"reward function {self.source.split(':', 1)[1]}"
-        if self.kind == "prototype":
-            goal, _, base = self.source.split(":", 1)[1].partition("|")
-            return f"frame-prototype reward of {self.model} (goal {goal}, baseline {base})"
-        if self.kind == "head":
-            return f"reward head {self.source.split(':', 1)[1]} on {self.model_identity}"
-        return f"reward column {self.source.split(':', 1)[1]}"
+        return self.reward.describe(self)
 
 
-def _check_values(values: Any, n: int, what: str) -> np.ndarray:
+def check_values(values: Any, n: int, what: str) -> np.ndarray:
+    """``values`` as one float per frame of ``n``; a one-sentence error naming ``what`` otherwise."""
     v = np.asarray(values.to_numpy() if isinstance(values, (pd.Series, pd.DataFrame)) else values)
     if v.ndim == 2 and v.shape[1] == 1:
         v = v[:, 0]
@@ -188,10 +182,9 @@ def function_reward_source(dataset: Dataset, spec: str | Callable[..., Any]) -> 
             f"The reward function {name} raised {type(exc).__name__}: {exc} "
             f"(at {where.filename}:{where.lineno})."
         ) from exc
-    v = _check_values(values, len(dataset), f"The reward function {name}")
+    v = check_values(values, len(dataset), f"The reward function {name}")
     return RewardSource(
-        kind="function",
-        source=f"function:{name}",
+        reward=FunctionReward(name),
         values=v[:, None],
         alphas=(None,),
         identity=_function_identity(fn, name),
@@ -260,10 +253,9 @@ def column_reward_source(dataset: Dataset, spec: str) -> RewardSource:
                 f"({len(ids)} rows); give exactly one row per frame id 0..{n - 1}."
             )
         values = np.asarray(values)[np.argsort(ids, kind="stable")]
-    v = _check_values(values, n, what)
+    v = check_values(values, n, what)
     return RewardSource(
-        kind="column",
-        source=f"column:{spec}",
+        reward=ColumnReward(spec),
         values=v[:, None],
         alphas=(None,),
         identity=digest(column, file_digest(path)),
@@ -310,8 +302,7 @@ def clip_reward_source(
         )
     name = canonical_model_name(spec.model)  # saved as open_clip spells it, however it was typed
     return RewardSource(
-        kind="clip",
-        source="clip",
+        reward=TextPromptReward(name, spec.pretrained, table_alphas),
         values=values,
         alphas=table_alphas,
         model=name,

@@ -6,6 +6,7 @@ of :mod:`evalkit.plots` (rewards from the embedding cache) and writes a folder w
 ``datasets/`` (contact sheets), linked relatively so that it can be zipped and shared.
 """
 
-from evalkit.report.builder import ReportContent, build_report, gather_report, render_report
+from evalkit.report.builder import build_report, gather_report, render_report
+from evalkit.report.content import ReportContent
 
 __all__ = ["ReportContent", "build_report", "gather_report", "render_report"]

@@ -56,9 +56,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from evalkit.errors import EvalkitError
-from evalkit.heads import check_head_fits, load_head
-from evalkit.pipeline.prototypes import prototype_embedding
-from evalkit.rewards import RewardModel
+from evalkit.pipeline.reward_kinds import FrameRewardSettings
 from evalkit.tasks import get_task
 from evalkit.train.config import TrainConfig, resolve_device
 
@@ -469,76 +467,23 @@ class RelabelReplayBuffer(BaseCallback):
         return stored
 
 
-class HeadRewardModel:
-    """A reward head's reward of frames in memory (``--reward head:PATH``): the frames are
-    embedded by the head's model, as in :class:`evalkit.rewards.RewardModel`, then scored by the
-    head (the probability of a goal state)."""
-
-    def __init__(
-        self, config: "TrainConfig", on_message: Callable[[str], None] | None = None
-    ) -> None:
-        from evalkit.vlm import ImageEmbedder, ModelSpec  # torch: loaded only when a model is used
-
-        assert config.head_path is not None
-        self.head = load_head(config.head_path)
-        self.embedder = ImageEmbedder(
-            ModelSpec(str(config.model), config.pretrained),
-            device=resolve_device(config.device),
-            precision=config.precision,
-            batch_size=config.reward_batch_size,
-            on_message=on_message,
-        )
-        check_head_fits(
-            self.head,
-            self.embedder.resolved.label,
-            {"precision": config.precision, "dim": self.embedder.embed_dim},
-        )
-
-    @property
-    def random_weights(self) -> bool:
-        return self.embedder.random_weights
-
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
-        """One reward per frame, float32 ``(n,)``."""
-        return self.head.reward(self.embedder.embed_frames(frames)).astype(np.float32)
-
-
 def load_clip_reward(
     config: "TrainConfig", on_message: Callable[[str], None] | None = None
-) -> "RewardModel":
-    """The CLIP reward of ``config``'s task, model, weights and α on ``config.device``.
+) -> BatchRewardFn:
+    """The model reward of ``config`` (CLIP for the task's prompts or goal frames with its α, or
+    a reward head) on ``config.device``, from its reward kind
+    (:meth:`evalkit.pipeline.reward_kinds.RewardKind.frame_reward`).
 
-    A :class:`evalkit.rewards.RewardModel`: prompts embedded once, frames embedded in batches of
-    ``config.reward_batch_size`` (halved, with a message, when a batch does not fit in memory).
+    CLIP rewards are a :class:`evalkit.rewards.RewardModel`: prompts embedded once, frames
+    embedded in batches of ``config.reward_batch_size`` (halved, with a message, when a batch
+    does not fit in memory).
 
     :param on_message: where the embedder's warnings go.
     """
-    task = get_task(config.task)
-    if config.head_path is not None:
-        return HeadRewardModel(config, on_message)
-    goal_emb = baseline_emb = None
-    if config.goal_frames is not None:  # frame prototypes, embedded with the reward's model
-        from evalkit.vlm import ModelSpec  # torch: loaded only when a model is used
-
-        spec = ModelSpec(str(config.model), config.pretrained)
-        device = resolve_device(config.device)
-        goal_emb = prototype_embedding(
-            config.goal_frames, task.name, spec, config.precision, devices=device
-        )
-        if config.baseline_frames is not None:
-            baseline_emb = prototype_embedding(
-                config.baseline_frames, task.name, spec, config.precision, devices=device
-            )
-    return RewardModel(
-        config.model,
-        goal=config.goal_frames or task.goal_prompt,
-        baseline=config.baseline_frames or task.baseline_prompt,
-        alpha=config.alpha,
-        goal_embedding=goal_emb,
-        baseline_embedding=baseline_emb,
-        pretrained=config.pretrained,
+    settings = FrameRewardSettings(
         device=resolve_device(config.device),
         precision=config.precision,
         batch_size=config.reward_batch_size,
         on_message=on_message,
     )
+    return config.reward_kind.frame_reward(get_task(config.task).name, settings)

@@ -22,7 +22,6 @@ next to the checkpoints as ``config.json``; ``--resume`` reads it back.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import platform
 import sys
@@ -33,8 +32,8 @@ from typing import Any, Mapping
 
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_write_text
-from evalkit.heads import load_head
 from evalkit.pipeline.prototypes import FrameSet
+from evalkit.pipeline.reward_kinds import RewardContext, RewardKind, reward_kind_of
 from evalkit.tasks import get_family, get_task
 from evalkit.train.hyperparams import algo_kwargs as paper_algo_kwargs
 from evalkit.train.hyperparams import family_settings, get_algorithm
@@ -109,22 +108,40 @@ class TrainConfig(TrainSettings):
         """This config with every default filled in from the paper's table, validated."""
         task = get_task(self.task)  # task, family and algorithm errors come first
         get_algorithm(self.algo or family_settings(task.family).default_algo, task.family)
-        if self.reward not in REWARDS and not self.reward.startswith(HEAD_REWARD):
+        reward = self.reward_kind
+        _check_frame_goals(self, reward)
+        reward.check_task(self.task)  # a head of another family, as epic and landscape refuse it
+        own = _own_model(self, reward)
+        return dataclasses.replace(self, reward=reward.run_text(), **own).resolved_with_model()
+
+    @property
+    def reward_kind(self) -> RewardKind:
+        """The reward this run trains on (:mod:`evalkit.pipeline.reward_kinds`).
+
+        :raises EvalkitError: ``reward`` names no reward a run can train on.
+        """
+        context = RewardContext(
+            self.model,
+            self.pretrained,
+            (self.alpha,),
+            self.goal_frames,
+            self.baseline_frames,
+            self.task or None,
+        )
+        kind = reward_kind_of(str(self.reward), context)
+        if kind is None or not kind.trainable:
             raise EvalkitError(
                 f"--reward must be one of {', '.join(REWARDS)} or head:PATH (a head fitted by "
                 f"'evalkit align'), not {self.reward!r}."
             )
-        _check_frame_goals(self)
-        if self.reward.startswith(HEAD_REWARD):
-            return dataclasses.replace(self, **_head_model(self)).resolved_with_model()
-        return self.resolved_with_model()
+        return kind.parse(str(self.reward), context)
 
     def resolved_with_model(self) -> "TrainConfig":
         """:meth:`resolved` once the reward's model is known."""
         task = get_task(self.task)
         settings = family_settings(task.family)
         algo = get_algorithm(self.algo or settings.default_algo, task.family)
-        if self.reward == "clip" and not self.model:
+        if self.reward_kind.embeds and not self.model:
             raise EvalkitError(
                 "The CLIP reward needs a model: pass --model (e.g. --model ViT-B-32), or train with "
                 "--reward ground-truth."
@@ -205,12 +222,7 @@ class TrainConfig(TrainSettings):
     @property
     def model_reward(self) -> bool:
         """Whether the reward comes from a model's embeddings of rendered frames (CLIP or a head)."""
-        return self.reward != "ground-truth"
-
-    @property
-    def head_path(self) -> str | None:
-        """The reward head's file for ``--reward head:PATH`` (``None`` otherwise)."""
-        return self.reward[len(HEAD_REWARD) :] if self.reward.startswith(HEAD_REWARD) else None
+        return self.reward_kind.embeds
 
     @property
     def reward_is_random(self) -> bool:
@@ -220,39 +232,11 @@ class TrainConfig(TrainSettings):
         )
 
     def describe_reward(self) -> str:
-        if self.reward == "ground-truth":
-            return "ground-truth reward of the environment"
-        weights = self.pretrained or "default weights"
-        if self.head_path is not None:
-            text = f"reward head {self.head_path} on {self.model} ({weights})"
-        elif self.goal_frames is not None:
-            baseline = f"baseline frames {self.baseline_frames}" if self.baseline_frames else ""
-            text = (
-                f"CLIP reward of {self.model} ({weights}), goal frames {self.goal_frames}"
-                f"{', ' + baseline if baseline else ''}, α = {self.alpha:g}"
-            )
-        else:
-            text = f"CLIP reward of {self.model} ({weights}), α = {self.alpha:g}"
-        if self.reward_is_random and self.head_path is not None:
-            text += " — RANDOM WEIGHTS: the head reads features of an untrained image tower"
-        elif self.reward_is_random:
-            text += (
-                " — RANDOM WEIGHTS: the reward is random noise, this run only tests the machinery"
-            )
-        return text
+        """One line for people about the reward this run trains on."""
+        return self.reward_kind.describe_run(self.model, self.pretrained, self.reward_is_random)
 
     def default_run_name(self) -> str:
-        if self.reward == "ground-truth":
-            tag = "gt"
-        elif self.head_path is not None:
-            tag = f"head-{Path(self.head_path).stem}"
-        elif self.goal_frames is not None:  # runs of different frame sets get different names
-            frames = hashlib.sha256(
-                f"{self.goal_frames}|{self.baseline_frames}".encode()
-            ).hexdigest()
-            tag = f"frames{frames[:8]}-{self.model}-a{self.alpha:g}"
-        else:
-            tag = f"clip-{self.model}-a{self.alpha:g}"
+        tag = self.reward_kind.run_tag()
         return f"{self.task}-{tag}-{self.algo or 'default'}-s{self.seed}".replace("/", "_")
 
     def to_dict(self) -> dict[str, Any]:
@@ -277,6 +261,8 @@ class TrainConfig(TrainSettings):
                     for k, v in _tuples(dict(value)).items()
                     if _normal(v) != _normal(saved.get(k))
                 ]
+            elif name == "reward" and _same_reward(value, self):
+                continue
             elif _normal(value) != _normal(saved):
                 clashes.append(f"{name} = {value!r} (the run has {saved!r})")
         if clashes:
@@ -284,6 +270,7 @@ class TrainConfig(TrainSettings):
                 f"{run} was trained with another configuration; you asked for {'; '.join(clashes)}. "
                 "Resume without those settings, or start a new run with another --out."
             )
+        check_reward_unchanged(run, self)
         return dataclasses.replace(
             self, **{k: v for k, v in overrides.items() if k in RESUMABLE and v is not None}
         ).resolved()
@@ -301,14 +288,11 @@ _POSITIVE = (
 """Settings that must be positive whole numbers."""
 
 
-HEAD_REWARD = "head:"
-
-
-def _check_frame_goals(config: TrainConfig) -> None:
+def _check_frame_goals(config: TrainConfig, reward: RewardKind) -> None:
     """Frame goals need a CLIP reward (a head has its own goal) and, for a baseline, a goal."""
     if config.baseline_frames is not None and config.goal_frames is None:
         raise EvalkitError("--baseline-frames needs --goal-frames (the goal as frames too).")
-    if config.goal_frames is not None and config.reward != "clip":
+    if config.goal_frames is not None and reward.frame_sets()[0] is None:
         raise EvalkitError(
             f"--goal-frames gives the CLIP reward its goal; it does not apply to --reward {config.reward}."
         )
@@ -317,19 +301,54 @@ def _check_frame_goals(config: TrainConfig) -> None:
             FrameSet.parse_standalone(frame_set)
 
 
-def _head_model(config: TrainConfig) -> dict[str, Any]:
-    """The model and weights a head reward embeds with (from the head's file); a model given
+def _own_model(config: TrainConfig, reward: RewardKind) -> dict[str, Any]:
+    """The model and weights a reward that names its own (a head) embeds with; a model given
     otherwise is an error."""
-    head = load_head(config.reward[len(HEAD_REWARD) :])
-    model, pretrained = head.meta.get("model"), head.meta.get("pretrained")
-    if not model:
-        raise EvalkitError(f"The head {config.reward} does not name the model it was fitted on.")
+    own = reward.own_weights()
+    if own is None:
+        return {}
+    model, pretrained = own
     if config.model is not None and config.model != model:
         raise EvalkitError(
             f"The head {config.reward} was fitted on {model}'s embeddings, not {config.model}'s; "
             "drop --model (the head names its own)."
         )
     return {"model": model, "pretrained": config.pretrained if config.pretrained else pretrained}
+
+
+def _same_reward(asked: Any, saved: TrainConfig) -> bool:
+    """Whether ``--reward asked`` names the run's reward (a head by another path to the same file)."""
+    try:
+        return dataclasses.replace(saved, reward=str(asked)).reward_kind.run_text() == saved.reward
+    except EvalkitError:
+        return False
+
+
+REWARD_IDENTITY = "reward_identity"
+"""Key of ``config.json`` that records what the reward was made of (a head's files, goal frames)."""
+
+
+def check_reward_unchanged(run_dir: Path, config: TrainConfig) -> None:
+    """Refuse a run whose reward changed since it was trained (a head's files rewritten, goal
+    frames that are other frames now): its returns and metrics would not be its own.
+
+    Runs saved before evalkit recorded this are not checked.
+    """
+    path = Path(run_dir) / CONFIG_FILE
+    try:
+        recorded = json.loads(path.read_text()).get(REWARD_IDENTITY)
+    except (OSError, ValueError, AttributeError):
+        return
+    if not isinstance(recorded, dict) or not recorded:
+        return
+    now = config.reward_kind.run_identity(config.task)
+    changed = sorted(k for k in recorded if now.get(k) != recorded[k])
+    if changed:
+        what = " and ".join(changed).replace("_", " ")
+        raise EvalkitError(
+            f"The {what} of run {run_dir} changed since it was trained ({config.reward}); its "
+            "returns and metrics would not be the run's own: restore them, or train a new run."
+        )
 
 
 def _check_deferred_labelling(config: TrainConfig) -> None:
@@ -473,6 +492,7 @@ def write_run_config(run_dir: Path, config: TrainConfig, **extra: Any) -> Path:
     """Write ``config.json``: the resolved config, the versions, the seed and ``extra`` facts."""
     doc = {
         "config": config.to_dict(),
+        REWARD_IDENTITY: config.reward_kind.run_identity(config.task),
         "seed": config.seed,
         "reward": config.describe_reward(),
         "reward_is_random": config.reward_is_random,

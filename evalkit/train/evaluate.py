@@ -35,7 +35,12 @@ from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_write_text
 from evalkit.tasks import get_task
 from evalkit.train.clip_reward import BatchScorer, load_clip_reward
-from evalkit.train.config import TrainConfig, read_run_config, resolve_device
+from evalkit.train.config import (
+    TrainConfig,
+    check_reward_unchanged,
+    read_run_config,
+    resolve_device,
+)
 from evalkit.train.fidelity import state_row as _state_row
 from evalkit.train.rollout_metrics import REWARD_COLUMN, reward_metrics
 from evalkit.train.runner import (
@@ -290,6 +295,8 @@ def evaluate(
         raise EvalkitError(f"--episodes must be at least 1, not {episodes}.")
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
+    if config.model_reward and clip_reward:  # a rewritten head's returns are not the run's own
+        check_reward_unchanged(run_dir, config)
     task = get_task(config.task)
     path, info, selection = select_checkpoint(run_dir, checkpoint)
     model = load_model(path, config.algo, device=device)
@@ -322,7 +329,7 @@ def evaluate(
         criterion=criterion.description,
         reward_is_random=config.reward_is_random,
         seed=seed,
-        reward_label="reward head" if config.head_path is not None else "CLIP",
+        reward_label=config.reward_kind.title,
         reward_metrics=[m.to_dict() for m in metrics],
     )
 

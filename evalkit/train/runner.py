@@ -422,6 +422,6 @@ def _fidelity_summary(config: TrainConfig, fidelity: Fidelity | None) -> str | N
     if fidelity is None:
         return None
     offline = None
-    if config.head_path is None and config.goal_frames is None:  # saved text-prompt results only
+    if config.reward_kind.text_prompts:  # saved text-prompt results only
         offline = offline_epic(get_task(config.task), config.model, config.pretrained, config.alpha)
     return fidelity_sentence(fidelity, offline)

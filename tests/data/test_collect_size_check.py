@@ -36,4 +36,4 @@ def test_a_collect_beyond_free_disk_is_refused(datasets_root, monkeypatch):
 
 
 def test_dataset_bytes_counts_frames_and_states():
-    assert store.dataset_bytes(10, (4, 5, 3)) == 10 * (60 + store._STATE_ROW_BYTES)
+    assert store.dataset_bytes(10, (4, 5, 3)) == 10 * (60 + store.STATE_ROW_BYTES)

@@ -87,7 +87,7 @@ def _toy_dataset(root, n=30):
 
 def _content(ds, random_weights: bool):
     from evalkit.plots import plot_landscape, plot_scaling_by_model
-    from evalkit.report.builder import FigureSpec, ReportContent, WeightsInfo
+    from evalkit.report.content import FigureSpec, ReportContent, WeightsInfo
 
     epic = pd.DataFrame(
         {
@@ -184,7 +184,7 @@ def test_render_report_real_weights_has_no_banner_and_replaces_old_report(tmp_pa
 def test_render_report_leaves_out_a_figure_that_cannot_be_drawn(tmp_path):
     from evalkit.errors import DegenerateError
     from evalkit.report import render_report
-    from evalkit.report.builder import FigureSpec
+    from evalkit.report.content import FigureSpec
 
     ds = _toy_dataset(tmp_path / "datasets")
     content = _content(ds, random_weights=False)
@@ -199,7 +199,7 @@ def test_render_report_leaves_out_a_figure_that_cannot_be_drawn(tmp_path):
 
 
 def test_epic_and_collect_commands():
-    from evalkit.report.builder import epic_commands
+    from evalkit.report.commands import epic_commands
 
     rows = pd.DataFrame(
         {
@@ -234,7 +234,7 @@ def test_collect_command_of_a_pose_dataset():
 
     from evalkit.data.poses import PoseSpec
     from evalkit.envs.humanoid_poses import HUMANOID_TASKS
-    from evalkit.report.builder import collect_command
+    from evalkit.report.commands import collect_command
 
     params = {**PoseSpec(per_task=6, tasks=HUMANOID_TASKS).to_params(), "seed": 2}
     manifest = SimpleNamespace(

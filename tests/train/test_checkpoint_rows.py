@@ -13,7 +13,7 @@ from helpers_vlm import TINY_VIT, make_dataset
 import evalkit
 from evalkit.bench.train import BenchRow, TrainBenchResult
 from evalkit.errors import ModelError
-from evalkit.report.builder import WeightsInfo
+from evalkit.report.content import WeightsInfo
 from evalkit.vlm.engine import embed_dataset
 from evalkit.vlm.models import FILE_LABEL, ModelSpec, load_model, resolve
 from evalkit.vlm.open_clip_backend import CONFIG_DIR

@@ -1,0 +1,252 @@
+"""``evalkit/MetaWorld-v0``: one Meta-World task, rendered headless from a fixed named camera.
+
+Example::
+
+    from evalkit.envs.metaworld_env import MetaWorldEnv
+
+    env = MetaWorldEnv(render_mode="rgb_array", task="drawer-open", variation=3)
+    obs, info = env.reset()
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    info["success"]           # Meta-World's own success flag (1.0 or 0.0)
+    frame = env.render()      # uint8 (128, 128, 3) from the camera 'corner2', the right way up
+    env.close()
+
+The physics, the reward, the success flag and the task variations are Meta-World's own code
+(package ``metaworld``, installed with ``pip install 'evalkit[metaworld]'``): a task variation is
+``metaworld.MT1(task, seed=variation_seed).train_tasks[variation]`` (50 per seed, the object and
+goal positions drawn by Meta-World). evalkit adds three things, all visual:
+
+- frames come from one of Meta-World's named cameras (:data:`CAMERAS`), turned the right way up
+  (:data:`CAMERA_TURN`: the corner cameras are defined upside down for an old renderer);
+- a :class:`~evalkit.envs.humanoid_scene.RenderProfile` (``fast`` by default: no shadows,
+  reflections or multisampling);
+- ``close()`` frees the rendering context (an unclosed one makes EGL print errors at exit).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Mapping
+
+import gymnasium as gym
+import numpy as np
+
+from evalkit.envs.base import RenderableEnv
+from evalkit.envs.joint_state import JointStateMixin
+from evalkit.errors import EvalkitError
+
+MT10 = (
+    "reach",
+    "push",
+    "pick-place",
+    "door-open",
+    "drawer-open",
+    "drawer-close",
+    "button-press-topdown",
+    "peg-insert-side",
+    "window-open",
+    "window-close",
+)
+"""The MT10 tasks, in Meta-World's order (their ids without the ``-v3`` suffix)."""
+
+VERSION_SUFFIX = "-v3"
+"""Meta-World's environment version (3.x)."""
+
+CAMERAS = ("corner2", "corner", "corner3", "corner4", "topview", "behindGripper", "gripperPOV")
+"""Meta-World's named cameras; the first, ``corner2``, is the one most vision-reward work uses."""
+
+DEFAULT_CAMERA = CAMERAS[0]
+
+CAMERA_TURN: Mapping[str, int] = {
+    "corner2": 2,
+    "corner": 2,
+    "corner3": 2,
+    "corner4": 2,
+    "topview": 0,
+    "behindGripper": 0,
+    "gripperPOV": 0,
+}
+"""Quarter turns (``numpy.rot90``'s ``k``) that put each camera's frame the right way up (the
+table at the bottom); the corner cameras' axes point down in Meta-World's model."""
+
+DEFAULT_SIZE = 128
+VARIATIONS_PER_SEED = 50
+"""Task variations ``metaworld.MT1`` draws for one seed."""
+
+INSTALL_HINT = "Meta-World is not installed; install it with: pip install 'evalkit[metaworld]'."
+
+
+def import_metaworld() -> Any:
+    """The ``metaworld`` package (MuJoCo set up for headless EGL first).
+
+    :raises EvalkitError: it is not installed (one sentence saying how to install it).
+    """
+    import evalkit.envs.humanoid_scene  # noqa: F401 - chooses EGL before anything imports mujoco
+
+    try:
+        import metaworld
+    except ImportError:
+        raise EvalkitError(INSTALL_HINT) from None
+    return metaworld
+
+
+def check_task(task: str) -> str:
+    """``task`` if it is an MT10 task (a clear error listing them otherwise)."""
+    from evalkit.envs.family import unknown_name
+
+    if task not in MT10:
+        raise unknown_name("Meta-World task", task, list(MT10))
+    return task
+
+
+def check_camera(camera: str) -> str:
+    """``camera`` if Meta-World has it (a clear error listing the cameras otherwise)."""
+    from evalkit.envs.family import unknown_name
+
+    if camera not in CAMERAS:
+        raise unknown_name("Meta-World camera", camera, list(CAMERAS))
+    return camera
+
+
+def expert_policy(task: str) -> Any:
+    """Meta-World's own scripted policy for ``task`` (``policy.get_action(obs)``)."""
+    import_metaworld()
+    from metaworld.policies import ENV_POLICY_MAP
+
+    return ENV_POLICY_MAP[check_task(task) + VERSION_SUFFIX]()
+
+
+@lru_cache(maxsize=32)
+def task_variations(task: str, seed: int) -> tuple[type, tuple[Any, ...]]:
+    """Meta-World's environment class of ``task`` and the task variations that
+    ``metaworld.MT1`` draws with ``seed`` (cached: drawing them resets the environment 50 times)."""
+    metaworld = import_metaworld()
+    env_name = check_task(task) + VERSION_SUFFIX
+    benchmark = metaworld.MT1(env_name, seed=seed)
+    return benchmark.train_classes[env_name], tuple(benchmark.train_tasks)
+
+
+class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
+    """One MT10 task of Meta-World in one seeded variation, with a fixed named camera.
+
+    :param render_mode: ``"rgb_array"`` or ``None``.
+    :param width: frame width in pixels.
+    :param height: frame height in pixels.
+    :param task: an MT10 task (:data:`MT10`).
+    :param camera: one of :data:`CAMERAS`.
+    :param variation: which of the ``metaworld.MT1`` task variations of ``variation_seed``
+        (any whole number; ``variation // 50`` is added to the seed).
+    :param variation_seed: seed of ``metaworld.MT1``.
+    :param profile: render profile name (``fast`` or ``quality``).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 80}
+
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        width: int = DEFAULT_SIZE,
+        height: int = DEFAULT_SIZE,
+        task: str = "drawer-open",
+        camera: str = DEFAULT_CAMERA,
+        variation: int = 0,
+        variation_seed: int = 0,
+        profile: str = "fast",
+    ) -> None:
+        if render_mode not in (None, "rgb_array"):
+            raise EvalkitError(f"evalkit/MetaWorld renders only 'rgb_array', not {render_mode!r}.")
+        if width <= 0 or height <= 0:
+            raise EvalkitError(f"Render size must be positive, not {width}×{height}.")
+        if variation < 0:
+            raise EvalkitError(f"The task variation must be ≥ 0, not {variation}.")
+        self.task, self.camera = check_task(task), check_camera(camera)
+        from evalkit.envs.humanoid_scene import get_profile
+
+        self.profile = get_profile(profile)
+        import_metaworld()
+        self.render_mode = render_mode
+        self.width, self.height = int(width), int(height)
+        self.variation, self.variation_seed = int(variation), int(variation_seed)
+        env_class, variations = task_variations(
+            task, self.variation_seed + self.variation // VARIATIONS_PER_SEED
+        )
+        self._inner = env_class()
+        self._inner.set_task(variations[self.variation % VARIATIONS_PER_SEED])
+        self.observation_space = self._inner.observation_space
+        self.action_space = self._inner.action_space
+        self._renderer: Any = None
+
+    @property
+    def max_path_length(self) -> int:
+        """Meta-World's episode length (steps after which it must be reset)."""
+        return int(self._inner.max_path_length)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        return self._inner.reset()
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self._inner.step(
+            np.asarray(action, dtype=np.float32)
+        )
+        return obs, float(reward), terminated, truncated, info
+
+    def render_frame(self) -> np.ndarray:
+        """The current state as ``uint8 (height, width, 3)``, the right way up."""
+        if self._renderer is None:
+            from evalkit.envs.humanoid_scene import SceneRenderer
+
+            self._renderer = SceneRenderer(
+                self.model, self.width, self.height, self.profile, self.camera
+            )
+        frame = self._renderer.render(self.data)
+        turn = CAMERA_TURN[self.camera]
+        return np.ascontiguousarray(np.rot90(frame, k=turn)) if turn else frame
+
+    # -- state access (RenderableEnv) --------------------------------------------------------
+
+    def set_state(self, state: Any) -> None:
+        """Put the simulator in a joint state (a mapping of :attr:`state_columns`, names left out
+        keeping their value, or all values in order) and run ``mj_forward``. The gripper's mocap
+        target is not part of it."""
+        current = self.get_state()
+        if isinstance(state, Mapping):
+            unknown = set(state) - set(current)
+            if unknown:
+                raise ValueError(
+                    f"Unknown state column(s) {', '.join(sorted(map(str, unknown)))} for Meta-World."
+                )
+            current.update({k: float(v) for k, v in state.items()})
+            vector = np.array(list(current.values()))
+        else:
+            vector = np.asarray(state, dtype=float).reshape(-1)
+            if vector.size != len(current):
+                raise ValueError(
+                    f"Meta-World's {self.task} state has {len(current)} values, got {vector.size}."
+                )
+        if not np.all(np.isfinite(vector)):
+            raise ValueError("State values must be finite.")
+        nq = self.model.nq
+        self._inner.set_state(vector[:nq], vector[nq:])
+
+    def render_settings(self) -> dict[str, Any]:
+        """What decides how frames look (stored in dataset manifests)."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "task": self.task,
+            "camera": self.camera,
+            "turn": CAMERA_TURN[self.camera],
+            "profile": self.profile.name,
+            "metaworld": _version("metaworld"),
+            "mujoco": _version("mujoco"),
+        }
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:  # pragma: no cover - metaworld imported means it is there
+        return "unknown"

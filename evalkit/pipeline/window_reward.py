@@ -111,6 +111,7 @@ class WindowReward(RewardKind):
 
     def dataset_rewards(self, dataset: Dataset, task: str, **embed: Any) -> RewardSource:
         from evalkit.pipeline.sources import RewardSource, clip_identity
+        from evalkit.vlm.devices import parse_devices
         from evalkit.vlm.embedder import ImageEmbedder
         from evalkit.vlm.engine import embed_dataset
         from evalkit.vlm.models import resolve
@@ -125,8 +126,7 @@ class WindowReward(RewardKind):
         cache = WindowEmbeddingCache(dataset, resolved, run.precision, window)
 
         def compute(todo: list[str]) -> np.ndarray:
-            device = str(embed.get("devices") or "cpu").split(",")[0]
-            device = "cuda:0" if device == "auto" and _cuda() else device.replace("auto", "cpu")
+            device = parse_devices(embed.get("devices", "auto"))[0]  # one device is enough
             with ImageEmbedder(resolved, device, run.precision, embed.get("batch_size")) as e:
                 return e.embed_window_texts(dataset.frames, dataset_windows(dataset, window), todo)
 
@@ -143,12 +143,6 @@ class WindowReward(RewardKind):
             random_weights=resolved.random_weights,
             identity=clip_identity(identity, (prompts[0],), (prompts[1],)),
         )
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 register_reward_kind(WindowReward)

@@ -85,3 +85,24 @@ def test_epic_with_a_window_reward(datasets_root, cli):
     rows = json.loads(r.stdout[r.stdout.index("[") :])
     assert len(rows) >= 1 and all(0.0 <= row["distance"] <= 1.0 for row in rows)
     assert all(row["reward_source"] == f"window:2:1:{AVG}" for row in rows)
+
+
+def test_an_xclip_window_reward_uses_its_per_window_conditioned_prompts(datasets_root, tmp_path):
+    pytest.importorskip("transformers")
+    from helpers_video import NUM_FRAMES, save_tiny_xclip
+
+    folder = save_tiny_xclip(tmp_path / "xclip")
+    ds = make_dataset(datasets_root, n=20, hw=(32, 32))  # 2 episodes of 10 steps
+    kind = parse_reward(f"window:{NUM_FRAMES}:1:hf:{folder}")
+    source = kind.dataset_rewards(ds, "cartpole", devices="cpu", progress=False)
+    t = get_task("cartpole")
+    rows = dataset_windows(ds, WindowSpec(NUM_FRAMES, 1))
+    with ImageEmbedder(f"hf:{folder}") as e:
+        video = e.embed_windows(ds.frames, rows)
+        texts = e.embed_window_texts(ds.frames, rows, [t.goal_prompt, t.baseline_prompt])
+    expected = [
+        [regularised_reward_naive(video[i], texts[i, 0], texts[i, 1], a) for a in kind.alphas]
+        for i in range(20)
+    ]
+    np.testing.assert_allclose(source.values, expected, atol=1e-5)
+    assert not np.allclose(texts[0, 0], texts[-1, 0], atol=1e-4)  # a goal per window

@@ -17,7 +17,6 @@ from evalkit.cli._common import (
     check_task_family,
     needs,
     seed_option,
-    warn_few_episodes,
 )
 from evalkit.cli.figures import _check_figure_out, _print_written, _save, _slug, _target
 from evalkit.errors import EvalkitError
@@ -26,6 +25,12 @@ from evalkit.text import fixed
 if TYPE_CHECKING:
     from evalkit.data.store import Dataset
     from evalkit.vlm import ModelSpec
+
+
+def warn_few_episodes(*args, **kwargs):
+    from evalkit.pipeline.inputs import warn_few_episodes as check
+
+    return check(*args, **kwargs)
 
 
 @app.command("align")

@@ -20,12 +20,10 @@ from evalkit.cli._common import (
     GOAL_FRAMES_OPTION,
     ROOT_OPTION,
     check_bootstrap,
-    check_frame_options,
     check_option_rules,
     check_out_path,
     ignored_with,
     parse_alphas,
-    task_dataset,
 )
 from evalkit.cli._variants import VariantFlagsCommand, check_variant_flags, given_variants
 from evalkit.config import DEFAULT_ALPHAS as _LIBRARY_ALPHAS
@@ -139,6 +137,18 @@ def _default_task(family: str) -> str:
             "in a plugin, or a [[task]] in a tasks file) and pass --task NAME."
         )
     return own[0].name
+
+
+def check_frame_options(*args, **kwargs):
+    from evalkit.pipeline.inputs import check_frame_options as check
+
+    return check(*args, **kwargs)
+
+
+def task_dataset(*args, **kwargs):
+    from evalkit.pipeline.inputs import task_dataset as check
+
+    return check(*args, **kwargs)
 
 
 @app.command("landscape", cls=VariantFlagsCommand)

@@ -20,7 +20,6 @@ from evalkit.cli._common import (
     excludes,
     parse_alphas,
     seed_option,
-    warn_few_episodes,
 )
 from evalkit.errors import EvalkitError
 from evalkit.text import fixed
@@ -96,6 +95,12 @@ def _print_selection(selection: "DatasetSelection", top: int | None) -> None:
     out.print(table)
     if top and len(order) > top:
         out.print(f"({len(order) - top} more candidates: --top 0 shows all)")
+
+
+def warn_few_episodes(*args, **kwargs):
+    from evalkit.pipeline.inputs import warn_few_episodes as check
+
+    return check(*args, **kwargs)
 
 
 @app.command("select")

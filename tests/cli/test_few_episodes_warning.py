@@ -7,7 +7,7 @@ import warnings
 import pytest
 from helpers_epic import write_reward_module
 
-from evalkit.cli._common import MIN_INTERVAL_EPISODES, warn_few_episodes
+from evalkit.pipeline.inputs import MIN_INTERVAL_EPISODES, warn_few_episodes
 from evalkit.data.sweeps import collect_sweep
 from evalkit.errors import FewEpisodesWarning
 

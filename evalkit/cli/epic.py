@@ -163,7 +163,8 @@ def epic_command(
 
     Prints the distance, ρ, the interval and the goal/non-goal counts, and saves them to <dataset>/results/epic.parquet.
     """
-    from evalkit.pipeline.epic_request import EmbedSettings, EpicRequest, RewardChoice
+    from evalkit.pipeline.epic_request import EpicRequest, RewardChoice
+    from evalkit.pipeline.inputs import EmbedSettings
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}.", param_hint="--format")

@@ -18,7 +18,12 @@ from evalkit.fileio import is_writable
 from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.registry import get_metric, metric_names
 from evalkit.pipeline.evaluate import DatasetEpic, evaluate_rewards
-from evalkit.pipeline.inputs import check_frame_options, task_dataset, warn_few_episodes
+from evalkit.pipeline.inputs import (
+    EmbedSettings,
+    check_frame_options,
+    task_dataset,
+    warn_few_episodes,
+)
 from evalkit.pipeline.reward_kinds import (
     ColumnReward,
     RewardContext,
@@ -78,20 +83,6 @@ class RewardChoice:
             return parse_reward(self.reward)
         assert self.column is not None
         return ColumnReward.from_option(self.column)
-
-
-@dataclass(frozen=True)
-class EmbedSettings:
-    """How frames not cached yet are embedded (``--devices``, ``--batch-size``; ``None``: the
-    engine's default)."""
-
-    devices: str | None = None
-    batch_size: int | None = None
-
-    def options(self) -> dict[str, object]:
-        """As keyword arguments of the embedding engine (unset ones left out)."""
-        pairs = (("devices", self.devices), ("batch_size", self.batch_size))
-        return {k: v for k, v in pairs if v}
 
 
 def uses_progress(metrics: str | Sequence[str]) -> bool:

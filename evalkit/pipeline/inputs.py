@@ -9,6 +9,7 @@ that fixes it.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from evalkit.data.store import RULE_LABELS, Dataset, dataset_path, open_dataset, resolve_root
@@ -98,3 +99,17 @@ def check_frame_options(
         )
     if baseline_frames and not goal_frames:
         raise EvalkitError("--baseline-frames needs --goal-frames (the goal as frames too).")
+
+
+@dataclass(frozen=True)
+class EmbedSettings:
+    """How frames not cached yet are embedded (``--devices``, ``--batch-size``; ``None``: the
+    engine's default)."""
+
+    devices: str | None = None
+    batch_size: int | None = None
+
+    def options(self) -> dict[str, object]:
+        """As keyword arguments of the embedding engine (unset ones left out)."""
+        pairs = (("devices", self.devices), ("batch_size", self.batch_size))
+        return {k: v for k, v in pairs if v}

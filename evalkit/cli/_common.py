@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,32 @@ BASELINE_FRAMES = SharedOption(
 """``--goal-frames`` / ``--baseline-frames``: a frame-prototype goal (:mod:`evalkit.pipeline.prototypes`)."""
 GOAL_FRAMES_OPTION = GOAL_FRAMES()
 BASELINE_FRAMES_OPTION = BASELINE_FRAMES()
+
+
+Options = dict[str, tuple[Any, Any]]
+"""A command's parameters as data: name → (annotation, Typer argument or option), in order."""
+
+
+def takes(options: Options) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command written as ``(ctx, **values)`` the parameters of ``options`` (the way
+    ``evalkit train`` takes its settings' fields), so its options are declared once, as data.
+
+    :param options: name → (annotation, ``typer.Option(...)`` or ``typer.Argument(...)``).
+    """
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        context = inspect.Parameter(
+            "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+        )
+        parameters = [context] + [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+            for name, (a, d) in options.items()
+        ]
+        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+        return command
+
+    return decorate
 
 
 MAX_SEED = 2**32 - 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Optional
 
 import typer
@@ -25,9 +26,11 @@ from evalkit.cli._common import (
     PRETRAINED,
     ROOT,
     TASK,
+    Options,
     bootstrap_options,
     parse_alphas,
     seed_option,
+    takes,
 )
 from evalkit.metrics.registry import metric_names, names_help, needing, result_rows
 from evalkit.text import fixed, plural
@@ -112,51 +115,70 @@ def _print_table(run, ci_method: str, n_bootstrap: int, confidence: float, seed:
         out.print(escape(f"Saved to {run.saved_to}"))
 
 
+EPIC_OPTIONS: Options = {
+    "task": (str, TASK()),
+    "model": (Optional[str], MODEL()),
+    "pretrained": (Optional[str], PRETRAINED()),
+    "goal_frames": (Optional[str], GOAL_FRAMES()),
+    "baseline_frames": (Optional[str], BASELINE_FRAMES()),
+    "reward": (
+        Optional[str],
+        typer.Option(
+            None,
+            "--reward",
+            help="Evaluate another reward instead: head:PATH (a head fitted by 'evalkit align'), or a Python function MODULE:FUNCTION / FILE.py:FUNCTION called as f(states, frames) -> one number per frame.",
+        ),
+    ),
+    "reward_column": (
+        Optional[str],
+        typer.Option(
+            None,
+            "--reward-column",
+            help="Evaluate a column of numbers instead: FILE.npy, FILE.csv:COLUMN or FILE.parquet:COLUMN (a frame_id column, if present, aligns rows).",
+        ),
+    ),
+    "dataset": (Optional[str], DATASET()),
+    "labels": (str, LABELS()),
+    "alpha": (Optional[str], ALPHA()),
+    "metrics": (
+        str,
+        typer.Option(
+            "epic",
+            "--metrics",
+            help=f"Comma-separated metrics: {names_help()}, or all (each with its episode-bootstrap interval; one not defined on the dataset is skipped with the reason).",
+        ),
+    ),
+    "progress": (
+        Optional[str],
+        typer.Option(
+            None,
+            "--progress",
+            help=f"Progress variable of the metrics that need one ({', '.join(needing('progress', metric_names()))}): a state column or an expression such as '-abs(angle)' (default: the family's).",
+        ),
+    ),
+    "bootstrap": (int, BOOTSTRAP()),
+    "ci": (str, CI()),
+    "confidence": (float, CONFIDENCE()),
+    "seed": (int, seed_option(0, "Seed of the bootstrap.")),
+    "fmt": (str, typer.Option("table", "--format", "-f", help="Output: table, csv or json.")),
+    "root": (Optional[Path], ROOT()),
+    "devices": (Optional[str], DEVICES()),
+    "batch_size": (Optional[int], BATCH_SIZE()),
+    "save": (
+        bool,
+        typer.Option(
+            True,
+            "--save/--no-save",
+            help="Save the results next to the dataset (in its results folder).",
+        ),
+    ),
+}
+"""The options of ``evalkit epic``, in the order of its help."""
+
+
 @app.command("epic")
-def epic_command(
-    ctx: typer.Context,
-    task: str = TASK(),
-    model: Optional[str] = MODEL(),
-    pretrained: Optional[str] = PRETRAINED(),
-    goal_frames: Optional[str] = GOAL_FRAMES(),
-    baseline_frames: Optional[str] = BASELINE_FRAMES(),
-    reward: Optional[str] = typer.Option(
-        None,
-        "--reward",
-        help="Evaluate another reward instead: head:PATH (a head fitted by 'evalkit align'), or a Python function MODULE:FUNCTION / FILE.py:FUNCTION called as f(states, frames) -> one number per frame.",
-    ),
-    reward_column: Optional[str] = typer.Option(
-        None,
-        "--reward-column",
-        help="Evaluate a column of numbers instead: FILE.npy, FILE.csv:COLUMN or FILE.parquet:COLUMN (a frame_id column, if present, aligns rows).",
-    ),
-    dataset: Optional[str] = DATASET(),
-    labels: str = LABELS(),
-    alpha: Optional[str] = ALPHA(),
-    metrics: str = typer.Option(
-        "epic",
-        "--metrics",
-        help=f"Comma-separated metrics: {names_help()}, or all (each with its episode-bootstrap interval; one not defined on the dataset is skipped with the reason).",
-    ),
-    progress: Optional[str] = typer.Option(
-        None,
-        "--progress",
-        help=f"Progress variable of the metrics that need one ({', '.join(needing('progress', metric_names()))}): a state column or an expression such as '-abs(angle)' (default: the family's).",
-    ),
-    bootstrap: int = BOOTSTRAP(),
-    ci: str = CI(),
-    confidence: float = CONFIDENCE(),
-    seed: int = seed_option(0, "Seed of the bootstrap."),
-    fmt: str = typer.Option("table", "--format", "-f", help="Output: table, csv or json."),
-    root: Optional[Path] = ROOT(),
-    devices: Optional[str] = DEVICES(),
-    batch_size: Optional[int] = BATCH_SIZE(),
-    save: bool = typer.Option(
-        True,
-        "--save/--no-save",
-        help="Save the results next to the dataset (in its results folder).",
-    ),
-) -> None:
+@takes(EPIC_OPTIONS)
+def epic_command(ctx: typer.Context, **values: Any) -> None:
     """EPIC distance of a reward to goal labels (paper Lemma 1), with a bootstrap CI, per α.
 
     The reward is CLIP's for the task's prompts (--model), or your own (--reward, --reward-column): compare CLIP with a hand-written reward on the same labels.
@@ -166,31 +188,33 @@ def epic_command(
     from evalkit.pipeline.epic_request import EpicRequest, RewardChoice
     from evalkit.pipeline.inputs import EmbedSettings
 
-    if fmt not in FORMATS:
+    v = SimpleNamespace(**values)
+    if v.fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}.", param_hint="--format")
     err = console(stderr=True)
+    alphas = None if v.alpha is None else tuple(parse_alphas(v.alpha))
     request = EpicRequest(
-        task,
+        v.task,
         RewardChoice(
-            model,
-            pretrained,
-            None if alpha is None else tuple(parse_alphas(alpha)),
-            goal_frames,
-            baseline_frames,
-            reward,
-            reward_column,
+            v.model,
+            v.pretrained,
+            alphas,
+            v.goal_frames,
+            v.baseline_frames,
+            v.reward,
+            v.reward_column,
         ),
-        dataset=dataset,
-        labels=labels,
-        metrics=metrics,
-        progress=progress,
-        bootstrap=bootstrap_options(bootstrap, ci, confidence, seed),
-        save=save,
-        root=root,
-        embed=EmbedSettings(devices, batch_size),
+        dataset=v.dataset,
+        labels=v.labels,
+        metrics=v.metrics,
+        progress=v.progress,
+        bootstrap=bootstrap_options(v.bootstrap, v.ci, v.confidence, v.seed),
+        save=v.save,
+        root=v.root,
+        embed=EmbedSettings(v.devices, v.batch_size),
         on_note=lambda note: err.print(note, highlight=False, soft_wrap=True),
     )
-    _print_outcome(request.run(), fmt)
+    _print_outcome(request.run(), v.fmt)
 
 
 def _print_outcome(outcome, fmt: str) -> None:

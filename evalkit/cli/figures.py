@@ -9,7 +9,8 @@ file: a ``.png``/``.svg``/``.pdf`` suffix writes that format, no suffix writes P
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from types import SimpleNamespace
+from typing import Any, List, Optional
 
 import typer
 
@@ -27,11 +28,13 @@ from evalkit.cli._common import (
     PRETRAINED,
     ROOT,
     TASK,
+    Options,
     check_bootstrap,
     check_option_rules,
     check_out_path,
     ignored_with,
     parse_alphas,
+    takes,
 )
 from evalkit.cli._variants import VariantFlagsCommand, check_variant_flags, given_variants
 from evalkit.config import DEFAULT_ALPHAS as _LIBRARY_ALPHAS
@@ -117,54 +120,90 @@ def _pairs(models: str, pretrained: Optional[str]) -> list[tuple[str, Optional[s
     return [(m, t or None) for m, t in zip(names, tags)]
 
 
+LANDSCAPE_OPTIONS: Options = {
+    "family": (
+        str,
+        typer.Argument(
+            ..., help="An environment family with a state sweep (see 'evalkit collect --help')."
+        ),
+    ),
+    "model": (
+        Optional[str],
+        MODEL(
+            help="open_clip model (or evalkit-tiny-vit / evalkit-tiny-rn) of the text-prompt lines "
+            "(default: ViT-B-32, or none when --reward is given).",
+        ),
+    ),
+    "pretrained": (Optional[str], PRETRAINED()),
+    "alpha": (
+        Optional[str],
+        ALPHA(
+            help=f"Comma-separated α, one line each (default: {DEFAULT_ALPHAS}); heads have no α."
+        ),
+    ),
+    "reward": (
+        Optional[List[str]],
+        typer.Option(
+            None,
+            "--reward",
+            help="Also draw a reward head's score, one line each (repeat for several): head:PATH (a head fitted by "
+            "'evalkit align'; it scores the frames with its own model).",
+        ),
+    ),
+    "task": (
+        Optional[str],
+        TASK(default=None, help="Task whose prompts give the reward (default: the family's task)."),
+    ),
+    "dataset": (
+        Optional[str],
+        DATASET(help="Sweep dataset to use, collected if missing (default: the family's sweep)."),
+    ),
+    "n": (
+        Optional[int],
+        typer.Option(
+            None,
+            "--n",
+            min=2,
+            help="States in the sweep when it has to be collected (default: 1000).",
+        ),
+    ),
+    "size": (
+        Optional[int],
+        typer.Option(
+            None,
+            "--size",
+            min=1,
+            help="Frame size when the sweep has to be collected (default: 224).",
+        ),
+    ),
+    "goal_frames": (Optional[str], GOAL_FRAMES()),
+    "baseline_frames": (Optional[str], BASELINE_FRAMES()),
+    "raw": (
+        bool,
+        typer.Option(
+            False, "--raw", help="Draw raw rewards instead of rescaling each α to [0, 1]."
+        ),
+    ),
+    "out": (
+        Optional[Path],
+        typer.Option(
+            None,
+            "--out",
+            "-o",
+            help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG) (default: <reports>/figures/landscape_...).",
+            callback=_figure_out_option,
+        ),
+    ),
+    "root": (Optional[Path], ROOT()),
+    "devices": (Optional[str], DEVICES()),
+    "batch_size": (Optional[int], BATCH_SIZE()),
+}
+"""The options of this command, in the order of its help."""
+
+
 @app.command("landscape", cls=VariantFlagsCommand)
-def landscape_command(
-    ctx: typer.Context,
-    family: str = typer.Argument(
-        ..., help="An environment family with a state sweep (see 'evalkit collect --help')."
-    ),
-    model: Optional[str] = MODEL(
-        help="open_clip model (or evalkit-tiny-vit / evalkit-tiny-rn) of the text-prompt lines "
-        "(default: ViT-B-32, or none when --reward is given).",
-    ),
-    pretrained: Optional[str] = PRETRAINED(),
-    alpha: Optional[str] = ALPHA(
-        help=f"Comma-separated α, one line each (default: {DEFAULT_ALPHAS}); heads have no α."
-    ),
-    reward: Optional[List[str]] = typer.Option(
-        None,
-        "--reward",
-        help="Also draw a reward head's score, one line each (repeat for several): head:PATH (a head fitted by "
-        "'evalkit align'; it scores the frames with its own model).",
-    ),
-    task: Optional[str] = TASK(
-        default=None, help="Task whose prompts give the reward (default: the family's task)."
-    ),
-    dataset: Optional[str] = DATASET(
-        help="Sweep dataset to use, collected if missing (default: the family's sweep)."
-    ),
-    n: Optional[int] = typer.Option(
-        None, "--n", min=2, help="States in the sweep when it has to be collected (default: 1000)."
-    ),
-    size: Optional[int] = typer.Option(
-        None, "--size", min=1, help="Frame size when the sweep has to be collected (default: 224)."
-    ),
-    goal_frames: Optional[str] = GOAL_FRAMES(),
-    baseline_frames: Optional[str] = BASELINE_FRAMES(),
-    raw: bool = typer.Option(
-        False, "--raw", help="Draw raw rewards instead of rescaling each α to [0, 1]."
-    ),
-    out: Optional[Path] = typer.Option(
-        None,
-        "--out",
-        "-o",
-        help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG) (default: <reports>/figures/landscape_...).",
-        callback=_figure_out_option,
-    ),
-    root: Optional[Path] = ROOT(),
-    devices: Optional[str] = DEVICES(),
-    batch_size: Optional[int] = BATCH_SIZE(),
-) -> None:
+@takes(LANDSCAPE_OPTIONS)
+def landscape_command(ctx: typer.Context, **values: Any) -> None:
     """Reward landscape (paper Fig. 2): CLIP reward against the family's state axis (pole angle, car position...), one line per α.
 
     Collects the sweep and embeds it with the model if they are missing (with progress), then
@@ -173,6 +212,7 @@ def landscape_command(
     adds a head's score as a line of its own (beside the text prompt's, or alone without --model).
     A family's render flags (such as --textured/--plain) pick the sweep's look, as in 'evalkit collect'.
     """
+    v = SimpleNamespace(**values)
     from evalkit.pipeline.figure_requests import FigureRewards, LandscapeRequest
     from evalkit.pipeline.inputs import EmbedSettings
     from evalkit.plots import landscape_caption, plot_landscape
@@ -180,25 +220,25 @@ def landscape_command(
 
     err = console(stderr=True)
     request = LandscapeRequest(
-        family,
+        v.family,
         FigureRewards(
-            ((model, pretrained),) if model is not None else (),
-            None if alpha is None else tuple(parse_alphas(alpha)),
-            goal_frames,
-            baseline_frames,
-            tuple(reward or ()),
+            ((v.model, v.pretrained),) if v.model is not None else (),
+            None if v.alpha is None else tuple(parse_alphas(v.alpha)),
+            v.goal_frames,
+            v.baseline_frames,
+            tuple(v.reward or ()),
         ),
-        task=task,
-        dataset=dataset,
-        n=n,
-        size=size,
-        variants=check_variant_flags(get_family(family), given_variants(ctx)),
-        root=root,
-        embed=EmbedSettings(devices, batch_size),
+        task=v.task,
+        dataset=v.dataset,
+        n=v.n,
+        size=v.size,
+        variants=check_variant_flags(get_family(v.family), given_variants(ctx)),
+        root=v.root,
+        embed=EmbedSettings(v.devices, v.batch_size),
         on_note=lambda note: err.print(note, highlight=False),
     )
     result = request.run()
-    data, model = result.data, result.model
+    data, model = result.data, result.model  # the default model when none was named
     fig = plot_landscape(
         data.table,
         data.state_label,
@@ -206,18 +246,22 @@ def landscape_command(
         goal_region=data.goal_region,
         title=data.title,
         random_weights=data.random_weights,
-        rescale=not raw,
+        rescale=not v.raw,
     )
     stem = _slug(
-        "landscape", result.dataset.name, model or "", data.pretrained, "heads" if reward else ""
+        "landscape",
+        result.dataset.name,
+        model or "",
+        data.pretrained,
+        "heads" if v.reward else "",
     )
-    paths = _save(fig, _target(out, stem))
+    paths = _save(fig, _target(v.out, stem))
     _print_written(paths, data.random_weights, model or ", ".join(data.heads))
     console().print(
         landscape_caption(
             data.state_label,
             data.goal_value,
-            rescale=not raw,
+            rescale=not v.raw,
             heads=data.heads,
             clip=model is not None,
         ),
@@ -226,54 +270,77 @@ def landscape_command(
     )
 
 
+SCALING_OPTIONS: Options = {
+    "task": (str, TASK()),
+    "models": (
+        str,
+        typer.Option(
+            "RN50,ViT-L-14,ViT-H-14,ViT-bigG-14",
+            "--models",
+            show_default=False,
+            help="Comma-separated open_clip models (default: the paper's RN50, ViT-L-14, ViT-H-14, ViT-bigG-14).",
+        ),
+    ),
+    "pretrained": (
+        Optional[str],
+        PRETRAINED(
+            help="Comma-separated weights, one per model or one for all (default: each model's default tag).",
+        ),
+    ),
+    "alpha": (str, ALPHA(default=DEFAULT_ALPHAS, help="Comma-separated α, one line each.")),
+    "goal_frames": (Optional[str], GOAL_FRAMES()),
+    "baseline_frames": (Optional[str], BASELINE_FRAMES()),
+    "reward": (
+        Optional[List[str]],
+        typer.Option(
+            None,
+            "--reward",
+            help="Also place a reward head (repeat for several): head:PATH, a point at its own model's size with "
+            "its interval, marked apart from the α lines (a head has no α).",
+        ),
+    ),
+    "dataset": (Optional[str], DATASET()),
+    "labels": (str, LABELS()),
+    "bootstrap": (
+        int,
+        BOOTSTRAP(help="Bootstrap resamples for EPIC results that have to be computed."),
+    ),
+    "compute": (
+        bool,
+        typer.Option(
+            True,
+            "--compute/--saved-only",
+            help="Compute EPIC results that are not saved yet (embedding the dataset if needed), or fail.",
+        ),
+    ),
+    "metric": (
+        str,
+        typer.Option(
+            "epic",
+            "--metric",
+            help=f"What to draw: a result of a registered metric, one of {result_rows_help()} (see 'evalkit epic --metrics').",
+        ),
+    ),
+    "out": (
+        Optional[Path],
+        typer.Option(
+            None,
+            "--out",
+            "-o",
+            help="Output file stem: writes STEM_by_model and STEM_by_size (.png/.svg/.pdf suffix picks one format).",
+            callback=_figure_out_option,
+        ),
+    ),
+    "root": (Optional[Path], ROOT()),
+    "devices": (Optional[str], DEVICES()),
+    "batch_size": (Optional[int], BATCH_SIZE()),
+}
+"""The options of this command, in the order of its help."""
+
+
 @app.command("scaling")
-def scaling_command(
-    ctx: typer.Context,
-    task: str = TASK(),
-    models: str = typer.Option(
-        "RN50,ViT-L-14,ViT-H-14,ViT-bigG-14",
-        "--models",
-        show_default=False,
-        help="Comma-separated open_clip models (default: the paper's RN50, ViT-L-14, ViT-H-14, ViT-bigG-14).",
-    ),
-    pretrained: Optional[str] = PRETRAINED(
-        help="Comma-separated weights, one per model or one for all (default: each model's default tag).",
-    ),
-    alpha: str = ALPHA(default=DEFAULT_ALPHAS, help="Comma-separated α, one line each."),
-    goal_frames: Optional[str] = GOAL_FRAMES(),
-    baseline_frames: Optional[str] = BASELINE_FRAMES(),
-    reward: Optional[List[str]] = typer.Option(
-        None,
-        "--reward",
-        help="Also place a reward head (repeat for several): head:PATH, a point at its own model's size with "
-        "its interval, marked apart from the α lines (a head has no α).",
-    ),
-    dataset: Optional[str] = DATASET(),
-    labels: str = LABELS(),
-    bootstrap: int = BOOTSTRAP(
-        help="Bootstrap resamples for EPIC results that have to be computed."
-    ),
-    compute: bool = typer.Option(
-        True,
-        "--compute/--saved-only",
-        help="Compute EPIC results that are not saved yet (embedding the dataset if needed), or fail.",
-    ),
-    metric: str = typer.Option(
-        "epic",
-        "--metric",
-        help=f"What to draw: a result of a registered metric, one of {result_rows_help()} (see 'evalkit epic --metrics').",
-    ),
-    out: Optional[Path] = typer.Option(
-        None,
-        "--out",
-        "-o",
-        help="Output file stem: writes STEM_by_model and STEM_by_size (.png/.svg/.pdf suffix picks one format).",
-        callback=_figure_out_option,
-    ),
-    root: Optional[Path] = ROOT(),
-    devices: Optional[str] = DEVICES(),
-    batch_size: Optional[int] = BATCH_SIZE(),
-) -> None:
+@takes(SCALING_OPTIONS)
+def scaling_command(ctx: typer.Context, **values: Any) -> None:
     """Scaling (paper Fig. 4a, 4b): EPIC distance per model and α, and against parameter count.
 
     Reads the EPIC results 'evalkit epic' saved next to the dataset and computes those that are
@@ -284,6 +351,7 @@ def scaling_command(
     cached embeddings, and saved like any result). --reward head:PATH adds each head as a point
     of its own at its model (its EPIC computed as 'evalkit epic' does, and saved).
     """
+    v = SimpleNamespace(**values)
     from rich.table import Table
 
     from evalkit.pipeline.figure_requests import FigureRewards, ScalingRequest
@@ -303,32 +371,36 @@ def scaling_command(
             for other in ("goal_frames", "reward")
         ),
     )
-    pairs = _pairs(models, pretrained)
+    pairs = _pairs(v.models, v.pretrained)
     rewards = FigureRewards(
-        tuple(pairs), tuple(parse_alphas(alpha)), goal_frames, baseline_frames, tuple(reward or ())
+        tuple(pairs),
+        tuple(parse_alphas(v.alpha)),
+        v.goal_frames,
+        v.baseline_frames,
+        tuple(v.reward or ()),
     )
     err = console(stderr=True)
     result = ScalingRequest(
-        task,
+        v.task,
         rewards,
-        dataset=dataset,
-        labels=labels,
-        n_bootstrap=check_bootstrap(bootstrap),
-        compute=compute,
-        metric=metric,
-        root=root,
-        embed=EmbedSettings(devices, batch_size),
+        dataset=v.dataset,
+        labels=v.labels,
+        n_bootstrap=check_bootstrap(v.bootstrap),
+        compute=v.compute,
+        metric=v.metric,
+        root=v.root,
+        embed=EmbedSettings(v.devices, v.batch_size),
         on_progress=lambda m: err.print(m, highlight=False),
     ).run()
     data, ds = result.data, result.dataset
-    prototype = "" if goal_frames is None else f"goal {goal_frames}"
+    prototype = "" if v.goal_frames is None else f"goal {v.goal_frames}"
     target = _target(
-        out, _slug("scaling", task, ds.name, "" if metric == "epic" else metric, prototype)
+        v.out, _slug("scaling", v.task, ds.name, "" if v.metric == "epic" else v.metric, prototype)
     )
     suffix = target.suffix if target.suffix.lower() in FIGURE_SUFFIXES else ""
     stem = target.with_suffix("") if suffix else target
-    title = f"{task}, {labels} labels, {ds.name}" + (f", {prototype}" if prototype else "")
-    drawn = {"title": title, "random_weights": data.random_weights, "metric": metric}
+    title = f"{v.task}, {v.labels} labels, {ds.name}" + (f", {prototype}" if prototype else "")
+    drawn = {"title": title, "random_weights": data.random_weights, "metric": v.metric}
     paths = _save(
         plot_scaling_by_model(data.table, **drawn), stem.with_name(f"{stem.name}_by_model{suffix}")
     )
@@ -358,69 +430,93 @@ def scaling_command(
         console().print(table)
 
 
+HISTOGRAM_OPTIONS: Options = {
+    "task": (str, TASK()),
+    "model": (
+        Optional[str],
+        MODEL(
+            help="open_clip model; a comma-separated list draws one panel per model.",
+        ),
+    ),
+    "goal_frames": (Optional[str], GOAL_FRAMES()),
+    "baseline_frames": (Optional[str], BASELINE_FRAMES()),
+    "reward": (
+        Optional[List[str]],
+        typer.Option(
+            None,
+            "--reward",
+            help="Also draw another reward, one panel each (repeat for several): head:PATH (a head fitted by 'evalkit align') or MODULE:FUNCTION.",
+        ),
+    ),
+    "pretrained": (
+        Optional[str],
+        PRETRAINED(
+            help="Weights, one per model or one for all (default: each model's default tag).",
+        ),
+    ),
+    "alpha": (
+        str,
+        ALPHA(
+            default="0",
+            help="Goal-baseline regularisation strength α of the reward; a comma-separated list draws one figure per α.",
+        ),
+    ),
+    "dataset": (Optional[str], DATASET()),
+    "labels": (str, LABELS()),
+    "bins": (
+        int,
+        typer.Option(
+            30, "--bins", min=1, max=MAX_BINS, help=f"Histogram bins (at most {MAX_BINS})."
+        ),
+    ),
+    "out": (
+        Optional[Path],
+        typer.Option(
+            None,
+            "--out",
+            "-o",
+            help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG).",
+            callback=_figure_out_option,
+        ),
+    ),
+    "root": (Optional[Path], ROOT()),
+    "devices": (Optional[str], DEVICES()),
+    "batch_size": (Optional[int], BATCH_SIZE()),
+}
+"""The options of this command, in the order of its help."""
+
+
 @app.command("histogram")
-def histogram_command(
-    task: str = TASK(),
-    model: Optional[str] = MODEL(
-        help="open_clip model; a comma-separated list draws one panel per model.",
-    ),
-    goal_frames: Optional[str] = GOAL_FRAMES(),
-    baseline_frames: Optional[str] = BASELINE_FRAMES(),
-    reward: Optional[List[str]] = typer.Option(
-        None,
-        "--reward",
-        help="Also draw another reward, one panel each (repeat for several): head:PATH (a head fitted by 'evalkit align') or MODULE:FUNCTION.",
-    ),
-    pretrained: Optional[str] = PRETRAINED(
-        help="Weights, one per model or one for all (default: each model's default tag).",
-    ),
-    alpha: str = ALPHA(
-        default="0",
-        help="Goal-baseline regularisation strength α of the reward; a comma-separated list draws one figure per α.",
-    ),
-    dataset: Optional[str] = DATASET(),
-    labels: str = LABELS(),
-    bins: int = typer.Option(
-        30, "--bins", min=1, max=MAX_BINS, help=f"Histogram bins (at most {MAX_BINS})."
-    ),
-    out: Optional[Path] = typer.Option(
-        None,
-        "--out",
-        "-o",
-        help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG).",
-        callback=_figure_out_option,
-    ),
-    root: Optional[Path] = ROOT(),
-    devices: Optional[str] = DEVICES(),
-    batch_size: Optional[int] = BATCH_SIZE(),
-) -> None:
+@takes(HISTOGRAM_OPTIONS)
+def histogram_command(ctx: typer.Context, **values: Any) -> None:
     """Reward histograms (paper Fig. 7): CLIP rewards of goal vs non-goal frames, means marked.
 
     Each panel is annotated with the model's EPIC distance at this α (from the saved results,
     computed and saved if missing). With --goal-frames the models' goal is a frame prototype;
     --reward adds panels of heads or functions (their EPIC computed as 'evalkit epic' does).
     """
+    v = SimpleNamespace(**values)
     from evalkit.pipeline.figure_requests import FigureRewards, HistogramRequest
     from evalkit.pipeline.inputs import EmbedSettings
     from evalkit.plots import plot_histograms
 
-    alphas = parse_alphas(alpha)
-    if out is not None and len(alphas) > 1:  # one figure per α: --out is a folder
-        if out.suffix:
+    alphas = parse_alphas(v.alpha)
+    if v.out is not None and len(alphas) > 1:  # one figure per α: --out is a folder
+        if v.out.suffix:
             raise typer.BadParameter(
                 "with several α, give a folder: one figure per α goes into it.", param_hint="--out"
             )
-        out.mkdir(parents=True, exist_ok=True)
-    pairs = _pairs(model, pretrained) if model is not None else []
+        v.out.mkdir(parents=True, exist_ok=True)
+    pairs = _pairs(v.model, v.pretrained) if v.model is not None else []
     result = HistogramRequest(
-        task,
+        v.task,
         FigureRewards(
-            tuple(pairs), tuple(alphas), goal_frames, baseline_frames, tuple(reward or ())
+            tuple(pairs), tuple(alphas), v.goal_frames, v.baseline_frames, tuple(v.reward or ())
         ),
-        dataset=dataset,
-        labels=labels,
-        root=root,
-        embed=EmbedSettings(devices, batch_size),
+        dataset=v.dataset,
+        labels=v.labels,
+        root=v.root,
+        embed=EmbedSettings(v.devices, v.batch_size),
     ).run()
     ds = result.dataset
     for panel in result.panels:
@@ -429,11 +525,13 @@ def histogram_command(
             data.table,
             models=data.models,
             annotations=panel.notes,
-            bins=bins,
-            title=f"{task}: reward at α = {a:g}, {labels} labels, {ds.name}",
+            bins=v.bins,
+            title=f"{v.task}: reward at α = {a:g}, {v.labels} labels, {ds.name}",
             random_weights=data.random_weights,
             kinds=data.kinds,
         )
-        drawn = [m for m, _ in pairs] + (["heads"] if reward else [])
-        name = _slug("histogram", task, ds.name, *drawn, f"alpha{a:g}")
-        _print_written(_save(fig, _target(out, name)), data.random_weights, ", ".join(data.models))
+        drawn = [m for m, _ in pairs] + (["heads"] if v.reward else [])
+        name = _slug("histogram", v.task, ds.name, *drawn, f"alpha{a:g}")
+        _print_written(
+            _save(fig, _target(v.out, name)), data.random_weights, ", ".join(data.models)
+        )

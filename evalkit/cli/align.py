@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -16,11 +17,13 @@ from evalkit.cli._common import (
     PRETRAINED,
     ROOT,
     TASK,
+    Options,
     check_bootstrap,
     check_option_rules,
     check_out_path,
     needs,
     seed_option,
+    takes,
 )
 from evalkit.cli.figures import _check_figure_out, _print_written, _save, _slug, _target
 from evalkit.text import fixed
@@ -36,51 +39,83 @@ def warn_few_episodes(*args, **kwargs):
     return check(*args, **kwargs)
 
 
+ALIGN_OPTIONS: Options = {
+    "dataset": (
+        str,
+        typer.Argument(..., help="Dataset whose labelled frames the head learns from."),
+    ),
+    "task": (str, TASK(help="Task whose goal labels the head learns.")),
+    "model": (
+        str,
+        MODEL(default=..., help="open_clip model whose image embeddings the head reads."),
+    ),
+    "pretrained": (Optional[str], PRETRAINED()),
+    "labels": (str, LABELS()),
+    "folds": (
+        int,
+        typer.Option(
+            5, "--folds", min=3, help="Episode-grouped folds of the nested cross-validation."
+        ),
+    ),
+    "out": (
+        Optional[Path],
+        typer.Option(
+            None,
+            "--out",
+            "-o",
+            help="Where to save the head (.json + .safetensors) (default: <dataset>/heads/<task>-<model>-<labels>.json).",
+        ),
+    ),
+    "bootstrap": (
+        int,
+        BOOTSTRAP(default=1000, help="Bootstrap resamples of the held-out interval (0: none)."),
+    ),
+    "seed": (int, seed_option(0, "Seed of the folds and of the bootstrap.")),
+    "eval_dataset": (
+        Optional[str],
+        typer.Option(
+            None,
+            "--eval-dataset",
+            help="Also score the head on another dataset of the same family (transfer: e.g. fitted on a sweep, scored on rollouts), beside its held-out score here.",
+        ),
+    ),
+    "eval_labels": (
+        Optional[str],
+        typer.Option(
+            None, "--eval-labels", help="Label set of --eval-dataset (default: --labels)."
+        ),
+    ),
+    "label_curve": (
+        bool,
+        typer.Option(
+            False,
+            "--label-curve",
+            help="Also draw how many labels you need: the head's held-out EPIC against the labelled episodes it is fitted on (fixed held-out episodes, random subsets), as a table and a PNG+SVG figure.",
+        ),
+    ),
+    "curve_repeats": (
+        int,
+        typer.Option(
+            5, "--curve-repeats", min=1, help="Random subsets per size of the label curve."
+        ),
+    ),
+    "curve_out": (
+        Optional[Path],
+        typer.Option(
+            None,
+            "--curve-out",
+            help="Where to write the label-curve figure (default: reports/figures/label-curve-<task>-<dataset>-<model>; a suffix picks one format).",
+        ),
+    ),
+    "root": (Optional[Path], ROOT()),
+    "devices": (Optional[str], DEVICES()),
+}
+"""The options of this command, in the order of its help."""
+
+
 @app.command("align")
-def align_command(
-    ctx: typer.Context,
-    dataset: str = typer.Argument(..., help="Dataset whose labelled frames the head learns from."),
-    task: str = TASK(help="Task whose goal labels the head learns."),
-    model: str = MODEL(default=..., help="open_clip model whose image embeddings the head reads."),
-    pretrained: Optional[str] = PRETRAINED(),
-    labels: str = LABELS(),
-    folds: int = typer.Option(
-        5, "--folds", min=3, help="Episode-grouped folds of the nested cross-validation."
-    ),
-    out: Optional[Path] = typer.Option(
-        None,
-        "--out",
-        "-o",
-        help="Where to save the head (.json + .safetensors) (default: <dataset>/heads/<task>-<model>-<labels>.json).",
-    ),
-    bootstrap: int = BOOTSTRAP(
-        default=1000, help="Bootstrap resamples of the held-out interval (0: none)."
-    ),
-    seed: int = seed_option(0, "Seed of the folds and of the bootstrap."),
-    eval_dataset: Optional[str] = typer.Option(
-        None,
-        "--eval-dataset",
-        help="Also score the head on another dataset of the same family (transfer: e.g. fitted on a sweep, scored on rollouts), beside its held-out score here.",
-    ),
-    eval_labels: Optional[str] = typer.Option(
-        None, "--eval-labels", help="Label set of --eval-dataset (default: --labels)."
-    ),
-    label_curve: bool = typer.Option(
-        False,
-        "--label-curve",
-        help="Also draw how many labels you need: the head's held-out EPIC against the labelled episodes it is fitted on (fixed held-out episodes, random subsets), as a table and a PNG+SVG figure.",
-    ),
-    curve_repeats: int = typer.Option(
-        5, "--curve-repeats", min=1, help="Random subsets per size of the label curve."
-    ),
-    curve_out: Optional[Path] = typer.Option(
-        None,
-        "--curve-out",
-        help="Where to write the label-curve figure (default: reports/figures/label-curve-<task>-<dataset>-<model>; a suffix picks one format).",
-    ),
-    root: Optional[Path] = ROOT(),
-    devices: Optional[str] = DEVICES(),
-) -> None:
+@takes(ALIGN_OPTIONS)
+def align_command(ctx: typer.Context, **values: Any) -> None:
     """Fit a reward head (logistic regression on the model's image embeddings) to goal labels.
 
     The head's reward is the probability that a frame is a goal state. Its regularisation is
@@ -88,6 +123,7 @@ def align_command(
     on frames that neither its fit nor that choice saw (nested folds), next to the optimistic
     in-sample one. Use it anywhere a reward is taken: 'evalkit epic --reward head:PATH'.
     """
+    v = SimpleNamespace(**values)
     from evalkit.pipeline.align_request import AlignRequest
 
     check_option_rules(
@@ -96,36 +132,36 @@ def align_command(
         needs("curve_out", "label_curve", "it is where the label curve is drawn"),
         needs("curve_repeats", "label_curve", "they are the subsets of the label curve"),
     )
-    check_out_path(out, (".json",), "a reward head")
-    _check_figure_out(curve_out, "--curve-out")
+    check_out_path(v.out, (".json",), "a reward head")
+    _check_figure_out(v.curve_out, "--curve-out")
     request = AlignRequest(
-        dataset,
-        task,
-        model,
-        pretrained,
-        labels=labels,
-        folds=folds,
-        out=out,
-        n_bootstrap=check_bootstrap(bootstrap),
-        seed=seed,
-        eval_dataset=eval_dataset,
-        eval_labels=eval_labels,
-        curve_repeats=curve_repeats,
-        root=root,
-        devices=devices,
+        v.dataset,
+        v.task,
+        v.model,
+        v.pretrained,
+        labels=v.labels,
+        folds=v.folds,
+        out=v.out,
+        n_bootstrap=check_bootstrap(v.bootstrap),
+        seed=v.seed,
+        eval_dataset=v.eval_dataset,
+        eval_labels=v.eval_labels,
+        curve_repeats=v.curve_repeats,
+        root=v.root,
+        devices=v.devices,
     )
     outcome = request.run()
-    _print_head(outcome, task, labels, folds)
+    _print_head(outcome, v.task, v.labels, v.folds)
     moved = request.transfer(outcome)
     con = console()
     if moved is not None:
         con.print(f"transfer: {moved.sentence()}", highlight=False, soft_wrap=True)
-    if label_curve:
+    if v.label_curve:
         err = console(stderr=True)
         curve = request.label_curve(
             outcome, lambda i, n: err.print(f"label curve: size {i + 1}/{n}", highlight=False)
         )
-        _print_label_curve(curve, outcome, task, curve_repeats, curve_out)
+        _print_label_curve(curve, outcome, v.task, v.curve_repeats, v.curve_out)
 
 
 def _print_head(outcome: "AlignOutcome", task: str, labels: str, folds: int) -> None:

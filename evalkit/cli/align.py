@@ -33,12 +33,6 @@ if TYPE_CHECKING:
     from evalkit.pipeline.label_curve import LabelCurve
 
 
-def warn_few_episodes(*args, **kwargs):
-    from evalkit.pipeline.inputs import warn_few_episodes as check
-
-    return check(*args, **kwargs)
-
-
 ALIGN_OPTIONS: Options = {
     "dataset": (
         str,

@@ -46,6 +46,21 @@ DEFAULT_ALPHAS = number_list(_LIBRARY_ALPHAS)
 """:data:`evalkit.rewards.DEFAULT_ALPHAS` as the ``--alpha`` option writes them (``0,0.25,0.5,0.75,1``)."""
 
 
+_EMBEDDING: Options = {
+    "root": (Optional[Path], ROOT()),
+    "devices": (Optional[str], DEVICES()),
+    "batch_size": (Optional[int], BATCH_SIZE()),
+}
+"""The last options of every figure command: where datasets live, how missing frames are embedded."""
+
+
+def _figure_out(help: str) -> tuple[Any, Any]:
+    """A figure command's ``--out`` (checked by :func:`_check_figure_out`) with its help."""
+    return Optional[Path], typer.Option(
+        None, "--out", "-o", help=help, callback=lambda out: _check_figure_out(out)
+    )
+
+
 def _slug(*parts: str) -> str:
     keep = "".join(c if c.isalnum() or c in "-._" else "-" for c in "_".join(p for p in parts if p))
     return keep.strip("-_.") or "figure"
@@ -72,11 +87,6 @@ def _check_figure_out(out: Optional[Path], option: str = "--out") -> Optional[Pa
     """``--out`` of a figure: a folder (the default name goes in it) or a name ending in one of
     :data:`FIGURE_SUFFIXES` or none, checked at once."""
     return check_out_path(out, FIGURE_SUFFIXES, "a figure", option=option, folder_ok=True)
-
-
-def _figure_out_option(out: Optional[Path]) -> Optional[Path]:
-    """The ``--out`` option's callback: :func:`_check_figure_out`."""
-    return _check_figure_out(out)
 
 
 def _save(fig, target: Path) -> list[Path]:
@@ -184,19 +194,10 @@ LANDSCAPE_OPTIONS: Options = {
             False, "--raw", help="Draw raw rewards instead of rescaling each α to [0, 1]."
         ),
     ),
-    "out": (
-        Optional[Path],
-        typer.Option(
-            None,
-            "--out",
-            "-o",
-            help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG) (default: <reports>/figures/landscape_...).",
-            callback=_figure_out_option,
-        ),
+    "out": _figure_out(
+        "Output file (.png/.svg/.pdf; no suffix: PNG and SVG) (default: <reports>/figures/landscape_...)."
     ),
-    "root": (Optional[Path], ROOT()),
-    "devices": (Optional[str], DEVICES()),
-    "batch_size": (Optional[int], BATCH_SIZE()),
+    **_EMBEDDING,
 }
 """The options of this command, in the order of its help."""
 
@@ -321,19 +322,10 @@ SCALING_OPTIONS: Options = {
             help=f"What to draw: a result of a registered metric, one of {result_rows_help()} (see 'evalkit epic --metrics').",
         ),
     ),
-    "out": (
-        Optional[Path],
-        typer.Option(
-            None,
-            "--out",
-            "-o",
-            help="Output file stem: writes STEM_by_model and STEM_by_size (.png/.svg/.pdf suffix picks one format).",
-            callback=_figure_out_option,
-        ),
+    "out": _figure_out(
+        "Output file stem: writes STEM_by_model and STEM_by_size (.png/.svg/.pdf suffix picks one format)."
     ),
-    "root": (Optional[Path], ROOT()),
-    "devices": (Optional[str], DEVICES()),
-    "batch_size": (Optional[int], BATCH_SIZE()),
+    **_EMBEDDING,
 }
 """The options of this command, in the order of its help."""
 
@@ -469,19 +461,8 @@ HISTOGRAM_OPTIONS: Options = {
             30, "--bins", min=1, max=MAX_BINS, help=f"Histogram bins (at most {MAX_BINS})."
         ),
     ),
-    "out": (
-        Optional[Path],
-        typer.Option(
-            None,
-            "--out",
-            "-o",
-            help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG).",
-            callback=_figure_out_option,
-        ),
-    ),
-    "root": (Optional[Path], ROOT()),
-    "devices": (Optional[str], DEVICES()),
-    "batch_size": (Optional[int], BATCH_SIZE()),
+    "out": _figure_out("Output file (.png/.svg/.pdf; no suffix: PNG and SVG)."),
+    **_EMBEDDING,
 }
 """The options of this command, in the order of its help."""
 

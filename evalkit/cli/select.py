@@ -105,12 +105,6 @@ def _print_selection(selection: "DatasetSelection", top: int | None) -> None:
         out.print(f"({len(order) - top} more candidates: --top 0 shows all)")
 
 
-def warn_few_episodes(*args, **kwargs):
-    from evalkit.pipeline.inputs import warn_few_episodes as check
-
-    return check(*args, **kwargs)
-
-
 SELECT_OPTIONS: Options = {
     "dataset": (
         str,

@@ -44,11 +44,17 @@ def report_command(
         "--run",
         help="Also show this training run, or the runs in this folder (repeat); those under the runs root ($EVALKIT_RUNS or ./runs) are always shown.",
     ),
+    study: Optional[List[Path]] = typer.Option(
+        None,
+        "--study",
+        help="Also show the study in this folder, written by 'evalkit validate' (repeat); studies under the reports folder ($EVALKIT_REPORTS or ./reports) are always shown.",
+    ),
 ) -> None:
     """Build an HTML report: datasets (contact sheets), EPIC table per model × task × α with
     intervals, reward landscapes, scaling and histogram figures, the training runs with their
-    learning curves, the weights used (a loud banner when any were random), the evalkit version
-    and the commands to reproduce it.
+    learning curves, the studies of whether the offline verdict predicts training ('evalkit
+    validate'), the weights used (a loud banner when any were random), the evalkit version and
+    the commands to reproduce it.
 
     The folder holds index.html and the figures as PNG and SVG, linked relatively: zip it and
     open it anywhere, no server needed. Reads what 'evalkit epic' saved; rewards for the figures
@@ -78,6 +84,8 @@ def report_command(
         args += ["--root", str(root)]
     for r in run or []:
         args += ["--run", str(r)]
+    for s in study or []:
+        args += ["--study", str(s)]
     args += ["--out", str(target)]
     err = console(stderr=True)
     page = build_report(
@@ -90,6 +98,7 @@ def report_command(
         sheet_frames=sheet_frames,
         command=shlex.join(args),
         runs=run or [],
+        studies=study or [],
         progress=lambda msg: err.print(f"report: {msg}", highlight=False),
     )
     console().print(str(page), highlight=False, soft_wrap=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -33,6 +34,7 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 
 from evalkit import __version__
+from evalkit.config import reports_root as default_reports_root
 from evalkit.config import runs_root as default_runs_root
 from evalkit.data.store import Dataset, iter_datasets, resolve_root
 from evalkit.errors import DatasetError, EvalkitError
@@ -72,6 +74,7 @@ from evalkit.report.figure_specs import (
 )
 from evalkit.report.result_tables import epic_groups, panel_groups
 from evalkit.report.runs import gather_runs, run_rows
+from evalkit.report.studies import StudyEntry, gather_studies
 from evalkit.tasks import get_task
 from evalkit.vlm.names import FILE_LABEL  # torch-free: reports never load a model
 
@@ -93,6 +96,8 @@ def gather_report(
     histogram_alpha: float = 0.0,
     runs: Sequence[str | os.PathLike[str]] = (),
     runs_root: str | os.PathLike[str] | None = None,
+    studies: Sequence[str | os.PathLike[str]] = (),
+    studies_root: str | os.PathLike[str] | None = None,
 ) -> ReportContent:
     """Collect what the report shows from the datasets under ``root`` and their saved EPIC results,
     and from the training runs under ``runs_root`` and in ``runs``.
@@ -109,7 +114,9 @@ def gather_report(
     :param runs: run folders, or folders of runs, to show besides those under ``runs_root``.
     :param runs_root: the folder of runs (default ``$EVALKIT_RUNS`` or ``./runs``; skipped if
         it does not exist). A folder there that is not a run is a note.
-    :raises EvalkitError: no saved results match and there is no run.
+    :param studies: folders written by ``evalkit validate``, besides those under ``studies_root``.
+    :param studies_root: where studies are found (default ``$EVALKIT_REPORTS`` or ``./reports``).
+    :raises EvalkitError: no saved results match and there is no run and no study.
     """
     wanted = [get_task(t).name for t in tasks] if tasks else None
     notes: list[str] = []
@@ -142,7 +149,10 @@ def gather_report(
     run_root = Path(runs_root) if runs_root is not None else default_runs_root()
     run_entries, run_notes = gather_runs(([run_root] if run_root.is_dir() else []) + list(runs))
     notes += run_notes
-    if not parts and not run_entries:
+    study_root = Path(studies_root) if studies_root is not None else default_reports_root()
+    study_entries, study_notes = gather_studies(study_root, studies)
+    notes += study_notes
+    if not parts and not run_entries and not study_entries:
         which = f" for task{'s' if len(wanted) > 1 else ''} {', '.join(wanted)}" if wanted else ""
         stale = " ".join(n for n in notes if " stale (" in n)
         raise EvalkitError(
@@ -261,6 +271,7 @@ def gather_report(
         commands=commands,
         notes=notes,
         runs=run_entries,
+        studies=study_entries,
     )
 
 
@@ -359,6 +370,7 @@ def render_report(
             panel_groups=panel_groups(content.panel),
             runs=run_rows(content.runs),
             run_figures=figures_by_section.get("runs", []),
+            studies=study_blocks(content.studies, tmp / FIGURES_DIR),
             commands=content.commands,
             notes=notes,
             meta={
@@ -386,6 +398,8 @@ def build_report(
     progress: Callable[[str], None] | None = None,
     runs: Sequence[str | os.PathLike[str]] = (),
     runs_root: str | os.PathLike[str] | None = None,
+    studies: Sequence[str | os.PathLike[str]] = (),
+    studies_root: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Gather (:func:`gather_report`) and render (:func:`render_report`) a report into ``out``.
 
@@ -400,5 +414,34 @@ def build_report(
         histogram_alpha=histogram_alpha,
         runs=runs,
         runs_root=runs_root,
+        studies=studies,
+        studies_root=studies_root,
     )
     return render_report(content, out, sheet_frames=sheet_frames, progress=progress)
+
+
+def study_blocks(studies: Sequence[StudyEntry], figures: Path) -> list[dict[str, Any]]:
+    """The studies for the page, each study's own figure copied into ``figures`` (relative links)."""
+    blocks = []
+    for study in studies:
+        links = {}
+        for suffix in (".png", ".svg"):
+            source = study.figure(suffix)
+            if source is not None:
+                figures.mkdir(parents=True, exist_ok=True)
+                name = f"study_{_slug(study.name)}{suffix}"
+                shutil.copyfile(source, figures / name)
+                links[suffix] = f"{FIGURES_DIR}/{name}"
+        blocks.append(
+            {
+                "entry": study,
+                "png": links.get(".png"),
+                "svg": links.get(".svg"),
+                "width": _css_width(figures / Path(links[".png"]).name) if ".png" in links else 0,
+            }
+        )
+    return blocks
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)

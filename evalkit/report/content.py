@@ -8,6 +8,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from evalkit.report.runs import RunEntry
+from evalkit.report.studies import StudyEntry
 from evalkit.text import short_count
 
 TEMPLATE = "report.html.j2"
@@ -91,6 +92,7 @@ class ReportContent:
     notes: list[str] = field(default_factory=list)
     panel: pd.DataFrame = field(default_factory=pd.DataFrame)  # the other metrics' saved rows
     runs: list[RunEntry] = field(default_factory=list)
+    studies: list[StudyEntry] = field(default_factory=list)
 
     @property
     def any_random(self) -> bool:

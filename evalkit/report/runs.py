@@ -9,6 +9,7 @@ trained on after it) is stale: left out of the table, with a note and the comman
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -92,8 +93,23 @@ def _reward_epic(evaluation: dict[str, Any]) -> str:
     return "—"
 
 
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:-])/[^\s(),;]+")
+_RANDOM_NOTE = " — "
+
+
+def short_reward(description: str) -> str:
+    """A reward's description as a table shows it: each absolute path by its file name, and
+    without the trailing note on random weights (the table tags those apart).
+
+    :param description: the run's full reward description (``RunSummary.reward``).
+    """
+    text = description.split(_RANDOM_NOTE, 1)[0]
+    return _ABSOLUTE_PATH.sub(lambda m: Path(m.group(0).rstrip("/")).name or "/", text)
+
+
 def run_rows(entries: Sequence[RunEntry]) -> list[dict[str, Any]]:
-    """The runs table's rows, ready for the template."""
+    """The runs table's rows, ready for the template: ``reward`` is the short name, and
+    ``reward_full`` the full identity (shown on demand)."""
     rows = []
     for e in entries:
         s, ev = e.summary, e.evaluation
@@ -103,7 +119,8 @@ def run_rows(entries: Sequence[RunEntry]) -> list[dict[str, Any]]:
                 "path": s.path,
                 "task": s.task,
                 "algo": s.algo.upper(),
-                "reward": s.reward,
+                "reward": short_reward(s.reward),
+                "reward_full": s.reward,
                 "steps": f"{s.steps_done} / {s.steps_planned}",
                 "best_gt": significant(s.best_gt_return),
                 "fidelity": fixed(s.last_fidelity_epic),

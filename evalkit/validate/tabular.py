@@ -46,6 +46,8 @@ from evalkit.validate.spectrum import (
 )
 
 SUMMARY = "summary.json"
+STUDY_KIND = "tabular"
+"""``summary.json``'s ``study`` field: how ``evalkit report`` recognises a study folder."""
 WORKING_COPIES = 4
 """Arrays as large as all candidates that the study holds at its peak (rewards, broadcast
 transitions, products in the regret's policy iteration)."""
@@ -308,6 +310,7 @@ def summary_dict(study: TabularStudy) -> dict:
         metric: _finite_max(values[:, INVARIANT]) for metric, values in study.values.items()
     }
     return {
+        "study": STUDY_KIND,
         "settings": asdict(study.settings),
         "n_problems": len(study.kinds),
         "candidates": list(CANDIDATE_NAMES),

@@ -225,16 +225,12 @@ class EpisodeReward(RewardKind):
         resolved = resolve(self.model)
         count = episode_frame_count(resolved)
         states = dataset.states
-        _, rows, last = episode_rows(
-            states["episode"].to_numpy(), states["step"].to_numpy(), count
-        )
+        _, rows, last = episode_rows(states["episode"].to_numpy(), states["step"].to_numpy(), count)
         device = parse_devices(embed.get("devices", "auto"))[0]
         precision = embed.get("precision", "fp32")
         with ImageEmbedder(resolved, device, precision, embed.get("batch_size")) as e:
             video = e.embed_windows(dataset.frames, rows)
-            texts = e.embed_window_texts(
-                dataset.frames, rows, [t.goal_prompt, t.baseline_prompt]
-            )
+            texts = e.embed_window_texts(dataset.frames, rows, [t.goal_prompt, t.baseline_prompt])
             goal = texts[:, 0]
             goal_identity = t.goal_prompt
             if demo is not None:

@@ -47,7 +47,9 @@ def test_episode_rows_match_a_naive_loop_on_shuffled_rows():
     rng = np.random.default_rng(1)
     lengths = {3: 9, 7: 4, 11: 15}
     episodes = np.concatenate([[e] * n for e, n in lengths.items()])
-    steps = np.concatenate([np.arange(n) + 5 for n in lengths.values()])  # steps need not start at 0
+    steps = np.concatenate(
+        [np.arange(n) + 5 for n in lengths.values()]
+    )  # steps need not start at 0
     perm = rng.permutation(len(episodes))
     episodes, steps = episodes[perm], steps[perm]
     ids, rows, last = episode_rows(episodes, steps, 4)
@@ -152,8 +154,7 @@ def test_an_xclip_episode_reward_uses_its_frame_count_and_conditioned_prompts(
         texts = e.embed_window_texts(ds.frames, picked, [t.goal_prompt, t.baseline_prompt])
     for i, row in enumerate((9, 19)):
         expected = [
-            regularised_reward_naive(video[i], texts[i, 0], texts[i, 1], a)
-            for a in source.alphas
+            regularised_reward_naive(video[i], texts[i, 0], texts[i, 1], a) for a in source.alphas
         ]
         np.testing.assert_allclose(source.values[row], expected, atol=1e-5)
     assert np.count_nonzero(np.any(source.values != 0, axis=1)) == 2

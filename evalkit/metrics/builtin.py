@@ -81,14 +81,6 @@ BUILTIN_METRICS = (
         ),
         Lazy(f"{_COMPUTATIONS}:erc_check"),
     ),
-    Metric(
-        "success_auc",
-        ("labels", "episodes"),
-        "ROC-AUC of episode returns as a detector of successful episodes (any goal label)",
-        Lazy("evalkit.metrics.episode_success:panel_success_auc"),
-        (ResultRow("success_auc", "success AUC over episodes", True, 0.5, "chance (0.5)"),),
-        Lazy("evalkit.metrics.episode_success:success_check"),
-    ),
 )
 """The built-in metrics, in panel order."""
 

@@ -13,9 +13,10 @@ from helpers_vlm import make_dataset
 from scipy.stats import mannwhitneyu, pearsonr
 
 from evalkit.errors import DegenerateError
-from evalkit.metrics import metric_panel
-from evalkit.metrics.episode_success import success_auc, success_statistic
 from evalkit.metrics.options import BootstrapOptions
+from evalkit.pipeline import parse_reward
+from evalkit.pipeline.episode_metrics import episode_panel, success_auc, success_statistic
+from evalkit.rewards import DEFAULT_ALPHAS
 
 
 def roc_auc_score(success, scores) -> float:
@@ -79,14 +80,11 @@ def test_every_or_no_episode_succeeding_is_one_sentence():
     for labels in (np.zeros(len(episodes)), np.ones(len(episodes))):
         with pytest.raises(DegenerateError, match="success AUC over episodes is undefined"):
             success_auc(rewards, labels, episodes)
-    skipped = metric_panel(
-        rewards,
-        labels=np.zeros(len(episodes)),
-        episodes=episodes,
-        metrics=["success_auc"],
-        skip_unavailable=True,
+    skipped = episode_panel(
+        rewards, np.zeros(len(episodes)), episodes, None, None, bootstrap=BootstrapOptions(0)
     )
-    assert "no episode reaches the goal" in skipped[0].reason
+    assert [s.metric for s in skipped] == ["success_auc"] and not skipped[0].available
+    assert "No episode reaches the goal" in skipped[0].reason
 
 
 def test_erc_of_a_sparse_episode_reward_is_the_correlation_of_its_episode_rewards():
@@ -98,14 +96,7 @@ def test_erc_of_a_sparse_episode_reward_is_the_correlation_of_its_episode_reward
     gt = rng.normal(size=48)
     labels = np.zeros(48)
     labels[last[:3]] = 1
-    res = metric_panel(
-        values,
-        labels=labels,
-        episodes=episodes,
-        gt_rewards=gt,
-        metrics=["erc", "success_auc"],
-        bootstrap=BootstrapOptions(100),
-    )
+    res = episode_panel(values, labels, episodes, None, gt, bootstrap=BootstrapOptions(100))
     by = {r.metric: r.estimate for r in res}
     gt_returns = gt.reshape(8, 6).sum(axis=1)
     assert by["erc_pearson"] == pytest.approx(pearsonr(values[last, 0], gt_returns)[0], abs=1e-9)
@@ -113,8 +104,8 @@ def test_erc_of_a_sparse_episode_reward_is_the_correlation_of_its_episode_reward
     assert by["success_auc"] == pytest.approx(roc_auc_score(success, values[last, 0]))
 
 
-def test_epic_reports_the_success_auc_of_an_episode_reward(datasets_root, cli):
-    make_dataset(datasets_root, name="toy", n=40)
+def test_epic_adds_the_success_auc_of_an_episode_reward(datasets_root, cli):
+    ds = make_dataset(datasets_root, name="toy", n=40)  # 4 episodes of 10 steps
     r = cli(
         "epic",
         "--dataset",
@@ -123,8 +114,6 @@ def test_epic_reports_the_success_auc_of_an_episode_reward(datasets_root, cli):
         "cartpole",
         "--reward",
         "episode:avg:evalkit-tiny-vit:none",
-        "--metrics",
-        "success_auc",
         "--devices",
         "cpu",
         "--bootstrap",
@@ -134,4 +123,23 @@ def test_epic_reports_the_success_auc_of_an_episode_reward(datasets_root, cli):
     )
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout[r.stdout.index("[") :])
-    assert {row["metric"] for row in rows} == {"success_auc"}, rows
+    auc = [row for row in rows if row.get("metric") == "success_auc"]
+    assert len(auc) == len(DEFAULT_ALPHAS), rows
+    # by hand: the episode reward of each episode (at its last step) and its success
+    source = parse_reward("episode:avg:evalkit-tiny-vit:none").dataset_rewards(
+        ds, "cartpole", devices="cpu"
+    )
+    success = ds.labels("cartpole").reshape(4, 10).any(axis=1)
+    assert 0 < success.sum() < 4
+    for j, row in enumerate(auc):
+        expected = roc_auc_score(success, source.values[9::10, j])
+        assert row["estimate"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_frame_reward_gets_no_episode_metrics(datasets_root):
+    from evalkit.pipeline import evaluate_rewards, function_reward_source
+
+    ds = make_dataset(datasets_root, name="toy", n=40)
+    source = function_reward_source(ds, lambda states: -np.abs(states["angle"].to_numpy()))
+    run = evaluate_rewards(ds, "cartpole", source, n_bootstrap=0)
+    assert not run.panel

@@ -1,4 +1,11 @@
-"""Success AUC over episodes, with an episode-bootstrap interval.
+"""Episode-level metrics of episode rewards (``evalkit epic`` adds them for an episode reward):
+success AUC over episodes, and ERC where a ground-truth reward exists.
+
+They are computed here rather than registered in :mod:`evalkit.metrics.registry`: the registry's
+metrics all join the panel of ``--metrics all``, which must stay defined on the data it was
+defined on, and success over episodes is undefined wherever every episode reaches the goal.
+
+Success AUC, with an episode-bootstrap interval.
 
 Definition. Per episode, the return of the reward ``Σ_t r_t`` (over the episode's evaluated
 frames; for an episode-level reward, which is 0 but at the last step, its one episode reward)
@@ -19,9 +26,9 @@ import numpy as np
 
 from evalkit.errors import DegenerateError
 from evalkit.metrics.episode_values import episode_sum
-from evalkit.metrics.metric_result import MetricResult
+from evalkit.metrics.erc import erc
+from evalkit.metrics.metric_result import MetricResult, MetricUnavailable
 from evalkit.metrics.options import BootstrapOptions
-from evalkit.metrics.registry import Metric, PanelInputs
 from evalkit.metrics.tables import finish, frames, per_frame
 
 DEFINITION = (
@@ -98,28 +105,43 @@ def success_auc(
     )
 
 
-def panel_success_auc(
-    metrics: Sequence[Metric], inputs: PanelInputs, bootstrap: BootstrapOptions
-) -> list[MetricResult]:
-    """The panel's computation of :func:`success_auc`."""
-    return success_auc(
-        inputs.rewards,
-        inputs.labels,
-        inputs.episodes,
-        inputs.weights,
-        bootstrap=bootstrap,
-        names=inputs.names,
-    )
-
-
-def success_check(metric: Metric, inputs: PanelInputs) -> str | None:
-    """Success AUC needs a successful and a failed episode."""
-    _, episode = np.unique(np.asarray(inputs.episodes), return_inverse=True)
-    success = _episode_success(inputs.labels, episode.ravel(), int(episode.max()) + 1)
-    if success.all() or not success.any():
-        which = "every" if success.all() else "no"
-        return (
-            f"The metric {metric.name} compares successful and failed episodes, and {which} "
-            "episode reaches the goal."
+def episode_panel(
+    rewards: np.ndarray,
+    labels: np.ndarray,
+    episodes: np.ndarray,
+    weights: np.ndarray | None,
+    gt_rewards: np.ndarray | None,
+    *,
+    bootstrap: BootstrapOptions,
+    names: Sequence[str] | None = None,
+    with_erc: bool = True,
+) -> list[MetricResult | MetricUnavailable]:
+    """The episode-level metrics of an episode reward: success AUC over episodes and, where a
+    ground-truth reward exists (and ``with_erc``), ERC (:func:`evalkit.metrics.erc.erc`: for a
+    reward that is 0 but at the last step, the correlation of the episode rewards with the
+    ground-truth returns); an undefined one comes back as :class:`MetricUnavailable`.
+    """
+    out: list[MetricResult | MetricUnavailable] = []
+    computations: list[tuple[str, Callable[[], list[MetricResult]]]] = [
+        (
+            "success_auc",
+            lambda: success_auc(
+                rewards, labels, episodes, weights, bootstrap=bootstrap, names=names
+            ),
         )
-    return None
+    ]
+    if gt_rewards is not None and with_erc:
+        computations.append(
+            (
+                "erc",
+                lambda: erc(
+                    rewards, gt_rewards, episodes, weights, bootstrap=bootstrap, names=names
+                ),
+            )
+        )
+    for metric, compute in computations:
+        try:
+            out += compute()
+        except DegenerateError as exc:
+            out.append(MetricUnavailable(metric, str(exc)))
+    return out

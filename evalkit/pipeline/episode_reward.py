@@ -20,18 +20,17 @@ gives a goal and a baseline per scored episode (its own conditioned embeddings).
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from evalkit.data.store import Dataset, open_dataset
 from evalkit.errors import EvalkitError
 from evalkit.fileio import digest
-from evalkit.pipeline.reward_kinds import RewardContext, RewardKind, register_reward_kind
-from evalkit.pipeline.window_reward import window_rewards
+from evalkit.pipeline.reward_kinds import RewardContext, register_reward_kind
+from evalkit.pipeline.window_reward import VideoModelReward, window_rewards
 from evalkit.rewards import DEFAULT_ALPHAS
 from evalkit.tasks import get_task
 
@@ -168,7 +167,7 @@ class Demonstration:
 
 
 @dataclass(frozen=True)
-class EpisodeReward(RewardKind):
+class EpisodeReward(VideoModelReward):
     """RoboCLIP's sparse reward: Definition 1 of the whole episode at its last step, 0 before."""
 
     model: str = ""
@@ -181,10 +180,6 @@ class EpisodeReward(RewardKind):
     own_model: ClassVar[bool] = True
     episodic: ClassVar[bool] = True
     prefix: ClassVar[str] = "episode:"
-
-    @classmethod
-    def accepts(cls, text: str, context: RewardContext) -> bool:
-        return text.startswith(cls.prefix)
 
     @classmethod
     def parse(cls, text: str, context: RewardContext) -> EpisodeReward:
@@ -205,17 +200,7 @@ class EpisodeReward(RewardKind):
         goal = f", goal {self.goal_video}" if self.goal_video else ""
         return f"{self.model}, whole episode{goal}"
 
-    def series(self) -> str:
-        return self.label()
-
-    def command_options(self, model: str, pretrained: str, alphas: Sequence[float]) -> str:
-        return f"--reward {shlex.quote(self.canonical)}"
-
-    def own_weights(self) -> tuple[str, str | None] | None:
-        return self.model, None
-
     def dataset_rewards(self, dataset: Dataset, task: str, **embed: Any) -> RewardSource:
-        from evalkit.pipeline.sources import RewardSource, clip_identity
         from evalkit.vlm.devices import parse_devices
         from evalkit.vlm.embedder import ImageEmbedder
         from evalkit.vlm.models import resolve
@@ -240,16 +225,7 @@ class EpisodeReward(RewardKind):
         values = np.zeros((len(dataset), len(self.alphas)))
         values[last] = window_rewards(video, goal, texts[:, 1], self.alphas)
         identity = digest(str(resolved.identity), precision, str(count))
-        return RewardSource(
-            reward=self,
-            values=values,
-            alphas=tuple(self.alphas),
-            model=self.model,
-            pretrained=str(resolved.spec.pretrained or "") if resolved.spec else "",
-            model_identity=identity,
-            random_weights=resolved.random_weights,
-            identity=clip_identity(identity, (goal_identity,), (t.baseline_prompt,)),
-        )
+        return self.source(values, resolved, identity, goal_identity, t.baseline_prompt)
 
 
 register_reward_kind(EpisodeReward)

@@ -125,6 +125,7 @@ def test_epic_adds_the_success_auc_of_an_episode_reward(datasets_root, cli):
     rows = json.loads(r.stdout[r.stdout.index("[") :])
     auc = [row for row in rows if row.get("metric") == "success_auc"]
     assert len(auc) == len(DEFAULT_ALPHAS), rows
+    assert all(row["reward_source"] == "episode:avg:evalkit-tiny-vit:none" for row in rows)
     # by hand: the episode reward of each episode (at its last step) and its success
     source = parse_reward("episode:avg:evalkit-tiny-vit:none").dataset_rewards(
         ds, "cartpole", devices="cpu"

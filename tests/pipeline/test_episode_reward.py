@@ -4,8 +4,6 @@ the sampling formula, averaged by hand); a demonstration as the goal; its bad in
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from helpers_vlm import make_dataset, random_frames
@@ -158,25 +156,3 @@ def test_an_xclip_episode_reward_uses_its_frame_count_and_conditioned_prompts(
         ]
         np.testing.assert_allclose(source.values[row], expected, atol=1e-5)
     assert np.count_nonzero(np.any(source.values != 0, axis=1)) == 2
-
-
-def test_epic_with_an_episode_reward(datasets_root, cli):
-    make_dataset(datasets_root, name="toy", n=30)
-    r = cli(
-        "epic",
-        "--dataset",
-        "toy",
-        "--task",
-        "cartpole",
-        "--reward",
-        f"episode:{AVG}",
-        "--devices",
-        "cpu",
-        "--bootstrap",
-        "100",
-        "--format",
-        "json",
-    )
-    assert r.exit_code == 0, r.output
-    rows = json.loads(r.stdout[r.stdout.index("[") :])
-    assert rows and all(row["reward_source"] == f"episode:{AVG}" for row in rows)

@@ -156,3 +156,11 @@ def test_an_xclip_episode_reward_uses_its_frame_count_and_conditioned_prompts(
         ]
         np.testing.assert_allclose(source.values[row], expected, atol=1e-5)
     assert np.count_nonzero(np.any(source.values != 0, axis=1)) == 2
+    # episode 0 as the demonstration: its video embedding is the goal of both episodes
+    demo = parse_reward(f"episode:hf:{folder}|{ds.name}@episode:0")
+    shown = demo.dataset_rewards(ds, "cartpole", devices="cpu")
+    for i, row in enumerate((9, 19)):
+        expected = [
+            regularised_reward_naive(video[i], video[0], texts[i, 1], a) for a in shown.alphas
+        ]
+        np.testing.assert_allclose(shown.values[row], expected, atol=1e-5)

@@ -61,8 +61,49 @@ def window_rewards(
     return out
 
 
+class VideoModelReward(RewardKind):
+    """What the rewards of a named video model share: read by their prefix, named by their
+    canonical string, their model their own (subclasses are dataclasses with ``model`` and
+    ``alphas``)."""
+
+    model: str
+    alphas: tuple[float, ...]
+    prefix: ClassVar[str]
+
+    @classmethod
+    def accepts(cls, text: str, context: RewardContext) -> bool:
+        return text.startswith(cls.prefix)
+
+    def series(self) -> str:
+        return self.label()
+
+    def command_options(self, model: str, pretrained: str, alphas: Sequence[float]) -> str:
+        return f"--reward {shlex.quote(self.canonical)}"
+
+    def own_weights(self) -> tuple[str, str | None] | None:
+        return self.model, None
+
+    def source(
+        self, values: np.ndarray, resolved: Any, identity: str, goal: str, baseline: str
+    ) -> RewardSource:
+        """The rewards ``values`` of ``resolved`` (the model), with their identity: the
+        model's ``identity`` and the goal and baseline (prompts, or what stands for them)."""
+        from evalkit.pipeline.sources import RewardSource, clip_identity
+
+        return RewardSource(
+            reward=self,
+            values=values,
+            alphas=tuple(self.alphas),
+            model=self.model,
+            pretrained=str(resolved.spec.pretrained or "") if resolved.spec else "",
+            model_identity=identity,
+            random_weights=resolved.random_weights,
+            identity=clip_identity(identity, (goal,), (baseline,)),
+        )
+
+
 @dataclass(frozen=True)
-class WindowReward(RewardKind):
+class WindowReward(VideoModelReward):
     """Definition 1 on windows of ``frames`` frames, ``stride`` steps apart, by a video model."""
 
     frames: int = 1
@@ -75,10 +116,6 @@ class WindowReward(RewardKind):
     embeds: ClassVar[bool] = True
     own_model: ClassVar[bool] = True
     prefix: ClassVar[str] = "window:"
-
-    @classmethod
-    def accepts(cls, text: str, context: RewardContext) -> bool:
-        return text.startswith(cls.prefix)
 
     @classmethod
     def parse(cls, text: str, context: RewardContext) -> WindowReward:
@@ -100,17 +137,7 @@ class WindowReward(RewardKind):
     def label(self, model: str = "") -> str:
         return f"{self.model}, window of {self.frames} (stride {self.stride})"
 
-    def series(self) -> str:
-        return self.label()
-
-    def command_options(self, model: str, pretrained: str, alphas: Sequence[float]) -> str:
-        return f"--reward {shlex.quote(self.canonical)}"
-
-    def own_weights(self) -> tuple[str, str | None] | None:
-        return self.model, None
-
     def dataset_rewards(self, dataset: Dataset, task: str, **embed: Any) -> RewardSource:
-        from evalkit.pipeline.sources import RewardSource, clip_identity
         from evalkit.vlm.devices import parse_devices
         from evalkit.vlm.embedder import ImageEmbedder
         from evalkit.vlm.engine import embed_dataset
@@ -133,16 +160,7 @@ class WindowReward(RewardKind):
         texts = cache.window_texts(prompts, compute)
         values = window_rewards(run.values, texts[:, 0], texts[:, 1], self.alphas)
         identity = digest(str(cache.key), str(self.frames), str(self.stride))
-        return RewardSource(
-            reward=self,
-            values=values,
-            alphas=tuple(self.alphas),
-            model=self.model,
-            pretrained=str(resolved.spec.pretrained or "") if resolved.spec else "",
-            model_identity=identity,
-            random_weights=resolved.random_weights,
-            identity=clip_identity(identity, (prompts[0],), (prompts[1],)),
-        )
+        return self.source(values, resolved, identity, prompts[0], prompts[1])
 
 
 register_reward_kind(WindowReward)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,44 +10,125 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import typer
 
-from evalkit.errors import EvalkitError, FewEpisodesWarning, OptionWarning
+from evalkit.errors import EvalkitError, OptionWarning
+from evalkit.metrics.options import CI_METHODS, BootstrapOptions
 
 if TYPE_CHECKING:
     from evalkit.data.store import Dataset
 
-ROOT_OPTION = typer.Option(
-    None, "--root", help="Datasets root (default: $EVALKIT_DATASETS or ./datasets)."
-)
-"""``--root``: where datasets live; every command that reads or writes datasets takes it."""
+_KEEP: Any = object()
 
-GOAL_FRAMES_OPTION = typer.Option(
-    None,
-    "--goal-frames",
-    help="With --model: the goal as example frames instead of the task's sentence: ids:3,17, labels:rule, DATASET@ids:..., or a folder of images (their mean embedding is the goal).",
+
+@dataclass(frozen=True)
+class SharedOption:
+    """A command-line option several commands take, defined once: its flags, default and help.
+
+    Calling it gives the Typer option; a command passes ``help`` only where the option means
+    something narrower there, and ``default`` where its default differs.
+
+    :param flags: the long flag first, then short ones.
+    :param settings: further Typer settings (``min=0``...).
+    """
+
+    flags: tuple[str, ...]
+    default: Any
+    help: str
+    settings: tuple[tuple[str, Any], ...] = ()
+
+    def __call__(
+        self,
+        *,
+        default: Any = _KEEP,
+        help: Optional[str] = None,
+        flags: Sequence[str] = (),
+        **settings: Any,
+    ) -> Any:
+        """The Typer option, with a command's own ``default``, ``help``, extra ``flags`` or settings."""
+        return typer.Option(
+            self.default if default is _KEEP else default,
+            *self.flags,
+            *flags,
+            help=help or self.help,
+            **(dict(self.settings) | settings),
+        )
+
+    @property
+    def flag(self) -> str:
+        """The long flag, as messages name the option."""
+        return self.flags[0]
+
+
+ROOT = SharedOption(("--root",), None, "Datasets root (default: $EVALKIT_DATASETS or ./datasets).")
+"""``--root``: where datasets live; every command that reads or writes datasets takes it."""
+ROOT_OPTION = ROOT()
+TASK = SharedOption(("--task", "-t"), ..., "Task name (see 'evalkit tasks').")
+DATASET = SharedOption(
+    ("--dataset", "-d"), None, "Dataset name or path (default: the task's default dataset)."
 )
-BASELINE_FRAMES_OPTION = typer.Option(
+LABELS = SharedOption(("--labels",), "rule", "Label set: rule, human, or another stored set.")
+MODEL = SharedOption(
+    ("--model", "-m"),
     None,
-    "--baseline-frames",
-    help="With --goal-frames: the baseline as example frames too (default: the task's baseline sentence).",
+    "open_clip model for CLIP rewards, e.g. ViT-B-32 (or evalkit-tiny-vit).",
+)
+PRETRAINED = SharedOption(
+    ("--pretrained",),
+    None,
+    "Weights: an open_clip tag, a checkpoint path, or 'none' for random weights (default: the model's default tag).",
+)
+ALPHA = SharedOption(
+    ("--alpha",),
+    None,
+    "Comma-separated α of goal-baseline regularisation (default: 0,0.25,0.5,0.75,1).",
+)
+DEVICES = SharedOption(
+    ("--devices",), None, "Devices for embedding what is not cached, e.g. cuda:0,cuda:1 or cpu."
+)
+BATCH_SIZE = SharedOption(("--batch-size",), None, "Embedding batch size.", (("min", 1),))
+BOOTSTRAP = SharedOption(
+    ("--bootstrap",), 2000, "Bootstrap resamples over episodes (0: no interval).", (("min", 0),)
+)
+CI = SharedOption(("--ci",), CI_METHODS[0], f"Interval method: {' or '.join(CI_METHODS)}.")
+CONFIDENCE = SharedOption(("--confidence",), 0.95, "Interval coverage, in (0, 1).")
+GOAL_FRAMES = SharedOption(
+    ("--goal-frames",),
+    None,
+    "With --model: the goal as example frames instead of the task's sentence: ids:3,17, labels:rule, DATASET@ids:..., or a folder of images (their mean embedding is the goal).",
+)
+BASELINE_FRAMES = SharedOption(
+    ("--baseline-frames",),
+    None,
+    "With --goal-frames: the baseline as example frames too (default: the task's baseline sentence).",
 )
 """``--goal-frames`` / ``--baseline-frames``: a frame-prototype goal (:mod:`evalkit.pipeline.prototypes`)."""
+GOAL_FRAMES_OPTION = GOAL_FRAMES()
+BASELINE_FRAMES_OPTION = BASELINE_FRAMES()
 
 
-def check_frame_options(
-    goal_frames: Optional[str], baseline_frames: Optional[str], model: Optional[str]
-) -> None:
-    """``--goal-frames`` / ``--baseline-frames`` need ``--model``, and a baseline needs a goal."""
-    if (goal_frames or baseline_frames) and model is None:
-        raise EvalkitError(
-            "--goal-frames and --baseline-frames need --model (whose embeddings they use)."
+Options = dict[str, tuple[Any, Any]]
+"""A command's parameters as data: name → (annotation, Typer argument or option), in order."""
+
+
+def takes(options: Options) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command written as ``(ctx, **values)`` the parameters of ``options`` (the way
+    ``evalkit train`` takes its settings' fields), so its options are declared once, as data.
+
+    :param options: name → (annotation, ``typer.Option(...)`` or ``typer.Argument(...)``).
+    """
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        context = inspect.Parameter(
+            "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
         )
-    if baseline_frames and not goal_frames:
-        raise EvalkitError("--baseline-frames needs --goal-frames (the goal as frames too).")
+        parameters = [context] + [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+            for name, (a, d) in options.items()
+        ]
+        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+        return command
 
-
-def embed_options(devices: Optional[str], batch_size: Optional[int]) -> dict[str, object]:
-    """``--devices`` / ``--batch-size`` as keyword arguments for the embedding engine (unset ones left out)."""
-    return {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
+    return decorate
 
 
 MAX_SEED = 2**32 - 1
@@ -81,25 +163,17 @@ def check_bootstrap(n: int) -> int:
     return n
 
 
-MIN_INTERVAL_EPISODES = 50
-"""Fewest episodes over which a bootstrap interval covers about as often as it says (measured:
-a 95 % AUC interval covered 88 % of the time at 20 episodes, 94.5 % at 60)."""
-
-
-def warn_few_episodes(n_episodes: int, n_bootstrap: int) -> None:
-    """A one-line warning when intervals rest on fewer than :data:`MIN_INTERVAL_EPISODES` episodes.
-
-    :param n_episodes: the episodes the bootstrap resamples.
-    :param n_bootstrap: the resamples asked for (0: no interval, no warning).
-    """
-    if n_bootstrap and n_episodes < MIN_INTERVAL_EPISODES:
-        warnings.warn(
-            f"the intervals rest on {n_episodes} episodes, fewer than {MIN_INTERVAL_EPISODES}: "
-            "bootstrap intervals over few episodes are too narrow (a 95 % interval covered 88 % "
-            "of the time at 20 episodes); collect more episodes, or read them as optimistic.",
-            FewEpisodesWarning,
-            stacklevel=2,
+def bootstrap_options(n_bootstrap: int, ci: str, confidence: float, seed: int) -> BootstrapOptions:
+    """``--bootstrap``, ``--ci``, ``--confidence`` and ``--seed`` as the metrics'
+    :class:`~evalkit.metrics.options.BootstrapOptions`, each refused in one sentence naming it."""
+    check_bootstrap(n_bootstrap)
+    if ci not in CI_METHODS:
+        raise typer.BadParameter(f"use one of {', '.join(CI_METHODS)}.", param_hint=CI.flag)
+    if not 0 < confidence < 1:
+        raise typer.BadParameter(
+            "must lie strictly between 0 and 1, e.g. 0.95.", param_hint=CONFIDENCE.flag
         )
+    return BootstrapOptions(n_bootstrap, ci, confidence, seed)
 
 
 def parse_alphas(text: str) -> list[float]:
@@ -121,32 +195,6 @@ def parse_alphas(text: str) -> list[float]:
     if len(set(alphas)) != len(alphas):
         raise typer.BadParameter("an α is repeated.", param_hint="--alpha")
     return alphas
-
-
-def task_dataset(task_name: str, dataset: Optional[str], root: Optional[Path]) -> "Dataset":
-    """The dataset a task is evaluated on: ``dataset`` if given, else the task's default one
-    (with a clear error saying how to make it when it is not there, or which file is corrupt)."""
-    from evalkit.data.store import dataset_path, open_dataset, resolve_root
-    from evalkit.tasks import get_task
-
-    task = get_task(task_name)
-    if dataset is None:
-        name = task.env.default_dataset
-        if not dataset_path(name, root).exists():
-            raise EvalkitError(
-                f"Task {task.name!r} is evaluated on the dataset {name!r} by default, and there is none under "
-                f"{resolve_root(root)}; make it with 'evalkit collect {task.family}' (or pass --dataset)."
-            )
-        dataset = name
-    ds = open_dataset(dataset, root)
-    if ds.family != task.family:  # before anything is embedded or computed for it
-        raise EvalkitError(
-            f"Dataset {ds.name!r} holds {ds.family} states but task {task.name!r} runs on "
-            f"{task.family}; pass a {task.family} dataset with --dataset (default: "
-            f"{task.env.default_dataset})."
-        )
-    ds.check_tables()  # a corrupt states, labels or results table is one sentence, before any work
-    return ds
 
 
 @dataclass(frozen=True)
@@ -275,24 +323,14 @@ def check_out_path(
 
 
 def check_label_set(ds: "Dataset", labels: str, option: str = "--labels") -> None:
-    """A label set the dataset has (``rule`` is always there: computed from the states)."""
-    from evalkit.data.store import RULE_LABELS
+    """A label set the dataset has (:func:`evalkit.pipeline.inputs.check_label_set`)."""
+    from evalkit.pipeline.inputs import check_label_set as check  # pandas: only when run
 
-    if labels != RULE_LABELS and labels not in ds.label_sets():
-        raise EvalkitError(
-            f"Dataset {ds.name!r} has no label set {labels!r} ({option}; it has: "
-            f"{', '.join(sorted({RULE_LABELS, *ds.label_sets()}))}); label it with 'evalkit label "
-            f"serve {ds.name}' or import labels with 'evalkit label import'."
-        )
+    check(ds, labels, option)
 
 
 def check_task_family(ds: "Dataset", task: str) -> None:
-    """A task that runs on the dataset's family (its name checked too), before any work."""
-    from evalkit.tasks import get_task
+    """A task of the dataset's family (:func:`evalkit.pipeline.inputs.check_task_family`)."""
+    from evalkit.pipeline.inputs import check_task_family as check  # pandas: only when run
 
-    family = get_task(task).family
-    if family != ds.family:
-        raise EvalkitError(
-            f"Task {task!r} runs on {family}, but {ds.name!r} holds {ds.family} states; pass a "
-            "task of that family (see 'evalkit tasks')."
-        )
+    check(ds, task)

@@ -8,34 +8,28 @@ from typing import Optional
 import typer
 
 from evalkit.cli._app import app, bench_app, console
-from evalkit.cli._common import ROOT_OPTION
+from evalkit.cli._common import BATCH_SIZE, DEVICES, MODEL, PRETRAINED, ROOT
 from evalkit.errors import EvalkitError
 
-ModelOption = typer.Option(
-    ...,
-    "--model",
-    "-m",
+ModelOption = MODEL(
+    default=...,
     help="open_clip architecture (see 'evalkit models'), a model config JSON, or a Hugging Face "
     "CLIP/SigLIP model: hf:ORG/NAME[@REVISION] or hf:/path/to/save_pretrained/folder.",
 )
-PretrainedOption = typer.Option(
-    None,
-    "--pretrained",
-    "-p",
+PretrainedOption = PRETRAINED(
+    flags=("-p",),
     help="Pretrained tag, path to a checkpoint (.safetensors / state dict), or 'none' for random weights "
     "(default: evalkit's tag for the model; an hf: model takes only 'none').",
 )
-DevicesOption = typer.Option(
-    "auto",
-    "--devices",
-    "-d",
+DevicesOption = DEVICES(
+    default="auto",
+    flags=("-d",),
     help="auto (every GPU, else the CPU), cpu, cuda:0, or a comma-separated list: one worker per entry "
     "(cpu,cpu = two CPU workers sharing the cores).",
 )
-BatchOption = typer.Option(
-    None,
-    "--batch-size",
-    "-b",
+BatchOption = BATCH_SIZE(
+    flags=("-b",),
+    min=None,
     help="Frames per forward pass (default 32 on CPU, 256 on GPU; halved if it does not fit).",
 )
 PrecisionOption = typer.Option(
@@ -64,7 +58,7 @@ def embed_command(
     devices: str = DevicesOption,
     batch_size: Optional[int] = BatchOption,
     precision: str = PrecisionOption,
-    root: Optional[Path] = ROOT_OPTION,
+    root: Optional[Path] = ROOT(),
     allow_upscale: bool = typer.Option(
         False, "--allow-upscale", help="Embed frames smaller than the model's input (upsampled)."
     ),
@@ -183,10 +177,8 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 @bench_app.command("embed")
 def bench_embed_command(
-    model: str = typer.Option(
-        "ViT-B-32",
-        "--model",
-        "-m",
+    model: str = MODEL(
+        default="ViT-B-32",
         help="open_clip architecture, or hf:ORG/NAME[@REVISION] / hf:/path (Hugging Face CLIP/SigLIP).",
     ),
     pretrained: Optional[str] = PretrainedOption,
@@ -207,7 +199,7 @@ def bench_embed_command(
     dataset: Optional[str] = typer.Option(
         None, "--dataset", help="Use the first --n frames of this dataset instead."
     ),
-    root: Optional[Path] = ROOT_OPTION,
+    root: Optional[Path] = ROOT(),
     sweep_n: int = typer.Option(100_000, "--sweep-n", help="Embeddings in the timed reward sweep."),
 ) -> None:
     """Naive reference (the model library's own path, as its backend defines it: PIL +

@@ -5,28 +5,33 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Optional
 
 import typer
 
 from evalkit.cli._app import app, bench_app, console
 from evalkit.cli._common import (
-    BASELINE_FRAMES_OPTION,
-    GOAL_FRAMES_OPTION,
-    ROOT_OPTION,
-    OptionRule,
-    check_bootstrap,
-    check_frame_options,
-    check_option_rules,
-    embed_options,
+    ALPHA,
+    BASELINE_FRAMES,
+    BATCH_SIZE,
+    BOOTSTRAP,
+    CI,
+    CONFIDENCE,
+    DATASET,
+    DEVICES,
+    GOAL_FRAMES,
+    LABELS,
+    MODEL,
+    PRETRAINED,
+    ROOT,
+    TASK,
+    Options,
+    bootstrap_options,
     parse_alphas,
     seed_option,
-    task_dataset,
-    warn_few_episodes,
+    takes,
 )
-from evalkit.errors import EvalkitError
-from evalkit.fileio import is_writable
-from evalkit.metrics.options import CI_METHODS
 from evalkit.metrics.registry import metric_names, names_help, needing, result_rows
 from evalkit.text import fixed, plural
 
@@ -110,194 +115,122 @@ def _print_table(run, ci_method: str, n_bootstrap: int, confidence: float, seed:
         out.print(escape(f"Saved to {run.saved_to}"))
 
 
-def _uses_progress(metrics: str) -> bool:
-    """Whether ``--metrics`` names a metric that reads the progress variable."""
-    from evalkit.metrics.registry import get_metric, metric_names
-
-    return any("progress" in get_metric(m).needs for m in metric_names(metrics))
+EPIC_OPTIONS: Options = {
+    "task": (str, TASK()),
+    "model": (Optional[str], MODEL()),
+    "pretrained": (Optional[str], PRETRAINED()),
+    "goal_frames": (Optional[str], GOAL_FRAMES()),
+    "baseline_frames": (Optional[str], BASELINE_FRAMES()),
+    "reward": (
+        Optional[str],
+        typer.Option(
+            None,
+            "--reward",
+            help="Evaluate another reward instead: head:PATH (a head fitted by 'evalkit align'), or a Python function MODULE:FUNCTION / FILE.py:FUNCTION called as f(states, frames) -> one number per frame.",
+        ),
+    ),
+    "reward_column": (
+        Optional[str],
+        typer.Option(
+            None,
+            "--reward-column",
+            help="Evaluate a column of numbers instead: FILE.npy, FILE.csv:COLUMN or FILE.parquet:COLUMN (a frame_id column, if present, aligns rows).",
+        ),
+    ),
+    "dataset": (Optional[str], DATASET()),
+    "labels": (str, LABELS()),
+    "alpha": (Optional[str], ALPHA()),
+    "metrics": (
+        str,
+        typer.Option(
+            "epic",
+            "--metrics",
+            help=f"Comma-separated metrics: {names_help()}, or all (each with its episode-bootstrap interval; one not defined on the dataset is skipped with the reason).",
+        ),
+    ),
+    "progress": (
+        Optional[str],
+        typer.Option(
+            None,
+            "--progress",
+            help=f"Progress variable of the metrics that need one ({', '.join(needing('progress', metric_names()))}): a state column or an expression such as '-abs(angle)' (default: the family's).",
+        ),
+    ),
+    "bootstrap": (int, BOOTSTRAP()),
+    "ci": (str, CI()),
+    "confidence": (float, CONFIDENCE()),
+    "seed": (int, seed_option(0, "Seed of the bootstrap.")),
+    "fmt": (str, typer.Option("table", "--format", "-f", help="Output: table, csv or json.")),
+    "root": (Optional[Path], ROOT()),
+    "devices": (Optional[str], DEVICES()),
+    "batch_size": (Optional[int], BATCH_SIZE()),
+    "save": (
+        bool,
+        typer.Option(
+            True,
+            "--save/--no-save",
+            help="Save the results next to the dataset (in its results folder).",
+        ),
+    ),
+}
+"""The options of ``evalkit epic``, in the order of its help."""
 
 
 @app.command("epic")
-def epic_command(
-    ctx: typer.Context,
-    task: str = typer.Option(..., "--task", "-t", help="Task name (see 'evalkit tasks')."),
-    model: Optional[str] = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="open_clip model for CLIP rewards, e.g. ViT-B-32 (or evalkit-tiny-vit).",
-    ),
-    pretrained: Optional[str] = typer.Option(
-        None,
-        "--pretrained",
-        help="Weights: an open_clip tag, a checkpoint path, or 'none' for random weights.",
-    ),
-    goal_frames: Optional[str] = GOAL_FRAMES_OPTION,
-    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
-    reward: Optional[str] = typer.Option(
-        None,
-        "--reward",
-        help="Evaluate another reward instead: head:PATH (a head fitted by 'evalkit align'), or a Python function MODULE:FUNCTION / FILE.py:FUNCTION called as f(states, frames) -> one number per frame.",
-    ),
-    reward_column: Optional[str] = typer.Option(
-        None,
-        "--reward-column",
-        help="Evaluate a column of numbers instead: FILE.npy, FILE.csv:COLUMN or FILE.parquet:COLUMN (a frame_id column, if present, aligns rows).",
-    ),
-    dataset: Optional[str] = typer.Option(
-        None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."
-    ),
-    labels: str = typer.Option(
-        "rule", "--labels", help="Label set: rule, human, or another stored set."
-    ),
-    alpha: Optional[str] = typer.Option(
-        None,
-        "--alpha",
-        help="Comma-separated α of goal-baseline regularisation (default: 0,0.25,0.5,0.75,1).",
-    ),
-    metrics: str = typer.Option(
-        "epic",
-        "--metrics",
-        help=f"Comma-separated metrics: {names_help()}, or all (each with its episode-bootstrap interval; one not defined on the dataset is skipped with the reason).",
-    ),
-    progress: Optional[str] = typer.Option(
-        None,
-        "--progress",
-        help=f"Progress variable of the metrics that need one ({', '.join(needing('progress', metric_names()))}): a state column or an expression such as '-abs(angle)' (default: the family's).",
-    ),
-    bootstrap: int = typer.Option(
-        2000, "--bootstrap", min=0, help="Bootstrap resamples over episodes (0: no interval)."
-    ),
-    ci: str = typer.Option(
-        CI_METHODS[0], "--ci", help=f"Interval method: {' or '.join(CI_METHODS)}."
-    ),
-    confidence: float = typer.Option(0.95, "--confidence", help="Interval coverage, in (0, 1)."),
-    seed: int = seed_option(0, "Seed of the bootstrap."),
-    fmt: str = typer.Option("table", "--format", "-f", help="Output: table, csv or json."),
-    root: Optional[Path] = ROOT_OPTION,
-    devices: Optional[str] = typer.Option(
-        None, "--devices", help="Devices for embedding, e.g. cuda:0,cuda:1 or cpu (CLIP only)."
-    ),
-    batch_size: Optional[int] = typer.Option(
-        None, "--batch-size", min=1, help="Embedding batch size (CLIP only)."
-    ),
-    save: bool = typer.Option(
-        True,
-        "--save/--no-save",
-        help="Save the results next to the dataset (in its results folder).",
-    ),
-) -> None:
+@takes(EPIC_OPTIONS)
+def epic_command(ctx: typer.Context, **values: Any) -> None:
     """EPIC distance of a reward to goal labels (paper Lemma 1), with a bootstrap CI, per α.
 
     The reward is CLIP's for the task's prompts (--model), or your own (--reward, --reward-column): compare CLIP with a hand-written reward on the same labels.
 
     Prints the distance, ρ, the interval and the goal/non-goal counts, and saves them to <dataset>/results/epic.parquet.
     """
-    from evalkit.pipeline import evaluate_rewards
-    from evalkit.pipeline.reward_kinds import (
-        ColumnReward,
-        RewardContext,
-        model_rewards,
-        parse_reward,
-    )
-    from evalkit.rewards import DEFAULT_ALPHAS
+    from evalkit.pipeline.epic_request import EpicRequest, RewardChoice
+    from evalkit.pipeline.inputs import EmbedSettings
 
-    if fmt not in FORMATS:
+    v = SimpleNamespace(**values)
+    if v.fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}.", param_hint="--format")
-    check_bootstrap(bootstrap)
-    if ci not in CI_METHODS:
-        raise typer.BadParameter(f"use one of {', '.join(CI_METHODS)}.", param_hint="--ci")
-    if not 0 < confidence < 1:
-        raise typer.BadParameter(
-            "must lie strictly between 0 and 1, e.g. 0.95.", param_hint="--confidence"
-        )
-    given = [
-        name
-        for name, v in (
-            ("--model", model),
-            ("--reward", reward),
-            ("--reward-column", reward_column),
-        )
-        if v
-    ]
-    if len(given) != 1:
-        raise EvalkitError(
-            "Say which reward to evaluate with exactly one of --model (CLIP), --reward MODULE:FUNCTION "
-            f"or --reward-column FILE[:COLUMN]{' (got ' + ' and '.join(given) + ')' if given else ''}."
-        )
-    alphas = parse_alphas(alpha) if alpha is not None else list(DEFAULT_ALPHAS)
-    context = RewardContext(model, pretrained, tuple(alphas), goal_frames, baseline_frames, task)
-    if model is not None:
-        chosen = model_rewards(context)
-    elif reward is not None:
-        chosen = parse_reward(reward)
-    else:
-        assert reward_column is not None
-        chosen = ColumnReward.from_option(reward_column)
-    embeds = chosen.embeds  # CLIP and heads embed
-    if model is None:
-        for option, value in (
-            ("--alpha", alpha),
-            ("--pretrained", pretrained),
-            ("--devices", None if embeds else devices),
-            ("--batch-size", None if embeds else batch_size),
-        ):
-            if value is not None:
-                raise EvalkitError(
-                    f"{option} only applies to CLIP rewards (--model); drop it with {given[0]}."
-                )
-    check_frame_options(goal_frames, baseline_frames, model)
-    check_option_rules(
-        ctx,
-        OptionRule(
-            "progress",
-            "metrics",
-            _uses_progress,
-            "{option} is the progress variable of spearman and kendall, and {other} names "
-            "neither; add one of them to {other} (or all) or drop {option}.",
+    err = console(stderr=True)
+    alphas = None if v.alpha is None else tuple(parse_alphas(v.alpha))
+    request = EpicRequest(
+        v.task,
+        RewardChoice(
+            v.model,
+            v.pretrained,
+            alphas,
+            v.goal_frames,
+            v.baseline_frames,
+            v.reward,
+            v.reward_column,
         ),
+        dataset=v.dataset,
+        labels=v.labels,
+        metrics=v.metrics,
+        progress=v.progress,
+        bootstrap=bootstrap_options(v.bootstrap, v.ci, v.confidence, v.seed),
+        save=v.save,
+        root=v.root,
+        embed=EmbedSettings(v.devices, v.batch_size),
+        on_note=lambda note: err.print(note, highlight=False, soft_wrap=True),
     )
+    _print_outcome(request.run(), v.fmt)
 
-    _uses_progress(metrics)  # an unknown metric name: one sentence before any work
-    ds = task_dataset(task, dataset, root)
-    warn_few_episodes(ds.manifest.n_episodes, bootstrap)
-    if progress and _uses_progress(metrics):  # a bad expression: one sentence before any work
-        from evalkit.envs.family import get_family
 
-        get_family(ds.family).progress_values(ds.states, progress)
-    if save and not is_writable(ds.path):
-        save = False
-        console(stderr=True).print(
-            f"Dataset {ds.name!r} at {ds.path} is read-only: the result is printed but not saved "
-            "(pass --no-save to skip this check).",
-            highlight=False,
-            soft_wrap=True,
-        )
-    source = chosen.dataset_rewards(ds, task, **embed_options(devices, batch_size))
-    run = evaluate_rewards(
-        ds,
-        task,
-        source,
-        label_set=labels,
-        n_bootstrap=bootstrap,
-        ci_method=ci,
-        confidence=confidence,
-        seed=seed,
-        save=save,
-        metrics=metrics,
-        progress=progress,
-    )
-
-    for skip in run.skipped():
-        console(stderr=True).print(f"{skip.metric}: skipped — {skip.reason}", highlight=False)
-    if fmt == "table":
-        if run.results:
-            _print_table(run, ci, bootstrap, confidence, seed)
-        _print_panel(run, confidence)
-        return
+def _print_outcome(outcome, fmt: str) -> None:
+    """The results of ``evalkit epic`` as a table, CSV or JSON (notes on standard error)."""
     from rich.markup import escape
 
+    run, source = outcome.run, outcome.source
+    b = outcome.bootstrap
     err = console(stderr=True)
+    for skip in run.skipped():
+        err.print(f"{skip.metric}: skipped — {skip.reason}", highlight=False)
+    if fmt == "table":
+        if run.results:
+            _print_table(run, b.ci_method, b.n_bootstrap, b.confidence, b.seed)
+        _print_panel(run, b.confidence)
+        return
     if source.random_weights:
         err.print(
             f"[bold red]{escape(_RANDOM_WARNING.format(model=source.model, pretrained=source.pretrained))}[/]"

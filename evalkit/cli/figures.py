@@ -8,43 +8,57 @@ file: a ``.png``/``.svg``/``.pdf`` suffix writes that format, no suffix writes P
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from types import SimpleNamespace
+from typing import Any, List, Optional
 
 import typer
 
 from evalkit.cli._app import app, console
 from evalkit.cli._common import (
-    BASELINE_FRAMES_OPTION,
-    GOAL_FRAMES_OPTION,
-    ROOT_OPTION,
+    ALPHA,
+    BASELINE_FRAMES,
+    BATCH_SIZE,
+    BOOTSTRAP,
+    DATASET,
+    DEVICES,
+    GOAL_FRAMES,
+    LABELS,
+    MODEL,
+    PRETRAINED,
+    ROOT,
+    TASK,
+    Options,
     check_bootstrap,
-    check_frame_options,
     check_option_rules,
     check_out_path,
     ignored_with,
     parse_alphas,
-    task_dataset,
+    takes,
 )
 from evalkit.cli._variants import VariantFlagsCommand, check_variant_flags, given_variants
 from evalkit.config import DEFAULT_ALPHAS as _LIBRARY_ALPHAS
-from evalkit.errors import DatasetError, EvalkitError
-from evalkit.metrics.registry import get_result_row, result_rows_help
+from evalkit.errors import EvalkitError
+from evalkit.metrics.registry import result_rows_help
 from evalkit.text import number_list
-
-if TYPE_CHECKING:
-    from evalkit.vlm import ModelSpec
 
 DEFAULT_ALPHAS = number_list(_LIBRARY_ALPHAS)
 """:data:`evalkit.rewards.DEFAULT_ALPHAS` as the ``--alpha`` option writes them (``0,0.25,0.5,0.75,1``)."""
 
-_PRETRAINED_HELP = "Weights: an open_clip tag, a checkpoint path, or 'none' for random weights (default: the model's default tag)."
-_DEVICES = typer.Option(
-    None, "--devices", help="Devices for embedding what is not cached, e.g. cuda:0,cuda:1 or cpu."
-)
-_BATCH = typer.Option(None, "--batch-size", min=1, help="Embedding batch size.")
-_LABELS = typer.Option("rule", "--labels", help="Label set: rule, human, or another stored set.")
+
+_EMBEDDING: Options = {
+    "root": (Optional[Path], ROOT()),
+    "devices": (Optional[str], DEVICES()),
+    "batch_size": (Optional[int], BATCH_SIZE()),
+}
+"""The last options of every figure command: where datasets live, how missing frames are embedded."""
+
+
+def _figure_out(help: str) -> tuple[Any, Any]:
+    """A figure command's ``--out`` (checked by :func:`_check_figure_out`) with its help."""
+    return Optional[Path], typer.Option(
+        None, "--out", "-o", help=help, callback=lambda out: _check_figure_out(out)
+    )
 
 
 def _slug(*parts: str) -> str:
@@ -75,11 +89,6 @@ def _check_figure_out(out: Optional[Path], option: str = "--out") -> Optional[Pa
     return check_out_path(out, FIGURE_SUFFIXES, "a figure", option=option, folder_ok=True)
 
 
-def _figure_out_option(out: Optional[Path]) -> Optional[Path]:
-    """The ``--out`` option's callback: :func:`_check_figure_out`."""
-    return _check_figure_out(out)
-
-
 def _save(fig, target: Path) -> list[Path]:
     from evalkit.plots import close, save_figure
 
@@ -104,13 +113,6 @@ def _print_written(paths: list[Path], random_weights: bool, model: str) -> None:
         out.print(str(p), highlight=False, soft_wrap=True)
 
 
-def _specs(pairs: list[tuple[str, Optional[str]]]) -> list[ModelSpec]:
-    """``--model``/``--pretrained`` pairs as the pipeline's model specs."""
-    from evalkit.vlm import ModelSpec  # open_clip: only when a command runs
-
-    return [ModelSpec.coerce(m, p) for m, p in pairs]
-
-
 def _pairs(models: str, pretrained: Optional[str]) -> list[tuple[str, Optional[str]]]:
     names = [m.strip() for m in models.split(",") if m.strip()]
     if not names:
@@ -128,78 +130,81 @@ def _pairs(models: str, pretrained: Optional[str]) -> list[tuple[str, Optional[s
     return [(m, t or None) for m, t in zip(names, tags)]
 
 
-def _default_task(family: str) -> str:
-    """The first task on ``family``, or one sentence when it has none."""
-    from evalkit.tasks import tasks_for_family
-
-    own = tasks_for_family(family)
-    if not own:
-        raise EvalkitError(
-            f"The family {family!r} has no task yet; register one (evalkit.tasks.register_task "
-            "in a plugin, or a [[task]] in a tasks file) and pass --task NAME."
-        )
-    return own[0].name
+LANDSCAPE_OPTIONS: Options = {
+    "family": (
+        str,
+        typer.Argument(
+            ..., help="An environment family with a state sweep (see 'evalkit collect --help')."
+        ),
+    ),
+    "model": (
+        Optional[str],
+        MODEL(
+            help="open_clip model (or evalkit-tiny-vit / evalkit-tiny-rn) of the text-prompt lines "
+            "(default: ViT-B-32, or none when --reward is given).",
+        ),
+    ),
+    "pretrained": (Optional[str], PRETRAINED()),
+    "alpha": (
+        Optional[str],
+        ALPHA(
+            help=f"Comma-separated α, one line each (default: {DEFAULT_ALPHAS}); heads have no α."
+        ),
+    ),
+    "reward": (
+        Optional[List[str]],
+        typer.Option(
+            None,
+            "--reward",
+            help="Also draw a reward head's score, one line each (repeat for several): head:PATH (a head fitted by "
+            "'evalkit align'; it scores the frames with its own model).",
+        ),
+    ),
+    "task": (
+        Optional[str],
+        TASK(default=None, help="Task whose prompts give the reward (default: the family's task)."),
+    ),
+    "dataset": (
+        Optional[str],
+        DATASET(help="Sweep dataset to use, collected if missing (default: the family's sweep)."),
+    ),
+    "n": (
+        Optional[int],
+        typer.Option(
+            None,
+            "--n",
+            min=2,
+            help="States in the sweep when it has to be collected (default: 1000).",
+        ),
+    ),
+    "size": (
+        Optional[int],
+        typer.Option(
+            None,
+            "--size",
+            min=1,
+            help="Frame size when the sweep has to be collected (default: 224).",
+        ),
+    ),
+    "goal_frames": (Optional[str], GOAL_FRAMES()),
+    "baseline_frames": (Optional[str], BASELINE_FRAMES()),
+    "raw": (
+        bool,
+        typer.Option(
+            False, "--raw", help="Draw raw rewards instead of rescaling each α to [0, 1]."
+        ),
+    ),
+    "out": _figure_out(
+        "Output file (.png/.svg/.pdf; no suffix: PNG and SVG) (default: <reports>/figures/landscape_...)."
+    ),
+    **_EMBEDDING,
+}
+"""The options of this command, in the order of its help."""
 
 
 @app.command("landscape", cls=VariantFlagsCommand)
-def landscape_command(
-    ctx: typer.Context,
-    family: str = typer.Argument(
-        ..., help="An environment family with a state sweep (see 'evalkit collect --help')."
-    ),
-    model: Optional[str] = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="open_clip model (or evalkit-tiny-vit / evalkit-tiny-rn) of the text-prompt lines "
-        "(default: ViT-B-32, or none when --reward is given).",
-    ),
-    pretrained: Optional[str] = typer.Option(None, "--pretrained", help=_PRETRAINED_HELP),
-    alpha: Optional[str] = typer.Option(
-        None,
-        "--alpha",
-        help=f"Comma-separated α, one line each (default: {DEFAULT_ALPHAS}); heads have no α.",
-    ),
-    reward: Optional[List[str]] = typer.Option(
-        None,
-        "--reward",
-        help="Also draw a reward head's score, one line each (repeat for several): head:PATH (a head fitted by "
-        "'evalkit align'; it scores the frames with its own model).",
-    ),
-    task: Optional[str] = typer.Option(
-        None,
-        "--task",
-        "-t",
-        help="Task whose prompts give the reward (default: the family's task).",
-    ),
-    dataset: Optional[str] = typer.Option(
-        None,
-        "--dataset",
-        "-d",
-        help="Sweep dataset to use, collected if missing (default: the family's sweep).",
-    ),
-    n: Optional[int] = typer.Option(
-        None, "--n", min=2, help="States in the sweep when it has to be collected (default: 1000)."
-    ),
-    size: Optional[int] = typer.Option(
-        None, "--size", min=1, help="Frame size when the sweep has to be collected (default: 224)."
-    ),
-    goal_frames: Optional[str] = GOAL_FRAMES_OPTION,
-    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
-    raw: bool = typer.Option(
-        False, "--raw", help="Draw raw rewards instead of rescaling each α to [0, 1]."
-    ),
-    out: Optional[Path] = typer.Option(
-        None,
-        "--out",
-        "-o",
-        help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG) (default: <reports>/figures/landscape_...).",
-        callback=_figure_out_option,
-    ),
-    root: Optional[Path] = ROOT_OPTION,
-    devices: Optional[str] = _DEVICES,
-    batch_size: Optional[int] = _BATCH,
-) -> None:
+@takes(LANDSCAPE_OPTIONS)
+def landscape_command(ctx: typer.Context, **values: Any) -> None:
     """Reward landscape (paper Fig. 2): CLIP reward against the family's state axis (pole angle, car position...), one line per α.
 
     Collects the sweep and embeds it with the model if they are missing (with progress), then
@@ -208,74 +213,33 @@ def landscape_command(
     adds a head's score as a line of its own (beside the text prompt's, or alone without --model).
     A family's render flags (such as --textured/--plain) pick the sweep's look, as in 'evalkit collect'.
     """
-    from evalkit.data.store import dataset_path, open_dataset
-    from evalkit.data.sweeps import collect_sweep, sweep_families
-    from evalkit.pipeline.figures import landscape_data
+    v = SimpleNamespace(**values)
+    from evalkit.pipeline.figure_requests import FigureRewards, LandscapeRequest
+    from evalkit.pipeline.inputs import EmbedSettings
     from evalkit.plots import landscape_caption, plot_landscape
-    from evalkit.tasks import get_family, get_task
+    from evalkit.tasks import get_family
 
-    fam = get_family(family)
-    if fam.sweep is None:
-        raise EvalkitError(
-            f"Reward landscapes exist for {', '.join(sweep_families())}; {family!r} has no single state axis."
-        )
-    variants = check_variant_flags(fam, given_variants(ctx))
-    if model is None and not reward:
-        model = "ViT-B-32"
-    check_frame_options(goal_frames, baseline_frames, model)
-    alphas = parse_alphas(alpha or DEFAULT_ALPHAS)
-    if reward and alpha is not None:
-        console(stderr=True).print(
-            "note: --alpha applies to the text-prompt reward"
-            + (f" of {model}" if model else " (none is drawn: give --model)")
-            + "; a reward head has no α, its line is its score as it is.",
-            highlight=False,
-        )
-    task_name = task or _default_task(family)
-    if get_task(task_name).family != family:
-        raise EvalkitError(
-            f"Task {task_name!r} runs on {get_task(task_name).family}, not {family}."
-        )
-    name = dataset or fam.sweep_dataset_name(variants)
-    if dataset_path(name, root).exists() and n is None and size is None:
-        ds = open_dataset(name, root)
-        if ds.family != family:
-            raise EvalkitError(f"Dataset {ds.name!r} holds {ds.family} states, not {family}.")
-    else:
-        try:
-            result = collect_sweep(
-                family,
-                n or 1000,
-                size or 224,
-                name=name,
-                root=root,
-                progress=True,
-                variants=variants,
-            )
-        except DatasetError as exc:
-            if "different parameters" not in str(exc):
-                raise
-            raise EvalkitError(
-                f"Dataset {name!r} exists with other parameters than --n/--size ask for; drop them to use it, "
-                "or pass --dataset NEW-NAME to collect another sweep."
-            ) from None
-        ds = result.dataset
-        if result.created:
-            console(stderr=True).print(
-                f"collected {ds.name}: {len(ds)} frames -> {ds.path}", highlight=False
-            )
-    spec = _specs([(model, pretrained)])[0] if model is not None else None
-    data = landscape_data(
-        ds,
-        task_name,
-        spec,
-        alphas,
-        devices=devices,
-        batch_size=batch_size,
-        goal_frames=goal_frames,
-        baseline_frames=baseline_frames,
-        rewards=reward or (),
+    err = console(stderr=True)
+    request = LandscapeRequest(
+        v.family,
+        FigureRewards(
+            ((v.model, v.pretrained),) if v.model is not None else (),
+            None if v.alpha is None else tuple(parse_alphas(v.alpha)),
+            v.goal_frames,
+            v.baseline_frames,
+            tuple(v.reward or ()),
+        ),
+        task=v.task,
+        dataset=v.dataset,
+        n=v.n,
+        size=v.size,
+        variants=check_variant_flags(get_family(v.family), given_variants(ctx)),
+        root=v.root,
+        embed=EmbedSettings(v.devices, v.batch_size),
+        on_note=lambda note: err.print(note, highlight=False),
     )
+    result = request.run()
+    data, model = result.data, result.model  # the default model when none was named
     fig = plot_landscape(
         data.table,
         data.state_label,
@@ -283,16 +247,22 @@ def landscape_command(
         goal_region=data.goal_region,
         title=data.title,
         random_weights=data.random_weights,
-        rescale=not raw,
+        rescale=not v.raw,
     )
-    stem = _slug("landscape", ds.name, model or "", data.pretrained, "heads" if reward else "")
-    paths = _save(fig, _target(out, stem))
+    stem = _slug(
+        "landscape",
+        result.dataset.name,
+        model or "",
+        data.pretrained,
+        "heads" if v.reward else "",
+    )
+    paths = _save(fig, _target(v.out, stem))
     _print_written(paths, data.random_weights, model or ", ".join(data.heads))
     console().print(
         landscape_caption(
             data.state_label,
             data.goal_value,
-            rescale=not raw,
+            rescale=not v.raw,
             heads=data.heads,
             clip=model is not None,
         ),
@@ -301,61 +271,68 @@ def landscape_command(
     )
 
 
+SCALING_OPTIONS: Options = {
+    "task": (str, TASK()),
+    "models": (
+        str,
+        typer.Option(
+            "RN50,ViT-L-14,ViT-H-14,ViT-bigG-14",
+            "--models",
+            show_default=False,
+            help="Comma-separated open_clip models (default: the paper's RN50, ViT-L-14, ViT-H-14, ViT-bigG-14).",
+        ),
+    ),
+    "pretrained": (
+        Optional[str],
+        PRETRAINED(
+            help="Comma-separated weights, one per model or one for all (default: each model's default tag).",
+        ),
+    ),
+    "alpha": (str, ALPHA(default=DEFAULT_ALPHAS, help="Comma-separated α, one line each.")),
+    "goal_frames": (Optional[str], GOAL_FRAMES()),
+    "baseline_frames": (Optional[str], BASELINE_FRAMES()),
+    "reward": (
+        Optional[List[str]],
+        typer.Option(
+            None,
+            "--reward",
+            help="Also place a reward head (repeat for several): head:PATH, a point at its own model's size with "
+            "its interval, marked apart from the α lines (a head has no α).",
+        ),
+    ),
+    "dataset": (Optional[str], DATASET()),
+    "labels": (str, LABELS()),
+    "bootstrap": (
+        int,
+        BOOTSTRAP(help="Bootstrap resamples for EPIC results that have to be computed."),
+    ),
+    "compute": (
+        bool,
+        typer.Option(
+            True,
+            "--compute/--saved-only",
+            help="Compute EPIC results that are not saved yet (embedding the dataset if needed), or fail.",
+        ),
+    ),
+    "metric": (
+        str,
+        typer.Option(
+            "epic",
+            "--metric",
+            help=f"What to draw: a result of a registered metric, one of {result_rows_help()} (see 'evalkit epic --metrics').",
+        ),
+    ),
+    "out": _figure_out(
+        "Output file stem: writes STEM_by_model and STEM_by_size (.png/.svg/.pdf suffix picks one format)."
+    ),
+    **_EMBEDDING,
+}
+"""The options of this command, in the order of its help."""
+
+
 @app.command("scaling")
-def scaling_command(
-    ctx: typer.Context,
-    task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. kneeling."),
-    models: str = typer.Option(
-        "RN50,ViT-L-14,ViT-H-14,ViT-bigG-14",
-        "--models",
-        show_default=False,
-        help="Comma-separated open_clip models (default: the paper's RN50, ViT-L-14, ViT-H-14, ViT-bigG-14).",
-    ),
-    pretrained: Optional[str] = typer.Option(
-        None,
-        "--pretrained",
-        help="Comma-separated weights, one per model or one for all (default: each model's default tag).",
-    ),
-    alpha: str = typer.Option(DEFAULT_ALPHAS, "--alpha", help="Comma-separated α, one line each."),
-    goal_frames: Optional[str] = GOAL_FRAMES_OPTION,
-    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
-    reward: Optional[List[str]] = typer.Option(
-        None,
-        "--reward",
-        help="Also place a reward head (repeat for several): head:PATH, a point at its own model's size with "
-        "its interval, marked apart from the α lines (a head has no α).",
-    ),
-    dataset: Optional[str] = typer.Option(
-        None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."
-    ),
-    labels: str = _LABELS,
-    bootstrap: int = typer.Option(
-        2000,
-        "--bootstrap",
-        min=0,
-        help="Bootstrap resamples for EPIC results that have to be computed.",
-    ),
-    compute: bool = typer.Option(
-        True,
-        "--compute/--saved-only",
-        help="Compute EPIC results that are not saved yet (embedding the dataset if needed), or fail.",
-    ),
-    metric: str = typer.Option(
-        "epic",
-        "--metric",
-        help=f"What to draw: a result of a registered metric, one of {result_rows_help()} (see 'evalkit epic --metrics').",
-    ),
-    out: Optional[Path] = typer.Option(
-        None,
-        "--out",
-        "-o",
-        help="Output file stem: writes STEM_by_model and STEM_by_size (.png/.svg/.pdf suffix picks one format).",
-        callback=_figure_out_option,
-    ),
-    root: Optional[Path] = ROOT_OPTION,
-    devices: Optional[str] = _DEVICES,
-    batch_size: Optional[int] = _BATCH,
-) -> None:
+@takes(SCALING_OPTIONS)
+def scaling_command(ctx: typer.Context, **values: Any) -> None:
     """Scaling (paper Fig. 4a, 4b): EPIC distance per model and α, and against parameter count.
 
     Reads the EPIC results 'evalkit epic' saved next to the dataset and computes those that are
@@ -366,12 +343,13 @@ def scaling_command(
     cached embeddings, and saved like any result). --reward head:PATH adds each head as a point
     of its own at its model (its EPIC computed as 'evalkit epic' does, and saved).
     """
+    v = SimpleNamespace(**values)
     from rich.table import Table
 
-    from evalkit.pipeline.figures import distance_text, scaling_data
-    from evalkit.plots import fit_log_linear, plot_scaling_by_model, plot_scaling_by_size
+    from evalkit.pipeline.figure_requests import FigureRewards, ScalingRequest
+    from evalkit.pipeline.inputs import EmbedSettings
+    from evalkit.plots import plot_scaling_by_model, plot_scaling_by_size
 
-    check_frame_options(goal_frames, baseline_frames, models)
     check_option_rules(
         ctx,
         *(
@@ -385,49 +363,42 @@ def scaling_command(
             for other in ("goal_frames", "reward")
         ),
     )
-    get_result_row(metric)
-    pairs = _pairs(models, pretrained)
-    alphas = parse_alphas(alpha)
-    check_bootstrap(bootstrap)
-    ds = task_dataset(task, dataset, root)
+    pairs = _pairs(v.models, v.pretrained)
+    rewards = FigureRewards(
+        tuple(pairs),
+        tuple(parse_alphas(v.alpha)),
+        v.goal_frames,
+        v.baseline_frames,
+        tuple(v.reward or ()),
+    )
     err = console(stderr=True)
-    data = scaling_data(
-        ds,
-        task,
-        _specs(pairs),
-        alphas,
-        label_set=labels,
-        compute_missing=compute,
-        n_bootstrap=bootstrap,
-        devices=devices,
-        batch_size=batch_size,
-        progress=lambda m: err.print(m, highlight=False),
-        save=True,
-        metric=metric,
-        goal_frames=goal_frames,
-        baseline_frames=baseline_frames,
-        rewards=reward or (),
-    )
-    table = data.table
-    prototype = "" if goal_frames is None else f"goal {goal_frames}"
+    result = ScalingRequest(
+        v.task,
+        rewards,
+        dataset=v.dataset,
+        labels=v.labels,
+        n_bootstrap=check_bootstrap(v.bootstrap),
+        compute=v.compute,
+        metric=v.metric,
+        root=v.root,
+        embed=EmbedSettings(v.devices, v.batch_size),
+        on_progress=lambda m: err.print(m, highlight=False),
+    ).run()
+    data, ds = result.data, result.dataset
+    prototype = "" if v.goal_frames is None else f"goal {v.goal_frames}"
     target = _target(
-        out, _slug("scaling", task, ds.name, "" if metric == "epic" else metric, prototype)
+        v.out, _slug("scaling", v.task, ds.name, "" if v.metric == "epic" else v.metric, prototype)
     )
-    suffix = target.suffix if target.suffix.lower() in {".png", ".svg", ".pdf"} else ""
+    suffix = target.suffix if target.suffix.lower() in FIGURE_SUFFIXES else ""
     stem = target.with_suffix("") if suffix else target
-    title = f"{task}, {labels} labels, {ds.name}" + (f", {prototype}" if prototype else "")
+    title = f"{v.task}, {v.labels} labels, {ds.name}" + (f", {prototype}" if prototype else "")
+    drawn = {"title": title, "random_weights": data.random_weights, "metric": v.metric}
     paths = _save(
-        plot_scaling_by_model(
-            table, title=title, random_weights=data.random_weights, metric=metric
-        ),
-        stem.with_name(f"{stem.name}_by_model{suffix}"),
+        plot_scaling_by_model(data.table, **drawn), stem.with_name(f"{stem.name}_by_model{suffix}")
     )
-    sized = table.dropna(subset=["params"])
-    if sized["params"].nunique() >= 1 and len(sized) == len(table):
+    if result.sized:
         paths += _save(
-            plot_scaling_by_size(
-                table, title=title, random_weights=data.random_weights, metric=metric
-            ),
+            plot_scaling_by_size(data.table, **drawn),
             stem.with_name(f"{stem.name}_by_size{suffix}"),
         )
     else:
@@ -436,138 +407,112 @@ def scaling_command(
             highlight=False,
         )
     _print_written(paths, data.random_weights, ", ".join(m for m, _ in pairs))
-    for r in table[table["head"] != ""].itertuples():
-        console().print(
-            f"{r.head} ({r.model}): {metric} {distance_text(r.distance, r.low, r.high)}",
-            highlight=False,
-        )
-    if table["params"].notna().all() and table["params"].nunique() >= 2:
-        fits = Table(title="log-linear fit: distance = a + b·log10(params)")
+    for line in result.head_lines():
+        console().print(line, highlight=False)
+    fits = result.fits()
+    if fits:
+        table = Table(title="log-linear fit: distance = a + b·log10(params)")
         for c in ("α", "slope b (per 10× params)", "intercept a", "R²", "models"):
-            fits.add_column(c, justify="right")
-        for a, rows in table.groupby("alpha"):  # heads (no α) are not fitted
-            if rows["params"].nunique() < 2:
-                continue
-            f = fit_log_linear(rows["params"], rows["distance"])
-            fits.add_row(f"{a:g}", f"{f.slope:+.4f}", f"{f.intercept:.4f}", f"{f.r2:.3f}", str(f.n))
-        console().print(fits)
+            table.add_column(c, justify="right")
+        for row in fits:
+            f = row.fit
+            table.add_row(
+                f"{row.alpha:g}", f"{f.slope:+.4f}", f"{f.intercept:.4f}", f"{f.r2:.3f}", str(f.n)
+            )
+        console().print(table)
+
+
+HISTOGRAM_OPTIONS: Options = {
+    "task": (str, TASK()),
+    "model": (
+        Optional[str],
+        MODEL(
+            help="open_clip model; a comma-separated list draws one panel per model.",
+        ),
+    ),
+    "goal_frames": (Optional[str], GOAL_FRAMES()),
+    "baseline_frames": (Optional[str], BASELINE_FRAMES()),
+    "reward": (
+        Optional[List[str]],
+        typer.Option(
+            None,
+            "--reward",
+            help="Also draw another reward, one panel each (repeat for several): head:PATH (a head fitted by 'evalkit align') or MODULE:FUNCTION.",
+        ),
+    ),
+    "pretrained": (
+        Optional[str],
+        PRETRAINED(
+            help="Weights, one per model or one for all (default: each model's default tag).",
+        ),
+    ),
+    "alpha": (
+        str,
+        ALPHA(
+            default="0",
+            help="Goal-baseline regularisation strength α of the reward; a comma-separated list draws one figure per α.",
+        ),
+    ),
+    "dataset": (Optional[str], DATASET()),
+    "labels": (str, LABELS()),
+    "bins": (
+        int,
+        typer.Option(
+            30, "--bins", min=1, max=MAX_BINS, help=f"Histogram bins (at most {MAX_BINS})."
+        ),
+    ),
+    "out": _figure_out("Output file (.png/.svg/.pdf; no suffix: PNG and SVG)."),
+    **_EMBEDDING,
+}
+"""The options of this command, in the order of its help."""
 
 
 @app.command("histogram")
-def histogram_command(
-    task: str = typer.Option(..., "--task", "-t", help="Task name, e.g. kneeling."),
-    model: Optional[str] = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="open_clip model; a comma-separated list draws one panel per model.",
-    ),
-    goal_frames: Optional[str] = GOAL_FRAMES_OPTION,
-    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
-    reward: Optional[List[str]] = typer.Option(
-        None,
-        "--reward",
-        help="Also draw another reward, one panel each (repeat for several): head:PATH (a head fitted by 'evalkit align') or MODULE:FUNCTION.",
-    ),
-    pretrained: Optional[str] = typer.Option(
-        None,
-        "--pretrained",
-        help="Weights, one per model or one for all (default: each model's default tag).",
-    ),
-    alpha: str = typer.Option(
-        "0",
-        "--alpha",
-        help="Goal-baseline regularisation strength α of the reward; a comma-separated list draws one figure per α.",
-    ),
-    dataset: Optional[str] = typer.Option(
-        None, "--dataset", "-d", help="Dataset name or path (default: the task's default dataset)."
-    ),
-    labels: str = _LABELS,
-    bins: int = typer.Option(
-        30, "--bins", min=1, max=MAX_BINS, help=f"Histogram bins (at most {MAX_BINS})."
-    ),
-    out: Optional[Path] = typer.Option(
-        None,
-        "--out",
-        "-o",
-        help="Output file (.png/.svg/.pdf; no suffix: PNG and SVG).",
-        callback=_figure_out_option,
-    ),
-    root: Optional[Path] = ROOT_OPTION,
-    devices: Optional[str] = _DEVICES,
-    batch_size: Optional[int] = _BATCH,
-) -> None:
+@takes(HISTOGRAM_OPTIONS)
+def histogram_command(ctx: typer.Context, **values: Any) -> None:
     """Reward histograms (paper Fig. 7): CLIP rewards of goal vs non-goal frames, means marked.
 
     Each panel is annotated with the model's EPIC distance at this α (from the saved results,
     computed and saved if missing). With --goal-frames the models' goal is a frame prototype;
     --reward adds panels of heads or functions (their EPIC computed as 'evalkit epic' does).
     """
-    from evalkit.pipeline.figures import distance_text, histogram_data, model_label, scaling_data
+    v = SimpleNamespace(**values)
+    from evalkit.pipeline.figure_requests import FigureRewards, HistogramRequest
+    from evalkit.pipeline.inputs import EmbedSettings
     from evalkit.plots import plot_histograms
 
-    if model is None and not reward:
-        raise EvalkitError(
-            "Say which rewards to draw: --model (CLIP), --reward head:PATH, or both."
-        )
-    check_frame_options(goal_frames, baseline_frames, model)
-    alphas = parse_alphas(alpha)
-    if out is not None and len(alphas) > 1:  # one figure per α: --out is a folder
-        if out.suffix:
+    alphas = parse_alphas(v.alpha)
+    if v.out is not None and len(alphas) > 1:  # one figure per α: --out is a folder
+        if v.out.suffix:
             raise typer.BadParameter(
                 "with several α, give a folder: one figure per α goes into it.", param_hint="--out"
             )
-        out.mkdir(parents=True, exist_ok=True)
-    pairs = _pairs(model, pretrained) if model is not None else []
-    ds = task_dataset(task, dataset, root)
-    specs = _specs(pairs)
-    epic = (
-        scaling_data(
-            ds,
-            task,
-            specs,
-            alphas,
-            label_set=labels,
-            devices=devices,
-            batch_size=batch_size,
-            save=True,
-        ).table
-        if specs and goal_frames is None
-        else None
-    )
-    for a in alphas:
-        data = histogram_data(
-            ds,
-            task,
-            specs,
-            alpha=a,
-            label_set=labels,
-            devices=devices,
-            batch_size=batch_size,
-            goal_frames=goal_frames,
-            baseline_frames=baseline_frames,
-            rewards=reward or (),
-        )
-        notes = {
-            name: f"EPIC distance {distance_text(r.distance, *(r.interval or (math.nan, math.nan)))}"
-            for name, r in data.epic.items()
-        }
-        if epic is not None:
-            notes |= {
-                model_label(
-                    r.base_model, r.pretrained
-                ): f"EPIC distance {distance_text(r.distance, r.low, r.high)}"
-                for r in epic[epic["alpha"].sub(a).abs() < 1e-12].itertuples()
-            }
+        v.out.mkdir(parents=True, exist_ok=True)
+    pairs = _pairs(v.model, v.pretrained) if v.model is not None else []
+    result = HistogramRequest(
+        v.task,
+        FigureRewards(
+            tuple(pairs), tuple(alphas), v.goal_frames, v.baseline_frames, tuple(v.reward or ())
+        ),
+        dataset=v.dataset,
+        labels=v.labels,
+        root=v.root,
+        embed=EmbedSettings(v.devices, v.batch_size),
+    ).run()
+    ds = result.dataset
+    for panel in result.panels:
+        data, a = panel.data, panel.alpha
         fig = plot_histograms(
             data.table,
             models=data.models,
-            annotations=notes,
-            bins=bins,
-            title=f"{task}: reward at α = {a:g}, {labels} labels, {ds.name}",
+            annotations=panel.notes,
+            bins=v.bins,
+            title=f"{v.task}: reward at α = {a:g}, {v.labels} labels, {ds.name}",
             random_weights=data.random_weights,
             kinds=data.kinds,
         )
-        drawn = [m for m, _ in pairs] + (["heads"] if reward else [])
-        name = _slug("histogram", task, ds.name, *drawn, f"alpha{a:g}")
-        _print_written(_save(fig, _target(out, name)), data.random_weights, ", ".join(data.models))
+        drawn = [m for m, _ in pairs] + (["heads"] if v.reward else [])
+        name = _slug("histogram", v.task, ds.name, *drawn, f"alpha{a:g}")
+        _print_written(
+            _save(fig, _target(v.out, name)), data.random_weights, ", ".join(data.models)
+        )

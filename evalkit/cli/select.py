@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, List, Optional
 
 import typer
 
 from evalkit.cli._app import app, console
 from evalkit.cli._common import (
-    BASELINE_FRAMES_OPTION,
-    ROOT_OPTION,
+    ALPHA,
+    BASELINE_FRAMES,
+    BOOTSTRAP,
+    DEVICES,
+    GOAL_FRAMES,
+    LABELS,
+    MODEL,
+    PRETRAINED,
+    ROOT,
+    TASK,
+    Options,
     check_bootstrap,
-    check_label_set,
     check_option_rules,
     check_out_path,
-    check_task_family,
     excludes,
     parse_alphas,
     seed_option,
-    warn_few_episodes,
+    takes,
 )
-from evalkit.errors import EvalkitError
 from evalkit.text import fixed
 
 if TYPE_CHECKING:
@@ -98,63 +105,90 @@ def _print_selection(selection: "DatasetSelection", top: int | None) -> None:
         out.print(f"({len(order) - top} more candidates: --top 0 shows all)")
 
 
+SELECT_OPTIONS: Options = {
+    "dataset": (
+        str,
+        typer.Argument(..., help="Dataset whose labelled frames score the candidates."),
+    ),
+    "task": (str, TASK(help="Task whose goal labels score them.")),
+    "model": (str, MODEL(default=..., help="Model whose cached embeddings every candidate uses.")),
+    "pretrained": (Optional[str], PRETRAINED()),
+    "prompts": (
+        Optional[Path],
+        typer.Option(
+            None,
+            "--prompts",
+            help="Text file of goal prompts, one per line (each is tried with the task's baseline prompt and every α).",
+        ),
+    ),
+    "alphas": (
+        str,
+        ALPHA(
+            default=_ALPHAS, flags=("--alphas",), help="Comma-separated α tried with every goal."
+        ),
+    ),
+    "goal_frames": (
+        Optional[List[str]],
+        GOAL_FRAMES(
+            help="A goal as example frames (ids:3,17, labels:rule, DATASET@..., or a folder), tried with every α; repeat for several. labels:SET of this dataset is built from the fitting episodes of each fold only."
+        ),
+    ),
+    "baseline_frames": (Optional[str], BASELINE_FRAMES()),
+    "heads": (
+        bool,
+        typer.Option(
+            False,
+            "--heads",
+            help="Also try a reward head (logistic regression on the embeddings), fitted on the fitting episodes of each fold only.",
+        ),
+    ),
+    "labels": (str, LABELS()),
+    "folds": (
+        int,
+        typer.Option(
+            5,
+            "--folds",
+            min=2,
+            help="Episode-grouped folds of the nested selection (3+ with --heads).",
+        ),
+    ),
+    "bootstrap": (
+        int,
+        BOOTSTRAP(
+            default=1000,
+            help="Bootstrap resamples over episodes of the in-sample intervals (0: none).",
+        ),
+    ),
+    "seed": (int, seed_option(0, "Seed of the folds and of the bootstrap.")),
+    "top": (
+        int,
+        typer.Option(
+            0, "--top", min=0, help="Show only the best N candidates of the table (0: all)."
+        ),
+    ),
+    "as_json": (bool, typer.Option(False, "--json", help="Print the result as JSON instead.")),
+    "out": (
+        Optional[Path],
+        typer.Option(
+            None,
+            "--out",
+            "-o",
+            help="Where to save the selection (default: <dataset>/selections/<task>-<model>-<labels>.json).",
+        ),
+    ),
+    "save": (bool, typer.Option(True, "--save/--no-save", help="Save the selection file.")),
+    "root": (Optional[Path], ROOT()),
+    "devices": (
+        Optional[str],
+        DEVICES(help="Device for embedding prompts not cached yet, e.g. cpu or cuda:0."),
+    ),
+}
+"""The options of this command, in the order of its help."""
+
+
 @app.command("select")
-def select_command(
-    ctx: typer.Context,
-    dataset: str = typer.Argument(..., help="Dataset whose labelled frames score the candidates."),
-    task: str = typer.Option(..., "--task", "-t", help="Task whose goal labels score them."),
-    model: str = typer.Option(
-        ..., "--model", "-m", help="Model whose cached embeddings every candidate uses."
-    ),
-    pretrained: Optional[str] = typer.Option(
-        None, "--pretrained", help="Weights: an open_clip tag, a checkpoint path, or 'none'."
-    ),
-    prompts: Optional[Path] = typer.Option(
-        None,
-        "--prompts",
-        help="Text file of goal prompts, one per line (each is tried with the task's baseline prompt and every α).",
-    ),
-    alphas: str = typer.Option(
-        _ALPHAS, "--alphas", "--alpha", help="Comma-separated α tried with every goal."
-    ),
-    goal_frames: Optional[List[str]] = typer.Option(
-        None,
-        "--goal-frames",
-        help="A goal as example frames (ids:3,17, labels:rule, DATASET@..., or a folder), tried with every α; repeat for several. labels:SET of this dataset is built from the fitting episodes of each fold only.",
-    ),
-    baseline_frames: Optional[str] = BASELINE_FRAMES_OPTION,
-    heads: bool = typer.Option(
-        False,
-        "--heads",
-        help="Also try a reward head (logistic regression on the embeddings), fitted on the fitting episodes of each fold only.",
-    ),
-    labels: str = typer.Option("rule", "--labels", help="Label set: rule, human, or another."),
-    folds: int = typer.Option(
-        5, "--folds", min=2, help="Episode-grouped folds of the nested selection (3+ with --heads)."
-    ),
-    bootstrap: int = typer.Option(
-        1000,
-        "--bootstrap",
-        min=0,
-        help="Bootstrap resamples over episodes of the in-sample intervals (0: none).",
-    ),
-    seed: int = seed_option(0, "Seed of the folds and of the bootstrap."),
-    top: int = typer.Option(
-        0, "--top", min=0, help="Show only the best N candidates of the table (0: all)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON instead."),
-    out: Optional[Path] = typer.Option(
-        None,
-        "--out",
-        "-o",
-        help="Where to save the selection (default: <dataset>/selections/<task>-<model>-<labels>.json).",
-    ),
-    save: bool = typer.Option(True, "--save/--no-save", help="Save the selection file."),
-    root: Optional[Path] = ROOT_OPTION,
-    devices: Optional[str] = typer.Option(
-        None, "--devices", help="Device for embedding prompts not cached yet, e.g. cpu or cuda:0."
-    ),
-) -> None:
+@takes(SELECT_OPTIONS)
+def select_command(ctx: typer.Context, **values: Any) -> None:
     """Rank candidate rewards by held-out EPIC, and say how optimistic the best-looking one is.
 
     Candidates: every prompt of --prompts (as the goal, with the task's baseline prompt) and
@@ -164,58 +198,40 @@ def select_command(
     honest (nested) estimate, printed beside its naive in-sample EPIC on all frames. Uses the
     cached image embeddings of the model only (evalkit embed DATASET --model M first).
     """
-    from evalkit.data.store import open_dataset
-    from evalkit.pipeline.selection import read_prompts, save_selection, select, selection_path
-    from evalkit.vlm import ModelSpec, resolve
+    v = SimpleNamespace(**values)
+    from evalkit.pipeline.select_request import SelectRequest
 
     check_option_rules(
         ctx,
         excludes("out", "save", "--no-save writes no selection file", holds=bool),
         excludes("top", "as_json", "the JSON holds every candidate"),
     )
-    check_out_path(out, (".json",), "a selection")
-    check_bootstrap(bootstrap)
-    if baseline_frames and not goal_frames and not prompts:
-        raise EvalkitError(
-            "--baseline-frames needs goals to go with it (--prompts or --goal-frames)."
-        )
-    alpha_list = parse_alphas(alphas)
-    prompt_list = read_prompts(prompts) if prompts is not None else []
-    ds = open_dataset(dataset, root)
-    ds.check_tables()
-    check_task_family(ds, task)
-    check_label_set(ds, labels)
-    warn_few_episodes(ds.manifest.n_episodes, bootstrap)
-    spec = ModelSpec.coerce(model, pretrained)
+    check_out_path(v.out, (".json",), "a selection")
     err = console(stderr=True)
-    n_candidates = (len(prompt_list) + len(goal_frames or ())) * len(alpha_list) + int(heads)
-
-    def on_fold(f: int, k: int) -> None:
-        err.print(
-            f"fold {f + 1}/{k}: scoring {n_candidates} candidates on its fitting episodes",
-            highlight=False,
-        )
-
-    selection = select(
-        ds,
-        task,
-        spec,
-        prompt_list,
-        alpha_list,
-        goal_frames=list(goal_frames or ()),
-        baseline_frames=baseline_frames,
-        heads=heads,
-        labels=labels,
-        folds=folds,
-        seed=seed,
-        n_bootstrap=bootstrap,
-        devices=devices,
-        on_fold=on_fold,
-    )
-    if as_json:
-        typer.echo(json.dumps(selection.to_dict(), indent=2, ensure_ascii=False))
+    outcome = SelectRequest(
+        v.dataset,
+        v.task,
+        v.model,
+        v.pretrained,
+        prompts=v.prompts,
+        alphas=tuple(parse_alphas(v.alphas)),
+        goal_frames=tuple(v.goal_frames or ()),
+        baseline_frames=v.baseline_frames,
+        heads=v.heads,
+        labels=v.labels,
+        folds=v.folds,
+        n_bootstrap=check_bootstrap(v.bootstrap),
+        seed=v.seed,
+        save=v.save,
+        out=v.out,
+        root=v.root,
+        devices=v.devices,
+        on_progress=lambda line: err.print(line, highlight=False),
+    ).run()
+    if v.as_json:
+        typer.echo(json.dumps(outcome.selection.to_dict(), indent=2, ensure_ascii=False))
     else:
-        _print_selection(selection, top or None)
-    if save:
-        target = out or selection_path(ds, task, resolve(spec).label, labels)
-        err.print(f"Saved to {save_selection(selection, target)}", highlight=False, soft_wrap=True)
+        _print_selection(outcome.selection, v.top or None)
+    saved = outcome.save()
+    if saved is not None:
+        err.print(f"Saved to {saved}", highlight=False, soft_wrap=True)

@@ -28,6 +28,10 @@ the dataset and the task (or the goal prompts). Nothing is written to disk unles
 - :mod:`evalkit.pipeline.reward_kinds` — reward kinds as objects (``register_reward_kind`` adds one).
 """
 
+from evalkit.pipeline import (
+    episode_reward,  # noqa: F401 - registers the episode reward kind
+    window_reward,  # noqa: F401 - registers the window reward kind
+)
 from evalkit.pipeline.evaluate import DatasetEpic, evaluate_rewards
 from evalkit.pipeline.figures import histogram_data, landscape_data, scaling_data
 from evalkit.pipeline.heads import AlignResult, align, head_reward_source

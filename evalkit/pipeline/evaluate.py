@@ -220,6 +220,24 @@ def evaluate_rewards(
         if others
         else []
     )
+    if source.reward.episodic:  # an episode reward: success AUC over episodes, ERC
+        from evalkit.pipeline.episode_metrics import episode_panel
+
+        states = dataset.states.iloc[frame_ids]
+        gt = states[GT_REWARD_COLUMN].to_numpy(float) if GT_REWARD_COLUMN in states else None
+        panel = [
+            *panel,
+            *episode_panel(
+                values,
+                labels,
+                dataset.episodes[frame_ids],
+                weights,
+                gt,
+                bootstrap=bootstrap,
+                names=source.column_names(),
+                with_erc="erc" not in others,
+            ),
+        ]
     run = DatasetEpic(
         dataset=dataset.name,
         dataset_hash=dataset.content_hash,

@@ -19,12 +19,14 @@ weights were random).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from evalkit.envs.family import BOX
 from evalkit.errors import EvalkitError
 from evalkit.metrics.pairwise import epic_pairwise
 from evalkit.metrics.registry import get_result_row
@@ -224,6 +226,13 @@ def landscape_data(
     if model is None and not rewards:
         raise EvalkitError(
             "Say which rewards to draw: a CLIP model, a --reward head:PATH, or both."
+        )
+    if dataset.manifest.params.get("spacing") == BOX:
+        warnings.warn(
+            f"Dataset {dataset.name!r} draws every state variable at random (--spacing box), so "
+            f"the reward against {fam.axis_label or fam.state_axis} mixes states that differ in the others; a "
+            f"landscape reads best on a sweep (evalkit collect {fam.name}).",
+            stacklevel=2,
         )
     embed = {k: v for k, v in (("devices", devices), ("batch_size", batch_size)) if v}
     sources: list[tuple[RewardSource, list[str]]] = []

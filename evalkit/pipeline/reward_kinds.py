@@ -80,6 +80,8 @@ class RewardKind(ABC):
         figures read back from saved results).
     :cvar own_model: the reward names its own model (placed at that model's size in scaling
         figures, drawn as a line of its own).
+    :cvar episodic: one reward per episode, at its last step (``evalkit epic`` adds the
+        episode-level metrics: success AUC over episodes, ERC).
     """
 
     name: ClassVar[str]
@@ -88,6 +90,7 @@ class RewardKind(ABC):
     text_prompts: ClassVar[bool] = False
     own_model: ClassVar[bool] = False
     trainable: ClassVar[bool] = False
+    episodic: ClassVar[bool] = False
 
     # -- reading ---------------------------------------------------------------------------
 

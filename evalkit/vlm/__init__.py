@@ -17,6 +17,11 @@
   its image processor as the engine's preprocessing is :mod:`evalkit.vlm.hf_processor`, the
   loaded model :mod:`evalkit.vlm.hf_loaded`, its fast CLIP image forward
   :mod:`evalkit.vlm.hf_fast_forward`, its catalogue :mod:`evalkit.vlm.hf_catalogue`;
+- video models, which embed windows of frames: :mod:`evalkit.vlm.frame_average` (``avg:<image
+  model>``, the mean of normalised frame embeddings) and :mod:`evalkit.vlm.hf_xclip` (Hugging
+  Face X-CLIP under ``hf:``, text embeddings conditioned on each window); the windows
+  themselves (k frames, stride s, the first-steps rule; online for vector envs) are
+  :mod:`evalkit.vlm.windows`, their embedding cache :mod:`evalkit.vlm.window_cache`;
 - :mod:`evalkit.vlm.hub` — file hashes, whether the hub is offline or reachable.
 - :mod:`evalkit.vlm.preprocess` — batched tensor preprocessing identical to open_clip's PIL one.
 - :mod:`evalkit.vlm.engine` — :func:`embed_dataset` (cached, resumable, one worker per device,
@@ -65,6 +70,8 @@ if TYPE_CHECKING:
         registered_backends,
         unregister_backend,
     )
+    from evalkit.vlm.window_cache import dataset_windows
+    from evalkit.vlm.windows import OnlineWindows, WindowSpec, episode_sample, window_rows
 
 _HOMES = {
     "PRECISIONS": "precision",
@@ -91,6 +98,11 @@ _HOMES = {
     "load_model": "models",
     "resolve": "models",
     "BatchPreprocessor": "preprocess",
+    "WindowSpec": "windows",
+    "OnlineWindows": "windows",
+    "window_rows": "windows",
+    "episode_sample": "windows",
+    "dataset_windows": "window_cache",
 }
 """The module of each name this package exports."""
 
@@ -106,6 +118,7 @@ __all__ = [
     "ImageEmbedder",
     "LoadedModel",
     "ModelSpec",
+    "OnlineWindows",
     "ResolvedModel",
     "ResolvedSpec",
     "autocast_for",
@@ -118,7 +131,11 @@ __all__ = [
     "register_backend",
     "registered_backends",
     "resolve",
+    "WindowSpec",
+    "dataset_windows",
+    "episode_sample",
     "unregister_backend",
+    "window_rows",
 ]
 
 

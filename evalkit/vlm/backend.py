@@ -94,6 +94,10 @@ class ResolvedModel(ABC):
     weights_path: str | None = None
     """Optional: the weights file or folder on this machine, where known."""
 
+    embeds_windows: ClassVar[bool] = False
+    """Optional: whether the model embeds windows of frames (a video model, its loaded model's
+    :meth:`LoadedModel.encode_windows`) instead of single frames."""
+
     naive_reference: ClassVar[str | None] = None
     """Optional: what the loaded model's :meth:`LoadedModel.naive_pixels` and forward do, in a
     few words for the bench's table (``PIL, encode_image``); ``None``: the backend has no naive
@@ -139,6 +143,12 @@ class ResolvedModel(ABC):
         """The image tower's shape in open_clip's config format (``embed_dim``, ``vision_cfg``:
         ``image_size``, ``patch_size``, ``width``, ``mlp_ratio``, ``layers``) when it is a plain
         ViT, for FLOP counts in the bench; ``None`` otherwise."""
+        return None
+
+    @property
+    def frames_per_window(self) -> int | None:
+        """The number of frames a window must have for this video model (e.g. X-CLIP's
+        ``num_frames``); ``None``: any number (or not a video model)."""
         return None
 
     @property
@@ -205,6 +215,25 @@ class LoadedModel(ABC):
     def encode_texts(self, prompts: list[str]) -> torch.Tensor:
         """Text embeddings (not normalised) of prompts, with the model's own tokenizer."""
 
+    def encode_windows(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Video embeddings (not normalised) of windows of preprocessed frames
+        ``(n, frames, 3, h, w)``; only models whose :attr:`ResolvedModel.embeds_windows` is true.
+
+        :raises ModelError: an image model (it embeds single frames).
+        """
+        raise ModelError(single_frames_only(self.resolved))
+
+    def encode_window_texts(self, pixels: torch.Tensor, prompts: list[str]) -> torch.Tensor:
+        """Text embeddings of ``prompts`` for each window ``(n, len(prompts), dim)``, not
+        normalised. Default: :meth:`encode_texts`, the same for every window; a model that
+        conditions its text embedding on the video (X-CLIP) returns its conditioned ones.
+
+        :param pixels: preprocessed windows ``(n, frames, 3, h, w)``.
+        :param prompts: the texts.
+        """
+        texts = self.encode_texts(prompts)
+        return texts.unsqueeze(0).expand(pixels.shape[0], -1, -1)
+
     def naive_pixels(self, images: list[Any]) -> torch.Tensor:
         """Optional: the library's own preprocessing of PIL images (the bench's naive
         reference); backends with one set :attr:`ResolvedModel.naive_reference` too.
@@ -215,4 +244,44 @@ class LoadedModel(ABC):
         raise ModelError(
             f"{self.label} has no naive reference preprocessing (its backend defines no "
             "naive_pixels), so 'evalkit bench embed' cannot compare against one."
+        )
+
+
+def single_frames_only(resolved: ResolvedModel) -> str:
+    """The sentence refusing windows for an image model."""
+    return (
+        f"{resolved.label} is an image model: it embeds single frames, not windows; for a "
+        f"window reward use frame averaging (avg:{resolved.spec.model if resolved.spec else resolved.display_name}) "
+        "or a video model (see evalkit models)."
+    )
+
+
+def windows_only(resolved: ResolvedModel) -> str:
+    """The sentence refusing single frames for a video model."""
+    n = resolved.frames_per_window
+    return (
+        f"{resolved.label} embeds windows of {n or 'several'} frames, not single frames; use "
+        "it on windows (from Python: embed_dataset(..., window=WindowSpec(frames, stride)))."
+    )
+
+
+def check_window_input(resolved: ResolvedModel, frames: int | None) -> None:
+    """Refuse single frames for a video model, windows for an image model, and windows of the
+    wrong length for a video model of fixed length, each in one sentence.
+
+    :param resolved: the model.
+    :param frames: frames per window, ``None`` for single frames.
+    :raises ModelError: the input does not fit the model.
+    """
+    if frames is None:
+        if resolved.embeds_windows:
+            raise ModelError(windows_only(resolved))
+        return
+    if not resolved.embeds_windows:
+        raise ModelError(single_frames_only(resolved))
+    need = resolved.frames_per_window
+    if need is not None and frames != need:
+        raise ModelError(
+            f"{resolved.label} embeds windows of exactly {need} frames, not {frames}; "
+            f"use a window of {need} frames."
         )

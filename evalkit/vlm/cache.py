@@ -87,6 +87,7 @@ class EmbeddingCache:
                     "model": self.resolved.identity,
                     "preprocess_version": PREPROCESS_VERSION,
                     "precision": self.precision,
+                    **self.extra_key(),
                 }
             )
         )
@@ -95,8 +96,16 @@ class EmbeddingCache:
         self.dir = (
             self.dataset.path
             / "embeddings"
-            / f"{_slug(r.display_name)}-{_slug(r.weights_slug)}-{self.precision}-{self.key}"
+            / f"{_slug(r.display_name)}-{_slug(r.weights_slug)}-{self.precision}{self.folder_tag()}-{self.key}"
         )
+
+    def extra_key(self) -> dict[str, Any]:
+        """Key fields a kind of cache adds (a window cache: its window); none here."""
+        return {}
+
+    def folder_tag(self) -> str:
+        """What a kind of cache adds to its folder's name (a window cache: ``-k8s2``)."""
+        return ""
 
     # -- meta ---------------------------------------------------------------------------------
 

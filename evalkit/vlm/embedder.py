@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from evalkit.errors import EvalkitError, ModelError
-from evalkit.vlm.backend import LoadedModel, ResolvedModel
+from evalkit.vlm.backend import LoadedModel, ResolvedModel, check_window_input
 from evalkit.vlm.devices import autocast_for, keep_freed_memory, parse_devices
 from evalkit.vlm.models import ModelSpec, load_model
 from evalkit.vlm.precision import check_precision
@@ -177,13 +177,30 @@ class ImageEmbedder:
             emb = self._image_forward(pixels)
         return F.normalize(emb.float(), dim=-1)
 
+    def encode_windows(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Unit-norm float32 embeddings of preprocessed windows ``(n, frames, 3, h, w)``."""
+        with torch.inference_mode(), self._autocast():
+            emb = self.loaded.encode_windows(pixels)
+        return F.normalize(emb.float(), dim=-1)
+
     def _load(
-        self, frames: np.ndarray | torch.Tensor, a: int, b: int, pre: BatchPreprocessor
+        self,
+        frames: np.ndarray | torch.Tensor,
+        a: int,
+        b: int,
+        pre: BatchPreprocessor,
+        windows: np.ndarray | None = None,
     ) -> torch.Tensor:
-        """``frames[a:b]`` read into memory; on a GPU also resized (host work that overlaps the
-        GPU's, on the prefetch thread) and pinned. On the CPU the resize waits for the model's
-        turn: run beside it, it would only take cores from the matrix products."""
-        batch = frames[a:b]
+        """``frames[a:b]`` (or the frames of ``windows[a:b]``, flattened) read into memory; on a
+        GPU also resized (host work that overlaps the GPU's, on the prefetch thread) and pinned.
+        On the CPU the resize waits for the model's turn: run beside it, it would only take
+        cores from the matrix products."""
+        if windows is None:
+            batch = frames[a:b]
+        elif isinstance(frames, torch.Tensor):
+            batch = frames[torch.from_numpy(np.asarray(windows[a:b]).ravel())]
+        else:
+            batch = frames[np.asarray(windows[a:b]).ravel()]
         if isinstance(batch, torch.Tensor):
             x = batch
         elif isinstance(batch, np.memmap) or not (
@@ -203,32 +220,50 @@ class ImageEmbedder:
         return pre.normalize(loaded) if self.device.type == "cuda" else pre(loaded)
 
     def iter_batches(
-        self, frames: np.ndarray | torch.Tensor, start: int = 0, stop: int | None = None
+        self,
+        frames: np.ndarray | torch.Tensor,
+        start: int = 0,
+        stop: int | None = None,
+        windows: np.ndarray | None = None,
     ) -> Iterator[tuple[int, int, torch.Tensor]]:
-        """``(a, b, embeddings of frames[a:b])`` over ``frames[start:stop]`` in batches.
+        """``(a, b, embeddings of frames[a:b])`` over ``frames[start:stop]`` in batches; with
+        ``windows`` (rows of ``frames``, ``(n, k)``: :func:`~evalkit.vlm.windows.window_rows`),
+        the embeddings of the windows ``windows[a:b]`` over ``windows[start:stop]``.
 
         Frames are read (from a memory map) one batch ahead on a thread. A batch that does not
-        fit in memory is retried at half the size (said once per halving). Embeddings that are
-        not finite raise :class:`~evalkit.errors.ModelError`.
+        fit in memory is retried at half the size (said once per halving; a batch of windows
+        holds ``batch_size // k`` windows). Embeddings that are not finite raise
+        :class:`~evalkit.errors.ModelError`; single frames for a video model, windows for an
+        image model too.
         """
-        stop = len(frames) if stop is None else stop
+        k = None if windows is None else int(windows.shape[1])
+        check_window_input(self.resolved, k)
+        stop = (len(frames) if windows is None else len(windows)) if stop is None else stop
         if frames.ndim != 4 or frames.shape[-1] != 3:
             raise EvalkitError(f"Frames must be (n, height, width, 3), not {tuple(frames.shape)}.")
         pre = self.preprocessor(frames.shape[1:3])
         a = start
         pending: tuple[int, int, Future[torch.Tensor]] | None = None
         while a < stop:
-            b = min(stop, a + self.batch_size)
+            per = self.batch_size if k is None else max(1, self.batch_size // k)
+            b = min(stop, a + per)
             if pending is not None and pending[:2] == (a, b):
                 x = pending[2].result()
             else:
-                x = self._load(frames, a, b, pre)
-            nb = min(stop, b + self.batch_size)
+                x = self._load(frames, a, b, pre, windows)
+            nb = min(stop, b + per)
             pending = (
-                (b, nb, self._prefetch.submit(self._load, frames, b, nb, pre)) if b < stop else None
+                (b, nb, self._prefetch.submit(self._load, frames, b, nb, pre, windows))
+                if b < stop
+                else None
             )
             try:
-                emb = self.encode_pixels(self._pixels(x, pre))
+                pixels = self._pixels(x, pre)
+                emb = (
+                    self.encode_pixels(pixels)
+                    if k is None
+                    else self.encode_windows(pixels.reshape(b - a, k, *pixels.shape[1:]))
+                )
             except Exception as exc:
                 if not _is_oom(exc):
                     raise
@@ -260,6 +295,47 @@ class ImageEmbedder:
         out = np.empty((len(frames), self.embed_dim), dtype=np.float32)
         for a, b, emb in self.iter_batches(frames):
             out[a:b] = emb.cpu().numpy()
+        return out
+
+    def embed_windows(self, frames: np.ndarray | torch.Tensor, windows: np.ndarray) -> np.ndarray:
+        """Embeddings of the windows ``windows`` (rows of ``frames``, ``(n, k)``) of ``uint8
+        (N, H, W, 3)`` frames: float32 ``(n, dim)``, unit norm (a video model's).
+
+        :raises ModelError: an image model (it embeds single frames).
+        """
+        windows = np.asarray(windows, dtype=np.int64)
+        out = np.empty((len(windows), self.embed_dim), dtype=np.float32)
+        for a, b, emb in self.iter_batches(frames, windows=windows):
+            out[a:b] = emb.cpu().numpy()
+        return out
+
+    def embed_window_texts(
+        self, frames: np.ndarray | torch.Tensor, windows: np.ndarray, prompts: Sequence[str]
+    ) -> np.ndarray:
+        """Text embeddings of ``prompts`` for each window: float32 ``(n, len(prompts), dim)``,
+        unit norm. A model that conditions its text on the video (X-CLIP) gives its own
+        conditioned embeddings; any other gives its text embeddings, the same for every window.
+
+        :param frames: ``uint8 (N, H, W, 3)``.
+        :param windows: rows of ``frames``, ``(n, k)``.
+        :param prompts: the texts.
+        """
+        windows = np.asarray(windows, dtype=np.int64)
+        check_window_input(self.resolved, int(windows.shape[1]))
+        pre = self.preprocessor(frames.shape[1:3])
+        out = np.empty((len(windows), len(prompts), self.embed_dim), dtype=np.float32)
+        per = max(1, self.batch_size // windows.shape[1])
+        for a in range(0, len(windows), per):
+            b = min(len(windows), a + per)
+            pixels = self._pixels(self._load(frames, a, b, pre, windows), pre)
+            pixels = pixels.reshape(b - a, windows.shape[1], *pixels.shape[1:])
+            with torch.inference_mode(), self._autocast():
+                emb = self.loaded.encode_window_texts(pixels, list(prompts))
+            out[a:b] = F.normalize(emb.float(), dim=-1).cpu().numpy()
+        if not np.isfinite(out).all():
+            raise ModelError(
+                f"{self.label} produced NaN text embeddings in {self.precision}; try --precision fp32."
+            )
         return out
 
     # text --------------------------------------------------------------------------------------------

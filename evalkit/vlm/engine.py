@@ -41,7 +41,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from evalkit.data.store import Dataset, open_dataset
-from evalkit.vlm.backend import ResolvedModel
+from evalkit.vlm.backend import ResolvedModel, check_window_input
 from evalkit.vlm.cache import EmbeddingCache, default_shard_frames
 from evalkit.vlm.devices import parse_devices
 from evalkit.vlm.embedder import ImageEmbedder, Message, check_batch_size, say_on_stderr
@@ -50,6 +50,8 @@ from evalkit.vlm.models import ModelSpec, ensure_weights, resolve
 from evalkit.vlm.precision import check_precision
 from evalkit.vlm.preprocess import BatchPreprocessor, plan_resize
 from evalkit.vlm.torchrun import TorchrunEnv, embed_with_torchrun
+from evalkit.vlm.window_cache import dataset_windows, embedding_cache
+from evalkit.vlm.windows import WindowSpec
 from evalkit.vlm.workers import embed_with_workers
 
 
@@ -103,8 +105,11 @@ def embed_dataset(
     embedder: ImageEmbedder | None = None,
     root: str | os.PathLike[str] | None = None,
     on_message: Message | None = None,
+    window: WindowSpec | None = None,
 ) -> Embeddings:
-    """Embed every frame of ``dataset`` with ``spec`` once; later calls read the cache.
+    """Embed every frame of ``dataset`` with ``spec`` once; later calls read the cache. With
+    ``window``, embed the window ending at every frame instead (a video model's, e.g. X-CLIP or
+    ``avg:<image model>``; :mod:`evalkit.vlm.windows`), in a cache of its own.
 
     :param dataset: a :class:`~evalkit.data.store.Dataset`, or its name (under ``root``) or path.
     :param spec: the model, e.g. ``ModelSpec("ViT-B-32")`` or ``"ViT-B-32"``.
@@ -116,7 +121,10 @@ def embed_dataset(
     :param shard_frames: frames per cache shard (default: up to 2048).
     :param embedder: an already loaded :class:`ImageEmbedder` of the same model to use
         (single device only), instead of loading the model again.
-    :raises EvalkitError: bad model, weights, device, frames too small, NaN embeddings.
+    :param window: frames and stride of the windows; ``None``: single frames.
+    :raises EvalkitError: bad model, weights, device, frames too small, NaN embeddings; single
+        frames for a video model or windows for an image model; a window longer than every
+        episode.
     """
     t0 = time.perf_counter()
     say = on_message or say_on_stderr
@@ -128,7 +136,10 @@ def embed_dataset(
         if embedder is not None
         else (spec if isinstance(spec, ResolvedModel) else resolve(spec))
     )
-    cache = EmbeddingCache(ds, resolved, precision)
+    check_window_input(resolved, None if window is None else window.frames)
+    if window is not None:
+        dataset_windows(ds, window)  # a window longer than every episode is said now
+    cache = embedding_cache(ds, resolved, precision, window)
     env = TorchrunEnv.from_environ()
     if env is None and embedder is None:
         parse_devices(devices)  # a device that does not exist is said first, before anything else
@@ -157,7 +168,14 @@ def embed_dataset(
             resolved.preprocess, ds.manifest.frame_shape[:2]
         )  # raises the explained error
     job = EmbedJob(
-        ds.path, resolved, precision, batch_size, allow_upscale, len(ds), shard_frames=shard_frames
+        ds.path,
+        resolved,
+        precision,
+        batch_size,
+        allow_upscale,
+        len(ds),
+        shard_frames=shard_frames,
+        window=window,
     )
     if env is not None:
         with cache.locked(say) if env.rank == 0 else contextlib.nullcontext():

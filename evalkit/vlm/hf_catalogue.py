@@ -1,5 +1,5 @@
-"""The Hugging Face models ``evalkit models`` lists: well-known CLIP and SigLIP repositories
-(approximate parameter counts) and every CLIP/SigLIP repository in the local Hugging Face cache
+"""The Hugging Face models ``evalkit models`` lists: well-known CLIP, SigLIP and X-CLIP repositories
+(approximate parameter counts) and every such repository in the local Hugging Face cache
 (exact counts from its config)."""
 
 from __future__ import annotations
@@ -28,9 +28,12 @@ KNOWN_REPOS: dict[str, float] = {
     "google/siglip2-base-patch16-224": 375.2e6,
     "google/siglip2-large-patch16-384": 881.5e6,
     "google/siglip2-so400m-patch14-384": 1136.0e6,
+    "microsoft/xclip-base-patch32": 196.6e6,
+    "microsoft/xclip-base-patch16": 194.9e6,
 }
-"""Well-known CLIP and SigLIP repositories with their approximate parameter counts (image and
-text towers; the exact count is computed from the config once it is cached)."""
+"""Well-known CLIP, SigLIP and X-CLIP repositories with their approximate parameter counts
+(image or video and text towers; the exact count is computed from the config once it is cached;
+X-CLIP's from transformers' default ``XCLIPConfig`` at patch 32 and 16)."""
 
 
 @dataclass(frozen=True)

@@ -59,10 +59,21 @@ TRANSFORMERS_MODULE = "transformers"
 
 INSTALL_HINT = "install it with: pip install 'evalkit[hf]' (or pip install transformers)"
 
-MODEL_CLASSES: dict[str, str] = {"clip": "CLIPModel", "siglip": "SiglipModel"}
+MODEL_CLASSES: dict[str, str] = {
+    "clip": "CLIPModel",
+    "siglip": "SiglipModel",
+    "xclip": "XCLIPModel",
+}
 """transformers class of each supported config ``model_type``."""
 
-SUPPORTED = "CLIPModel (CLIP) and SiglipModel (SigLIP, SigLIP 2 fixed-resolution)"
+RESOLVED_CLASSES: dict[str, str] = {"xclip": "evalkit.vlm.hf_xclip.XCLIPResolved"}
+"""The resolved-model class of a ``model_type`` other than :class:`HFResolved` (module and
+class, imported when such a model is resolved)."""
+
+SUPPORTED = (
+    "CLIPModel (CLIP), SiglipModel (SigLIP, SigLIP 2 fixed-resolution) and XCLIPModel (X-CLIP, "
+    "a video model)"
+)
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -436,7 +447,7 @@ def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HF
             for f in sorted(folder.iterdir())
             if f.is_file() and not (random and f.name.startswith(("model.", "pytorch_model")))
         )
-    return HFResolved(
+    return _resolved_class(model_type)(
         name=f"{PREFIX}{repo}" + (f"@{revision}" if revision else "")
         if repo
         else f"{PREFIX}{folder}",
@@ -453,17 +464,27 @@ def resolve_hf(name: str, pretrained: str | None = None, spec: Any = None) -> HF
     )
 
 
+def _resolved_class(model_type: str) -> type[HFResolved]:
+    """:class:`HFResolved`, or the class :data:`RESOLVED_CLASSES` names for ``model_type``."""
+    path = RESOLVED_CLASSES.get(model_type)
+    if path is None:
+        return HFResolved
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
 # -- the backend ----------------------------------------------------------------------------------
 
 
 class HFBackend(Backend):
-    """Hugging Face CLIP and SigLIP models: ``hf:ORG/NAME[@REVISION]`` or ``hf:/path/to/folder``."""
+    """Hugging Face CLIP, SigLIP and X-CLIP models: ``hf:ORG/NAME[@REVISION]`` or
+    ``hf:/path/to/folder``."""
 
     name = "hf"
     prefix = PREFIX
     usage = (
-        "hf:ORG/NAME[@REVISION] or hf:/path/to/save_pretrained/folder (Hugging Face CLIPModel "
-        "or SiglipModel; --pretrained none for random weights; needs pip install 'evalkit[hf]')"
+        "hf:ORG/NAME[@REVISION] or hf:/path/to/save_pretrained/folder (Hugging Face CLIPModel, "
+        "SiglipModel or the video model XCLIPModel; --pretrained none for random weights; needs pip install 'evalkit[hf]')"
     )
 
     def resolve(self, spec: ModelSpec) -> HFResolved:
@@ -486,7 +507,7 @@ class HFBackend(Backend):
 
         rows = known_hf_models()
         return Catalogue(
-            title="Hugging Face CLIP and SigLIP models (✓: in the local Hugging Face cache)",
+            title="Hugging Face CLIP, SigLIP and X-CLIP models (✓: in the local Hugging Face cache)",
             columns=("model", "parameters", "cached"),
             rows=tuple(
                 (
@@ -499,7 +520,7 @@ class HFBackend(Backend):
             cached=tuple(r.cached for r in rows),
             footer=(
                 f"{len(rows)} Hugging Face models, {sum(r.cached for r in rows)} cached here. Any "
-                "CLIPModel or SiglipModel works: evalkit embed DATASET --model hf:ORG/NAME[@REVISION] "
+                "CLIPModel or SiglipModel works (and XCLIPModel, a video model, for windows): evalkit embed DATASET --model hf:ORG/NAME[@REVISION] "
                 "or hf:/path/to/folder (needs pip install 'evalkit[hf]')."
             ),
         )

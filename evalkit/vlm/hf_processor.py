@@ -1,4 +1,4 @@
-"""A Hugging Face CLIP or SigLIP image processor config as the engine's preprocessing config
+"""A Hugging Face CLIP, SigLIP or VideoMAE (X-CLIP) image processor config as the engine's preprocessing config
 (:class:`~evalkit.vlm.preprocess.BatchPreprocessor`): resize of the short side then a centre
 crop (CLIP), or a squash resize (SigLIP); rescale by 1/255; mean and std. Anything else is
 refused with one sentence, never approximated."""
@@ -36,9 +36,22 @@ _PROCESSOR_DEFAULTS: dict[str, dict[str, Any]] = {
         "image_mean": [0.5, 0.5, 0.5],
         "image_std": [0.5, 0.5, 0.5],
     },
+    "videomae": {
+        "do_resize": True,
+        "size": {"shortest_edge": 224},
+        "resample": 2,
+        "do_center_crop": True,
+        "crop_size": {"height": 224, "width": 224},
+        "do_rescale": True,
+        "rescale_factor": 1 / 255,
+        "do_normalize": True,
+        "image_mean": [0.5, 0.5, 0.5],
+        "image_std": [0.5, 0.5, 0.5],
+    },
 }
-"""The class defaults of ``CLIPImageProcessor`` and ``SiglipImageProcessor`` (what a config's
-missing keys mean)."""
+"""The class defaults of ``CLIPImageProcessor``, ``SiglipImageProcessor`` and
+``VideoMAEImageProcessor`` (X-CLIP's, applied to every frame of a video) — what a config's
+missing keys mean."""
 
 _PROCESSOR_CLASSES = {
     "CLIPImageProcessor": "clip",
@@ -48,6 +61,10 @@ _PROCESSOR_CLASSES = {
     "SiglipImageProcessor": "siglip",
     "SiglipImageProcessorFast": "siglip",
     "SiglipImageProcessorPil": "siglip",
+    "VideoMAEImageProcessor": "videomae",
+    "VideoMAEImageProcessorFast": "videomae",
+    "VideoMAEImageProcessorPil": "videomae",
+    "VideoMAEFeatureExtractor": "videomae",
 }
 _IGNORED_KEYS = {
     "image_processor_type",
@@ -80,8 +97,8 @@ def processor_to_preprocess(cfg: Mapping[str, Any], model_type: str, where: str)
 
     cls = cfg.get("image_processor_type") or cfg.get("feature_extractor_type")
     family = _PROCESSOR_CLASSES.get(str(cls), None) if cls else model_type
-    if family is None:
-        raise refuse(f"is a {cls}")
+    if family not in _PROCESSOR_DEFAULTS:
+        raise refuse(f"is a {cls or 'processor of no known class'}")
     known = set(_PROCESSOR_DEFAULTS[family]) | _IGNORED_KEYS
     odd = sorted(k for k, v in cfg.items() if k not in known and v not in (None, False, 0, [], {}))
     if odd:

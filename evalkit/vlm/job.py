@@ -23,6 +23,8 @@ from evalkit.progress import progress_bar as _bar
 from evalkit.vlm.backend import ResolvedModel
 from evalkit.vlm.cache import EmbeddingCache
 from evalkit.vlm.embedder import ImageEmbedder, Message
+from evalkit.vlm.window_cache import dataset_windows, embedding_cache
+from evalkit.vlm.windows import WindowSpec
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class EmbedJob:
     :param shard_frames: frames per cache shard: the one asked for (``None``: the default) until
         :meth:`planned`, then the cache's.
     :param shards: the shards to embed (set by :meth:`planned`).
+    :param window: embed the window of these frames and stride ending at every frame (a video
+        model's), instead of every frame; ``None``: single frames.
     """
 
     dataset: Path
@@ -69,6 +73,11 @@ class EmbedJob:
     devices: tuple[str, ...] = ()
     shard_frames: int | None = None
     shards: tuple[int, ...] = ()
+    window: WindowSpec | None = None
+
+    def cache(self, ds: Dataset) -> EmbeddingCache:
+        """The cache this job fills (of frames, or of windows)."""
+        return embedding_cache(ds, self.model, self.precision, self.window)
 
     def planned(self, shard_frames: int, shards: Sequence[int]) -> EmbedJob:
         """This job with the cache's shard size and the shards it still lacks."""
@@ -126,10 +135,11 @@ def embed_shards(
     """Embed the job's shards with a loaded embedder and store each one as it is finished."""
     frames = ds.frames
     ranges = job.ranges
+    windows = None if job.window is None else dataset_windows(ds, job.window)
     for index in job.shards:
         a, b = ranges[index]
         out = np.empty((b - a, embedder.embed_dim), dtype=np.float32)
-        for i, j, emb in embedder.iter_batches(frames, a, b):
+        for i, j, emb in embedder.iter_batches(frames, a, b, windows):
             out[i - a : j - a] = emb.cpu().numpy()
             on_frames(j - i)
         cache.write_shard(index, out)

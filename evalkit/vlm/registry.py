@@ -63,8 +63,10 @@ class BuiltinBackend:
 BUILTIN_BACKENDS = (
     BuiltinBackend("open_clip", None, "evalkit.vlm.open_clip_backend"),
     BuiltinBackend("hf", "hf:", "evalkit.vlm.hf_models"),
+    BuiltinBackend("avg", "avg:", "evalkit.vlm.frame_average"),
 )
-"""The built-in backends: open_clip for bare names, Hugging Face for ``hf:``."""
+"""The built-in backends: open_clip for bare names, Hugging Face for ``hf:`` (CLIP, SigLIP, and
+the video model X-CLIP), frame averaging of an image model for ``avg:``."""
 
 
 class BackendError(ModelError):

@@ -15,7 +15,6 @@ import torch.multiprocessing as mp
 
 from evalkit.data.store import Dataset
 from evalkit.errors import EvalkitError
-from evalkit.vlm.cache import EmbeddingCache
 from evalkit.vlm.devices import cpu_count
 from evalkit.vlm.embedder import Message
 from evalkit.vlm.job import EmbedJob, embed_shards
@@ -36,7 +35,7 @@ def worker_main(worker: int, job: EmbedJob, threads: int, messages: Any) -> None
     try:
         torch.set_num_threads(max(1, threads))
         ds = Dataset(job.dataset)
-        cache = EmbeddingCache(ds, job.model, job.precision)
+        cache = job.cache(ds)
         embedder = job.embedder(lambda text: messages.put(Note(worker, text)))
         messages.put(Ready(worker, time.time()))
         embed_shards(job, embedder, ds, cache, lambda n: messages.put(Progress(worker, n)))

@@ -7,9 +7,9 @@ import warnings
 import pytest
 from helpers_epic import write_reward_module
 
-from evalkit.cli._common import MIN_INTERVAL_EPISODES, warn_few_episodes
 from evalkit.data.sweeps import collect_sweep
 from evalkit.errors import FewEpisodesWarning
+from evalkit.pipeline.inputs import MIN_INTERVAL_EPISODES, warn_few_episodes
 
 
 def test_the_warning_needs_an_interval_and_few_episodes():

@@ -63,7 +63,7 @@ def test_os_errors_that_are_not_about_a_place_keep_their_traceback():
 
 
 def test_epic_on_a_read_only_dataset_prints_without_saving(cli, sweep, tmp_path, monkeypatch):
-    import evalkit.cli.epic as epic_cli
+    import evalkit.pipeline.epic_request as epic_cli
 
     monkeypatch.chdir(tmp_path)
     module = write_reward_module(tmp_path, "paths_rewards")

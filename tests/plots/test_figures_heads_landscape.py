@@ -4,6 +4,7 @@ sweep's cached embeddings, its scaling point equals the goal EPIC of those rewar
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -136,3 +137,15 @@ def test_histogram_axis_is_labelled_by_reward_kind():
         "head score",
         "prototype reward",
     ]
+
+
+def test_a_landscape_of_a_box_dataset_warns_that_other_variables_vary(tmp_path):
+    from helpers_envs import small_sweep
+
+    box = small_sweep("cartpole", tmp_path / "datasets", n=12, spacing="box", seed=1).dataset
+    with pytest.warns(UserWarning, match="--spacing box.*pole angle"):
+        landscape_data(box, "cartpole", TINY, [0.0], devices="cpu")
+    grid = small_sweep("cartpole", tmp_path / "datasets", n=12).dataset
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a sweep draws without the warning
+        landscape_data(grid, "cartpole", TINY, [0.0], devices="cpu")

@@ -1,0 +1,166 @@
+"""The window reward kind: Definition 1 on the window of frames ending at each step.
+
+``--reward window:K:S:MODEL`` (e.g. ``window:8:2:avg:ViT-B-32:laion2b_s34b_b79k``,
+``window:8:1:hf:microsoft/xclip-base-patch32``): the reward of step ``t`` is Definition 1
+with the video model's embedding of the window of ``K`` frames, stride ``S``, ending at ``t``
+(:mod:`evalkit.vlm.windows`: the first steps repeat the episode's first frame), and the task's
+goal and baseline prompts, for each α. A model that conditions its text embeddings on the
+video (X-CLIP) gives a goal and a baseline direction per window — its own conditioned
+embeddings, never the unconditioned text features; frame averaging gives the same for every
+window.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+
+import numpy as np
+
+from evalkit.data.store import Dataset
+from evalkit.errors import EvalkitError, RewardError
+from evalkit.fileio import digest
+from evalkit.pipeline.reward_kinds import RewardContext, RewardKind, register_reward_kind
+from evalkit.rewards import DEFAULT_ALPHAS, check_alphas
+from evalkit.tasks import get_task
+
+if TYPE_CHECKING:
+    from evalkit.pipeline.sources import RewardSource
+
+
+def window_rewards(
+    video: np.ndarray, goal: np.ndarray, baseline: np.ndarray, alphas: Sequence[float]
+) -> np.ndarray:
+    """Definition 1 with a goal and a baseline per row: ``(n, len(alphas))``.
+
+    ``R = 1 − ½‖α·proj + (1 − α)·s − g‖²`` with ``proj`` the projection of ``s`` on the line
+    through ``b`` and ``g`` (all rows unit vectors; computed in float64).
+
+    :param video: ``(n, d)`` unit window embeddings.
+    :param goal: ``(n, d)`` unit goal directions, one per window.
+    :param baseline: ``(n, d)`` unit baseline directions, one per window.
+    :param alphas: regularisation strengths.
+    :raises RewardError: a goal equals its baseline while some α > 0.
+    """
+    s, g, b = (np.asarray(x, dtype=np.float64) for x in (video, goal, baseline))
+    a = check_alphas(alphas)
+    d = g - b
+    dd = np.einsum("nd,nd->n", d, d)
+    if np.any(a != 0) and np.any(dd == 0):
+        raise RewardError(
+            "A window's goal and baseline embeddings are identical, so the line between them "
+            "(Definition 1) is undefined for α > 0; use another baseline prompt or α = 0."
+        )
+    t = np.einsum("nd,nd->n", s - b, d) / np.where(dd == 0, 1.0, dd)
+    proj = b + t[:, None] * d
+    out = np.empty((len(s), len(a)))
+    for j, alpha in enumerate(a):
+        v = alpha * proj + (1 - alpha) * s - g
+        out[:, j] = 1.0 - 0.5 * np.einsum("nd,nd->n", v, v)
+    return out
+
+
+class VideoModelReward(RewardKind):
+    """What the rewards of a named video model share: read by their prefix, named by their
+    canonical string, their model their own (subclasses are dataclasses with ``model`` and
+    ``alphas``)."""
+
+    model: str
+    alphas: tuple[float, ...]
+    prefix: ClassVar[str]
+
+    @classmethod
+    def accepts(cls, text: str, context: RewardContext) -> bool:
+        return text.startswith(cls.prefix)
+
+    def series(self) -> str:
+        return self.label()
+
+    def command_options(self, model: str, pretrained: str, alphas: Sequence[float]) -> str:
+        return f"--reward {shlex.quote(self.canonical)}"
+
+    def own_weights(self) -> tuple[str, str | None] | None:
+        return self.model, None
+
+    def source(
+        self, values: np.ndarray, resolved: Any, identity: str, goal: str, baseline: str
+    ) -> RewardSource:
+        """The rewards ``values`` of ``resolved`` (the model), with their identity: the
+        model's ``identity`` and the goal and baseline (prompts, or what stands for them)."""
+        from evalkit.pipeline.sources import RewardSource, clip_identity
+
+        return RewardSource(
+            reward=self,
+            values=values,
+            alphas=tuple(self.alphas),
+            model=self.model,
+            pretrained=str(resolved.spec.pretrained or "") if resolved.spec else "",
+            model_identity=identity,
+            random_weights=resolved.random_weights,
+            identity=clip_identity(identity, (goal,), (baseline,)),
+        )
+
+
+@dataclass(frozen=True)
+class WindowReward(VideoModelReward):
+    """Definition 1 on windows of ``frames`` frames, ``stride`` steps apart, by a video model."""
+
+    frames: int = 1
+    stride: int = 1
+    model: str = ""
+    alphas: tuple[float, ...] = tuple(DEFAULT_ALPHAS)
+
+    name: ClassVar[str] = "window"
+    title: ClassVar[str] = "window"
+    embeds: ClassVar[bool] = True
+    own_model: ClassVar[bool] = True
+    prefix: ClassVar[str] = "window:"
+
+    @classmethod
+    def parse(cls, text: str, context: RewardContext) -> WindowReward:
+        from evalkit.vlm.windows import WindowSpec
+
+        k, _, rest = text[len(cls.prefix) :].partition(":")
+        s, _, model = rest.partition(":")
+        if not (k.isdigit() and s.isdigit() and model.strip()):
+            raise EvalkitError(
+                f"A window reward is window:FRAMES:STRIDE:MODEL (e.g. window:8:2:avg:ViT-B-32), not {text!r}."
+            )
+        spec = WindowSpec(int(k), int(s))  # refuses 0
+        return cls(spec.frames, spec.stride, model.strip(), tuple(float(a) for a in context.alphas))
+
+    @property
+    def canonical(self) -> str:
+        return f"{self.prefix}{self.frames}:{self.stride}:{self.model}"
+
+    def label(self, model: str = "") -> str:
+        return f"{self.model}, window of {self.frames} (stride {self.stride})"
+
+    def dataset_rewards(self, dataset: Dataset, task: str, **embed: Any) -> RewardSource:
+        from evalkit.vlm.devices import parse_devices
+        from evalkit.vlm.embedder import ImageEmbedder
+        from evalkit.vlm.engine import embed_dataset
+        from evalkit.vlm.models import resolve
+        from evalkit.vlm.window_cache import WindowEmbeddingCache, dataset_windows
+        from evalkit.vlm.windows import WindowSpec
+
+        t = get_task(task)
+        prompts = [t.goal_prompt, t.baseline_prompt]
+        resolved = resolve(self.model)
+        window = WindowSpec(self.frames, self.stride)
+        run = embed_dataset(dataset, resolved, window=window, **embed)
+        cache = WindowEmbeddingCache(dataset, resolved, run.precision, window)
+
+        def compute(todo: list[str]) -> np.ndarray:
+            device = parse_devices(embed.get("devices", "auto"))[0]  # one device is enough
+            with ImageEmbedder(resolved, device, run.precision, embed.get("batch_size")) as e:
+                return e.embed_window_texts(dataset.frames, dataset_windows(dataset, window), todo)
+
+        texts = cache.window_texts(prompts, compute)
+        values = window_rewards(run.values, texts[:, 0], texts[:, 1], self.alphas)
+        identity = digest(str(cache.key), str(self.frames), str(self.stride))
+        return self.source(values, resolved, identity, prompts[0], prompts[1])
+
+
+register_reward_kind(WindowReward)

@@ -14,13 +14,16 @@ import typer
 
 from evalkit.cli._app import app, console
 from evalkit.cli._common import (
+    BATCH_SIZE,
+    CONFIDENCE,
+    DEVICES,
+    MODEL,
+    PRETRAINED,
     ROOT_OPTION,
     check_bootstrap,
     check_out_path,
-    embed_options,
     parse_alphas,
     seed_option,
-    task_dataset,
 )
 from evalkit.errors import EvalkitError
 from evalkit.text import fixed
@@ -40,19 +43,13 @@ def confusion_command(
         "--datasets",
         help="Comma-separated datasets, one per task in the same order: each holds its task's episodes (e.g. metaworld-drawer-open,metaworld-drawer-close).",
     ),
-    model: str = typer.Option(
-        ..., "--model", "-m", help="open_clip model, e.g. ViT-B-32 (or evalkit-tiny-vit)."
-    ),
-    pretrained: Optional[str] = typer.Option(
-        None,
-        "--pretrained",
-        help="Weights: an open_clip tag, a checkpoint path, or 'none' for random weights.",
-    ),
+    model: str = MODEL(default=...),
+    pretrained: Optional[str] = PRETRAINED(),
     alpha: str = typer.Option("0", "--alpha", help="α of goal-baseline regularisation (one)."),
     bootstrap: int = typer.Option(
         2000, "--bootstrap", min=100, help="Bootstrap resamples over episodes (at least 100)."
     ),
-    confidence: float = typer.Option(0.95, "--confidence", help="Interval coverage, in (0, 1)."),
+    confidence: float = CONFIDENCE(),
     seed: int = seed_option(0, "Seed of the bootstrap."),
     figure: Optional[Path] = typer.Option(
         None,
@@ -60,12 +57,8 @@ def confusion_command(
         help="Write the matrix figure here (.png, .svg or .pdf; no suffix: PNG and SVG).",
     ),
     root: Optional[Path] = ROOT_OPTION,
-    devices: Optional[str] = typer.Option(
-        None, "--devices", help="Devices for embedding, e.g. cuda:0 or cpu."
-    ),
-    batch_size: Optional[int] = typer.Option(
-        None, "--batch-size", min=1, help="Embedding batch size."
-    ),
+    devices: Optional[str] = DEVICES(),
+    batch_size: Optional[int] = BATCH_SIZE(),
 ) -> None:
     """Instruction confusion: every task's episodes scored under every task's prompt (mean reward per episode).
 
@@ -75,6 +68,7 @@ def confusion_command(
     from rich.table import Table
 
     from evalkit.pipeline.confusion import dataset_confusion
+    from evalkit.pipeline.inputs import EmbedSettings, task_dataset
     from evalkit.pipeline.reward_kinds import RewardContext, model_rewards
 
     task_names, dataset_names = _names(tasks), _names(datasets)
@@ -98,7 +92,7 @@ def confusion_command(
         n_bootstrap=bootstrap,
         confidence=confidence,
         seed=seed,
-        **embed_options(devices, batch_size),
+        **EmbedSettings(devices, batch_size).options(),
     )
     res = run.result
     out = console()

@@ -118,9 +118,10 @@ class PanelRow:
 
 
 def panel_inputs(frames: int, episodes: int, columns: int, seed: int = 0) -> dict:
-    """Synthetic inputs for every metric: rewards, labels, episodes, a progress variable and a
-    ground-truth reward (frames of an episode in time order)."""
+    """Synthetic inputs for every metric: rewards, labels, episodes, a progress variable, a
+    ground-truth reward (frames of an episode in time order) and an episode quality (three tiers)."""
     rewards, labels, ep = synthetic(frames, episodes, columns, seed)
+    labels = labels & (np.asarray(ep) % 5 != 0)  # some episodes never reach the goal
     rng = np.random.default_rng(seed + 1)
     progress = labels + rng.normal(size=frames)
     gt = labels + 0.1 * rng.normal(size=frames)
@@ -130,6 +131,7 @@ def panel_inputs(frames: int, episodes: int, columns: int, seed: int = 0) -> dic
         "episodes": ep,
         "progress": progress,
         "gt_rewards": gt,
+        "quality": np.asarray(ep) % 3 / 2,
     }
 
 

@@ -293,6 +293,10 @@ def _print_panel(run, confidence: float) -> None:
             escape(r.method),
         )
     console().print(table)
+    for note in dict.fromkeys(
+        f"{r.name}: {r.note}" if r.name else r.note for r in results if r.note
+    ):
+        console().print(escape(note), highlight=False)
     if run.saved_to is not None and not run.results:
         console().print(escape(f"Saved to {run.saved_to}"))
 

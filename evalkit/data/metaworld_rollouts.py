@@ -9,7 +9,7 @@ variations each:
 - the **random** tier: uniformly random actions (ε = 1).
 
 Every frame (the state after the step's action) is stored with its episode's ``tier`` and
-``epsilon``, the ``variation``, the action, Meta-World's reward (``reward_env``), its ``success``
+``epsilon``, the ``variation``, the action, Meta-World's reward (``reward_env``, also ``gt_reward``: the ground truth of ERC), its ``success``
 flag (the goal label of the task's rule), ``progress`` (the reward normalised to [0, 1]: the
 progress variable of the rank metrics) and the joint state (``qpos_i``, ``qvel_j``). Episode
 ``k`` of a tier uses task variation ``k`` and an action stream seeded by ``(seed, tier, k)``, so
@@ -28,7 +28,13 @@ import pandas as pd
 from evalkit.data.poses import map_jobs
 from evalkit.data.store import check_dataset_size, check_root, collect_into, resolve_root
 from evalkit.envs.family import get_family
-from evalkit.envs.metaworld_env import DEFAULT_CAMERA, MT10, check_camera, check_task
+from evalkit.envs.metaworld_env import (
+    DEFAULT_CAMERA,
+    MAX_REWARD,
+    MT10,
+    check_camera,
+    check_task,
+)
 from evalkit.errors import EvalkitError
 
 DEFAULT_EPSILONS = (0.1, 0.3, 0.6)
@@ -37,9 +43,6 @@ DEFAULT_EPSILONS = (0.1, 0.3, 0.6)
 DEFAULT_STEPS = 150
 """Steps per episode by default (Meta-World's expert policies finish the MT10 tasks in fewer;
 Meta-World's own limit is 500)."""
-
-MAX_REWARD = 10.0
-"""Meta-World v3's dense reward lies in [0, 10]; ``progress`` is the reward divided by this."""
 
 
 def tier_of(epsilon: float) -> str:
@@ -117,6 +120,7 @@ def run_episode(job: EpisodeJob) -> tuple[np.ndarray, list[dict[str, Any]]]:
                 "reward_env": reward,
                 "success": float(info["success"]),
                 "progress": reward / MAX_REWARD,
+                "gt_reward": reward,
             }
             row.update({f"action_{i}": float(a) for i, a in enumerate(action)})
             row.update(env.get_state())

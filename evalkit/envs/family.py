@@ -236,10 +236,15 @@ class Family:
     :param training: training settings (``None``: ``evalkit train`` refuses).
     :param variants: render variants, each a boolean keyword argument of the environment.
     :param seed_kwarg: environment keyword argument that receives a dataset's seed (textures).
+    :param task_kwarg: environment keyword argument that receives the task's name in training
+        (one environment per task, as Meta-World's; ``None``: the task is only a reward).
     :param env_return_is_ground_truth: whether the environment's own reward is the task's
         ground truth (the humanoid's is locomotion, not the task).
     :param progress: how far a state is towards the goal, as an expression of state columns
         (``-abs(angle)``; see :meth:`progress_values`) for the rank metrics (``None``: none).
+    :param quality: the quality of a frame's episode (higher is better), as an expression of state
+        columns (``1 - epsilon`` for graded datasets), for the policy-ranking metrics (``None``:
+        none).
     :param title: the environment's name in prose (``CartPole``; default: :attr:`name`).
     :param description: one line for listings.
     """
@@ -260,8 +265,10 @@ class Family:
     training: TrainingSettings | None = None
     variants: tuple[Variant, ...] = ()
     seed_kwarg: str | None = None
+    task_kwarg: str | None = None
     env_return_is_ground_truth: bool = True
     progress: str | None = None
+    quality: str | None = None
     title: str = ""
     description: str = ""
 
@@ -347,6 +354,10 @@ class Family:
             )
         return self.success
 
+    def task_env_kwargs(self, task: str) -> dict[str, Any]:
+        """Keyword arguments that make the environment of ``task`` (see :attr:`task_kwarg`)."""
+        return {} if self.task_kwarg is None else {self.task_kwarg: task}
+
     def require_training(self) -> TrainingSettings:
         """The training settings, or a clear error (never another family's)."""
         if self.training is None:
@@ -364,7 +375,20 @@ class Family:
         :raises EvalkitError: no expression and the family has none, or one that cannot be
             computed from the table.
         """
-        return progress_values(states, expression or self.progress, self.name)
+        return progress_values(states, expression or self.progress, self.name, hint=PROGRESS_HINT)
+
+    def state_values(
+        self, attribute: str, states: Any, expression: str | None = None, hint: str = ""
+    ) -> np.ndarray:
+        """A per-frame variable the family names by an expression of state columns (its
+        ``progress`` or ``quality`` attribute), or ``expression`` instead.
+
+        :param hint: appended to the message when the family names none (how to name one).
+        :raises EvalkitError: the family names none, or the expression does not compute.
+        """
+        return progress_values(
+            states, expression or getattr(self, attribute), self.name, attribute, hint
+        )
 
     def env_class(self) -> type:
         """The environment class (imported from a ``"module:Class"`` entry point), checked
@@ -385,27 +409,39 @@ class Family:
         return gym.make(self.env_id, **kwargs)
 
 
-def progress_values(states: Any, expression: str | None, family: str = "") -> np.ndarray:
+PROGRESS_HINT = (
+    "; name one with --progress COLUMN or an expression of state columns such as '-abs(angle)'"
+)
+
+
+def progress_values(
+    states: Any,
+    expression: str | None,
+    family: str = "",
+    what: str = "progress",
+    hint: str = PROGRESS_HINT,
+) -> np.ndarray:
     """An expression of state columns evaluated on a state table (pandas ``DataFrame.eval``:
-    column names, numbers, + − * / **, ``abs``, comparisons), one finite number per row."""
+    column names, numbers, + − * / **, ``abs``, comparisons), one finite number per row.
+
+    :param what: the variable's name in messages (``progress``, ``quality``).
+    :param hint: appended to the message when there is no expression (how to name one).
+    """
     if not expression:
-        raise EvalkitError(
-            f"The family {family!r} has no progress variable; name one with --progress COLUMN or an "
-            "expression of state columns such as '-abs(angle)'."
-        )
+        raise EvalkitError(f"The family {family!r} has no {what} variable{hint}.")
     try:
         values = states.eval(expression, engine="python")
     except Exception as exc:  # the user's expression: say what is wrong in one sentence
         columns = ", ".join(map(str, states.columns))
         raise EvalkitError(
-            f"The progress {expression!r} cannot be computed from the state columns ({columns}): {exc}."
+            f"The {what} {expression!r} cannot be computed from the state columns ({columns}): {exc}."
         ) from None
     try:
         out = np.asarray(values, dtype=float).reshape(-1)
     except (TypeError, ValueError):  # e.g. a quoted string: text, not numbers
         out = np.array([np.nan])
     if out.shape != (len(states),) or not np.all(np.isfinite(out)):
-        raise EvalkitError(f"The progress {expression!r} must give one finite number per frame.")
+        raise EvalkitError(f"The {what} {expression!r} must give one finite number per frame.")
     return out
 
 

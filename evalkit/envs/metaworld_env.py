@@ -70,6 +70,9 @@ CAMERA_TURN: Mapping[str, int] = {
 table at the bottom); the corner cameras' axes point down in Meta-World's model."""
 
 DEFAULT_SIZE = 128
+
+MAX_REWARD = 10.0
+"""Meta-World v3's dense reward lies in [0, 10]; ``progress`` is the reward divided by this."""
 VARIATIONS_PER_SEED = 50
 """Task variations ``metaworld.MT1`` draws for one seed."""
 
@@ -175,6 +178,7 @@ class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
         self.observation_space = self._inner.observation_space
         self.action_space = self._inner.action_space
         self._renderer: Any = None
+        self._success = self._progress = 0.0
 
     @property
     def max_path_length(self) -> int:
@@ -183,13 +187,27 @@ class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        self._success = self._progress = 0.0
         return self._inner.reset()
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self._inner.step(
             np.asarray(action, dtype=np.float32)
         )
+        self._success = float(info.get("success", 0.0))
+        self._progress = float(reward) / MAX_REWARD
         return obs, float(reward), terminated, truncated, info
+
+    def state_row(self) -> dict[str, float]:
+        """The joint state with the columns the family's goal rule and progress variable read
+        (``task_id``, the last step's ``success`` flag and ``progress``, its reward / 10), as a
+        training run records every step."""
+        return {
+            **self.get_state(),
+            "task_id": float(MT10.index(self.task)),
+            "success": self._success,
+            "progress": self._progress,
+        }
 
     def render_frame(self) -> np.ndarray:
         """The current state as ``uint8 (height, width, 3)``, the right way up."""

@@ -5,7 +5,8 @@ made only when needed: neither MuJoCo nor ``metaworld`` is imported here, so eva
 without the ``metaworld`` extra (``pip install 'evalkit[metaworld]'``) until a Meta-World
 environment is made. Each task's goal label is the environment's ``success`` flag, stored per
 frame by ``evalkit collect metaworld`` (:mod:`evalkit.data.metaworld_rollouts`), and its progress
-variable the dense reward normalised to [0, 1].
+variable the dense reward normalised to [0, 1]; an episode's quality (policy ranking) is
+``1 − ε`` of its tier (expert 1, ε-noisy, random 0).
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.envs.family import Family, FamilyTask, SuccessCriterion, register_family
+from evalkit.envs.family import (
+    Family,
+    FamilyTask,
+    SuccessCriterion,
+    TrainingSettings,
+    register_family,
+)
 from evalkit.envs.metaworld_env import DEFAULT_CAMERA, MT10
 
 BASELINE = "a robot arm and a table"
@@ -74,6 +81,34 @@ HALF_OF_STEPS = SuccessCriterion(
 )
 """The paper's stricter criterion, for comparison."""
 
+TRAINING = TrainingSettings(
+    "continuous",
+    "sac",
+    steps=1_000_000,
+    checkpoint_every=50_000,
+    algo_kwargs={
+        "sac": {
+            "learning_rate": 3e-4,
+            "buffer_size": 1_000_000,
+            "batch_size": 1280,
+            "learning_starts": 500,
+            "train_freq": 500,
+            "gradient_steps": 500,
+            "tau": 5e-3,
+            "gamma": 0.99,
+            "policy_kwargs": {"net_arch": [400, 400]},
+        }
+    },
+)
+"""SAC as Meta-World's own benchmark runs it: the MT10 SAC baseline of Yu et al. (2019), in garage
+(``src/garage/examples/torch/mtsac_metaworld_mt10.py`` and :class:`garage.torch.algos.MTSAC`'s
+defaults): two hidden layers of 400 units for the policy and both Q-functions, learning rate
+3·10⁻⁴, a replay buffer of 10⁶ transitions, batches of 1 280 transitions, γ = 0.99, τ = 5·10⁻³,
+one gradient step per environment step (taken as 500 after every 500-step episode, as garage
+samples one episode per task and iteration), and learning from the first full episode on.
+The step budget is evalkit's: the benchmark runs 5·10⁸ steps over ten tasks (5·10⁷ per task);
+10⁶ steps is the usual single-task budget of the vision-reward work built on Meta-World."""
+
 METAWORLD = register_family(
     Family(
         name="metaworld",
@@ -85,7 +120,10 @@ METAWORLD = register_family(
         default_rule=SUCCESS_RULE,
         tasks=TASKS,
         success=REACHED,
+        training=TRAINING,
+        task_kwarg="task",
         progress="progress",
+        quality="1 - epsilon",
         title="Meta-World",
         description=f"Meta-World MT10 robot-arm tasks (camera {DEFAULT_CAMERA}); "
         "goal = the environment's success flag",

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from evalkit.metrics import builtin as _builtin  # noqa: F401 (registers the built-in metrics)
 from evalkit.metrics.options import CI_METHODS, NO_INTERVAL, BootstrapOptions, bootstrap_iv
 from evalkit.metrics.registry import (
+    FAMILY_NEEDS,
     METRICS,
     NEEDS,
     Lazy,
@@ -124,6 +125,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CI_METHODS",
     "METRICS",
+    "FAMILY_NEEDS",
     "NEEDS",
     "NO_INTERVAL",
     "BootstrapOptions",

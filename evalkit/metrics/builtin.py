@@ -15,6 +15,8 @@ _COMPUTATIONS = "evalkit.metrics.computations"
 _GOAL_DETECTION = Lazy(f"{_COMPUTATIONS}:GOAL_DETECTION")
 _RANK_AGREEMENT = Lazy(f"{_COMPUTATIONS}:RANK_AGREEMENT")
 _TWO_CLASSES = Lazy("evalkit.metrics.goal:two_label_classes")
+_POLICY_RANKING = Lazy("evalkit.metrics.policy_ranking:panel_policy_ranking")
+_RANKING_CHECK = Lazy("evalkit.metrics.policy_ranking:ranking_check")
 
 _NO_ORDER = {"reference": 0.0, "reference_label": "no order (0)"}
 _UNCORRELATED = {"reference": 0.0, "reference_label": "uncorrelated (0)"}
@@ -80,6 +82,22 @@ BUILTIN_METRICS = (
             ResultRow("erc_spearman", "ERC, Spearman", True, **_UNCORRELATED),
         ),
         Lazy(f"{_COMPUTATIONS}:erc_check"),
+    ),
+    Metric(
+        "rank_quality",
+        ("quality", "episodes"),
+        "policy ranking: Kendall τ-b of episode returns with episode quality (expert > noisy > random)",
+        _POLICY_RANKING,
+        (ResultRow("rank_quality", "Kendall τ-b, return vs quality", True, **_NO_ORDER),),
+        _RANKING_CHECK,
+    ),
+    Metric(
+        "rank_success",
+        ("labels", "episodes"),
+        "policy ranking: Kendall τ-b of episode returns with success (a goal frame in the episode)",
+        _POLICY_RANKING,
+        (ResultRow("rank_success", "Kendall τ-b, return vs success", True, **_NO_ORDER),),
+        _RANKING_CHECK,
     ),
 )
 """The built-in metrics, in panel order."""

@@ -32,6 +32,8 @@ class MetricResult:
     :ivar name: which reward column this is (e.g. ``"alpha=0.5"``), if named.
     :ivar details: metric-specific counts and values (e.g. ``n_goal``, ``n_constant_episodes``,
         EPIC's ``rho``), documented by each metric.
+    :ivar note: what a reader should know about the estimate, in one sentence (e.g. how many
+        episodes VOC left out and why), or ``""``.
     """
 
     metric: str
@@ -47,6 +49,7 @@ class MetricResult:
     seed: int
     name: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
 
     @property
     def available(self) -> bool:

@@ -43,6 +43,7 @@ def check_available(
     progress: np.ndarray | None = None,
     episodes: np.ndarray | None = None,
     gt_rewards: np.ndarray | None = None,
+    quality: np.ndarray | None = None,
 ) -> str | None:
     """Why ``metric`` is not defined on these inputs, in one sentence, or ``None`` when it is.
 
@@ -56,6 +57,7 @@ def check_available(
         progress=progress,
         episodes=episodes,
         gt_rewards=gt_rewards,
+        quality=quality,
     )
     return get_metric(metric).unavailable(inputs)
 
@@ -67,6 +69,7 @@ def metric_panel(
     progress: np.ndarray | None = None,
     episodes: np.ndarray | None = None,
     gt_rewards: np.ndarray | None = None,
+    quality: np.ndarray | None = None,
     weights: np.ndarray | None = None,
     metrics: str | Sequence[str] = ("epic",),
     bootstrap: BootstrapOptions = BootstrapOptions(),
@@ -80,6 +83,7 @@ def metric_panel(
     :param progress: progress variable per frame (spearman, kendall).
     :param episodes: episode id per frame: the bootstrap's unit (all), required by voc and erc.
     :param gt_rewards: ground-truth reward per frame (erc).
+    :param quality: the quality of each frame's episode, higher is better (rank_quality).
     :param weights: frame weights ``≥ 0`` (integers = repeated rows; voc and erc only drop zeros).
     :param metrics: registered names (:func:`~evalkit.metrics.registry.metric_names`),
         ``"all"``, or a comma-separated string.
@@ -101,6 +105,7 @@ def metric_panel(
         progress=progress,
         episodes=episodes,
         gt_rewards=gt_rewards,
+        quality=quality,
         weights=weights,
         names=names,
     )

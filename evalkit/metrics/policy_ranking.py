@@ -16,6 +16,7 @@ undefined are left out, and how many is reported.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -131,3 +132,104 @@ def policy_ranking(
         "quality": kendall_ranking(returns, tier_quality(epsilon), "quality", **options),
         "success": kendall_ranking(returns, np.asarray(success, dtype=float), "success", **options),
     }
+
+
+# -- as registered metrics (``rank_quality``, ``rank_success``) -----------------------------------
+
+RANKING_DEFINITION = (
+    "Kendall τ-b of the per-episode reward return with the episode's {what} "
+    "(percentile bootstrap over episodes; resamples where τ-b is undefined left out)"
+)
+"""How a policy-ranking result was computed, in words (``{what}``: quality or success)."""
+
+
+def episode_targets(metric: str, inputs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The episodes' target of ``metric`` on the panel's inputs (positive-weight frames).
+
+    ``rank_quality``: the mean quality of the episode's frames; ``rank_success``: 1 when a frame
+    of the episode is labelled goal (Meta-World's "reached the success flag"), else 0.
+
+    :return: ``(episode index per kept frame, keep mask, target per episode)``.
+    """
+    w = np.ones(len(inputs.rewards)) if inputs.weights is None else np.asarray(inputs.weights)
+    keep = w > 0
+    _, inverse = np.unique(np.asarray(inputs.episodes)[keep], return_inverse=True)
+    inverse = inverse.ravel()
+    if metric == "rank_quality":
+        q = np.asarray(inputs.quality, dtype=float)[keep]
+        target = np.bincount(inverse, weights=q) / np.bincount(inverse)
+    else:
+        goal = np.asarray(inputs.labels, dtype=float)[keep]
+        target = (np.bincount(inverse, weights=goal) > 0).astype(float)
+    return inverse, keep, target
+
+
+TARGET_OF = {"rank_quality": "quality", "rank_success": "success"}
+
+
+def ranking_check(metric: Any, inputs: Any) -> str | None:
+    """Why ``metric`` (policy ranking) is undefined: fewer than two episodes, episodes of one
+    frame each (a sweep of states, not rollouts), or every episode has the same quality (one
+    tier) or the same success."""
+    what = TARGET_OF[metric.name]
+    inverse, _, target = episode_targets(metric.name, inputs)
+    if len(target) == len(inverse):
+        return f"The metric {metric.name} ranks rollouts by their return, and every episode has one frame."
+    if len(target) < 2:
+        return f"The metric {metric.name} ranks episodes and needs at least two; there is {len(target)}."
+    if np.ptp(target) == 0:
+        return f"The metric {metric.name} is undefined: every episode has the same {what} ({target[0]:g})."
+    return None
+
+
+def panel_policy_ranking(metrics: Sequence[Any], inputs: Any, bootstrap: Any) -> list[Any]:
+    """τ-b of every reward column's episode returns with each chosen metric's target; a column
+    whose returns are all equal comes back as a :class:`MetricUnavailable` with the reason."""
+    from evalkit.metrics.metric_result import MetricResult, MetricUnavailable
+    from evalkit.metrics.stats import as_reward_matrix
+
+    r, _ = as_reward_matrix(inputs.rewards)
+    w = np.ones(len(r)) if inputs.weights is None else np.asarray(inputs.weights, dtype=float)
+    names = list(inputs.names) if inputs.names is not None else [None] * r.shape[1]
+    out: list[Any] = []
+    for metric in metrics:
+        what = TARGET_OF[metric.name]
+        inverse, keep, target = episode_targets(metric.name, inputs)
+        for j, name in enumerate(names):
+            returns = np.bincount(inverse, weights=(r[keep, j] * w[keep]))
+            if np.ptp(returns) == 0:
+                out.append(
+                    MetricUnavailable(
+                        metric.name,
+                        f"The metric {metric.name} is undefined: every episode has the same return.",
+                        name,
+                    )
+                )
+                continue
+            n_boot = bootstrap.n_bootstrap
+            res = kendall_ranking(
+                returns,
+                target,
+                what,
+                n_resamples=max(n_boot, 1),
+                level=bootstrap.confidence,
+                seed=bootstrap.seed,
+            )
+            out.append(
+                MetricResult(
+                    metric.name,
+                    res.tau,
+                    res.ci if n_boot > 0 else None,
+                    RANKING_DEFINITION.format(what=what),
+                    "percentile" if n_boot > 0 else None,
+                    bootstrap.confidence,
+                    int(keep.sum()),
+                    res.n_episodes,
+                    n_boot,
+                    res.n_undefined if n_boot > 0 else 0,
+                    bootstrap.seed,
+                    name,
+                    {f"n_{what}_levels": int(len(np.unique(target)))},
+                )
+            )
+    return out

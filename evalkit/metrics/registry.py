@@ -44,9 +44,15 @@ NEEDS: Mapping[str, str] = MappingProxyType(
         "progress": "a progress variable (a state column or expression)",
         "episodes": "episode ids",
         "gt_rewards": "a ground-truth reward per frame (evaluation rollouts that store one)",
+        "quality": "an episode quality per frame (e.g. a dataset's tier: 1 − ε)",
     }
 )
 """What a metric can need beyond the rewards, and how a message names it."""
+
+FAMILY_NEEDS: Mapping[str, str] = MappingProxyType({"progress": "progress", "quality": "quality"})
+"""The needs read from a dataset's state table through its family: need → the
+:class:`~evalkit.envs.family.Family` attribute holding the expression of state columns that
+gives it (``None`` there: the family has none, and the metrics needing it are skipped)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class PanelInputs:
     :ivar progress: progress variable per frame, or ``None``.
     :ivar episodes: episode id per frame (the bootstrap's unit), or ``None``.
     :ivar gt_rewards: ground-truth reward per frame, or ``None``.
+    :ivar quality: the quality of the frame's episode (higher is better), or ``None``.
     :ivar weights: frame weights ``≥ 0``, or ``None`` (equal).
     :ivar names: a name per reward column, or ``None``.
     """
@@ -67,6 +74,7 @@ class PanelInputs:
     progress: Any = None
     episodes: Any = None
     gt_rewards: Any = None
+    quality: Any = None
     weights: Any = None
     names: Sequence[str] | None = None
 

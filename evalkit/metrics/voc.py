@@ -15,6 +15,7 @@ drawing no defined episode is degenerate).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
@@ -26,6 +27,19 @@ from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.tables import finish, frames
 
 DEFINITION = "VOC: mean over episodes of Spearman(reward, frame index); undefined episodes left out"
+
+
+def left_out_note(n_episodes: int, constant: int, single: int) -> str:
+    """One sentence: how many episodes VOC left out and why (GVL/OpenGVL count them as 0)."""
+    left = constant + single
+    if left == 0:
+        return f"VOC used all {n_episodes} episodes (none left out)."
+    why = [f"{constant} with a constant reward"] if constant else []
+    why += [f"{single} of one frame"] if single else []
+    return (
+        f"VOC left out {left} of {n_episodes} episodes ({' and '.join(why)}: no defined "
+        "correlation with time), where OpenGVL would count them as 0."
+    )
 
 
 def time_index(episode: np.ndarray, n_episodes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +104,7 @@ def voc(
         frames of an episode are taken in array order.
     :raises DegenerateError: no episode ids, every episode of one frame, every episode constant.
     :return: one :class:`MetricResult` per column; ``details``: ``n_voc_episodes`` (used),
-        ``n_constant_episodes``, ``n_single_frame_episodes``.
+        ``n_constant_episodes``, ``n_single_frame_episodes``; ``note``: :func:`left_out_note`.
     """
     if episodes is None:
         raise DegenerateError(
@@ -119,11 +133,16 @@ def voc(
         estimates[j, 0] = values[defined].mean()
         sums = np.stack([defined * 1.0, np.where(defined, values, 0.0)], axis=1)
         parts.append(SummedStatistic(sums, _mean_of_defined))
+        constant = int(np.sum(~defined)) - single
         details.append(
             {
                 "n_voc_episodes": int(defined.sum()),
-                "n_constant_episodes": int(np.sum(~defined)) - single,
+                "n_constant_episodes": constant,
                 "n_single_frame_episodes": single,
             }
         )
-    return finish([("voc", DEFINITION)], estimates, stack(parts), fr, bootstrap, "VOC", details)
+    results = finish([("voc", DEFINITION)], estimates, stack(parts), fr, bootstrap, "VOC", details)
+    return [
+        replace(r, note=left_out_note(fr.n_episodes, d["n_constant_episodes"], single))
+        for r, d in zip(results, details)
+    ]

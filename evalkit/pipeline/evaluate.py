@@ -21,12 +21,13 @@ import pandas as pd
 
 from evalkit import __version__
 from evalkit.data.store import RULE_LABELS, Dataset
+from evalkit.envs.family import PROGRESS_HINT
 from evalkit.errors import DatasetError, DegenerateError, EvalkitError
 from evalkit.metrics.goal import epic_goal_columns
 from evalkit.metrics.metric_result import MetricResult, MetricUnavailable
 from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.panel import metric_panel
-from evalkit.metrics.registry import metric_names, needing
+from evalkit.metrics.registry import FAMILY_NEEDS, metric_names, needing
 from evalkit.metrics.results import GoalEpicResult
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.results import EPIC_METRIC, result_row, upsert_epic_results
@@ -160,8 +161,9 @@ def evaluate_rewards(
         reason (see :meth:`DatasetEpic.skipped`).
     :param progress: the progress variable of the metrics that need one: a state column or an
         expression of them (default: the family's, :attr:`~evalkit.envs.family.Family.progress`).
-    :raises DegenerateError: with the dataset, task and label set named, when EPIC is undefined,
-        or an unknown metric name.
+    :raises DegenerateError: with the dataset, task and label set named, when EPIC (the only
+        metric asked for) is undefined, or an unknown metric name; with other metrics, an
+        undefined EPIC is skipped with its reason like them.
     """
     chosen = metric_names(metrics)
     bootstrap = BootstrapOptions(n_bootstrap, ci_method, confidence, seed)
@@ -195,9 +197,12 @@ def evaluate_rewards(
             )
         )
     except DegenerateError as exc:
-        raise DegenerateError(
-            f"Task {task!r}, labels {label_set!r}, dataset {dataset.name!r}: {exc}"
-        ) from None
+        reason = f"Task {task!r}, labels {label_set!r}, dataset {dataset.name!r}: {exc}"
+        if chosen == [EPIC_METRIC]:
+            raise DegenerateError(reason) from None
+        results, epic_skipped = [], [MetricUnavailable(EPIC_METRIC, reason)]
+    else:
+        epic_skipped = []
     others = [m for m in chosen if m != EPIC_METRIC]
     panel = (
         _panel(
@@ -241,7 +246,7 @@ def evaluate_rewards(
         source=source,
         results=list(results),
         labels_hash=goal.content_hash,
-        panel=tuple(panel),
+        panel=tuple(epic_skipped + list(panel)),
     )
     if save:
         run = replace(
@@ -254,16 +259,17 @@ GT_REWARD_COLUMN = "gt_reward"
 """The state-table column of the ground-truth reward (evaluation rollouts store it): ERC's input."""
 
 
-def progress_for(
-    metrics: Sequence[str], compute: Callable[[], np.ndarray], strict: bool = False
+def need_for(
+    need: str, metrics: Sequence[str], compute: Callable[[], np.ndarray], strict: bool = False
 ) -> tuple[np.ndarray | None, list[MetricUnavailable]]:
-    """The progress variable when a chosen metric needs one (``None`` otherwise), and the metrics
-    skipped because it could not be computed (with the reason).
+    """The per-frame input ``need`` (a key of :data:`~evalkit.metrics.registry.NEEDS`) when a
+    chosen metric needs it (``None`` otherwise), and the metrics skipped because it could not be
+    computed (with the reason).
 
-    :param compute: computes the progress variable; it may raise :class:`EvalkitError`.
-    :param strict: raise that error instead of skipping (the user named the progress variable).
+    :param compute: computes the input; it may raise :class:`EvalkitError`.
+    :param strict: raise that error instead of skipping (the user named the expression).
     """
-    wanting = needing("progress", metrics)
+    wanting = needing(need, metrics)
     if not wanting:
         return None, []
     try:
@@ -272,6 +278,13 @@ def progress_for(
         if strict:
             raise
         return None, [MetricUnavailable(m, str(exc)) for m in wanting]
+
+
+def progress_for(
+    metrics: Sequence[str], compute: Callable[[], np.ndarray], strict: bool = False
+) -> tuple[np.ndarray | None, list[MetricUnavailable]]:
+    """:func:`need_for` of the progress variable."""
+    return need_for("progress", metrics, compute, strict)
 
 
 def _panel(
@@ -287,16 +300,29 @@ def _panel(
 ) -> list[MetricResult | MetricUnavailable]:
     """The panel's other metrics on the evaluated frames; undefined ones come back skipped."""
     states = dataset.states.iloc[frame_ids]
-    progress_values, skipped = progress_for(
-        metrics, lambda: task.env.progress_values(states, progress), strict=progress is not None
-    )
+    family = task.env
+    given = {"progress": progress}  # expressions the user named (--progress)
+    hints = {"progress": PROGRESS_HINT}  # how to name one when the family has none
+    values_of: dict[str, np.ndarray | None] = {}
+    skipped: list[MetricUnavailable] = []
+    for need, attribute in FAMILY_NEEDS.items():
+        expression = given.get(need)
+        values_of[need], missing = need_for(
+            need,
+            [m for m in metrics if m not in {s.metric for s in skipped}],
+            lambda a=attribute, e=expression, h=hints.get(need, ""): family.state_values(
+                a, states, e, h
+            ),
+            strict=expression is not None,
+        )
+        skipped += missing
     metrics = [m for m in metrics if m not in {s.metric for s in skipped}]
     gt = states[GT_REWARD_COLUMN].to_numpy(dtype=float) if GT_REWARD_COLUMN in states else None
     results = (
         metric_panel(
             values,
             labels=labels,
-            progress=progress_values,
+            **values_of,
             episodes=dataset.episodes[frame_ids],
             gt_rewards=gt,
             weights=weights,

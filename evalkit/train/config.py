@@ -164,7 +164,10 @@ class TrainConfig(TrainSettings):
             checkpoint_every=_default(self.checkpoint_every, settings.checkpoint_every),
             metrics_every=_default(self.metrics_every, METRICS_EVERY),
             env_id=self.env_id or task.env.env_id,
-            env_kwargs=dict(settings.env_kwargs if self.env_kwargs is None else self.env_kwargs),
+            env_kwargs={
+                **task.env.task_env_kwargs(task.name),
+                **(settings.env_kwargs if self.env_kwargs is None else self.env_kwargs),
+            },
             algo_kwargs=merged,
         )
         for name in _POSITIVE:

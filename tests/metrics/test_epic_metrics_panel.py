@@ -20,7 +20,15 @@ def data():
     progress = rng.random(300)
     r = np.stack([y + progress + rng.normal(size=300), rng.normal(size=300)], axis=1)
     gt = progress + y
-    return {"rewards": r, "labels": y, "progress": progress, "episodes": ep, "gt_rewards": gt}
+    quality = np.repeat(np.arange(30) % 3 / 2, 10)  # three tiers of ten episodes
+    return {
+        "rewards": r,
+        "labels": y,
+        "progress": progress,
+        "episodes": ep,
+        "gt_rewards": gt,
+        "quality": quality,
+    }
 
 
 def test_all_metrics_in_registry_order(data):
@@ -68,7 +76,7 @@ def test_goal_epic_numbers_unchanged_and_shared_resamples_match_standalone(data)
     [
         (
             {"metrics": "auc,roc"},
-            "Unknown metric 'roc'; use one or more of epic, auc, ap, spearman, kendall, voc, erc, or all.",
+            "Unknown metric 'roc'; use one or more of epic, auc, ap, spearman, kendall, voc, erc, rank_quality, rank_success, or all.",
         ),
         ({"metrics": "auc", "labels": np.ones(300, bool)}, "all 300 frames are labelled goal"),
         ({"metrics": "voc", "episodes": np.arange(300)}, "every episode has one frame"),

@@ -25,7 +25,14 @@ the dataset and the task (or the goal prompts). Nothing is written to disk unles
 - :mod:`evalkit.pipeline.label_curve` — ``dataset_label_curve``: a head's held-out EPIC against
   the labels it is fitted on (``evalkit align --label-curve``).
 - :mod:`evalkit.pipeline.figures` — the tables behind the paper's figures.
-- :mod:`evalkit.pipeline.reward_kinds` — reward kinds as objects (``register_reward_kind`` adds one).
+- :mod:`evalkit.pipeline.reward_kinds` — reward kinds as objects (``register_reward_kind`` adds one);
+  :mod:`~evalkit.pipeline.window_reward` (``window:K:S:MODEL``) and
+  :mod:`~evalkit.pipeline.episode_reward` (``episode:MODEL``, RoboCLIP's sparse reward) register
+  the rewards of several frames.
+- :mod:`evalkit.pipeline.epic_request`, :mod:`~evalkit.pipeline.figure_requests`,
+  :mod:`~evalkit.pipeline.select_request`, :mod:`~evalkit.pipeline.align_request` — the request
+  objects that ``evalkit epic``, ``landscape``, ``scaling``, ``histogram``, ``select`` and
+  ``align`` fill from their options and call.
 """
 
 from evalkit.pipeline import (

@@ -29,7 +29,7 @@ from evalkit.metrics.starc import (
 )
 
 TIE_TOLERANCE = 1e-9
-"""Actions whose Q is within this fraction of the state's largest |Q| of the best one tie."""
+"""Actions whose Q is within this fraction of the state's largest ``|Q|`` of the best one tie."""
 
 MAX_POLICY_ITERATIONS = 10_000
 

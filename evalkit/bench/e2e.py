@@ -57,6 +57,7 @@ from evalkit.metrics.goal import epic_goal
 from evalkit.metrics.options import BootstrapOptions
 from evalkit.pipeline import align
 from evalkit.pipeline.heads import head_reward_source
+from evalkit.pipeline.reward_kinds import HeadReward
 from evalkit.pipeline.rewards import task_rewards
 from evalkit.plots.style import new_figure, paper_style, save_figure, series_style
 from evalkit.tasks import get_task
@@ -288,7 +289,7 @@ def train_config(settings: E2ESettings, reward: str, layout: Layout) -> TrainCon
     if settings.full_track:
         common["env_kwargs"] = {"full_track": True}
     if reward == "head":
-        return TrainConfig(reward=f"head:{layout.head}", **common)
+        return TrainConfig(reward=HeadReward(str(layout.head)).canonical, **common)
     return TrainConfig(
         reward="clip",
         model=str(layout.model_config),

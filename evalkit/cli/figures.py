@@ -509,7 +509,7 @@ def histogram_command(ctx: typer.Context, **values: Any) -> None:
             bins=v.bins,
             title=f"{v.task}: reward at α = {a:g}, {v.labels} labels, {ds.name}",
             random_weights=data.random_weights,
-            kinds=data.kinds,
+            reward_labels=data.reward_labels,
         )
         drawn = [m for m, _ in pairs] + (["heads"] if v.reward else [])
         name = _slug("histogram", v.task, ds.name, *drawn, f"alpha{a:g}")

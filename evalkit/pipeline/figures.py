@@ -141,7 +141,7 @@ class HistogramData:
     :ivar random_weights: whether any model had random weights.
     :ivar epic: the EPIC distance of each panel that is not a saved CLIP reward (frame
         prototypes, heads), as ``evalkit epic`` computes it.
-    :ivar kinds: each panel's kind of reward source (``clip``, ``prototype``, ``head``, ...).
+    :ivar reward_labels: each panel's reward axis label, as its reward kind names it.
     """
 
     table: pd.DataFrame
@@ -152,7 +152,7 @@ class HistogramData:
     random_weights: bool
     models: list[str] = field(default_factory=list)
     epic: dict[str, GoalEpicResult] = field(default_factory=dict)
-    kinds: dict[str, str] = field(default_factory=dict)
+    reward_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -322,7 +322,7 @@ def histogram_data(
         random_weights=any(s.random_weights for _, s in panels),
         models=[name for name, _ in panels],
         epic=epic,
-        kinds={name: source.kind for name, source in panels},
+        reward_labels={name: source.reward.axis_label for name, source in panels},
     )
 
 

@@ -91,6 +91,10 @@ class RewardKind(ABC):
     own_model: ClassVar[bool] = False
     trainable: ClassVar[bool] = False
     episodic: ClassVar[bool] = False
+    axis_label: ClassVar[str] = "reward"
+    """How a figure's reward axis names this kind's values (``CLIP reward``, ``head score``)."""
+    train_usage: ClassVar[str] = ""
+    """How ``train --reward`` names this kind, for a trainable kind (``head:PATH``)."""
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -206,6 +210,12 @@ def register_reward_kind(kind: type[RewardKind]) -> type[RewardKind]:
     return kind
 
 
+def trainable_rewards() -> str:
+    """How ``train --reward`` names every trainable kind: ``clip, head:PATH (…) or ground-truth``."""
+    usages = list(dict.fromkeys(k.train_usage for k in _KINDS if k.trainable and k.train_usage))
+    return usages[0] if len(usages) == 1 else f"{', '.join(usages[:-1])} or {usages[-1]}"
+
+
 def registered_reward_kinds() -> list[type[RewardKind]]:
     """The registered kinds, in the order they are asked (newest first)."""
     return list(reversed(_KINDS))
@@ -267,6 +277,8 @@ class TextPromptReward(RewardKind):
     embeds: ClassVar[bool] = True
     text_prompts: ClassVar[bool] = True
     trainable: ClassVar[bool] = True
+    axis_label: ClassVar[str] = "CLIP reward"
+    train_usage: ClassVar[str] = "clip"
 
     @classmethod
     def accepts(cls, text: str, context: RewardContext) -> bool:
@@ -371,6 +383,7 @@ class FramePrototypeReward(TextPromptReward):
 
     name: ClassVar[str] = "prototype"
     text_prompts: ClassVar[bool] = False
+    axis_label: ClassVar[str] = "prototype reward"
     prefix: ClassVar[str] = "prototype:"
 
     @classmethod
@@ -483,6 +496,8 @@ class HeadReward(RewardKind):
     own_model: ClassVar[bool] = True
     trainable: ClassVar[bool] = True
     prefix: ClassVar[str] = "head:"
+    axis_label: ClassVar[str] = "head score"
+    train_usage: ClassVar[str] = "head:PATH (a head fitted by 'evalkit align')"
 
     @classmethod
     def accepts(cls, text: str, context: RewardContext) -> bool:
@@ -641,6 +656,7 @@ class GroundTruthReward(RewardKind):
     name: ClassVar[str] = "ground-truth"
     title: ClassVar[str] = "ground truth"
     trainable: ClassVar[bool] = True
+    train_usage: ClassVar[str] = "ground-truth"
 
     @classmethod
     def accepts(cls, text: str, context: RewardContext) -> bool:

@@ -32,17 +32,7 @@ from evalkit.plots.style import (
 HISTOGRAM_COLUMNS = ("model", "reward", "label")
 MEAN_GID = "class-mean"
 """``gid`` of the dotted lines marking each class's mean reward."""
-REWARD_AXIS_LABELS = {
-    "clip": "CLIP reward",
-    "prototype": "prototype reward",
-    "head": "head score",
-}
-"""The reward axis of each kind of reward source (others: ``reward``)."""
-
-
-def reward_axis_label(kind: str) -> str:
-    """``CLIP reward``, ``prototype reward``, ``head score`` (or ``reward``) for a source kind."""
-    return REWARD_AXIS_LABELS.get(kind, "reward")
+DEFAULT_REWARD_LABEL = "CLIP reward"
 
 
 def plot_histogram(
@@ -141,15 +131,15 @@ def plot_histograms(
     title: str | None = None,
     random_weights: bool = False,
     ncols: int | None = None,
-    kinds: dict[str, str] | None = None,
+    reward_labels: dict[str, str] | None = None,
 ) -> Figure:
     """Fig. 7 for several models: one :func:`plot_histogram` panel per model, side by side.
 
     :param table: columns ``model, reward, label`` (one row per frame and model).
     :param models: panel order (default: the table's order).
     :param annotations: a line per model under its panel title (e.g. its EPIC distance).
-    :param kinds: each panel's kind of reward (``clip``, ``prototype``, ``head``): its x-axis
-        label (:func:`reward_axis_label`; default ``CLIP reward``).
+    :param reward_labels: each panel's x-axis label, which its reward kind names (``CLIP
+        reward``, ``prototype reward``, ``head score``; default ``CLIP reward``).
     """
     check_columns(table, HISTOGRAM_COLUMNS, "plot_histograms")
     order = list(models) if models is not None else list(dict.fromkeys(table["model"]))
@@ -166,7 +156,7 @@ def plot_histograms(
                 bins=bins,
                 title=str(model),
                 annotation=(annotations or {}).get(model),
-                reward_label=reward_axis_label((kinds or {}).get(model, "clip")),
+                reward_label=(reward_labels or {}).get(model, DEFAULT_REWARD_LABEL),
                 ax=axes[k // ncols][k % ncols],
             )
         for k in range(n, nrows * ncols):

@@ -152,7 +152,7 @@ def histogram_figure(
             annotations=notes,
             title=f"{task}: reward at α = {a:g}, {label_set} labels",
             random_weights=data.random_weights,
-            kinds=data.kinds,
+            reward_labels=data.reward_labels,
         )
 
     return FigureSpec(

@@ -33,7 +33,12 @@ from typing import Any, Mapping
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_write_text
 from evalkit.pipeline.prototypes import FrameSet
-from evalkit.pipeline.reward_kinds import RewardContext, RewardKind, reward_kind_of
+from evalkit.pipeline.reward_kinds import (
+    RewardContext,
+    RewardKind,
+    reward_kind_of,
+    trainable_rewards,
+)
 from evalkit.tasks import get_family, get_task
 from evalkit.train.hyperparams import algo_kwargs as paper_algo_kwargs
 from evalkit.train.hyperparams import family_settings, get_algorithm
@@ -46,7 +51,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 CONFIG_FILE = "config.json"
-REWARDS = ("clip", "ground-truth")
 LABELLING = ("auto", "batch", "rollout", "step")
 VEC_ENVS = ("dummy", "subproc")
 METRICS_EVERY = 3200
@@ -131,8 +135,7 @@ class TrainConfig(TrainSettings):
         kind = reward_kind_of(str(self.reward), context)
         if kind is None or not kind.trainable:
             raise EvalkitError(
-                f"--reward must be one of {', '.join(REWARDS)} or head:PATH (a head fitted by "
-                f"'evalkit align'), not {self.reward!r}."
+                f"--reward must be one of {trainable_rewards()}, not {self.reward!r}."
             )
         return kind.parse(str(self.reward), context)
 

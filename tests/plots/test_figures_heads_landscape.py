@@ -126,12 +126,20 @@ def test_scaling_cli_with_a_head(cli, sweep, head, tmp_path, monkeypatch):
 def test_histogram_axis_is_labelled_by_reward_kind():
     import pandas as pd
 
+    from evalkit.pipeline.reward_kinds import FramePrototypeReward, HeadReward, TextPromptReward
     from evalkit.plots import plot_histograms
 
     table = pd.DataFrame(
         {"model": ["a"] * 4 + ["b"] * 4 + ["c"] * 4, "reward": range(12), "label": [0, 1] * 6}
     )
-    fig = plot_histograms(table, kinds={"a": "clip", "b": "head", "c": "prototype"})
+    fig = plot_histograms(
+        table,
+        reward_labels={
+            "a": TextPromptReward.axis_label,
+            "b": HeadReward.axis_label,
+            "c": FramePrototypeReward.axis_label,
+        },
+    )
     assert [ax.get_xlabel() for ax in fig.axes[:3]] == [
         "CLIP reward",
         "head score",

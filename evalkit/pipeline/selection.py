@@ -51,6 +51,7 @@ from evalkit.pipeline.heads import (
 )
 from evalkit.pipeline.labels import dataset_labels
 from evalkit.pipeline.prototypes import FrameSet, frame_set_embeddings
+from evalkit.pipeline.reward_kinds import FramePrototypeReward, HeadReward
 from evalkit.pipeline.rewards import text_embeddings
 from evalkit.rewards import clip_rewards, combine_prompts
 from evalkit.tasks import get_task
@@ -437,7 +438,9 @@ def _prototype_group(
         goal = combine_prompts(
             frame_set_embeddings(frame_set, dataset, task, model, precision, **embed)
         )
-        return CandidateGroup("prototype", names, fixed=clip_rewards(x, goal, baseline, alphas))
+        return CandidateGroup(
+            FramePrototypeReward.name, names, fixed=clip_rewards(x, goal, baseline, alphas)
+        )
     assert frame_set.label_set is not None
     own = dataset_labels(dataset, task, frame_set.label_set)
     goal_ids = own.frame_ids[own.labels[own.frame_ids]]
@@ -454,7 +457,7 @@ def _prototype_group(
         goal = combine_prompts(np.asarray(images[members], dtype=np.float64))
         return clip_rewards(x, goal, baseline, alphas)
 
-    return CandidateGroup("prototype", names, fit=fit)
+    return CandidateGroup(FramePrototypeReward.name, names, fit=fit)
 
 
 def _head_group(x: np.ndarray, y: np.ndarray, episodes: np.ndarray) -> CandidateGroup:
@@ -464,7 +467,7 @@ def _head_group(x: np.ndarray, y: np.ndarray, episodes: np.ndarray) -> Candidate
         head = fit_head(x64[fit_on], y[fit_on], episodes[fit_on], folds, seed)
         return head.reward(x64)[:, None]
 
-    return CandidateGroup("head", ("head (logistic, λ by cross-validation)",), fit=fit)
+    return CandidateGroup(HeadReward.name, ("head (logistic, λ by cross-validation)",), fit=fit)
 
 
 def select(

@@ -70,7 +70,7 @@ def report_command(
         if out is not None
         else reports_root() / ("report-" + "-".join(tasks) if tasks else "report")
     )
-    _check_inputs(run or [], label_sets, root)
+    _check_inputs(run or [], label_sets, root, study or [])
     args = ["evalkit", "report"]
     for t in tasks or []:
         args += ["--task", t]
@@ -104,15 +104,22 @@ def report_command(
     console().print(str(page), highlight=False, soft_wrap=True)
 
 
-def _check_inputs(runs: List[Path], label_sets: Optional[List[str]], root: Optional[Path]) -> None:
-    """A ``--run`` that is not there, or a ``--labels`` set no dataset has, is refused before
-    the report is built (it would otherwise be left out without a word)."""
+def _check_inputs(
+    runs: List[Path], label_sets: Optional[List[str]], root: Optional[Path], studies: List[Path]
+) -> None:
+    """A ``--run`` or ``--study`` that is not there, or a ``--labels`` set no dataset has, is
+    refused before the report is built (it would otherwise be left out without a word)."""
     from evalkit.data.store import RULE_LABELS, Dataset, iter_datasets, resolve_root
 
     for r in runs:
         if not r.exists():
             raise EvalkitError(
                 f"--run {r} does not exist; give a training run's folder, or a folder of runs."
+            )
+    for s in studies:
+        if not (s / "summary.json").is_file():
+            raise EvalkitError(
+                f"--study {s} holds no study (no summary.json); give a folder 'evalkit validate' wrote."
             )
     if label_sets:
         have = {RULE_LABELS}

@@ -71,3 +71,8 @@ def test_a_study_alone_makes_a_report_and_nothing_at_all_is_one_sentence(
     assert "validate-tabular" in page.read_text(encoding="utf-8")
     with pytest.raises(EvalkitError, match="No saved EPIC results"):
         build_report(tmp_path / "r2", runs_root=tmp_path / "no-runs", studies_root=tmp_path / "e")
+
+
+def test_a_study_option_naming_no_study_is_one_sentence(cli, tmp_path, datasets_root):
+    r = cli("report", "--study", str(tmp_path / "nowhere"))
+    assert r.exit_code == 2 and "holds no study (no summary.json)" in r.output

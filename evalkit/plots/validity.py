@@ -81,3 +81,72 @@ def plot_validity(
         for handle in legend.legend_handles:
             handle.set_alpha(1)
         return save_figure(fig, path)
+
+
+def plot_outcome_validity(
+    values: Mapping[str, np.ndarray],
+    outcome: np.ndarray,
+    spread: np.ndarray,
+    groups: np.ndarray,
+    spearman: Mapping[str, float],
+    outcome_label: str,
+    path: str | os.PathLike[str],
+    ncols: int = 4,
+) -> list[Path]:
+    """Scatter each metric against a trained outcome, one panel per metric, one point per reward
+    with an error bar over its seeds, one colour per group of rewards.
+
+    :param values: metric name → ``(K,)`` value of each reward (NaN: left out of that panel).
+    :param outcome: ``(K,)`` the outcome's mean over seeds (NaN: not trained).
+    :param spread: ``(K,)`` its standard deviation over seeds (the error bar).
+    :param groups: ``(K,)`` the group of each reward (``label flips``, ``text prompt``...).
+    :param spearman: metric name → its Spearman ρ with the outcome (the panel's subtitle).
+    :param outcome_label: the y axis (``success rate (best checkpoint)``).
+    :param path: target file (no suffix: PNG and SVG).
+    :return: the written files.
+    """
+    names = list(values)
+    ncols = min(ncols, len(names))
+    nrows = math.ceil(len(names) / ncols)
+    groups = np.asarray(groups)
+    labels = list(dict.fromkeys(groups.tolist()))
+    with paper_style():
+        fig, axes = new_grid(nrows, ncols, panel_size=(2.2, 2.1))
+        fig.set_layout_engine("constrained")
+        for i, name in enumerate(names):
+            ax = axes[i // ncols][i % ncols]
+            x = np.asarray(values[name], dtype=float)
+            for j, label in enumerate(labels):
+                rows = (groups == label) & np.isfinite(x) & np.isfinite(outcome)
+                if rows.any():
+                    style = series_style(j)
+                    ax.errorbar(
+                        x[rows],
+                        outcome[rows],
+                        yerr=spread[rows],
+                        fmt=style["marker"],
+                        color=style["color"],
+                        markersize=3.5,
+                        elinewidth=0.7,
+                        capsize=1.5,
+                        label=label,
+                    )
+            rho = spearman.get(name, float("nan"))
+            set_title(
+                ax,
+                name,
+                False,
+                subtitle=None if not np.isfinite(rho) else f"Spearman {rho:+.2f}".replace("-", "−"),
+            )
+            ax.set_xlabel("offline value")
+            ax.set_ylabel(outcome_label)
+        for i in range(len(names), nrows * ncols):
+            axes[i // ncols][i % ncols].set_visible(False)
+        handles, texts = [], []
+        for ax in (a for row in axes for a in row):
+            for h, t in zip(*ax.get_legend_handles_labels()):
+                if t not in texts:
+                    handles.append(h)
+                    texts.append(t)
+        fig.legend(handles, texts, loc="outside lower center", ncols=min(len(texts), 4))
+        return save_figure(fig, path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -16,6 +16,20 @@ from evalkit.plots.style import (
     series_style,
     set_title,
 )
+
+
+def _panels(n: int, ncols: int) -> tuple[Any, Any, int]:
+    """A figure of ``n`` panels in at most ``ncols`` columns: the figure, its axes, the columns."""
+    ncols = min(ncols, n)
+    fig, axes = new_grid(math.ceil(n / ncols), ncols, panel_size=(2.2, 2.1))
+    fig.set_layout_engine("constrained")
+    return fig, axes, ncols
+
+
+def _hide_unused(axes: Any, n: int, ncols: int) -> None:
+    """Hide the panels after the first ``n``."""
+    for i in range(n, len(axes) * ncols):
+        axes[i // ncols][i % ncols].set_visible(False)
 
 
 def plot_validity(
@@ -36,12 +50,9 @@ def plot_validity(
     :return: the written files.
     """
     names = list(values)
-    ncols = min(ncols, len(names))
-    nrows = math.ceil(len(names) / ncols)
     labels = list(dict.fromkeys(np.asarray(groups).tolist()))
     with paper_style():
-        fig, axes = new_grid(nrows, ncols, panel_size=(2.2, 2.1))
-        fig.set_layout_engine("constrained")
+        fig, axes, ncols = _panels(len(names), ncols)
         for i, name in enumerate(names):
             ax = axes[i // ncols][i % ncols]
             x = np.asarray(values[name], dtype=float)
@@ -72,8 +83,7 @@ def plot_validity(
             ax.set_xlabel("distance to ground truth")
             ax.set_ylabel("normalised regret")
             ax.set_ylim(-0.03, 1.03)
-        for i in range(len(names), nrows * ncols):
-            axes[i // ncols][i % ncols].set_visible(False)
+        _hide_unused(axes, len(names), ncols)
         handles, texts = axes[0][0].get_legend_handles_labels()
         legend = fig.legend(
             handles, texts, loc="outside lower center", ncols=len(labels), markerscale=3
@@ -106,13 +116,10 @@ def plot_outcome_validity(
     :return: the written files.
     """
     names = list(values)
-    ncols = min(ncols, len(names))
-    nrows = math.ceil(len(names) / ncols)
     groups = np.asarray(groups)
     labels = list(dict.fromkeys(groups.tolist()))
     with paper_style():
-        fig, axes = new_grid(nrows, ncols, panel_size=(2.2, 2.1))
-        fig.set_layout_engine("constrained")
+        fig, axes, ncols = _panels(len(names), ncols)
         for i, name in enumerate(names):
             ax = axes[i // ncols][i % ncols]
             x = np.asarray(values[name], dtype=float)
@@ -140,8 +147,7 @@ def plot_outcome_validity(
             )
             ax.set_xlabel("offline value")
             ax.set_ylabel(outcome_label)
-        for i in range(len(names), nrows * ncols):
-            axes[i // ncols][i % ncols].set_visible(False)
+        _hide_unused(axes, len(names), ncols)
         handles, texts = [], []
         for ax in (a for row in axes for a in row):
             for h, t in zip(*ax.get_legend_handles_labels()):

@@ -26,10 +26,10 @@ from typing import Any, Callable
 import numpy as np
 
 from evalkit.bench.stages import STAGES_FILE, Stage, StageLog, run_stages
-from evalkit.errors import EvalkitError
 from evalkit.train.config import TrainConfig
 from evalkit.validate.correlate import Correlation, correlate
 from evalkit.validate.grid import GridOptions, GridProgress, GridResult, Trial
+from evalkit.validate.study_folder import check_study_folder as refuse_other_studies
 from evalkit.validate.trained_offline import (
     StateSet,
     candidate_config,
@@ -68,26 +68,7 @@ def check_study_folder(out: Path, settings: TrainedSettings) -> None:
 
     A folder with the same settings is resumed.
     """
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise EvalkitError(f"{out} is a file; choose a folder for --out.")
-    stages = out / STAGES_FILE
-    if not stages.is_file():
-        if any(out.iterdir()):
-            raise EvalkitError(
-                f"{out} is not empty and holds no trained study; choose a new folder for --out."
-            )
-        return
-    try:
-        earlier = json.loads(stages.read_text()).get("settings")
-    except (OSError, ValueError, AttributeError):
-        earlier = None
-    if earlier != settings.identity():
-        raise EvalkitError(
-            f"{out} holds a study with other settings; choose a new folder for --out (studies "
-            "are never mixed) or delete that one."
-        )
+    refuse_other_studies(out, STAGES_FILE, settings.identity(), STUDY_KIND)
 
 
 def shared_stage(settings: TrainedSettings, out: Path, say: Say) -> list[Candidate]:

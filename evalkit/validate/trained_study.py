@@ -107,18 +107,21 @@ def trial_key(candidate: Candidate, seed: int) -> str:
 
 
 def study_trials(settings: TrainedSettings, candidates: list[Candidate]) -> list[Trial]:
-    """Every (candidate, seed) trial, the ground truth's first (the on-expert states need it)."""
-    ordered = sorted(candidates, key=lambda c: not is_ground_truth(settings, c))
+    """Every (candidate, seed) trial: the ground truth's first seed first (the on-expert states
+    need it), then seed by seed (an interrupted study has every reward at its first seeds)."""
+    seeds = range(settings.seed, settings.seed + settings.seeds)
+    pairs = sorted(
+        ((c, seed) for seed in seeds for c in candidates),
+        key=lambda p: not (is_ground_truth(settings, p[0]) and p[1] == settings.seed),
+    )
     trials = []
-    for c in ordered:
-        gt = is_ground_truth(settings, c)
-        for seed in range(settings.seed, settings.seed + settings.seeds):
-            kwargs = {
-                "config": candidate_config(settings, c, seed),
-                "episodes": settings.episodes,
-                "keep_rollouts": gt and seed == settings.seed,
-            }
-            trials.append(Trial(trial_key(c, seed), train_and_evaluate, kwargs))
+    for c, seed in pairs:
+        kwargs = {
+            "config": candidate_config(settings, c, seed),
+            "episodes": settings.episodes,
+            "keep_rollouts": is_ground_truth(settings, c) and seed == settings.seed,
+        }
+        trials.append(Trial(trial_key(c, seed), train_and_evaluate, kwargs))
     return trials
 
 

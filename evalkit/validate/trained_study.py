@@ -229,6 +229,7 @@ def run_trained_study(
     :raises KeyboardInterrupt: Ctrl-C / SIGTERM during the grid (finished trials are kept).
     """
     settings.check()
+    options.check()  # a Ray address that does not answer fails before the shared stage
     folder = Path(out).absolute()  # heads and runs record these paths
     check_study_folder(folder, settings)
     folder.mkdir(parents=True, exist_ok=True)

@@ -109,6 +109,14 @@ def test_the_cli_refuses_bad_grid_options_and_a_foreign_folder_in_one_sentence(c
     assert result.exit_code == 2 and "holds no trained study" in result.output
 
 
+def test_a_ray_address_that_does_not_answer_fails_before_any_work(cli, tmp_path):
+    pytest.importorskip("ray", reason="the grid's Ray path needs the ray extra")
+    out = tmp_path / "s"
+    result = cli("validate", "cartpole", "--quick", "--ray", "127.0.0.1:9", "--out", str(out))
+    assert result.exit_code == 2 and "No Ray cluster answers at 127.0.0.1:9" in result.output
+    assert not out.exists()
+
+
 class StopAfter:
     """A progress callback that presses Ctrl-C once ``n`` trials are done."""
 

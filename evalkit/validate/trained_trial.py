@@ -3,12 +3,14 @@
 :func:`train_and_evaluate` is a grid trial (:class:`evalkit.validate.grid.Trial`): it trains
 with :func:`evalkit.train.runner.train` into ``<folder>/run`` and evaluates the best checkpoint
 (the highest training reward, the paper's rule) and the last one, writing ``outcome.json``:
-per checkpoint the success rate (the family's criterion), the ground-truth return and the step.
+per checkpoint the success rate (the family's criterion), the ground-truth return and the step,
+and the trial's wall and CPU seconds of training and evaluation.
 """
 
 from __future__ import annotations
 
 import json
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ def train_and_evaluate(
     :param keep_rollouts: keep the best checkpoint's rollout dataset (frames and states) in the run.
     :raises KeyboardInterrupt: training was interrupted (the grid discards the trial).
     """
+    cpu_start = _cpu_seconds()
     run = Path(folder) / RUN_DIR
     result = train(TrainConfig.from_dict(config), run, progress=False, report=lambda _: None)
     if result.interrupted:
@@ -59,7 +62,14 @@ def train_and_evaluate(
             "criterion": ev.criterion,
             "rollouts": _relative(ev.dataset, Path(folder)) if keep else None,
         }
+    outcome["cpu_seconds"] = _cpu_seconds() - cpu_start
     atomic_write_text(json.dumps(outcome, indent=2) + "\n", Path(folder) / OUTCOME_FILE)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process so far (user + system): a trial's cost apart from the load."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _relative(path: Any, folder: Path) -> str | None:

@@ -102,6 +102,7 @@ def plot_outcome_validity(
     outcome_label: str,
     path: str | os.PathLike[str],
     ncols: int = 4,
+    ylim: tuple[float, float] | None = None,
 ) -> list[Path]:
     """Scatter each metric against a trained outcome, one panel per metric, one point per reward
     with an error bar over its seeds, one colour per group of rewards.
@@ -113,6 +114,7 @@ def plot_outcome_validity(
     :param spearman: metric name → its Spearman ρ with the outcome (the panel's subtitle).
     :param outcome_label: the y axis (``success rate (best checkpoint)``).
     :param path: target file (no suffix: PNG and SVG).
+    :param ylim: the outcome axis's range (e.g. a rate's), or ``None``: matplotlib's.
     :return: the written files.
     """
     names = list(values)
@@ -147,6 +149,8 @@ def plot_outcome_validity(
             )
             ax.set_xlabel("offline value")
             ax.set_ylabel(outcome_label)
+            if ylim is not None:
+                ax.set_ylim(*ylim)
         _hide_unused(axes, len(names), ncols)
         handles, texts = [], []
         for ax in (a for row in axes for a in row):

@@ -253,4 +253,5 @@ def write_summary(study: "TrainedStudy", folder: Path) -> None:
         rows,
         "success rate (best checkpoint)",
         folder / FIGURE,
+        ylim=(-0.05, 1.05),
     )

@@ -159,6 +159,17 @@ def summary_dict(study: "TrainedStudy") -> dict[str, Any]:
 PRIMARY_OUTCOME = "success (best)"
 
 
+def strict_json(value: Any) -> Any:
+    """``value`` with every non-finite float (an undefined correlation) as ``None``: strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
+
+
 def _finite(value: float) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
@@ -242,7 +253,8 @@ def write_summary(study: "TrainedStudy", folder: Path) -> None:
     """Write ``summary.json``, ``summary.md`` and the figure into the study folder."""
     from evalkit.plots.validity import plot_outcome_validity  # matplotlib only when writing
 
-    atomic_write_text(json.dumps(summary_dict(study), indent=2) + "\n", folder / SUMMARY)
+    body = json.dumps(strict_json(summary_dict(study)), indent=2, allow_nan=False)
+    atomic_write_text(body + "\n", folder / SUMMARY)
     atomic_write_text(summary_markdown(study), folder / SUMMARY_MD)
     rows = {c.metric: c.spearman for c in study.correlations.get(PRIMARY_OUTCOME, [])}
     plot_outcome_validity(

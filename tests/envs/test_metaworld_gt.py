@@ -72,7 +72,8 @@ def test_a_collected_datasets_ground_truth_is_metaworlds_reward_of_the_replayed_
     tmp_path, cli, monkeypatch
 ):
     """Per step, a dataset's ``gt_reward`` is Meta-World's reward of the stored action replayed;
-    the expert's return is far above the random policy's; ``--reward ground-truth`` scores it."""
+    the expert's return is far above the random policy's; ``--reward ground-truth`` scores it on
+    the task's own dataset, found without ``--dataset``."""
     from evalkit.data.metaworld_rollouts import collect_metaworld
 
     ds = collect_metaworld(
@@ -89,8 +90,9 @@ def test_a_collected_datasets_ground_truth_is_metaworlds_reward_of_the_replayed_
 
     monkeypatch.setenv("EVALKIT_DATASETS", str(tmp_path))
     result = cli(
-        "epic", "--task", TASK, "--dataset", ds.name, "--reward", "ground-truth",
+        "epic", "--task", TASK, "--reward", "ground-truth",
         "--metrics", "epic,erc", "--bootstrap", "0",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "ground-truth" in result.output and "Traceback" not in result.output
+    assert f"on dataset {ds.name}" in result.output and ds.name == f"metaworld-{TASK}"

@@ -29,7 +29,12 @@ import numpy as np
 from evalkit.data.store import Dataset, open_dataset
 from evalkit.errors import EvalkitError
 from evalkit.fileio import digest
-from evalkit.pipeline.reward_kinds import RewardContext, register_reward_kind
+from evalkit.pipeline.reward_kinds import (
+    FrameReward,
+    FrameRewardSettings,
+    RewardContext,
+    register_reward_kind,
+)
 from evalkit.pipeline.window_reward import VideoModelReward, window_rewards
 from evalkit.rewards import DEFAULT_ALPHAS
 from evalkit.tasks import get_task
@@ -179,7 +184,10 @@ class EpisodeReward(VideoModelReward):
     embeds: ClassVar[bool] = True
     own_model: ClassVar[bool] = True
     episodic: ClassVar[bool] = True
+    trainable: ClassVar[bool] = True
     prefix: ClassVar[str] = "episode:"
+    axis_label: ClassVar[str] = "episode reward"
+    train_usage: ClassVar[str] = "episode:MODEL"
 
     @classmethod
     def parse(cls, text: str, context: RewardContext) -> EpisodeReward:
@@ -199,6 +207,33 @@ class EpisodeReward(VideoModelReward):
     def label(self, model: str = "") -> str:
         goal = f", goal {self.goal_video}" if self.goal_video else ""
         return f"{self.model}, whole episode{goal}"
+
+    def run_tag(self) -> str:
+        goal = f"-demo{digest(self.goal_video)[:8]}" if self.goal_video else ""
+        return f"episode-{self.model.replace(':', '-')}{goal}-a{self.alphas[0]:g}"
+
+    def frame_reward(self, task: str, settings: FrameRewardSettings) -> FrameReward:
+        """Training: 0 at every step, the whole episode's reward at its last
+        (:class:`~evalkit.pipeline.reward_windows.EpisodeFrames`)."""
+        from evalkit.config import datasets_root
+        from evalkit.pipeline.reward_windows import EpisodeFrames, VideoScore
+
+        t = get_task(task)
+        demo = Demonstration.parse(self.goal_video) if self.goal_video else None
+
+        def goal(embedder: "ImageEmbedder") -> np.ndarray:
+            count = episode_frame_count(embedder.resolved)
+            return demo.embedding(embedder, count, datasets_root())  # type: ignore[union-attr]
+
+        score = VideoScore(
+            self.model,
+            (t.goal_prompt, t.baseline_prompt),
+            self.alphas[0],
+            settings,
+            goal=goal if demo is not None else None,
+        )
+        count = episode_frame_count(score.embedder.resolved)
+        return EpisodeFrames(count, score, on_message=settings.on_message)
 
     def dataset_rewards(self, dataset: Dataset, task: str, **embed: Any) -> RewardSource:
         from evalkit.vlm.devices import parse_devices

@@ -21,7 +21,13 @@ import numpy as np
 from evalkit.data.store import Dataset
 from evalkit.errors import EvalkitError, RewardError
 from evalkit.fileio import digest
-from evalkit.pipeline.reward_kinds import RewardContext, RewardKind, register_reward_kind
+from evalkit.pipeline.reward_kinds import (
+    FrameReward,
+    FrameRewardSettings,
+    RewardContext,
+    RewardKind,
+    register_reward_kind,
+)
 from evalkit.rewards import DEFAULT_ALPHAS, check_alphas
 from evalkit.tasks import get_task
 
@@ -115,7 +121,10 @@ class WindowReward(VideoModelReward):
     title: ClassVar[str] = "window"
     embeds: ClassVar[bool] = True
     own_model: ClassVar[bool] = True
+    trainable: ClassVar[bool] = True
     prefix: ClassVar[str] = "window:"
+    axis_label: ClassVar[str] = "window reward"
+    train_usage: ClassVar[str] = "window:K:S:MODEL"
 
     @classmethod
     def parse(cls, text: str, context: RewardContext) -> WindowReward:
@@ -136,6 +145,19 @@ class WindowReward(VideoModelReward):
 
     def label(self, model: str = "") -> str:
         return f"{self.model}, window of {self.frames} (stride {self.stride})"
+
+    def run_tag(self) -> str:
+        return f"window-k{self.frames}s{self.stride}-{self.model.replace(':', '-')}-a{self.alphas[0]:g}"
+
+    def frame_reward(self, task: str, settings: FrameRewardSettings) -> FrameReward:
+        """Training: each environment's window ending at every step
+        (:class:`~evalkit.pipeline.reward_windows.WindowFrames`), scored in batches."""
+        from evalkit.pipeline.reward_windows import VideoScore, WindowFrames
+        from evalkit.vlm.windows import WindowSpec
+
+        t = get_task(task)
+        score = VideoScore(self.model, (t.goal_prompt, t.baseline_prompt), self.alphas[0], settings)
+        return WindowFrames(WindowSpec(self.frames, self.stride), score)
 
     def dataset_rewards(self, dataset: Dataset, task: str, **embed: Any) -> RewardSource:
         from evalkit.vlm.devices import parse_devices

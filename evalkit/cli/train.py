@@ -372,7 +372,8 @@ def evaluate_command(
         )
         con.print(f"              rate it: evalkit label rate {r.dataset} --task {r.task}")
         con.print(
-            f"              EPIC:    evalkit epic --task {r.task} --dataset {r.dataset} --model MODEL  (or --reward module:function)"
+            f"              EPIC:    evalkit epic --task {r.task} --dataset {r.dataset} "
+            + (r.reward_options or "--model MODEL  (or --reward module:function)")
         )
     for v in r.videos:
         con.print(f"video:        {v}")

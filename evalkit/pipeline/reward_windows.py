@@ -56,6 +56,15 @@ class StepFrames:
         """
         return np.stack(frames)
 
+    def stored(self, frames: np.ndarray, episodes: np.ndarray) -> np.ndarray:
+        """The items of stored episodes (a rollout: rows in step order, episode after episode),
+        as one environment would have pushed them.
+
+        :param frames: ``uint8 (n, H, W, 3)``.
+        :param episodes: the episode of every row.
+        """
+        return frames
+
     def shown(self, items: np.ndarray) -> np.ndarray:
         """The frame of each item's own step (for the reward-fidelity monitor); call it before
         the items are scored."""
@@ -83,6 +92,11 @@ class StepFrames:
 
 class SingleFrames(StepFrames):
     """Every step's reward of its own frame (the image rewards)."""
+
+
+def step_frames(reward_fn: Callable[[np.ndarray], np.ndarray]) -> StepFrames:
+    """``reward_fn`` as a :class:`StepFrames`: itself, or the reward of single frames."""
+    return reward_fn if isinstance(reward_fn, StepFrames) else SingleFrames(reward_fn)
 
 
 class _KeyedFrames(StepFrames, ABC):
@@ -122,6 +136,14 @@ class _KeyedFrames(StepFrames, ABC):
                 self._items[int(key)] = (int(own), None if rows is None else tuple(map(int, rows)))
         self._starts = dones.copy()  # after auto-reset, an ended episode's env starts a new one
         return keys
+
+    def stored(self, frames: np.ndarray, episodes: np.ndarray) -> np.ndarray:
+        episodes = np.asarray(episodes)
+        ends = np.r_[episodes[1:] != episodes[:-1], True]
+        self.reset()
+        keys = [self.push([frame], end[None]) for frame, end in zip(frames, ends)]
+        self.reset()
+        return np.concatenate(keys) if keys else np.zeros(0, np.int64)
 
     def shown(self, items: np.ndarray) -> np.ndarray:
         with self._lock:

@@ -57,7 +57,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from evalkit.errors import EvalkitError
 from evalkit.pipeline.reward_kinds import FrameRewardSettings
-from evalkit.pipeline.reward_windows import SingleFrames, StepFrames
+from evalkit.pipeline.reward_windows import step_frames
 from evalkit.tasks import get_task
 from evalkit.train.config import TrainConfig, resolve_device
 
@@ -243,7 +243,7 @@ class ClipRewardVecEnv(VecEnvWrapper):
         observer: FrameObserver | None = None,
     ) -> None:
         super().__init__(venv)
-        self.items = reward_fn if isinstance(reward_fn, StepFrames) else SingleFrames(reward_fn)
+        self.items = step_frames(reward_fn)
         self.scorer = BatchScorer(self.items, batch_size)
         self.defer = defer
         self.observer = observer

@@ -183,3 +183,38 @@ def test_replay_buffer_episode_rewards_are_sparse_and_equal_the_offline_ones(tmp
                     ]
     assert (expected != 0).any()
     np.testing.assert_allclose(stored, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "task,reward,env_kwargs",
+    [
+        ("cartpole", f"window:3:2:{AVG}", {"max_episode_steps": 9}),
+        ("mountaincar", f"episode:{AVG}", {"max_episode_steps": 10}),
+    ],
+)
+def test_evaluate_scores_rollouts_as_the_reward_kind_scores_their_dataset(
+    tmp_path, task, reward, env_kwargs
+):
+    """evaluate's training-reward column of the rollouts equals the kind's offline rewards of the
+    rollout dataset it writes (windows restart at every episode; episode rewards at the end)."""
+    from evalkit.data.store import open_dataset
+    from evalkit.pipeline import parse_reward
+    from evalkit.train.evaluate import evaluate
+    from evalkit.train.rollout_metrics import REWARD_COLUMN
+    from evalkit.train.runner import train
+
+    config = tiny_config(
+        task, model=None, reward=reward, steps=80, fidelity=False, env_kwargs=env_kwargs
+    )
+    with one_torch_thread():
+        train(config, tmp_path / "run")
+        result = evaluate(tmp_path / "run", episodes=3, device="cpu")
+    ds = open_dataset(result.dataset)
+    offline = parse_reward(reward).dataset_rewards(ds, task, devices="cpu", progress=False)
+    column = list(offline.alphas).index(0.0)
+    stored = ds.states[REWARD_COLUMN].to_numpy()
+    np.testing.assert_allclose(stored, offline.values[:, column], atol=1e-5)
+    assert result.clip_returns is not None and len(result.clip_returns) == 3
+    names = [m["metric"] for m in result.reward_metrics]
+    assert ("success_auc" in names) == parse_reward(reward).episodic
+    assert result.reward_options == f"--reward {reward}"

@@ -142,6 +142,14 @@ SELECT_OPTIONS: Options = {
             help="Also try a reward head (logistic regression on the embeddings), fitted on the fitting episodes of each fold only.",
         ),
     ),
+    "windows": (
+        Optional[str],
+        typer.Option(
+            None,
+            "--windows",
+            help="Comma-separated windows FRAMES:STRIDE (e.g. 4:1,8:2) tried with every goal prompt (the task's without --prompts) and every α: the model's windows, or an image model's frames averaged over each window (avg:MODEL).",
+        ),
+    ),
     "labels": (str, LABELS()),
     "folds": (
         int,
@@ -192,7 +200,8 @@ def select_command(ctx: typer.Context, **values: Any) -> None:
     """Rank candidate rewards by held-out EPIC, and say how optimistic the best-looking one is.
 
     Candidates: every prompt of --prompts (as the goal, with the task's baseline prompt) and
-    every --goal-frames prototype, each with every α, and a reward head with --heads. In each
+    every --goal-frames prototype, each with every α, a reward head with --heads, and every
+    window of --windows (frames and stride) with every goal prompt and α. In each
     of --folds episode-grouped folds the candidate with the best in-sample EPIC on the other
     folds is picked and scored on the held-out fold: the mean of those scores is the winner's
     honest (nested) estimate, printed beside its naive in-sample EPIC on all frames. Uses the
@@ -226,6 +235,7 @@ def select_command(ctx: typer.Context, **values: Any) -> None:
         out=v.out,
         root=v.root,
         devices=v.devices,
+        windows=tuple(w for w in (v.windows or "").split(",") if w.strip()),
         on_progress=lambda line: err.print(line, highlight=False),
     ).run()
     if v.as_json:

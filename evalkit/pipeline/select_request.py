@@ -19,6 +19,7 @@ from evalkit.pipeline.selection import (
 )
 from evalkit.rewards import DEFAULT_ALPHAS
 from evalkit.vlm import ModelSpec, resolve
+from evalkit.vlm.windows import parse_window
 
 
 def _silent(message: str) -> None:
@@ -45,6 +46,8 @@ class SelectRequest:
     :param prompts: a text file of goal prompts, one per line.
     :param goal_frames: frame sets tried as the goal.
     :param heads: also try a reward head.
+    :param windows: windows ``K:S`` tried with every goal prompt and α (the model's windows, or
+        its frames averaged over each window).
     :param save: save the selection (to ``out``, default beside the dataset).
     :param on_progress: where the progress line of each fold goes.
     """
@@ -66,6 +69,7 @@ class SelectRequest:
     out: Path | None = None
     root: Path | None = None
     devices: str | None = None
+    windows: tuple[str, ...] = ()
     on_progress: Callable[[str], None] = _silent
 
     def run(self) -> SelectOutcome:
@@ -79,10 +83,12 @@ class SelectRequest:
                 "--baseline-frames needs goals to go with it (--prompts or --goal-frames)."
             )
         prompts = read_prompts(self.prompts) if self.prompts is not None else []
+        windows = [parse_window(w) for w in self.windows]
         ds = labelled_dataset(self.dataset, self.task, self.labels, self.root)
         warn_few_episodes(ds.manifest.n_episodes, self.n_bootstrap)
         spec = ModelSpec.coerce(self.model, self.pretrained)
         n = (len(prompts) + len(self.goal_frames)) * len(self.alphas) + int(self.heads)
+        n += len(windows) * max(1, len(prompts)) * len(self.alphas)
 
         def on_fold(f: int, k: int) -> None:
             self.on_progress(f"fold {f + 1}/{k}: scoring {n} candidates on its fitting episodes")
@@ -102,6 +108,7 @@ class SelectRequest:
             n_bootstrap=self.n_bootstrap,
             devices=self.devices,
             on_fold=on_fold,
+            windows=windows,
         )
         target = None
         if self.save:

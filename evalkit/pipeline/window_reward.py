@@ -30,6 +30,7 @@ from evalkit.pipeline.reward_kinds import (
 )
 from evalkit.rewards import DEFAULT_ALPHAS, check_alphas
 from evalkit.tasks import get_task
+from evalkit.vlm.windows import WindowSpec
 
 if TYPE_CHECKING:
     from evalkit.pipeline.sources import RewardSource
@@ -128,8 +129,6 @@ class WindowReward(VideoModelReward):
 
     @classmethod
     def parse(cls, text: str, context: RewardContext) -> WindowReward:
-        from evalkit.vlm.windows import WindowSpec
-
         k, _, rest = text[len(cls.prefix) :].partition(":")
         s, _, model = rest.partition(":")
         if not (k.isdigit() and s.isdigit() and model.strip()):
@@ -153,36 +152,64 @@ class WindowReward(VideoModelReward):
         """Training: each environment's window ending at every step
         (:class:`~evalkit.pipeline.reward_windows.WindowFrames`), scored in batches."""
         from evalkit.pipeline.reward_windows import VideoScore, WindowFrames
-        from evalkit.vlm.windows import WindowSpec
 
         t = get_task(task)
         score = VideoScore(self.model, (t.goal_prompt, t.baseline_prompt), self.alphas[0], settings)
         return WindowFrames(WindowSpec(self.frames, self.stride), score)
 
     def dataset_rewards(self, dataset: Dataset, task: str, **embed: Any) -> RewardSource:
-        from evalkit.vlm.devices import parse_devices
-        from evalkit.vlm.embedder import ImageEmbedder
-        from evalkit.vlm.engine import embed_dataset
-        from evalkit.vlm.models import resolve
-        from evalkit.vlm.window_cache import WindowEmbeddingCache, dataset_windows
-        from evalkit.vlm.windows import WindowSpec
-
         t = get_task(task)
-        prompts = [t.goal_prompt, t.baseline_prompt]
-        resolved = resolve(self.model)
         window = WindowSpec(self.frames, self.stride)
-        run = embed_dataset(dataset, resolved, window=window, **embed)
-        cache = WindowEmbeddingCache(dataset, resolved, run.precision, window)
+        values, resolved, identity = window_prompt_rewards(
+            dataset, self.model, window, [t.goal_prompt], t.baseline_prompt, self.alphas, **embed
+        )
+        return self.source(values[:, 0], resolved, identity, t.goal_prompt, t.baseline_prompt)
 
-        def compute(todo: list[str]) -> np.ndarray:
-            device = parse_devices(embed.get("devices", "auto"))[0]  # one device is enough
-            with ImageEmbedder(resolved, device, run.precision, embed.get("batch_size")) as e:
-                return e.embed_window_texts(dataset.frames, dataset_windows(dataset, window), todo)
 
-        texts = cache.window_texts(prompts, compute)
-        values = window_rewards(run.values, texts[:, 0], texts[:, 1], self.alphas)
-        identity = digest(str(cache.key), str(self.frames), str(self.stride))
-        return self.source(values, resolved, identity, prompts[0], prompts[1])
+def window_prompt_rewards(
+    dataset: Dataset,
+    model: str,
+    window: WindowSpec,
+    goals: Sequence[str],
+    baseline: str,
+    alphas: Sequence[float],
+    **embed: Any,
+) -> tuple[np.ndarray, Any, str]:
+    """Definition 1 of the window ending at every frame of ``dataset`` for each goal prompt
+    (with one baseline prompt) and α; window and text embeddings from (and into) the window
+    cache.
+
+    :param model: the video model (``avg:…``, ``hf:…``).
+    :param embed: passed to the embedding engine (``devices``, ``batch_size``, ``progress``).
+    :returns: ``(frames, len(goals), len(alphas))`` rewards, the resolved model and the
+        identity of the window embeddings (model, precision, ``k`` and ``s``).
+    :raises EvalkitError: an image model, or a window longer than every episode.
+    """
+    from evalkit.vlm.devices import parse_devices
+    from evalkit.vlm.embedder import ImageEmbedder
+    from evalkit.vlm.engine import embed_dataset
+    from evalkit.vlm.models import resolve
+    from evalkit.vlm.window_cache import WindowEmbeddingCache, dataset_windows
+
+    resolved = resolve(model)
+    run = embed_dataset(dataset, resolved, window=window, **embed)
+    cache = WindowEmbeddingCache(dataset, resolved, run.precision, window)
+
+    def compute(todo: list[str]) -> np.ndarray:
+        device = parse_devices(embed.get("devices", "auto"))[0]  # one device is enough
+        with ImageEmbedder(resolved, device, run.precision, embed.get("batch_size")) as e:
+            return e.embed_window_texts(dataset.frames, dataset_windows(dataset, window), todo)
+
+    texts = cache.window_texts([baseline, *goals], compute)
+    values = np.stack(
+        [
+            window_rewards(run.values, texts[:, 1 + j], texts[:, 0], alphas)
+            for j in range(len(goals))
+        ],
+        axis=1,
+    )
+    identity = digest(str(cache.key), str(window.frames), str(window.stride))
+    return values, resolved, identity
 
 
 register_reward_kind(WindowReward)

@@ -185,6 +185,7 @@ class EpisodeReward(VideoModelReward):
     own_model: ClassVar[bool] = True
     episodic: ClassVar[bool] = True
     trainable: ClassVar[bool] = True
+    temporal: ClassVar[bool] = True
     prefix: ClassVar[str] = "episode:"
     axis_label: ClassVar[str] = "episode reward"
     train_usage: ClassVar[str] = "episode:MODEL"

@@ -91,6 +91,9 @@ class RewardKind(ABC):
     own_model: ClassVar[bool] = False
     trainable: ClassVar[bool] = False
     episodic: ClassVar[bool] = False
+    temporal: ClassVar[bool] = False
+    """The reward of a frame reads the frames before it (a window, a whole episode): it needs
+    an episode's frames in time order (a sweep's states have none)."""
     axis_label: ClassVar[str] = "reward"
     """How a figure's reward axis names this kind's values (``CLIP reward``, ``head score``)."""
     train_usage: ClassVar[str] = ""

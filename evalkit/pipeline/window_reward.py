@@ -123,6 +123,7 @@ class WindowReward(VideoModelReward):
     embeds: ClassVar[bool] = True
     own_model: ClassVar[bool] = True
     trainable: ClassVar[bool] = True
+    temporal: ClassVar[bool] = True
     prefix: ClassVar[str] = "window:"
     axis_label: ClassVar[str] = "window reward"
     train_usage: ClassVar[str] = "window:K:S:MODEL"

@@ -16,6 +16,7 @@ from evalkit.cli._common import (
     BOOTSTRAP,
     DEVICES,
     GOAL_FRAMES,
+    GOAL_VIDEO,
     LABELS,
     MODEL,
     PRETRAINED,
@@ -150,6 +151,12 @@ SELECT_OPTIONS: Options = {
             help="Comma-separated windows FRAMES:STRIDE (e.g. 4:1,8:2) tried with every goal prompt (the task's without --prompts) and every α: the model's windows, or an image model's frames averaged over each window (avg:MODEL).",
         ),
     ),
+    "goal_video": (
+        Optional[str],
+        GOAL_VIDEO(
+            help="A demonstration tried as the goal of every window of --windows: DATASET@episode:N or a folder of frames."
+        ),
+    ),
     "labels": (str, LABELS()),
     "folds": (
         int,
@@ -236,6 +243,7 @@ def select_command(ctx: typer.Context, **values: Any) -> None:
         root=v.root,
         devices=v.devices,
         windows=tuple(w for w in (v.windows or "").split(",") if w.strip()),
+        goal_video=v.goal_video,
         on_progress=lambda line: err.print(line, highlight=False),
     ).run()
     if v.as_json:

@@ -46,6 +46,7 @@ class SelectRequest:
     :param prompts: a text file of goal prompts, one per line.
     :param goal_frames: frame sets tried as the goal.
     :param heads: also try a reward head.
+    :param goal_video: a demonstration tried as the goal of every window.
     :param windows: windows ``K:S`` tried with every goal prompt and α (the model's windows, or
         its frames averaged over each window).
     :param save: save the selection (to ``out``, default beside the dataset).
@@ -70,6 +71,7 @@ class SelectRequest:
     root: Path | None = None
     devices: str | None = None
     windows: tuple[str, ...] = ()
+    goal_video: str | None = None
     on_progress: Callable[[str], None] = _silent
 
     def run(self) -> SelectOutcome:
@@ -88,7 +90,8 @@ class SelectRequest:
         warn_few_episodes(ds.manifest.n_episodes, self.n_bootstrap)
         spec = ModelSpec.coerce(self.model, self.pretrained)
         n = (len(prompts) + len(self.goal_frames)) * len(self.alphas) + int(self.heads)
-        n += len(windows) * max(1, len(prompts)) * len(self.alphas)
+        goals = max(1, len(prompts)) + int(self.goal_video is not None)
+        n += len(windows) * goals * len(self.alphas)
 
         def on_fold(f: int, k: int) -> None:
             self.on_progress(f"fold {f + 1}/{k}: scoring {n} candidates on its fitting episodes")
@@ -109,6 +112,7 @@ class SelectRequest:
             devices=self.devices,
             on_fold=on_fold,
             windows=windows,
+            goal_video=self.goal_video,
         )
         target = None
         if self.save:

@@ -492,10 +492,12 @@ def select(
     devices: str | None = None,
     on_fold: Callable[[int, int], None] | None = None,
     windows: Sequence["WindowSpec"] = (),
+    goal_video: str | None = None,
 ) -> DatasetSelection:
     """Honest selection among every prompt (as the goal, with the task's baseline prompt) × α,
     every goal frame set × α, a reward head if ``heads``, and every window × goal prompt × α
-    (:func:`window_groups`), on ``dataset``'s labelled frames.
+    (:func:`window_groups`; with ``goal_video``, its demonstration is one more goal of every
+    window), on ``dataset``'s labelled frames.
 
     Uses the cached image embeddings of ``model`` only; prompt embeddings are cached beside them.
     Windows are embedded (once, into their cache) when they are not cached yet.
@@ -507,6 +509,10 @@ def select(
     from evalkit.vlm import resolve
 
     check_task_family(task, dataset)
+    if goal_video is not None and not windows:
+        raise EvalkitError(
+            "--goal-video is the goal of window candidates; give the windows with --windows."
+        )
     if not prompts and not goal_frames and not heads and not windows:
         raise EvalkitError(
             "There is nothing to select from: give prompts (--prompts FILE), --goal-frames, "
@@ -537,7 +543,9 @@ def select(
             dataset, task, resolved, model, prompts, a, frame_sets, baseline_frames, heads,
             ids, y, episodes, precision, devices,
         )  # fmt: skip
-    groups += window_groups(dataset, task, resolved, prompts, a, windows, ids, precision, devices)
+    groups += window_groups(
+        dataset, task, resolved, prompts, a, windows, ids, precision, devices, goal_video
+    )
     result = select_rewards(
         groups,
         y,
@@ -660,25 +668,37 @@ def window_groups(
     ids: np.ndarray,
     precision: str,
     devices: str | None,
+    goal_video: str | None = None,
 ) -> list[CandidateGroup]:
     """Every window (``k`` frames, stride ``s``) × goal prompt (``prompts``, or the task's
     goal prompt without any) × α, by :func:`window_model`, with the task's baseline prompt:
     the window reward (:class:`~evalkit.pipeline.window_reward.WindowReward`) of the labelled
-    frames ``ids``."""
-    from evalkit.pipeline.window_reward import WindowReward, window_prompt_rewards
+    frames ``ids``; with ``goal_video``, the demonstration as one more goal of every window."""
+    from evalkit.pipeline.demonstration import Demonstration
+    from evalkit.pipeline.window_reward import WindowReward, demo_embedding, window_prompt_rewards
 
     t = get_task(task)
     goals = list(prompts) or [t.goal_prompt]
+    demo = None if goal_video is None else Demonstration.parse(goal_video)
     embed: dict[str, Any] = {"precision": precision, "progress": False}
     if devices:
         embed["devices"] = devices
+    model = window_model(resolved)
     groups = []
     for w in windows:
         values, _, _ = window_prompt_rewards(
-            dataset, window_model(resolved), w, goals, t.baseline_prompt, alphas, **embed
+            dataset, model, w, goals, t.baseline_prompt, alphas, **embed
         )
-        for j, goal in enumerate(goals):
-            what = f"window {w.frames}:{w.stride}" + (f" prompt {goal!r}" if prompts else "")
+        names = [f" prompt {goal!r}" if prompts else "" for goal in goals]
+        if demo is not None:
+            goal = demo_embedding(demo, model, w.frames, dataset, embed)
+            shown, _, _ = window_prompt_rewards(
+                dataset, model, w, goals[:1], t.baseline_prompt, alphas, goal=goal, **embed
+            )
+            values = np.concatenate([values, shown], axis=1)
+            names.append(f" demonstration {demo.text}")
+        for j, name in enumerate(names):
+            what = f"window {w.frames}:{w.stride}{name}"
             groups.append(
                 CandidateGroup(WindowReward.name, _alpha_names(what, alphas), fixed=values[ids, j])
             )

@@ -100,8 +100,10 @@ def test_episode_rewards_land_on_the_last_step_only():
     assert episodes.too_short == short and len(messages) == (1 if short else 0)
 
 
-@pytest.mark.parametrize("labelling", ["batch", "step"])
-def test_replay_buffer_rewards_equal_offline_window_rewards(tmp_path, labelling):
+@pytest.mark.parametrize("labelling,demo", [("batch", False), ("step", False), ("batch", True)])
+def test_replay_buffer_rewards_equal_offline_window_rewards(
+    tmp_path, datasets_root, labelling, demo
+):
     """Train with a window reward of the tiny random model (2 environments, short episodes);
     the buffer's rewards equal the offline window rewards of the stored states rendered again."""
     from evalkit.pipeline.window_reward import window_rewards
@@ -109,10 +111,14 @@ def test_replay_buffer_rewards_equal_offline_window_rewards(tmp_path, labelling)
     from evalkit.train.runner import train
     from evalkit.vlm import ImageEmbedder
 
+    if demo:  # a demonstration as the goal: its 3 frames sampled from episode 1, averaged
+        from helpers_vlm import make_dataset
+
+        demos = make_dataset(datasets_root, name="demos", n=20, seed=5)
     config = tiny_config(
         "cartpole",
         model=None,
-        reward=f"window:3:2:{AVG}",
+        reward=f"window:3:2:{AVG}" + ("|demos@episode:1" if demo else ""),
         steps=80,
         alpha=0.5,
         reward_labelling=labelling,
@@ -137,6 +143,8 @@ def test_replay_buffer_rewards_equal_offline_window_rewards(tmp_path, labelling)
     with ImageEmbedder(AVG.rsplit(":", 1)[0], pretrained="none") as e:
         video = e.embed_windows(frames, rows)
         goal, base = e.embed_texts([t.goal_prompt, t.baseline_prompt])
+        if demo:
+            goal = e.embed_windows(demos.frames, (10 + episode_sample(10, 3))[None])[0]
     offline = window_rewards(
         video, np.tile(goal, (len(rows), 1)), np.tile(base, (len(rows), 1)), [0.5]
     )

@@ -56,7 +56,7 @@ def episode_frame_count(resolved: "ResolvedModel") -> int:
     if not resolved.embeds_windows:
         raise EvalkitError(
             f"An episode reward needs a video model, and {resolved.label} embeds single frames; "
-            f"average its frames with avg:{resolved.label}."
+            f"average its frames with avg:{resolved.spec}."
         )
     return int(resolved.frames_per_window or DEFAULT_EPISODE_FRAMES)
 

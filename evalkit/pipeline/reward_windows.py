@@ -202,6 +202,10 @@ class WindowFrames(_KeyedFrames):
         self._last = self._online.push(ids, starts)
         return list(self._last)
 
+    def reset(self) -> None:
+        super().reset()
+        self._online = None  # every environment's history starts afresh (their number may change)
+
     def _oldest_kept(self) -> int:
         # A history's oldest frame is its newest window's first (the span is the history's length).
         return int(self._last[:, 0].min()) if self._last is not None else self._next_frame

@@ -196,6 +196,7 @@ class WindowReward(VideoModelReward):
         (:class:`~evalkit.pipeline.reward_windows.WindowFrames`), scored in batches."""
         from evalkit.config import datasets_root
         from evalkit.pipeline.reward_windows import VideoScore, WindowFrames
+        from evalkit.vlm.backend import check_window_input
 
         t = get_task(task)
         demo = self.demonstration()
@@ -208,6 +209,7 @@ class WindowReward(VideoModelReward):
         score = VideoScore(
             self.model, (t.goal_prompt, t.baseline_prompt), self.alphas[0], settings, goal=goal
         )
+        check_window_input(score.embedder.resolved, self.frames)  # before the run starts
         return WindowFrames(WindowSpec(self.frames, self.stride), score)
 
     def dataset_rewards(self, dataset: Dataset, task: str, **embed: Any) -> RewardSource:

@@ -226,3 +226,26 @@ def test_evaluate_scores_rollouts_as_the_reward_kind_scores_their_dataset(
     names = [m["metric"] for m in result.reward_metrics]
     assert ("success_auc" in names) == parse_reward(reward).episodic
     assert result.reward_options == f"--reward {reward}"
+
+
+def test_xclip_windows_scored_in_training_equal_the_offline_window_rewards(datasets_root, tmp_path):
+    """X-CLIP's per-window conditioned goal and baseline: the training reward of windows pushed
+    as they would arrive (one environment, episode after episode) equals ``epic``'s."""
+    pytest.importorskip("transformers")
+    from helpers_video import NUM_FRAMES, save_tiny_xclip
+    from helpers_vlm import make_dataset
+
+    from evalkit.errors import EvalkitError
+    from evalkit.pipeline import parse_reward
+    from evalkit.pipeline.reward_kinds import FrameRewardSettings, RewardContext
+
+    folder = save_tiny_xclip(tmp_path / "xclip")
+    ds = make_dataset(datasets_root, n=20, hw=(32, 32))
+    kind = parse_reward(f"window:{NUM_FRAMES}:2:hf:{folder}", RewardContext(alphas=(0.5,)))
+    offline = kind.dataset_rewards(ds, "cartpole", devices="cpu", progress=False).values[:, 0]
+    reward = kind.frame_reward("cartpole", FrameRewardSettings(device="cpu"))
+    online = reward(reward.stored(ds.frames, ds.states["episode"].to_numpy()))
+    np.testing.assert_allclose(online, offline, atol=1e-5)
+    wrong = parse_reward(f"window:{NUM_FRAMES + 1}:1:hf:{folder}")
+    with pytest.raises(EvalkitError, match=f"exactly {NUM_FRAMES} frames"):
+        wrong.frame_reward("cartpole", FrameRewardSettings(device="cpu"))

@@ -194,7 +194,7 @@ def cases() -> list[Case]:
         C(f"{s} --windows x"),
         C(f"{s} --windows 4:1", "a window longer than the sweep's one-frame episodes"),
         C(f"{s} --goal-video {VR}@episode:0", "a demo without windows"),
-        C(f"select {VR} -t cartpole -m {AVG} --prompts {{empty}}", "a video model without windows"),
+        C(f"select {VR} -t cartpole -m {AVG} --heads", "a video model with heads"),
         C(f"landscape cartpole --dataset {DS} --reward window:2:1:{AVG}", "a window on a sweep"),
         C(
             f"landscape cartpole --episode 1 --reward window:2:1:{AVG}",

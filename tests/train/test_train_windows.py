@@ -100,6 +100,20 @@ def test_episode_rewards_land_on_the_last_step_only():
     assert episodes.too_short == short and len(messages) == (1 if short else 0)
 
 
+def _trained(config, tmp_path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train ``config``; the replay buffer's rewards and done flags ``(steps, n_envs)`` and
+    the frames of its reached states rendered again (row ``step · n_envs + env``)."""
+    from evalkit.train.runner import train
+
+    with one_torch_thread():
+        result = train(config, tmp_path / "run")
+    buffer = result.model.replay_buffer
+    n = buffer.pos
+    reached = buffer.next_observations[:n].reshape(-1, buffer.obs_shape[0])
+    frames = render_states(result.config.env_id, reached, **result.config.env_kwargs)
+    return buffer.rewards[:n], buffer.dones[:n].astype(bool), frames
+
+
 @pytest.mark.parametrize("labelling,demo", [("batch", False), ("step", False), ("batch", True)])
 def test_replay_buffer_rewards_equal_offline_window_rewards(
     tmp_path, datasets_root, labelling, demo
@@ -108,7 +122,6 @@ def test_replay_buffer_rewards_equal_offline_window_rewards(
     the buffer's rewards equal the offline window rewards of the stored states rendered again."""
     from evalkit.pipeline.window_reward import window_rewards
     from evalkit.tasks import get_task
-    from evalkit.train.runner import train
     from evalkit.vlm import ImageEmbedder
 
     if demo:  # a demonstration as the goal: its 3 frames sampled from episode 1, averaged
@@ -126,15 +139,8 @@ def test_replay_buffer_rewards_equal_offline_window_rewards(
         fidelity=False,
         env_kwargs={"max_episode_steps": 9},
     )
-    with one_torch_thread():
-        result = train(config, tmp_path / "run")
-    buffer = result.model.replay_buffer
-    n = buffer.pos
-    stored = buffer.rewards[:n]
-    dones = buffer.dones[:n].astype(bool)
+    stored, dones, frames = _trained(config, tmp_path)
     assert dones.any(axis=0).all() and not np.isnan(stored).any()  # every env was reset
-    reached = buffer.next_observations[:n].reshape(-1, buffer.obs_shape[0])
-    frames = render_states(result.config.env_id, reached, **result.config.env_kwargs)
     episodes = _episodes(dones)
     rows = window_rows(
         episodes.reshape(-1), _steps_in_episode(episodes).reshape(-1), WindowSpec(3, 2)
@@ -155,7 +161,6 @@ def test_replay_buffer_rewards_equal_offline_window_rewards(
 def test_replay_buffer_episode_rewards_are_sparse_and_equal_the_offline_ones(tmp_path):
     from evalkit.pipeline.window_reward import window_rewards
     from evalkit.tasks import get_task
-    from evalkit.train.runner import train
     from evalkit.vlm import ImageEmbedder
 
     config = tiny_config(
@@ -167,14 +172,7 @@ def test_replay_buffer_episode_rewards_are_sparse_and_equal_the_offline_ones(tmp
         fidelity=False,
         env_kwargs={"max_episode_steps": 11},
     )
-    with one_torch_thread():
-        result = train(config, tmp_path / "run")
-    buffer = result.model.replay_buffer
-    n = buffer.pos
-    stored = buffer.rewards[:n]
-    dones = buffer.dones[:n].astype(bool)
-    reached = buffer.next_observations[:n].reshape(-1, buffer.obs_shape[0])
-    frames = render_states(result.config.env_id, reached, **result.config.env_kwargs)
+    stored, dones, frames = _trained(config, tmp_path)
     ids = _episodes(dones)
     t = get_task("cartpole")
     expected = np.zeros(stored.shape)

@@ -104,6 +104,14 @@ class VideoModelReward(RewardKind):
             )
         return body, named or context.goal_video
 
+    def describe_run(self, model: str | None, pretrained: str | None, random: bool) -> str:
+        text = f"{self.label()}, α = {self.alphas[0]:g}"
+        if random:
+            text += (
+                " — RANDOM WEIGHTS: the reward is random noise, this run only tests the machinery"
+            )
+        return text
+
     def goal_tag(self) -> str:
         """The part of a run's name that tells demonstrations apart (``""``: none)."""
         return f"-demo{digest(self.goal_video)[:8]}" if self.goal_video else ""

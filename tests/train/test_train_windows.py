@@ -169,7 +169,7 @@ def test_replay_buffer_episode_rewards_are_sparse_and_equal_the_offline_ones(tmp
         reward=f"episode:{AVG}",
         steps=80,
         alpha=0.0,
-        fidelity=False,
+        fidelity=True,  # the monitor sees every step's own frame (StepFrames.shown)
         env_kwargs={"max_episode_steps": 11},
     )
     stored, dones, frames = _trained(config, tmp_path)

@@ -21,6 +21,7 @@ from evalkit.cli._common import (
     DATASET,
     DEVICES,
     GOAL_FRAMES,
+    GOAL_VIDEO,
     LABELS,
     MODEL,
     PRETRAINED,
@@ -120,6 +121,7 @@ EPIC_OPTIONS: Options = {
     "model": (Optional[str], MODEL()),
     "pretrained": (Optional[str], PRETRAINED()),
     "goal_frames": (Optional[str], GOAL_FRAMES()),
+    "goal_video": (Optional[str], GOAL_VIDEO()),
     "baseline_frames": (Optional[str], BASELINE_FRAMES()),
     "reward": (
         Optional[str],
@@ -203,6 +205,7 @@ def epic_command(ctx: typer.Context, **values: Any) -> None:
             v.baseline_frames,
             v.reward,
             v.reward_column,
+            v.goal_video,
         ),
         dataset=v.dataset,
         labels=v.labels,

@@ -57,6 +57,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from evalkit.errors import EvalkitError
 from evalkit.pipeline.reward_kinds import FrameRewardSettings
+from evalkit.pipeline.reward_windows import step_frames
 from evalkit.tasks import get_task
 from evalkit.train.config import TrainConfig, resolve_device
 
@@ -224,8 +225,10 @@ class ClipRewardVecEnv(VecEnvWrapper):
     """Replace a vector environment's rewards with rewards computed from rendered frames, in batches.
 
     :param venv: vector environment whose environments are wrapped in :class:`RenderFrame`.
-    :param reward_fn: the reward of a batch of frames (:data:`BatchRewardFn`).
-    :param batch_size: the most frames scored in one call of ``reward_fn``.
+    :param reward_fn: the reward of a batch of frames (:data:`BatchRewardFn`), or of windows or
+        whole episodes (a :class:`~evalkit.pipeline.reward_windows.StepFrames`, which keeps
+        each environment's frames and makes the items it scores).
+    :param batch_size: the most frames (windows) scored in one call of ``reward_fn``.
     :param defer: buffer frames and hand rewards over through :meth:`take_rewards` (see the
         module docstring) instead of returning them from ``step``.
     :param observer: told of every step and of every scored batch (reward fidelity).
@@ -240,7 +243,8 @@ class ClipRewardVecEnv(VecEnvWrapper):
         observer: FrameObserver | None = None,
     ) -> None:
         super().__init__(venv)
-        self.scorer = BatchScorer(reward_fn, batch_size)
+        self.items = step_frames(reward_fn)
+        self.scorer = BatchScorer(self.items, batch_size)
         self.defer = defer
         self.observer = observer
         self.stats = RewardStats(self.num_envs)
@@ -251,20 +255,21 @@ class ClipRewardVecEnv(VecEnvWrapper):
         self._dones: list[np.ndarray] = []  # done flags of every step not yet handed over
 
     def reset(self) -> np.ndarray:
+        self.items.reset()
         return self.venv.reset()
 
     def step_wait(self):
         obs, gt_rewards, dones, infos = self.venv.step_wait()
         if self.observer is not None:
             self.observer.on_step(infos, dones)
-        frames = _pop_frames(infos)
+        frames = self.items.push(_pop_frames(infos), dones)  # a frame, window or episode each
         for info, gt in zip(infos, gt_rewards):
             info[GT_REWARD_KEY] = float(gt)
         if not self.defer:
-            batch = np.stack(frames)
-            rewards = self.scorer(batch)
+            shown = self.items.shown(frames) if self.observer is not None else frames
+            rewards = self.scorer(frames)
             if self.observer is not None:
-                self.observer.on_scored(batch, rewards, owned=True)  # a new array every step
+                self.observer.on_scored(shown, rewards, owned=True)  # a new array every step
             self.stats.add(rewards, dones)
             return obs, rewards, dones, infos
         self._frames.append(frames)
@@ -285,9 +290,11 @@ class ClipRewardVecEnv(VecEnvWrapper):
 
     def _score_buffered(self) -> None:
         if self._frames.steps:
-            rewards = self.scorer(self._frames.frames())
+            batch = self._frames.frames()
+            shown = self.items.shown(batch) if self.observer is not None else batch
+            rewards = self.scorer(batch)
             if self.observer is not None:
-                self.observer.on_scored(self._frames.frames(), rewards)
+                self.observer.on_scored(shown, rewards)
             self._scored.extend(rewards.reshape(self._frames.steps, self.num_envs))
             self._frames.clear()
 
@@ -317,6 +324,7 @@ class ClipRewardVecEnv(VecEnvWrapper):
         self._frames.clear()
         self._scored.clear()
         self._dones.clear()
+        self.items.discard_pending()
         if self.observer is not None:
             self.observer.discard_pending()
 

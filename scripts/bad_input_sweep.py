@@ -327,6 +327,26 @@ def cases() -> list[Case]:
         C("--tasks-file {tmp}/nosuch.toml tasks"),
         C("--tasks-file {notjson} tasks"),
         C("nosuchcommand"),
+        # --- Meta-World: a task's own default dataset, ground truth, render bench -------
+        C(
+            "epic -t drawer-close -m evalkit-tiny-vit --pretrained none",
+            "no metaworld-drawer-close",
+        ),
+        C(
+            "scaling -t window-open --models evalkit-tiny-vit --pretrained none",
+            "no default dataset",
+        ),
+        C("confusion --tasks drawer-open,drawer-close -m evalkit-tiny-vit --pretrained none"),
+        C("epic -t drawer-close --reward ground-truth --dataset " + DS, "another family's dataset"),
+        C(f"epic -t cartpole --reward ground-truth --dataset {DS}", "a sweep stores no gt_reward"),
+        C("collect metaworld --task drawer-opn"),
+        C("collect metaworld --task reach --epsilons 1.5"),
+        C("collect metaworld --task reach --camera side"),
+        C("bench render --env nosuch"),
+        C("bench render --env cartpole --task drawer-open"),
+        C("bench render --task drawer-open", "--task without --env"),
+        C("bench render --env metaworld --profile shiny"),
+        C("bench render --env metaworld --frames 0"),
         # --- labels ---------------------------------------------------------------------
         C("label serve '' -t cartpole"),
         C("label serve nosuch -t cartpole"),

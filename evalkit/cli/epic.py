@@ -93,14 +93,14 @@ def _print_table(run, ci_method: str, n_bootstrap: int, confidence: float, seed:
         columns.append("degenerate resamples")
     for c in columns:
         table.add_column(c, justify="left" if c in {"α", "reward"} else "right")
-    for r, a in zip(run.results, s.alphas):
+    for r, a, name in zip(run.results, s.alphas, s.column_names()):
         ci = (
             "—"
             if r.interval is None
             else escape(f"[{fixed(r.interval[0])}, {fixed(r.interval[1])}]")
         )
         row = [
-            f"{a:g}" if a is not None else escape(s.source.split(":", 1)[1]),
+            f"{a:g}" if a is not None else escape(name),
             fixed(r.distance),
             ci,
             fixed(r.rho),

@@ -171,7 +171,7 @@ def evaluate_rewards(
     if t.family != dataset.family:
         raise DatasetError(
             f"Dataset {dataset.name!r} holds {dataset.family} states but task {task!r} runs on "
-            f"{t.family}; pass a {t.family} dataset with --dataset (default: {t.env.default_dataset})."
+            f"{t.family}; pass a {t.family} dataset with --dataset (default: {t.dataset})."
         )
     values = np.asarray(source.values, dtype=float)
     if values.shape[0] != len(dataset):

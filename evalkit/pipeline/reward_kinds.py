@@ -711,7 +711,7 @@ class GroundTruthReward(RewardKind):
         if GT_REWARD_COLUMN not in dataset.states.columns:
             raise EvalkitError(
                 f"Dataset {dataset.name!r} stores no ground-truth reward ({GT_REWARD_COLUMN}); "
-                "only rollout datasets of evalkit evaluate do."
+                "only rollouts that record the environment's reward do ('evalkit evaluate', 'evalkit collect metaworld')."
             )
         values = check_values(dataset.states[GT_REWARD_COLUMN], len(dataset), "The ground truth")
         return RewardSource(

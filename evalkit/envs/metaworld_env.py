@@ -238,9 +238,9 @@ class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
         return obs, float(reward), terminated, truncated, info
 
     def state_row(self) -> dict[str, float]:
-        """The state (joint state and variation) with the columns the family's goal rule and progress variable read
-        (``task_id``, the last step's ``success`` flag and ``progress``, its reward / 10), as a
-        training run records every step."""
+        """The state (joint state and variation) with the columns the family's goal rule and
+        progress variable read (``task_id``, the last step's ``success`` flag and ``progress``,
+        its reward / 10), as a training run records every step."""
         return {
             **self.get_state(),
             "task_id": float(MT10.index(self.task)),

@@ -279,10 +279,6 @@ def _train(
         )
     _warn_if_learning_never_starts(config, start_step, report)
     learner_threads, reward_threads = _torch_threads(config)
-    if learner_threads is not None:
-        import torch
-
-        torch.set_num_threads(learner_threads)
     if config.model_reward and reward_fn is None:
         reward_fn = load_clip_reward(config, on_message=report)
     if reward_fn is not None:
@@ -316,6 +312,7 @@ def _train(
         observer=visited,
         reward_threads=reward_threads,
     )
+    restore_threads = _set_torch_threads(learner_threads, temporary=config.torch_threads is None)
     try:
         if points:
             model, start_step = load_resume_point(points, config, env, run_dir, report)
@@ -362,6 +359,8 @@ def _train(
                 saver.save("interrupt" if interrupted else "end")
     finally:
         env.close()
+        if restore_threads is not None:
+            _set_torch_threads(restore_threads)
     return TrainResult(
         run_dir=run_dir,
         config=config,
@@ -390,6 +389,18 @@ def _torch_threads(config: TrainConfig) -> tuple[int | None, int | None]:
     if not config.uses_reward_worker:
         return config.torch_threads, None
     return thread_split(config.torch_threads, config.reward_threads, available_cores())
+
+
+def _set_torch_threads(threads: int | None, temporary: bool = False) -> int | None:
+    """Set this thread's torch threads; returns the count before if ``temporary`` (the worker's
+    split, which holds for the run only; an asked ``--threads`` stays set, as it always did)."""
+    if threads is None:
+        return None
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    return before if temporary else None
 
 
 def _callbacks(

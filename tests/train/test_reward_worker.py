@@ -212,3 +212,30 @@ def test_worker_settings_are_checked_and_documented():
     assert not tiny_config(reward_labelling="step").resolved().uses_reward_worker
     assert not tiny_config(reward_worker=False).resolved().uses_reward_worker
     assert not tiny_config(reward="ground-truth").resolved().uses_reward_worker
+
+
+def test_the_learner_gets_one_thread_beside_the_worker_for_the_run_only(tmp_path):
+    """On 2 cores and nothing asked: the learner (this thread) 1, the worker the other core; the
+    caller's torch threads are back afterwards."""
+    from evalkit.train import runner
+
+    learner_threads = []
+    reward = SlowReward(0.0)
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        config = tiny_config(
+            "cartpole", steps=120, checkpoint_every=60, fidelity=False, reward_batch_size=16
+        )
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(runner, "available_cores", lambda: 2)
+            train(
+                config,
+                tmp_path / "run",
+                reward_fn=reward,
+                on_checkpoint=lambda info: learner_threads.append(torch.get_num_threads()),
+            )
+        assert learner_threads and set(learner_threads) == {1} and reward.threads == {1}
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)

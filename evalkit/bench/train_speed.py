@@ -167,6 +167,7 @@ def e2e_configs(out: Path, steps: int) -> tuple[TrainConfig, TrainConfig]:
     model = dataclasses.replace(
         train_config(settings, "text", layout),
         torch_threads=None,  # the worker's split: one thread each on 2 cores
+        reward_worker=True,
         checkpoint_every=10**12,
     )
     gt = dataclasses.replace(

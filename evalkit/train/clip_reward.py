@@ -84,6 +84,14 @@ BatchRewardFn = Callable[[np.ndarray], np.ndarray]
 """``fn(frames) -> rewards``: ``uint8 (n, H, W, 3)`` frames to ``(n,)`` rewards, one per frame.
 The frames may be a view of a buffer that is reused afterwards: copy them to keep them."""
 
+CPU_FORWARD_FRAMES = 128
+"""Most frames per forward pass of a training reward on the CPU (a reward batch of Algorithm 1
+is embedded in such chunks). Larger passes gain nothing on the CPU, and their activations
+(hundreds of MB) are what glibc gives a thread other than the main one as fresh mappings for
+every batch: the e2e bench's tower on 1024 frames took 800 000 page faults a batch on the
+reward worker's thread and ran at two thirds of its speed; in chunks of 128, 170 faults and
+full speed. The rewards are the same (a GEMM's rows do not depend on the others; tested)."""
+
 FRAME_KEY = "frame"
 GT_REWARD_KEY = "gt_reward"
 
@@ -572,15 +580,17 @@ def load_clip_reward(
     (:meth:`evalkit.pipeline.reward_kinds.RewardKind.frame_reward`).
 
     CLIP rewards are a :class:`evalkit.rewards.RewardModel`: prompts embedded once, frames
-    embedded in batches of ``config.reward_batch_size`` (halved, with a message, when a batch
-    does not fit in memory).
+    embedded in batches of ``config.reward_batch_size`` (on the CPU at most
+    :data:`CPU_FORWARD_FRAMES` per forward pass; halved, with a message, when a batch does not
+    fit in memory).
 
     :param on_message: where the embedder's warnings go.
     """
+    device = resolve_device(config.device)
+    batch = config.reward_batch_size
+    if batch is not None and device == "cpu":
+        batch = min(batch, CPU_FORWARD_FRAMES)
     settings = FrameRewardSettings(
-        device=resolve_device(config.device),
-        precision=config.precision,
-        batch_size=config.reward_batch_size,
-        on_message=on_message,
+        device=device, precision=config.precision, batch_size=batch, on_message=on_message
     )
     return config.reward_kind.frame_reward(get_task(config.task).name, settings)

@@ -182,7 +182,9 @@ class TrainConfig(TrainSettings):
             ):
                 raise EvalkitError(f"{flag} must be a positive whole number, not {value!r}.")
         for name in ("fidelity", "reward_worker"):
-            if not isinstance(getattr(out, name), bool):
+            if not isinstance(getattr(out, name), bool) and (
+                name == "fidelity" or getattr(out, name) is not None
+            ):
                 raise EvalkitError(f"{name} must be true or false, not {getattr(out, name)!r}.")
         out = dataclasses.replace(
             out, reward_labelling=out.labelling
@@ -230,8 +232,20 @@ class TrainConfig(TrainSettings):
 
     @property
     def uses_reward_worker(self) -> bool:
-        """Whether a reward worker scores the frames (model rewards, deferred labelling, asked for)."""
-        return self.model_reward and self.reward_worker and self.labelling in ("batch", "rollout")
+        """Whether a reward worker scores the frames: model rewards, deferred labelling, and
+        ``reward_worker`` (``None``: when the reward runs on a GPU, where the environments and the
+        learner then use the CPU meanwhile; on the CPU, the shared 2-core machine evalkit is
+        developed on gives a busy process the same share of the CPU whatever its threads, and
+        a training run with the worker was measured slower there)."""
+        if not (self.model_reward and self.labelling in ("batch", "rollout")):
+            return False
+        if self.reward_worker is not None:
+            return bool(self.reward_worker)
+        if self.device == "auto":
+            import torch
+
+            return torch.cuda.is_available()
+        return str(self.device).startswith("cuda")
 
     @property
     def model_reward(self) -> bool:

@@ -151,6 +151,7 @@ def test_a_stop_keeps_every_reward_and_the_run_resumes(tmp_path):
         "cartpole",
         steps=300,
         reward_batch_size=16,
+        reward_worker=True,
         torch_threads=1,
         reward_threads=1,
         checkpoint_every=10_000,
@@ -208,7 +209,9 @@ def test_worker_settings_are_checked_and_documented():
         tiny_config(reward_worker="yes").resolved()
     with pytest.raises(EvalkitError, match="--reward-threads must be a positive whole number"):
         tiny_config(reward_threads=0).resolved()
-    assert tiny_config().resolved().uses_reward_worker
+    assert tiny_config(reward_worker=True).resolved().uses_reward_worker
+    assert not tiny_config(device="cpu").resolved().uses_reward_worker  # the default on the CPU
+    assert tiny_config(device="cuda", reward_worker=None).resolved().uses_reward_worker  # on a GPU
     assert not tiny_config(reward_labelling="step").resolved().uses_reward_worker
     assert not tiny_config(reward_worker=False).resolved().uses_reward_worker
     assert not tiny_config(reward="ground-truth").resolved().uses_reward_worker
@@ -225,7 +228,12 @@ def test_the_learner_gets_one_thread_beside_the_worker_for_the_run_only(tmp_path
     torch.set_num_threads(3)
     try:
         config = tiny_config(
-            "cartpole", steps=120, checkpoint_every=60, fidelity=False, reward_batch_size=16
+            "cartpole",
+            steps=120,
+            checkpoint_every=60,
+            fidelity=False,
+            reward_batch_size=16,
+            reward_worker=True,
         )
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(runner, "available_cores", lambda: 2)
@@ -239,3 +247,37 @@ def test_the_learner_gets_one_thread_beside_the_worker_for_the_run_only(tmp_path
         assert torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)
+
+
+def test_cpu_forward_chunks_leave_the_rewards_as_they_were():
+    """A reward batch is embedded in chunks of at most CPU_FORWARD_FRAMES on the CPU: the
+    rewards equal those of one forward pass over the whole batch (the path before) bit for bit,
+    and the rewards computed offline from the embeddings."""
+    import evalkit.train.clip_reward as clip_reward
+    from evalkit.rewards import clip_rewards
+    from evalkit.tasks import get_task
+    from evalkit.vlm import ImageEmbedder
+
+    chunk = clip_reward.CPU_FORWARD_FRAMES
+    config = tiny_config("cartpole", reward_batch_size=3 * chunk).resolved()
+    frames = np.random.default_rng(1).integers(0, 256, (300, 64, 64, 3), dtype=np.uint8)
+    sizes: list[int] = []
+    encode = ImageEmbedder.encode_pixels
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(
+            ImageEmbedder,
+            "encode_pixels",
+            lambda self, pixels: sizes.append(len(pixels)) or encode(self, pixels),
+        )
+        got = np.asarray(load_clip_reward(config)(frames), dtype=np.float32)
+        assert sizes == [chunk, chunk, 300 - 2 * chunk]
+        mp.setattr(clip_reward, "CPU_FORWARD_FRAMES", 10**9)  # the path before: one pass
+        sizes.clear()
+        before = np.asarray(load_clip_reward(config)(frames), dtype=np.float32)
+        assert sizes == [300]
+    assert got.tobytes() == before.tobytes()
+    embedder = ImageEmbedder("evalkit-tiny-vit", pretrained="none")
+    task = get_task("cartpole")
+    goal, baseline = embedder.embed_texts([task.goal_prompt, task.baseline_prompt])
+    offline = clip_rewards(embedder.embed_frames(frames), goal, baseline, [0.0])[:, 0]
+    np.testing.assert_allclose(got, offline, atol=1e-5)

@@ -15,6 +15,7 @@ import typer
 from evalkit.cli._app import app, bench_app, console
 from evalkit.cli._common import (
     BASELINE_FRAMES_OPTION,
+    GOAL_VIDEO,
     check_option_rules,
     check_seed,
     excludes,
@@ -64,6 +65,7 @@ TRAIN_ONLY = {
 
 TRAIN_OPTION_ORDER = (
     *("task", "model", "pretrained", "alpha", "goal_frames", "baseline_frames", "reward"),
+    "goal_video",
     *("algo", "steps", "n_envs", "seed", "out", "config_file", "resume", "device"),
     *("render_size", "reward_batch_size", "precision", "reward_labelling", "vec_env"),
     *("torch_threads", "reward_worker", "reward_threads", "progress", "metrics_every"),
@@ -71,7 +73,7 @@ TRAIN_OPTION_ORDER = (
 )
 """The order of the options in ``evalkit train --help``."""
 
-SHARED_OPTIONS = {"baseline_frames": BASELINE_FRAMES_OPTION}
+SHARED_OPTIONS = {"baseline_frames": BASELINE_FRAMES_OPTION, "goal_video": GOAL_VIDEO()}
 """Settings whose option is the one other commands share (their field has no help of its own)."""
 
 CHECKS = {"seed": check_seed}
@@ -373,7 +375,8 @@ def evaluate_command(
         )
         con.print(f"              rate it: evalkit label rate {r.dataset} --task {r.task}")
         con.print(
-            f"              EPIC:    evalkit epic --task {r.task} --dataset {r.dataset} --model MODEL  (or --reward module:function)"
+            f"              EPIC:    evalkit epic --task {r.task} --dataset {r.dataset} "
+            + (r.reward_options or "--model MODEL  (or --reward module:function)")
         )
     for v in r.videos:
         con.print(f"video:        {v}")

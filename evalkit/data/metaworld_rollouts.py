@@ -35,6 +35,7 @@ from evalkit.envs.metaworld_env import (
     check_camera,
     check_task,
 )
+from evalkit.envs.metaworld_family import dataset_name
 from evalkit.errors import EvalkitError
 
 DEFAULT_EPSILONS = (0.1, 0.3, 0.6)
@@ -206,7 +207,7 @@ def collect_metaworld(
 
     return collect_into(
         root_path,
-        name or f"metaworld-{task}",
+        name or dataset_name(task),
         family=family.name,
         env_id=family.env_id,
         generator="metaworld-tiers",

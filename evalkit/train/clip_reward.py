@@ -64,6 +64,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from evalkit.errors import EvalkitError
 from evalkit.pipeline.reward_kinds import FrameRewardSettings
+from evalkit.pipeline.reward_windows import step_frames
 from evalkit.tasks import get_task
 from evalkit.train.config import TrainConfig, resolve_device
 from evalkit.train.reward_worker import RewardWorker
@@ -240,8 +241,10 @@ class ClipRewardVecEnv(VecEnvWrapper):
     """Replace a vector environment's rewards with rewards computed from rendered frames, in batches.
 
     :param venv: vector environment whose environments are wrapped in :class:`RenderFrame`.
-    :param reward_fn: the reward of a batch of frames (:data:`BatchRewardFn`).
-    :param batch_size: the most frames scored in one call of ``reward_fn``.
+    :param reward_fn: the reward of a batch of frames (:data:`BatchRewardFn`), or of windows or
+        whole episodes (a :class:`~evalkit.pipeline.reward_windows.StepFrames`, which keeps
+        each environment's frames and makes the items it scores).
+    :param batch_size: the most frames (windows) scored in one call of ``reward_fn``.
     :param defer: buffer frames and hand rewards over through :meth:`take_rewards` (see the
         module docstring) instead of returning them from ``step``.
     :param observer: told of every step and of every scored batch (reward fidelity).
@@ -264,7 +267,8 @@ class ClipRewardVecEnv(VecEnvWrapper):
         worker: RewardWorker | None = None,
     ) -> None:
         super().__init__(venv)
-        self.scorer = BatchScorer(reward_fn, batch_size)
+        self.items = step_frames(reward_fn)
+        self.scorer = BatchScorer(self.items, batch_size)
         self.defer = defer
         self.observer = observer
         self.worker = worker if defer else None
@@ -274,25 +278,27 @@ class ClipRewardVecEnv(VecEnvWrapper):
             self.num_envs, batch_size
         )  # buffered steps, not yet scored (defer=True)
         self._spare: list[FrameBuffer] = []  # buffers scored and handed over, to fill again
-        self._in_flight: deque[tuple[FrameBuffer, Future[np.ndarray]]] = deque()  # with the worker
+        # with the worker: (items, the frames the observer is shown, their rewards to come)
+        self._in_flight: deque[tuple[FrameBuffer, np.ndarray, Future[np.ndarray]]] = deque()
         self._scored: list[np.ndarray] = []  # scored, not yet handed over: one (n_envs,) per step
         self._dones: list[np.ndarray] = []  # done flags of every step not yet handed over
 
     def reset(self) -> np.ndarray:
+        self.items.reset()
         return self.venv.reset()
 
     def step_wait(self):
         obs, gt_rewards, dones, infos = self.venv.step_wait()
         if self.observer is not None:
             self.observer.on_step(infos, dones)
-        frames = _pop_frames(infos)
+        frames = self.items.push(_pop_frames(infos), dones)  # a frame, window or episode each
         for info, gt in zip(infos, gt_rewards):
             info[GT_REWARD_KEY] = float(gt)
         if not self.defer:
-            batch = np.stack(frames)
-            rewards = self.scorer(batch)
+            shown = self.items.shown(frames) if self.observer is not None else frames
+            rewards = self.scorer(frames)
             if self.observer is not None:
-                self.observer.on_scored(batch, rewards, owned=True)  # a new array every step
+                self.observer.on_scored(shown, rewards, owned=True)  # a new array every step
             self.stats.add(rewards, dones)
             return obs, rewards, dones, infos
         self._frames.append(frames)
@@ -336,24 +342,31 @@ class ClipRewardVecEnv(VecEnvWrapper):
                 self._submit()
             self._collect(block=True)
         elif self._frames.steps:
-            self._accept(self._frames, self.scorer(self._frames.frames()))
+            batch = self._frames.frames()
+            shown = self._shown(batch)
+            self._accept(self._frames, shown, self.scorer(batch))
 
-    def _accept(self, frames: FrameBuffer, rewards: np.ndarray) -> None:
-        """The rewards of a scored buffer of frames: kept to hand over, the buffer emptied."""
+    def _shown(self, batch: np.ndarray) -> np.ndarray:
+        """The frames the observer is shown for a batch of items, read before scoring takes
+        the items out of their store."""
+        return self.items.shown(batch) if self.observer is not None else batch
+
+    def _accept(self, frames: FrameBuffer, shown: np.ndarray, rewards: np.ndarray) -> None:
+        """The rewards of a scored buffer: kept to hand over, the observer told, the buffer emptied."""
         if self.observer is not None:
-            self.observer.on_scored(frames.frames(), rewards)
+            self.observer.on_scored(shown, rewards)
         self._scored.extend(rewards.reshape(frames.steps, self.num_envs))
         frames.clear()
 
     def _submit(self) -> None:
-        """Hand the buffered frames to the worker (after the oldest batch, if it holds too many)
+        """Hand the buffered items to the worker (after the oldest batch, if it holds too many)
         and buffer the next ones in another array."""
         assert self.worker is not None
         while len(self._in_flight) >= self.MAX_IN_FLIGHT:
             self._collect(block=True, at_most=1)
-        self._in_flight.append(
-            (self._frames, self.worker.submit(self.scorer, self._frames.frames()))
-        )
+        batch = self._frames.frames()
+        shown = self._shown(batch)
+        self._in_flight.append((self._frames, shown, self.worker.submit(self.scorer, batch)))
         self._frames = (
             self._spare.pop() if self._spare else FrameBuffer(self.num_envs, self._batch_size)
         )
@@ -365,12 +378,12 @@ class ClipRewardVecEnv(VecEnvWrapper):
         """
         taken = 0
         while self._in_flight and (at_most is None or taken < at_most):
-            frames, future = self._in_flight[0]
+            frames, shown, future = self._in_flight[0]
             if not (block or future.done()):
                 return
             rewards = future.result()  # the worker's exception is raised here
             self._in_flight.popleft()
-            self._accept(frames, rewards)
+            self._accept(frames, shown, rewards)
             self._spare.append(frames)
             taken += 1
 
@@ -399,7 +412,7 @@ class ClipRewardVecEnv(VecEnvWrapper):
 
     def discard_pending(self) -> None:
         """Forget every pending step (frames of transitions that will never be stored)."""
-        for frames, future in self._in_flight:
+        for frames, _, future in self._in_flight:
             if not future.cancel():
                 future.exception()  # wait: the worker must not read an array being refilled
             frames.clear()
@@ -408,6 +421,7 @@ class ClipRewardVecEnv(VecEnvWrapper):
         self._frames.clear()
         self._scored.clear()
         self._dones.clear()
+        self.items.discard_pending()
         if self.observer is not None:
             self.observer.discard_pending()
 

@@ -36,6 +36,7 @@ from evalkit.pipeline.prototypes import FrameSet
 from evalkit.pipeline.reward_kinds import (
     RewardContext,
     RewardKind,
+    check_goal_video,
     reward_kind_of,
     trainable_rewards,
 )
@@ -118,7 +119,9 @@ class TrainConfig(TrainSettings):
         _check_frame_goals(self, reward)
         reward.check_task(self.task)  # a head of another family, as epic and landscape refuse it
         own = _own_model(self, reward)
-        return dataclasses.replace(self, reward=reward.run_text(), **own).resolved_with_model()
+        return dataclasses.replace(
+            self, reward=reward.run_text(), goal_video=None, **own
+        ).resolved_with_model()  # a demonstration goal is part of the reward's text
 
     @property
     def reward_kind(self) -> RewardKind:
@@ -133,12 +136,14 @@ class TrainConfig(TrainSettings):
             self.goal_frames,
             self.baseline_frames,
             self.task or None,
+            self.goal_video,
         )
         kind = reward_kind_of(str(self.reward), context)
         if kind is None or not kind.trainable:
             raise EvalkitError(
                 f"--reward must be one of {trainable_rewards()}, not {self.reward!r}."
             )
+        check_goal_video(kind, context)
         return kind.parse(str(self.reward), context)
 
     def resolved_with_model(self) -> "TrainConfig":

@@ -6,6 +6,7 @@ for model rewards); :func:`build_model` the algorithm with the paper's hyperpara
 
 from __future__ import annotations
 
+import copy
 import functools
 import signal
 from pathlib import Path
@@ -127,7 +128,7 @@ def build_model(config: TrainConfig, env: VecEnv, run_dir: Path | None) -> BaseA
             device=resolve_device(config.device),
             tensorboard_log=str(run_dir / TB_DIR) if run_dir is not None else None,
             verbose=0,
-            **dict(config.algo_kwargs),
+            **copy.deepcopy(dict(config.algo_kwargs)),  # SB3 writes into policy_kwargs
         )
     except TypeError as exc:
         raise EvalkitError(

@@ -36,6 +36,9 @@ class TrainSettings:
         folder of images): their mean embedding is the goal of Definition 1.
     :param baseline_frames: with ``goal_frames``, the baseline as example frames too (default:
         the task's baseline sentence).
+    :param goal_video: a demonstration as the goal of a window or episode reward
+        (``DATASET@episode:N`` or a folder of frames; :mod:`evalkit.pipeline.demonstration`);
+        a resolved config keeps it in ``reward`` (``…|DEMO``).
     :param algo: ``dqn``, ``sac`` or ``ppo``; default the paper's for the task's family.
     :param steps: total environment steps (all environments together).
     :param n_envs: parallel environments; their frames are embedded together.
@@ -73,7 +76,9 @@ class TrainSettings:
     reward: str = option(
         "clip",
         "--reward",
-        "clip (default), ground-truth, or head:PATH (a reward head fitted by 'evalkit align'; its own model embeds the frames).",
+        "clip (default), ground-truth, head:PATH (a reward head fitted by 'evalkit align'; its own model embeds the frames), "
+        "window:K:S:MODEL (a video model's window of K frames, stride S, ending at each step) or episode:MODEL "
+        "(one reward per episode, at its last step).",
     )
     model: str | None = option(
         None, "--model", "open_clip model of the CLIP reward, e.g. ViT-B-32."
@@ -90,6 +95,7 @@ class TrainSettings:
         "The CLIP reward's goal as example frames instead of the task's sentence: DATASET@labels:rule, DATASET@ids:3,17,... or a folder of images (their mean embedding is the goal).",
     )
     baseline_frames: str | None = option(None, "--baseline-frames")
+    goal_video: str | None = option(None, "--goal-video")
     algo: str | None = option(
         None, "--algo", "dqn, sac or ppo (default: the paper's, DQN for cartpole, SAC otherwise)."
     )

@@ -166,15 +166,21 @@ def _hub_snapshot(repo: str, revision: str | None) -> Path:
     return Path(path)
 
 
+REFUSED_MODEL_TYPES: dict[str, str] = {
+    "siglip2": (
+        "Siglip2Model (NaFlex: variable resolution and patch count), whose image processor "
+        "evalkit cannot reproduce (SigLIP 2's fixed-resolution checkpoints, e.g. "
+        "google/siglip2-base-patch16-224, are SigLIP models and load)"
+    ),
+}
+"""Image-text model types evalkit knows and refuses, with why (shown in the error)."""
+
+
 def _model_type(config: Mapping[str, Any], where: str) -> str:
     kind = str(config.get("model_type", ""))
     arch = ", ".join(config.get("architectures") or []) or kind or "unknown"
-    if kind == "siglip2":
-        raise ModelError(
-            f"{where} is a Siglip2Model (NaFlex: variable resolution and patch count), whose image "
-            f"processor evalkit cannot reproduce; supported are {SUPPORTED}, which include SigLIP 2's "
-            "fixed-resolution checkpoints (e.g. google/siglip2-base-patch16-224)."
-        )
+    if kind in REFUSED_MODEL_TYPES:
+        raise ModelError(f"{where} is a {REFUSED_MODEL_TYPES[kind]}; supported are {SUPPORTED}.")
     if kind not in MODEL_CLASSES:
         raise ModelError(
             f"{where} is a {arch} model, not an image-text model evalkit supports; supported are {SUPPORTED}."

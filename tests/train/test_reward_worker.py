@@ -281,3 +281,32 @@ def test_cpu_forward_chunks_leave_the_rewards_as_they_were():
     goal, baseline = embedder.embed_texts([task.goal_prompt, task.baseline_prompt])
     offline = clip_rewards(embedder.embed_frames(frames), goal, baseline, [0.0])[:, 0]
     np.testing.assert_allclose(got, offline, atol=1e-5)
+
+
+def test_window_rewards_on_the_worker_equal_the_in_line_ones(tmp_path):
+    """A window reward (frames kept in a store that the worker reads while the environments add
+    to it): both runs store the same transitions with the same rewards, bit for bit."""
+    buffers = []
+    for worker in (False, True):
+        config = tiny_config(
+            "cartpole",
+            model=None,
+            reward="window:3:2:avg:evalkit-tiny-vit:none",
+            steps=160,
+            reward_batch_size=24,
+            reward_worker=worker,
+            torch_threads=1,
+            reward_threads=1,
+            fidelity=False,
+            env_kwargs={"max_episode_steps": 9},
+            algo_kwargs=dict(RANDOM_ACTIONS),
+        )
+        with one_torch_thread():
+            result = train(config, tmp_path / f"run-{worker}")
+        buffers.append(result.model.replay_buffer)
+    inline, beside = buffers
+    n = inline.pos
+    assert n == beside.pos == 80 and beside.unlabelled == 0
+    np.testing.assert_array_equal(inline.observations[:n], beside.observations[:n])
+    assert np.isfinite(beside.rewards[:n]).all() and np.ptp(beside.rewards[:n]) > 0
+    assert inline.rewards[:n].tobytes() == beside.rewards[:n].tobytes()

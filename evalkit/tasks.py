@@ -17,7 +17,8 @@ or from a TOML file (``evalkit --tasks-file my_tasks.toml ...`` or ``$EVALKIT_TA
     goal = "a pole leaning to the left"
     baseline = "pole and cart"
     # optional: rule = "cartpole_upright", rule_params = { max_angle = 0.1 },
-    #           criterion = "...", default_dataset = "..."
+    #           criterion = "...", default_dataset = "...",
+    #           collect_command = "..." (the command that makes default_dataset)
 
 A file may also load Python modules first (``modules = ["my_pkg.acrobot"]`` at its top), for
 example one that registers a new environment family (:mod:`evalkit.envs.family`) for its tasks.
@@ -75,9 +76,9 @@ class Task:
     :param family: environment family name, a key of :data:`evalkit.envs.family.FAMILIES`.
     :param rule: name of a goal rule of the family or of :data:`RULES` (``None``: human labels only).
 
-    The other fields (``name``, the prompts, ``criterion``, ``rule_params``, ``paper_success``)
-    mean what they mean on :class:`evalkit.envs.family.FamilyTask`, the form in which a family
-    brings its own tasks.
+    The other fields (``name``, the prompts, ``criterion``, ``rule_params``, ``paper_success``,
+    ``default_dataset``, ``collect_command``) mean what they mean on
+    :class:`evalkit.envs.family.FamilyTask`, the form in which a family brings its own tasks.
     """
 
     name: str
@@ -88,6 +89,8 @@ class Task:
     rule: str | None = None
     rule_params: Mapping[str, float] = field(default_factory=dict)
     paper_success: float | None = None
+    default_dataset: str | None = None
+    collect_command: str | None = None
 
     @classmethod
     def of_family(cls, family: Family, spec: FamilyTask) -> Task:
@@ -99,6 +102,20 @@ class Task:
     def env(self) -> Family:
         """The environment family this task runs on."""
         return get_family(self.family)
+
+    @property
+    def dataset(self) -> str:
+        """The dataset the task is evaluated on when none is given: its own, else its family's."""
+        return self.default_dataset or self.env.default_dataset
+
+    def collect_hint(self) -> str | None:
+        """The command that makes :attr:`dataset` (``None``: a dataset of the task's own that no
+        command is known to make)."""
+        if self.collect_command:
+            return self.collect_command
+        if self.default_dataset in (None, self.env.default_dataset):
+            return self.env.collect_hint()
+        return None
 
     @property
     def label_source(self) -> str:
@@ -220,6 +237,8 @@ def load_tasks_file(path: str | os.PathLike[str]) -> list[Task]:
             criterion=str(entry.get("criterion", "")),
             rule=rule,
             rule_params=_rule_params(entry.get("rule_params", {}), where),
+            default_dataset=_optional_text(entry, "default_dataset", where),
+            collect_command=_optional_text(entry, "collect_command", where),
         )
         loaded.append(register_task(task, replace=bool(entry.get("replace", False))))
     return loaded
@@ -239,6 +258,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise EvalkitError(f"Cannot read tasks file {path} ({exc.strerror}).") from None
     except tomllib.TOMLDecodeError as exc:
         raise EvalkitError(f"Tasks file {path} is not valid TOML: {exc}.") from None
+
+
+def _optional_text(entry: Mapping[str, Any], key: str, where: str) -> str | None:
+    """A tasks-file entry's optional text value (``None`` when absent)."""
+    value = entry.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise EvalkitError(f"{where}: {key} must be a non-empty string, not {value!r}.")
+    return value
 
 
 def _rule_params(params: Any, where: str) -> dict[str, float]:

@@ -37,6 +37,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 TINY = ["-m", "evalkit-tiny-vit", "--pretrained", "none"]
 DS = "cartpole-sweep"
 MC = "mountaincar-sweep-textured"
+VR = "video-rollouts"
+"""A dataset of short episodes (3 of 6 frames, then one of 2) for the window and episode cases."""
+AVG = "avg:evalkit-tiny-vit:none"
 USAGE_MARKERS = (
     "Invalid value",
     "No such option",
@@ -163,6 +166,46 @@ def cases() -> list[Case]:
         C("epic -t nosuch --reward head:{head}"),
         C("epic -t mountaincar --reward head:{head}"),
         C(f"epic {t}", "epic without --task"),
+        # --- windows and episodes (video rewards) -----------------------------------------
+        C(f"{e} --dataset {VR} --reward window:0:1:{AVG}", "a window of 0 frames"),
+        C(f"{e} --dataset {VR} --reward window:2:0:{AVG}", "a stride of 0"),
+        C(f"{e} --dataset {VR} --reward window:7:1:{AVG}", "a window longer than every episode"),
+        C(
+            f"{e} --dataset {VR} --reward window:2:1:evalkit-tiny-vit:none",
+            "an image model's window",
+        ),
+        C(f"{e} --dataset {VR} --reward episode:evalkit-tiny-vit:none", "an image model's episode"),
+        C(f"{e} --dataset {VR} --reward window:2:1:{AVG} --goal-video {VR}@episode:9"),
+        C(f"{e} --dataset {VR} --reward window:2:1:{AVG} --goal-video nosuch@episode:0"),
+        C(f"{e} --dataset {VR} --reward window:2:1:{AVG} --goal-video {{tmp}}/nosuchfolder"),
+        C(f"{e} --dataset {VR} --reward window:2:1:{AVG} --goal-video {{tmp}}", "no frames there"),
+        C(
+            f"{e} --dataset {VR} --reward window:4:1:{AVG} --goal-video {VR}@episode:3",
+            "a short demo",
+        ),
+        C(f"{e} --dataset {VR} --reward window:2:1:{AVG} --goal-video {VR}@ids:1"),
+        C(
+            f"{e} --dataset {VR} --reward window:2:1:{AVG}|{VR}@episode:0 --goal-video {VR}@episode:1"
+        ),
+        C(f"{e} --dataset {VR} {t} --goal-video {VR}@episode:0", "a demo for the CLIP reward"),
+        C(f"{e} --dataset {VR} --reward episode:{AVG}", "episodes shorter than the frame count"),
+        C(f"embed {VR} -m {AVG}", "a video model given single frames"),
+        C(f"{s} --windows 0:1"),
+        C(f"{s} --windows x"),
+        C(f"{s} --windows 4:1", "a window longer than the sweep's one-frame episodes"),
+        C(f"{s} --goal-video {VR}@episode:0", "a demo without windows"),
+        C(f"select {VR} -t cartpole -m {AVG} --heads", "a video model with heads"),
+        C(f"landscape cartpole --dataset {DS} --reward window:2:1:{AVG}", "a window on a sweep"),
+        C(
+            f"landscape cartpole --episode 1 --reward window:2:1:{AVG}",
+            "--episode without --dataset",
+        ),
+        C(f"landscape cartpole --dataset {VR} --episode 9 --reward window:2:1:{AVG}"),
+        C(f"train --task cartpole --reward window:0:1:{AVG} --steps 64 --out {{tmp}}/tv1"),
+        C(
+            f"train --task cartpole --reward episode:{AVG} --goal-video nosuch@episode:0 --steps 64 --out {{tmp}}/tv2"
+        ),
+        C(f"train --task cartpole {t} --goal-video {VR}@episode:0 --steps 64 --out {{tmp}}/tv3"),
         # --- embed ----------------------------------------------------------------------
         C("embed nosuch -m evalkit-tiny-vit --pretrained none"),
         C(f"embed {DS} -m nosuch-model --pretrained none"),
@@ -284,6 +327,26 @@ def cases() -> list[Case]:
         C("--tasks-file {tmp}/nosuch.toml tasks"),
         C("--tasks-file {notjson} tasks"),
         C("nosuchcommand"),
+        # --- Meta-World: a task's own default dataset, ground truth, render bench -------
+        C(
+            "epic -t drawer-close -m evalkit-tiny-vit --pretrained none",
+            "no metaworld-drawer-close",
+        ),
+        C(
+            "scaling -t window-open --models evalkit-tiny-vit --pretrained none",
+            "no default dataset",
+        ),
+        C("confusion --tasks drawer-open,drawer-close -m evalkit-tiny-vit --pretrained none"),
+        C("epic -t drawer-close --reward ground-truth --dataset " + DS, "another family's dataset"),
+        C(f"epic -t cartpole --reward ground-truth --dataset {DS}", "a sweep stores no gt_reward"),
+        C("collect metaworld --task drawer-opn"),
+        C("collect metaworld --task reach --epsilons 1.5"),
+        C("collect metaworld --task reach --camera side"),
+        C("bench render --env nosuch"),
+        C("bench render --env cartpole --task drawer-open"),
+        C("bench render --task drawer-open", "--task without --env"),
+        C("bench render --env metaworld --profile shiny"),
+        C("bench render --env metaworld --frames 0"),
         # --- labels ---------------------------------------------------------------------
         C("label serve '' -t cartpole"),
         C("label serve nosuch -t cartpole"),
@@ -330,6 +393,7 @@ def build_sandbox(base: Path) -> dict[str, str]:
     ds = collect_sweep("cartpole", 150, 32, root=root, progress=False).dataset
     embed_dataset(ds, resolve(ModelSpec("evalkit-tiny-vit", "none")), devices="cpu", progress=False)
     collect_sweep("mountaincar", 60, 32, root=root, progress=False)
+    _video_rollouts(root)
     broken = base / "broken" / "brokenset"
     shutil.copytree(ds.path, broken)
     (broken / "states.parquet").write_bytes(b"PAR1 torn")
@@ -370,6 +434,31 @@ def build_sandbox(base: Path) -> dict[str, str]:
         "run_noidx": str(run_noidx),
         "corruptrun_parent": str(corrupt.parent),
     }
+
+
+def _video_rollouts(root: Path) -> None:
+    """:data:`VR`: random 32-pixel cartpole frames in episodes of 6, 6, 6 and 2 steps."""
+    import numpy as np
+    import pandas as pd
+
+    from evalkit.data.store import DatasetWriter
+
+    episodes = np.repeat([0, 1, 2, 3], [6, 6, 6, 2])
+    steps = np.concatenate([np.arange(n) for n in (6, 6, 6, 2)])
+    rows = pd.DataFrame(
+        {
+            "episode": episodes,
+            "step": steps,
+            "angle": np.linspace(-0.3, 0.3, 20),
+            "cart_position": 0.0,
+        }
+    )
+    frames = np.random.default_rng(0).integers(0, 255, (20, 32, 32, 3), dtype=np.uint8)
+    with DatasetWriter(
+        root, VR, family="cartpole", env_id="evalkit/CartPole-v0", generator="test",
+        params={}, render={"size": [32, 32]}, n_frames=20, frame_shape=(32, 32, 3),
+    ) as w:  # fmt: skip
+        w.add(frames, rows)
 
 
 def snapshot(base: Path) -> dict[str, tuple[int, int]]:

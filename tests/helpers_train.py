@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from typing import Any, Iterator
 
 import numpy as np
@@ -43,7 +44,8 @@ def tiny_config(task: str = "cartpole", **overrides: Any) -> TrainConfig:
         render_size=RENDER,
         checkpoint_every=120,
         reward_batch_size=64,
-        algo_kwargs=dict(SMALL_DQN if algo == "dqn" else SMALL_SAC),
+        # a deep copy: stable-baselines3 writes into policy_kwargs (SAC adds use_sde)
+        algo_kwargs=copy.deepcopy(SMALL_DQN if algo == "dqn" else SMALL_SAC),
     )
     values.update(overrides)
     return TrainConfig(**values)

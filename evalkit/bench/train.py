@@ -19,7 +19,9 @@ starting at once so that gradient updates are part of the measurement), timed ov
 
 Short untimed runs first warm up torch, the renderer and the model (one per labelling mode).
 Targets: the default labelling (1, or 3 for PPO) at least 3× the steps/s of (4); (5) within
-20 % of (6); fidelity costs at most 5 % of the steps/s of (7). The table also shows the time spent inside the reward function, which batching
+20 % of (6); fidelity costs at most 5 % of the steps/s of (7). The default labelling's run is
+also set against its speed limit (``model_to_gt_speed``, ``time_over_limit``:
+:mod:`evalkit.bench.train_speed`, which also benches the e2e case, ``--e2e-tower``). The table also shows the time spent inside the reward function, which batching
 speeds up more than the whole loop: rendering, stepping and learning cost the same in every run.
 """
 
@@ -30,14 +32,22 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from stable_baselines3.common.env_util import make_vec_env
 
 import evalkit.envs  # noqa: F401 - registers the ids
+from evalkit.bench.train_speed import (
+    SpeedLimit,
+    load_average,
+    reward_cores,
+    tower_seconds_per_frame,
+)
 from evalkit.train.clip_reward import BatchRewardFn, load_clip_reward
 from evalkit.train.config import TrainConfig, resolve_device
 from evalkit.train.hyperparams import ALGORITHMS
+from evalkit.train.reward_worker import available_cores
 from evalkit.train.runner import quiet_logger, train
 
 NO_FIDELITY = "without fidelity"
@@ -73,6 +83,26 @@ class TrainBenchResult:
     description: str
     default_labelling: str = "batch"
     rows: list[BenchRow] = field(default_factory=list)
+    speed: SpeedLimit | None = None
+    """The default labelling's run against its limit (:mod:`evalkit.bench.train_speed`)."""
+    load: dict[str, list[float]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Every row and figure, for ``--json``."""
+        rows = [
+            {**dataclasses.asdict(r), "steps_per_second": r.steps_per_second} for r in self.rows
+        ]
+        return {
+            "description": self.description,
+            **(self.speed.to_json() if self.speed is not None else {}),
+            "batched_speedup": self.batched_speedup,
+            "ground_truth_ratio": self.ground_truth_ratio,
+            "fidelity_overhead": self.fidelity_overhead,
+            "rows": rows,
+            "verdicts": self.verdicts(),
+            "cores": available_cores(),
+            **self.load,
+        }
 
     def row(self, prefix: str) -> BenchRow:
         return next(r for r in self.rows if r.name.startswith(prefix))
@@ -235,6 +265,7 @@ def bench_train(
     :param repeats: runs per setting; the fastest counts.
     :param threads: torch CPU threads (default: torch's own choice).
     """
+    load_start = load_average()
     if threads is not None:
         torch.set_num_threads(threads)
     base = TrainConfig(
@@ -288,4 +319,16 @@ def bench_train(
     result.rows.append(_time_plain_sb3(gt, repeats))
     assert without_fidelity is not None
     result.rows.append(without_fidelity)
+    model_row, gt_row = result._batched(), result.row("ground truth, evalkit")
+    per_frame = tower_seconds_per_frame(reward_fn, render_size, int(base.reward_batch_size or 1))
+    result.speed = SpeedLimit(
+        model_row.steps,
+        model_row.seconds,
+        gt_row.steps,
+        gt_row.seconds,
+        per_frame,
+        model_row.steps,
+        reward_cores(clip),
+    )
+    result.load = {"load_start": load_start, "load_end": load_average()}
     return result

@@ -101,6 +101,12 @@ BASELINE_FRAMES = SharedOption(
     "With --goal-frames: the baseline as example frames too (default: the task's baseline sentence).",
 )
 """``--goal-frames`` / ``--baseline-frames``: a frame-prototype goal (:mod:`evalkit.pipeline.prototypes`)."""
+GOAL_VIDEO = SharedOption(
+    ("--goal-video",),
+    None,
+    "A demonstration as the goal of a window or episode reward: DATASET@episode:N or a folder of frames (its video embedding replaces the goal prompt's).",
+)
+"""``--goal-video``: a demonstration as a video reward's goal (:mod:`evalkit.pipeline.demonstration`)."""
 GOAL_FRAMES_OPTION = GOAL_FRAMES()
 BASELINE_FRAMES_OPTION = BASELINE_FRAMES()
 

@@ -104,10 +104,26 @@ def bench_render_cmd(
     workers: str = typer.Option(
         "1,2", "--workers", help="Comma-separated worker counts for the scaling runs ('' to skip)."
     ),
+    env: Optional[str] = typer.Option(
+        None,
+        "--env",
+        help="Another family's environment instead of the humanoid's poses (e.g. metaworld): "
+        "a random-action rollout, rendered in one process (no scaling runs).",
+    ),
+    task: Optional[str] = typer.Option(
+        None, "--task", help="With --env: the task whose environment renders (default: the first)."
+    ),
 ) -> None:
-    """Humanoid rendering speed: frames/s in one process, and scaling over worker processes."""
+    """Rendering speed: frames/s in one process, and scaling over worker processes (the humanoid), or any family's environment (--env)."""
     from evalkit.bench.render import bench_render
 
+    if env is not None:
+        _bench_env(env, task, size, frames, profile)
+        return
+    if task is not None:
+        raise EvalkitError(
+            "--task goes with --env FAMILY (the humanoid's benchmark renders poses)."
+        )
     try:
         counts = [int(w) for w in workers.split(",") if w.strip()]
     except ValueError:
@@ -133,3 +149,23 @@ def bench_render_cmd(
             f"speed-up {p.speedup:.2f}x",
             highlight=False,
         )
+
+
+def _bench_env(family: str, task: Optional[str], size: int, frames: int, profile: str) -> None:
+    """``evalkit bench render --env FAMILY``: print one family's rendering speed."""
+    from evalkit.bench.render_env import bench_env_render
+
+    r = bench_env_render(family, task, size=size, frames=frames, profile=profile)
+    out = console()
+    look = f", profile {r.profile}" if r.profile else ""
+    out.print(
+        f"{r.family} render benchmark{f' ({r.task})' if r.task else ''}: {size}x{size}{look}, "
+        f"MUJOCO_GL={r.gl_backend}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(
+        f"  one process: render {r.render_fps:.1f} frames/s; step + render + state "
+        f"{r.step_render_fps:.1f} frames/s ({frames} frames of a random-action rollout)",
+        highlight=False,
+    )

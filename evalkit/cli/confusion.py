@@ -38,10 +38,10 @@ def confusion_command(
     tasks: str = typer.Option(
         ..., "--tasks", help="Comma-separated tasks, at least two (e.g. drawer-open,drawer-close)."
     ),
-    datasets: str = typer.Option(
-        ...,
+    datasets: Optional[str] = typer.Option(
+        None,
         "--datasets",
-        help="Comma-separated datasets, one per task in the same order: each holds its task's episodes (e.g. metaworld-drawer-open,metaworld-drawer-close).",
+        help="Comma-separated datasets, one per task in the same order: each holds its task's episodes (default: each task's own, e.g. metaworld-drawer-open,metaworld-drawer-close).",
     ),
     model: str = MODEL(default=...),
     pretrained: Optional[str] = PRETRAINED(),
@@ -71,7 +71,10 @@ def confusion_command(
     from evalkit.pipeline.inputs import EmbedSettings, task_dataset
     from evalkit.pipeline.reward_kinds import RewardContext, model_rewards
 
-    task_names, dataset_names = _names(tasks), _names(datasets)
+    task_names = _names(tasks)
+    dataset_names: list[str | None] = (
+        [None] * len(task_names) if datasets is None else list(_names(datasets))
+    )
     if len(task_names) != len(dataset_names):
         raise EvalkitError(
             f"Give one dataset per task: --tasks names {len(task_names)}, --datasets {len(dataset_names)}."

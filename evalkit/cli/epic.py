@@ -21,6 +21,7 @@ from evalkit.cli._common import (
     DATASET,
     DEVICES,
     GOAL_FRAMES,
+    GOAL_VIDEO,
     LABELS,
     MODEL,
     PRETRAINED,
@@ -92,14 +93,14 @@ def _print_table(run, ci_method: str, n_bootstrap: int, confidence: float, seed:
         columns.append("degenerate resamples")
     for c in columns:
         table.add_column(c, justify="left" if c in {"α", "reward"} else "right")
-    for r, a in zip(run.results, s.alphas):
+    for r, a, name in zip(run.results, s.alphas, s.column_names()):
         ci = (
             "—"
             if r.interval is None
             else escape(f"[{fixed(r.interval[0])}, {fixed(r.interval[1])}]")
         )
         row = [
-            f"{a:g}" if a is not None else escape(s.source.split(":", 1)[1]),
+            f"{a:g}" if a is not None else escape(name),
             fixed(r.distance),
             ci,
             fixed(r.rho),
@@ -120,6 +121,7 @@ EPIC_OPTIONS: Options = {
     "model": (Optional[str], MODEL()),
     "pretrained": (Optional[str], PRETRAINED()),
     "goal_frames": (Optional[str], GOAL_FRAMES()),
+    "goal_video": (Optional[str], GOAL_VIDEO()),
     "baseline_frames": (Optional[str], BASELINE_FRAMES()),
     "reward": (
         Optional[str],
@@ -203,6 +205,7 @@ def epic_command(ctx: typer.Context, **values: Any) -> None:
             v.baseline_frames,
             v.reward,
             v.reward_column,
+            v.goal_video,
         ),
         dataset=v.dataset,
         labels=v.labels,

@@ -157,7 +157,8 @@ LANDSCAPE_OPTIONS: Options = {
             None,
             "--reward",
             help="Also draw a reward head's score, one line each (repeat for several): head:PATH (a head fitted by "
-            "'evalkit align'; it scores the frames with its own model).",
+            "'evalkit align'; it scores the frames with its own model), or a window:K:S:MODEL or episode:MODEL "
+            "reward over a rollout's steps (with --dataset ROLLOUT --episode N).",
         ),
     ),
     "task": (
@@ -184,6 +185,14 @@ LANDSCAPE_OPTIONS: Options = {
             "--size",
             min=1,
             help="Frame size when the sweep has to be collected (default: 224).",
+        ),
+    ),
+    "episode": (
+        Optional[int],
+        typer.Option(
+            None,
+            "--episode",
+            help="Draw episode N of --dataset (a rollout) against its steps: a reward over time (windows, whole episodes).",
         ),
     ),
     "goal_frames": (Optional[str], GOAL_FRAMES()),
@@ -237,6 +246,7 @@ def landscape_command(ctx: typer.Context, **values: Any) -> None:
         root=v.root,
         embed=EmbedSettings(v.devices, v.batch_size),
         on_note=lambda note: err.print(note, highlight=False),
+        episode=v.episode,
     )
     result = request.run()
     data, model = result.data, result.model  # the default model when none was named
@@ -255,6 +265,7 @@ def landscape_command(ctx: typer.Context, **values: Any) -> None:
         model or "",
         data.pretrained,
         "heads" if v.reward else "",
+        "" if v.episode is None else f"episode{v.episode}",
     )
     paths = _save(fig, _target(v.out, stem))
     _print_written(paths, data.random_weights, model or ", ".join(data.heads))
@@ -265,6 +276,7 @@ def landscape_command(ctx: typer.Context, **values: Any) -> None:
             rescale=not v.raw,
             heads=data.heads,
             clip=model is not None,
+            over_time=v.episode is not None,
         ),
         highlight=False,
         soft_wrap=True,

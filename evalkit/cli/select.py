@@ -16,6 +16,7 @@ from evalkit.cli._common import (
     BOOTSTRAP,
     DEVICES,
     GOAL_FRAMES,
+    GOAL_VIDEO,
     LABELS,
     MODEL,
     PRETRAINED,
@@ -142,6 +143,20 @@ SELECT_OPTIONS: Options = {
             help="Also try a reward head (logistic regression on the embeddings), fitted on the fitting episodes of each fold only.",
         ),
     ),
+    "windows": (
+        Optional[str],
+        typer.Option(
+            None,
+            "--windows",
+            help="Comma-separated windows FRAMES:STRIDE (e.g. 4:1,8:2) tried with every goal prompt (the task's without --prompts) and every α: the model's windows, or an image model's frames averaged over each window (avg:MODEL).",
+        ),
+    ),
+    "goal_video": (
+        Optional[str],
+        GOAL_VIDEO(
+            help="A demonstration tried as the goal of every window of --windows: DATASET@episode:N or a folder of frames."
+        ),
+    ),
     "labels": (str, LABELS()),
     "folds": (
         int,
@@ -192,7 +207,8 @@ def select_command(ctx: typer.Context, **values: Any) -> None:
     """Rank candidate rewards by held-out EPIC, and say how optimistic the best-looking one is.
 
     Candidates: every prompt of --prompts (as the goal, with the task's baseline prompt) and
-    every --goal-frames prototype, each with every α, and a reward head with --heads. In each
+    every --goal-frames prototype, each with every α, a reward head with --heads, and every
+    window of --windows (frames and stride) with every goal prompt and α. In each
     of --folds episode-grouped folds the candidate with the best in-sample EPIC on the other
     folds is picked and scored on the held-out fold: the mean of those scores is the winner's
     honest (nested) estimate, printed beside its naive in-sample EPIC on all frames. Uses the
@@ -226,6 +242,8 @@ def select_command(ctx: typer.Context, **values: Any) -> None:
         out=v.out,
         root=v.root,
         devices=v.devices,
+        windows=tuple(w for w in (v.windows or "").split(",") if w.strip()),
+        goal_video=v.goal_video,
         on_progress=lambda line: err.print(line, highlight=False),
     ).run()
     if v.as_json:

@@ -15,6 +15,7 @@ import typer
 from evalkit.cli._app import app, bench_app, console
 from evalkit.cli._common import (
     BASELINE_FRAMES_OPTION,
+    GOAL_VIDEO,
     check_option_rules,
     check_seed,
     excludes,
@@ -64,13 +65,15 @@ TRAIN_ONLY = {
 
 TRAIN_OPTION_ORDER = (
     *("task", "model", "pretrained", "alpha", "goal_frames", "baseline_frames", "reward"),
+    "goal_video",
     *("algo", "steps", "n_envs", "seed", "out", "config_file", "resume", "device"),
     *("render_size", "reward_batch_size", "precision", "reward_labelling", "vec_env"),
-    *("torch_threads", "progress", "metrics_every", "fidelity"),
+    *("torch_threads", "reward_worker", "reward_threads", "progress", "metrics_every"),
+    "fidelity",
 )
 """The order of the options in ``evalkit train --help``."""
 
-SHARED_OPTIONS = {"baseline_frames": BASELINE_FRAMES_OPTION}
+SHARED_OPTIONS = {"baseline_frames": BASELINE_FRAMES_OPTION, "goal_video": GOAL_VIDEO()}
 """Settings whose option is the one other commands share (their field has no help of its own)."""
 
 CHECKS = {"seed": check_seed}
@@ -372,7 +375,8 @@ def evaluate_command(
         )
         con.print(f"              rate it: evalkit label rate {r.dataset} --task {r.task}")
         con.print(
-            f"              EPIC:    evalkit epic --task {r.task} --dataset {r.dataset} --model MODEL  (or --reward module:function)"
+            f"              EPIC:    evalkit epic --task {r.task} --dataset {r.dataset} "
+            + (r.reward_options or "--model MODEL  (or --reward module:function)")
         )
     for v in r.videos:
         con.print(f"video:        {v}")
@@ -388,10 +392,10 @@ def bench_train_command(
         "--envs",
         help="Parallel environments (the batch of step labelling; 32 × 100-step rollouts make the paper's 3 200-frame CLIP batch).",
     ),
-    steps: int = typer.Option(
-        3200,
+    steps: Optional[int] = typer.Option(
+        None,
         "--steps",
-        help="Environment steps of each CLIP-rewarded run (default: one full CLIP batch).",
+        help="Environment steps of each CLIP-rewarded run (default: one full CLIP batch, 3200; with --e2e-tower 20000 for every run).",
     ),
     gt_steps: int = typer.Option(
         20000, "--gt-steps", help="Environment steps of each ground-truth run."
@@ -406,14 +410,40 @@ def bench_train_command(
     threads: Optional[int] = typer.Option(
         None, "--threads", help="torch CPU threads (default: torch's choice)."
     ),
+    e2e_tower: bool = typer.Option(
+        False,
+        "--e2e-tower",
+        help="Bench the case a validation study trains instead: CartPole's whole track at 80 px, the e2e bench's random ViT (a local checkpoint), DQN as in 'bench e2e'; the ground truth, the model reward with the reward worker and in-line, and the tower alone (the other options do not apply).",
+    ),
+    inline: bool = typer.Option(
+        True,
+        "--inline/--no-inline",
+        help="With --e2e-tower, also time the model reward computed between the learner's steps (without the reward worker).",
+    ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print JSON: every run, model_to_gt_speed (the model-reward run's steps/s over the ground truth's), time_over_limit (its time over max(learner time, tower time / reward cores)) with the limit's terms, and the load average.",
+    ),
 ) -> None:
-    """Steps/s of training: batched vs per-frame CLIP rewards, evalkit vs plain SB3 on the ground truth."""
+    """Steps/s of training: batched vs per-frame CLIP rewards, evalkit vs plain SB3 on the ground truth, and the model-reward run against its speed limit."""
+    import json
+
+    if e2e_tower:
+        from evalkit.bench.train_speed import bench_e2e_speed
+
+        doc = bench_e2e_speed(steps or 20_000, inline=inline)
+        if as_json:
+            typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+            return
+        _print_speed(doc)
+        return
     from evalkit.bench.train import bench_train
 
     result = bench_train(
         task=task,
         n_envs=envs,
-        clip_steps=steps,
+        clip_steps=steps or 3200,
         gt_steps=gt_steps,
         model=model,
         pretrained=pretrained,
@@ -422,6 +452,9 @@ def bench_train_command(
         repeats=repeats,
         threads=threads,
     )
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        return
     from rich.table import Table
 
     table = Table(title=f"evalkit bench train — {result.description}")
@@ -455,3 +488,25 @@ def bench_train_command(
         con.print(note)
     for line in result.verdicts():
         con.print(line)
+    if result.speed is not None:
+        _print_speed(result.speed.to_json())
+
+
+def _print_speed(doc: dict[str, Any]) -> None:
+    """The speed-limit lines of ``bench train`` (and the runs of ``--e2e-tower``)."""
+    con = console()
+    if "description" in doc:
+        con.print(f"evalkit bench train --e2e-tower — {doc['description']}")
+    for name, run in doc.get("runs", {}).items():
+        con.print(
+            f"{name}: {run['steps']} steps in {run['seconds']:.1f} s ({run['steps_per_second']:.0f} steps/s)"
+        )
+    limit = doc["limit"]
+    con.print(
+        f"model reward / ground truth steps/s: {doc['model_to_gt_speed']:.2f}; time over the limit: "
+        f"{doc['time_over_limit']:.2f} (target ≤ 1.2: {'met' if doc['time_over_limit'] <= 1.2 else 'NOT met'}); "
+        f"limit {limit['seconds']:.1f} s = max(learner {limit['learner_seconds']:.1f} s, tower "
+        f"{limit['tower_seconds']:.1f} s / {limit['reward_cores']} reward core(s)), set by the {limit['dominant']}"
+    )
+    if "load_start" in doc:
+        con.print(f"load average {doc['load_start']} at the start, {doc['load_end']} at the end")

@@ -12,7 +12,8 @@ Every frame (the state after the step's action) is stored with its episode's ``t
 ``epsilon``, the ``variation``, the action, Meta-World's reward (``reward_env``, also ``gt_reward``: the ground truth of ERC), its ``success``
 flag (the goal label of the task's rule), ``progress`` (the reward normalised to [0, 1]: the
 progress variable of the rank metrics) and the joint state (``qpos_i``, ``qvel_j``). Episode
-``k`` of a tier uses task variation ``k`` and an action stream seeded by ``(seed, tier, k)``, so
+``k`` of a tier uses task variation ``k`` (pinned: the variation ``MetaWorldEnv.reset(seed=k)``
+chooses) and an action stream seeded by ``(seed, tier, k)``, so
 a dataset is the same for the same parameters; like every collect it is reused when asked for
 again with the same parameters.
 """
@@ -35,6 +36,7 @@ from evalkit.envs.metaworld_env import (
     check_camera,
     check_task,
 )
+from evalkit.envs.metaworld_family import dataset_name
 from evalkit.errors import EvalkitError
 
 DEFAULT_EPSILONS = (0.1, 0.3, 0.6)
@@ -206,7 +208,7 @@ def collect_metaworld(
 
     return collect_into(
         root_path,
-        name or f"metaworld-{task}",
+        name or dataset_name(task),
         family=family.name,
         env_id=family.env_id,
         generator="metaworld-tiers",

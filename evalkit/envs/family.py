@@ -204,6 +204,10 @@ class FamilyTask:
     :param rule: name of one of the family's goal rules (``None``: human labels only).
     :param rule_params: keyword arguments for the rule (thresholds).
     :param paper_success: success rate reported in the paper's Table 1, if any.
+    :param default_dataset: the dataset the task is evaluated on when none is given (``None``:
+        the family's, :attr:`Family.default_dataset`), for families with a dataset per task.
+    :param collect_command: the command that makes :attr:`default_dataset` (``None``: the
+        family's, :attr:`Family.collect_command`).
     """
 
     name: str
@@ -213,6 +217,8 @@ class FamilyTask:
     rule: str | None = None
     rule_params: Mapping[str, float] = field(default_factory=dict)
     paper_success: float | None = None
+    default_dataset: str | None = None
+    collect_command: str | None = None
 
 
 @dataclass(frozen=True)
@@ -223,7 +229,10 @@ class Family:
     :param env_id: gymnasium id (registered by :func:`register_family`).
     :param entry_point: ``"module:Class"`` (or the class) of the environment.
     :param episode_length: fixed episode length (truncation) from the paper.
-    :param default_dataset: dataset that commands use when none is given.
+    :param default_dataset: dataset that commands use when none is given (a task may name its
+        own, :attr:`FamilyTask.default_dataset`).
+    :param collect_command: the command that makes :attr:`default_dataset` (default
+        ``evalkit collect <name>``; see :meth:`collect_hint`).
     :param sweep: the uniform state sweep (``None``: the family has no single state axis).
     :param axis_label: how the landscape's x axis is labelled (``pole angle (rad)``).
     :param goal_value: where the goal sits on the sweep axis (a vertical line in landscapes).
@@ -271,6 +280,12 @@ class Family:
     quality: str | None = None
     title: str = ""
     description: str = ""
+    collect_command: str = ""
+
+    def collect_hint(self) -> str:
+        """The command that makes the family's default dataset (``evalkit collect <name>``
+        unless the family says otherwise)."""
+        return self.collect_command or f"evalkit collect {self.name}"
 
     @property
     def state_axis(self) -> str | None:

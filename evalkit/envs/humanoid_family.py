@@ -88,6 +88,7 @@ HUMANOID = register_family(
         entry_point="evalkit.envs.humanoid:HumanoidEnv",
         episode_length=100,
         default_dataset="humanoid-poses",
+        collect_command="evalkit collect humanoid --poses",
         rules=RULES,
         tasks=TASKS,
         human_labels=True,

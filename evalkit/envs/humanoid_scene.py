@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from evalkit.envs.frustum import cull_outside_view
 from evalkit.errors import EvalkitError
 
 # MuJoCo chooses its OpenGL backend when it is first imported: default to headless EGL.
@@ -475,6 +476,7 @@ class SceneRenderer:
             raise EvalkitError(f"Render size must be positive, not {width}×{height}.")
         self.profile = get_profile(profile)
         self.width, self.height = width, height
+        self._model = model
         self.camera_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
         if self.camera_id < 0:
             raise EvalkitError(f"The humanoid model has no camera called {camera!r}.")
@@ -501,7 +503,10 @@ class SceneRenderer:
     def render(self, data: "mujoco.MjData", out: np.ndarray | None = None) -> np.ndarray:
         """Render ``data`` (after ``mj_forward`` or a step) as ``uint8 (height, width, 3)``."""
         self._renderer.update_scene(data, self._camera)
-        self.profile.apply_to_scene(self._renderer.scene)
+        scene = self._renderer.scene
+        self.profile.apply_to_scene(scene)
+        if not (self.profile.shadows or self.profile.reflections):  # same pixels, fewer vertices
+            cull_outside_view(self._model, data, scene, self.camera_id, self.width, self.height)
         return self._renderer.render(out=out)
 
     def close(self) -> None:

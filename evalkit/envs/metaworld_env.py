@@ -4,8 +4,8 @@ Example::
 
     from evalkit.envs.metaworld_env import MetaWorldEnv
 
-    env = MetaWorldEnv(render_mode="rgb_array", task="drawer-open", variation=3)
-    obs, info = env.reset()
+    env = MetaWorldEnv(render_mode="rgb_array", task="drawer-open")
+    obs, info = env.reset(seed=3)   # task variation 3: object and goal where Meta-World puts them
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
     info["success"]           # Meta-World's own success flag (1.0 or 0.0)
     frame = env.render()      # uint8 (128, 128, 3) from the camera 'corner2', the right way up
@@ -14,7 +14,15 @@ Example::
 The physics, the reward, the success flag and the task variations are Meta-World's own code
 (package ``metaworld``, installed with ``pip install 'evalkit[metaworld]'``): a task variation is
 ``metaworld.MT1(task, seed=variation_seed).train_tasks[variation]`` (50 per seed, the object and
-goal positions drawn by Meta-World). evalkit adds three things, all visual:
+goal positions drawn by Meta-World; variation ``v ≥ 50`` is variation ``v mod 50`` of the seed
+``variation_seed + v // 50``, :func:`variation_task`). Each reset chooses the episode's variation
+(Meta-World freezes it at ``set_task``, so its own ``reset`` never changes it):
+``reset(seed=s)`` uses variation ``s`` (the variation of episode ``s`` of ``evalkit collect
+metaworld --seed variation_seed``), an unseeded reset one of the 50 variations of
+``variation_seed``, drawn with the environment's own generator (seeded by the first seeded
+reset); ``variation=v`` pins every episode to variation ``v``. The variation is part of the
+state (the ``variation`` column), as it moves the objects and the goal (model body and site
+positions, not joints). evalkit adds three things, all visual:
 
 - frames come from one of Meta-World's named cameras (:data:`CAMERAS`), turned the right way up
   (:data:`CAMERA_TURN`: the corner cameras are defined upside down for an old renderer);
@@ -129,17 +137,32 @@ def task_variations(task: str, seed: int) -> tuple[type, tuple[Any, ...]]:
     return benchmark.train_classes[env_name], tuple(benchmark.train_tasks)
 
 
+def variation_task(task: str, variation_seed: int, variation: int) -> tuple[type, Any]:
+    """Meta-World's environment class of ``task`` and its task variation number ``variation``
+    for ``variation_seed``: ``metaworld.MT1`` train task ``variation mod 50`` drawn with the seed
+    ``variation_seed + variation // 50`` (the numbering ``evalkit collect metaworld`` uses).
+
+    :raises EvalkitError: a negative variation.
+    """
+    if variation < 0:
+        raise EvalkitError(f"The task variation must be ≥ 0, not {variation}.")
+    env_class, variations = task_variations(
+        task, int(variation_seed) + int(variation) // VARIATIONS_PER_SEED
+    )
+    return env_class, variations[int(variation) % VARIATIONS_PER_SEED]
+
+
 class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
-    """One MT10 task of Meta-World in one seeded variation, with a fixed named camera.
+    """One MT10 task of Meta-World, a seeded task variation per episode, with a fixed named camera.
 
     :param render_mode: ``"rgb_array"`` or ``None``.
     :param width: frame width in pixels.
     :param height: frame height in pixels.
     :param task: an MT10 task (:data:`MT10`).
     :param camera: one of :data:`CAMERAS`.
-    :param variation: which of the ``metaworld.MT1`` task variations of ``variation_seed``
-        (any whole number; ``variation // 50`` is added to the seed).
-    :param variation_seed: seed of ``metaworld.MT1``.
+    :param variation: pin every episode to this task variation of ``variation_seed`` (any whole
+        number, :func:`variation_task`); ``None`` (default): each reset chooses one.
+    :param variation_seed: seed of ``metaworld.MT1`` (variations ``0 … 49``).
     :param profile: render profile name (``fast`` or ``quality``).
     """
 
@@ -152,7 +175,7 @@ class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
         height: int = DEFAULT_SIZE,
         task: str = "drawer-open",
         camera: str = DEFAULT_CAMERA,
-        variation: int = 0,
+        variation: int | None = None,
         variation_seed: int = 0,
         profile: str = "fast",
     ) -> None:
@@ -160,7 +183,7 @@ class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
             raise EvalkitError(f"evalkit/MetaWorld renders only 'rgb_array', not {render_mode!r}.")
         if width <= 0 or height <= 0:
             raise EvalkitError(f"Render size must be positive, not {width}×{height}.")
-        if variation < 0:
+        if variation is not None and variation < 0:
             raise EvalkitError(f"The task variation must be ≥ 0, not {variation}.")
         self.task, self.camera = check_task(task), check_camera(camera)
         from evalkit.envs.humanoid_scene import get_profile
@@ -169,12 +192,12 @@ class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
         import_metaworld()
         self.render_mode = render_mode
         self.width, self.height = int(width), int(height)
-        self.variation, self.variation_seed = int(variation), int(variation_seed)
-        env_class, variations = task_variations(
-            task, self.variation_seed + self.variation // VARIATIONS_PER_SEED
-        )
+        self.pinned = None if variation is None else int(variation)
+        self.variation_seed = int(variation_seed)
+        self.variation = self.pinned or 0
+        env_class, first = variation_task(task, self.variation_seed, self.variation)
         self._inner = env_class()
-        self._inner.set_task(variations[self.variation % VARIATIONS_PER_SEED])
+        self._inner.set_task(first)
         self.observation_space = self._inner.observation_space
         self.action_space = self._inner.action_space
         self._renderer: Any = None
@@ -186,8 +209,24 @@ class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
         return int(self._inner.max_path_length)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start an episode in a task variation: the pinned one, variation ``seed`` when seeded,
+        else one of the 50 of ``variation_seed`` drawn with the environment's generator."""
         super().reset(seed=seed)
+        if self.pinned is not None:
+            variation = self.pinned
+        elif seed is not None:
+            variation = int(seed)
+        else:
+            variation = int(self.np_random.integers(VARIATIONS_PER_SEED))
         self._success = self._progress = 0.0
+        return self._use_variation(variation)
+
+    def _use_variation(self, variation: int) -> tuple[Any, dict[str, Any]]:
+        """Set Meta-World's task to ``variation`` and reset it (where the variation's object and
+        goal positions are applied); Meta-World's ``(obs, info)``."""
+        if variation != self.variation:
+            self._inner.set_task(variation_task(self.task, self.variation_seed, variation)[1])
+            self.variation = variation
         return self._inner.reset()
 
     def step(self, action):
@@ -199,9 +238,9 @@ class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
         return obs, float(reward), terminated, truncated, info
 
     def state_row(self) -> dict[str, float]:
-        """The joint state with the columns the family's goal rule and progress variable read
-        (``task_id``, the last step's ``success`` flag and ``progress``, its reward / 10), as a
-        training run records every step."""
+        """The state (joint state and variation) with the columns the family's goal rule and
+        progress variable read (``task_id``, the last step's ``success`` flag and ``progress``,
+        its reward / 10), as a training run records every step."""
         return {
             **self.get_state(),
             "task_id": float(MT10.index(self.task)),
@@ -223,10 +262,19 @@ class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
 
     # -- state access (RenderableEnv) --------------------------------------------------------
 
+    @property
+    def state_columns(self) -> tuple[str, ...]:
+        """``qpos_i``, ``qvel_j`` (the joint state) and ``variation`` (the task variation)."""
+        return super().state_columns + ("variation",)
+
+    def get_state(self) -> dict[str, float]:
+        """The joint state and the task variation (a whole number)."""
+        return {**super().get_state(), "variation": self.variation}
+
     def set_state(self, state: Any) -> None:
-        """Put the simulator in a joint state (a mapping of :attr:`state_columns`, names left out
-        keeping their value, or all values in order) and run ``mj_forward``. The gripper's mocap
-        target is not part of it."""
+        """Put the simulator in a state (a mapping of :attr:`state_columns`, names left out
+        keeping their value, or all values in order) and run ``mj_forward``; another task
+        variation resets Meta-World in it first. The gripper's mocap target is not part of it."""
         current = self.get_state()
         if isinstance(state, Mapping):
             unknown = set(state) - set(current)
@@ -244,8 +292,13 @@ class MetaWorldEnv(JointStateMixin, RenderableEnv, gym.Env):
                 )
         if not np.all(np.isfinite(vector)):
             raise ValueError("State values must be finite.")
+        variation = vector[-1]
+        if variation < 0 or variation != int(variation):
+            raise ValueError(f"The task variation must be a whole number ≥ 0, not {variation}.")
+        if int(variation) != self.variation:
+            self._use_variation(int(variation))
         nq = self.model.nq
-        self._inner.set_state(vector[:nq], vector[nq:])
+        self._inner.set_state(vector[:nq], vector[nq:-1])
 
     def render_settings(self) -> dict[str, Any]:
         """What decides how frames look (stored in dataset manifests)."""

@@ -45,6 +45,16 @@ GOALS = {
 SUCCESS_RULE = "metaworld_success"
 
 
+def dataset_name(task: str) -> str:
+    """The name ``evalkit collect metaworld --task TASK`` gives its dataset by default."""
+    return f"metaworld-{task}"
+
+
+def collect_command(task: str) -> str:
+    """The command that collects the default dataset of ``task``."""
+    return f"evalkit collect metaworld --task {task}"
+
+
 def success_rule(states: Any, task_id: float) -> np.ndarray:
     """Goal label of every frame: Meta-World's ``success`` flag on frames of the task with index
     ``task_id`` in :data:`~evalkit.envs.metaworld_env.MT10` (other tasks' frames: ``False``).
@@ -64,10 +74,13 @@ TASKS = tuple(
         criterion=f"Meta-World's success flag of {name}-v3 is set.",
         rule=SUCCESS_RULE,
         rule_params={"task_id": float(i)},
+        default_dataset=dataset_name(name),
+        collect_command=collect_command(name),
     )
     for i, name in enumerate(MT10)
 )
-"""The MT10 tasks."""
+"""The MT10 tasks, each evaluated on its own collected dataset by default (a dataset holds one
+task's episodes: other tasks' goals are not judged on it)."""
 
 REACHED = SuccessCriterion(
     "the success flag is set at some step of the episode (Meta-World's convention)",
@@ -115,7 +128,8 @@ METAWORLD = register_family(
         env_id="evalkit/MetaWorld-v0",
         entry_point="evalkit.envs.metaworld_env:MetaWorldEnv",
         episode_length=500,
-        default_dataset="metaworld-drawer-open",
+        default_dataset=dataset_name("drawer-open"),
+        collect_command=collect_command("drawer-open"),
         rules={SUCCESS_RULE: success_rule},
         default_rule=SUCCESS_RULE,
         tasks=TASKS,

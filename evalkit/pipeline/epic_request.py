@@ -50,6 +50,7 @@ class RewardChoice:
     baseline_frames: str | None = None
     reward: str | None = None
     column: str | None = None
+    goal_video: str | None = None
 
     def given(self) -> list[str]:
         """The options that name a reward, as the user typed them."""
@@ -76,11 +77,21 @@ class RewardChoice:
         if self.model is not None:
             alphas = tuple(DEFAULT_ALPHAS) if self.alphas is None else self.alphas
             context = RewardContext(
-                self.model, self.pretrained, alphas, self.goal_frames, self.baseline_frames, task
+                self.model,
+                self.pretrained,
+                alphas,
+                self.goal_frames,
+                self.baseline_frames,
+                task,
+                self.goal_video,
             )
             return model_rewards(context)
         if self.reward is not None:
-            return parse_reward(self.reward)
+            return parse_reward(self.reward, RewardContext(goal_video=self.goal_video))
+        if self.goal_video is not None:
+            raise EvalkitError(
+                "--goal-video gives a video reward its goal; it does not apply to --reward-column."
+            )
         assert self.column is not None
         return ColumnReward.from_option(self.column)
 

@@ -21,15 +21,19 @@ gives a goal and a baseline per scored episode (its own conditioned embeddings).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from evalkit.data.store import Dataset, open_dataset
+from evalkit.data.store import Dataset
 from evalkit.errors import EvalkitError
 from evalkit.fileio import digest
-from evalkit.pipeline.reward_kinds import RewardContext, register_reward_kind
+from evalkit.pipeline.reward_kinds import (
+    FrameReward,
+    FrameRewardSettings,
+    RewardContext,
+    register_reward_kind,
+)
 from evalkit.pipeline.window_reward import VideoModelReward, window_rewards
 from evalkit.rewards import DEFAULT_ALPHAS
 from evalkit.tasks import get_task
@@ -52,7 +56,7 @@ def episode_frame_count(resolved: "ResolvedModel") -> int:
     if not resolved.embeds_windows:
         raise EvalkitError(
             f"An episode reward needs a video model, and {resolved.label} embeds single frames; "
-            f"average its frames with avg:{resolved.label}."
+            f"average its frames with avg:{resolved.spec}."
         )
     return int(resolved.frames_per_window or DEFAULT_EPISODE_FRAMES)
 
@@ -86,87 +90,6 @@ def episode_rows(
 
 
 @dataclass(frozen=True)
-class Demonstration:
-    """A demonstration given as the goal: ``DATASET@episode:N`` or a folder of frames.
-
-    :ivar text: as written.
-    :ivar dataset: the dataset (``None``: a folder).
-    :ivar episode: the episode's id in it.
-    :ivar folder: a folder of frames.
-    """
-
-    text: str
-    dataset: str | None = None
-    episode: int | None = None
-    folder: Path | None = None
-
-    PREFIX: ClassVar[str] = "episode:"
-
-    @classmethod
-    def parse(cls, text: str) -> "Demonstration":
-        """Read ``DATASET@episode:N`` or a folder path.
-
-        :raises EvalkitError: neither, in one sentence.
-        """
-        where, sep, rest = text.strip().partition("@")
-        if sep:
-            number = rest[len(cls.PREFIX) :] if rest.startswith(cls.PREFIX) else ""
-            if not (where and number.strip().lstrip("-").isdigit()):
-                raise EvalkitError(
-                    f"A demonstration is DATASET@episode:N or a folder of frames, not {text!r}."
-                )
-            return cls(text, dataset=where, episode=int(number))
-        if Path(text).is_dir():
-            return cls(text, folder=Path(text))
-        raise EvalkitError(
-            f"The demonstration {text!r} does not exist: give DATASET@episode:N or a folder of frames."
-        )
-
-    def frames(self, root: Path) -> np.ndarray:
-        """The demonstration's frames, oldest first, ``uint8 (L, H, W, 3)``.
-
-        :param root: the datasets folder (where ``DATASET`` is looked up).
-        :raises EvalkitError: the dataset or episode does not exist, or a folder's frames differ
-            in size.
-        """
-        if self.folder is not None:
-            from evalkit.pipeline.prototypes import _folder_images
-
-            images = list(_folder_images(self.folder))
-            if len({im.shape for im in images}) > 1:
-                raise EvalkitError(
-                    f"The demonstration's frames in {self.folder} are not all of one size."
-                )
-            return np.stack(images)
-        ds = open_dataset(str(self.dataset), root)
-        states = ds.states
-        mine = np.flatnonzero(states["episode"].to_numpy() == self.episode)
-        if len(mine) == 0:
-            raise EvalkitError(
-                f"Dataset {ds.name!r} has no episode {self.episode} (the demonstration {self.text!r})."
-            )
-        order = mine[np.argsort(states["step"].to_numpy()[mine], kind="stable")]
-        return np.asarray(ds.frames[order])
-
-    def embedding(self, embedder: "ImageEmbedder", count: int, root: Path) -> np.ndarray:
-        """The demonstration's unit video embedding ``(dim,)`` (``count`` frames, the episode
-        sampling rule).
-
-        :raises EvalkitError: shorter than ``count`` frames (its length and the count said).
-        """
-        from evalkit.vlm.windows import episode_sample
-
-        frames = self.frames(root)
-        if len(frames) < count:
-            raise EvalkitError(
-                f"The demonstration {self.text!r} has {len(frames)} frames, fewer than the "
-                f"{count} the model takes."
-            )
-        rows = episode_sample(len(frames), count)[None]
-        return embedder.embed_windows(frames, rows)[0]
-
-
-@dataclass(frozen=True)
 class EpisodeReward(VideoModelReward):
     """RoboCLIP's sparse reward: Definition 1 of the whole episode at its last step, 0 before."""
 
@@ -179,7 +102,11 @@ class EpisodeReward(VideoModelReward):
     embeds: ClassVar[bool] = True
     own_model: ClassVar[bool] = True
     episodic: ClassVar[bool] = True
+    trainable: ClassVar[bool] = True
+    temporal: ClassVar[bool] = True
     prefix: ClassVar[str] = "episode:"
+    axis_label: ClassVar[str] = "episode reward"
+    train_usage: ClassVar[str] = "episode:MODEL"
 
     @classmethod
     def parse(cls, text: str, context: RewardContext) -> EpisodeReward:
@@ -189,16 +116,43 @@ class EpisodeReward(VideoModelReward):
                 "An episode reward is episode:MODEL or episode:MODEL|DEMONSTRATION (e.g. "
                 f"episode:avg:ViT-B-32, episode:avg:ViT-B-32|DATASET@episode:0), not {text!r}."
             )
+        _, demo = cls.split_goal(text, context)
         alphas = tuple(float(a) for a in context.alphas)
-        return cls(model.strip(), goal.strip() if bar else None, alphas)
+        return cls(model.strip(), demo, alphas)
 
     @property
     def canonical(self) -> str:
-        return f"{self.prefix}{self.model}" + (f"|{self.goal_video}" if self.goal_video else "")
+        return f"{self.prefix}{self.model}{self.goal_suffix()}"
 
     def label(self, model: str = "") -> str:
         goal = f", goal {self.goal_video}" if self.goal_video else ""
         return f"{self.model}, whole episode{goal}"
+
+    def run_tag(self) -> str:
+        return f"episode-{self.model.replace(':', '-')}{self.goal_tag()}-a{self.alphas[0]:g}"
+
+    def frame_reward(self, task: str, settings: FrameRewardSettings) -> FrameReward:
+        """Training: 0 at every step, the whole episode's reward at its last
+        (:class:`~evalkit.pipeline.reward_windows.EpisodeFrames`)."""
+        from evalkit.config import datasets_root
+        from evalkit.pipeline.reward_windows import EpisodeFrames, VideoScore
+
+        t = get_task(task)
+        demo = self.demonstration()
+
+        def goal(embedder: "ImageEmbedder") -> np.ndarray:
+            count = episode_frame_count(embedder.resolved)
+            return demo.embedding(embedder, count, datasets_root())  # type: ignore[union-attr]
+
+        score = VideoScore(
+            self.model,
+            (t.goal_prompt, t.baseline_prompt),
+            self.alphas[0],
+            settings,
+            goal=goal if demo is not None else None,
+        )
+        count = episode_frame_count(score.embedder.resolved)
+        return EpisodeFrames(count, score, on_message=settings.on_message)
 
     def dataset_rewards(self, dataset: Dataset, task: str, **embed: Any) -> RewardSource:
         from evalkit.vlm.devices import parse_devices
@@ -206,7 +160,7 @@ class EpisodeReward(VideoModelReward):
         from evalkit.vlm.models import resolve
 
         t = get_task(task)
-        demo = Demonstration.parse(self.goal_video) if self.goal_video else None
+        demo = self.demonstration()
         resolved = resolve(self.model)
         count = episode_frame_count(resolved)
         states = dataset.states
@@ -221,7 +175,7 @@ class EpisodeReward(VideoModelReward):
             if demo is not None:
                 demo_embedding = demo.embedding(e, count, dataset.path.parent)
                 goal = np.tile(demo_embedding, (len(rows), 1))
-                goal_identity = f"{demo.text}\x1e{digest(demo_embedding.tobytes())}"
+                goal_identity = demo.identity(demo_embedding)
         values = np.zeros((len(dataset), len(self.alphas)))
         values[last] = window_rewards(video, goal, texts[:, 1], self.alphas)
         identity = digest(str(resolved.identity), precision, str(count))

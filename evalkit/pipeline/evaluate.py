@@ -171,7 +171,7 @@ def evaluate_rewards(
     if t.family != dataset.family:
         raise DatasetError(
             f"Dataset {dataset.name!r} holds {dataset.family} states but task {task!r} runs on "
-            f"{t.family}; pass a {t.family} dataset with --dataset (default: {t.env.default_dataset})."
+            f"{t.family}; pass a {t.family} dataset with --dataset (default: {t.dataset})."
         )
     values = np.asarray(source.values, dtype=float)
     if values.shape[0] != len(dataset):
@@ -220,8 +220,19 @@ def evaluate_rewards(
         if others
         else []
     )
-    if source.reward.episodic:  # an episode reward: success AUC over episodes, ERC
+    if source.reward.episodic:  # an episode reward: success AUC over episodes, ERC, ranking
+        from evalkit.metrics.policy_ranking import TARGET_OF
         from evalkit.pipeline.episode_metrics import episode_panel
+
+        ranking = [m for m in TARGET_OF if m not in others]  # policy ranking of the returns
+        if ranking:
+            panel = [
+                *panel,
+                *_panel(
+                    dataset, t, frame_ids, values, labels, weights, ranking, progress,
+                    bootstrap=bootstrap, names=source.column_names(),
+                ),
+            ]  # fmt: skip
 
         states = dataset.states.iloc[frame_ids]
         gt = states[GT_REWARD_COLUMN].to_numpy(float) if GT_REWARD_COLUMN in states else None

@@ -25,6 +25,7 @@ from evalkit.pipeline.figures import (
     histogram_data,
     landscape_data,
     model_label,
+    refuse_temporal,
     scaling_data,
 )
 from evalkit.pipeline.inputs import EmbedSettings, check_frame_options, task_dataset
@@ -127,6 +128,8 @@ class LandscapeRequest:
     root: Path | None = None
     embed: EmbedSettings = field(default_factory=EmbedSettings)
     on_note: Callable[[str], None] = _silent
+    episode: int | None = None
+    """Draw this episode of ``dataset`` (a rollout) against its steps instead of a sweep."""
 
     def model(self) -> tuple[str | None, str | None]:
         """The model of the α lines and its weights (the default one when nothing is named)."""
@@ -178,9 +181,16 @@ class LandscapeRequest:
     def run(self) -> LandscapeResult:
         """Check the inputs, get the sweep, embed what is missing and compute the rewards.
 
-        :raises EvalkitError: a family without a sweep, a task of another family, bad frame goals.
+        :raises EvalkitError: a family without a sweep, a task of another family, bad frame goals,
+            ``--episode`` without ``--dataset``.
         """
-        if get_family(self.family).sweep is None:
+        if self.episode is not None and self.dataset is None:
+            raise EvalkitError(
+                "--episode draws a rollout's reward over its steps; name the rollout with --dataset."
+            )
+        if self.episode is None:
+            refuse_temporal(self.rewards.rewards)
+        if self.episode is None and get_family(self.family).sweep is None:
             raise EvalkitError(
                 f"Reward landscapes exist for {', '.join(sweep_families())}; {self.family!r} has "
                 "no single state axis."
@@ -195,7 +205,7 @@ class LandscapeRequest:
                 + "; a reward head has no α, its line is its score as it is."
             )
         task = self.task_name()
-        ds = self.sweep()
+        ds = self.sweep() if self.episode is None else open_dataset(str(self.dataset), self.root)
         spec = model_specs([(model, pretrained)])[0] if model is not None else None
         data = landscape_data(
             ds,
@@ -205,6 +215,7 @@ class LandscapeRequest:
             devices=self.embed.devices,
             batch_size=self.embed.batch_size,
             rewards=r.rewards,
+            episode=self.episode,
             **r.frame_goals(),
         )
         return LandscapeResult(data, ds, model)

@@ -189,6 +189,37 @@ def goal_interval(values: np.ndarray, labels: np.ndarray) -> tuple[float, float]
     return (float(lo), float(hi)) if labels[inside].all() else None
 
 
+def refuse_temporal(rewards: Sequence[str]) -> None:
+    """Refuse, in one sentence, a reward that reads the frames before each step on a sweep.
+
+    :raises EvalkitError: one of ``rewards`` is a window or an episode reward.
+    """
+    temporal = [spec for spec in rewards if parse_reward(spec).temporal]
+    if temporal:
+        raise EvalkitError(
+            f"The reward {temporal[0]} reads the frames before each step, and a sweep's "
+            "states have no order in time; draw it over a rollout's steps with --dataset "
+            "ROLLOUT --episode N."
+        )
+
+
+def _episode_rows(dataset: Any, episode: int | None, rewards: Sequence[str]) -> np.ndarray | None:
+    """The rows of ``episode`` in step order (``None``: no episode asked for, a sweep).
+
+    :raises EvalkitError: a reward that reads earlier frames on a sweep, or no such episode.
+    """
+    if episode is None:
+        refuse_temporal(rewards)
+        return None
+    mine = np.flatnonzero(dataset.episodes == episode)
+    if len(mine) == 0:
+        raise EvalkitError(
+            f"Dataset {dataset.name!r} has no episode {episode} (it has "
+            f"{len(np.unique(dataset.episodes))}, from {int(np.min(dataset.episodes))})."
+        )
+    return mine[np.argsort(dataset.states["step"].to_numpy()[mine], kind="stable")]
+
+
 def landscape_data(
     dataset: Any,
     task: str,
@@ -200,8 +231,11 @@ def landscape_data(
     goal_frames: str | None = None,
     baseline_frames: str | None = None,
     rewards: Sequence[str] = (),
+    episode: int | None = None,
 ) -> LandscapeData:
-    """CLIP rewards of every frame of a sweep dataset, against the family's state axis.
+    """CLIP rewards of every frame of a sweep dataset, against the family's state axis; or, with
+    ``episode``, of one episode of a rollout dataset against its steps (a reward over time, the
+    only landscape of a reward that reads the frames before each step: a window, an episode).
 
     Embeds the dataset first if the model's embeddings are not cached. With ``goal_frames`` (and
     ``baseline_frames``) the goal is a prototype of example frames instead of the task's sentence
@@ -210,7 +244,9 @@ def landscape_data(
     :param model: the CLIP model of the α lines; ``None`` draws only ``rewards``.
     :param rewards: ``--reward`` specs (``head:PATH``: each head scores the frames with its own
         model), each one line without α.
-    :raises EvalkitError: the dataset's family has no state axis (the humanoid), or nothing to draw.
+    :param episode: draw this episode's rewards against its steps.
+    :raises EvalkitError: the dataset's family has no state axis (the humanoid), or nothing to
+        draw, or a reward that reads earlier frames without ``episode``, or no such episode.
     """
     t = get_task(task)
     fam = get_family(dataset.family)
@@ -218,7 +254,8 @@ def landscape_data(
         raise EvalkitError(
             f"Task {task!r} runs on {t.family}, but dataset {dataset.name!r} holds {dataset.family} states."
         )
-    if fam.state_axis is None or fam.state_axis not in dataset.states.columns:
+    rows = _episode_rows(dataset, episode, rewards)
+    if rows is None and (fam.state_axis is None or fam.state_axis not in dataset.states.columns):
         raise EvalkitError(
             f"Dataset {dataset.name!r} ({dataset.family}) has no single state axis to plot a reward landscape "
             "against; landscapes exist for sweeps of families with one (cartpole, mountaincar)."
@@ -227,7 +264,7 @@ def landscape_data(
         raise EvalkitError(
             "Say which rewards to draw: a CLIP model, a --reward head:PATH, or both."
         )
-    if dataset.manifest.params.get("spacing") == BOX:
+    if rows is None and dataset.manifest.params.get("spacing") == BOX:
         warnings.warn(
             f"Dataset {dataset.name!r} draws every state variable at random (--spacing box), so "
             f"the reward against {fam.axis_label or fam.state_axis} mixes states that differ in the others; a "
@@ -242,20 +279,23 @@ def landscape_data(
         sources.append((clip, [alpha_label(a) for a in clip.alphas]))
     others = other_rewards(dataset, task, rewards, **embed)
     sources += [(s, [source_name(s)]) for s in others]
-    x = dataset.states[fam.state_axis].to_numpy(dtype=float)
+    keep = slice(None) if rows is None else rows
+    column = "step" if rows is not None else str(fam.state_axis)
+    x = dataset.states[column].to_numpy(dtype=float)[keep]
     parts = [
         pd.DataFrame(
             {
                 "state_value": x,
                 "alpha": math.nan if a is None else float(a),
-                "reward": np.asarray(source.values, dtype=float)[:, j],
+                "reward": np.asarray(source.values, dtype=float)[keep, j],
                 "series": name,
             }
         )
         for source, names in sources
         for j, (a, name) in enumerate(zip(source.alphas, names))
     ]
-    region = goal_interval(x, dataset.labels(task)) if t.rule is not None else None
+    labels = dataset.labels(task)[keep] if t.rule is not None else None
+    region = goal_interval(x, labels) if labels is not None else None
     return LandscapeData(
         table=pd.concat(parts, ignore_index=True),
         dataset=dataset.name,
@@ -263,8 +303,8 @@ def landscape_data(
         model="" if model is None else _model_name(model),
         pretrained=sources[0][0].pretrained if model is not None else "",
         random_weights=any(s.random_weights for s, _ in sources),
-        state_label=axis_label(fam),
-        goal_value=fam.goal_value,
+        state_label=axis_label(fam) if rows is None else f"step of episode {episode}",
+        goal_value=fam.goal_value if rows is None else None,
         goal_region=region,
         heads=[source_title(s) for s in others],
     )

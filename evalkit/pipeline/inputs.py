@@ -42,11 +42,13 @@ def task_dataset(task_name: str, dataset: str | None, root: Path | None) -> Data
     (with a clear error saying how to make it when it is not there, or which file is corrupt)."""
     task = get_task(task_name)
     if dataset is None:
-        name = task.env.default_dataset
+        name = task.dataset
         if not dataset_path(name, root).exists():
+            command = task.collect_hint()
+            make = f"make it with '{command}'" if command else "make it"
             raise EvalkitError(
                 f"Task {task.name!r} is evaluated on the dataset {name!r} by default, and there is none under "
-                f"{resolve_root(root)}; make it with 'evalkit collect {task.family}' (or pass --dataset)."
+                f"{resolve_root(root)}; {make} (or pass --dataset)."
             )
         dataset = name
     ds = open_dataset(dataset, root)
@@ -54,7 +56,7 @@ def task_dataset(task_name: str, dataset: str | None, root: Path | None) -> Data
         raise EvalkitError(
             f"Dataset {ds.name!r} holds {ds.family} states but task {task.name!r} runs on "
             f"{task.family}; pass a {task.family} dataset with --dataset (default: "
-            f"{task.env.default_dataset})."
+            f"{task.dataset})."
         )
     ds.check_tables()  # a corrupt states, labels or results table is one sentence, before any work
     return ds

@@ -59,6 +59,9 @@ class RewardContext:
     goal_frames: str | None = None
     baseline_frames: str | None = None
     task: str | None = None
+    goal_video: str | None = None
+    """``--goal-video``: a demonstration as the goal of a video reward (``DATASET@episode:N``
+    or a folder of frames)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,11 @@ class RewardKind(ABC):
     own_model: ClassVar[bool] = False
     trainable: ClassVar[bool] = False
     episodic: ClassVar[bool] = False
+    takes_goal_video: ClassVar[bool] = False
+    """A demonstration (``--goal-video``) can be its goal."""
+    temporal: ClassVar[bool] = False
+    """The reward of a frame reads the frames before it (a window, a whole episode): it needs
+    an episode's frames in time order (a sweep's states have none)."""
     axis_label: ClassVar[str] = "reward"
     """How a figure's reward axis names this kind's values (``CLIP reward``, ``head score``)."""
     train_usage: ClassVar[str] = ""
@@ -238,7 +246,18 @@ def parse_reward(text: str, context: RewardContext | None = None) -> RewardKind:
         raise EvalkitError(
             f"--reward takes head:PATH, MODULE:FUNCTION (or path/to/file.py:FUNCTION), not {text!r}."
         )
+    check_goal_video(kind, ctx)
     return kind.parse(str(text), ctx)
+
+
+def check_goal_video(kind: type[RewardKind], context: RewardContext) -> None:
+    """Refuse ``--goal-video`` for a kind that takes no demonstration, in one sentence."""
+    if context.goal_video is not None and not kind.takes_goal_video:
+        takers = [k.train_usage or k.name for k in registered_reward_kinds() if k.takes_goal_video]
+        raise EvalkitError(
+            f"--goal-video gives a video reward its goal ({', '.join(takers)}); it does not apply "
+            f"to the {kind.title or kind.name} reward."
+        )
 
 
 def saved_reward(source: str, model: str = "", pretrained: str = "") -> RewardKind:
@@ -692,7 +711,7 @@ class GroundTruthReward(RewardKind):
         if GT_REWARD_COLUMN not in dataset.states.columns:
             raise EvalkitError(
                 f"Dataset {dataset.name!r} stores no ground-truth reward ({GT_REWARD_COLUMN}); "
-                "only rollout datasets of evalkit evaluate do."
+                "only rollouts that record the environment's reward do ('evalkit evaluate', 'evalkit collect metaworld')."
             )
         values = check_values(dataset.states[GT_REWARD_COLUMN], len(dataset), "The ground truth")
         return RewardSource(

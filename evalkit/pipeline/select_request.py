@@ -19,6 +19,7 @@ from evalkit.pipeline.selection import (
 )
 from evalkit.rewards import DEFAULT_ALPHAS
 from evalkit.vlm import ModelSpec, resolve
+from evalkit.vlm.windows import parse_window
 
 
 def _silent(message: str) -> None:
@@ -45,6 +46,9 @@ class SelectRequest:
     :param prompts: a text file of goal prompts, one per line.
     :param goal_frames: frame sets tried as the goal.
     :param heads: also try a reward head.
+    :param goal_video: a demonstration tried as the goal of every window.
+    :param windows: windows ``K:S`` tried with every goal prompt and α (the model's windows, or
+        its frames averaged over each window).
     :param save: save the selection (to ``out``, default beside the dataset).
     :param on_progress: where the progress line of each fold goes.
     """
@@ -66,6 +70,8 @@ class SelectRequest:
     out: Path | None = None
     root: Path | None = None
     devices: str | None = None
+    windows: tuple[str, ...] = ()
+    goal_video: str | None = None
     on_progress: Callable[[str], None] = _silent
 
     def run(self) -> SelectOutcome:
@@ -79,10 +85,13 @@ class SelectRequest:
                 "--baseline-frames needs goals to go with it (--prompts or --goal-frames)."
             )
         prompts = read_prompts(self.prompts) if self.prompts is not None else []
+        windows = [parse_window(w) for w in self.windows]
         ds = labelled_dataset(self.dataset, self.task, self.labels, self.root)
         warn_few_episodes(ds.manifest.n_episodes, self.n_bootstrap)
         spec = ModelSpec.coerce(self.model, self.pretrained)
         n = (len(prompts) + len(self.goal_frames)) * len(self.alphas) + int(self.heads)
+        goals = max(1, len(prompts)) + int(self.goal_video is not None)
+        n += len(windows) * goals * len(self.alphas)
 
         def on_fold(f: int, k: int) -> None:
             self.on_progress(f"fold {f + 1}/{k}: scoring {n} candidates on its fitting episodes")
@@ -102,6 +111,8 @@ class SelectRequest:
             n_bootstrap=self.n_bootstrap,
             devices=self.devices,
             on_fold=on_fold,
+            windows=windows,
+            goal_video=self.goal_video,
         )
         target = None
         if self.save:

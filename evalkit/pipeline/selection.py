@@ -58,6 +58,7 @@ from evalkit.tasks import get_task
 
 if TYPE_CHECKING:
     from evalkit.vlm import ModelSpec
+    from evalkit.vlm.windows import WindowSpec
 
 SELECTIONS_DIR = "selections"
 INTERVAL_METHOD = "Student-t over the fold scores"
@@ -389,6 +390,7 @@ class DatasetSelection:
     alphas: tuple[float, ...]
     goal_frames: tuple[str, ...]
     heads: bool
+    windows: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The saved and ``--json`` form."""
@@ -404,6 +406,7 @@ class DatasetSelection:
             "alphas": list(self.alphas),
             "goal_frames": list(self.goal_frames),
             "heads": self.heads,
+            "windows": list(self.windows),
             "summary": self.result.sentence(),
             **self.result.to_dict(),
         }
@@ -488,11 +491,16 @@ def select(
     precision: str = "fp32",
     devices: str | None = None,
     on_fold: Callable[[int, int], None] | None = None,
+    windows: Sequence["WindowSpec"] = (),
+    goal_video: str | None = None,
 ) -> DatasetSelection:
     """Honest selection among every prompt (as the goal, with the task's baseline prompt) × α,
-    every goal frame set × α, and a reward head if ``heads``, on ``dataset``'s labelled frames.
+    every goal frame set × α, a reward head if ``heads``, and every window × goal prompt × α
+    (:func:`window_groups`; with ``goal_video``, its demonstration is one more goal of every
+    window), on ``dataset``'s labelled frames.
 
     Uses the cached image embeddings of ``model`` only; prompt embeddings are cached beside them.
+    Windows are embedded (once, into their cache) when they are not cached yet.
 
     :raises EvalkitError: no candidate, no cached embeddings, a task of another family, too few
         labelled frames or episodes for the folds.
@@ -501,19 +509,79 @@ def select(
     from evalkit.vlm import resolve
 
     check_task_family(task, dataset)
-    if not prompts and not goal_frames and not heads:
+    if goal_video is not None and not windows:
         raise EvalkitError(
-            "There is nothing to select from: give prompts (--prompts FILE), --goal-frames or --heads."
+            "--goal-video is the goal of window candidates; give the windows with --windows."
+        )
+    if not prompts and not goal_frames and not heads and not windows:
+        raise EvalkitError(
+            "There is nothing to select from: give prompts (--prompts FILE), --goal-frames, "
+            "--heads or --windows."
         )
     frame_sets = [FrameSet.parse(g) for g in goal_frames]
     resolved = resolve(model)
     goal = dataset_labels(dataset, task, labels)
     ids = goal.frame_ids
     y, episodes = goal.labels[ids], dataset.episodes[ids]
-    if heads:
-        check_enough_labels(goal.counts(), folds)
-    images = cached_image_embeddings(dataset, resolved, precision, resolved.spec.pretrained)
     a = tuple(float(v) for v in alphas)
+    if resolved.embeds_windows:  # a video model: its windows are the only candidates
+        if goal_frames or heads or baseline_frames:
+            raise EvalkitError(
+                f"{resolved.label} embeds windows, not single frames: --goal-frames, "
+                "--baseline-frames and --heads need an image model (its windows: avg:MODEL)."
+            )
+        if not windows:
+            raise EvalkitError(
+                f"{resolved.label} embeds windows, not single frames: give the windows to try "
+                "with --windows (e.g. --windows 4:1,8:2)."
+            )
+        groups = []
+    else:
+        if heads:
+            check_enough_labels(goal.counts(), folds)
+        groups = _frame_groups(
+            dataset, task, resolved, model, prompts, a, frame_sets, baseline_frames, heads,
+            ids, y, episodes, precision, devices,
+        )  # fmt: skip
+    groups += window_groups(
+        dataset, task, resolved, prompts, a, windows, ids, precision, devices, goal_video
+    )
+    result = select_rewards(
+        groups,
+        y,
+        episodes,
+        folds=folds,
+        seed=seed,
+        n_bootstrap=n_bootstrap,
+        confidence=confidence,
+        on_fold=on_fold,
+    )
+    return _selection(
+        dataset, task, resolved, prompts, a, goal_frames, heads, labels, goal.content_hash,
+        result, windows,
+    )  # fmt: skip
+
+
+def _frame_groups(
+    dataset: Dataset,
+    task: str,
+    resolved: Any,
+    model: "ModelSpec | str",
+    prompts: Sequence[str],
+    a: tuple[float, ...],
+    frame_sets: Sequence[FrameSet],
+    baseline_frames: str | None,
+    heads: bool,
+    ids: np.ndarray,
+    y: np.ndarray,
+    episodes: np.ndarray,
+    precision: str,
+    devices: str | None,
+) -> list[CandidateGroup]:
+    """The single-frame candidates: prompts, prototypes and a head (none asked for: none)."""
+    if not prompts and not frame_sets and not heads:
+        return []
+    images = cached_image_embeddings(dataset, resolved, precision, resolved.spec.pretrained)
     t = get_task(task)
     text = text_embeddings(
         dataset, resolved, [t.baseline_prompt, *prompts], precision, devices or "auto"
@@ -552,29 +620,89 @@ def select(
     ]
     if heads:
         groups.append(_head_group(x, y, episodes))
-    result = select_rewards(
-        groups,
-        y,
-        episodes,
-        folds=folds,
-        seed=seed,
-        n_bootstrap=n_bootstrap,
-        confidence=confidence,
-        on_fold=on_fold,
-    )
+    return groups
+
+
+def _selection(
+    dataset: Dataset,
+    task: str,
+    resolved: Any,
+    prompts: Sequence[str],
+    a: tuple[float, ...],
+    goal_frames: Sequence[str],
+    heads: bool,
+    labels: str,
+    labels_hash: str,
+    result: SelectionResult,
+    windows: Sequence["WindowSpec"],
+) -> DatasetSelection:
     return DatasetSelection(
         result=result,
         dataset=dataset.name,
         task=task,
         label_set=labels,
-        labels_hash=goal.content_hash,
+        labels_hash=labels_hash,
         model_identity=resolved.label,
         random_weights=bool(resolved.random_weights),
         prompts=tuple(prompts),
         alphas=a,
         goal_frames=tuple(goal_frames),
         heads=heads,
+        windows=tuple(f"{w.frames}:{w.stride}" for w in windows),
     )
+
+
+def window_model(resolved: Any) -> str:
+    """The video model whose windows ``--windows`` tries: the model itself when it embeds
+    windows, else the average of its frames (``avg:MODEL[:PRETRAINED]``)."""
+    return str(resolved.spec) if resolved.embeds_windows else f"avg:{resolved.spec}"
+
+
+def window_groups(
+    dataset: Dataset,
+    task: str,
+    resolved: Any,
+    prompts: Sequence[str],
+    alphas: tuple[float, ...],
+    windows: Sequence["WindowSpec"],
+    ids: np.ndarray,
+    precision: str,
+    devices: str | None,
+    goal_video: str | None = None,
+) -> list[CandidateGroup]:
+    """Every window (``k`` frames, stride ``s``) × goal prompt (``prompts``, or the task's
+    goal prompt without any) × α, by :func:`window_model`, with the task's baseline prompt:
+    the window reward (:class:`~evalkit.pipeline.window_reward.WindowReward`) of the labelled
+    frames ``ids``; with ``goal_video``, the demonstration as one more goal of every window."""
+    from evalkit.pipeline.demonstration import Demonstration
+    from evalkit.pipeline.window_reward import WindowReward, demo_embedding, window_prompt_rewards
+
+    t = get_task(task)
+    goals = list(prompts) or [t.goal_prompt]
+    demo = None if goal_video is None else Demonstration.parse(goal_video)
+    embed: dict[str, Any] = {"precision": precision, "progress": False}
+    if devices:
+        embed["devices"] = devices
+    model = window_model(resolved)
+    groups = []
+    for w in windows:
+        values, _, _ = window_prompt_rewards(
+            dataset, model, w, goals, t.baseline_prompt, alphas, **embed
+        )
+        names = [f" prompt {goal!r}" if prompts else "" for goal in goals]
+        if demo is not None:
+            goal = demo_embedding(demo, model, w.frames, dataset, embed)
+            shown, _, _ = window_prompt_rewards(
+                dataset, model, w, goals[:1], t.baseline_prompt, alphas, goal=goal, **embed
+            )
+            values = np.concatenate([values, shown], axis=1)
+            names.append(f" demonstration {demo.text}")
+        for j, name in enumerate(names):
+            what = f"window {w.frames}:{w.stride}{name}"
+            groups.append(
+                CandidateGroup(WindowReward.name, _alpha_names(what, alphas), fixed=values[ids, j])
+            )
+    return groups
 
 
 def selection_path(dataset: Dataset, task: str, model_label: str, labels: str) -> Path:

@@ -183,19 +183,23 @@ def landscape_caption(
     *,
     heads: Sequence[str] = (),
     clip: bool = True,
+    over_time: bool = False,
 ) -> str:
     """One sentence saying what the landscape shows and how it was rescaled.
 
     :param heads: names of reward heads drawn as lines of their own (α does not apply to them).
     :param clip: whether CLIP rewards (one line per α) are drawn.
+    :param over_time: the lines are rewards of any kind over an episode's steps (``heads`` names
+        them), not a sweep's.
     """
     what = f"CLIP reward against {state_label}, one line per regularisation strength α"
     if heads:
-        names = f"reward head{'s' if len(heads) > 1 else ''} {', '.join(heads)}"
+        names = f"{'reward' if over_time else 'reward head'}{'s' if len(heads) > 1 else ''} {', '.join(heads)}"
+        kind = "α does not apply" if over_time else "a probability; α does not apply"
         what = (
-            f"{what}, and the score of {names} (a probability; α does not apply)"
+            f"{what}, and the score of {names} ({kind})"
             if clip
-            else f"Score of {names} against {state_label} (a probability; α does not apply)"
+            else f"Score of {names} against {state_label} ({kind})"
         )
     parts = [what]
     if goal_value is not None:

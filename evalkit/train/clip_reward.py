@@ -32,6 +32,12 @@ Three ways to hand rewards to the learner (``reward_labelling`` of a run):
 
 PPO takes ``step`` only: it folds rewards into advantages before a rollout ends.
 
+With ``batch`` and ``rollout``, a :class:`~evalkit.train.reward_worker.RewardWorker` may score
+the full batches on another thread while the environments step and the learner updates
+(``reward_worker`` of a run, on by default): a batch's rewards are written into the replay buffer,
+and the labelled part grows, only once they are all computed; the batches are those in-line
+scoring would make, so the rewards are the same.
+
 Example (``reward_fn`` any :data:`BatchRewardFn`, e.g. :func:`load_clip_reward`)::
 
     venv = make_vec_env("evalkit/CartPole-v0", n_envs=8, wrapper_class=RenderFrame,
@@ -46,6 +52,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
@@ -57,8 +64,10 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from evalkit.errors import EvalkitError
 from evalkit.pipeline.reward_kinds import FrameRewardSettings
+from evalkit.pipeline.reward_windows import step_frames
 from evalkit.tasks import get_task
 from evalkit.train.config import TrainConfig, resolve_device
+from evalkit.train.reward_worker import RewardWorker
 
 
 class FrameObserver(Protocol):
@@ -75,6 +84,14 @@ class FrameObserver(Protocol):
 BatchRewardFn = Callable[[np.ndarray], np.ndarray]
 """``fn(frames) -> rewards``: ``uint8 (n, H, W, 3)`` frames to ``(n,)`` rewards, one per frame.
 The frames may be a view of a buffer that is reused afterwards: copy them to keep them."""
+
+CPU_FORWARD_FRAMES = 128
+"""Most frames per forward pass of a training reward on the CPU (a reward batch of Algorithm 1
+is embedded in such chunks). Larger passes gain nothing on the CPU, and their activations
+(hundreds of MB) are what glibc gives a thread other than the main one as fresh mappings for
+every batch: the e2e bench's tower on 1024 frames took 800 000 page faults a batch on the
+reward worker's thread and ran at two thirds of its speed; in chunks of 128, 170 faults and
+full speed. The rewards are the same (a GEMM's rows do not depend on the others; tested)."""
 
 FRAME_KEY = "frame"
 GT_REWARD_KEY = "gt_reward"
@@ -224,12 +241,21 @@ class ClipRewardVecEnv(VecEnvWrapper):
     """Replace a vector environment's rewards with rewards computed from rendered frames, in batches.
 
     :param venv: vector environment whose environments are wrapped in :class:`RenderFrame`.
-    :param reward_fn: the reward of a batch of frames (:data:`BatchRewardFn`).
-    :param batch_size: the most frames scored in one call of ``reward_fn``.
+    :param reward_fn: the reward of a batch of frames (:data:`BatchRewardFn`), or of windows or
+        whole episodes (a :class:`~evalkit.pipeline.reward_windows.StepFrames`, which keeps
+        each environment's frames and makes the items it scores).
+    :param batch_size: the most frames (windows) scored in one call of ``reward_fn``.
     :param defer: buffer frames and hand rewards over through :meth:`take_rewards` (see the
         module docstring) instead of returning them from ``step``.
     :param observer: told of every step and of every scored batch (reward fidelity).
+    :param worker: with ``defer``, score each full batch on this :class:`RewardWorker` while the
+        environments go on stepping (at most :attr:`MAX_IN_FLIGHT` batches at a time); its
+        rewards are handed over once ready. Without one, batches are scored here, in ``step``.
     """
+
+    MAX_IN_FLIGHT = 1
+    """Batches the worker may hold: one being scored while the next fills (the next full one
+    waits for it, which keeps the unlabelled part of the replay buffer bounded)."""
 
     def __init__(
         self,
@@ -238,40 +264,61 @@ class ClipRewardVecEnv(VecEnvWrapper):
         batch_size: int = 3200,
         defer: bool = False,
         observer: FrameObserver | None = None,
+        worker: RewardWorker | None = None,
     ) -> None:
         super().__init__(venv)
-        self.scorer = BatchScorer(reward_fn, batch_size)
+        self.items = step_frames(reward_fn)
+        self.scorer = BatchScorer(self.items, batch_size)
         self.defer = defer
         self.observer = observer
+        self.worker = worker if defer else None
         self.stats = RewardStats(self.num_envs)
+        self._batch_size = batch_size
         self._frames = FrameBuffer(
             self.num_envs, batch_size
         )  # buffered steps, not yet scored (defer=True)
+        self._spare: list[FrameBuffer] = []  # buffers scored and handed over, to fill again
+        # with the worker: (items, the frames the observer is shown, their rewards to come)
+        self._in_flight: deque[tuple[FrameBuffer, np.ndarray, Future[np.ndarray]]] = deque()
         self._scored: list[np.ndarray] = []  # scored, not yet handed over: one (n_envs,) per step
         self._dones: list[np.ndarray] = []  # done flags of every step not yet handed over
 
     def reset(self) -> np.ndarray:
+        self.items.reset()
         return self.venv.reset()
 
     def step_wait(self):
         obs, gt_rewards, dones, infos = self.venv.step_wait()
         if self.observer is not None:
             self.observer.on_step(infos, dones)
-        frames = _pop_frames(infos)
+        frames = self.items.push(_pop_frames(infos), dones)  # a frame, window or episode each
         for info, gt in zip(infos, gt_rewards):
             info[GT_REWARD_KEY] = float(gt)
         if not self.defer:
-            batch = np.stack(frames)
-            rewards = self.scorer(batch)
+            shown = self.items.shown(frames) if self.observer is not None else frames
+            rewards = self.scorer(frames)
             if self.observer is not None:
-                self.observer.on_scored(batch, rewards, owned=True)  # a new array every step
+                self.observer.on_scored(shown, rewards, owned=True)  # a new array every step
             self.stats.add(rewards, dones)
             return obs, rewards, dones, infos
         self._frames.append(frames)
         self._dones.append(np.array(dones, dtype=bool))
         if self._frames.steps >= self._frames.capacity:  # as many whole steps as a batch holds
-            self._score_buffered()
+            if self.worker is None:
+                self._score_buffered()
+            else:
+                self._submit()
+        self._collect(block=False)  # rewards that are ready (and the worker's errors) come in
         return obs, np.full(self.num_envs, np.nan, dtype=np.float32), dones, infos
+
+    def wait_for_worker(self) -> None:
+        """Take every batch the worker holds, waiting for it (no-op without one)."""
+        self._collect(block=True)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+        self.venv.close()
 
     @property
     def n_pending(self) -> int:
@@ -283,13 +330,62 @@ class ClipRewardVecEnv(VecEnvWrapper):
         """Pending vector steps that are scored already (the oldest ones)."""
         return len(self._scored)
 
+    @property
+    def n_in_flight(self) -> int:
+        """Batches handed to the worker whose rewards have not come back."""
+        return len(self._in_flight)
+
     def _score_buffered(self) -> None:
-        if self._frames.steps:
-            rewards = self.scorer(self._frames.frames())
-            if self.observer is not None:
-                self.observer.on_scored(self._frames.frames(), rewards)
-            self._scored.extend(rewards.reshape(self._frames.steps, self.num_envs))
-            self._frames.clear()
+        """Score every buffered frame now (the worker's batches first, then the rest)."""
+        if self.worker is not None:
+            if self._frames.steps:
+                self._submit()
+            self._collect(block=True)
+        elif self._frames.steps:
+            batch = self._frames.frames()
+            shown = self._shown(batch)
+            self._accept(self._frames, shown, self.scorer(batch))
+
+    def _shown(self, batch: np.ndarray) -> np.ndarray:
+        """The frames the observer is shown for a batch of items, read before scoring takes
+        the items out of their store."""
+        return self.items.shown(batch) if self.observer is not None else batch
+
+    def _accept(self, frames: FrameBuffer, shown: np.ndarray, rewards: np.ndarray) -> None:
+        """The rewards of a scored buffer: kept to hand over, the observer told, the buffer emptied."""
+        if self.observer is not None:
+            self.observer.on_scored(shown, rewards)
+        self._scored.extend(rewards.reshape(frames.steps, self.num_envs))
+        frames.clear()
+
+    def _submit(self) -> None:
+        """Hand the buffered items to the worker (after the oldest batch, if it holds too many)
+        and buffer the next ones in another array."""
+        assert self.worker is not None
+        while len(self._in_flight) >= self.MAX_IN_FLIGHT:
+            self._collect(block=True, at_most=1)
+        batch = self._frames.frames()
+        shown = self._shown(batch)
+        self._in_flight.append((self._frames, shown, self.worker.submit(self.scorer, batch)))
+        self._frames = (
+            self._spare.pop() if self._spare else FrameBuffer(self.num_envs, self._batch_size)
+        )
+
+    def _collect(self, block: bool, at_most: int | None = None) -> None:
+        """Take the worker's finished batches, oldest first; ``block``: wait for them.
+
+        :raises Exception: whatever the reward function raised on the worker.
+        """
+        taken = 0
+        while self._in_flight and (at_most is None or taken < at_most):
+            frames, shown, future = self._in_flight[0]
+            if not (block or future.done()):
+                return
+            rewards = future.result()  # the worker's exception is raised here
+            self._in_flight.popleft()
+            self._accept(frames, shown, rewards)
+            self._spare.append(frames)
+            taken += 1
 
     def take_rewards(self, n_steps: int | None = None, score: bool = True) -> np.ndarray:
         """Hand over the rewards of the oldest ``n_steps`` pending vector steps.
@@ -301,6 +397,8 @@ class ClipRewardVecEnv(VecEnvWrapper):
         """
         if score:
             self._score_buffered()
+        else:
+            self._collect(block=False)
         n = (self.n_pending if score else self.n_scored) if n_steps is None else int(n_steps)
         if n > self.n_scored:
             raise ValueError(
@@ -314,9 +412,16 @@ class ClipRewardVecEnv(VecEnvWrapper):
 
     def discard_pending(self) -> None:
         """Forget every pending step (frames of transitions that will never be stored)."""
+        for frames, _, future in self._in_flight:
+            if not future.cancel():
+                future.exception()  # wait: the worker must not read an array being refilled
+            frames.clear()
+            self._spare.append(frames)
+        self._in_flight.clear()
         self._frames.clear()
         self._scored.clear()
         self._dones.clear()
+        self.items.discard_pending()
         if self.observer is not None:
             self.observer.discard_pending()
 
@@ -328,8 +433,9 @@ class LabelledReplayBuffer(ReplayBuffer):
     ``learn()``), the last :attr:`unlabelled` rows written (vector steps, one per ``add``) form the
     paper's unlabelled buffer: their rewards are placeholders until :meth:`label` writes them,
     oldest first, and :meth:`sample` draws from the labelled rows only. Before it draws, if the
-    unlabelled rows outnumber the labelled ones, it calls :attr:`request_labels`, which labels every
-    stored row. Otherwise (no callback attached, e.g. a checkpoint fine-tuned with plain SB3) it
+    unlabelled rows outnumber the labelled ones, it calls :attr:`request_labels`, which labels
+    every stored row (or, with a reward worker, first the worker's batches, and every row only if
+    they are not enough). Otherwise (no callback attached, e.g. a checkpoint fine-tuned with plain SB3) it
     is an ordinary ``ReplayBuffer``.
 
     :class:`RelabelReplayBuffer` makes one from the algorithm's plain buffer at the start of
@@ -436,7 +542,7 @@ class RelabelReplayBuffer(BaseCallback):
                 f"The replay buffer holds {buffer.unlabelled} transitions that were saved before their rewards were "
                 "written; resume without the replay buffer (delete it) or start a new run."
             )
-        buffer.request_labels = self.flush
+        buffer.request_labels = self.catch_up
         self.clip_env.discard_pending()  # anything left from an earlier learn() was never stored
 
     def _on_training_end(self) -> None:
@@ -452,6 +558,19 @@ class RelabelReplayBuffer(BaseCallback):
             self.buffer.label(self.clip_env.take_rewards(score=False))
         else:
             self.flush()
+
+    def catch_up(self) -> None:
+        """Before an update that would draw from fewer labelled transitions than wait for their
+        rewards: write the reward worker's batches (waiting for them) and, if that is not
+        enough, label every stored transition. In-line scoring makes the same decision at the
+        same step, so both score the same batches of frames."""
+        buffer = self.buffer
+        if self.clip_env.worker is not None:
+            self.clip_env.wait_for_worker()
+            buffer.label(self.clip_env.take_rewards(score=False))
+            if buffer.unlabelled <= buffer.labelled_size():
+                return
+        self.flush()
 
     def flush(self) -> int:
         """Label every stored transition that still holds a placeholder; returns how many steps."""
@@ -475,15 +594,17 @@ def load_clip_reward(
     (:meth:`evalkit.pipeline.reward_kinds.RewardKind.frame_reward`).
 
     CLIP rewards are a :class:`evalkit.rewards.RewardModel`: prompts embedded once, frames
-    embedded in batches of ``config.reward_batch_size`` (halved, with a message, when a batch
-    does not fit in memory).
+    embedded in batches of ``config.reward_batch_size`` (on the CPU at most
+    :data:`CPU_FORWARD_FRAMES` per forward pass; halved, with a message, when a batch does not
+    fit in memory).
 
     :param on_message: where the embedder's warnings go.
     """
+    device = resolve_device(config.device)
+    batch = config.reward_batch_size
+    if batch is not None and device == "cpu":
+        batch = min(batch, CPU_FORWARD_FRAMES)
     settings = FrameRewardSettings(
-        device=resolve_device(config.device),
-        precision=config.precision,
-        batch_size=config.reward_batch_size,
-        on_message=on_message,
+        device=device, precision=config.precision, batch_size=batch, on_message=on_message
     )
     return config.reward_kind.frame_reward(get_task(config.task).name, settings)

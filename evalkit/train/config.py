@@ -36,6 +36,7 @@ from evalkit.pipeline.prototypes import FrameSet
 from evalkit.pipeline.reward_kinds import (
     RewardContext,
     RewardKind,
+    check_goal_video,
     reward_kind_of,
     trainable_rewards,
 )
@@ -63,6 +64,8 @@ RESUMABLE = frozenset(
         "device",
         "vec_env",
         "torch_threads",
+        "reward_worker",
+        "reward_threads",
         "reward_batch_size",
         "precision",
         "checkpoint_every",
@@ -116,7 +119,9 @@ class TrainConfig(TrainSettings):
         _check_frame_goals(self, reward)
         reward.check_task(self.task)  # a head of another family, as epic and landscape refuse it
         own = _own_model(self, reward)
-        return dataclasses.replace(self, reward=reward.run_text(), **own).resolved_with_model()
+        return dataclasses.replace(
+            self, reward=reward.run_text(), goal_video=None, **own
+        ).resolved_with_model()  # a demonstration goal is part of the reward's text
 
     @property
     def reward_kind(self) -> RewardKind:
@@ -131,12 +136,14 @@ class TrainConfig(TrainSettings):
             self.goal_frames,
             self.baseline_frames,
             self.task or None,
+            self.goal_video,
         )
         kind = reward_kind_of(str(self.reward), context)
         if kind is None or not kind.trainable:
             raise EvalkitError(
                 f"--reward must be one of {trainable_rewards()}, not {self.reward!r}."
             )
+        check_goal_video(kind, context)
         return kind.parse(str(self.reward), context)
 
     def resolved_with_model(self) -> "TrainConfig":
@@ -175,12 +182,15 @@ class TrainConfig(TrainSettings):
         )
         for name in _POSITIVE:
             value, flag = getattr(out, name), self.flag(name)
-            if (value is not None or name != "torch_threads") and (
+            if (value is not None or name not in _OPTIONAL) and (
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
                 raise EvalkitError(f"{flag} must be a positive whole number, not {value!r}.")
-        if not isinstance(out.fidelity, bool):
-            raise EvalkitError(f"fidelity must be true or false, not {out.fidelity!r}.")
+        for name in ("fidelity", "reward_worker"):
+            if not isinstance(getattr(out, name), bool) and (
+                name == "fidelity" or getattr(out, name) is not None
+            ):
+                raise EvalkitError(f"{name} must be true or false, not {getattr(out, name)!r}.")
         out = dataclasses.replace(
             out, reward_labelling=out.labelling
         )  # config.json says which one ran
@@ -224,6 +234,23 @@ class TrainConfig(TrainSettings):
             if unit.startswith("episode")
             else n
         )
+
+    @property
+    def uses_reward_worker(self) -> bool:
+        """Whether a reward worker scores the frames: model rewards, deferred labelling, and
+        ``reward_worker`` (``None``: when the reward runs on a GPU, where the environments and the
+        learner then use the CPU meanwhile; on the CPU, the shared 2-core machine evalkit is
+        developed on gives a busy process the same share of the CPU whatever its threads, and
+        a training run with the worker was measured slower there)."""
+        if not (self.model_reward and self.labelling in ("batch", "rollout")):
+            return False
+        if self.reward_worker is not None:
+            return bool(self.reward_worker)
+        if self.device == "auto":
+            import torch
+
+            return torch.cuda.is_available()
+        return str(self.device).startswith("cuda")
 
     @property
     def model_reward(self) -> bool:
@@ -290,8 +317,11 @@ _POSITIVE = (
     "checkpoint_every",
     "metrics_every",
     "torch_threads",
+    "reward_threads",
 )
 """Settings that must be positive whole numbers."""
+_OPTIONAL = ("torch_threads", "reward_threads")
+"""Of those, the ones that may be ``None`` (torch's or evalkit's choice)."""
 
 
 def _check_frame_goals(config: TrainConfig, reward: RewardKind) -> None:
@@ -378,8 +408,11 @@ def _check_deferred_labelling(config: TrainConfig) -> None:
             f"train_freq must be a number of steps or [number, 'step' | 'episode'], not {kwargs['train_freq']!r}."
         )
     waiting = config.train_freq_steps  # vector steps stored between two rollout ends
+    batch_steps = max(1, int(config.reward_batch_size or 1) // config.n_envs)
     if config.labelling == "batch":  # plus the steps of a CLIP batch that is still filling
-        waiting += max(1, int(config.reward_batch_size or 1) // config.n_envs)
+        waiting += batch_steps
+    if config.uses_reward_worker:  # plus the batch the worker is scoring
+        waiting += batch_steps
     rows = max(int(kwargs.get("buffer_size", 1_000_000)) // config.n_envs, 1)  # as SB3 divides it
     needed = (
         waiting + 2

@@ -6,6 +6,7 @@ for model rewards); :func:`build_model` the algorithm with the paper's hyperpara
 
 from __future__ import annotations
 
+import copy
 import functools
 import signal
 from pathlib import Path
@@ -22,6 +23,7 @@ from evalkit.train.clip_reward import BatchRewardFn, ClipRewardVecEnv, RenderFra
 from evalkit.train.config import TrainConfig, resolve_device
 from evalkit.train.fidelity import RecordState, VisitedFrames
 from evalkit.train.hyperparams import ALGORITHMS
+from evalkit.train.reward_worker import RewardWorker
 
 DEFERRED = ("batch", "rollout")
 """Reward labellings that write CLIP rewards into the replay buffer after the step."""
@@ -51,6 +53,7 @@ def make_training_env(
     reward_fn: BatchRewardFn | None = None,
     seed: int | None = None,
     observer: VisitedFrames | None = None,
+    reward_threads: int | None = None,
 ) -> tuple[VecEnv, ClipRewardVecEnv | None]:
     """The vector environment a run trains in, and its CLIP reward wrapper (``None`` for ground truth).
 
@@ -61,6 +64,8 @@ def make_training_env(
     :param reward_fn: the reward of a batch of frames (required for the CLIP reward).
     :param seed: seed of the first environment (default ``config.seed``).
     :param observer: sees every step and every scored batch of frames (model rewards only).
+    :param reward_threads: torch threads of the reward worker, if the config uses one
+        (:attr:`~evalkit.train.config.TrainConfig.uses_reward_worker`).
     """
     from stable_baselines3.common.env_util import make_vec_env
 
@@ -99,6 +104,7 @@ def make_training_env(
         batch_size=config.reward_batch_size,
         defer=config.labelling in DEFERRED,
         observer=observer,
+        worker=RewardWorker(reward_threads) if config.uses_reward_worker else None,
     )
     return wrapper, wrapper
 
@@ -122,7 +128,7 @@ def build_model(config: TrainConfig, env: VecEnv, run_dir: Path | None) -> BaseA
             device=resolve_device(config.device),
             tensorboard_log=str(run_dir / TB_DIR) if run_dir is not None else None,
             verbose=0,
-            **dict(config.algo_kwargs),
+            **copy.deepcopy(dict(config.algo_kwargs)),  # SB3 writes into policy_kwargs
         )
     except TypeError as exc:
         raise EvalkitError(

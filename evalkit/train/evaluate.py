@@ -33,6 +33,7 @@ import pandas as pd
 from evalkit.data.store import collect_into, resolve_root
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_write_text
+from evalkit.pipeline.reward_windows import step_frames
 from evalkit.tasks import get_task
 from evalkit.train.clip_reward import BatchScorer, load_clip_reward
 from evalkit.train.config import (
@@ -79,6 +80,7 @@ class EvalResult:
     :param videos: the video files written.
     :param reward_is_random: the run's CLIP model had random weights (its reward is noise).
     :param dataset_kept: the rollout dataset existed from the same evaluation and was kept.
+    :param reward_options: the ``evalkit epic`` options of the run's reward (``""``: none).
     """
 
     run_dir: str
@@ -98,6 +100,7 @@ class EvalResult:
     seed: int = 0
     reward_label: str = "CLIP"
     reward_metrics: list[dict[str, Any]] = field(default_factory=list)
+    reward_options: str = ""
 
     @property
     def family(self) -> str:
@@ -306,14 +309,18 @@ def evaluate(
 
     clip_returns = None
     if config.model_reward and clip_reward:
-        reward_fn = load_clip_reward(dataclasses.replace(config, device=resolve_device(device)))
+        reward_fn = step_frames(
+            load_clip_reward(dataclasses.replace(config, device=resolve_device(device)))
+        )  # a window or episode reward: the rollout's windows (episodes), as in training
         states[REWARD_COLUMN] = BatchScorer(reward_fn, config.reward_batch_size or 256)(
-            rollouts.frames
+            reward_fn.stored(rollouts.frames, states["episode"].to_numpy())
         )
         clip_returns = states.groupby("episode")[REWARD_COLUMN].sum().tolist()
 
     goal = task.rule_labels(states)
-    metrics = reward_metrics(states, goal, task.env.progress_values)
+    metrics = reward_metrics(
+        states, goal, task.env.progress_values, episodic=config.reward_kind.episodic
+    )
     criterion = task.env.require_success()
     by_episode = states.assign(goal=goal).groupby("episode")
     result = EvalResult(
@@ -331,6 +338,11 @@ def evaluate(
         seed=seed,
         reward_label=config.reward_kind.title,
         reward_metrics=[m.to_dict() for m in metrics],
+        reward_options=config.reward_kind.command_options(
+            str(config.model or ""), str(config.pretrained or ""), [config.alpha]
+        )
+        if config.model_reward
+        else "",
     )
 
     out = run_dir / EVAL_DIR / path.stem

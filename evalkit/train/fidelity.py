@@ -445,7 +445,7 @@ def offline_epic(
     task: Task, model: str | None, pretrained: str | None, alpha: float, root: Any = None
 ) -> tuple[str, float] | None:
     """The saved, current goal EPIC of this CLIP reward on a dataset of the task's family:
-    ``(dataset name, distance)``, the family's default dataset first; ``None`` if none is saved."""
+    ``(dataset name, distance)``, the task's default dataset first; ``None`` if none is saved."""
     found = []
     for path in iter_datasets(root):
         try:
@@ -464,9 +464,7 @@ def offline_epic(
         elif rows["pretrained"].nunique() > 1:
             continue  # the run used the default weights, and the table has several
         if not rows.empty:
-            found.append(
-                (ds.name != task.env.default_dataset, ds.name, float(rows["estimate"].iloc[-1]))
-            )
+            found.append((ds.name != task.dataset, ds.name, float(rows["estimate"].iloc[-1])))
     return min(found)[1:] if found else None
 
 

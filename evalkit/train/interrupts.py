@@ -35,7 +35,10 @@ def stop_on_sigint(event: threading.Event, report: Callable[[str], None]) -> Ite
     def handler(signum: int, frame: Any) -> None:
         event.set()
         name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        report(f"{name}: stopping after this step and saving a checkpoint (Ctrl-C again to abort).")
+        report(
+            f"{name}: stopping after the step or block of updates in progress and saving a "
+            "checkpoint (Ctrl-C again to abort without saving)."
+        )
         for sig in INTERRUPT_SIGNALS:
             signal.signal(sig, signal.default_int_handler)
 

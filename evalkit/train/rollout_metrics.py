@@ -25,6 +25,7 @@ from evalkit.metrics.metric_result import MetricResult, MetricUnavailable
 from evalkit.metrics.options import BootstrapOptions
 from evalkit.metrics.panel import metric_panel
 from evalkit.metrics.registry import metric_names
+from evalkit.pipeline.episode_metrics import episode_panel
 from evalkit.pipeline.evaluate import progress_for
 
 REWARD_COLUMN = "train_reward"
@@ -51,6 +52,7 @@ def reward_metrics(
     *,
     n_bootstrap: int = EVAL_BOOTSTRAP,
     seed: int = 0,
+    episodic: bool = False,
 ) -> list[MetricResult | MetricUnavailable]:
     """Every registered metric of the stored training reward of ``states`` against ``labels``.
 
@@ -59,6 +61,8 @@ def reward_metrics(
     :param progress: a callable giving the family's progress variable of ``states``, computed
         when a metric needs it (it may raise :class:`EvalkitError`: those metrics are then
         skipped with its reason).
+    :param episodic: the reward is one per episode (its last step): the episode-level
+        metrics follow (:func:`evalkit.pipeline.episode_metrics.episode_panel`).
     :returns: empty when ``states`` hold no training reward (a ground-truth run).
     """
     rewards = stored_rewards(states)
@@ -86,4 +90,13 @@ def reward_metrics(
             )
         except DegenerateError as exc:  # e.g. ERC when every episode has the same return
             results.append(MetricUnavailable(name, str(exc)))
+    if episodic:
+        results += episode_panel(
+            rewards,
+            np.asarray(labels, dtype=bool),
+            states["episode"].to_numpy(),
+            None,
+            None,  # ERC is in the panel above
+            bootstrap=bootstrap,
+        )
     return results

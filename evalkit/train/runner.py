@@ -86,6 +86,7 @@ from evalkit.train.fidelity import (
 )
 from evalkit.train.interrupts import StopOnEvent, stop_on_sigint
 from evalkit.train.metrics_log import MetricsLog
+from evalkit.train.reward_worker import available_cores, thread_split
 from evalkit.train.run_lock import LOCK_FILE, RunLock, run_is_training
 
 OnSave = Callable[[CheckpointInfo], Any] | BaseCallback
@@ -277,10 +278,7 @@ def _train(
             f"pass a larger --steps to train it further."
         )
     _warn_if_learning_never_starts(config, start_step, report)
-    if config.torch_threads is not None:
-        import torch
-
-        torch.set_num_threads(config.torch_threads)
+    learner_threads, reward_threads = _torch_threads(config)
     if config.model_reward and reward_fn is None:
         reward_fn = load_clip_reward(config, on_message=report)
     if reward_fn is not None:
@@ -308,8 +306,13 @@ def _train(
         else None
     )
     env, clip_env = make_training_env(
-        config, reward_fn, seed=config.seed + start_step, observer=visited
+        config,
+        reward_fn,
+        seed=config.seed + start_step,
+        observer=visited,
+        reward_threads=reward_threads,
     )
+    restore_threads = _set_torch_threads(learner_threads, temporary=config.torch_threads is None)
     try:
         if points:
             model, start_step = load_resume_point(points, config, env, run_dir, report)
@@ -356,6 +359,8 @@ def _train(
                 saver.save("interrupt" if interrupted else "end")
     finally:
         env.close()
+        if restore_threads is not None:
+            _set_torch_threads(restore_threads)
     return TrainResult(
         run_dir=run_dir,
         config=config,
@@ -376,6 +381,26 @@ def _train(
         fidelity_seconds=fidelity_seconds,
         model=model,
     )
+
+
+def _torch_threads(config: TrainConfig) -> tuple[int | None, int | None]:
+    """The torch threads of the learner (this thread) and of the reward worker; ``None``: torch's
+    default. With a worker, the cores are split (:func:`~evalkit.train.reward_worker.thread_split`)."""
+    if not config.uses_reward_worker:
+        return config.torch_threads, None
+    return thread_split(config.torch_threads, config.reward_threads, available_cores())
+
+
+def _set_torch_threads(threads: int | None, temporary: bool = False) -> int | None:
+    """Set this thread's torch threads; returns the count before if ``temporary`` (the worker's
+    split, which holds for the run only; an asked ``--threads`` stays set, as it always did)."""
+    if threads is None:
+        return None
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    return before if temporary else None
 
 
 def _callbacks(

@@ -36,6 +36,9 @@ class TrainSettings:
         folder of images): their mean embedding is the goal of Definition 1.
     :param baseline_frames: with ``goal_frames``, the baseline as example frames too (default:
         the task's baseline sentence).
+    :param goal_video: a demonstration as the goal of a window or episode reward
+        (``DATASET@episode:N`` or a folder of frames; :mod:`evalkit.pipeline.demonstration`);
+        a resolved config keeps it in ``reward`` (``…|DEMO``).
     :param algo: ``dqn``, ``sac`` or ``ppo``; default the paper's for the task's family.
     :param steps: total environment steps (all environments together).
     :param n_envs: parallel environments; their frames are embedded together.
@@ -50,6 +53,11 @@ class TrainSettings:
         labelled part of the replay buffer; off-policy algorithms), ``rollout`` (each rollout's
         frames scored before its updates; off-policy), ``step`` (all environments' frames every
         step; any algorithm), or ``auto`` (``batch`` when off-policy, else ``step``).
+    :param reward_worker: with ``batch`` or ``rollout`` labelling, score the full batches of
+        frames on a thread beside the learner (:mod:`evalkit.train.reward_worker`) instead of
+        between its steps; the rewards are the same. ``None``: on when the reward runs on a GPU.
+    :param reward_threads: torch CPU threads of the reward worker (``None``: the cores the
+        learner's ``torch_threads`` leave, at least 1; with the worker the learner's default is 1).
     :param checkpoint_every: environment steps between checkpoints.
     :param save_replay_buffer: keep the replay buffer with the newest checkpoint (for ``--resume``).
     :param metrics_every: environment steps between rows of ``metrics.csv`` (written at the
@@ -68,7 +76,9 @@ class TrainSettings:
     reward: str = option(
         "clip",
         "--reward",
-        "clip (default), ground-truth, or head:PATH (a reward head fitted by 'evalkit align'; its own model embeds the frames).",
+        "clip (default), ground-truth, head:PATH (a reward head fitted by 'evalkit align'; its own model embeds the frames), "
+        "window:K:S:MODEL (a video model's window of K frames, stride S, ending at each step) or episode:MODEL "
+        "(one reward per episode, at its last step).",
     )
     model: str | None = option(
         None, "--model", "open_clip model of the CLIP reward, e.g. ViT-B-32."
@@ -85,6 +95,7 @@ class TrainSettings:
         "The CLIP reward's goal as example frames instead of the task's sentence: DATASET@labels:rule, DATASET@ids:3,17,... or a folder of images (their mean embedding is the goal).",
     )
     baseline_frames: str | None = option(None, "--baseline-frames")
+    goal_video: str | None = option(None, "--goal-video")
     algo: str | None = option(
         None, "--algo", "dqn, sac or ppo (default: the paper's, DQN for cartpole, SAC otherwise)."
     )
@@ -109,6 +120,16 @@ class TrainSettings:
         "auto",
         "--labelling",
         "How CLIP rewards reach the learner: batch (Algorithm 1: scored once --reward-batch-size frames wait; off-policy), rollout (each rollout before its updates; off-policy), step (every step, all envs at once; any algorithm), or auto (batch when off-policy, else step).",
+    )
+    reward_worker: bool | None = option(
+        None,
+        "--reward-worker",
+        "With batch or rollout labelling, compute the model's rewards on a thread beside the learner while the environments step and the learner updates; the rewards are the same bit for bit, and no update uses a transition before its reward is written (default: on when the reward runs on a GPU; off on the CPU, where a busy shared machine gives a process the same CPU share whatever its threads).",
+    )
+    reward_threads: int | None = option(
+        None,
+        "--reward-threads",
+        "torch CPU threads of the reward worker (default: the cores --threads leaves to it, at least 1; with the worker, --threads defaults to 1: on 2 cores one each).",
     )
     checkpoint_every: int | None = None
     save_replay_buffer: bool = True

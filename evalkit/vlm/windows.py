@@ -65,6 +65,19 @@ class WindowSpec:
         return f"{self.frames} frames, stride {self.stride}"
 
 
+def parse_window(text: str) -> WindowSpec:
+    """The window ``K:S`` names (``K`` frames, stride ``S``; ``K`` alone: stride 1).
+
+    :raises WindowError: not two whole numbers of at least 1, in one sentence.
+    """
+    k, sep, s = str(text).strip().partition(":")
+    if not (k.isdigit() and (s.isdigit() if sep else True)):
+        raise WindowError(
+            f"A window is FRAMES:STRIDE (e.g. 8:2, two whole numbers of at least 1), not {text!r}."
+        )
+    return WindowSpec(int(k), int(s) if sep else 1)
+
+
 def episode_positions(episodes: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For every row, the row of its episode's first frame and its position in the episode.
 

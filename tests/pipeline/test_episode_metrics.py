@@ -144,3 +144,26 @@ def test_a_frame_reward_gets_no_episode_metrics(datasets_root):
     source = function_reward_source(ds, lambda states: -np.abs(states["angle"].to_numpy()))
     run = evaluate_rewards(ds, "cartpole", source, n_bootstrap=0)
     assert not run.panel
+
+
+def test_an_episode_reward_ranks_episodes_by_its_returns_as_scipy_does(datasets_root):
+    """Policy ranking joins the episode-level metrics of an episode reward: Kendall τ-b of the
+    per-episode returns (the last step's reward) with success, as scipy computes it; the
+    quality ranking is skipped with its reason on a dataset without tiers."""
+    from scipy.stats import kendalltau
+
+    from evalkit.pipeline.evaluate import evaluate_rewards
+
+    ds = make_dataset(datasets_root, n=80)  # 8 episodes; the middle ones reach the goal
+    kind = parse_reward("episode:avg:evalkit-tiny-vit:none")
+    source = kind.dataset_rewards(ds, "cartpole", devices="cpu", progress=False)
+    run = evaluate_rewards(ds, "cartpole", source, n_bootstrap=0)
+    labels = ds.labels("cartpole")
+    success = np.array([labels[ds.episodes == e].any() for e in range(8)], dtype=float)
+    assert 0 < success.sum() < 8
+    by_name = {(m.metric, getattr(m, "name", None)): m for m in run.panel}
+    for j, name in enumerate(source.column_names()):
+        returns = np.array([source.values[ds.episodes == e, j].sum() for e in range(8)])
+        got = by_name[("rank_success", name)]
+        assert got.estimate == pytest.approx(kendalltau(returns, success).statistic, abs=1e-12)
+    assert "quality" in by_name[("rank_quality", None)].reason

@@ -240,3 +240,9 @@ def test_bench_train_times_every_labelling_against_per_frame_rewards():
     assert len(result.verdicts()) == 4 and "batch labelling, the default" in result.verdicts()[0]
     assert result.row("without fidelity").steps == 48 and result.fidelity_overhead < 1
     assert "reward fidelity on the visited states" in result.verdicts()[3]
+    doc = json.loads(json.dumps(result.to_json()))  # what --json prints
+    assert doc["model_to_gt_speed"] == pytest.approx(
+        batch.steps_per_second / result.row("ground truth, evalkit").steps_per_second
+    )
+    assert doc["time_over_limit"] == pytest.approx(batch.seconds / doc["limit"]["seconds"])
+    assert len(doc["rows"]) == 7 and len(doc["load_start"]) == 3

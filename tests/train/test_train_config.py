@@ -152,3 +152,22 @@ def test_run_config_round_trip_and_resume_checks(tmp_path):
         prepare_run(config, tmp_path, resume=False)
     with pytest.raises(EvalkitError, match="no run to resume"):
         prepare_run(config, tmp_path / "nothing", resume=True)
+
+
+def test_building_a_model_leaves_the_configs_algorithm_arguments_as_they_were():
+    """stable-baselines3's SAC writes ``use_sde`` into the ``policy_kwargs`` it is given: the run's
+    config (written to config.json and compared on resume) must not change with it."""
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from evalkit.train.env_factory import build_model
+
+    kwargs = {"learning_starts": 10, "buffer_size": 100, "policy_kwargs": {"net_arch": [8]}}
+    config = TrainConfig(task="mountaincar", algo="sac", device="cpu", algo_kwargs=kwargs)
+    before = json.dumps(config.algo_kwargs, sort_keys=True)
+    env = make_vec_env("MountainCarContinuous-v0", n_envs=1)
+    try:
+        model = build_model(config, env, None)
+    finally:
+        env.close()
+    assert "use_sde" in model.policy_kwargs  # what SAC writes, into its own copy
+    assert json.dumps(config.algo_kwargs, sort_keys=True) == before

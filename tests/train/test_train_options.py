@@ -23,7 +23,7 @@ def test_every_setting_with_a_flag_is_an_option_with_its_help():
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     flagged = [f for f in dataclasses.fields(TrainSettings) if "flag" in f.metadata]
-    assert len(flagged) == 20
+    assert len(flagged) == 23
     for f in flagged:
         flag, help_text = f.metadata["flag"], f.metadata["help"]
         (line,) = [x for x in lines if re.search(rf"│ {re.escape(flag)}\s", x)]  # exactly once

@@ -2,8 +2,8 @@
 (and any folder given), each shown as its table of rank correlations between an offline metric
 and the outcome of optimising the reward, with its figure.
 
-A study folder holds ``summary.json`` with a ``study`` field (``"tabular"``), its ``settings`` and
-one row per metric in ``correlations``; the report reads only that file and the figure
+A study folder holds ``summary.json`` with a ``study`` field (``"tabular"``, ``"trained"``), its
+``settings``, one row per metric in ``correlations`` and, where it is not regret, its ``outcome``; the report reads only that file and the figure
 ``validity.png``/``.svg`` beside it, so it never imports the study code. A folder whose summary
 cannot be read is a note on the page, never a failed report.
 """
@@ -20,8 +20,12 @@ from evalkit.text import fixed
 SUMMARY = "summary.json"
 FIGURE_STEM = "validity"
 
+REGRET_OUTCOME = "normalised regret of the candidate's optimal policy under the ground truth"
+"""The outcome of a study whose summary names none (the tabular study's)."""
+
 KIND_TITLES = {
     "tabular": "exact regret on random tabular MDPs",
+    "trained": "rewards of graded quality trained with RL, outcome measured",
 }
 """How the page names each kind of study (a kind it does not know is shown by its name)."""
 
@@ -54,6 +58,7 @@ class StudyEntry:
     outcome: str
     rows: list[StudyRow] = field(default_factory=list)
     best: str = ""
+    sentence: str = ""
 
     @property
     def title(self) -> str:
@@ -114,9 +119,10 @@ def read_study(folder: Path) -> StudyEntry:
             path=folder,
             kind=str(summary["study"]),
             settings=_settings_text(settings if isinstance(settings, dict) else {}),
-            outcome="normalised regret of the candidate's optimal policy under the ground truth",
+            outcome=str(summary.get("outcome", REGRET_OUTCOME)),
             rows=rows,
             best=best,
+            sentence=str(summary.get("sentence", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"its {SUMMARY} lacks a field the report needs ({exc})") from None

@@ -324,6 +324,20 @@ class GridOptions:
     ray_address: str | None = None
     gpus_per_trial: float | None = None
 
+    def check(self) -> None:
+        """Fail now, before any work, where the grid could not run: Ray missing, or an address
+        that does not answer (:func:`evalkit.validate.grid_ray.check_address`).
+
+        :raises GridError: in one sentence.
+        """
+        if self.workers is not None and self.workers < 1:
+            raise GridError(f"--workers must be at least 1, not {self.workers}.")
+        if self.ray_address is not None:
+            from evalkit.validate.grid_ray import check_address, import_ray
+
+            import_ray()
+            check_address(self.ray_address, self.workers)
+
     def run(
         self,
         trials: list[Trial],

@@ -44,6 +44,7 @@ from evalkit.validate.spectrum import (
     goal_truth,
     target_states,
 )
+from evalkit.validate.study_folder import check_study_folder as refuse_other_studies
 
 SUMMARY = "summary.json"
 STUDY_KIND = "tabular"
@@ -261,26 +262,7 @@ def check_study_folder(out: Path, settings: TabularSettings) -> None:
 
     A folder with a study of the same settings is replaced (the study is deterministic).
     """
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise EvalkitError(f"{out} is a file; choose a folder for --out.")
-    summary = out / SUMMARY
-    if not summary.exists():
-        if any(out.iterdir()):
-            raise EvalkitError(
-                f"{out} is not empty and holds no tabular study; choose a new folder for --out."
-            )
-        return
-    try:
-        earlier = json.loads(summary.read_text()).get("settings")
-    except (OSError, ValueError, AttributeError):
-        earlier = None
-    if earlier != asdict(settings):
-        raise EvalkitError(
-            f"{out} holds a study with other settings; choose a new folder for --out (studies "
-            "are never mixed) or delete that one."
-        )
+    refuse_other_studies(out, SUMMARY, asdict(settings), STUDY_KIND)
 
 
 def _fmt(value: float, interval: tuple[float, float] | None) -> str:

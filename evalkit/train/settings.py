@@ -55,7 +55,8 @@ class TrainSettings:
         step; any algorithm), or ``auto`` (``batch`` when off-policy, else ``step``).
     :param reward_worker: with ``batch`` or ``rollout`` labelling, score the full batches of
         frames on a thread beside the learner (:mod:`evalkit.train.reward_worker`) instead of
-        between its steps; the rewards are the same. ``None``: on when the reward runs on a GPU.
+        between its steps; the rewards are the same. ``None``: on when the reward runs on a GPU or the
+        process has at least 2 CPU cores.
     :param reward_threads: torch CPU threads of the reward worker (``None``: the cores the
         learner's ``torch_threads`` leave, at least 1; with the worker the learner's default is 1).
     :param checkpoint_every: environment steps between checkpoints.
@@ -124,7 +125,7 @@ class TrainSettings:
     reward_worker: bool | None = option(
         None,
         "--reward-worker",
-        "With batch or rollout labelling, compute the model's rewards on a thread beside the learner while the environments step and the learner updates; the rewards are the same bit for bit, and no update uses a transition before its reward is written (default: on when the reward runs on a GPU; off on the CPU, where a busy shared machine gives a process the same CPU share whatever its threads).",
+        "With batch or rollout labelling, compute the model's rewards on a thread beside the learner while the environments step and the learner updates; the rewards are the same bit for bit, and no update uses a transition before its reward is written (default: on when the reward runs on a GPU or when this process may use at least 2 CPU cores; it helps only where a core is free, so --no-reward-worker when every core is busy).",
     )
     reward_threads: int | None = option(
         None,

@@ -62,6 +62,7 @@ def candidate_config(settings: TrainedSettings, candidate: Candidate, seed: int)
         "save_replay_buffer": False,
         "fidelity": False,
         "torch_threads": 1,
+        "reward_worker": False,  # one run per core: no core is free for a reward worker
         "env_kwargs": family.env_kwargs(settings.variants),
         "algo_kwargs": dict(settings.algo_kwargs),
     }

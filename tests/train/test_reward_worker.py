@@ -7,13 +7,14 @@ reach the caller as they would in-line; Ctrl-C (a stop) and resume keep the buff
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
 import numpy as np
 import pytest
 import torch
-from helpers_train import Recorder, one_torch_thread, shape_reward, tiny_config
+from helpers_train import SMALL_DQN, Recorder, one_torch_thread, shape_reward, tiny_config
 
 from evalkit.errors import EvalkitError
 from evalkit.train.clip_reward import LabelledReplayBuffer, load_clip_reward
@@ -210,7 +211,12 @@ def test_worker_settings_are_checked_and_documented():
     with pytest.raises(EvalkitError, match="--reward-threads must be a positive whole number"):
         tiny_config(reward_threads=0).resolved()
     assert tiny_config(reward_worker=True).resolved().uses_reward_worker
-    assert not tiny_config(device="cpu").resolved().uses_reward_worker  # the default on the CPU
+    on_cpu = tiny_config(device="cpu").resolved().uses_reward_worker  # the default on the CPU
+    assert on_cpu == (len(os.sched_getaffinity(0)) >= 2)
+    small = {**SMALL_DQN, "buffer_size": 150}  # room for the waiting steps, not one more batch
+    assert not tiny_config(algo_kwargs=small, n_envs=1).resolved().uses_reward_worker
+    with pytest.raises(EvalkitError, match="cannot hold"):
+        tiny_config(algo_kwargs=small, n_envs=1, reward_worker=True).resolved()
     assert tiny_config(device="cuda", reward_worker=None).resolved().uses_reward_worker  # on a GPU
     assert not tiny_config(reward_labelling="step").resolved().uses_reward_worker
     assert not tiny_config(reward_worker=False).resolved().uses_reward_worker

@@ -79,7 +79,9 @@ def test_wrong_algorithm_for_the_action_space_suggests_the_right_one():
     ],
 )
 def test_deferred_labelling_refuses_buffers_it_cannot_fill(algo_kwargs, message):
-    config = TrainConfig(task="mountaincar", model="m", n_envs=8, algo_kwargs=algo_kwargs)
+    config = TrainConfig(
+        task="mountaincar", model="m", n_envs=8, algo_kwargs=algo_kwargs, reward_worker=False
+    )
     with pytest.raises(EvalkitError, match=message):
         config.resolved()
     TrainConfig(

@@ -231,6 +231,18 @@ def epic_command(ctx: typer.Context, **values: Any) -> None:
         _print_comparison(outcomes, v.fmt)
 
 
+def _print_rows(rows: list[dict[str, Any]], fmt: str) -> None:
+    """Result rows as CSV or JSON on standard output."""
+    if fmt == "csv":
+        import pandas as pd
+
+        typer.echo(pd.DataFrame(rows).to_csv(index=False), nl=False)
+    else:
+        typer.echo(
+            json.dumps([{k: _json_safe(v) for k, v in row.items()} for row in rows], indent=2)
+        )
+
+
 def _print_outcome(outcome, fmt: str) -> None:
     """The results of ``evalkit epic`` as a table, CSV or JSON (notes on standard error)."""
     from rich.markup import escape
@@ -249,15 +261,7 @@ def _print_outcome(outcome, fmt: str) -> None:
         err.print(
             f"[bold red]{escape(_RANDOM_WARNING.format(model=source.model, pretrained=source.pretrained))}[/]"
         )
-    rows = run.rows() + run.panel_rows()
-    if fmt == "csv":
-        import pandas as pd
-
-        typer.echo(pd.DataFrame(rows).to_csv(index=False), nl=False)
-    else:
-        typer.echo(
-            json.dumps([{k: _json_safe(v) for k, v in row.items()} for row in rows], indent=2)
-        )
+    _print_rows(run.rows() + run.panel_rows(), fmt)
     if run.saved_to is not None:
         err.print(escape(f"Saved to {run.saved_to}"))
 
@@ -302,15 +306,7 @@ def _print_comparison(outcomes: list, fmt: str) -> None:
                 f"[bold red]{escape(_RANDOM_WARNING.format(model=s.model, pretrained=s.pretrained))}[/]"
             )
     if fmt != "table":
-        rows = [row for o in outcomes for row in o.run.rows() + o.run.panel_rows()]
-        if fmt == "csv":
-            import pandas as pd
-
-            typer.echo(pd.DataFrame(rows).to_csv(index=False), nl=False)
-        else:
-            typer.echo(
-                json.dumps([{k: _json_safe(x) for k, x in row.items()} for row in rows], indent=2)
-            )
+        _print_rows([row for o in outcomes for row in o.run.rows() + o.run.panel_rows()], fmt)
         return
     first = outcomes[0]
     b = first.bootstrap
@@ -333,10 +329,14 @@ def _print_comparison(outcomes: list, fmt: str) -> None:
     )
     table.add_column("metric")
     table.add_column("α")
+    table.add_column("better")
     for label in labels:
         table.add_column(escape(label), justify="right")
+    directions = result_rows()
     for (metric, alpha), by in cells.items():
-        table.add_row(metric, alpha, *(escape(by.get(label, "—")) for label in labels))
+        row = directions[metric][1] if metric in directions else None
+        better = "" if row is None else ("higher" if row.higher_is_better else "lower")
+        table.add_row(metric, alpha, better, *(escape(by.get(label, "—")) for label in labels))
     out.print(table)
     for o in outcomes:
         if o.run.saved_to is not None:

@@ -183,7 +183,7 @@ EPIC_OPTIONS: Options = {
 def epic_command(ctx: typer.Context, **values: Any) -> None:
     """EPIC distance of a reward to goal labels (paper Lemma 1), with a bootstrap CI, per α.
 
-    The reward is CLIP's for the task's prompts (--model), or your own (--reward, --reward-column): compare CLIP with a hand-written reward on the same labels.
+    The reward is CLIP's for the task's prompts (--model), or your own (--reward, --reward-column): compare CLIP with a hand-written reward on the same labels. Repeat --reward (clip:MODEL, window:K:S:MODEL, ...) for one table of several rewards side by side.
 
     Prints the distance, ρ, the interval and the goal/non-goal counts, and saves them to <dataset>/results/epic.parquet.
     """

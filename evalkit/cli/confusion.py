@@ -43,8 +43,13 @@ def confusion_command(
         "--datasets",
         help="Comma-separated datasets, one per task in the same order: each holds its task's episodes (default: each task's own, e.g. metaworld-drawer-open,metaworld-drawer-close).",
     ),
-    model: str = MODEL(default=...),
+    model: Optional[str] = MODEL(help="open_clip model of the CLIP reward (or give --reward)."),
     pretrained: Optional[str] = PRETRAINED(),
+    reward: Optional[str] = typer.Option(
+        None,
+        "--reward",
+        help="Score with this reward instead of --model's CLIP reward: clip:MODEL, window:K:S:MODEL (frame averaging avg:MODEL or X-CLIP hf:PATH), each task's prompts in turn.",
+    ),
     alpha: str = typer.Option("0", "--alpha", help="α of goal-baseline regularisation (one)."),
     bootstrap: int = typer.Option(
         2000, "--bootstrap", min=100, help="Bootstrap resamples over episodes (at least 100)."
@@ -69,7 +74,7 @@ def confusion_command(
 
     from evalkit.pipeline.confusion import dataset_confusion
     from evalkit.pipeline.inputs import EmbedSettings, task_dataset
-    from evalkit.pipeline.reward_kinds import RewardContext, model_rewards
+    from evalkit.pipeline.reward_kinds import RewardContext, model_rewards, parse_reward
 
     task_names = _names(tasks)
     dataset_names: list[str | None] = (
@@ -87,11 +92,17 @@ def confusion_command(
         raise typer.BadParameter("give one α, e.g. 0.", param_hint="--alpha")
     check_out_path(figure, (".png", ".svg", ".pdf"), "the confusion figure", "--figure")
     opened = [task_dataset(t, d, root) for t, d in zip(task_names, dataset_names)]
-    reward = model_rewards(RewardContext(model, pretrained, tuple(alphas), task=task_names[0]))
+    if (model is None) == (reward is None):
+        raise EvalkitError(
+            "Say which reward to score with exactly one of --model (CLIP) or --reward "
+            "(e.g. window:8:1:avg:ViT-B-32)."
+        )
+    context = RewardContext(model, pretrained, tuple(alphas), task=task_names[0])
+    chosen = model_rewards(context) if reward is None else parse_reward(reward, context)
     run = dataset_confusion(
         opened,
         task_names,
-        reward,
+        chosen,
         n_bootstrap=bootstrap,
         confidence=confidence,
         seed=seed,

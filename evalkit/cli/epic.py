@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import typer
 
@@ -124,11 +124,11 @@ EPIC_OPTIONS: Options = {
     "goal_video": (Optional[str], GOAL_VIDEO()),
     "baseline_frames": (Optional[str], BASELINE_FRAMES()),
     "reward": (
-        Optional[str],
+        Optional[List[str]],
         typer.Option(
             None,
             "--reward",
-            help="Evaluate another reward instead: head:PATH (a head fitted by 'evalkit align'), or a Python function MODULE:FUNCTION / FILE.py:FUNCTION called as f(states, frames) -> one number per frame.",
+            help="Evaluate another reward instead: head:PATH (a head fitted by 'evalkit align'), a Python function MODULE:FUNCTION / FILE.py:FUNCTION called as f(states, frames) -> one number per frame, clip:MODEL, window:K:S:MODEL or episode:MODEL. Repeat it to compare several rewards side by side in one table.",
         ),
     ),
     "reward_column": (
@@ -183,7 +183,7 @@ EPIC_OPTIONS: Options = {
 def epic_command(ctx: typer.Context, **values: Any) -> None:
     """EPIC distance of a reward to goal labels (paper Lemma 1), with a bootstrap CI, per α.
 
-    The reward is CLIP's for the task's prompts (--model), or your own (--reward, --reward-column): compare CLIP with a hand-written reward on the same labels.
+    The reward is CLIP's for the task's prompts (--model), or your own (--reward, --reward-column): compare CLIP with a hand-written reward on the same labels. Repeat --reward (clip:MODEL, window:K:S:MODEL, ...) for one table of several rewards side by side.
 
     Prints the distance, ρ, the interval and the goal/non-goal counts, and saves them to <dataset>/results/epic.parquet.
     """
@@ -195,29 +195,52 @@ def epic_command(ctx: typer.Context, **values: Any) -> None:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}.", param_hint="--format")
     err = console(stderr=True)
     alphas = None if v.alpha is None else tuple(parse_alphas(v.alpha))
-    request = EpicRequest(
-        v.task,
-        RewardChoice(
-            v.model,
-            v.pretrained,
-            alphas,
-            v.goal_frames,
-            v.baseline_frames,
-            v.reward,
-            v.reward_column,
-            v.goal_video,
-        ),
-        dataset=v.dataset,
-        labels=v.labels,
-        metrics=v.metrics,
-        progress=v.progress,
-        bootstrap=bootstrap_options(v.bootstrap, v.ci, v.confidence, v.seed),
-        save=v.save,
-        root=v.root,
-        embed=EmbedSettings(v.devices, v.batch_size),
-        on_note=lambda note: err.print(note, highlight=False, soft_wrap=True),
-    )
-    _print_outcome(request.run(), v.fmt)
+
+    def request(reward: str | None) -> EpicRequest:
+        return EpicRequest(
+            v.task,
+            RewardChoice(
+                v.model,
+                v.pretrained,
+                alphas,
+                v.goal_frames,
+                v.baseline_frames,
+                reward,
+                v.reward_column,
+                v.goal_video,
+            ),
+            dataset=v.dataset,
+            labels=v.labels,
+            metrics=v.metrics,
+            progress=v.progress,
+            bootstrap=bootstrap_options(v.bootstrap, v.ci, v.confidence, v.seed),
+            save=v.save,
+            root=v.root,
+            embed=EmbedSettings(v.devices, v.batch_size),
+            on_note=lambda note: err.print(note, highlight=False, soft_wrap=True),
+        )
+
+    requests = [request(r) for r in (v.reward or [None])]
+    for r in requests:  # every reward checked before any is computed
+        r.reward()
+        r.check_progress()
+    outcomes = [r.run() for r in requests]
+    if len(outcomes) == 1:
+        _print_outcome(outcomes[0], v.fmt)
+    else:
+        _print_comparison(outcomes, v.fmt)
+
+
+def _print_rows(rows: list[dict[str, Any]], fmt: str) -> None:
+    """Result rows as CSV or JSON on standard output."""
+    if fmt == "csv":
+        import pandas as pd
+
+        typer.echo(pd.DataFrame(rows).to_csv(index=False), nl=False)
+    else:
+        typer.echo(
+            json.dumps([{k: _json_safe(v) for k, v in row.items()} for row in rows], indent=2)
+        )
 
 
 def _print_outcome(outcome, fmt: str) -> None:
@@ -238,17 +261,86 @@ def _print_outcome(outcome, fmt: str) -> None:
         err.print(
             f"[bold red]{escape(_RANDOM_WARNING.format(model=source.model, pretrained=source.pretrained))}[/]"
         )
-    rows = run.rows() + run.panel_rows()
-    if fmt == "csv":
-        import pandas as pd
-
-        typer.echo(pd.DataFrame(rows).to_csv(index=False), nl=False)
-    else:
-        typer.echo(
-            json.dumps([{k: _json_safe(v) for k, v in row.items()} for row in rows], indent=2)
-        )
+    _print_rows(run.rows() + run.panel_rows(), fmt)
     if run.saved_to is not None:
         err.print(escape(f"Saved to {run.saved_to}"))
+
+
+def comparison_rows(outcomes: list) -> tuple[list[str], dict[tuple[str, str], dict[str, str]]]:
+    """The rewards of several ``epic`` outcomes side by side: their labels (the columns), and
+    per (metric, α) row each reward's ``estimate [low, high]``.
+
+    :param outcomes: :class:`~evalkit.pipeline.epic_request.EpicOutcome` of each reward, in order.
+    """
+    labels: list[str] = []
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    for outcome in outcomes:
+        s = outcome.source
+        label = s.reward.label(s.model)
+        labels.append(label)
+        for row in outcome.run.rows() + outcome.run.panel_rows():
+            alpha = row["alpha"]
+            key = (str(row["metric"]), "—" if math.isnan(alpha) else f"{alpha:g}")
+            low, high = row["ci_low"], row["ci_high"]
+            ci = "" if math.isnan(low) else f" [{fixed(low)}, {fixed(high)}]"
+            cells.setdefault(key, {})[label] = f"{fixed(row['estimate'])}{ci}"
+    return labels, cells
+
+
+def _print_comparison(outcomes: list, fmt: str) -> None:
+    """Several rewards' results: one row per metric and α, one column per reward (notes on
+    standard error); CSV and JSON hold every reward's rows."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    err, out = console(stderr=True), console()
+    for outcome in outcomes:
+        s = outcome.source
+        for skip in outcome.run.skipped():
+            err.print(
+                f"{s.reward.label(s.model)}: {skip.metric}: skipped — {skip.reason}",
+                highlight=False,
+            )
+        if s.random_weights:
+            err.print(
+                f"[bold red]{escape(_RANDOM_WARNING.format(model=s.model, pretrained=s.pretrained))}[/]"
+            )
+    if fmt != "table":
+        _print_rows([row for o in outcomes for row in o.run.rows() + o.run.panel_rows()], fmt)
+        return
+    first = outcomes[0]
+    b = first.bootstrap
+    for i, o in enumerate(outcomes, 1):
+        out.print(f"reward {i}: {escape(o.source.describe())}", highlight=False)
+    run = first.run
+    out.print(
+        escape(f"labels:   {run.label_set} labels of task {run.task} on dataset {run.dataset}"),
+        highlight=False,
+    )
+    if b.n_bootstrap > 0:
+        method = "BCa" if b.ci_method == "bca" else "percentile"
+        out.print(
+            f"interval: {b.confidence:.0%} {method} bootstrap over episodes, {b.n_bootstrap} resamples, seed {b.seed}",
+            highlight=False,
+        )
+    labels, cells = comparison_rows(outcomes)
+    table = Table(
+        title=f"Rewards side by side: estimate [{b.confidence:.0%} CI] (— : not computed for that reward)"
+    )
+    table.add_column("metric")
+    table.add_column("α")
+    table.add_column("better")
+    for label in labels:
+        table.add_column(escape(label), justify="right")
+    directions = result_rows()
+    for (metric, alpha), by in cells.items():
+        row = directions[metric][1] if metric in directions else None
+        better = "" if row is None else ("higher" if row.higher_is_better else "lower")
+        table.add_row(metric, alpha, better, *(escape(by.get(label, "—")) for label in labels))
+    out.print(table)
+    for o in outcomes:
+        if o.run.saved_to is not None:
+            out.print(escape(f"Saved to {o.run.saved_to}"), highlight=False)
 
 
 def _print_panel(run, confidence: float) -> None:

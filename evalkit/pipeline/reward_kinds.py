@@ -9,7 +9,7 @@ command-line options that reproduce it, and the reward itself, on a dataset
 
 The built-in kinds (written as → saved as, the ``reward_source`` of results):
 
-- :class:`TextPromptReward`: ``--model M --alpha A`` → ``clip``;
+- :class:`TextPromptReward`: ``--model M --alpha A`` or ``--reward clip:M`` → ``clip``;
 - :class:`FramePrototypeReward`: ``--model M --goal-frames F`` → ``prototype:GOAL|BASELINE``;
 - :class:`HeadReward`: ``--reward head:PATH`` → ``head:PATH``;
 - :class:`FunctionReward`: ``--reward MODULE:FUNCTION`` → ``function:MODULE:FUNCTION``;
@@ -301,11 +301,21 @@ class TextPromptReward(RewardKind):
 
     @classmethod
     def accepts(cls, text: str, context: RewardContext) -> bool:
-        return text == cls.name
+        return text == cls.name or text.startswith(f"{cls.name}:")
 
     @classmethod
     def parse(cls, text: str, context: RewardContext) -> "TextPromptReward":
-        return cls(context.model, context.pretrained, tuple(float(a) for a in context.alphas))
+        """``clip`` (the model of ``--model``) or ``clip:MODEL`` (``clip:ViT-B-32:openai``: the
+        model named in the text, a reward that can stand beside others in one command)."""
+        alphas = tuple(float(a) for a in context.alphas)
+        named = text[len(cls.name) + 1 :].strip()
+        if text.startswith(f"{cls.name}:"):
+            if not named:
+                raise EvalkitError(
+                    f"{text!r} names no model; write clip:MODEL (e.g. clip:ViT-B-32:openai)."
+                )
+            return cls(named, None, alphas)
+        return cls(context.model, context.pretrained, alphas)
 
     @property
     def canonical(self) -> str:
